@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * buf.c: growable byte buffer with cheap consumption from the front.
+ */
+#include "buf.h"
+#include "log.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+buf_reserve(struct buf *b, size_t n)
+{
+	size_t off, need, cap;
+	uint8_t *p;
+
+	off = b->data == NULL ? 0 : (size_t)(b->data - b->base);
+	if (off + b->len + n <= b->cap)
+		return;
+	if (b->len + n > SIZE_MAX / 2)
+		fatalx("buf_reserve: %zu bytes is too large", b->len + n);
+	need = b->len + n;
+	if (need <= b->cap) {
+		/* Slide the data to the front instead of growing. */
+		memmove(b->base, b->data, b->len);
+		b->data = b->base;
+		return;
+	}
+	for (cap = b->cap ? b->cap : 256; cap < need; cap *= 2)
+		;
+	if ((p = malloc(cap)) == NULL)
+		fatal("buf_reserve %zu", cap);
+	if (b->len > 0)
+		memcpy(p, b->data, b->len);
+	if (b->base != NULL) {
+		sodium_memzero(b->base, b->cap);
+		free(b->base);
+	}
+	b->base = b->data = p;
+	b->cap = cap;
+}
+
+void
+buf_append(struct buf *b, const void *p, size_t n)
+{
+	if (n == 0)
+		return;
+	buf_reserve(b, n);
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+}
+
+uint8_t *
+buf_tail(struct buf *b)
+{
+	return b->data + b->len;
+}
+
+void
+buf_commit(struct buf *b, size_t n)
+{
+	b->len += n;
+}
+
+void
+buf_consume(struct buf *b, size_t n)
+{
+	if (n > b->len)
+		fatalx("buf_consume: %zu > %zu", n, b->len);
+	b->data += n;
+	b->len -= n;
+	if (b->len == 0)
+		b->data = b->base;
+}
+
+void
+buf_reset(struct buf *b)
+{
+	b->data = b->base;
+	b->len = 0;
+}
+
+void
+buf_clear(struct buf *b)
+{
+	if (b->base != NULL) {
+		sodium_memzero(b->base, b->cap);
+		free(b->base);
+	}
+	b->base = b->data = NULL;
+	b->len = b->cap = 0;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * buf.h: a growable byte buffer.  Data lives in [data, data + len); bytes
+ * consumed from the front are reclaimed lazily so that a reader and a writer
+ * can share one buffer without copying on every read.
+ */
+#ifndef BULWARK_BUF_H
+#define BULWARK_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf {
+	uint8_t	*base;		/* allocation */
+	uint8_t	*data;		/* first unconsumed byte */
+	size_t	 len;		/* bytes at data */
+	size_t	 cap;		/* bytes allocated at base */
+};
+
+#define BUF_INIT	{ NULL, NULL, 0, 0 }
+
+/* Ensures room for n more bytes after data + len; dies on overflow. */
+void	 buf_reserve(struct buf *b, size_t n);
+/* Appends n bytes from p. */
+void	 buf_append(struct buf *b, const void *p, size_t n);
+/* Marks n bytes at the end as written (after buf_reserve and a direct write). */
+void	 buf_commit(struct buf *b, size_t n);
+/* Drops n bytes from the front; n must be at most len. */
+void	 buf_consume(struct buf *b, size_t n);
+/* Returns a pointer to the free space after the data (buf_reserve first). */
+uint8_t	*buf_tail(struct buf *b);
+/* Empties the buffer, keeping its allocation. */
+void	 buf_reset(struct buf *b);
+/* Frees the allocation, wiping it first, and resets b. */
+void	 buf_clear(struct buf *b);
+
+#endif
