@@ -47,7 +47,7 @@ BW_CPPFLAGS = -I. -Ilib -include config.h $(CPPFLAGS) \
 	-DBULWARK_CONFFILE='"$(SYSCONFDIR)/bulwark/bulwark.conf"' \
 	-DBULWARK_RUNDIR='"$(RUNDIR)/bulwark"' \
 	-DBULWARK_DBDIR='"$(DBDIR)/bulwark"'
-BW_CFLAGS = $(OPT) $(WARN) $(SAN) -MMD -MP -std=gnu11
+BW_CFLAGS = $(WARN) $(SAN) -MMD -MP -std=gnu11
 BW_LDFLAGS = $(SAN) $(LDFLAGS)
 
 LIB_SRCS = $(wildcard lib/*.c)
@@ -71,9 +71,16 @@ BENCHES = $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 all: $(PROGS) $(UNITS) $(BENCHES)
 
+ifeq ($(V),1)
+Q =
+else
+Q = @
+endif
+
 $(BUILD)/obj/%.o: %.c config.h
 	@mkdir -p $(@D)
-	$(CC) $(BW_CPPFLAGS) $(BW_CFLAGS) $(CFLAGS) -c -o $@ $<
+	@test "$(V)" = 1 || echo "  CC      $<"
+	$(Q)$(CC) $(BW_CPPFLAGS) $(BW_CFLAGS) $(CFLAGS) $(OPT) -c -o $@ $<
 
 $(LIBBW): $(call obj,$(LIB_SRCS))
 	@mkdir -p $(@D)

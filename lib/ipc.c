@@ -771,6 +771,15 @@ ipc_send(struct ipc_chan *c, uint16_t type, uint64_t session,
 	ipc_chan_queue(c);
 }
 
+void
+ipc_send_encoded(struct ipc_chan *c, const struct buf *frames)
+{
+	if (!ipc_chan_usable(c, -1))
+		return;
+	buf_append(&c->out, frames->data, frames->len);
+	ipc_chan_queue(c);
+}
+
 uint32_t
 ipc_request(struct ipc_chan *c, uint16_t type, uint64_t session,
     const void *msg, ipc_reply_cb *cb, void *arg)

@@ -166,6 +166,11 @@ const char *ipc_chan_peer_name(const struct ipc_chan *c);
 uint64_t ipc_chan_serial(const struct ipc_chan *c);
 void	ipc_chan_set_arg(struct ipc_chan *c, void *arg);
 
+/*
+ * Queues notification frames already encoded with ipc_encode (without
+ * descriptors), e.g. a configuration kept to compare on reload.
+ */
+void	ipc_send_encoded(struct ipc_chan *c, const struct buf *frames);
 /* Sends a notification (IPC_ONEWAY type).  fd (or -1) is taken. */
 void	ipc_send(struct ipc_chan *c, uint16_t type, uint64_t session,
 	    const void *msg, int fd);

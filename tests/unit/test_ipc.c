@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_ipc.c: the wire encoding and IPC channels.  Every message type of
+ * ipc_types.def gets a round trip and a truncation test, generated from the
+ * same list; channels are tested over real socketpairs on libevent.
+ */
+#include "harness.h"
+#include "ipc.h"
+#include "log.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+static unsigned fill_counter;
+static char fill_strs[64][32];
+static uint8_t fill_list[128];
+static struct buf fill_listbuf = BUF_INIT;
+
+static void __attribute__((unused))
+fill_U8(uint8_t *v) { *v = (uint8_t)++fill_counter; }
+static void
+fill_BOOL(bool *v) { *v = (++fill_counter & 1) != 0; }
+static void
+fill_U32(uint32_t *v) { *v = 0x01020300u + ++fill_counter; }
+static void
+fill_U64(uint64_t *v) { *v = 0x0102030405060700ull + ++fill_counter; }
+static void
+fill_STR(const char **v)
+{
+	unsigned i = ++fill_counter % 64;
+
+	snprintf(fill_strs[i], sizeof(fill_strs[i]), "str-%u", fill_counter);
+	*v = fill_strs[i];
+}
+static void
+fill_BYTES(struct wire_bytes *v)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(fill_list); i++)
+		fill_list[i] = (uint8_t)(i * 7 + fill_counter);
+	fill_counter++;
+	v->p = fill_list;
+	v->len = 37;
+}
+static void
+fill_STRLIST(struct wire_strlist *v)
+{
+	struct wire_reader r;
+
+	buf_reset(&fill_listbuf);
+	wire_put_strlist_begin(&fill_listbuf, 3);
+	wire_strlist_add(&fill_listbuf, "alpha");
+	wire_strlist_add(&fill_listbuf, "");
+	wire_strlist_add(&fill_listbuf, "gamma");
+	wire_reader_init(&r, fill_listbuf.data, fill_listbuf.len);
+	if (wire_get_STRLIST(&r, v) == -1)
+		abort();
+}
+
+#define F(kind, n)	fill_##kind(&m->n);
+#define IPC_MSG(name, from, flags, req, rep)				\
+static void								\
+fill_##name##_req(void *v)						\
+{									\
+	struct ipc_##name##_req *m = v;					\
+	(void)m;							\
+	req								\
+}									\
+static void								\
+fill_##name##_rep(void *v)						\
+{									\
+	struct ipc_##name##_rep *m = v;					\
+	(void)m;							\
+	rep								\
+}
+#include "ipc_types.def"
+#undef IPC_MSG
+#undef F
+
+static void (*const fill_req[IPC_T_MAX])(void *) = {
+#define IPC_MSG(nm, from, flags, req, rep) [IPC_T_##nm] = fill_##nm##_req,
+#include "ipc_types.def"
+#undef IPC_MSG
+};
+static void (*const fill_rep[IPC_T_MAX])(void *) = {
+#define IPC_MSG(nm, from, flags, req, rep) [IPC_T_##nm] = fill_##nm##_rep,
+#include "ipc_types.def"
+#undef IPC_MSG
+};
+
+/* Encodes, decodes and re-encodes one payload; checks bytes are equal. */
+static void
+roundtrip(const char *what, uint16_t t,
+    void (*enc)(struct buf *, const void *),
+    int (*dec)(struct wire_reader *, void *), size_t size,
+    void (*fill)(void *))
+{
+	union ipc_msg_any in, out;
+	struct buf a = BUF_INIT, b = BUF_INIT;
+	struct wire_reader r;
+	size_t cut;
+
+	memset(&in, 0, sizeof(in));
+	fill(&in);
+	enc(&a, &in);
+	memset(&out, 0, sizeof(out));
+	wire_reader_init(&r, a.data, a.len);
+	if (dec(&r, &out) != 0) {
+		harness_fail(__FILE__, __LINE__, "%s %s: decode failed: %s",
+		    ipc_type_get(t)->name, what, r.err);
+		goto done;
+	}
+	enc(&b, &out);
+	if (a.len != b.len || (a.len > 0 && memcmp(a.data, b.data, a.len)))
+		harness_fail(__FILE__, __LINE__, "%s %s: round trip differs",
+		    ipc_type_get(t)->name, what);
+	/* Every truncation, and one byte too many, must be refused. */
+	for (cut = 0; cut < a.len; cut++) {
+		memset(&out, 0, size);
+		wire_reader_init(&r, a.data, cut);
+		if (dec(&r, &out) == 0)
+			harness_fail(__FILE__, __LINE__,
+			    "%s %s: truncated to %zu of %zu decoded",
+			    ipc_type_get(t)->name, what, cut, a.len);
+	}
+	buf_append(&a, "", 1);
+	wire_reader_init(&r, a.data, a.len);
+	if (dec(&r, &out) == 0)
+		harness_fail(__FILE__, __LINE__, "%s %s: trailing byte accepted",
+		    ipc_type_get(t)->name, what);
+done:
+	buf_clear(&a);
+	buf_clear(&b);
+}
+
+TEST(every_message_round_trips)
+{
+	uint16_t t;
+	const struct ipc_type_info *ti;
+
+	for (t = 1; t < IPC_T_MAX; t++) {
+		ti = ipc_type_get(t);
+		CHECK(ti != NULL);
+		roundtrip("request", t, ti->req_enc, ti->req_dec, ti->req_size,
+		    fill_req[t]);
+		roundtrip("reply", t, ti->rep_enc, ti->rep_dec, ti->rep_size,
+		    fill_rep[t]);
+	}
+	CHECK(ipc_type_get(0) == NULL);
+	CHECK(ipc_type_get(IPC_T_MAX) == NULL);
+}
+
+TEST(wire_rejects_bad_values)
+{
+	struct wire_reader r;
+	struct buf b = BUF_INIT;
+	const char *s;
+	uint32_t u;
+	bool v;
+	/* STR of length 3 whose NUL is not last */
+	static const uint8_t badstr[] = { WIRE_STR, 0, 0, 0, 3, 'a', 0, 'b' };
+	/* STR with a length past the end */
+	static const uint8_t longstr[] = { WIRE_STR, 0xff, 0xff, 0xff, 0xff };
+	static const uint8_t badbool[] = { WIRE_BOOL, 2 };
+
+	wire_reader_init(&r, badstr, sizeof(badstr));
+	CHECK_INT(wire_get_STR(&r, &s), -1);
+	wire_reader_init(&r, longstr, sizeof(longstr));
+	CHECK_INT(wire_get_STR(&r, &s), -1);
+	wire_reader_init(&r, badbool, sizeof(badbool));
+	CHECK_INT(wire_get_BOOL(&r, &v), -1);
+	/* Wrong type: a U32 read as STR; and the error is sticky. */
+	wire_put_U32(&b, 7);
+	wire_put_U32(&b, 8);
+	wire_reader_init(&r, b.data, b.len);
+	CHECK_INT(wire_get_STR(&r, &s), -1);
+	CHECK_INT(wire_get_U32(&r, &u), -1);
+	CHECK(r.err != NULL);
+	buf_clear(&b);
+}
+
+TEST(frame_header_checks)
+{
+	struct ipc_rx rx;
+	struct ipc_frame f;
+	const char *err = NULL;
+	uint8_t hdr[IPC_HDR_SIZE] = { 0 };
+
+	ipc_rx_init(&rx);
+	/* Too large a length is refused from the header alone. */
+	wire_be32_put(hdr, IPC_MAX_PAYLOAD + 1);
+	buf_append(&rx.in, hdr, sizeof(hdr));
+	CHECK_INT(ipc_rx_next(&rx, &f, &err), -1);
+	CHECK(err != NULL);
+	ipc_rx_clear(&rx);
+	/* A frame announcing a descriptor without one. */
+	ipc_rx_init(&rx);
+	memset(hdr, 0, sizeof(hdr));
+	wire_be16_put(hdr + 4, IPC_T_READY);
+	wire_be16_put(hdr + 6, IPC_F_FD);
+	buf_append(&rx.in, hdr, sizeof(hdr));
+	CHECK_INT(ipc_rx_next(&rx, &f, &err), -1);
+	ipc_rx_clear(&rx);
+	/* Unknown flags. */
+	ipc_rx_init(&rx);
+	wire_be16_put(hdr + 6, 0x8000);
+	buf_append(&rx.in, hdr, sizeof(hdr));
+	CHECK_INT(ipc_rx_next(&rx, &f, &err), -1);
+	ipc_rx_clear(&rx);
+	/* Incomplete: needs more. */
+	ipc_rx_init(&rx);
+	buf_append(&rx.in, hdr, 10);
+	CHECK_INT(ipc_rx_next(&rx, &f, &err), 0);
+	ipc_rx_clear(&rx);
+}
+
+/* --- Channels over a socketpair --- */
+
+struct side {
+	struct ipc_chan	*chan;
+	int		 closed;
+	char		 why[64];
+	int		 infos;
+	int		 replies;
+	enum ipc_status	 last_status;
+	uint64_t	 last_account;
+	char		 last_user[32];
+	int		 got_fd;
+};
+
+static struct event_base *base;
+
+static void
+side_closed(struct ipc_chan *c, const char *why, void *arg)
+{
+	struct side *s = arg;
+
+	(void)c;
+	s->closed++;
+	snprintf(s->why, sizeof(s->why), "%s", why);
+	ipc_chan_free(&s->chan);
+}
+
+static void
+store_info(struct ipc_chan *c, const struct ipc_frame *f, const void *msg,
+    void *arg)
+{
+	struct side *s = arg;
+	struct ipc_SESSION_INFO_rep rep = { .account_id = f->session * 2,
+	    .username = "user@example.org" };
+
+	(void)msg;
+	s->infos++;
+	if (f->session == 0)
+		ipc_reply(c, f, IPC_S_DENIED, "no session", NULL);
+	else
+		ipc_reply(c, f, IPC_S_OK, "", &rep);
+}
+
+static void
+store_peer(struct ipc_chan *c, const struct ipc_frame *f, const void *msg,
+    void *arg)
+{
+	struct side *s = arg;
+	const struct ipc_STORE_PEER_req *m = msg;
+
+	(void)f;
+	CHECK_STR(m->name, "imapd");
+	s->got_fd = ipc_chan_take_fd(c);
+}
+
+static void
+got_reply(struct ipc_chan *c, enum ipc_status st, const char *text,
+    const void *rep, void *arg)
+{
+	struct side *s = arg;
+	const struct ipc_SESSION_INFO_rep *r = rep;
+
+	(void)c;
+	(void)text;
+	s->replies++;
+	s->last_status = st;
+	if (st == IPC_S_OK) {
+		s->last_account = r->account_id;
+		snprintf(s->last_user, sizeof(s->last_user), "%s", r->username);
+	}
+}
+
+static const struct ipc_handler store_handlers[] = {
+	{ IPC_T_SESSION_INFO, store_info },
+	{ IPC_T_STORE_PEER, store_peer },
+	{ 0, NULL }
+};
+
+static void
+pair(struct side *a, uint32_t aself, uint32_t apeer, struct side *b,
+    uint32_t bself, uint32_t bpeer, const struct ipc_handler *bh)
+{
+	struct ipc_chan_params pa = { .self = aself, .peer = apeer,
+	    .name = "a", .close_cb = side_closed, .arg = a };
+	struct ipc_chan_params pb = { .self = bself, .peer = bpeer,
+	    .name = "b", .handlers = bh, .close_cb = side_closed, .arg = b };
+	int sp[2];
+
+	memset(a, 0, sizeof(*a));
+	memset(b, 0, sizeof(*b));
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == -1)
+		abort();
+	a->chan = ipc_chan_new(base, sp[0], &pa);
+	b->chan = ipc_chan_new(base, sp[1], &pb);
+}
+
+static void
+run_until(int *counter, int want)
+{
+	int i;
+
+	for (i = 0; i < 2000 && *counter < want; i++)
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+}
+
+TEST(channel_request_reply)
+{
+	struct side w, st;
+	int i;
+
+	base = event_base_new();
+	pair(&w, IPC_P_WORKER, IPC_P_STORE, &st, IPC_P_STORE, IPC_P_WORKER,
+	    store_handlers);
+	for (i = 0; i < 100; i++)
+		ipc_request(w.chan, IPC_T_SESSION_INFO, 21, NULL, got_reply,
+		    &w);
+	run_until(&w.replies, 100);
+	CHECK_INT(w.replies, 100);
+	CHECK_INT(st.infos, 100);
+	CHECK_INT(w.last_status, IPC_S_OK);
+	CHECK_INT(w.last_account, 42);
+	CHECK_STR(w.last_user, "user@example.org");
+	CHECK_STR(ipc_chan_peer_name(w.chan), "b");
+	/* A status other than OK carries no reply fields. */
+	ipc_request(w.chan, IPC_T_SESSION_INFO, 0, NULL, got_reply, &w);
+	run_until(&w.replies, 101);
+	CHECK_INT(w.last_status, IPC_S_DENIED);
+	/* A cancelled request's callback never runs. */
+	ipc_cancel(w.chan, ipc_request(w.chan, IPC_T_SESSION_INFO, 1, NULL,
+	    got_reply, &w));
+	run_until(&st.infos, 102);
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	CHECK_INT(w.replies, 101);
+	ipc_chan_free(&w.chan);
+	run_until(&st.closed, 1);
+	CHECK_INT(st.closed, 1);
+	event_base_free(base);
+}
+
+TEST(channel_passes_descriptors)
+{
+	struct side m, st;
+	struct ipc_STORE_PEER_req req = { .name = "imapd", .pid = 7 };
+	struct stat sb;
+	int fd;
+
+	base = event_base_new();
+	pair(&m, IPC_P_MASTER, IPC_P_STORE, &st, IPC_P_STORE, IPC_P_MASTER,
+	    store_handlers);
+	st.got_fd = -1;
+	fd = open("/dev/null", O_RDONLY);
+	ipc_send(m.chan, IPC_T_STORE_PEER, 0, &req, fd);
+	for (int i = 0; i < 1000 && st.got_fd == -1; i++)
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	CHECK(st.got_fd >= 0);
+	CHECK(fstat(st.got_fd, &sb) == 0 && S_ISCHR(sb.st_mode));
+	close(st.got_fd);
+	ipc_chan_free(&m.chan);
+	ipc_chan_free(&st.chan);
+	event_base_free(base);
+}
+
+TEST(channel_refuses_disallowed_sender)
+{
+	struct side m, st;
+	struct ipc_DOMAIN_ADD_req req = { .name = "example.org" };
+
+	base = event_base_new();
+	/* A worker may not send an admin request; the store closes. */
+	pair(&m, IPC_P_WORKER, IPC_P_STORE, &st, IPC_P_STORE, IPC_P_WORKER,
+	    store_handlers);
+	ipc_request(m.chan, IPC_T_DOMAIN_ADD, 0, &req, got_reply, &m);
+	run_until(&st.closed, 1);
+	CHECK_INT(st.closed, 1);
+	CHECK_STR(st.why, "message not allowed from this peer");
+	/* Our pending request fails when the peer goes away. */
+	run_until(&m.replies, 1);
+	CHECK_INT(m.replies, 1);
+	CHECK_INT(m.last_status, IPC_S_UNAVAIL);
+	ipc_chan_free(&m.chan);
+	event_base_free(base);
+}
+
+TEST(channel_refuses_wrong_peer_and_garbage)
+{
+	struct side a, b;
+	struct ipc_chan_params pb = { .self = IPC_P_STORE,
+	    .peer = IPC_P_WORKER, .name = "b", .handlers = store_handlers,
+	    .close_cb = side_closed, .arg = &b };
+	int sp[2];
+
+	base = event_base_new();
+	/* a says it is ctl; b expects a worker. */
+	pair(&a, IPC_P_CTL, IPC_P_STORE, &b, IPC_P_STORE, IPC_P_WORKER,
+	    store_handlers);
+	run_until(&b.closed, 1);
+	CHECK_INT(b.closed, 1);
+	CHECK_STR(b.why, "unexpected peer kind");
+	ipc_chan_free(&a.chan);
+	/* Raw garbage instead of a HELLO. */
+	memset(&b, 0, sizeof(b));
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == -1)
+		abort();
+	b.chan = ipc_chan_new(base, sp[1], &pb);
+	CHECK(write(sp[0], "GET / HTTP/1.1\r\n\r\nxxxxxxxxxxxxxxxx", 34) == 34);
+	run_until(&b.closed, 1);
+	CHECK_INT(b.closed, 1);
+	close(sp[0]);
+	event_base_free(base);
+}
+
+static const struct harness_test tests[] = {
+	TEST_ENTRY(every_message_round_trips),
+	TEST_ENTRY(wire_rejects_bad_values),
+	TEST_ENTRY(frame_header_checks),
+	TEST_ENTRY(channel_request_reply),
+	TEST_ENTRY(channel_passes_descriptors),
+	TEST_ENTRY(channel_refuses_disallowed_sender),
+	TEST_ENTRY(channel_refuses_wrong_peer_and_garbage),
+};
+
+static int
+test_main(int argc, char **argv)
+{
+	int r;
+
+	log_init("test_ipc", LOG_DEST_STDERR, 0);
+	r = harness_main(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
+	buf_clear(&fill_listbuf);
+	return r;
+}
+
+int
+main(int argc, char **argv)
+{
+	return test_main(argc, argv);
+}
