@@ -1,0 +1,230 @@
+# SPDX-License-Identifier: ISC
+"""Fixture for integration tests: a real bulwarkd, as an admin would run it.
+
+Server() writes a configuration with loopback ports chosen for this run, a
+self-signed certificate, a data directory and an empty chroot in a temporary
+directory, creates the system users when running as root, starts
+`bulwarkd -d` (privilege separation on when root) and waits until storaged and
+every worker have said READY.  Its log is kept in the temporary directory and
+printed when a test fails.
+"""
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+BUILD = os.environ.get("BULWARK_BUILD", "build/rel")
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+STORE_USER = "_bulwark"
+WORKER_USER = "_bulwarkw"
+
+
+def binary(name):
+    return os.path.join(TOP, BUILD, name)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ensure_users():
+    """Creates the two system users, as contrib/ packaging would."""
+    for user in (STORE_USER, WORKER_USER):
+        try:
+            pwd.getpwnam(user)
+        except KeyError:
+            subprocess.run(["useradd", "--system", "--no-create-home",
+                            "--home-dir", "/nonexistent",
+                            "--shell", "/usr/sbin/nologin", user], check=True)
+
+
+def make_cert(directory):
+    cert = os.path.join(directory, "cert.pem")
+    key = os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "2", "-subj",
+                    "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.chmod(key, 0o600)
+    return cert, key
+
+
+CONF_TEMPLATE = """\
+# written by tests/integration/bulwark.py
+lo = "127.0.0.1"
+hostname "test.example.org"
+data-dir "{dir}/data"
+run-dir "{dir}/run"
+chroot "{dir}/empty"
+user "{store_user}"
+worker-user "{worker_user}"
+admin socket "{dir}/run/admin.sock"
+tls certificate "{cert}"
+tls key "{key}"
+listen imap on $lo port {imap}
+listen imap on $lo port {imaps} tls
+auth {{
+	fail-limit {fail_limit}
+	fail-window 5m
+	block-time 15m
+	threads 2
+}}
+imap {{
+	workers {imap_workers}
+	cleartext-auth {cleartext}
+}}
+log {{
+	verbose 1
+}}
+"""
+
+
+class Server:
+    def __init__(self, test=None, imap_workers=2, fail_limit=5, cleartext="no"):
+        self.test_id = test.id() if test is not None else "server"
+        self.root = os.geteuid() == 0
+        if self.root:
+            ensure_users()
+        self.dir = tempfile.mkdtemp(prefix="bulwark-it.")
+        os.chmod(self.dir, 0o755)
+        os.mkdir(os.path.join(self.dir, "empty"), 0o755)
+        self.cert, self.key = make_cert(self.dir)
+        self.ports = {"imap": free_port(), "imaps": free_port()}
+        self.params = dict(imap_workers=imap_workers, fail_limit=fail_limit,
+                           cleartext=cleartext)
+        self.conf = os.path.join(self.dir, "bulwark.conf")
+        self.write_conf()
+        self.logpath = os.path.join(self.dir, "bulwarkd.log")
+        self.proc = None
+
+    def write_conf(self, **changes):
+        self.params.update(changes)
+        with open(self.conf, "w") as f:
+            f.write(CONF_TEMPLATE.format(
+                dir=self.dir, cert=self.cert, key=self.key,
+                store_user=STORE_USER if self.root else pwd.getpwuid(os.getuid()).pw_name,
+                worker_user=WORKER_USER if self.root else pwd.getpwuid(os.getuid()).pw_name,
+                **self.ports, **self.params))
+
+    # --- lifecycle ---
+    def start(self, timeout=30):
+        self.logfile = open(self.logpath, "ab")
+        env = {k: v for k, v in os.environ.items()
+               if k in ("PATH", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")}
+        self.proc = subprocess.Popen(
+            [binary("bulwarkd"), "-d", "-f", self.conf, "-X", os.path.join(TOP, BUILD)],
+            stdout=self.logfile, stderr=subprocess.STDOUT, env=env)
+        self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout=30, since=0):
+        """Waits until storaged and the configured imapd count are READY."""
+        want = self.params["imap_workers"]
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("bulwarkd exited %s:\n%s" % (self.proc.returncode, self.log()))
+            kids = self.children()
+            if (len(kids.get("storaged", [])) == 1 and len(kids.get("imapd", [])) == want
+                    and self.all_ready(kids)):
+                return
+            time.sleep(0.05)
+        raise RuntimeError("not ready in %ss:\n%s" % (timeout, self.log()))
+
+    def all_ready(self, kids):
+        log = self.log()
+        for pids in kids.values():
+            for pid in pids:
+                if not re.search(r"\[%d\] ready" % pid, log):
+                    return False
+        return True
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.logfile.close()
+        self.proc = None
+
+    def cleanup(self):
+        self.stop()
+        logs = os.environ.get("BULWARK_TESTLOGS")
+        if logs:
+            os.makedirs(logs, exist_ok=True)
+            shutil.copy(self.logpath, os.path.join(logs, self.test_id + ".log"))
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def log(self):
+        try:
+            with open(self.logpath, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def wait_log(self, pattern, timeout=15, start=0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            m = re.search(pattern, self.log()[start:])
+            if m:
+                return m
+            time.sleep(0.05)
+        raise AssertionError("log never matched %r:\n%s" % (pattern, self.log()))
+
+    # --- processes ---
+    def children(self):
+        """{name: [pid, ...]} of bulwarkd's live children, from /proc."""
+        kids = {}
+        if self.proc is None:
+            return kids
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            name = stat[stat.index("(") + 1:stat.rindex(")")]
+            fields = stat[stat.rindex(")") + 2:].split()
+            if int(fields[1]) == self.proc.pid and fields[0] != "Z":
+                kids.setdefault(name, []).append(int(entry))
+        return kids
+
+    @staticmethod
+    def proc_ids(pid):
+        """(uid, gid, groups, root directory) of a process, from /proc."""
+        ids = {}
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                ids[k] = v.split()
+        return (int(ids["Uid"][0]), int(ids["Gid"][0]),
+                [int(g) for g in ids["Groups"]], os.readlink("/proc/%d/root" % pid))
+
+    # --- administration ---
+    def ctl(self, *args, password=None, check=True):
+        r = subprocess.run([binary("bulwarkctl"), "-f", self.conf] + list(args),
+                           input=(password + "\n") if password is not None else "",
+                           capture_output=True, text=True, timeout=60)
+        if check and r.returncode != 0:
+            raise AssertionError("bulwarkctl %s: %d %s" % (args, r.returncode, r.stderr))
+        return r
+
+    def add_account(self, address, password):
+        domain = address.split("@", 1)[1]
+        if domain not in self.ctl("domain", "list").stdout.split():
+            self.ctl("domain", "add", domain)
+        self.ctl("account", "add", address, password=password)
