@@ -401,9 +401,11 @@ ipc_chan_fail(struct ipc_chan *c, const char *why)
 	c->failed = true;
 	event_del(c->ev_read);
 	event_del(c->ev_write);
-	if (strcmp(why, "end of file") == 0)
-		log_debug("ipc: channel to %s %s closed",
-		    ipc_peer_name(c->p.peer), c->peer_name);
+	/* A peer that exits is routine; a peer that misbehaves is not. */
+	if (strcmp(why, "end of file") == 0 ||
+	    strcmp(why, strerror(ECONNRESET)) == 0)
+		log_debug("ipc: channel to %s %s closed: %s",
+		    ipc_peer_name(c->p.peer), c->peer_name, why);
 	else
 		log_warnx("ipc: channel to %s %s closed: %s",
 		    ipc_peer_name(c->p.peer), c->peer_name, why);

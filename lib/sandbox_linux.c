@@ -51,7 +51,8 @@ static const int sandbox_store[] = {
 	SCMP_SYS(stat), SCMP_SYS(lstat), SCMP_SYS(statx), SCMP_SYS(access),
 	SCMP_SYS(faccessat), SCMP_SYS(getdents64), SCMP_SYS(clone),
 	SCMP_SYS(clone3), SCMP_SYS(set_tid_address), SCMP_SYS(socketpair),
-	SCMP_SYS(sched_getaffinity), SCMP_SYS(fadvise64),
+	SCMP_SYS(sched_getaffinity), SCMP_SYS(fadvise64), SCMP_SYS(fstatfs),
+	SCMP_SYS(statfs),
 };
 
 #ifdef BULWARK_SANITIZE

@@ -295,6 +295,20 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+/* A missing child program is an installation error: say so at once. */
+static void
+check_binaries(const char *dir)
+{
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < proc_kinds_n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, proc_kinds[i].name);
+		if (access(path, X_OK) == -1)
+			fatal("%s", path);
+	}
+}
+
 static void
 check_only(struct conf *conf, bool dump)
 {
@@ -334,7 +348,8 @@ main(int argc, char **argv)
 			master.verbose++;
 			break;
 		case 'X':
-			libexec = optarg;
+			if ((libexec = realpath(optarg, NULL)) == NULL)
+				fatal("-X %s", optarg);
 			break;
 		default:
 			usage();
@@ -360,6 +375,7 @@ main(int argc, char **argv)
 		fatalx("%s", err);
 	master.env.libexec_dir = libexec;
 	master.libexec = libexec;
+	check_binaries(libexec);
 	if (listen_apply(&master.listeners, master.conf, proc_proto_served,
 	    &lerr) == -1)
 		fatalx("%s", lerr);

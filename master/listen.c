@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * listen.c: binding TCP and Unix listening sockets for the children.
+ * Sockets are non-blocking: the flag belongs to the open file that every
+ * process of a kind shares, and a process woken for a connection that
+ * another one took must get EAGAIN, not block in accept.
  */
 #include "listen.h"
 #include "compat.h"
@@ -69,7 +72,8 @@ listen_tcp(const struct conf_listener *l)
 		}
 		len = sizeof(*sin);
 	}
-	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1)
 		return -1;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
 		goto fail;
@@ -125,7 +129,8 @@ listen_unix(const struct conf_listener *l)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1)
 		return -1;
 	if (unlink(l->path) == -1 && errno != ENOENT)
 		goto fail;
