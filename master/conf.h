@@ -81,7 +81,11 @@ struct conf_errors {
 /*
  * Reads and validates path.  On success returns 0 and a new conf in
  * *conf_r (free with conf_free).  On failure returns -1 and errs holds every
- * error found (free with conf_errors_clear); *conf_r is NULL.
+ * error found (free with conf_errors_clear); *conf_r is NULL.  Each error
+ * is "file:line:col: message", except a file that cannot be read at all:
+ * "file: reason".  Nothing outside the files is consulted (no user or group
+ * lookups, no certificates read) except gethostname() for the default
+ * hostname.
  */
 int	conf_load(const char *path, struct conf **conf_r,
 	    struct conf_errors *errs);
@@ -91,7 +95,155 @@ void	conf_errors_clear(struct conf_errors *errs);
 /* Writes the configuration in canonical form, every option explicit. */
 void	conf_dump(const struct conf *conf, FILE *out);
 
+/*
+ * As conf_load, but reads the configuration from len bytes at buf, named
+ * name in error messages.  For tests and the fuzzer: include is refused
+ * (an error), so the result depends on buf alone.
+ */
+int	conf_load_mem(const char *name, const char *buf, size_t len,
+	    struct conf **conf_r, struct conf_errors *errs);
+
 /* "imap", "lmtp", "http", "sieve". */
 const char *conf_proto_name(enum conf_proto p);
+
+/*
+ * Between parse.c and conf.c only; nothing else should use what follows.
+ *
+ * parse.c reads tokens and groups them into directives: the words of one
+ * line up to its end, a "{" or a "}".  It looks the first word (and, for
+ * entries with a sub-table but no block, the next one: "tls key") up in a
+ * keyword table and hands the rest to conf_directive() in conf.c, which
+ * checks for repeats and calls the entry's type to parse the arguments into
+ * base + off.  Entries with CONF_CMD_BLOCK open a section whose body is
+ * looked up in sub, with base + off as its base.
+ */
+enum conf_tok {
+	CONF_TOK_WORD,			/* bare word or number */
+	CONF_TOK_STRING,		/* "quoted", or a $macro's value */
+	CONF_TOK_EQUAL,
+	CONF_TOK_LBRACE,
+	CONF_TOK_RBRACE,
+	CONF_TOK_EOL,
+	CONF_TOK_EOF,
+	CONF_TOK_ERROR			/* a bad token, already reported */
+};
+
+struct conf_pos {
+	const char	*file;		/* alive until conf_parse_free() */
+	uint32_t	 line, col;	/* 1-based; col counts bytes */
+};
+
+struct conf_token {
+	enum conf_tok	 kind;
+	char		*s;		/* WORD and STRING, else NULL */
+	struct conf_pos	 pos;
+};
+
+struct conf_parse;			/* parse.c: files, macros */
+struct conf_build;			/* conf.c: the conf being built */
+struct conf_cmd;
+
+/* One directive as handed to its type's parse function. */
+struct conf_dir {
+	struct conf_parse	*p;
+	struct conf_build	*b;
+	const struct conf_cmd	*cmd;
+	char			 name[64];	/* "tls key": keywords used */
+	struct conf_pos		 pos;		/* of its first keyword */
+	struct conf_token	*argv;		/* the arguments after them */
+	size_t			 argc;
+	struct conf_pos		 end;		/* where the directive ended */
+	void			*base;		/* cmd->off is relative to it */
+	int			 sect;		/* section id (proto), -1 */
+};
+
+struct conf_unit {
+	char		 suffix;
+	uint64_t	 mult;
+};
+
+struct conf_type {
+	const char	*what;			/* "a duration": for errors */
+	const struct conf_unit *units;		/* numeric types, or NULL */
+	/* Parses d->argv into the field; 0, or -1 after reporting. */
+	int		(*parse)(struct conf_dir *d);
+	/* String types: NULL, or what is wrong with s ("is not ..."). */
+	const char	*(*check)(const char *s);
+	/* Prints the directive in canonical form; NULL: never printed. */
+	void		(*print)(FILE *out, const char *indent,
+			    const char *name, const struct conf_cmd *cmd,
+			    const void *base);
+};
+
+#define CONF_CMD_BLOCK	0x01		/* opens a section: name { ... } */
+#define CONF_CMD_MULTI	0x02		/* may be given more than once */
+#define CONF_CMD_DEF	0x04		/* def is the field's default value */
+
+struct conf_cmd {
+	const char		*name;
+	const struct conf_type	*type;		/* NULL for prefixes ("tls") */
+	size_t			 off;		/* of the field in base */
+	size_t			 size;		/* of the field */
+	uint32_t		 flags;
+	uint64_t		 min, max, def;	/* numeric types */
+	const struct conf_cmd	*sub;		/* body, or second keywords */
+	uint32_t		 only;		/* 1 << section ids; 0: all */
+	int			 id;		/* section id for its body */
+};
+
+/* conf.c: the table of top-level directives, ended by a NULL name. */
+extern const struct conf_cmd conf_main_cmds[];
+
+/*
+ * conf.c: checks d for a repeat of a single-valued directive or section,
+ * then calls its type.  Returns 0, or -1 after reporting (a repeated
+ * section's body is then skipped).
+ */
+int	conf_directive(struct conf_dir *d);
+
+/*
+ * parse.c: a parse writing directives into base via table; errors go to
+ * errs.  conf_parse_file() reads name (buf NULL) or len bytes at buf.
+ */
+struct conf_parse *conf_parse_new(struct conf_errors *errs,
+	    struct conf_build *b, const struct conf_cmd *table, void *base);
+void	conf_parse_file(struct conf_parse *p, const char *name,
+	    const char *buf, size_t len);
+/* Frees p and the file names that positions point to. */
+void	conf_parse_free(struct conf_parse **pp);
+/* Reads the file named by path (relative to the current file) in place. */
+void	conf_parse_include(struct conf_parse *p,
+	    const struct conf_token *path);
+/*
+ * parse.c: the value types every table uses, and helpers for the others.
+ * conf_arg, conf_arg_end and conf_arg_number read argument i of d (or t)
+ * and return NULL or -1 after reporting what was expected there.
+ */
+extern const struct conf_type conf_type_number;	/* 1000 */
+extern const struct conf_type conf_type_size;		/* 64K: K M G T, 1024 */
+extern const struct conf_type conf_type_duration;	/* 30m: s m h d */
+extern const struct conf_type conf_type_bool;		/* yes | no */
+/* A word, string or macro value. */
+const struct conf_token *conf_arg(struct conf_dir *d, size_t i,
+	    const char *what);
+/* A bare word (a keyword), else NULL without reporting. */
+const char *conf_arg_word(const struct conf_dir *d, size_t i);
+/* Nothing from argument i on. */
+int	conf_arg_end(struct conf_dir *d, size_t i);
+/* t as a number of type (its units) in [min, max], named name in errors. */
+int	conf_arg_number(struct conf_dir *d, const struct conf_token *t,
+	    const char *name, const struct conf_type *type, uint64_t min,
+	    uint64_t max, uint64_t *v_r);
+/* conf.c: the field of c in base; numbers by their size (8, 4, bool). */
+void	*conf_field(const struct conf_cmd *c, const void *base);
+uint64_t conf_field_get(const struct conf_cmd *c, const void *base);
+void	conf_field_set(const struct conf_cmd *c, void *base, uint64_t v);
+/*
+ * Appends "file:line:col: message"; at is NULL for errors without a place.
+ * After CONF_ERRORS_MAX errors one "too many errors" line ends the list.
+ */
+#define CONF_ERRORS_MAX	100
+void	conf_error(struct conf_errors *errs, const struct conf_pos *at,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif
