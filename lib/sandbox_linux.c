@@ -63,6 +63,7 @@ static const int sandbox_sanitizer[] = {
 	SCMP_SYS(prctl), SCMP_SYS(sched_getaffinity), SCMP_SYS(clone),
 	SCMP_SYS(wait4), SCMP_SYS(ptrace), SCMP_SYS(execve), SCMP_SYS(dup2),
 	SCMP_SYS(pipe), SCMP_SYS(stat), SCMP_SYS(getdents64),
+	SCMP_SYS(getdents),
 };
 #endif
 

@@ -132,7 +132,10 @@ start_storaged(void)
 	if (bench.pid == 0) {
 		char *argv[] = { "storaged", NULL }, *envp[] = { NULL };
 
+		/* Stage above the targets so that no dup2 clobbers another. */
 		null = open("/dev/null", O_RDWR);
+		sp[1] = fcntl(sp[1], F_DUPFD, 20);
+		lsock = fcntl(lsock, F_DUPFD, 20);
 		dup2(null, 0);
 		dup2(null, 1);
 		dup2(sp[1], BOOT_FD_MASTER);
@@ -300,8 +303,10 @@ run(unsigned nworkers, unsigned long rate_r[2])
 	unsigned long res[2];
 	int sp[2], rp[2];
 	unsigned i;
-	pid_t pid;
+	pid_t pid, pids[64];
 
+	if (nworkers > 64)
+		errx(1, "at most 64 workers");
 	if (pipe(rp) == -1)
 		err(1, "pipe");
 	rate_r[0] = rate_r[1] = 0;
@@ -319,6 +324,7 @@ run(unsigned nworkers, unsigned long rate_r[2])
 			close(rp[0]);
 			worker_main(sp[1], rp[1], nworkers * 100 + i);
 		}
+		pids[i] = pid;
 		close(sp[1]);
 	}
 	close(rp[1]);
@@ -329,8 +335,8 @@ run(unsigned nworkers, unsigned long rate_r[2])
 		rate_r[1] += res[1];
 	}
 	close(rp[0]);
-	while (wait(NULL) > 0 || errno == EINTR)
-		;
+	for (i = 0; i < nworkers; i++)
+		waitpid(pids[i], NULL, 0);
 	buf_clear(&out);
 }
 

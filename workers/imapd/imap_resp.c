@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * imap_resp.c: the response writer (RFC 9051 7, 9): status lines,
+ * continuation requests, and strings as atoms, quoted strings (with
+ * quoted-specials escaped) or synchronizing literals.
+ */
+#include "imap_resp.h"
+#include "imap_parse.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+void
+imap_resp_untagged(struct buf *out)
+{
+	buf_append(out, "* ", 2);
+}
+
+void
+imap_resp_tagged(struct buf *out, const char *tag)
+{
+	buf_append(out, tag, strlen(tag));
+	buf_append(out, " ", 1);
+}
+
+void
+imap_resp_token(struct buf *out, const char *token)
+{
+	buf_append(out, token, strlen(token));
+}
+
+void
+imap_resp_sp(struct buf *out)
+{
+	buf_append(out, " ", 1);
+}
+
+void
+imap_resp_crlf(struct buf *out)
+{
+	buf_append(out, "\r\n", 2);
+}
+
+bool
+imap_resp_is_atom(const void *p, size_t len)
+{
+	const uint8_t *s = p;
+	size_t i;
+
+	/* "NIL" as an atom would read as nil where an nstring may stand. */
+	if (len == 0 || (len == 3 && strncasecmp(p, "NIL", 3) == 0))
+		return false;
+	for (i = 0; i < len; i++)
+		if (!imap_is_astring_char(s[i]))
+			return false;
+	return true;
+}
+
+/* Can the bytes go inside DQUOTEs?  QUOTED-CHAR excludes CR, LF and NUL. */
+static bool
+imap_resp_quotable(const uint8_t *s, size_t len, unsigned flags)
+{
+	bool eight = false;
+	size_t i;
+
+	if (len > IMAP_RESP_QUOTED_MAX)
+		return false;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '\0' || s[i] == '\r' || s[i] == '\n')
+			return false;
+		if (s[i] >= 0x80)
+			eight = true;
+	}
+	if (eight)
+		return (flags & IMAP_RESP_UTF8) && imap_utf8_valid(s, len);
+	return true;
+}
+
+void
+imap_resp_string(struct buf *out, const void *p, size_t len, unsigned flags)
+{
+	const uint8_t *s = p, *run;
+	char hdr[32];
+	size_t i;
+	int n;
+
+	if (imap_resp_quotable(s, len, flags)) {
+		buf_append(out, "\"", 1);
+		for (i = 0, run = s; i < len; i++) {
+			if (s[i] != '"' && s[i] != '\\')
+				continue;
+			buf_append(out, run, s + i - run);
+			buf_append(out, "\\", 1);
+			run = s + i;
+		}
+		buf_append(out, run, s + len - run);
+		buf_append(out, "\"", 1);
+		return;
+	}
+	/* Server literals are always synchronizing (RFC 9051 4.3). */
+	n = snprintf(hdr, sizeof(hdr), "{%zu}\r\n", len);
+	buf_append(out, hdr, (size_t)n);
+	buf_append(out, s, len);
+}
+
+void
+imap_resp_astring(struct buf *out, const void *p, size_t len, unsigned flags)
+{
+	if (imap_resp_is_atom(p, len))
+		buf_append(out, p, len);
+	else
+		imap_resp_string(out, p, len, flags);
+}
+
+void
+imap_resp_nstring(struct buf *out, const void *p, size_t len, unsigned flags)
+{
+	if (p == NULL)
+		buf_append(out, "NIL", 3);
+	else
+		imap_resp_string(out, p, len, flags);
+}
+
+void
+imap_resp_text(struct buf *out, const char *text)
+{
+	size_t i, start = 0;
+
+	for (i = 0; text[i] != '\0'; i++) {
+		if (text[i] != '\r' && text[i] != '\n')
+			continue;
+		buf_append(out, text + start, i - start);
+		buf_append(out, " ", 1);
+		start = i + 1;
+	}
+	buf_append(out, text + start, i - start);
+}
+
+void
+imap_resp_status(struct buf *out, const char *tag, const char *cond,
+    const char *code, const char *text)
+{
+	if (tag == NULL)
+		imap_resp_untagged(out);
+	else
+		imap_resp_tagged(out, tag);
+	imap_resp_token(out, cond);
+	imap_resp_sp(out);
+	if (code != NULL) {
+		buf_append(out, "[", 1);
+		imap_resp_text(out, code);
+		buf_append(out, "] ", 2);
+	}
+	imap_resp_text(out, text);
+	imap_resp_crlf(out);
+}
+
+void
+imap_resp_continue(struct buf *out, const char *text)
+{
+	buf_append(out, "+ ", 2);
+	imap_resp_text(out, text);
+	imap_resp_crlf(out);
+}

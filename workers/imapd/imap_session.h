@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * imap_session.h: one IMAP connection: its socket and TLS on a libevent
+ * bufferevent, the state machine of RFC 9051 3 (not authenticated,
+ * authenticated, selected, logout), the command reader, timeouts, and the
+ * session's registration with storaged.
+ *
+ * Command handlers (imap_cmd_*.c) see the session struct: they read its
+ * state, write responses to s->out with imap_resp.h, and end with one of the
+ * results below.  A handler that waits (for storaged, or for a line from the
+ * client) leaves s->tag in place; the session reads no further command
+ * until the handler's continuation ends the command.
+ */
+#ifndef BULWARK_IMAP_SESSION_H
+#define BULWARK_IMAP_SESSION_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "buf.h"
+#include "imap_parse.h"
+
+struct bufferevent;
+struct event;
+struct ipc_chan;
+struct imap_cmd;
+
+/* Connection states, RFC 9051 3; bits so that a command lists several. */
+enum imap_state {
+	IMAP_STATE_NOAUTH	= 0x01,
+	IMAP_STATE_AUTH		= 0x02,
+	IMAP_STATE_SELECTED	= 0x04,
+	IMAP_STATE_LOGOUT	= 0x08
+};
+
+/* How a command handler (or its continuation) left the command. */
+enum imap_cmd_result {
+	IMAP_CMD_DONE,		/* its tagged response is written */
+	IMAP_CMD_WAIT,		/* it waits for storaged; imap_session_resume()
+				   ends the wait */
+	IMAP_CMD_CONT		/* it waits for a line from the client, set up
+				   with imap_session_expect_line() */
+};
+
+struct imap_session;
+
+/*
+ * Receives a line the client sent after a continuation request, without
+ * its CRLF, writable, valid during the call.
+ */
+typedef enum imap_cmd_result imap_line_fn(struct imap_session *s,
+    uint8_t *line, size_t len);
+
+struct imap_session {
+	TAILQ_ENTRY(imap_session) entry;	/* imapd's list */
+	uint64_t		 id;		/* random, in every log line */
+	int			 fd;
+	struct bufferevent	*bev;
+	SSL			*ssl;		/* NULL without TLS */
+	bool			 tls;		/* TLS is on */
+	char			 remote[64];	/* "ip:port", "[v6]:port" */
+	char			 local[64];
+	enum imap_state		 state;
+	struct buf		 in;		/* input not yet consumed */
+	struct buf		 out;		/* responses not yet sent */
+	struct imap_reader	 rd;
+	/* The command being run. */
+	char			*tag;		/* NULL between commands */
+	const struct imap_cmd	*cmd;
+	imap_line_fn		*line_fn;	/* CONT: gets the next line */
+	uint32_t		 req_id;	/* store request waiting */
+	uint32_t		 resume_id;	/* SESSION_RESUME waiting */
+	/* Authenticated (state AUTH or SELECTED). */
+	uint64_t		 account_id;
+	char			*username;	/* while an AUTH request waits:
+						   the name the client gave */
+	uint8_t			*token;		/* for SESSION_RESUME; secret */
+	size_t			 token_len;
+	/* Private to imap_session.c. */
+	struct event		*ev_close;
+	const char		*close_reason;	/* a log token, static */
+	char			 close_detail[128];
+	bool			 busy;		/* a command waits: no input */
+	bool			 dispatching;	/* inside a handler */
+	bool			 processing;	/* inside the input loop */
+	bool			 resumed_early;	/* resumed inside its handler */
+	enum imap_cmd_result	 early_result;
+	bool			 closing;	/* flush output, then free */
+	bool			 starttls;	/* TLS once the OK is out */
+	bool			 shutdown;	/* say BYE after this command */
+};
+
+/*
+ * Serves the accepted socket fd (taken), peer address sa, with implicit TLS
+ * if tls: registers with imapd and storaged and sends the greeting.  Returns
+ * the session, owned by imapd's list, or NULL with fd closed.
+ */
+struct imap_session *imap_session_new(int fd, const struct sockaddr *sa,
+	    socklen_t salen, bool tls);
+/*
+ * Closes the connection at once, cancels what the session waits for, tells
+ * storaged, leaves imapd's list, frees and NULLs *sp.
+ */
+void	imap_session_free(struct imap_session **sp);
+
+/* Writes a tagged status response for the running command to s->out. */
+void	imap_session_reply(struct imap_session *s, const char *cond,
+	    const char *code, const char *text);
+/*
+ * Ends the wait of a command that returned IMAP_CMD_WAIT, with the result of
+ * its continuation; reading commands goes on after IMAP_CMD_DONE.
+ */
+void	imap_session_resume(struct imap_session *s, enum imap_cmd_result r);
+/* Sends the next line from the client to fn (the handler returns CONT). */
+void	imap_session_expect_line(struct imap_session *s, imap_line_fn *fn);
+/*
+ * STARTTLS: once the tagged OK has been sent, drops any input pipelined
+ * after the command (RFC 9051 6.2.1) and starts the TLS handshake.  The
+ * handler returns IMAP_CMD_WAIT; the session resumes by itself.
+ */
+void	imap_session_starttls(struct imap_session *s);
+/*
+ * Closes the connection once the responses written so far are sent; reason
+ * (a static string) goes to the disconnect log line.
+ */
+void	imap_session_close(struct imap_session *s, const char *reason);
+/*
+ * Records a successful authentication: the state becomes authenticated and
+ * the login is logged.  username and token (token_len bytes) are copied.
+ */
+void	imap_session_authenticated(struct imap_session *s, uint64_t account_id,
+	    const char *username, const uint8_t *token, size_t token_len);
+/* Returns true if the client may send a password: TLS, or allowed clear. */
+bool	imap_session_login_allowed(const struct imap_session *s);
+
+/* The master asked to stop: BYE now, or after the running command. */
+void	imap_session_shutdown(struct imap_session *s);
+/* A new store channel: registers the session again, resumes its login. */
+void	imap_session_store_renewed(struct imap_session *s,
+	    struct ipc_chan *store);
+
+/* Logs at info or debug level with the session id in front. */
+void	imap_session_log(const struct imap_session *s, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	imap_session_debug(const struct imap_session *s, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/*
+ * Copies src into dst (of size bytes) for a log value: bytes other than
+ * printable ASCII, and space and '=', become '?', so that a client cannot
+ * forge key=value pairs; long values are cut.  Returns dst.
+ */
+char	*imap_log_value(char *dst, size_t size, const char *src, size_t len);
+
+#endif
