@@ -52,7 +52,8 @@ class CtlTest(unittest.TestCase):
         self.assertEqual(self.ctl("domain", "add", "example.com").returncode, 0)
         cases = [
             ("domain", "add", "example.com"),                 # exists
-            ("domain", "add", "not a domain"),                # invalid
+            ("domain", "add", "nodot"),                       # invalid
+            ("domain", "add", "bad-.example"),                # invalid label
             ("domain", "del", "nowhere.example"),             # not found
             ("account", "show", "nobody@example.com"),        # not found
             ("alias", "add", "x@example.com", "nobody@example.com"),  # no target
@@ -74,6 +75,7 @@ class CtlTest(unittest.TestCase):
 
     def test_usage_errors_exit_2(self):
         for args in (("frobnicate",), ("domain",), ("domain", "add"),
+                     ("domain", "add", "not a domain"),
                      ("quota", "set", "a@example.com", "12Q")):
             r = self.ctl(*args)
             self.assertEqual(r.returncode, 2, (args, r.stderr))
