@@ -196,8 +196,8 @@ listen_apply(struct listen_set *set, const struct conf *conf,
 		    conf_proto_name(l->proto) : "admin";
 
 		if (i < conf->nlisteners && !is_served(l->proto)) {
-			log_info("listener %s skipped: no %sd in this build",
-			    l->where, proto);
+			log_info("listener %s skipped: protocol %s is not "
+			    "served by this build", l->where, proto);
 			continue;
 		}
 		s = &nsocks[n];

@@ -169,6 +169,11 @@ proc_child(const struct proc_kind *k, const struct proc_env *env,
 
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
+	/*
+	 * Its own process group: a Ctrl-C at bulwarkd -d reaches only the
+	 * master, which stops the children in order.
+	 */
+	setpgid(0, 0);
 	signal(SIGPIPE, SIG_DFL);
 	if ((null = open("/dev/null", O_RDWR)) == -1)
 		_exit(127);
