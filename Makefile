@@ -122,11 +122,13 @@ $(foreach b,$(patsubst bench/%.c,%,$(BENCH_SRCS)),$(eval $(call BENCH_template,$
 
 # libFuzzer targets: the parser sources compiled again with clang.
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=undefined -I. -Ilib -DBULWARK_FUZZ=1 -include config.h
+	-fno-sanitize-recover=undefined -I. -Ilib -Istore -DBULWARK_FUZZ=1 \
+	-include config.h
 fuzz_deps = $(shell sed -n 's|.*fuzz-deps: \(.*\) \*/.*|\1|p' $(1))
 FUZZERS = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 fuzz: $(FUZZERS)
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(MASTER_SRCS) config.h
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(MASTER_SRCS) $(STORE_SRCS) \
+    $(wildcard workers/*/*.c) config.h
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(call fuzz_deps,$<) $(LIB_SRCS) $(LIBS)
 

@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * db.c: opening the LMDB environment, transactions and error reporting for
+ * the store modules (layout in db.h).
+ */
+#include "db.h"
+#include "compat.h"
+#include "log.h"
+#include "schema.h"
+#include "wire.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+enum ipc_status
+db_error(struct store_error *err, enum ipc_status st, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->text, sizeof(err->text), fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+enum ipc_status
+db_mdb_error(struct store_error *err, int rc, const char *what)
+{
+	if (rc == MDB_MAP_FULL) {
+		log_warnx("store full during %s: raise storage map-size", what);
+		return db_error(err, IPC_S_TOOBIG,
+		    "the store is full (storage map-size)");
+	}
+	log_warnx("store error during %s: %s", what, mdb_strerror(rc));
+	return db_error(err, IPC_S_INTERNAL, "store error during %s: %s",
+	    what, mdb_strerror(rc));
+}
+
+int
+db_env_open(struct store_db *db, const char *dir, uint64_t map_size,
+    struct store_error *err)
+{
+	int rc, dead;
+
+	memset(db, 0, sizeof(*db));
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		db_error(err, IPC_S_INTERNAL, "mkdir %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	if ((rc = mdb_env_create(&db->env)) != 0 ||
+	    (rc = mdb_env_set_mapsize(db->env, (size_t)map_size)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(db->env, DB_MAXDBS)) != 0 ||
+	    (rc = mdb_env_open(db->env, dir, 0, 0600)) != 0) {
+		db_error(err, IPC_S_INTERNAL, "opening the store in %s: %s",
+		    dir, mdb_strerror(rc));
+		db_close(db);
+		return -1;
+	}
+	/* Reader slots left by a storaged that was killed. */
+	if (mdb_reader_check(db->env, &dead) == 0 && dead > 0)
+		log_info("store cleared stale readers count=%d", dead);
+	return 0;
+}
+
+int
+db_open(struct store_db *db, const char *dir, uint64_t map_size,
+    struct store_error *err)
+{
+	if (db_env_open(db, dir, map_size, err) == -1)
+		return -1;
+	if (schema_upgrade(db, err) == -1 || schema_open_dbis(db, err) == -1) {
+		db_close(db);
+		return -1;
+	}
+	return 0;
+}
+
+void
+db_close(struct store_db *db)
+{
+	if (db->env != NULL)
+		mdb_env_close(db->env);
+	memset(db, 0, sizeof(*db));
+}
+
+enum ipc_status
+db_begin(struct store_db *db, bool write, MDB_txn **txn_r,
+    struct store_error *err)
+{
+	int rc;
+
+	*txn_r = NULL;
+	rc = mdb_txn_begin(db->env, NULL, write ? 0 : MDB_RDONLY, txn_r);
+	if (rc != 0) {
+		*txn_r = NULL;
+		return db_mdb_error(err, rc, "begin");
+	}
+	return IPC_S_OK;
+}
+
+enum ipc_status
+db_commit(MDB_txn **txn, struct store_error *err)
+{
+	struct timespec t0, t1;
+	MDB_txn *t = *txn;
+	int rc;
+
+	*txn = NULL;
+	if (LOG_IS_TRACE(LOG_TRACE_TXN))
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+	if ((rc = mdb_txn_commit(t)) != 0)
+		return db_mdb_error(err, rc, "commit");
+	if (LOG_IS_TRACE(LOG_TRACE_TXN)) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		log_trace(LOG_TRACE_TXN, "txn commit usec=%lld",
+		    (long long)(t1.tv_sec - t0.tv_sec) * 1000000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000);
+	}
+	return IPC_S_OK;
+}
+
+void
+db_abort(MDB_txn **txn)
+{
+	if (*txn != NULL)
+		mdb_txn_abort(*txn);
+	*txn = NULL;
+}
+
+enum ipc_status
+db_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t *v,
+    struct store_error *err)
+{
+	MDB_val k = { strlen(key), (void *)key }, d;
+	int rc;
+
+	if ((rc = mdb_get(txn, dbi, &k, &d)) == MDB_NOTFOUND)
+		return IPC_S_NOTFOUND;
+	if (rc != 0)
+		return db_mdb_error(err, rc, key);
+	if (d.mv_size != 8)
+		return db_error(err, IPC_S_INTERNAL, "corrupt meta value %s",
+		    key);
+	*v = wire_be64_get(d.mv_data);
+	return IPC_S_OK;
+}
+
+enum ipc_status
+db_put_u64(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t v,
+    struct store_error *err)
+{
+	uint8_t b[8];
+	MDB_val k = { strlen(key), (void *)key }, d = { sizeof(b), b };
+	int rc;
+
+	wire_be64_put(b, v);
+	if ((rc = mdb_put(txn, dbi, &k, &d, 0)) != 0)
+		return db_mdb_error(err, rc, key);
+	return IPC_S_OK;
+}
+
+enum ipc_status
+db_scan(MDB_txn *txn, MDB_dbi dbi, const void *pre, size_t plen,
+    db_scan_fn *fn, void *arg, struct store_error *err)
+{
+	MDB_cursor *cur;
+	MDB_val k = { plen, (void *)pre }, d;
+	MDB_cursor_op op = plen > 0 ? MDB_SET_RANGE : MDB_FIRST;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
+		return db_mdb_error(err, rc, "cursor");
+	for (; (rc = mdb_cursor_get(cur, &k, &d, op)) == 0; op = MDB_NEXT) {
+		if (plen > 0 && (k.mv_size < plen ||
+		    memcmp(k.mv_data, pre, plen) != 0))
+			break;
+		if (fn(&k, &d, arg) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return db_mdb_error(err, rc, "scan");
+	return IPC_S_OK;
+}
+
+enum ipc_status
+db_scan_dups(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
+    db_scan_fn *fn, void *arg, struct store_error *err)
+{
+	MDB_cursor *cur;
+	MDB_val k = { klen, (void *)key }, d;
+	MDB_cursor_op op = MDB_SET_KEY;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
+		return db_mdb_error(err, rc, "cursor");
+	for (; (rc = mdb_cursor_get(cur, &k, &d, op)) == 0;
+	    op = MDB_NEXT_DUP)
+		if (fn(&k, &d, arg) != 0)
+			break;
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return db_mdb_error(err, rc, "scan");
+	return IPC_S_OK;
+}

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * db.h: the LMDB environment of storaged, its named databases, transaction
+ * helpers and the error type every store call reports through.
+ *
+ * storaged is the only process that opens the environment, and all of its
+ * transactions run on the event loop thread (the thread pool of workq.h
+ * never touches LMDB).  Commits are durable: the environment is opened
+ * without MDB_NOSYNC or MDB_NOMETASYNC, so a commit returns after fsync.
+ *
+ * Named databases (schema version 1; layouts in key.h and record.h):
+ *
+ *	meta		"version" -> u64 BE schema version
+ *			"token_key" -> 32 random bytes (session tokens)
+ *			"next_account_id" -> u64 BE, never reused
+ *	domains		domain name -> domain record
+ *	accounts	address key -> account record
+ *	account_ids	u64 BE id -> account id record (the address)
+ *	aliases		address key -> alias record (its target)
+ *	alias_targets	(dupsort) target address key -> alias address key
+ */
+#ifndef BULWARK_DB_H
+#define BULWARK_DB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <lmdb.h>
+
+#include "ipc_msg.h"
+
+/* A store call's error text, for the reply and the log. */
+struct store_error {
+	char		 text[256];
+};
+
+struct store_db {
+	MDB_env		*env;
+	MDB_dbi		 meta;
+	MDB_dbi		 domains;
+	MDB_dbi		 accounts;
+	MDB_dbi		 account_ids;
+	MDB_dbi		 aliases;
+	MDB_dbi		 alias_targets;
+};
+
+/* Named databases an environment may hold, with room for later ones. */
+#define DB_MAXDBS	32
+
+/*
+ * Formats err's text and returns st, so that a failing call reads
+ * `return db_error(err, IPC_S_NOTFOUND, "no such account");`.
+ */
+enum ipc_status db_error(struct store_error *err, enum ipc_status st,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/*
+ * Reports an unexpected LMDB error rc during what: logs it and returns
+ * IPC_S_INTERNAL, or IPC_S_TOOBIG with a clear text for MDB_MAP_FULL (the
+ * configured map size is too small).
+ */
+enum ipc_status db_mdb_error(struct store_error *err, int rc,
+	    const char *what);
+
+/*
+ * Opens (creating on first start) the environment in directory dir, which
+ * is created if missing, then brings its schema up to date (schema.h) and
+ * opens every named database.  Returns 0, or -1 with err set; db is then
+ * closed.
+ */
+int	db_open(struct store_db *db, const char *dir, uint64_t map_size,
+	    struct store_error *err);
+/*
+ * Opens the environment only, without schema work (for schema tests).
+ * Returns 0 or -1 with err set.
+ */
+int	db_env_open(struct store_db *db, const char *dir, uint64_t map_size,
+	    struct store_error *err);
+/* Closes the environment; db may be closed already. */
+void	db_close(struct store_db *db);
+
+/*
+ * Begins a transaction (write or read-only) in *txn_r.  Returns IPC_S_OK or
+ * an error status with err set.
+ */
+enum ipc_status db_begin(struct store_db *db, bool write, MDB_txn **txn_r,
+	    struct store_error *err);
+/*
+ * Commits *txn (durably, for a write transaction) and NULLs it; on failure
+ * the transaction is gone too.  Returns IPC_S_OK or an error with err set.
+ */
+enum ipc_status db_commit(MDB_txn **txn, struct store_error *err);
+/* Aborts *txn if not NULL and NULLs it. */
+void	db_abort(MDB_txn **txn);
+
+/*
+ * Reads a u64 stored big-endian under key in dbi into *v.  Returns
+ * IPC_S_OK, IPC_S_NOTFOUND, or an error with err set.
+ */
+enum ipc_status db_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *key,
+	    uint64_t *v, struct store_error *err);
+/* Stores v big-endian under key.  Returns IPC_S_OK or an error. */
+enum ipc_status db_put_u64(MDB_txn *txn, MDB_dbi dbi, const char *key,
+	    uint64_t v, struct store_error *err);
+
+/* Sees one entry of a scan; returns 0 to go on, non-zero to stop. */
+typedef int db_scan_fn(const MDB_val *key, const MDB_val *val, void *arg);
+
+/*
+ * Calls fn, in key order, for each entry of dbi whose key starts with
+ * [pre, pre + plen) (every entry when plen is 0), and for each of its
+ * values in a dupsort database.  Returns IPC_S_OK, or an error with err.
+ */
+enum ipc_status db_scan(MDB_txn *txn, MDB_dbi dbi, const void *pre,
+	    size_t plen, db_scan_fn *fn, void *arg, struct store_error *err);
+/*
+ * Calls fn for each value of the one key [key, key + klen) of dupsort
+ * database dbi, in order.  Returns IPC_S_OK (also for a missing key), or an
+ * error with err.
+ */
+enum ipc_status db_scan_dups(MDB_txn *txn, MDB_dbi dbi, const void *key,
+	    size_t klen, db_scan_fn *fn, void *arg, struct store_error *err);
+
+#endif

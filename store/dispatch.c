@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * dispatch.c: which message each peer of storaged may send and who handles
+ * it.  ipc_types.def says which peer kinds may send a type at all; these
+ * tables say what storaged takes from each channel.
+ */
+#include "dispatch.h"
+#include "admin.h"
+#include "storaged.h"
+#include "worker.h"
+
+const struct ipc_handler dispatch_master[] = {
+	{ IPC_T_STORE_PEER,	storaged_store_peer },
+	{ IPC_T_SHUTDOWN,	storaged_shutdown_msg },
+	{ IPC_T_SET_TRACE,	storaged_set_trace },
+	{ 0, NULL }
+};
+
+const struct ipc_handler dispatch_worker[] = {
+	{ IPC_T_SESSION_OPEN,	worker_session_open },
+	{ IPC_T_SESSION_CLOSE,	worker_session_close },
+	{ IPC_T_AUTH,		worker_auth },
+	{ IPC_T_SESSION_RESUME,	worker_session_resume },
+	{ IPC_T_SESSION_INFO,	worker_session_info },
+	{ 0, NULL }
+};
+
+const struct ipc_handler dispatch_ctl[] = {
+	{ IPC_T_DOMAIN_ADD,	admin_domain_add },
+	{ IPC_T_DOMAIN_DEL,	admin_domain_del },
+	{ IPC_T_DOMAIN_LIST,	admin_domain_list },
+	{ IPC_T_ACCOUNT_ADD,	admin_account_add },
+	{ IPC_T_ACCOUNT_DEL,	admin_account_del },
+	{ IPC_T_ACCOUNT_PASSWD,	admin_account_passwd },
+	{ IPC_T_ACCOUNT_LIST,	admin_account_list },
+	{ IPC_T_ACCOUNT_SHOW,	admin_account_show },
+	{ IPC_T_ALIAS_ADD,	admin_alias_add },
+	{ IPC_T_ALIAS_DEL,	admin_alias_del },
+	{ IPC_T_ALIAS_LIST,	admin_alias_list },
+	{ IPC_T_QUOTA_SET,	admin_quota_set },
+	{ 0, NULL }
+};

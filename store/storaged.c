@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * storaged.c: main() of storaged, its one state struct, startup in the
+ * order of lib/boot.h, the master channel and a graceful stop.
+ */
+#include "storaged.h"
+#include "admin.h"
+#include "boot.h"
+#include "compat.h"
+#include "dispatch.h"
+#include "log.h"
+#include "worker.h"
+#include "workq.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#define STORAGED_MAP_SIZE	(1ull << 30)	/* when none is configured */
+#define STORAGED_LIMIT_SLOTS	16384		/* per limiter table */
+#define STORAGED_MAX_JOBS	512		/* queued password jobs */
+#define STORAGED_GRACE_SIGNAL	10		/* seconds, on SIGTERM */
+#define STORAGED_GRACE_ORPHAN	5		/* seconds, master gone */
+
+static struct storaged storaged;
+
+uint64_t
+storaged_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec;
+}
+
+uint64_t
+storaged_now(void)
+{
+	return (uint64_t)time(NULL);
+}
+
+static int
+storaged_conf_cb(uint16_t type, const void *msg, void *arg)
+{
+	const struct ipc_CONF_STORE_req *m = msg;
+	struct storaged *sd = arg;
+	struct store_conf *c = &sd->conf;
+
+	if (type != IPC_T_CONF_STORE)
+		return -1;
+	if (strlcpy(c->datadir, m->datadir, sizeof(c->datadir)) >=
+	    sizeof(c->datadir) || c->datadir[0] == '\0')
+		fatalx("bad data directory in the configuration");
+	c->map_size = m->map_size != 0 ? m->map_size : STORAGED_MAP_SIZE;
+	c->admin_gid = m->admin_gid;
+	c->fail_limit = m->auth_fail_limit;
+	c->fail_window = m->auth_fail_window;
+	c->block_time = m->auth_block_time;
+	c->pwhash_ops = m->pwhash_ops;
+	c->pwhash_mem = m->pwhash_mem;
+	c->threads = m->auth_threads != 0 ? m->auth_threads : 1;
+	sd->configured = true;
+	return 0;
+}
+
+/* Opens the store and reads what the loop needs from it. */
+static void
+storaged_open_store(struct storaged *sd)
+{
+	struct store_error err;
+	char pw[33];
+
+	if (db_open(&sd->db, sd->conf.datadir, sd->conf.map_size, &err) == -1)
+		fatalx("%s", err.text);
+	if (schema_token_key(&sd->db, sd->token_key, &err) == -1)
+		fatalx("%s", err.text);
+	/* A hash of a random password, as costly as the real ones. */
+	randombytes_buf(pw, sizeof(pw) - 1);
+	pw[sizeof(pw) - 1] = '\0';
+	if (auth_hash_password(pw, sd->conf.pwhash_ops, sd->conf.pwhash_mem,
+	    sd->dummy_hash) != 0)
+		fatalx("cannot hash a password: out of memory");
+	sodium_memzero(pw, sizeof(pw));
+	sd->limiter = auth_limiter_new(sd->conf.fail_limit,
+	    sd->conf.fail_window, sd->conf.block_time, STORAGED_LIMIT_SLOTS);
+}
+
+static void
+storaged_master_close_cb(struct ipc_chan *c, const char *why, void *arg)
+{
+	struct storaged *sd = arg;
+
+	(void)c;
+	log_warnx("master channel closed (%s), stopping", why);
+	ipc_chan_free(&sd->master);
+	storaged_shutdown(sd, STORAGED_GRACE_ORPHAN);
+}
+
+static void
+storaged_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	log_info("signal %d, stopping", (int)sig);
+	storaged_shutdown(arg, STORAGED_GRACE_SIGNAL);
+}
+
+/* The admin socket is storaged's only listener. */
+static void
+storaged_listeners(struct storaged *sd, struct boot_conf *bc)
+{
+	size_t i;
+
+	for (i = 0; i < bc->nlisteners; i++) {
+		if (strcmp(bc->listeners[i].proto, "admin") == 0 &&
+		    sd->admin == NULL) {
+			sd->admin = admin_new(sd, bc->listeners[i].fd);
+			continue;
+		}
+		log_warnx("unexpected listener proto=%s addr=%s",
+		    bc->listeners[i].proto, bc->listeners[i].addr);
+		close(bc->listeners[i].fd);
+	}
+	if (sd->admin == NULL)
+		log_warnx("no admin socket: bulwarkctl cannot connect");
+}
+
+static void
+storaged_loop_init(struct storaged *sd, struct boot_conf *bc)
+{
+	static const int sigs[2] = { SIGTERM, SIGINT };
+	size_t i;
+
+	signal(SIGHUP, SIG_IGN);
+	if ((sd->base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	for (i = 0; i < 2; i++) {
+		sd->ev_sig[i] = evsignal_new(sd->base, sigs[i],
+		    storaged_signal_cb, sd);
+		if (sd->ev_sig[i] == NULL || evsignal_add(sd->ev_sig[i],
+		    NULL) == -1)
+			fatalx("evsignal_new");
+	}
+	sd->wq = workq_new(sd->base, sd->conf.threads, STORAGED_MAX_JOBS);
+	sd->master = boot_master_chan(sd->base, bc, dispatch_master,
+	    storaged_master_close_cb, sd);
+	storaged_listeners(sd, bc);
+}
+
+static void
+storaged_idle_cb(void *arg)
+{
+	struct storaged *sd = arg;
+
+	if (sd->stopping)
+		event_base_loopexit(sd->base, NULL);
+}
+
+static void
+storaged_grace_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct storaged *sd = arg;
+
+	(void)fd;
+	(void)what;
+	log_warnx("stop grace time over pending=%zu", workq_pending(sd->wq));
+	event_base_loopbreak(sd->base);
+}
+
+void
+storaged_shutdown(struct storaged *sd, uint32_t grace)
+{
+	struct timeval tv = { (time_t)grace, 0 };
+
+	if (sd->stopping)
+		return;
+	sd->stopping = true;
+	admin_stop(sd->admin);
+	log_info("stopping grace=%u pending=%zu", grace,
+	    workq_pending(sd->wq));
+	if (workq_pending(sd->wq) == 0) {
+		event_base_loopexit(sd->base, NULL);
+		return;
+	}
+	workq_set_idle_cb(sd->wq, storaged_idle_cb, sd);
+	if ((sd->ev_grace = evtimer_new(sd->base, storaged_grace_cb,
+	    sd)) == NULL || evtimer_add(sd->ev_grace, &tv) == -1)
+		event_base_loopbreak(sd->base);
+}
+
+static void
+storaged_exit(struct storaged *sd)
+{
+	size_t i;
+
+	if (workq_pending(sd->wq) > 0) {
+		/* Threads still hashing; they never touch LMDB. */
+		db_close(&sd->db);
+		log_info("stopped with jobs pending=%zu",
+		    workq_pending(sd->wq));
+		_exit(0);
+	}
+	workq_free(&sd->wq);
+	admin_free(&sd->admin);
+	worker_free_all(sd);
+	ipc_chan_free(&sd->master);
+	for (i = 0; i < 2; i++)
+		event_free(sd->ev_sig[i]);
+	if (sd->ev_grace != NULL)
+		event_free(sd->ev_grace);
+	event_base_free(sd->base);
+	auth_limiter_free(&sd->limiter);
+	db_close(&sd->db);
+	sodium_memzero(sd->token_key, sizeof(sd->token_key));
+	log_info("stopped");
+#ifdef BULWARK_SANITIZE
+	/* LeakSanitizer needs /proc, which a chroot does not have. */
+	if (sd->chrooted)
+		_exit(0);
+#endif
+	exit(0);
+}
+
+/* --- Master channel --- */
+
+void
+storaged_store_peer(struct ipc_chan *c, const struct ipc_frame *f,
+    const void *msg, void *arg)
+{
+	const struct ipc_STORE_PEER_req *m = msg;
+	struct storaged *sd = arg;
+	int fd = ipc_chan_take_fd(c);
+
+	(void)f;
+	if (fd == -1) {
+		log_warnx("store peer without a descriptor");
+		return;
+	}
+	if (sd->stopping) {
+		close(fd);
+		return;
+	}
+	worker_chan_new(sd, fd, m->name, m->pid);
+}
+
+void
+storaged_shutdown_msg(struct ipc_chan *c, const struct ipc_frame *f,
+    const void *msg, void *arg)
+{
+	const struct ipc_SHUTDOWN_req *m = msg;
+
+	(void)c;
+	(void)f;
+	storaged_shutdown(arg, m->grace);
+}
+
+void
+storaged_set_trace(struct ipc_chan *c, const struct ipc_frame *f,
+    const void *msg, void *arg)
+{
+	const struct ipc_SET_TRACE_req *m = msg;
+
+	(void)c;
+	(void)f;
+	(void)arg;
+	log_set_verbose((int)m->verbose);
+	log_set_trace(m->trace);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct storaged *sd = &storaged;
+	static struct boot_conf bc;
+
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: storaged (started by bulwarkd)\n");
+		return 2;
+	}
+	TAILQ_INIT(&sd->workers);
+	boot_read_config("storaged", &bc, storaged_conf_cb, sd);
+	if (!sd->configured)
+		fatalx("no storage configuration from the master");
+	/* Before the chroot: libsodium may need /dev/urandom. */
+	if (sodium_init() < 0)
+		fatalx("sodium_init failed");
+	boot_confine(&bc, SANDBOX_STORE);
+	sd->chrooted = bc.drop && bc.chroot[0] != '\0';
+	storaged_open_store(sd);
+	storaged_loop_init(sd, &bc);
+	boot_ready(sd->master);
+	log_info("ready datadir=%s threads=%u", sd->conf.datadir,
+	    sd->conf.threads);
+	event_base_dispatch(sd->base);
+	storaged_exit(sd);
+	return 0;
+}
