@@ -142,6 +142,8 @@ configure: configure.ac
 	autoconf && autoheader && touch configure
 
 check: all
+	@if [ -z "$(PYTHON3)" ] || [ -z "$(OPENSSL)" ] || [ -z "$(MANDOC)" ]; then \
+	    sh contrib/install-deps.sh || exit 1; fi
 	sh tests/run.sh $(BUILD)
 
 run: all

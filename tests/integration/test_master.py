@@ -118,6 +118,26 @@ class MasterTest(unittest.TestCase):
             time.sleep(0.1)
         self.assertEqual(len(self.srv.children()["imapd"]), 1)
 
+    def test_sighup_changing_storage_settings_replaces_storaged(self):
+        self.srv.add_account("alice@example.org", "secret-1")
+        c = self.login()
+        old = self.srv.children()["storaged"][0]
+        workers = sorted(self.srv.children()["imapd"])
+        self.srv.write_conf(fail_limit=7)
+        self.srv.proc.send_signal(signal.SIGHUP)
+        self.srv.wait_log(r"storaged\[%d\] configuration changed" % old)
+        self.srv.wait_log(r"storaged\[%d\] exited status=0" % old)
+        self.srv.wait_ready()
+        self.assertNotEqual(self.srv.children()["storaged"][0], old)
+        # Workers' configuration did not change: they were kept.
+        self.assertEqual(sorted(self.srv.children()["imapd"]), workers)
+        # The logged-in session is bound again in the new storaged.
+        new = self.srv.children()["storaged"][0]
+        self.srv.wait_log(r"storaged\[%d\]: session resumed user=alice@example\.org" % new)
+        self.assertEqual(c.noop()[0], "OK")
+        c.logout()
+        self.login().logout()
+
     def test_sighup_with_broken_configuration_keeps_serving(self):
         self.srv.add_account("alice@example.org", "secret-1")
         before = self.srv.children()
