@@ -8,7 +8,10 @@
  * admin socket, then forks W worker processes, each with its own channel to
  * storaged (STORE_PEER), each logging in once (AUTH) and then sending
  * SESSION_INFO, the cheap authenticated read every protocol command will
- * make, one at a time (latency-bound) and then with 32 in flight.
+ * make, one at a time (latency-bound) and then with 32 in flight, as a
+ * worker serving many clients has.  A raw socketpair ping-pong between two
+ * processes is measured first: it is the floor that one request in flight
+ * cannot beat on this machine.
  *
  * usage: bench_ipc STORAGED [SECONDS]
  */
@@ -340,10 +343,49 @@ run(unsigned nworkers, unsigned long rate_r[2])
 	buf_clear(&out);
 }
 
+/*
+ * The floor for one request in flight on this machine: two processes
+ * passing 20 bytes back and forth on a blocking socketpair, no framing, no
+ * event loop.  Its rate is set by how fast the kernel wakes the other side.
+ */
+static unsigned long
+baseline_pingpong(void)
+{
+	char msg[IPC_HDR_SIZE] = { 0 };
+	unsigned long n = 0;
+	double t0, end;
+	int sp[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == -1)
+		err(1, "socketpair");
+	if ((pid = fork()) == -1)
+		err(1, "fork");
+	if (pid == 0) {
+		close(sp[0]);
+		while (read(sp[1], msg, sizeof(msg)) == sizeof(msg))
+			if (write(sp[1], msg, sizeof(msg)) != sizeof(msg))
+				break;
+		_exit(0);
+	}
+	close(sp[1]);
+	t0 = now();
+	end = t0 + bench.seconds;
+	do {
+		if (write(sp[0], msg, sizeof(msg)) != sizeof(msg) ||
+		    read(sp[0], msg, sizeof(msg)) != sizeof(msg))
+			err(1, "ping-pong");
+		n++;
+	} while ((n & 255) != 0 || now() < end);
+	close(sp[0]);
+	waitpid(pid, NULL, 0);
+	return (unsigned long)(n / (now() - t0));
+}
+
 int
 main(int argc, char **argv)
 {
-	unsigned long r1[2], r4[2];
+	unsigned long r1[2], r4[2], floor;
 	char cmd[128];
 
 	if (argc < 2 || argc > 3) {
@@ -356,9 +398,12 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	start_storaged();
 	create_account();
+	floor = baseline_pingpong();
 	run(1, r1);
 	run(4, r4);
-	printf("ipc round trips/s, 1 worker, 1 in flight:   %lu\n", r1[0]);
+	printf("raw socketpair ping-pong (floor for 1 in flight): %lu\n", floor);
+	printf("ipc round trips/s, 1 worker, 1 in flight:   %lu (%.0f%% of "
+	    "the floor)\n", r1[0], 100.0 * r1[0] / floor);
 	printf("ipc round trips/s, 1 worker, 32 in flight:  %lu\n", r1[1]);
 	printf("ipc round trips/s, 4 workers, 1 in flight:  %lu\n", r4[0]);
 	printf("ipc round trips/s, 4 workers, 32 in flight: %lu\n", r4[1]);
