@@ -65,12 +65,12 @@ run-dir "{dir}/run"
 chroot "{dir}/empty"
 user "{store_user}"
 worker-user "{worker_user}"
-admin socket "{dir}/run/admin.sock"
+admin socket "{dir}/run/admin.sock"{admin_group}
 tls certificate "{cert}"
 tls key "{key}"
 listen imap on $lo port {imap}
 listen imap on $lo port {imaps} tls
-auth {{
+{extra}auth {{
 	fail-limit {fail_limit}
 	fail-window 5m
 	block-time 15m
@@ -98,7 +98,7 @@ class Server:
         self.cert, self.key = make_cert(self.dir)
         self.ports = {"imap": free_port(), "imaps": free_port()}
         self.params = dict(imap_workers=imap_workers, fail_limit=fail_limit,
-                           cleartext=cleartext)
+                           cleartext=cleartext, admin_group="", extra="")
         self.conf = os.path.join(self.dir, "bulwark.conf")
         self.write_conf()
         self.logpath = os.path.join(self.dir, "bulwarkd.log")

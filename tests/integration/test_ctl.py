@@ -106,3 +106,35 @@ class CtlTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root to create a group")
+class CtlAdminGroupTest(unittest.TestCase):
+    """Members of `admin socket ... group` may administer; others may not."""
+    GROUP = "_bulwarkadm"
+
+    def setUp(self):
+        if subprocess.run(["getent", "group", self.GROUP], capture_output=True).returncode:
+            subprocess.run(["groupadd", "--system", self.GROUP], check=True)
+        self.srv = Server(self, imap_workers=1)
+        self.srv.params["admin_group"] = ' group "%s"' % self.GROUP
+        self.srv.write_conf()
+        self.addCleanup(self.srv.cleanup)
+        self.srv.start()
+        self.ctl = os.path.join(self.srv.dir, "bulwarkctl")
+        shutil.copy(binary("bulwarkctl"), self.ctl)
+        os.chmod(self.ctl, 0o755)
+
+    def run_as(self, group):
+        return subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup",
+                               "--groups=" + group, self.ctl, "-s",
+                               os.path.join(self.srv.dir, "run", "admin.sock"),
+                               "domain", "list"], capture_output=True, text=True)
+
+    def test_admin_group(self):
+        sock = os.path.join(self.srv.dir, "run", "admin.sock")
+        self.assertEqual(os.stat(sock).st_mode & 0o777, 0o660)
+        r = self.run_as(self.GROUP)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.run_as("nogroup")
+        self.assertEqual(r.returncode, 2, r.stderr)

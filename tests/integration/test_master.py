@@ -4,11 +4,12 @@ import imaplib
 import os
 import pwd
 import signal
+import socket
 import ssl
 import time
 import unittest
 
-from bulwark import Server, STORE_USER, WORKER_USER
+from bulwark import Server, STORE_USER, WORKER_USER, free_port
 
 
 def tls_context():
@@ -136,6 +137,21 @@ class MasterTest(unittest.TestCase):
         self.srv.wait_log(r"storaged\[%d\]: session resumed user=alice@example\.org" % new)
         self.assertEqual(c.noop()[0], "OK")
         c.logout()
+        self.login().logout()
+
+    def test_sighup_adds_a_listener(self):
+        self.srv.add_account("alice@example.org", "secret-1")
+        port = free_port()
+        with self.assertRaises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        self.srv.write_conf(extra="listen imap on 127.0.0.1 port %d\n" % port)
+        self.srv.proc.send_signal(signal.SIGHUP)
+        self.srv.wait_log(r"reloaded")
+        self.srv.wait_ready()
+        c = imaplib.IMAP4("127.0.0.1", port, timeout=10)
+        self.assertIn("STARTTLS", c.capabilities)
+        c.logout()
+        # The old listeners kept working throughout.
         self.login().logout()
 
     def test_sighup_with_broken_configuration_keeps_serving(self):
