@@ -20,13 +20,10 @@ if [ "$(id -u)" = 0 ]; then
 		    useradd --system --no-create-home --home-dir /nonexistent \
 		    --shell /usr/sbin/nologin "$u"
 	done
-	store_user=_bulwark
-	worker_user=_bulwarkw
 	mkdir -p "$RUN/empty"
 	chmod 0755 "$RUN" "$RUN/empty"
 else
-	store_user=$(id -un)
-	worker_user=$store_user
+	# Without root nothing changes user: the user directives do not apply.
 	mkdir -p "$RUN/empty"
 fi
 
@@ -45,8 +42,8 @@ data-dir "$RUN/data"
 run-dir "$RUN"
 pidfile "$RUN/bulwarkd.pid"
 chroot "$RUN/empty"
-user "$store_user"
-worker-user "$worker_user"
+user "_bulwark"
+worker-user "_bulwarkw"
 admin socket "$RUN/admin.sock"
 tls certificate "$RUN/cert.pem"
 tls key "$RUN/key.pem"

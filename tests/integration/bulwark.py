@@ -109,8 +109,7 @@ class Server:
         with open(self.conf, "w") as f:
             f.write(CONF_TEMPLATE.format(
                 dir=self.dir, cert=self.cert, key=self.key,
-                store_user=STORE_USER if self.root else pwd.getpwuid(os.getuid()).pw_name,
-                worker_user=WORKER_USER if self.root else pwd.getpwuid(os.getuid()).pw_name,
+                store_user=STORE_USER, worker_user=WORKER_USER,
                 **self.ports, **self.params))
 
     # --- lifecycle ---
