@@ -337,6 +337,7 @@ struct ipc_chan {
 static uint64_t ipc_serial_next = 1;
 
 static void ipc_chan_flush(struct ipc_chan *);
+static void ipc_queue_fd(struct ipc_chan *, int);
 static void ipc_chan_destroy(struct ipc_chan *);
 
 static struct ipc_pending *
@@ -760,15 +761,8 @@ ipc_send(struct ipc_chan *c, uint16_t type, uint64_t session,
 		fatalx("ipc_send: misuse of type %u", type);
 	if (!ipc_chan_usable(c, fd))
 		return;
-	if (fd != -1) {
-		if (c->nofds == c->cofds) {
-			c->cofds = c->cofds ? c->cofds * 2 : 4;
-			c->ofds = xreallocarray(c->ofds, c->cofds,
-			    sizeof(*c->ofds));
-		}
-		c->ofds[c->nofds].pos = c->out_pos + c->out.len;
-		c->ofds[c->nofds++].fd = fd;
-	}
+	if (fd != -1)
+		ipc_queue_fd(c, fd);
 	ipc_encode(&c->out, type, fd != -1 ? IPC_F_FD : 0, 0, session, msg);
 	ipc_chan_queue(c);
 }
@@ -782,17 +776,32 @@ ipc_send_encoded(struct ipc_chan *c, const struct buf *frames)
 	ipc_chan_queue(c);
 }
 
+/* Queues fd to go with the first byte of the frame about to be encoded. */
+static void
+ipc_queue_fd(struct ipc_chan *c, int fd)
+{
+	if (c->nofds == c->cofds) {
+		c->cofds = c->cofds ? c->cofds * 2 : 4;
+		c->ofds = xreallocarray(c->ofds, c->cofds, sizeof(*c->ofds));
+	}
+	c->ofds[c->nofds].pos = c->out_pos + c->out.len;
+	c->ofds[c->nofds++].fd = fd;
+}
+
 uint32_t
-ipc_request(struct ipc_chan *c, uint16_t type, uint64_t session,
-    const void *msg, ipc_reply_cb *cb, void *arg)
+ipc_request_fd(struct ipc_chan *c, uint16_t type, uint64_t session,
+    const void *msg, int fd, ipc_reply_cb *cb, void *arg)
 {
 	const struct ipc_type_info *ti = ipc_type_get(type);
 	struct ipc_pending *pe;
 	uint32_t id;
 
-	if (ti == NULL || (ti->flags & (IPC_ONEWAY | IPC_FD)))
+	if (ti == NULL || (ti->flags & IPC_ONEWAY) ||
+	    ((ti->flags & IPC_FD) != 0) != (fd != -1))
 		fatalx("ipc_request: misuse of type %u", type);
 	if (c->failed || c->dead) {
+		if (fd != -1)
+			close(fd);
 		cb(c, IPC_S_UNAVAIL, "channel closed", NULL, arg);
 		return 0;
 	}
@@ -807,9 +816,18 @@ ipc_request(struct ipc_chan *c, uint16_t type, uint64_t session,
 	pe->cb = cb;
 	pe->arg = arg;
 	c->npend++;
-	ipc_encode(&c->out, type, 0, id, session, msg);
+	if (fd != -1)
+		ipc_queue_fd(c, fd);
+	ipc_encode(&c->out, type, fd != -1 ? IPC_F_FD : 0, id, session, msg);
 	ipc_chan_queue(c);
 	return id;
+}
+
+uint32_t
+ipc_request(struct ipc_chan *c, uint16_t type, uint64_t session,
+    const void *msg, ipc_reply_cb *cb, void *arg)
+{
+	return ipc_request_fd(c, type, session, msg, -1, cb, arg);
 }
 
 void

@@ -181,6 +181,9 @@ void	ipc_send(struct ipc_chan *c, uint16_t type, uint64_t session,
  */
 uint32_t ipc_request(struct ipc_chan *c, uint16_t type, uint64_t session,
 	    const void *msg, ipc_reply_cb *cb, void *arg);
+/* The same for a type that carries a descriptor (IPC_FD); fd is taken. */
+uint32_t ipc_request_fd(struct ipc_chan *c, uint16_t type, uint64_t session,
+	    const void *msg, int fd, ipc_reply_cb *cb, void *arg);
 /* Forgets a pending request: its callback will not run. */
 void	ipc_cancel(struct ipc_chan *c, uint32_t id);
 /* Replies to request f (or ref); rep is used only when st is IPC_S_OK. */

@@ -49,6 +49,7 @@ enum ipc_status {
 #define IPC_CTYPE_STR		const char *
 #define IPC_CTYPE_BYTES		struct wire_bytes
 #define IPC_CTYPE_STRLIST	struct wire_strlist
+#define IPC_CTYPE_U64LIST	struct wire_u64list
 
 enum ipc_type {
 	IPC_T_NONE = 0,

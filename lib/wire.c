@@ -333,3 +333,53 @@ wire_strlist_next(struct wire_iter *it)
 	it->p += 4 + len;
 	return s;
 }
+
+void
+wire_put_u64list_begin(struct buf *w, uint32_t count)
+{
+	uint8_t b[5] = { WIRE_U64LIST };
+
+	if (count > WIRE_MAX_LIST)
+		fatalx("wire: list of %u values is too long", count);
+	wire_be32_put(b + 1, count);
+	buf_append(w, b, sizeof(b));
+}
+
+void
+wire_u64list_add(struct buf *w, uint64_t v)
+{
+	uint8_t b[8];
+
+	wire_be64_put(b, v);
+	buf_append(w, b, sizeof(b));
+}
+
+void
+wire_put_U64LIST(struct buf *w, struct wire_u64list l)
+{
+	wire_put_u64list_begin(w, l.count);
+	buf_append(w, l.p, (size_t)l.count * 8);
+}
+
+int
+wire_get_U64LIST(struct wire_reader *r, struct wire_u64list *v)
+{
+	const uint8_t *p;
+	uint32_t count;
+
+	if ((p = wire_take(r, WIRE_U64LIST, 4)) == NULL)
+		return -1;
+	count = wire_be32_get(p);
+	if (count > WIRE_MAX_LIST || (size_t)(r->end - r->p) / 8 < count)
+		return wire_fail(r, "list past end");
+	v->count = count;
+	v->p = r->p;
+	r->p += (size_t)count * 8;
+	return 0;
+}
+
+uint64_t
+wire_u64list_get(const struct wire_u64list *l, uint32_t i)
+{
+	return wire_be64_get(l->p + (size_t)i * 8);
+}

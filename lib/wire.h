@@ -10,6 +10,7 @@
  *	STR	u32 length n, n bytes, the last of which is NUL and no other
  *	BYTES	u32 length n, n bytes
  *	STRLIST	u32 count, then count STR bodies (length + bytes, no type byte)
+ *	U64LIST	u32 count, then count big-endian u64 values
  *
  * A reader never reads past its end: the first failure makes it sticky
  * (r->err is set and every later call fails), so a decoder checks once at the
@@ -32,8 +33,12 @@ enum wire_type {
 	WIRE_U64,
 	WIRE_STR,
 	WIRE_BYTES,
-	WIRE_STRLIST
+	WIRE_STRLIST,
+	WIRE_U64LIST
 };
+
+/* Most values a U64LIST may hold. */
+#define WIRE_MAX_LIST	(1u << 20)
 
 /* Largest string or byte string a value may hold. */
 #define WIRE_MAX_LEN	(16u << 20)
@@ -48,6 +53,12 @@ struct wire_strlist {
 	uint32_t	 count;
 	const uint8_t	*p;	/* first element */
 	size_t		 len;	/* bytes of all elements */
+};
+
+/* A decoded U64LIST: read element i with wire_u64list_get. */
+struct wire_u64list {
+	uint32_t	 count;
+	const uint8_t	*p;
 };
 
 struct wire_iter {
@@ -75,6 +86,10 @@ void	wire_put_strlist_begin(struct buf *w, uint32_t count);
 void	wire_strlist_add(struct buf *w, const char *s);
 /* Encodes an already decoded list again (for tests and relays). */
 void	wire_put_STRLIST(struct buf *w, struct wire_strlist l);
+/* Starts a U64LIST of count values; follow with count wire_u64list_add. */
+void	wire_put_u64list_begin(struct buf *w, uint32_t count);
+void	wire_u64list_add(struct buf *w, uint64_t v);
+void	wire_put_U64LIST(struct buf *w, struct wire_u64list l);
 
 /* Each returns 0, or -1 and makes the reader sticky-failed. */
 int	wire_get_U8(struct wire_reader *r, uint8_t *v);
@@ -84,6 +99,9 @@ int	wire_get_U64(struct wire_reader *r, uint64_t *v);
 int	wire_get_STR(struct wire_reader *r, const char **v);
 int	wire_get_BYTES(struct wire_reader *r, struct wire_bytes *v);
 int	wire_get_STRLIST(struct wire_reader *r, struct wire_strlist *v);
+int	wire_get_U64LIST(struct wire_reader *r, struct wire_u64list *v);
+/* Element i (< count) of a list checked by wire_get_U64LIST. */
+uint64_t wire_u64list_get(const struct wire_u64list *l, uint32_t i);
 
 /* Iterates a STRLIST checked by wire_get_STRLIST; returns NULL at its end. */
 void	wire_strlist_iter(const struct wire_strlist *l, struct wire_iter *it);

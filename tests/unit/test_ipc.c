@@ -66,6 +66,23 @@ fill_STRLIST(struct wire_strlist *v)
 		abort();
 }
 
+static struct buf fill_u64buf = BUF_INIT;
+
+static void
+fill_U64LIST(struct wire_u64list *v)
+{
+	struct wire_reader r;
+
+	buf_reset(&fill_u64buf);
+	wire_put_u64list_begin(&fill_u64buf, 3);
+	wire_u64list_add(&fill_u64buf, 1);
+	wire_u64list_add(&fill_u64buf, UINT64_MAX);
+	wire_u64list_add(&fill_u64buf, ++fill_counter);
+	wire_reader_init(&r, fill_u64buf.data, fill_u64buf.len);
+	if (wire_get_U64LIST(&r, v) == -1)
+		abort();
+}
+
 #define F(kind, n)	fill_##kind(&m->n);
 #define IPC_MSG(name, from, flags, req, rep)				\
 static void								\
@@ -452,6 +469,7 @@ test_main(int argc, char **argv)
 	log_init("test_ipc", LOG_DEST_STDERR, 0);
 	r = harness_main(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
 	buf_clear(&fill_listbuf);
+	buf_clear(&fill_u64buf);
 	return r;
 }
 
