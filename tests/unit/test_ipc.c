@@ -312,7 +312,27 @@ got_reply(struct ipc_chan *c, enum ipc_status st, const char *text,
 	}
 }
 
+/* Replies with the size of the file that came with the request. */
+static void
+store_deliver(struct ipc_chan *c, const struct ipc_frame *f, const void *msg,
+    void *arg)
+{
+	const struct ipc_DELIVER_req *m = msg;
+	struct ipc_DELIVER_rep rep = { 0 };
+	struct stat sb;
+	int fd = ipc_chan_take_fd(c);
+
+	(void)arg;
+	CHECK(fd >= 0);
+	CHECK(fstat(fd, &sb) == 0);
+	rep.email_id = (uint64_t)sb.st_size;
+	rep.uid = m->mailbox_id;
+	close(fd);
+	ipc_reply(c, f, IPC_S_OK, "", &rep);
+}
+
 static const struct ipc_handler store_handlers[] = {
+	{ IPC_T_DELIVER, store_deliver },
 	{ IPC_T_SESSION_INFO, store_info },
 	{ IPC_T_STORE_PEER, store_peer },
 	{ 0, NULL }
@@ -402,6 +422,53 @@ TEST(channel_passes_descriptors)
 	event_base_free(base);
 }
 
+static void
+got_deliver(struct ipc_chan *c, enum ipc_status st, const char *text,
+    const void *rep, void *arg)
+{
+	struct side *s = arg;
+	const struct ipc_DELIVER_rep *r = rep;
+
+	(void)c;
+	(void)text;
+	s->replies++;
+	s->last_status = st;
+	if (st == IPC_S_OK) {
+		s->last_account = r->email_id;
+		s->got_fd = (int)r->uid;
+	}
+}
+
+TEST(channel_request_with_descriptor)
+{
+	struct side w, st;
+	struct ipc_DELIVER_req req = { .account_id = 1, .mailbox_id = 9,
+	    .envelope_from = "a@example.org", .recipient = "b@example.org",
+	    .size = 5 };
+	char path[256];
+	int fd, i;
+
+	base = event_base_new();
+	pair(&w, IPC_P_WORKER, IPC_P_STORE, &st, IPC_P_STORE, IPC_P_WORKER,
+	    store_handlers);
+	snprintf(path, sizeof(path), "%s/msg", harness_tmpdir());
+	for (i = 0; i < 3; i++) {
+		fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+		CHECK(write(fd, "hello world", 5 + i) == 5 + i);
+		ipc_request_fd(w.chan, IPC_T_DELIVER, 0, &req, fd, got_deliver,
+		    &w);
+	}
+	run_until(&w.replies, 3);
+	CHECK_INT(w.replies, 3);
+	CHECK_INT(w.last_status, IPC_S_OK);
+	/* Each request's own descriptor came with it: the last was 7 bytes. */
+	CHECK_INT(w.last_account, 7);
+	CHECK_INT(w.got_fd, 9);
+	ipc_chan_free(&w.chan);
+	ipc_chan_free(&st.chan);
+	event_base_free(base);
+}
+
 TEST(channel_refuses_disallowed_sender)
 {
 	struct side m, st;
@@ -457,6 +524,7 @@ static const struct harness_test tests[] = {
 	TEST_ENTRY(frame_header_checks),
 	TEST_ENTRY(channel_request_reply),
 	TEST_ENTRY(channel_passes_descriptors),
+	TEST_ENTRY(channel_request_with_descriptor),
 	TEST_ENTRY(channel_refuses_disallowed_sender),
 	TEST_ENTRY(channel_refuses_wrong_peer_and_garbage),
 };
