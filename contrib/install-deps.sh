@@ -9,7 +9,8 @@ set -e
 BUILD="build-essential autoconf pkg-config libssl-dev liblmdb-dev
  libyajl-dev libevent-dev libpcre2-dev libstemmer-dev libsodium-dev
  libseccomp-dev"
-TEST="python3 openssl clang libclang-rt-dev mandoc procps lmdb-utils"
+TEST="python3 openssl clang libclang-rt-dev mandoc procps lmdb-utils postfix
+ swaks"
 
 pkgs=$(echo $BUILD $TEST)
 missing=""

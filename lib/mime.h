@@ -37,7 +37,10 @@ void	mime_msg_free(struct mime_msg **msgp);
 
 /*
  * The decoded text of the message for indexing (subject, addresses, text
- * parts converted to UTF-8 and stripped of markup), borrowed from msg.
+ * parts converted to UTF-8 and stripped of markup, attachment file names),
+ * borrowed from msg and NUL-terminated; *len_r (if not NULL) is its length
+ * (a body may hold NUL bytes).  Built on the first call, which therefore
+ * must not race with another call on the same msg.
  */
 const char *mime_msg_text(const struct mime_msg *msg, size_t *len_r);
 

@@ -14,6 +14,10 @@
  * U8 version; msgrec_decode() checks every length, offset (against the
  * message size) and index before anything reads them, so a record from a
  * compromised worker or a damaged disk is refused, never trusted.
+ * Strings are cut to bounded sizes (64 KiB for subjects, previews and raw
+ * envelope fields, 4 KiB for names, ids and part fields) and, except the
+ * raw envelope fields, Content-ID, Content-MD5 and Content-Location, are
+ * valid UTF-8 (msgrec_decode checks it).
  */
 #ifndef BULWARK_MSGREC_H
 #define BULWARK_MSGREC_H
@@ -70,5 +74,100 @@ struct msgrec_summary {
  */
 int	msgrec_decode(const void *rec, size_t len, uint64_t size,
 	    struct msgrec_summary *s, const char **error_r);
+
+/*
+ * The whole record, for IMAP FETCH (ENVELOPE, BODYSTRUCTURE, BODY[n]) and
+ * JMAP Email/get.  Parts are in pre-order: part 0 is the message; a
+ * message/rfc822 or message/global part has the encapsulated message's
+ * top entity as its only child (IMAP numbering follows from the tree).
+ * Strings marked "or NULL" are NULL when the field is absent.
+ */
+#define MSGREC_NONE	UINT32_MAX
+
+/*
+ * An IMAP ENVELOPE (RFC 9051 7.5.2) and the JMAP header properties of
+ * one message: the top-level one (envelope 0) or an encapsulated one.
+ * The raw strings are the unfolded field values as found (any byte but
+ * NUL); addresses are decoded (UTF-8) and read with msgrec_addr_next().
+ */
+struct msgrec_envelope {
+	const char	*date;		/* raw, or NULL */
+	const char	*subject;	/* raw, or NULL */
+	const char	*in_reply_to;	/* raw, or NULL */
+	const char	*message_id;	/* raw, or NULL */
+	const char	*subject_dec;	/* decoded UTF-8, or NULL */
+	int64_t		 sent_at;
+	int32_t		 sent_tz;
+	bool		 has_sent_at;
+	/* from, sender, reply-to, to, cc, bcc: triples name, email, group */
+	struct wire_strlist addr[6];
+};
+
+enum msgrec_addr_field {
+	MSGREC_FROM,
+	MSGREC_SENDER,
+	MSGREC_REPLY_TO,
+	MSGREC_TO,
+	MSGREC_CC,
+	MSGREC_BCC
+};
+
+/*
+ * One MIME part (RFC 9051 7.5.2 BODYSTRUCTURE fields, RFC 8621
+ * EmailBodyPart).  Offsets are into the stored message: the header is
+ * [hdr_off, body_off) including the blank line, the body [body_off,
+ * body_end).  type and subtype are lower case; parameter values are
+ * decoded to UTF-8 (RFC 2231, RFC 2047), names lower case.
+ */
+struct msgrec_part {
+	uint32_t	 parent;	/* MSGREC_NONE for part 0 */
+	uint32_t	 env;		/* envelope index or MSGREC_NONE */
+	uint64_t	 hdr_off;
+	uint64_t	 body_off;
+	uint64_t	 body_end;
+	uint64_t	 lines;		/* lines of the body */
+	uint64_t	 decoded_size;	/* body octets, transfer-decoded */
+	const char	*type;
+	const char	*subtype;
+	struct wire_strlist params;	/* name, value pairs */
+	const char	*id;		/* Content-ID, or NULL */
+	const char	*description;	/* decoded, or NULL */
+	const char	*encoding;	/* lower case, or NULL if absent */
+	const char	*md5;		/* or NULL */
+	const char	*disposition;	/* lower case, or NULL */
+	struct wire_strlist disp_params; /* name, value pairs */
+	struct wire_strlist language;
+	const char	*location;	/* or NULL */
+	const char	*charset;	/* lower case, or NULL */
+	const char	*name;		/* decoded file name, or NULL */
+};
+
+struct msgrec {
+	struct msgrec_summary s;
+	uint32_t	 nparts;
+	uint32_t	 nenvs;
+	struct msgrec_part *parts;	/* nparts */
+	struct msgrec_envelope *envs;	/* nenvs; 0 is the message's own */
+	/* RFC 8621 4.1.4, part indices */
+	struct wire_u64list text_body;
+	struct wire_u64list html_body;
+	struct wire_u64list attachments;
+};
+
+/*
+ * Checks the record as msgrec_decode() does and fills *r, whose arrays are
+ * allocated (free with msgrec_close) and whose strings point into rec.
+ * Returns 0, or -1 with *error_r (static text) and nothing to close.
+ */
+int	msgrec_open(const void *rec, size_t len, uint64_t size,
+	    struct msgrec *r, const char **error_r);
+void	msgrec_close(struct msgrec *r);
+
+/*
+ * Reads the next address of a list from envelope addr[] (started with
+ * wire_strlist_iter); returns false at the end.  The strings point into
+ * the record.
+ */
+bool	msgrec_addr_next(struct wire_iter *it, struct msgrec_addr *a);
 
 #endif

@@ -55,6 +55,14 @@ static const int sandbox_store[] = {
 	SCMP_SYS(statfs),
 };
 
+/*
+ * Network workers: lmtpd spools each message into a memfd, copies it for
+ * each further recipient and hands the memfds to storaged.
+ */
+static const int sandbox_network[] = {
+	SCMP_SYS(memfd_create), SCMP_SYS(copy_file_range), SCMP_SYS(pread64),
+};
+
 #ifdef BULWARK_SANITIZE
 /* What AddressSanitizer and UBSan call to report and symbolize. */
 static const int sandbox_sanitizer[] = {
@@ -94,6 +102,8 @@ sandbox_apply(enum sandbox_profile p)
 	sandbox_allow(ctx, sandbox_common, NELEM(sandbox_common));
 	if (p == SANDBOX_STORE)
 		sandbox_allow(ctx, sandbox_store, NELEM(sandbox_store));
+	if (p == SANDBOX_NETWORK)
+		sandbox_allow(ctx, sandbox_network, NELEM(sandbox_network));
 #ifdef BULWARK_SANITIZE
 	sandbox_allow(ctx, sandbox_sanitizer, NELEM(sandbox_sanitizer));
 #endif

@@ -679,6 +679,12 @@ static const struct conf_cmd conf_proto_cmds[] = {
 	    16 * MB, 64 * KB),
 	NUM("max-connections", number, conf_proto_opts, max_connections, 1,
 	    100000, 1000),
+	{ "max-message-size", &conf_type_size,
+	    FIELD(conf_proto_opts, max_message_size), CONF_CMD_DEF, 1 * KB,
+	    1 * GB, 50 * MB, NULL, ONLY(LMTP), 0 },
+	{ "max-recipients", &conf_type_number,
+	    FIELD(conf_proto_opts, max_recipients), CONF_CMD_DEF, 1, 100000,
+	    1000, NULL, ONLY(LMTP), 0 },
 	END
 };
 

@@ -73,9 +73,27 @@ proc_conf_imap(struct buf *out, const struct proc_env *env)
 	ipc_encode(out, IPC_T_CONF_IMAP, 0, 0, 0, &m);
 }
 
+static void
+proc_conf_lmtp(struct buf *out, const struct proc_env *env)
+{
+	const struct conf_proto_opts *o = &env->conf->proto[CONF_PROTO_LMTP];
+	struct ipc_CONF_LMTP_req m = {
+		.hostname = env->conf->hostname,
+		.max_message_size = o->max_message_size,
+		.max_recipients = o->max_recipients,
+		.idle_timeout = o->idle_timeout,
+		.max_line = o->max_line,
+		.max_connections = o->max_connections,
+	};
+
+	proc_conf_tls(out, env);
+	ipc_encode(out, IPC_T_CONF_LMTP, 0, 0, 0, &m);
+}
+
 const struct proc_kind proc_kinds[] = {
 	{ "storaged",	true,	-1,			proc_conf_store },
 	{ "imapd",	false,	CONF_PROTO_IMAP,	proc_conf_imap },
+	{ "lmtpd",	false,	CONF_PROTO_LMTP,	proc_conf_lmtp },
 };
 const size_t proc_kinds_n = sizeof(proc_kinds) / sizeof(proc_kinds[0]);
 

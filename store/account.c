@@ -10,6 +10,8 @@
 #include "domain.h"
 #include "key.h"
 #include "log.h"
+#include "mailbox.h"
+#include "message.h"
 #include "schema.h"
 
 #include <string.h>
@@ -82,16 +84,27 @@ enum ipc_status
 account_get_id(struct store_db *db, uint64_t id, struct account *acc,
     struct store_error *err)
 {
+	enum ipc_status st;
+	MDB_txn *txn;
+
+	if ((st = db_begin(db, false, &txn, err)) != IPC_S_OK)
+		return st;
+	st = account_get_id_txn(db, txn, id, acc, err);
+	db_abort(&txn);
+	return st;
+}
+
+enum ipc_status
+account_get_id_txn(struct store_db *db, MDB_txn *txn, uint64_t id,
+    struct account *acc, struct store_error *err)
+{
 	uint8_t key[8];
 	MDB_val k = { sizeof(key), key }, d;
 	struct name_addr a;
-	enum ipc_status st;
-	MDB_txn *txn;
+	enum ipc_status st = IPC_S_OK;
 	int rc;
 
 	key_u64(key, id);
-	if ((st = db_begin(db, false, &txn, err)) != IPC_S_OK)
-		return st;
 	if ((rc = mdb_get(txn, db->account_ids, &k, &d)) == MDB_NOTFOUND)
 		st = db_error(err, IPC_S_NOTFOUND, "no account of id %llu",
 		    (unsigned long long)id);
@@ -101,7 +114,6 @@ account_get_id(struct store_db *db, uint64_t id, struct account *acc,
 		st = db_error(err, IPC_S_INTERNAL, "corrupt account id record");
 	else if ((st = name_address(acc->name, &a, err)) == IPC_S_OK)
 		st = account_get_txn(db, txn, &a, acc, err);
-	db_abort(&txn);
 	if (st == IPC_S_OK && acc->rec.id != id)
 		st = db_error(err, IPC_S_INTERNAL, "account id index mismatch");
 	return st;
@@ -211,6 +223,8 @@ account_add(struct store_db *db, const struct name_addr *a, const char *hash,
 		st = account_put_txn(db, txn, &acc, err);
 	if (st == IPC_S_OK)
 		st = account_put_id(db, txn, &acc, err);
+	if (st == IPC_S_OK)
+		st = mailbox_account_init(db, txn, acc.rec.id, now, err);
 	if (st != IPC_S_OK) {
 		db_abort(&txn);
 		return st;
@@ -256,6 +270,10 @@ account_del(struct store_db *db, const char *name, struct account *gone,
 		st = alias_del_target_txn(db, txn, &a, naliases_r, err);
 	if (st == IPC_S_OK)
 		st = account_del_txn(db, txn, &a, acc.rec.id, err);
+	if (st == IPC_S_OK)
+		st = alias_catchall_del_target_txn(db, txn, a.full, err);
+	if (st == IPC_S_OK)
+		st = message_account_purge(db, txn, acc.rec.id, err);
 	if (st != IPC_S_OK) {
 		db_abort(&txn);
 		return st;

@@ -36,7 +36,8 @@ enum ipc_status account_check_new(struct store_db *db, const char *name,
 	    struct name_addr *a, struct store_error *err);
 /*
  * Adds account a with password hash (a crypto_pwhash_str string), quotas
- * (0 = unlimited) and creation time now; its new id goes to *id_r.
+ * (0 = unlimited) and creation time now, with its default mailboxes
+ * (mailbox_account_init); its new id goes to *id_r.
  * Returns IPC_S_OK, IPC_S_NOTFOUND, IPC_S_EXISTS or an error.
  */
 enum ipc_status account_add(struct store_db *db, const struct name_addr *a,
@@ -48,7 +49,10 @@ enum ipc_status account_get(struct store_db *db, const char *name,
 /* Reads the account of id into *acc: IPC_S_OK or IPC_S_NOTFOUND. */
 enum ipc_status account_get_id(struct store_db *db, uint64_t id,
 	    struct account *acc, struct store_error *err);
-/* The same inside transaction txn, for a checked address. */
+/* The same inside transaction txn. */
+enum ipc_status account_get_id_txn(struct store_db *db, MDB_txn *txn,
+	    uint64_t id, struct account *acc, struct store_error *err);
+/* The same as account_get inside txn, for a checked address. */
 enum ipc_status account_get_txn(struct store_db *db, MDB_txn *txn,
 	    const struct name_addr *a, struct account *acc,
 	    struct store_error *err);
@@ -56,7 +60,8 @@ enum ipc_status account_get_txn(struct store_db *db, MDB_txn *txn,
 enum ipc_status account_put_txn(struct store_db *db, MDB_txn *txn,
 	    const struct account *acc, struct store_error *err);
 /*
- * Deletes account name and every alias pointing to it; what it was goes to
+ * Deletes account name, every alias pointing to it and all its mail
+ * (message_account_purge); what it was goes to
  * *gone (may be NULL) and the number of aliases removed to *naliases_r.
  * Returns IPC_S_OK, IPC_S_INVALID, IPC_S_NOTFOUND or an error.
  */

@@ -285,6 +285,12 @@ admin_sd(void *arg)
 	return ((struct admin_conn *)arg)->adm->sd;
 }
 
+struct storaged *
+admin_conn_storaged(void *arg)
+{
+	return admin_sd(arg);
+}
+
 static void
 admin_reply_error(struct ipc_chan *c, const struct ipc_frame *f,
     enum ipc_status st, const struct store_error *err)

@@ -26,6 +26,9 @@ void	admin_stop(struct admin *a);
 /* Closes the listener and every connection, frees a, NULLs *ap. */
 void	admin_free(struct admin **ap);
 
+/* The storaged of a handler's argument on an admin channel. */
+struct storaged *admin_conn_storaged(void *arg);
+
 /* Handlers of dispatch_ctl. */
 ipc_handler_fn admin_domain_add;
 ipc_handler_fn admin_domain_del;
@@ -39,5 +42,9 @@ ipc_handler_fn admin_alias_add;
 ipc_handler_fn admin_alias_del;
 ipc_handler_fn admin_alias_list;
 ipc_handler_fn admin_quota_set;
+/* Looking into mailboxes (admin_mail.c). */
+ipc_handler_fn admin_mailbox_list;
+ipc_handler_fn admin_message_list;
+ipc_handler_fn admin_message_get;
 
 #endif

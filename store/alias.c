@@ -11,6 +11,7 @@
 #include "record.h"
 #include "xmalloc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,6 +106,150 @@ alias_put_txn(struct store_db *db, MDB_txn *txn, const struct name_addr *a,
 	return IPC_S_OK;
 }
 
+/*
+ * Catch-alls: an alias written "@domain" takes every address of domain
+ * that is neither an account nor an alias.  They live in the catchall
+ * database (domain -> alias record), apart from the address keys, so that
+ * listing and counting addresses never meets an empty local part.
+ */
+static enum ipc_status
+alias_catchall_add(struct store_db *db, const char *alias,
+    const char *target, uint64_t now, struct name_addr *a,
+    struct name_addr *t, struct store_error *err)
+{
+	struct alias_rec r;
+	struct account acc;
+	struct buf b = BUF_INIT;
+	enum ipc_status st;
+	MDB_val k, d;
+	MDB_txn *txn;
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	if ((st = name_domain(alias + 1, a->domain, err)) != IPC_S_OK ||
+	    (st = name_address(target, t, err)) != IPC_S_OK)
+		return st;
+	snprintf(a->full, sizeof(a->full), "@%s", a->domain);
+	if ((st = db_begin(db, true, &txn, err)) != IPC_S_OK)
+		return st;
+	if ((st = domain_exists(db, txn, a->domain, err)) == IPC_S_OK &&
+	    (st = account_get_txn(db, txn, t, &acc, err)) == IPC_S_NOTFOUND)
+		st = db_error(err, IPC_S_NOTFOUND, "catch-all target %s is "
+		    "not an account", t->full);
+	if (st == IPC_S_OK) {
+		memset(&r, 0, sizeof(r));
+		strlcpy(r.target, t->full, sizeof(r.target));
+		r.created = now;
+		record_alias_enc(&b, &r);
+		k.mv_size = strlen(a->domain);
+		k.mv_data = a->domain;
+		d.mv_size = b.len;
+		d.mv_data = b.data;
+		rc = mdb_put(txn, db->catchall, &k, &d, MDB_NOOVERWRITE);
+		buf_clear(&b);
+		if (rc == MDB_KEYEXIST)
+			st = db_error(err, IPC_S_EXISTS, "%s has a catch-all",
+			    a->domain);
+		else if (rc != 0)
+			st = db_mdb_error(err, rc, "catch-all write");
+	}
+	if (st != IPC_S_OK) {
+		db_abort(&txn);
+		return st;
+	}
+	return db_commit(&txn, err);
+}
+
+static enum ipc_status
+alias_catchall_del(struct store_db *db, const char *alias,
+    struct name_addr *a, char target[NAME_ADDR_MAX + 1],
+    struct store_error *err)
+{
+	struct alias_rec r;
+	enum ipc_status st;
+	MDB_val k, d;
+	MDB_txn *txn;
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	if ((st = name_domain(alias + 1, a->domain, err)) != IPC_S_OK)
+		return st;
+	snprintf(a->full, sizeof(a->full), "@%s", a->domain);
+	if ((st = db_begin(db, true, &txn, err)) != IPC_S_OK)
+		return st;
+	k.mv_size = strlen(a->domain);
+	k.mv_data = a->domain;
+	if ((rc = mdb_get(txn, db->catchall, &k, &d)) == MDB_NOTFOUND)
+		st = db_error(err, IPC_S_NOTFOUND, "no catch-all for %s",
+		    a->domain);
+	else if (rc != 0 || record_alias_dec(d.mv_data, d.mv_size, &r) == -1)
+		st = db_error(err, IPC_S_INTERNAL, "corrupt catch-all");
+	else if ((rc = mdb_del(txn, db->catchall, &k, NULL)) != 0)
+		st = db_mdb_error(err, rc, "catch-all delete");
+	if (st != IPC_S_OK) {
+		db_abort(&txn);
+		return st;
+	}
+	strlcpy(target, r.target, NAME_ADDR_MAX + 1);
+	return db_commit(&txn, err);
+}
+
+struct alias_catchall_ctx {
+	const char		*target;	/* delete its own, or NULL */
+	const char		*domain;	/* list those of it, "" all */
+	struct strvec		*aliases, *targets;
+	struct strvec		 doomed;
+};
+
+static int
+alias_catchall_cb(const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct alias_catchall_ctx *ctx = arg;
+	char name[NAME_DOMAIN_MAX + 2];
+	struct alias_rec r;
+
+	if (k->mv_size > NAME_DOMAIN_MAX ||
+	    record_alias_dec(v->mv_data, v->mv_size, &r) == -1)
+		return 0;
+	if (ctx->target != NULL) {
+		if (strcmp(r.target, ctx->target) == 0)
+			strvec_addn(&ctx->doomed, k->mv_data, k->mv_size);
+		return 0;
+	}
+	if (ctx->domain[0] != '\0' && (strlen(ctx->domain) != k->mv_size ||
+	    memcmp(ctx->domain, k->mv_data, k->mv_size) != 0))
+		return 0;
+	snprintf(name, sizeof(name), "@%.*s", (int)k->mv_size,
+	    (const char *)k->mv_data);
+	strvec_add(ctx->aliases, name);
+	strvec_add(ctx->targets, r.target);
+	return 0;
+}
+
+enum ipc_status
+alias_catchall_del_target_txn(struct store_db *db, MDB_txn *txn,
+    const char *target, struct store_error *err)
+{
+	struct alias_catchall_ctx ctx = { target, "", NULL, NULL,
+	    STRVEC_INIT };
+	enum ipc_status st;
+	MDB_val k;
+	size_t i;
+	int rc;
+
+	st = db_scan(txn, db->catchall, NULL, 0, alias_catchall_cb, &ctx,
+	    err);
+	for (i = 0; st == IPC_S_OK && i < ctx.doomed.n; i++) {
+		k.mv_size = strlen(ctx.doomed.v[i]);
+		k.mv_data = ctx.doomed.v[i];
+		if ((rc = mdb_del(txn, db->catchall, &k, NULL)) != 0 &&
+		    rc != MDB_NOTFOUND)
+			st = db_mdb_error(err, rc, "catch-all delete");
+	}
+	strvec_clear(&ctx.doomed);
+	return st;
+}
+
 enum ipc_status
 alias_add(struct store_db *db, const char *alias, const char *target,
     uint64_t now, struct name_addr *a, struct name_addr *t,
@@ -113,6 +258,8 @@ alias_add(struct store_db *db, const char *alias, const char *target,
 	enum ipc_status st;
 	MDB_txn *txn;
 
+	if (alias[0] == '@')
+		return alias_catchall_add(db, alias, target, now, a, t, err);
 	if ((st = name_address(alias, a, err)) != IPC_S_OK)
 		return st;
 	if ((st = name_address(target, t, err)) != IPC_S_OK)
@@ -160,6 +307,8 @@ alias_del(struct store_db *db, const char *alias, struct name_addr *a,
 	enum ipc_status st;
 	MDB_txn *txn;
 
+	if (alias[0] == '@')
+		return alias_catchall_del(db, alias, a, target, err);
 	if ((st = name_address(alias, a, err)) != IPC_S_OK)
 		return st;
 	if ((st = db_begin(db, true, &txn, err)) != IPC_S_OK)
@@ -276,10 +425,18 @@ alias_list(struct store_db *db, const char *domain, struct strvec *aliases,
 	if (st == IPC_S_OK)
 		st = db_scan(txn, db->aliases, pre, plen, alias_list_cb, &ctx,
 		    err);
-	db_abort(&txn);
 	if (ctx.bad > 0)
 		log_warnx("store corrupt alias records count=%d", ctx.bad);
 	alias_list_out(&ctx, aliases, targets);
+	if (st == IPC_S_OK) {
+		struct alias_catchall_ctx cc = { NULL,
+		    domain[0] != '\0' ? canon : "", aliases, targets,
+		    STRVEC_INIT };
+
+		st = db_scan(txn, db->catchall, NULL, 0, alias_catchall_cb,
+		    &cc, err);
+	}
+	db_abort(&txn);
 	return st;
 }
 

@@ -19,6 +19,11 @@
 #include "strvec.h"
 
 /*
+ * An alias written "@domain" is the catch-all of domain: it takes every
+ * address of the domain that is neither an account nor an alias (kept in
+ * the catchall database; alias_add, alias_del and alias_list handle it;
+ * alias_list puts catch-alls after the other aliases).
+ *
  * Adds alias -> target created at now; the canonical forms go to *a and
  * *t.  Returns IPC_S_OK, IPC_S_INVALID, IPC_S_NOTFOUND (no such domain or
  * target account), IPC_S_EXISTS (alias or account of that address) or an
@@ -68,5 +73,12 @@ enum ipc_status alias_exists_txn(struct store_db *db, MDB_txn *txn,
 enum ipc_status alias_del_target_txn(struct store_db *db, MDB_txn *txn,
 	    const struct name_addr *target, size_t *n_r,
 	    struct store_error *err);
+
+/*
+ * Deletes every catch-all whose target is address target inside write
+ * txn.  Returns IPC_S_OK or an error.
+ */
+enum ipc_status alias_catchall_del_target_txn(struct store_db *db,
+	    MDB_txn *txn, const char *target, struct store_error *err);
 
 #endif

@@ -3,12 +3,15 @@
  * db.h: the LMDB environment of storaged, its named databases, transaction
  * helpers and the error type every store call reports through.
  *
- * storaged is the only process that opens the environment, and all of its
- * transactions run on the event loop thread (the thread pool of workq.h
- * never touches LMDB).  Commits are durable: the environment is opened
- * without MDB_NOSYNC or MDB_NOMETASYNC, so a commit returns after fsync.
+ * storaged is the only process that opens the environment.  Read
+ * transactions and the short administrative writes run on the event loop
+ * thread; mail writes run on the one writer thread of txn.h (group commit),
+ * which LMDB's writer lock serializes with the loop's writes.  The thread
+ * pool of workq.h never touches LMDB.  Commits are durable: the environment
+ * is opened without MDB_NOSYNC or MDB_NOMETASYNC, so a commit returns after
+ * fsync.
  *
- * Named databases (schema version 1; layouts in key.h and record.h):
+ * Named databases of schema version 1 (layouts in key.h and record.h):
  *
  *	meta		"version" -> u64 BE schema version
  *			"token_key" -> 32 random bytes (session tokens)
@@ -18,6 +21,26 @@
  *	account_ids	u64 BE id -> account id record (the address)
  *	aliases		address key -> alias record (its target)
  *	alias_targets	(dupsort) target address key -> alias address key
+ *
+ * Added by schema version 2, the mail store (keys in mailkey.h, records in
+ * record.h; A is the account id, u64 BE, first in every key so that one
+ * account is one range):
+ *
+ *	mail_state	A -> per-account counters (modseq, next ids)
+ *	mailboxes	A mbox(u32) -> mailbox record
+ *	messages	A email(u64) -> message record
+ *	msgrecs		A email -> the parsed record (lib/msgrec.h)
+ *	mbox_uids	A mbox uid(u32) -> email(u64) modseq(u64)
+ *	mbox_dates	A mbox received(u64) email -> uid(u32)
+ *	mbox_threads	A mbox thread(u64) -> u32 members in that mailbox
+ *	threads		A thread email -> "" (thread members)
+ *	msgids		(dupsort) A hash16(Message-ID) -> email
+ *	changes		A modseq(u64) -> change record
+ *	vanished	A mbox modseq -> uid (expunged, for QRESYNC)
+ *	dups		A mbox hash16(Message-ID) -> duplicate record
+ *	blobs		hash32 (BLAKE2b-256) -> raw message bytes
+ *	blob_refs	hash32 -> u64 BE reference count
+ *	catchall	domain name -> alias record (the catch-all's target)
  */
 #ifndef BULWARK_DB_H
 #define BULWARK_DB_H
@@ -42,6 +65,21 @@ struct store_db {
 	MDB_dbi		 account_ids;
 	MDB_dbi		 aliases;
 	MDB_dbi		 alias_targets;
+	MDB_dbi		 mail_state;
+	MDB_dbi		 mailboxes;
+	MDB_dbi		 messages;
+	MDB_dbi		 msgrecs;
+	MDB_dbi		 mbox_uids;
+	MDB_dbi		 mbox_dates;
+	MDB_dbi		 mbox_threads;
+	MDB_dbi		 threads;
+	MDB_dbi		 msgids;
+	MDB_dbi		 changes;
+	MDB_dbi		 vanished;
+	MDB_dbi		 dups;
+	MDB_dbi		 blobs;
+	MDB_dbi		 blob_refs;
+	MDB_dbi		 catchall;
 };
 
 /* Named databases an environment may hold, with room for later ones. */

@@ -6,6 +6,7 @@
  */
 #include "dispatch.h"
 #include "admin.h"
+#include "deliver.h"
 #include "storaged.h"
 #include "worker.h"
 
@@ -22,6 +23,8 @@ const struct ipc_handler dispatch_worker[] = {
 	{ IPC_T_AUTH,		worker_auth },
 	{ IPC_T_SESSION_RESUME,	worker_session_resume },
 	{ IPC_T_SESSION_INFO,	worker_session_info },
+	{ IPC_T_RCPT_RESOLVE,	deliver_rcpt_resolve },
+	{ IPC_T_DELIVER,	deliver_deliver },
 	{ 0, NULL }
 };
 
@@ -38,5 +41,8 @@ const struct ipc_handler dispatch_ctl[] = {
 	{ IPC_T_ALIAS_DEL,	admin_alias_del },
 	{ IPC_T_ALIAS_LIST,	admin_alias_list },
 	{ IPC_T_QUOTA_SET,	admin_quota_set },
+	{ IPC_T_MAILBOX_LIST,	admin_mailbox_list },
+	{ IPC_T_MESSAGE_LIST,	admin_message_list },
+	{ IPC_T_MESSAGE_GET,	admin_message_get },
 	{ 0, NULL }
 };

@@ -115,7 +115,10 @@ domain_del(struct store_db *db, const char *name,
 	if (st == IPC_S_OK) {
 		k.mv_size = strlen(canon);
 		k.mv_data = canon;
-		if ((rc = mdb_del(txn, db->domains, &k, NULL)) != 0)
+		if ((rc = mdb_del(txn, db->domains, &k, NULL)) != 0 ||
+		    /* Its catch-all goes with it. */
+		    ((rc = mdb_del(txn, db->catchall, &k, NULL)) != 0 &&
+		    rc != MDB_NOTFOUND))
 			st = db_mdb_error(err, rc, "domain delete");
 	}
 	if (st != IPC_S_OK) {

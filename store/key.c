@@ -59,3 +59,37 @@ key_u64(uint8_t key[8], uint64_t v)
 {
 	wire_be64_put(key, v);
 }
+
+void
+key_mail_init(struct key_mail *k, uint64_t account_id)
+{
+	k->len = 0;
+	key_mail_u64(k, account_id);
+}
+
+void
+key_mail_bytes(struct key_mail *k, const void *p, size_t n)
+{
+	if (n > sizeof(k->b) - k->len)
+		return;
+	memcpy(k->b + k->len, p, n);
+	k->len += n;
+}
+
+void
+key_mail_u32(struct key_mail *k, uint32_t v)
+{
+	uint8_t b[4];
+
+	wire_be32_put(b, v);
+	key_mail_bytes(k, b, sizeof(b));
+}
+
+void
+key_mail_u64(struct key_mail *k, uint64_t v)
+{
+	uint8_t b[8];
+
+	wire_be64_put(b, v);
+	key_mail_bytes(k, b, sizeof(b));
+}

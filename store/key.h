@@ -37,4 +37,25 @@ int	key_has_prefix(const void *p, size_t len, const void *pre,
 /* Writes v big-endian into key. */
 void	key_u64(uint8_t key[8], uint64_t v);
 
+/*
+ * Keys of the mail databases (db.h): fixed-width big-endian fields and
+ * hashes appended in order, so that a key's prefix (the account, then the
+ * mailbox, ...) is a range.  Build one with key_mail_init and the putters;
+ * each putter ignores what does not fit (no mail key comes near the size).
+ */
+#define KEY_MAIL_MAX	64
+
+struct key_mail {
+	uint8_t		 b[KEY_MAIL_MAX];
+	size_t		 len;
+};
+
+/* Starts a key with the account id. */
+void	key_mail_init(struct key_mail *k, uint64_t account_id);
+void	key_mail_u32(struct key_mail *k, uint32_t v);
+void	key_mail_u64(struct key_mail *k, uint64_t v);
+void	key_mail_bytes(struct key_mail *k, const void *p, size_t n);
+/* The MDB_val of k, borrowed from k. */
+#define KEY_MAIL_VAL(k)	((MDB_val){ (k)->len, (void *)(k)->b })
+
 #endif

@@ -2,7 +2,10 @@
 /*
  * quota.h: storage quotas of accounts, in bytes and in messages; 0 means
  * unlimited.  Usage is kept in the account record and changes with the
- * write that stores or expunges a message, in the same transaction.
+ * write that stores or expunges a message, in the same transaction.  A
+ * message counts its whole size even when its blob is shared with another
+ * (deduplication saves disk, not quota: usage must not depend on what
+ * other messages happen to exist).
  */
 #ifndef BULWARK_QUOTA_H
 #define BULWARK_QUOTA_H

@@ -120,3 +120,192 @@ record_alias_dec(const void *p, size_t len, struct alias_rec *r)
 	wire_get_U64(&rd, &r->created);
 	return wire_reader_finish(&rd);
 }
+
+void
+record_mstate_enc(struct buf *out, const struct mstate_rec *r)
+{
+	wire_put_U8(out, RECORD_V1);
+	wire_put_U64(out, r->modseq);
+	wire_put_U64(out, r->next_email);
+	wire_put_U64(out, r->next_thread);
+	wire_put_U32(out, r->next_mailbox);
+}
+
+int
+record_mstate_dec(const void *p, size_t len, struct mstate_rec *r)
+{
+	struct wire_reader rd;
+
+	memset(r, 0, sizeof(*r));
+	record_begin(&rd, p, len);
+	wire_get_U64(&rd, &r->modseq);
+	wire_get_U64(&rd, &r->next_email);
+	wire_get_U64(&rd, &r->next_thread);
+	wire_get_U32(&rd, &r->next_mailbox);
+	return wire_reader_finish(&rd);
+}
+
+void
+record_mailbox_enc(struct buf *out, const struct mailbox_rec *r)
+{
+	wire_put_U8(out, RECORD_V1);
+	wire_put_U32(out, r->parent);
+	wire_put_STR(out, r->name);
+	wire_put_STR(out, r->role);
+	wire_put_U32(out, r->uidvalidity);
+	wire_put_U32(out, r->uidnext);
+	wire_put_U64(out, r->highestmodseq);
+	wire_put_U32(out, r->total);
+	wire_put_U32(out, r->unread);
+	wire_put_U32(out, r->threads);
+	wire_put_BOOL(out, r->subscribed);
+	wire_put_U32(out, r->sort_order);
+	wire_put_U64(out, r->created);
+}
+
+int
+record_mailbox_dec(const void *p, size_t len, struct mailbox_rec *r)
+{
+	struct wire_reader rd;
+
+	memset(r, 0, sizeof(*r));
+	record_begin(&rd, p, len);
+	wire_get_U32(&rd, &r->parent);
+	record_get_str(&rd, r->name, sizeof(r->name));
+	record_get_str(&rd, r->role, sizeof(r->role));
+	wire_get_U32(&rd, &r->uidvalidity);
+	wire_get_U32(&rd, &r->uidnext);
+	wire_get_U64(&rd, &r->highestmodseq);
+	wire_get_U32(&rd, &r->total);
+	wire_get_U32(&rd, &r->unread);
+	wire_get_U32(&rd, &r->threads);
+	wire_get_BOOL(&rd, &r->subscribed);
+	wire_get_U32(&rd, &r->sort_order);
+	wire_get_U64(&rd, &r->created);
+	return wire_reader_finish(&rd);
+}
+
+void
+record_message_enc(struct buf *out, const struct message_rec *r)
+{
+	uint32_t i;
+
+	wire_put_U8(out, RECORD_V1);
+	wire_put_BYTES(out, (struct wire_bytes){ r->hash, sizeof(r->hash) });
+	wire_put_U64(out, r->thread);
+	wire_put_U64(out, r->received);
+	wire_put_U64(out, r->size);
+	wire_put_U32(out, r->flags);
+	wire_put_strlist_begin(out, r->nkeywords);
+	for (i = 0; i < r->nkeywords; i++)
+		wire_strlist_add(out, r->keywords[i]);
+	wire_put_STR(out, r->base_subject);
+	wire_put_STR(out, r->message_id);
+	wire_put_U32(out, r->nmbox);
+	for (i = 0; i < r->nmbox; i++) {
+		wire_put_U32(out, r->mbox[i].mailbox);
+		wire_put_U32(out, r->mbox[i].uid);
+		wire_put_U64(out, r->mbox[i].modseq);
+	}
+}
+
+/* Copies the keywords of list l into r; too many or too long fail rd. */
+static void
+record_keywords(struct wire_reader *rd, const struct wire_strlist *l,
+    struct message_rec *r)
+{
+	struct wire_iter it;
+	const char *s;
+
+	if (rd->err != NULL)
+		return;
+	if (l->count > MSG_MAX_KEYWORDS) {
+		rd->err = "too many keywords";
+		return;
+	}
+	wire_strlist_iter(l, &it);
+	while ((s = wire_strlist_next(&it)) != NULL &&
+	    r->nkeywords < l->count)
+		if (strlcpy(r->keywords[r->nkeywords++], s,
+		    MSG_KEYWORD_MAX + 1) > MSG_KEYWORD_MAX)
+			rd->err = "keyword too long";
+}
+
+int
+record_message_dec(const void *p, size_t len, struct message_rec *r)
+{
+	struct wire_reader rd;
+	struct wire_strlist kw;
+	struct wire_bytes h;
+	uint32_t i;
+
+	memset(r, 0, sizeof(*r));
+	record_begin(&rd, p, len);
+	if (wire_get_BYTES(&rd, &h) == 0 && h.len != MSG_HASH_LEN)
+		rd.err = "bad blob hash";
+	if (rd.err == NULL)
+		memcpy(r->hash, h.p, MSG_HASH_LEN);
+	wire_get_U64(&rd, &r->thread);
+	wire_get_U64(&rd, &r->received);
+	wire_get_U64(&rd, &r->size);
+	wire_get_U32(&rd, &r->flags);
+	wire_get_STRLIST(&rd, &kw);
+	record_keywords(&rd, &kw, r);
+	record_get_str(&rd, r->base_subject, sizeof(r->base_subject));
+	record_get_str(&rd, r->message_id, sizeof(r->message_id));
+	wire_get_U32(&rd, &r->nmbox);
+	if (rd.err == NULL && r->nmbox > MSG_MAX_MAILBOXES)
+		rd.err = "message in too many mailboxes";
+	for (i = 0; rd.err == NULL && i < r->nmbox; i++) {
+		wire_get_U32(&rd, &r->mbox[i].mailbox);
+		wire_get_U32(&rd, &r->mbox[i].uid);
+		wire_get_U64(&rd, &r->mbox[i].modseq);
+	}
+	return wire_reader_finish(&rd);
+}
+
+void
+record_change_enc(struct buf *out, const struct change_rec *r)
+{
+	wire_put_U8(out, RECORD_V1);
+	wire_put_U8(out, r->type);
+	wire_put_U8(out, r->kind);
+	wire_put_U64(out, r->id);
+}
+
+int
+record_change_dec(const void *p, size_t len, struct change_rec *r)
+{
+	struct wire_reader rd;
+
+	memset(r, 0, sizeof(*r));
+	record_begin(&rd, p, len);
+	wire_get_U8(&rd, &r->type);
+	wire_get_U8(&rd, &r->kind);
+	wire_get_U64(&rd, &r->id);
+	return wire_reader_finish(&rd);
+}
+
+void
+record_dup_enc(struct buf *out, const struct dup_rec *r)
+{
+	wire_put_U8(out, RECORD_V1);
+	wire_put_U64(out, r->at);
+	wire_put_U64(out, r->email);
+	wire_put_U32(out, r->uid);
+	wire_put_U64(out, r->modseq);
+}
+
+int
+record_dup_dec(const void *p, size_t len, struct dup_rec *r)
+{
+	struct wire_reader rd;
+
+	memset(r, 0, sizeof(*r));
+	record_begin(&rd, p, len);
+	wire_get_U64(&rd, &r->at);
+	wire_get_U64(&rd, &r->email);
+	wire_get_U32(&rd, &r->uid);
+	wire_get_U64(&rd, &r->modseq);
+	return wire_reader_finish(&rd);
+}

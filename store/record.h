@@ -16,10 +16,27 @@
  *			U64 used_messages, U32 auth_gen
  *	account id	U8 1, STR address
  *	alias		U8 1, STR target address, U64 created
+ *
+ * Mail records (schema version 2):
+ *
+ *	mail state	U8 1, U64 modseq, U64 next_email, U64 next_thread,
+ *			U32 next_mailbox
+ *	mailbox		U8 1, U32 parent, STR name, STR role, U32 uidvalidity,
+ *			U32 uidnext, U64 highestmodseq, U32 total,
+ *			U32 unread, U32 threads, BOOL subscribed,
+ *			U32 sort_order, U64 created
+ *	message		U8 1, BYTES blob hash (32), U64 thread, U64 received,
+ *			U64 size, U32 flags, STRLIST keywords,
+ *			STR base subject, STR Message-ID, U32 n, then n
+ *			times U32 mailbox, U32 uid, U64 modseq
+ *	change		U8 1, U8 object type, U8 kind, U64 id
+ *	duplicate	U8 1, U64 delivered at, U64 email, U32 uid,
+ *			U64 modseq
  */
 #ifndef BULWARK_RECORD_H
 #define BULWARK_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +67,81 @@ struct alias_rec {
 	uint64_t	 created;
 };
 
+/* The per-account counters of the mail store. */
+struct mstate_rec {
+	uint64_t	 modseq;	/* highest used, 0 before any */
+	uint64_t	 next_email;	/* email ids start at 1, never reused */
+	uint64_t	 next_thread;
+	uint32_t	 next_mailbox;
+};
+
+#define MAILBOX_NAME_MAX	1024	/* bytes of the whole UTF-8 path */
+#define MAILBOX_ROLE_MAX	32
+
+struct mailbox_rec {
+	uint32_t	 parent;	/* 0: top level */
+	char		 name[MAILBOX_NAME_MAX + 1];	/* full path, '/' */
+	char		 role[MAILBOX_ROLE_MAX + 1];	/* "" or RFC 8621 */
+	uint32_t	 uidvalidity;
+	uint32_t	 uidnext;
+	uint64_t	 highestmodseq;
+	uint32_t	 total, unread, threads;
+	bool		 subscribed;
+	uint32_t	 sort_order;
+	uint64_t	 created;
+};
+
+/* System flags (RFC 9051 2.3.2), as bits of message_rec.flags. */
+#define MSG_F_SEEN	0x01
+#define MSG_F_ANSWERED	0x02
+#define MSG_F_FLAGGED	0x04
+#define MSG_F_DELETED	0x08
+#define MSG_F_DRAFT	0x10
+
+#define MSG_MAX_MAILBOXES	64	/* mailboxes one message is in */
+#define MSG_MAX_KEYWORDS	32
+#define MSG_KEYWORD_MAX		255	/* RFC 8621 4.1.1 */
+#define MSG_SUBJECT_MAX		998
+#define MSG_MSGID_MAX		998
+#define MSG_HASH_LEN		32	/* BLAKE2b-256 */
+
+struct message_mbox {
+	uint32_t	 mailbox;
+	uint32_t	 uid;
+	uint64_t	 modseq;
+};
+
+struct message_rec {
+	uint8_t		 hash[MSG_HASH_LEN];
+	uint64_t	 thread;
+	uint64_t	 received;
+	uint64_t	 size;
+	uint32_t	 flags;		/* MSG_F_* */
+	uint32_t	 nkeywords;
+	char		 keywords[MSG_MAX_KEYWORDS][MSG_KEYWORD_MAX + 1];
+	char		 base_subject[MSG_SUBJECT_MAX + 1];
+	char		 message_id[MSG_MSGID_MAX + 1];
+	uint32_t	 nmbox;
+	struct message_mbox mbox[MSG_MAX_MAILBOXES];
+};
+
+/* The objects and kinds a change-log entry names. */
+enum change_type { CHANGE_MAILBOX = 1, CHANGE_EMAIL, CHANGE_THREAD };
+enum change_kind { CHANGE_CREATED = 1, CHANGE_UPDATED, CHANGE_DESTROYED };
+
+struct change_rec {
+	uint8_t		 type;		/* enum change_type */
+	uint8_t		 kind;		/* enum change_kind */
+	uint64_t	 id;
+};
+
+struct dup_rec {
+	uint64_t	 at;		/* seconds since the epoch */
+	uint64_t	 email;
+	uint32_t	 uid;
+	uint64_t	 modseq;
+};
+
 /*
  * Each encoder appends the record to out.  Each decoder reads [p, p + len)
  * into *r and returns 0, or -1 if the bytes are not a record it knows.
@@ -63,5 +155,15 @@ int	record_account_id_dec(const void *p, size_t len,
 	    char address[NAME_ADDR_MAX + 1]);
 void	record_alias_enc(struct buf *out, const struct alias_rec *r);
 int	record_alias_dec(const void *p, size_t len, struct alias_rec *r);
+void	record_mstate_enc(struct buf *out, const struct mstate_rec *r);
+int	record_mstate_dec(const void *p, size_t len, struct mstate_rec *r);
+void	record_mailbox_enc(struct buf *out, const struct mailbox_rec *r);
+int	record_mailbox_dec(const void *p, size_t len, struct mailbox_rec *r);
+void	record_message_enc(struct buf *out, const struct message_rec *r);
+int	record_message_dec(const void *p, size_t len, struct message_rec *r);
+void	record_change_enc(struct buf *out, const struct change_rec *r);
+int	record_change_dec(const void *p, size_t len, struct change_rec *r);
+void	record_dup_enc(struct buf *out, const struct dup_rec *r);
+int	record_dup_dec(const void *p, size_t len, struct dup_rec *r);
 
 #endif

@@ -7,6 +7,10 @@
  */
 #include "schema.h"
 #include "log.h"
+#include "mailbox.h"
+#include "wire.h"
+
+#include <time.h>
 
 #include <stddef.h>
 #include <string.h>
@@ -17,11 +21,14 @@
 #define SCHEMA_DBI(name, flags)	\
 	{ #name, (flags), offsetof(struct store_db, name) }
 
-static const struct {
+struct schema_dbi {
 	const char	*name;
 	unsigned int	 flags;
 	size_t		 off;
-} schema_dbis[] = {
+};
+
+/* The databases of version 1 ... */
+static const struct schema_dbi schema_dbis_v1[] = {
 	SCHEMA_DBI(meta, 0),
 	SCHEMA_DBI(domains, 0),
 	SCHEMA_DBI(accounts, 0),
@@ -30,12 +37,52 @@ static const struct {
 	SCHEMA_DBI(alias_targets, MDB_DUPSORT),
 };
 
-#define SCHEMA_NDBIS	(sizeof(schema_dbis) / sizeof(schema_dbis[0]))
+/* ... and those version 2 added: the mail store. */
+static const struct schema_dbi schema_dbis_v2[] = {
+	SCHEMA_DBI(mail_state, 0),
+	SCHEMA_DBI(mailboxes, 0),
+	SCHEMA_DBI(messages, 0),
+	SCHEMA_DBI(msgrecs, 0),
+	SCHEMA_DBI(mbox_uids, 0),
+	SCHEMA_DBI(mbox_dates, 0),
+	SCHEMA_DBI(mbox_threads, 0),
+	SCHEMA_DBI(threads, 0),
+	SCHEMA_DBI(msgids, MDB_DUPSORT | MDB_DUPFIXED),
+	SCHEMA_DBI(changes, 0),
+	SCHEMA_DBI(vanished, 0),
+	SCHEMA_DBI(dups, 0),
+	SCHEMA_DBI(blobs, 0),
+	SCHEMA_DBI(blob_refs, 0),
+	SCHEMA_DBI(catchall, 0),
+};
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 static MDB_dbi *
-schema_dbi_ptr(struct store_db *db, size_t i)
+schema_dbi_ptr(struct store_db *db, const struct schema_dbi *d)
 {
-	return (MDB_dbi *)((char *)db + schema_dbis[i].off);
+	return (MDB_dbi *)((char *)db + d->off);
+}
+
+/* Opens (with MDB_CREATE: creates) the n databases of table t in txn. */
+static int
+schema_dbi_open(struct store_db *db, MDB_txn *txn,
+    const struct schema_dbi *t, size_t n, unsigned int flags,
+    struct store_error *err)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		rc = mdb_dbi_open(txn, t[i].name, t[i].flags | flags,
+		    schema_dbi_ptr(db, &t[i]));
+		if (rc != 0) {
+			db_error(err, IPC_S_INTERNAL, "store database %s: %s",
+			    t[i].name, mdb_strerror(rc));
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* Version 0 -> 1: the databases of db.h, the token key, the id counter. */
@@ -46,17 +93,11 @@ schema_step_initial(struct store_db *db, MDB_txn *txn,
 	uint8_t key[SCHEMA_TOKEN_KEY_LEN];
 	MDB_val k = { strlen(SCHEMA_KEY_TOKEN), SCHEMA_KEY_TOKEN };
 	MDB_val d = { sizeof(key), key };
-	size_t i;
 	int rc;
 
-	for (i = 0; i < SCHEMA_NDBIS; i++) {
-		rc = mdb_dbi_open(txn, schema_dbis[i].name,
-		    schema_dbis[i].flags | MDB_CREATE, schema_dbi_ptr(db, i));
-		if (rc != 0) {
-			db_mdb_error(err, rc, schema_dbis[i].name);
-			return -1;
-		}
-	}
+	if (schema_dbi_open(db, txn, schema_dbis_v1, NELEM(schema_dbis_v1),
+	    MDB_CREATE, err) == -1)
+		return -1;
 	randombytes_buf(key, sizeof(key));
 	rc = mdb_put(txn, db->meta, &k, &d, MDB_NOOVERWRITE);
 	sodium_memzero(key, sizeof(key));
@@ -69,8 +110,61 @@ schema_step_initial(struct store_db *db, MDB_txn *txn,
 	return 0;
 }
 
+struct schema_mail_ctx {
+	struct store_db		*db;
+	MDB_txn			*txn;
+	struct store_error	*err;
+	uint64_t		 now;
+	int			 failed;
+	size_t			 n;
+};
+
+static int
+schema_mail_account_cb(const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct schema_mail_ctx *ctx = arg;
+
+	(void)v;
+	if (k->mv_size != 8) {
+		db_error(ctx->err, IPC_S_INTERNAL, "corrupt account id key");
+		ctx->failed = 1;
+		return 1;
+	}
+	if (mailbox_account_init(ctx->db, ctx->txn, wire_be64_get(k->mv_data),
+	    ctx->now, ctx->err) != IPC_S_OK) {
+		ctx->failed = 1;
+		return 1;
+	}
+	ctx->n++;
+	return 0;
+}
+
+/*
+ * Version 1 -> 2: the databases of the mail store, and the mail state and
+ * default mailboxes of every existing account.
+ */
+static int
+schema_step_mail(struct store_db *db, MDB_txn *txn, struct store_error *err)
+{
+	struct schema_mail_ctx ctx = { db, txn, err, (uint64_t)time(NULL),
+	    0, 0 };
+
+	if (schema_dbi_open(db, txn, schema_dbis_v1, NELEM(schema_dbis_v1), 0,
+	    err) == -1 || schema_dbi_open(db, txn, schema_dbis_v2,
+	    NELEM(schema_dbis_v2), MDB_CREATE, err) == -1)
+		return -1;
+	if (db_scan(txn, db->account_ids, NULL, 0, schema_mail_account_cb,
+	    &ctx, err) != IPC_S_OK || ctx.failed)
+		return -1;
+	if (ctx.n > 0)
+		log_info("store mailboxes created for existing accounts "
+		    "count=%zu", ctx.n);
+	return 0;
+}
+
 static const struct schema_step schema_steps[] = {
 	{ 0, "initial layout", schema_step_initial },
+	{ 1, "mail store", schema_step_mail },
 };
 
 /* Opens the meta database, creating it in a new environment. */
@@ -162,7 +256,7 @@ schema_run(struct store_db *db, const struct schema_step *steps, size_t n,
 int
 schema_upgrade(struct store_db *db, struct store_error *err)
 {
-	size_t n = sizeof(schema_steps) / sizeof(schema_steps[0]);
+	size_t n = NELEM(schema_steps);
 
 	if (n != SCHEMA_VERSION)
 		log_warnx("schema: table has %zu steps for version %d", n,
@@ -171,23 +265,28 @@ schema_upgrade(struct store_db *db, struct store_error *err)
 }
 
 int
+schema_upgrade_to(struct store_db *db, uint32_t version,
+    struct store_error *err)
+{
+	if (version > NELEM(schema_steps)) {
+		db_error(err, IPC_S_INTERNAL, "no schema version %u", version);
+		return -1;
+	}
+	return schema_run(db, schema_steps, version, err) == -1 ? -1 : 0;
+}
+
+int
 schema_open_dbis(struct store_db *db, struct store_error *err)
 {
 	MDB_txn *txn;
-	size_t i;
-	int rc;
 
 	if (db_begin(db, false, &txn, err) != IPC_S_OK)
 		return -1;
-	for (i = 0; i < SCHEMA_NDBIS; i++) {
-		rc = mdb_dbi_open(txn, schema_dbis[i].name,
-		    schema_dbis[i].flags, schema_dbi_ptr(db, i));
-		if (rc != 0) {
-			db_abort(&txn);
-			db_error(err, IPC_S_INTERNAL, "store database %s: %s",
-			    schema_dbis[i].name, mdb_strerror(rc));
-			return -1;
-		}
+	if (schema_dbi_open(db, txn, schema_dbis_v1, NELEM(schema_dbis_v1), 0,
+	    err) == -1 || schema_dbi_open(db, txn, schema_dbis_v2,
+	    NELEM(schema_dbis_v2), 0, err) == -1) {
+		db_abort(&txn);
+		return -1;
 	}
 	return db_commit(&txn, err) == IPC_S_OK ? 0 : -1;
 }

@@ -19,7 +19,7 @@
 #include "db.h"
 
 /* The version this binary writes. */
-#define SCHEMA_VERSION		1
+#define SCHEMA_VERSION		2
 #define SCHEMA_TOKEN_KEY_LEN	32
 
 /* Keys of the meta database (db.h). */
@@ -44,6 +44,12 @@ int	schema_run(struct store_db *db, const struct schema_step *steps,
 	    size_t n, struct store_error *err);
 /* Runs this binary's own migration table.  Returns 0 or -1 with err. */
 int	schema_upgrade(struct store_db *db, struct store_error *err);
+/*
+ * Runs the own table's steps only up to version (tests make an older
+ * environment this way).  Returns 0 or -1 with err.
+ */
+int	schema_upgrade_to(struct store_db *db, uint32_t version,
+	    struct store_error *err);
 /*
  * Opens the handles of every named database of db.h (after the upgrade).
  * Returns 0, or -1 with err set if one is missing.

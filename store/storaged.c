@@ -9,6 +9,7 @@
 #include "compat.h"
 #include "dispatch.h"
 #include "log.h"
+#include "txn.h"
 #include "worker.h"
 #include "workq.h"
 
@@ -26,6 +27,7 @@
 #define STORAGED_MAX_JOBS	512		/* queued password jobs */
 #define STORAGED_GRACE_SIGNAL	10		/* seconds, on SIGTERM */
 #define STORAGED_GRACE_ORPHAN	5		/* seconds, master gone */
+#define STORAGED_MAX_WRITES	8192		/* queued mail writes */
 
 static struct storaged storaged;
 
@@ -146,9 +148,17 @@ storaged_loop_init(struct storaged *sd, struct boot_conf *bc)
 			fatalx("evsignal_new");
 	}
 	sd->wq = workq_new(sd->base, sd->conf.threads, STORAGED_MAX_JOBS);
+	sd->txnq = mail_txnq_new(sd->base, &sd->db, STORAGED_MAX_WRITES);
 	sd->master = boot_master_chan(sd->base, bc, dispatch_master,
 	    storaged_master_close_cb, sd);
 	storaged_listeners(sd, bc);
+}
+
+/* Password jobs and mail writes still to finish. */
+static size_t
+storaged_pending(const struct storaged *sd)
+{
+	return workq_pending(sd->wq) + mail_txnq_pending(sd->txnq);
 }
 
 static void
@@ -156,7 +166,7 @@ storaged_idle_cb(void *arg)
 {
 	struct storaged *sd = arg;
 
-	if (sd->stopping)
+	if (sd->stopping && storaged_pending(sd) == 0)
 		event_base_loopexit(sd->base, NULL);
 }
 
@@ -167,7 +177,7 @@ storaged_grace_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	log_warnx("stop grace time over pending=%zu", workq_pending(sd->wq));
+	log_warnx("stop grace time over pending=%zu", storaged_pending(sd));
 	event_base_loopbreak(sd->base);
 }
 
@@ -181,12 +191,13 @@ storaged_shutdown(struct storaged *sd, uint32_t grace)
 	sd->stopping = true;
 	admin_stop(sd->admin);
 	log_info("stopping grace=%u pending=%zu", grace,
-	    workq_pending(sd->wq));
-	if (workq_pending(sd->wq) == 0) {
+	    storaged_pending(sd));
+	if (storaged_pending(sd) == 0) {
 		event_base_loopexit(sd->base, NULL);
 		return;
 	}
 	workq_set_idle_cb(sd->wq, storaged_idle_cb, sd);
+	mail_txnq_set_idle_cb(sd->txnq, storaged_idle_cb, sd);
 	if ((sd->ev_grace = evtimer_new(sd->base, storaged_grace_cb,
 	    sd)) == NULL || evtimer_add(sd->ev_grace, &tv) == -1)
 		event_base_loopbreak(sd->base);
@@ -197,6 +208,11 @@ storaged_exit(struct storaged *sd)
 {
 	size_t i;
 
+	/*
+	 * The writer finishes its queue (nothing is lost: what is not
+	 * committed was never acknowledged), before the environment closes.
+	 */
+	mail_txnq_free(&sd->txnq);
 	if (workq_pending(sd->wq) > 0) {
 		/* Threads still hashing; they never touch LMDB. */
 		db_close(&sd->db);

@@ -8,8 +8,10 @@
  * Startup (storaged.c): configuration from the master, chroot and drop,
  * the environment and its schema, the event loop, the master channel, the
  * admin listener, READY.  Channels: the master (dispatch_master), one per
- * network worker (dispatch_worker, worker.c) and one per bulwarkctl
- * connection (dispatch_ctl, admin.c).
+ * network worker (dispatch_worker, worker.c; lmtpd's deliveries in
+ * deliver.c) and one per bulwarkctl connection (dispatch_ctl, admin.c,
+ * admin_mail.c).  Mail writes go through the group-commit writer of txn.h,
+ * whose threads own no other state.
  */
 #ifndef BULWARK_STORAGED_H
 #define BULWARK_STORAGED_H
@@ -55,6 +57,7 @@ struct wchan {
 TAILQ_HEAD(wchan_list, wchan);
 
 struct admin;
+struct mail_txnq;
 struct workq;
 struct event;
 struct event_base;
@@ -68,6 +71,7 @@ struct storaged {
 	struct event_base	*base;
 	struct ipc_chan		*master;
 	struct workq		*wq;
+	struct mail_txnq	*txnq;		/* the mail writer (txn.h) */
 	struct auth_limiter	*limiter;
 	struct wchan_list	 workers;
 	struct admin		*admin;

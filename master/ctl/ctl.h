@@ -10,7 +10,8 @@
  *
  * ctl_args.c holds the table-driven argument parser and the size parser,
  * ctl_passwd.c reads new passwords, ctl_ipc.c is the synchronous client of
- * the admin socket, ctl_cmd.c holds the table and the handlers, and
+ * the admin socket, ctl_mail.c prints mailboxes and messages and fetches a
+ * message's bytes, ctl_cmd.c holds the table and the handlers, and
  * bulwarkctl.c is main().
  */
 #ifndef BULWARK_CTL_H
@@ -38,6 +39,10 @@
 #define CTL_PASSWORD_MAX	1024
 /* Seconds to wait for the store (argon2id hashing takes about a second). */
 #define CTL_TIMEOUT		60
+/* Bytes of a mailbox name as bulwarkctl passes it on. */
+#define CTL_MAILBOX_MAX		1024
+/* Most bytes one MESSAGE_GET reply carries (lib/ipc_types.def). */
+#define CTL_SLICE_MAX		(512u << 10)
 
 enum ctl_arg_kind {
 	CTL_ARG_NONE = 0,
@@ -45,11 +50,14 @@ enum ctl_arg_kind {
 	CTL_ARG_ADDRESS,	/* local@domain: accounts, aliases, targets */
 	CTL_ARG_SIZE,		/* bytes: 512, 10M, 2G, unlimited */
 	CTL_ARG_COUNT,		/* a number or "unlimited" */
-	CTL_ARG_WORD		/* any word (help topics) */
+	CTL_ARG_WORD,		/* any word (help topics) */
+	CTL_ARG_MAILBOX,	/* a mailbox name: "INBOX", "Lists/bugs" */
+	CTL_ARG_UID		/* an IMAP UID: 1 to 4294967295 */
 };
 
 struct ctl;
 struct ctl_args;
+struct ctl_conn;
 
 /* Runs a command; returns a CTL_EXIT_* status. */
 typedef int ctl_cmd_fn(struct ctl *ctx, const struct ctl_args *a);
@@ -101,8 +109,13 @@ int	ctl_size_parse(const char *s, uint64_t *v_r, const char **error_r);
 /* Parses a count: decimal digits or "unlimited" (0).  As ctl_size_parse. */
 int	ctl_count_parse(const char *s, uint64_t *v_r, const char **error_r);
 /*
- * Checks s as an argument of the given kind; SIZE and COUNT are parsed
- * into *v_r (may be NULL).  Returns 0, or -1 with a static message in
+ * Parses a UID (RFC 9051 nz-number): decimal digits, 1 to 4294967295, no
+ * sign and no suffix.  As ctl_size_parse.
+ */
+int	ctl_uid_parse(const char *s, uint64_t *v_r, const char **error_r);
+/*
+ * Checks s as an argument of the given kind; SIZE, COUNT and UID are
+ * parsed into *v_r (may be NULL).  Returns 0, or -1 with a static message in
  * *error_r.
  */
 int	ctl_arg_check(enum ctl_arg_kind kind, const char *s, uint64_t *v_r,
@@ -147,6 +160,45 @@ void	ctl_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * errors are written to stderr.
  */
 int	ctl_cmd_run(const struct ctl_args *a, const char *socket_path);
+
+/* --- ctl_mail.c --- */
+
+/*
+ * Writes the mailboxes of a MAILBOX_LIST reply to fp: a header line, then
+ * one line per mailbox in the store's order, in aligned columns
+ *	ID ROLE TOTAL UNREAD UIDVALIDITY UIDNEXT HIGHESTMODSEQ NAME
+ * NAME comes last because it may hold spaces; a mailbox without a role
+ * shows "-"; control characters are shown as '?'.  Returns 0, or -1 with
+ * a static message in *error_r when the reply's lists differ in length
+ * (nothing is written then).
+ */
+int	ctl_mailbox_print(FILE *fp, const struct ipc_MAILBOX_LIST_rep *r,
+	    const char **error_r);
+/*
+ * Writes the messages of a MESSAGE_LIST reply to fp: a header line, then
+ * one line per message in the store's order, in aligned columns
+ *	UID EMAIL-ID THREAD-ID SIZE RECEIVED FLAGS FROM SUBJECT
+ * RECEIVED is ISO 8601 in UTC, FLAGS the message's flags joined by ','
+ * ("-" if none), FROM the address of its first From ("-" if none, spaces
+ * shown as '_'), SUBJECT the rest of the line.  As ctl_mailbox_print.
+ */
+int	ctl_message_print(FILE *fp, const struct ipc_MESSAGE_LIST_rep *r,
+	    const char **error_r);
+/*
+ * Writes the raw bytes of message uid in mailbox of account to out,
+ * exactly, asking the store with MESSAGE_GET for one slice (at most
+ * CTL_SLICE_MAX bytes) after the other until its total.  Returns 0 when
+ * the whole message was written, or when the store refused a slice:
+ * then *st_r is not IPC_S_OK and *text_r holds its reason (valid until
+ * the next call on c), and what came before it has been written.
+ * Returns -1 with a static message in *error_r when ctl_call failed, a
+ * reply was inconsistent (empty slice before the end, a slice past the
+ * total, a total that changed, a slice over CTL_SLICE_MAX) or writing to
+ * out failed.
+ */
+int	ctl_message_fetch(struct ctl_conn *c, const char *account,
+	    const char *mailbox, uint32_t uid, FILE *out, enum ipc_status *st_r,
+	    const char **text_r, const char **error_r);
 
 /* --- ctl_passwd.c --- */
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * ctl_args.c: checks bulwarkctl's command lines against the command table
- * before anything is sent: argument counts, options, size and count syntax,
- * and the cheap part of name syntax (no empty names, no spaces or control
- * bytes, lengths, one '@' in addresses).  storaged validates names
+ * before anything is sent: argument counts, options, size, count and UID
+ * syntax, and the cheap part of name syntax (no empty names, no spaces or
+ * control bytes, lengths, one '@' in addresses; mailbox names may hold
+ * spaces).  storaged validates names
  * authoritatively; these checks only turn obvious mistakes into usage
  * errors (exit 2).
  */
@@ -15,6 +16,7 @@
 
 #define CTL_SIZE_SYNTAX	"not a size (e.g. 512, 100K, 10M, 2G, unlimited)"
 #define CTL_COUNT_SYNTAX "not a number (or unlimited)"
+#define CTL_UID_SYNTAX	"not a UID (1 to 4294967295)"
 
 /* K, M, G, T: powers of 1024, as quotas are usually thought of. */
 static const struct {
@@ -109,6 +111,23 @@ ctl_count_parse(const char *s, uint64_t *v_r, const char **error_r)
 	return 0;
 }
 
+/* RFC 9051 9: uid = nz-number, a non-zero 32-bit number. */
+int
+ctl_uid_parse(const char *s, uint64_t *v_r, const char **error_r)
+{
+	const char *end;
+	uint64_t v;
+
+	if (*s < '0' || *s > '9' ||
+	    ctl_digits_parse(s, &end, &v, error_r) == -1 || *end != '\0' ||
+	    v == 0 || v > UINT32_MAX) {
+		*error_r = CTL_UID_SYNTAX;
+		return -1;
+	}
+	*v_r = v;
+	return 0;
+}
+
 /* Common to every name: not empty, not too long, printable, no spaces. */
 static int
 ctl_name_check(const char *s, size_t max, const char **error_r)
@@ -144,6 +163,33 @@ ctl_domain_check(const char *s, const char **error_r)
 	if (s[0] == '.' || strstr(s, "..") != NULL) {
 		*error_r = "empty label in domain";
 		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Mailbox names may hold spaces ("Sent Items") and any UTF-8; the store
+ * decides the rest (hierarchy, characters it refuses).  Control characters
+ * are refused here since nobody means them.
+ */
+static int
+ctl_mailbox_check(const char *s, const char **error_r)
+{
+	size_t len = strlen(s), i;
+
+	if (len == 0) {
+		*error_r = "empty mailbox name";
+		return -1;
+	}
+	if (len > CTL_MAILBOX_MAX) {
+		*error_r = "mailbox name too long";
+		return -1;
+	}
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+			*error_r = "control character in mailbox name";
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -196,13 +242,20 @@ ctl_arg_check(enum ctl_arg_kind kind, const char *s, uint64_t *v_r,
 		return ctl_address_check(s, error_r);
 	case CTL_ARG_SIZE:
 	case CTL_ARG_COUNT:
-		r = kind == CTL_ARG_SIZE ? ctl_size_parse(s, &v, error_r) :
-		    ctl_count_parse(s, &v, error_r);
+	case CTL_ARG_UID:
+		if (kind == CTL_ARG_SIZE)
+			r = ctl_size_parse(s, &v, error_r);
+		else if (kind == CTL_ARG_COUNT)
+			r = ctl_count_parse(s, &v, error_r);
+		else
+			r = ctl_uid_parse(s, &v, error_r);
 		if (r == 0 && v_r != NULL)
 			*v_r = v;
 		return r;
 	case CTL_ARG_WORD:
 		return ctl_name_check(s, CTL_NAME_MAX, error_r);
+	case CTL_ARG_MAILBOX:
+		return ctl_mailbox_check(s, error_r);
 	case CTL_ARG_NONE:
 	default:
 		*error_r = "unexpected argument";

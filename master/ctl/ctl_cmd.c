@@ -2,9 +2,10 @@
 /*
  * ctl_cmd.c: the commands of bulwarkctl(8), one table row each, and their
  * handlers.  A handler gets arguments that ctl_args.c has already checked,
- * sends one admin request to storaged (store/admin.c) and prints its reply:
- * lists one entry per line, records as `key: value` lines, so that scripts
- * can read them.  Errors go to stderr as `bulwarkctl: <what>: <text>`.
+ * sends one admin request to storaged (store/admin.c, store/admin_mail.c)
+ * and prints its reply: lists one entry per line, records as `key: value`
+ * lines, tables as aligned columns (ctl_mail.c), so that scripts can read
+ * them.  Errors go to stderr as `bulwarkctl: <what>: <text>`.
  */
 #include "ctl.h"
 #include "compat.h"
@@ -336,6 +337,75 @@ ctl_quota_set(struct ctl *ctx, const struct ctl_args *a)
 	return ctl_request(ctx, IPC_T_QUOTA_SET, &req, &rep);
 }
 
+/* --- mailbox, message --- */
+
+/* A reply the printers refuse is the store's fault, as in alias list. */
+static int
+ctl_malformed(struct ctl *ctx, const char *err)
+{
+	ctl_warnx("%s: %s: %s", ctx->what, ctx->socket, err);
+	return CTL_EXIT_FAIL;
+}
+
+static int
+ctl_mailbox_list(struct ctl *ctx, const struct ctl_args *a)
+{
+	struct ipc_MAILBOX_LIST_req req = { .account = a->arg[0] };
+	union ipc_msg_any rep;
+	const char *err;
+	int r;
+
+	if ((r = ctl_request(ctx, IPC_T_MAILBOX_LIST, &req, &rep)) !=
+	    CTL_EXIT_OK)
+		return r;
+	if (ctl_mailbox_print(stdout, &rep.MAILBOX_LIST_rep, &err) == -1)
+		return ctl_malformed(ctx, err);
+	return CTL_EXIT_OK;
+}
+
+/* RFC 9051 5.1: INBOX, in any case, is the account's inbox. */
+#define CTL_INBOX	"INBOX"
+
+static int
+ctl_message_list(struct ctl *ctx, const struct ctl_args *a)
+{
+	struct ipc_MESSAGE_LIST_req req = {
+		.account = a->arg[0],
+		.mailbox = a->n > 1 ? a->arg[1] : CTL_INBOX,
+	};
+	union ipc_msg_any rep;
+	const char *err;
+	int r;
+
+	if ((r = ctl_request(ctx, IPC_T_MESSAGE_LIST, &req, &rep)) !=
+	    CTL_EXIT_OK)
+		return r;
+	if (ctl_message_print(stdout, &rep.MESSAGE_LIST_rep, &err) == -1)
+		return ctl_malformed(ctx, err);
+	return CTL_EXIT_OK;
+}
+
+static int
+ctl_message_show(struct ctl *ctx, const struct ctl_args *a)
+{
+	enum ipc_status st;
+	const char *text, *err;
+
+	if (ctl_open(ctx) != CTL_EXIT_OK)
+		return CTL_EXIT_FAIL;
+	if (ctl_message_fetch(&ctx->conn, a->arg[0], a->arg[1],
+	    (uint32_t)a->num[2], stdout, &st, &text, &err) == -1) {
+		ctl_warnx("%s: %s", ctx->what, err);
+		return CTL_EXIT_FAIL;
+	}
+	if (st != IPC_S_OK) {
+		ctl_warnx("%s: %s", ctx->what,
+		    text[0] != '\0' ? text : ipc_status_name(st));
+		return CTL_EXIT_REFUSED;
+	}
+	return CTL_EXIT_OK;
+}
+
 /* --- help --- */
 
 static int
@@ -383,6 +453,16 @@ static const struct ctl_cmd ctl_cmd_table[] = {
 	{ "quota", "set", 2, 3,
 	    { A(ADDRESS, "ADDRESS"), A(SIZE, "BYTES"), A(COUNT, "MESSAGES") },
 	    { { 0 } }, "set an account's quota", true, ctl_quota_set },
+	{ "mailbox", "list", 1, 1, { A(ADDRESS, "ADDRESS") }, { { 0 } },
+	    "list an account's mailboxes", true, ctl_mailbox_list },
+	{ "message", "list", 1, 2,
+	    { A(ADDRESS, "ADDRESS"), A(MAILBOX, "MAILBOX") }, { { 0 } },
+	    "list the messages of a mailbox (INBOX)", true,
+	    ctl_message_list },
+	{ "message", "show", 3, 3,
+	    { A(ADDRESS, "ADDRESS"), A(MAILBOX, "MAILBOX"), A(UID, "UID") },
+	    { { 0 } }, "print a message exactly as stored", true,
+	    ctl_message_show },
 	{ "help", NULL, 0, 1, { A(WORD, "COMMAND") }, { { 0 } },
 	    "show the commands", false, ctl_help },
 	{ NULL, NULL, 0, 0, { { 0 } }, { { 0 } }, NULL, false, NULL },

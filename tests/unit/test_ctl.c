@@ -2,18 +2,22 @@
 /*
  * test_ctl.c: bulwarkctl's pure logic: the size and count parsers, the
  * argument checks against the real command table, the usage lines made
- * from it, the password line reader, and the synchronous admin client
- * against a scripted store on a socketpair.
+ * from it, the password line reader, the synchronous admin client against
+ * a scripted store on a socketpair, the mailbox and message tables, and
+ * fetching a message in slices.
  */
-/* unit-deps: master/ctl/ctl_args.c master/ctl/ctl_cmd.c master/ctl/ctl_ipc.c master/ctl/ctl_passwd.c */
+/* unit-deps: master/ctl/ctl_args.c master/ctl/ctl_cmd.c master/ctl/ctl_ipc.c master/ctl/ctl_mail.c master/ctl/ctl_passwd.c */
 #include "harness.h"
 #include "master/ctl/ctl.h"
 #include "compat.h"
 
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -148,6 +152,59 @@ TEST(test_arg_check)
 	/* Sizes and counts come back parsed. */
 	CHECK_INT(ctl_arg_check(CTL_ARG_SIZE, "2K", &v, &(const char *){0}), 0);
 	CHECK(v == 2048);
+
+	/* Mailbox names may hold spaces and UTF-8, not control bytes. */
+	CHECK_STR(check(CTL_ARG_MAILBOX, "INBOX"), "ok");
+	CHECK_STR(check(CTL_ARG_MAILBOX, "Sent Items"), "ok");
+	CHECK_STR(check(CTL_ARG_MAILBOX, "Lists/bugs"), "ok");
+	CHECK_STR(check(CTL_ARG_MAILBOX, "Entw\xc3\xbcrfe"), "ok");
+	CHECK_STR(check(CTL_ARG_MAILBOX, ""), "empty mailbox name");
+	CHECK_STR(check(CTL_ARG_MAILBOX, "a\tb"),
+	    "control character in mailbox name");
+	CHECK_STR(check(CTL_ARG_MAILBOX, "a\x7f"),
+	    "control character in mailbox name");
+	CHECK_STR(check(CTL_ARG_UID, "7"), "ok");
+	CHECK_STR(check(CTL_ARG_UID, "x"), "not a UID (1 to 4294967295)");
+}
+
+/* Parses s as a UID; returns the value or 0 on error (0 is no UID). */
+static uint64_t
+uid_of(const char *s, const char **err)
+{
+	uint64_t v = 12345;
+
+	*err = NULL;
+	if (ctl_uid_parse(s, &v, err) == -1)
+		return 0;
+	return v;
+}
+
+TEST(test_uid_parse)
+{
+	static const char *const bad[] = {
+		"", "0", "00", "-1", "+1", " 1", "1 ", "1K", "0x10",
+		"4294967296", "99999999999999999999999", "1.0", "uid",
+	};
+	const char *err;
+	char longmbox[CTL_MAILBOX_MAX + 2];
+	size_t i;
+
+	CHECK(uid_of("1", &err) == 1);
+	CHECK(uid_of("01", &err) == 1);
+	CHECK(uid_of("4294967295", &err) == 4294967295ull);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (uid_of(bad[i], &err) != 0)
+			harness_fail(__FILE__, __LINE__, "uid \"%s\" accepted",
+			    bad[i]);
+		else if (err == NULL ||
+		    strcmp(err, "not a UID (1 to 4294967295)") != 0)
+			harness_fail(__FILE__, __LINE__, "uid \"%s\": %s",
+			    bad[i], err == NULL ? "(null)" : err);
+	}
+	memset(longmbox, 'm', sizeof(longmbox) - 1);
+	longmbox[sizeof(longmbox) - 1] = '\0';
+	CHECK_STR(check(CTL_ARG_MAILBOX, longmbox), "mailbox name too long");
+	CHECK_STR(check(CTL_ARG_MAILBOX, longmbox + 1), "ok");
 }
 
 /* Parses "cmd sub args..." (split at spaces) against the real table. */
@@ -257,6 +314,66 @@ TEST(test_args_parse)
 	    "1M: not a number (or unlimited)");
 	refused(__LINE__, "account list a@b.org",
 	    "a@b.org: a domain has no '@'");
+
+	CHECK_INT(parse("mailbox list a@b.org", &a, err, sizeof(err)), 0);
+	CHECK_STR(a.arg[0], "a@b.org");
+	CHECK_INT(parse("message list a@b.org", &a, err, sizeof(err)), 0);
+	CHECK_INT(a.n, 1);
+	CHECK_INT(parse("message list a@b.org Trash", &a, err, sizeof(err)),
+	    0);
+	CHECK_INT(a.n, 2);
+	CHECK_STR(a.arg[1], "Trash");
+	CHECK_INT(parse("message show a@b.org INBOX 42", &a, err, sizeof(err)),
+	    0);
+	CHECK_INT(a.n, 3);
+	CHECK(a.num[2] == 42);
+	CHECK_INT(parse("message show a@b.org Lists/x 4294967295", &a, err,
+	    sizeof(err)), 0);
+	CHECK(a.num[2] == 4294967295ull);
+	/* "--" lets a mailbox name start with '-'. */
+	CHECK_INT(parse("message list a@b.org -- -odd", &a, err, sizeof(err)),
+	    0);
+	CHECK_STR(a.arg[1], "-odd");
+
+	refused(__LINE__, "mailbox list", "missing ADDRESS");
+	refused(__LINE__, "mailbox list a@b.org INBOX", "too many arguments");
+	refused(__LINE__, "mailbox list alice",
+	    "alice: not an address (local@domain)");
+	refused(__LINE__, "message list", "missing ADDRESS");
+	refused(__LINE__, "message list b.org", "b.org: not an address "
+	    "(local@domain)");
+	refused(__LINE__, "message list a@b.org INBOX 1",
+	    "too many arguments");
+	refused(__LINE__, "message list a@b.org -q 1", "unknown option -q");
+	refused(__LINE__, "message show a@b.org", "missing MAILBOX");
+	refused(__LINE__, "message show a@b.org INBOX", "missing UID");
+	refused(__LINE__, "message show a@b.org INBOX 0",
+	    "0: not a UID (1 to 4294967295)");
+	refused(__LINE__, "message show a@b.org INBOX 4294967296",
+	    "4294967296: not a UID (1 to 4294967295)");
+	refused(__LINE__, "message show a@b.org INBOX -1", "unknown option -1");
+	refused(__LINE__, "message show a@b.org INBOX 1x",
+	    "1x: not a UID (1 to 4294967295)");
+	refused(__LINE__, "message show a@b.org INBOX 1 2",
+	    "too many arguments");
+	refused(__LINE__, "message show INBOX a@b.org 1",
+	    "INBOX: not an address (local@domain)");
+}
+
+/* A mailbox name with a space is one argument when the shell says so. */
+TEST(test_args_mailbox_space)
+{
+	char *argv[] = { "a@b.org", "Sent Items", "3" };
+	const struct ctl_cmd *cmd = ctl_cmd_find("message", "show");
+	struct ctl_args a;
+	char err[128];
+
+	CHECK(cmd != NULL);
+	if (cmd == NULL)
+		return;
+	CHECK_INT(ctl_args_parse(cmd, 3, argv, &a, err, sizeof(err)), 0);
+	CHECK_STR(a.arg[1], "Sent Items");
+	CHECK(a.num[2] == 3);
 }
 
 TEST(test_cmd_table)
@@ -271,6 +388,9 @@ TEST(test_cmd_table)
 		{ "alias add", "alias add ALIAS TARGET" },
 		{ "alias list", "alias list [DOMAIN]" },
 		{ "quota set", "quota set ADDRESS BYTES [MESSAGES]" },
+		{ "mailbox list", "mailbox list ADDRESS" },
+		{ "message list", "message list ADDRESS [MAILBOX]" },
+		{ "message show", "message show ADDRESS MAILBOX UID" },
 	};
 	const struct ctl_cmd *c;
 	char name[32], sub[32], line[128];
@@ -298,8 +418,10 @@ TEST(test_cmd_table)
 			CHECK(c->args[j].kind != CTL_ARG_NONE &&
 			    c->args[j].name != NULL);
 	}
-	/* The 12 commands of bulwarkctl.8 and help. */
-	CHECK_INT(n, 13);
+	/* The 15 commands of bulwarkctl.8 and help. */
+	CHECK_INT(n, 16);
+	CHECK(ctl_cmd_find("message", NULL) == NULL);
+	CHECK(ctl_cmd_find("mailbox", "show") == NULL);
 }
 
 /* Feeds data through a pipe to ctl_password_read_line. */
@@ -686,11 +808,412 @@ TEST(test_connect_errors)
 	CHECK_STR(err, "socket path too long");
 }
 
+/* --- mailbox and message tables --- */
+
+/* Decoded lists made from C arrays; each keeps its bytes in its own buf. */
+static struct wire_strlist
+mk_strlist(struct buf *b, const char *const *v, uint32_t n)
+{
+	struct wire_strlist l;
+	struct wire_reader r;
+	uint32_t i;
+
+	wire_put_strlist_begin(b, n);
+	for (i = 0; i < n; i++)
+		wire_strlist_add(b, v[i]);
+	wire_reader_init(&r, b->data, b->len);
+	memset(&l, 0, sizeof(l));
+	CHECK_INT(wire_get_STRLIST(&r, &l), 0);
+	return l;
+}
+
+static struct wire_u64list
+mk_u64list(struct buf *b, const uint64_t *v, uint32_t n)
+{
+	struct wire_u64list l;
+	struct wire_reader r;
+	uint32_t i;
+
+	wire_put_u64list_begin(b, n);
+	for (i = 0; i < n; i++)
+		wire_u64list_add(b, v[i]);
+	wire_reader_init(&r, b->data, b->len);
+	memset(&l, 0, sizeof(l));
+	CHECK_INT(wire_get_U64LIST(&r, &l), 0);
+	return l;
+}
+
+static void
+bufs_clear(struct buf *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		buf_clear(&b[i]);
+}
+
+/* Runs a printer into memory; returns its output (malloc'd) or NULL. */
+static char *
+printed(int (*fn)(FILE *, const void *, const char **), const void *rep,
+    int *r, const char **err)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	if ((fp = open_memstream(&out, &len)) == NULL)
+		return NULL;
+	*r = fn(fp, rep, err);
+	fclose(fp);
+	return out;
+}
+
+static int
+mailbox_print(FILE *fp, const void *rep, const char **err)
+{
+	return ctl_mailbox_print(fp, rep, err);
+}
+
+static int
+message_print(FILE *fp, const void *rep, const char **err)
+{
+	return ctl_message_print(fp, rep, err);
+}
+
+TEST(test_mailbox_print)
+{
+	static const char *const names[] = { "INBOX", "Sent Items", "a\tb" };
+	static const char *const roles[] = { "inbox", "sent", "" };
+	static const uint64_t ids[] = { 1, 2, 17 }, total[] = { 12, 0, 3 },
+	    unread[] = { 3, 0, 0 },
+	    uidv[] = { 1700000000, 1700000000, 1700000001 },
+	    uidnext[] = { 13, 1, 4 }, hms[] = { 40, 2, 123456 };
+	struct ipc_MAILBOX_LIST_rep rep;
+	struct buf b[8];
+	const char *err = NULL;
+	char *out;
+	int r = -1;
+
+	memset(b, 0, sizeof(b));
+	rep.names = mk_strlist(&b[0], names, 3);
+	rep.roles = mk_strlist(&b[1], roles, 3);
+	rep.ids = mk_u64list(&b[2], ids, 3);
+	rep.total = mk_u64list(&b[3], total, 3);
+	rep.unread = mk_u64list(&b[4], unread, 3);
+	rep.uidvalidity = mk_u64list(&b[5], uidv, 3);
+	rep.uidnext = mk_u64list(&b[6], uidnext, 3);
+	rep.highestmodseq = mk_u64list(&b[7], hms, 3);
+	out = printed(mailbox_print, &rep, &r, &err);
+	CHECK_INT(r, 0);
+	CHECK_STR(out,
+	    "ID  ROLE   TOTAL  UNREAD  UIDVALIDITY  UIDNEXT  HIGHESTMODSEQ  "
+	    "NAME\n"
+	    " 1  inbox     12       3   1700000000       13             40  "
+	    "INBOX\n"
+	    " 2  sent       0       0   1700000000        1              2  "
+	    "Sent Items\n"
+	    "17  -          3       0   1700000001        4         123456  "
+	    "a?b\n");
+	free(out);
+
+	/* No mailboxes: the header alone. */
+	rep.names.count = rep.roles.count = rep.ids.count = 0;
+	rep.total.count = rep.unread.count = rep.uidvalidity.count = 0;
+	rep.uidnext.count = rep.highestmodseq.count = 0;
+	out = printed(mailbox_print, &rep, &r, &err);
+	CHECK_INT(r, 0);
+	CHECK_STR(out, "ID  ROLE  TOTAL  UNREAD  UIDVALIDITY  UIDNEXT  "
+	    "HIGHESTMODSEQ  NAME\n");
+	free(out);
+
+	/* Lists of different lengths are refused and nothing is printed. */
+	rep.highestmodseq.count = 1;
+	out = printed(mailbox_print, &rep, &r, &err);
+	CHECK_INT(r, -1);
+	CHECK_STR(err, "malformed reply from the store (lists differ)");
+	CHECK_STR(out, "");
+	free(out);
+	bufs_clear(b, 8);
+}
+
+TEST(test_message_print)
+{
+	static const char *const flags[] = {
+		"\\Seen \\Flagged", "", "$Junk ",
+	};
+	static const char *const froms[] = {
+		"Alice Example <alice@example.org>", "", "bob@example.net",
+	};
+	static const char *const subjects[] = {
+		"Hello, world", "", "Gr\xc3\xbc\xc3\x9f""e\r\nBcc: x",
+	};
+	static const uint64_t uids[] = { 1, 2, 1000 },
+	    eids[] = { 101, 102, 1100 }, tids[] = { 101, 101, 7 },
+	    sizes[] = { 2048, 1, 2097152 },
+	    received[] = { 1764103340, 0, 1764103341 },
+	    modseqs[] = { 5, 6, 7 };
+	struct ipc_MESSAGE_LIST_rep rep;
+	struct buf b[9];
+	const char *err = NULL;
+	char *out;
+	int r = -1;
+
+	memset(b, 0, sizeof(b));
+	rep.uids = mk_u64list(&b[0], uids, 3);
+	rep.email_ids = mk_u64list(&b[1], eids, 3);
+	rep.thread_ids = mk_u64list(&b[2], tids, 3);
+	rep.sizes = mk_u64list(&b[3], sizes, 3);
+	rep.received = mk_u64list(&b[4], received, 3);
+	rep.modseqs = mk_u64list(&b[5], modseqs, 3);
+	rep.flags = mk_strlist(&b[6], flags, 3);
+	rep.froms = mk_strlist(&b[7], froms, 3);
+	rep.subjects = mk_strlist(&b[8], subjects, 3);
+	out = printed(message_print, &rep, &r, &err);
+	CHECK_INT(r, 0);
+	CHECK_STR(out,
+	    " UID  EMAIL-ID  THREAD-ID     SIZE  RECEIVED              "
+	    "FLAGS           FROM               SUBJECT\n"
+	    "   1       101        101     2048  2025-11-25T20:42:20Z  "
+	    "\\Seen,\\Flagged  alice@example.org  Hello, world\n"
+	    "   2       102        101        1  1970-01-01T00:00:00Z  "
+	    "-               -                  \n"
+	    "1000      1100          7  2097152  2025-11-25T20:42:21Z  "
+	    "$Junk           bob@example.net    "
+	    "Gr\xc3\xbc\xc3\x9f""e??Bcc: x\n");
+	free(out);
+
+	rep.froms.count = 2;
+	out = printed(message_print, &rep, &r, &err);
+	CHECK_INT(r, -1);
+	CHECK_STR(err, "malformed reply from the store (lists differ)");
+	free(out);
+	bufs_clear(b, 9);
+}
+
+/* --- message show: MESSAGE_GET in slices --- */
+
+static void
+put_slice(struct buf *b, uint32_t id, uint64_t total, const uint8_t *p,
+    uint32_t len)
+{
+	struct ipc_MESSAGE_GET_rep rep = {
+		.total = total, .data = { .p = p, .len = len },
+	};
+
+	ipc_encode_reply(b, IPC_T_MESSAGE_GET, id, 0, IPC_S_OK, "", &rep);
+}
+
+struct fetched {
+	int		 r;
+	enum ipc_status	 st;
+	char		 text[64];
+	const char	*err;
+	char		*out;
+	size_t		 len;
+	uint64_t	 offsets[8];	/* of the requests the store got */
+	int		 nreq;
+};
+
+/* Reads the client's HELLO and MESSAGE_GET requests from fd. */
+static void
+read_requests(int fd, struct fetched *res)
+{
+	struct ipc_rx rx;
+	struct ipc_frame f;
+	union ipc_msg_any m;
+	const char *err;
+
+	shutdown(fd, SHUT_WR);
+	ipc_rx_init(&rx);
+	CHECK_INT(ipc_rx_read_blocking(&rx, fd, &f, &err), 1);
+	CHECK_INT(f.type, IPC_T_HELLO);
+	while (res->nreq < 8 && ipc_rx_read_blocking(&rx, fd, &f, &err) == 1) {
+		CHECK_INT(f.type, IPC_T_MESSAGE_GET);
+		CHECK_INT(f.id, (uint32_t)res->nreq + 1);
+		CHECK_INT(ipc_decode_req(&f, &m, &err), 0);
+		CHECK_STR(m.MESSAGE_GET_req.account, "a@b.org");
+		CHECK_STR(m.MESSAGE_GET_req.mailbox, "Sent Items");
+		CHECK_INT(m.MESSAGE_GET_req.uid, 4000000000u);
+		res->offsets[res->nreq++] = m.MESSAGE_GET_req.offset;
+	}
+	ipc_rx_clear(&rx);
+}
+
+/*
+ * Runs ctl_message_fetch against a store that sends script (from a child,
+ * since a script may be larger than a socket's buffer).
+ */
+static void
+fetch(const struct buf *script, struct fetched *res)
+{
+	struct ctl_conn c;
+	const char *text = "", *err = NULL;
+	FILE *fp;
+	pid_t pid;
+	int sv[2], r;
+
+	memset(res, 0, sizeof(*res));
+	res->r = -2;
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1 ||
+	    (pid = fork()) == -1) {
+		CHECK(0);
+		return;
+	}
+	if (pid == 0) {
+		/* A client that gave up early may close before the end. */
+		signal(SIGPIPE, SIG_IGN);
+		close(sv[0]);
+		(void)ipc_write_blocking(sv[1], script, -1);
+		_exit(0);
+	}
+	fp = open_memstream(&res->out, &res->len);
+	if (ctl_conn_open(&c, sv[0], &err) == 0) {
+		res->r = ctl_message_fetch(&c, "a@b.org", "Sent Items",
+		    4000000000u, fp, &res->st, &text, &res->err);
+		if (res->r == 0)
+			strlcpy(res->text, text, sizeof(res->text));
+		ctl_close(&c);
+	}
+	fclose(fp);
+	CHECK_INT(waitpid(pid, &r, 0), pid);
+	read_requests(sv[1], res);
+	close(sv[1]);
+}
+
+TEST(test_fetch_slices)
+{
+	struct buf s = BUF_INIT;
+	struct fetched res;
+	uint8_t *msg;
+	size_t i, big = CTL_SLICE_MAX + 88 * 1024;
+
+	msg = malloc(big);
+	CHECK(msg != NULL);
+	if (msg == NULL)
+		return;
+	/* Every byte value, NULs and CRs included, comes out as it was. */
+	for (i = 0; i < big; i++)
+		msg[i] = (uint8_t)(i * 7 + i / 256);
+
+	/* Three slices of sizes the store chose. */
+	put_hello(&s, IPC_P_STORE);
+	put_slice(&s, 1, 1000, msg, 400);
+	put_slice(&s, 2, 1000, msg + 400, 400);
+	put_slice(&s, 3, 1000, msg + 800, 200);
+	fetch(&s, &res);
+	CHECK_INT(res.r, 0);
+	CHECK_INT(res.st, IPC_S_OK);
+	CHECK_INT(res.len, 1000);
+	CHECK(res.out != NULL && memcmp(res.out, msg, 1000) == 0);
+	CHECK_INT(res.nreq, 3);
+	CHECK(res.offsets[0] == 0 && res.offsets[1] == 400 &&
+	    res.offsets[2] == 800);
+	free(res.out);
+
+	/* Full 512 KiB slices, as the store sends them. */
+	buf_reset(&s);
+	put_hello(&s, IPC_P_STORE);
+	put_slice(&s, 1, big, msg, CTL_SLICE_MAX);
+	put_slice(&s, 2, big, msg + CTL_SLICE_MAX, big - CTL_SLICE_MAX);
+	fetch(&s, &res);
+	CHECK_INT(res.r, 0);
+	CHECK_INT(res.len, big);
+	CHECK(res.out != NULL && memcmp(res.out, msg, big) == 0);
+	CHECK_INT(res.nreq, 2);
+	CHECK(res.offsets[1] == CTL_SLICE_MAX);
+	free(res.out);
+
+	/* An empty message takes one request. */
+	buf_reset(&s);
+	put_hello(&s, IPC_P_STORE);
+	put_slice(&s, 1, 0, msg, 0);
+	fetch(&s, &res);
+	CHECK_INT(res.r, 0);
+	CHECK_INT(res.st, IPC_S_OK);
+	CHECK_INT(res.len, 0);
+	CHECK_INT(res.nreq, 1);
+	free(res.out);
+	buf_clear(&s);
+	free(msg);
+}
+
+TEST(test_fetch_refused)
+{
+	static const uint8_t msg[] = "Subject: x\r\n\r\nbody\r\n";
+	struct buf s = BUF_INIT;
+	struct fetched res;
+
+	put_hello(&s, IPC_P_STORE);
+	ipc_encode_reply(&s, IPC_T_MESSAGE_GET, 1, 0, IPC_S_NOTFOUND,
+	    "no such message", NULL);
+	fetch(&s, &res);
+	CHECK_INT(res.r, 0);
+	CHECK_INT(res.st, IPC_S_NOTFOUND);
+	CHECK_STR(res.text, "no such message");
+	CHECK_INT(res.len, 0);
+	free(res.out);
+
+	/* Refused after a slice: what came first has been written. */
+	buf_reset(&s);
+	put_hello(&s, IPC_P_STORE);
+	put_slice(&s, 1, 20, msg, 12);
+	ipc_encode_reply(&s, IPC_T_MESSAGE_GET, 2, 0, IPC_S_UNAVAIL,
+	    "store unavailable", NULL);
+	fetch(&s, &res);
+	CHECK_INT(res.r, 0);
+	CHECK_INT(res.st, IPC_S_UNAVAIL);
+	CHECK_INT(res.len, 12);
+	CHECK_INT(res.nreq, 2);
+	CHECK(res.offsets[1] == 12);
+	free(res.out);
+	buf_clear(&s);
+}
+
+/* Expects the fetch to fail with msg after the store sent two slices. */
+static void
+fetch_fails(int lineno, uint64_t total1, uint32_t len1, uint64_t total2,
+    uint32_t len2, const char *msg)
+{
+	static uint8_t data[CTL_SLICE_MAX + 1];
+	struct buf s = BUF_INIT;
+	struct fetched res;
+
+	put_hello(&s, IPC_P_STORE);
+	put_slice(&s, 1, total1, data, len1);
+	put_slice(&s, 2, total2, data, len2);
+	fetch(&s, &res);
+	if (res.r != -1)
+		harness_fail(__FILE__, lineno, "bad slice accepted");
+	else if (strcmp(res.err, msg) != 0)
+		harness_fail(__FILE__, lineno, "\"%s\" != \"%s\"", res.err,
+		    msg);
+	free(res.out);
+	buf_clear(&s);
+}
+
+TEST(test_fetch_bad_slices)
+{
+	fetch_fails(__LINE__, 100, 0, 100, 0,
+	    "malformed reply from the store (empty slice)");
+	fetch_fails(__LINE__, 100, 50, 100, 0,
+	    "malformed reply from the store (empty slice)");
+	fetch_fails(__LINE__, 100, 101, 100, 0,
+	    "malformed reply from the store (slice past the end)");
+	fetch_fails(__LINE__, 100, 50, 100, 51,
+	    "malformed reply from the store (slice past the end)");
+	fetch_fails(__LINE__, 100, 50, 120, 50,
+	    "the message changed while it was read");
+	fetch_fails(__LINE__, CTL_SLICE_MAX + 10, CTL_SLICE_MAX + 1, 0, 0,
+	    "malformed reply from the store (slice too large)");
+}
+
 static const struct harness_test tests[] = {
 	TEST_ENTRY(test_size_parse),
 	TEST_ENTRY(test_count_parse),
 	TEST_ENTRY(test_arg_check),
+	TEST_ENTRY(test_uid_parse),
 	TEST_ENTRY(test_args_parse),
+	TEST_ENTRY(test_args_mailbox_space),
 	TEST_ENTRY(test_cmd_table),
 	TEST_ENTRY(test_password_line),
 	TEST_ENTRY(test_password_stdin),
@@ -700,6 +1223,11 @@ static const struct harness_test tests[] = {
 	TEST_ENTRY(test_ipc_bad_hello),
 	TEST_ENTRY(test_ipc_peer_refused),
 	TEST_ENTRY(test_connect_errors),
+	TEST_ENTRY(test_mailbox_print),
+	TEST_ENTRY(test_message_print),
+	TEST_ENTRY(test_fetch_slices),
+	TEST_ENTRY(test_fetch_refused),
+	TEST_ENTRY(test_fetch_bad_slices),
 };
 
 HARNESS_MAIN(tests)

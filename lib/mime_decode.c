@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * mime_decode.c: the content transfer encodings of RFC 2045: base64 (6.8)
+ * and quoted-printable (6.7), decoded leniently (RFC 2045 6.8: characters
+ * outside the alphabet are ignored; a broken "=" escape is kept as it is;
+ * a truncated base64 quantum yields the bytes it holds).
+ */
+#include "mime_int.h"
+
+#include <string.h>
+
+/* base64 alphabet value of each byte, or -1. */
+static const int8_t b64val[256] = {
+	['A'] = 0, ['B'] = 1, ['C'] = 2, ['D'] = 3, ['E'] = 4, ['F'] = 5,
+	['G'] = 6, ['H'] = 7, ['I'] = 8, ['J'] = 9, ['K'] = 10, ['L'] = 11,
+	['M'] = 12, ['N'] = 13, ['O'] = 14, ['P'] = 15, ['Q'] = 16,
+	['R'] = 17, ['S'] = 18, ['T'] = 19, ['U'] = 20, ['V'] = 21,
+	['W'] = 22, ['X'] = 23, ['Y'] = 24, ['Z'] = 25, ['a'] = 26,
+	['b'] = 27, ['c'] = 28, ['d'] = 29, ['e'] = 30, ['f'] = 31,
+	['g'] = 32, ['h'] = 33, ['i'] = 34, ['j'] = 35, ['k'] = 36,
+	['l'] = 37, ['m'] = 38, ['n'] = 39, ['o'] = 40, ['p'] = 41,
+	['q'] = 42, ['r'] = 43, ['s'] = 44, ['t'] = 45, ['u'] = 46,
+	['v'] = 47, ['w'] = 48, ['x'] = 49, ['y'] = 50, ['z'] = 51,
+	['0'] = 52, ['1'] = 53, ['2'] = 54, ['3'] = 55, ['4'] = 56,
+	['5'] = 57, ['6'] = 58, ['7'] = 59, ['8'] = 60, ['9'] = 61,
+	['+'] = 62, ['/'] = 63,
+};
+
+/* The table above marks valid bytes by their position; 'A' is 0. */
+static bool
+b64_is(uint8_t c)
+{
+	return b64val[c] != 0 || c == 'A';
+}
+
+/* The bytes of an incomplete quantum of n sextets in acc. */
+static uint8_t *
+b64_tail(uint8_t *o, uint32_t acc, int n)
+{
+	if (n == 2) {
+		*o++ = (uint8_t)(acc >> 4);
+	} else if (n == 3) {
+		*o++ = (uint8_t)(acc >> 10);
+		*o++ = (uint8_t)(acc >> 2);
+	}
+	return o;
+}
+
+void
+mime_decode_b64(const uint8_t *p, size_t len, struct buf *out)
+{
+	uint32_t acc = 0;
+	size_t i;
+	uint8_t *o;
+	int n = 0;
+
+	buf_reserve(out, len / 4 * 3 + 4);
+	o = buf_tail(out);
+	for (i = 0; i < len; i++) {
+		if (p[i] == '=') {
+			/* Padding ends a quantum; more base64 may follow. */
+			o = b64_tail(o, acc, n);
+			n = 0;
+			acc = 0;
+			continue;
+		}
+		if (!b64_is(p[i]))
+			continue;
+		acc = acc << 6 | (uint32_t)b64val[p[i]];
+		if (++n == 4) {
+			*o++ = (uint8_t)(acc >> 16);
+			*o++ = (uint8_t)(acc >> 8);
+			*o++ = (uint8_t)acc;
+			n = 0;
+			acc = 0;
+		}
+	}
+	o = b64_tail(o, acc, n);
+	buf_commit(out, (size_t)(o - buf_tail(out)));
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/*
+ * Quoted-printable; in a header (RFC 2047 4.2) '_' is a space.  Trailing
+ * white space on a line is dropped (RFC 2045 6.7 rule 3), "=" at the end
+ * of a line is a soft line break.
+ */
+void
+mime_decode_qp(const uint8_t *p, size_t len, bool header, struct buf *out)
+{
+	size_t i, j;
+	uint8_t *o, c;
+	int h, l;
+
+	buf_reserve(out, len + 1);
+	o = buf_tail(out);
+	for (i = 0; i < len; i++) {
+		c = p[i];
+		if (c == '=') {
+			if (i + 2 < len + 0 && (h = hexval(p[i + 1])) >= 0 &&
+			    (l = hexval(p[i + 2])) >= 0) {
+				*o++ = (uint8_t)(h << 4 | l);
+				i += 2;
+				continue;
+			}
+			/* Soft break: "=" then optional blanks, CRLF/LF. */
+			for (j = i + 1; j < len && (p[j] == ' ' ||
+			    p[j] == '\t'); j++)
+				;
+			if (j == len) {
+				i = j;
+				continue;
+			}
+			if (p[j] == '\r' || p[j] == '\n') {
+				if (p[j] == '\r' && j + 1 < len &&
+				    p[j + 1] == '\n')
+					j++;
+				i = j;
+				continue;
+			}
+			*o++ = c;
+			continue;
+		}
+		if (c == ' ' || c == '\t') {
+			for (j = i; j < len && (p[j] == ' ' || p[j] == '\t');
+			    j++)
+				;
+			if (j == len || p[j] == '\r' || p[j] == '\n') {
+				i = j - 1;
+				continue;
+			}
+		}
+		if (header && c == '_')
+			c = ' ';
+		*o++ = c;
+	}
+	buf_commit(out, (size_t)(o - buf_tail(out)));
+}
+
+void
+mime_decode_body(enum mime_enc enc, const uint8_t *p, size_t len,
+    struct buf *out)
+{
+	switch (enc) {
+	case ME_BASE64:
+		mime_decode_b64(p, len, out);
+		break;
+	case ME_QP:
+		mime_decode_qp(p, len, false, out);
+		break;
+	default:
+		buf_append(out, p, len);
+		break;
+	}
+}
+
+/* 1 for the bytes of the base64 alphabet (GNU range designators). */
+static const uint8_t b64_alpha[256] = {
+	['A' ... 'Z'] = 1, ['a' ... 'z'] = 1, ['0' ... '9'] = 1,
+	['+'] = 1, ['/'] = 1,
+};
+
+/* Bytes of the base64 alphabet in n bytes: a table sum, no branches. */
+static uint64_t
+b64_count(const uint8_t *p, size_t n)
+{
+	uint64_t k = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		k += b64_alpha[p[i]];
+	return k;
+}
+
+uint64_t
+mime_decoded_size(enum mime_enc enc, const uint8_t *p, size_t len)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	if (enc == ME_BASE64) {
+		const uint8_t *e;
+		uint64_t q;
+
+		/* Each "=" ends a quantum, as in mime_decode_b64(). */
+		while (len > 0) {
+			e = memchr(p, '=', len);
+			i = e == NULL ? len : (size_t)(e - p);
+			q = b64_count(p, i);
+			n += q / 4 * 3 + (q % 4 == 3 ? 2 : q % 4 == 2 ? 1 : 0);
+			if (e == NULL)
+				break;
+			p += i + 1;
+			len -= i + 1;
+		}
+		return n;
+	}
+	if (enc == ME_QP) {
+		/* Close enough for a size: escapes count once. */
+		for (i = 0; i < len; i++) {
+			if (p[i] == '=' && i + 2 < len &&
+			    hexval(p[i + 1]) >= 0 && hexval(p[i + 2]) >= 0)
+				i += 2;
+			else if (p[i] == '=' && i + 1 < len &&
+			    (p[i + 1] == '\r' || p[i + 1] == '\n')) {
+				i += p[i + 1] == '\r' && i + 2 < len &&
+				    p[i + 2] == '\n' ? 2 : 1;
+				continue;
+			}
+			n++;
+		}
+		return n;
+	}
+	return len;
+}

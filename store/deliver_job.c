@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * deliver_job.c: one delivery's steps for the writer of txn.c (see
+ * deliver.h): reading the message from its descriptor, hashing it and
+ * checking its record (prepare), then message_append (apply).  Nothing
+ * here touches IPC, so that tests drive it directly.
+ */
+#include "deliver.h"
+#include "blob.h"
+#include "msgrec.h"
+#include "xmalloc.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct deliver_job *
+deliver_job_new(uint64_t account_id, uint32_t mailbox_id, uint64_t received,
+    uint64_t size, const void *record, size_t record_len, int fd,
+    uint64_t now)
+{
+	struct deliver_job *j = xcalloc(1, sizeof(*j));
+
+	j->fd = fd;
+	j->max_size = DELIVER_MAX_SIZE;
+	j->record = xmalloc(record_len > 0 ? record_len : 1);
+	memcpy(j->record, record, record_len);
+	j->record_len = record_len;
+	j->in.account_id = account_id;
+	j->in.mailbox_id = mailbox_id;
+	j->in.received = received != 0 ? received : now;
+	j->in.now = now;
+	j->in.size = (size_t)size;
+	j->in.record = j->record;
+	j->in.record_len = record_len;
+	j->in.dup_check = true;
+	return j;
+}
+
+void
+deliver_job_free(struct deliver_job **jp)
+{
+	struct deliver_job *j = *jp;
+
+	*jp = NULL;
+	if (j == NULL)
+		return;
+	if (j->fd != -1)
+		close(j->fd);
+	free(j->data);
+	free(j->record);
+	free(j);
+}
+
+/* Reads exactly in.size bytes of the job's file into j->data. */
+static enum ipc_status
+deliver_read(struct deliver_job *j, struct store_error *err)
+{
+	struct stat sb;
+	size_t off = 0;
+	ssize_t n;
+
+	if (fstat(j->fd, &sb) == -1 || !S_ISREG(sb.st_mode))
+		return db_error(err, IPC_S_INVALID, "message descriptor is "
+		    "not a file");
+	if ((uint64_t)sb.st_size != j->in.size)
+		return db_error(err, IPC_S_INVALID, "message is %lld bytes, "
+		    "not %zu", (long long)sb.st_size, j->in.size);
+	j->data = xmalloc(j->in.size);
+	while (off < j->in.size) {
+		n = pread(j->fd, j->data + off, j->in.size - off, (off_t)off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return db_error(err, IPC_S_INVALID, "message file "
+			    "shorter than its size");
+		off += (size_t)n;
+	}
+	return IPC_S_OK;
+}
+
+enum ipc_status
+deliver_prepare(void *arg, struct store_error *err)
+{
+	struct deliver_job *j = arg;
+	struct msgrec_summary s;
+	enum ipc_status st;
+	const char *why;
+
+	if (j->in.size == 0 || j->in.size > j->max_size)
+		st = db_error(err, j->in.size == 0 ? IPC_S_INVALID :
+		    IPC_S_TOOBIG, "message size %zu not accepted",
+		    j->in.size);
+	else
+		st = deliver_read(j, err);
+	if (j->fd != -1)
+		close(j->fd);
+	j->fd = -1;
+	if (st != IPC_S_OK)
+		return st;
+	if (msgrec_decode(j->record, j->record_len, j->in.size, &s,
+	    &why) == -1)
+		return db_error(err, IPC_S_INVALID, "bad record: %s", why);
+	blob_hash(j->data, j->in.size, j->in.hash);
+	j->in.data = j->data;
+	j->in.message_id = s.message_id;
+	j->in.base_subject = s.base_subject;
+	j->irt = s.in_reply_to;
+	j->refs = s.references;
+	j->in.in_reply_to = &j->irt;
+	j->in.references = &j->refs;
+	return IPC_S_OK;
+}
+
+enum ipc_status
+deliver_apply(struct store_db *db, MDB_txn *txn, void *arg,
+    struct store_error *err)
+{
+	struct deliver_job *j = arg;
+
+	return message_append(db, txn, &j->in, &j->out, err);
+}

@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * txn.c: the group-commit writer of the mail store (see txn.h).  Two
+ * threads: the preparer runs each operation's prepare step (reading and
+ * hashing a message) while the writer commits the batch before, so that
+ * the disk's sync and the CPU's work overlap; what it has prepared waits on
+ * the ready list, bounded by MAIL_TXN_BATCH_COST, until the writer takes it
+ * all as the next batch.  Results return to the loop through a
+ * non-blocking pipe, one byte when the done list goes from empty to not
+ * empty, as in workq.c.
+ */
+#include "txn.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+struct mail_op {
+	mail_prepare_fn		*prepare;
+	mail_apply_fn		*apply;
+	mail_done_fn		*done;
+	void			*arg;
+	uint64_t		 cost;
+	enum ipc_status		 st;
+	struct store_error	 err;
+	struct mail_op		*next;
+};
+
+struct mail_oplist {
+	struct mail_op		*head, *tail;
+	size_t			 n;
+};
+
+struct mail_txnq {
+	struct store_db		*db;
+	pthread_mutex_t		 mtx;
+	pthread_cond_t		 cond;
+	struct mail_oplist	 todo, ready, done;
+	uint64_t		 ready_cost;
+	bool			 stop, hold, prepared_all;
+	pthread_t		 thread, prep_thread;
+	size_t			 pending, max_pending;
+	uint64_t		 batches, ops;
+	int			 pipe[2];
+	struct event		*ev;
+	void			(*idle_cb)(void *);
+	void			*idle_arg;
+};
+
+static void
+mail_oplist_push(struct mail_oplist *l, struct mail_op *op)
+{
+	op->next = NULL;
+	if (l->tail != NULL)
+		l->tail->next = op;
+	else
+		l->head = op;
+	l->tail = op;
+	l->n++;
+}
+
+static struct mail_op *
+mail_oplist_pop(struct mail_oplist *l)
+{
+	struct mail_op *op = l->head;
+
+	if (op != NULL) {
+		if ((l->head = op->next) == NULL)
+			l->tail = NULL;
+		l->n--;
+	}
+	return op;
+}
+
+/* Takes the next batch off the ready list (called locked). */
+static void
+mail_take_batch(struct mail_txnq *q, struct mail_oplist *batch)
+{
+	struct mail_op *op;
+	uint64_t cost = 0;
+
+	memset(batch, 0, sizeof(*batch));
+	while (q->ready.head != NULL && batch->n < MAIL_TXN_BATCH_OPS &&
+	    (batch->n == 0 || cost + q->ready.head->cost <=
+	    MAIL_TXN_BATCH_COST)) {
+		op = mail_oplist_pop(&q->ready);
+		cost += op->cost;
+		mail_oplist_push(batch, op);
+	}
+	q->ready_cost -= cost;
+}
+
+/* The preparer: prepare steps, ahead of the writer by a bounded amount. */
+static void *
+mail_txnq_prep_thread(void *arg)
+{
+	struct mail_txnq *q = arg;
+	struct mail_op *op;
+
+	pthread_mutex_lock(&q->mtx);
+	for (;;) {
+		while (q->todo.head == NULL ? !q->stop :
+		    q->ready_cost >= MAIL_TXN_BATCH_COST && q->ready.n > 0)
+			pthread_cond_wait(&q->cond, &q->mtx);
+		if ((op = mail_oplist_pop(&q->todo)) == NULL)
+			break;	/* stopping, and everything is prepared */
+		pthread_mutex_unlock(&q->mtx);
+		op->st = op->prepare != NULL ?
+		    op->prepare(op->arg, &op->err) : IPC_S_OK;
+		pthread_mutex_lock(&q->mtx);
+		mail_oplist_push(&q->ready, op);
+		q->ready_cost += op->cost;
+		pthread_cond_broadcast(&q->cond);
+	}
+	q->prepared_all = true;
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->mtx);
+	return NULL;
+}
+
+/* Applies op inside a nested transaction of txn. */
+static void
+mail_apply_one(struct mail_txnq *q, MDB_txn *txn, struct mail_op *op)
+{
+	MDB_txn *child;
+	int rc;
+
+	if ((rc = mdb_txn_begin(q->db->env, txn, 0, &child)) != 0) {
+		op->st = db_mdb_error(&op->err, rc, "nested begin");
+		return;
+	}
+	op->st = op->apply(q->db, child, op->arg, &op->err);
+	if (op->st != IPC_S_OK) {
+		mdb_txn_abort(child);
+		return;
+	}
+	if ((rc = mdb_txn_commit(child)) != 0)
+		op->st = db_mdb_error(&op->err, rc, "nested commit");
+}
+
+/* Fails every operation of batch still OK with st and err. */
+static void
+mail_fail_batch(struct mail_oplist *batch, enum ipc_status st,
+    const struct store_error *err)
+{
+	struct mail_op *op;
+
+	for (op = batch->head; op != NULL; op = op->next)
+		if (op->st == IPC_S_OK) {
+			op->st = st;
+			op->err = *err;
+		}
+}
+
+/* Prepares, applies and commits one batch (writer thread, unlocked). */
+static void
+mail_run_batch(struct mail_txnq *q, struct mail_oplist *batch)
+{
+	struct store_error err;
+	struct mail_op *op;
+	enum ipc_status st;
+	MDB_txn *txn;
+
+	if ((st = db_begin(q->db, true, &txn, &err)) != IPC_S_OK) {
+		mail_fail_batch(batch, st, &err);
+		return;
+	}
+	for (op = batch->head; op != NULL; op = op->next)
+		if (op->st == IPC_S_OK)
+			mail_apply_one(q, txn, op);
+	if ((st = db_commit(&txn, &err)) != IPC_S_OK) {
+		log_warnx("txn batch failed ops=%zu: %s", batch->n, err.text);
+		mail_fail_batch(batch, st, &err);
+	}
+	log_trace(LOG_TRACE_TXN, "txn batch ops=%zu", batch->n);
+}
+
+static void *
+mail_txnq_thread(void *arg)
+{
+	struct mail_txnq *q = arg;
+	struct mail_oplist batch;
+	struct mail_op *op;
+	bool wake;
+
+	pthread_mutex_lock(&q->mtx);
+	for (;;) {
+		while (q->ready.head == NULL ? !q->prepared_all :
+		    q->hold && !q->stop)
+			pthread_cond_wait(&q->cond, &q->mtx);
+		if (q->ready.head == NULL)
+			break;	/* stopping, and everything is done */
+		mail_take_batch(q, &batch);
+		pthread_cond_broadcast(&q->cond);	/* room to prepare */
+		pthread_mutex_unlock(&q->mtx);
+		mail_run_batch(q, &batch);
+		pthread_mutex_lock(&q->mtx);
+		q->batches++;
+		q->ops += batch.n;
+		wake = q->done.head == NULL;
+		while ((op = mail_oplist_pop(&batch)) != NULL)
+			mail_oplist_push(&q->done, op);
+		if (wake)
+			(void)!write(q->pipe[1], "", 1);
+	}
+	pthread_mutex_unlock(&q->mtx);
+	return NULL;
+}
+
+/* Runs the done functions of finished operations, on the loop. */
+static void
+mail_txnq_deliver(struct mail_txnq *q)
+{
+	struct mail_oplist l;
+	struct mail_op *op;
+
+	pthread_mutex_lock(&q->mtx);
+	l = q->done;
+	memset(&q->done, 0, sizeof(q->done));
+	pthread_mutex_unlock(&q->mtx);
+	while ((op = mail_oplist_pop(&l)) != NULL) {
+		q->pending--;
+		op->done(op->arg, op->st, &op->err);
+		free(op);
+	}
+}
+
+static void
+mail_txnq_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct mail_txnq *q = arg;
+	char b[64];
+
+	(void)what;
+	while (read(fd, b, sizeof(b)) > 0)
+		;
+	mail_txnq_deliver(q);
+	if (q->pending == 0 && q->idle_cb != NULL)
+		q->idle_cb(q->idle_arg);
+}
+
+struct mail_txnq *
+mail_txnq_new(struct event_base *base, struct store_db *db,
+    size_t max_pending)
+{
+	struct mail_txnq *q = xcalloc(1, sizeof(*q));
+	sigset_t all, old;
+	int rc;
+
+	q->db = db;
+	q->max_pending = max_pending > 0 ? max_pending : 1;
+	pthread_mutex_init(&q->mtx, NULL);
+	pthread_cond_init(&q->cond, NULL);
+	if (pipe2(q->pipe, O_NONBLOCK | O_CLOEXEC) == -1)
+		fatal("mail writer: pipe2");
+	q->ev = event_new(base, q->pipe[0], EV_READ | EV_PERSIST,
+	    mail_txnq_read_cb, q);
+	if (q->ev == NULL || event_add(q->ev, NULL) == -1)
+		fatalx("mail writer: event_new");
+	/* Signals are the loop thread's business. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if ((rc = pthread_create(&q->thread, NULL, mail_txnq_thread, q)) ==
+	    0)
+		rc = pthread_create(&q->prep_thread, NULL,
+		    mail_txnq_prep_thread, q);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		errno = rc;
+		fatal("mail writer: pthread_create");
+	}
+	return q;
+}
+
+int
+mail_txnq_submit(struct mail_txnq *q, mail_prepare_fn *prepare,
+    mail_apply_fn *apply, mail_done_fn *done, void *arg, uint64_t cost)
+{
+	struct mail_op *op;
+
+	if (q->pending >= q->max_pending)
+		return -1;
+	op = xcalloc(1, sizeof(*op));
+	op->prepare = prepare;
+	op->apply = apply;
+	op->done = done;
+	op->arg = arg;
+	op->cost = cost;
+	pthread_mutex_lock(&q->mtx);
+	mail_oplist_push(&q->todo, op);
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->mtx);
+	q->pending++;
+	return 0;
+}
+
+size_t
+mail_txnq_pending(const struct mail_txnq *q)
+{
+	return q->pending;
+}
+
+void
+mail_txnq_set_idle_cb(struct mail_txnq *q, void (*fn)(void *), void *arg)
+{
+	q->idle_cb = fn;
+	q->idle_arg = arg;
+}
+
+void
+mail_txnq_hold(struct mail_txnq *q, bool hold)
+{
+	pthread_mutex_lock(&q->mtx);
+	q->hold = hold;
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->mtx);
+}
+
+size_t
+mail_txnq_ready(struct mail_txnq *q)
+{
+	size_t n;
+
+	pthread_mutex_lock(&q->mtx);
+	n = q->ready.n;
+	pthread_mutex_unlock(&q->mtx);
+	return n;
+}
+
+void
+mail_txnq_stats(struct mail_txnq *q, uint64_t *batches_r, uint64_t *ops_r)
+{
+	pthread_mutex_lock(&q->mtx);
+	*batches_r = q->batches;
+	*ops_r = q->ops;
+	pthread_mutex_unlock(&q->mtx);
+}
+
+void
+mail_txnq_free(struct mail_txnq **qp)
+{
+	struct mail_txnq *q = *qp;
+
+	*qp = NULL;
+	if (q == NULL)
+		return;
+	pthread_mutex_lock(&q->mtx);
+	q->stop = true;
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->mtx);
+	pthread_join(q->prep_thread, NULL);
+	pthread_join(q->thread, NULL);
+	mail_txnq_deliver(q);
+	event_free(q->ev);
+	close(q->pipe[0]);
+	close(q->pipe[1]);
+	pthread_cond_destroy(&q->cond);
+	pthread_mutex_destroy(&q->mtx);
+	free(q);
+}
+
+enum ipc_status
+mail_txn_run(struct store_db *db, mail_apply_fn *apply, void *arg,
+    struct store_error *err)
+{
+	enum ipc_status st;
+	MDB_txn *txn;
+
+	if ((st = db_begin(db, true, &txn, err)) != IPC_S_OK)
+		return st;
+	if ((st = apply(db, txn, arg, err)) != IPC_S_OK) {
+		db_abort(&txn);
+		return st;
+	}
+	return db_commit(&txn, err);
+}

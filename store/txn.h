@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * txn.h: the one write path of the mail store, with group commit.
+ *
+ * A write (an LMTP delivery now; IMAP APPEND and STORE and JMAP sets
+ * later) is an operation submitted from the event loop.  A preparer
+ * thread runs each operation's prepare step (reading the message from its
+ * descriptor, hashing: work that must not stall the loop) while the one
+ * writer thread commits the previous batch; the writer then takes
+ * everything prepared and runs ONE LMDB write transaction for the whole
+ * batch, in which each operation applies inside its own nested
+ * transaction, and one durable commit (one fsync).  Only then are the results posted back to the loop,
+ * where each operation's done function replies: nothing is acknowledged
+ * before it is durable.  While a batch commits, the next one accumulates.
+ * An operation that fails (quota, a bad record) aborts only its nested
+ * transaction; a failed commit fails the whole batch.
+ *
+ * Each apply appends its change-log entries in its transaction
+ * (changelog.h), so data and log are committed together.
+ */
+#ifndef BULWARK_TXN_H
+#define BULWARK_TXN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+
+struct event_base;
+struct mail_txnq;
+
+/*
+ * Runs on the writer thread before the batch's transaction; touches only
+ * its own argument.  Returns IPC_S_OK, or a status (with err) that fails
+ * the operation without applying it.
+ */
+typedef enum ipc_status mail_prepare_fn(void *arg, struct store_error *err);
+/*
+ * Runs on the writer thread inside the operation's nested write
+ * transaction txn.  Returns IPC_S_OK (kept) or a status with err (the
+ * nested transaction is aborted).
+ */
+typedef enum ipc_status mail_apply_fn(struct store_db *db, MDB_txn *txn,
+    void *arg, struct store_error *err);
+/*
+ * Runs on the loop thread once the batch is durable (st IPC_S_OK) or the
+ * operation failed (st and err say why).  It owns arg.
+ */
+typedef void mail_done_fn(void *arg, enum ipc_status st,
+    const struct store_error *err);
+
+/* Most operations and bytes (their cost) one batch takes. */
+#define MAIL_TXN_BATCH_OPS	1024
+#define MAIL_TXN_BATCH_COST	(128ull << 20)
+
+/*
+ * Starts the writer thread for db, whose results come back on base; at
+ * most max_pending operations may wait at once.  Dies if the thread or its
+ * pipe cannot be made.
+ */
+struct mail_txnq *mail_txnq_new(struct event_base *base, struct store_db *db,
+	    size_t max_pending);
+/*
+ * Queues an operation; prepare may be NULL; cost (bytes it will hold)
+ * bounds the memory of a batch.  Returns 0, or -1 if max_pending are
+ * waiting (arg is then still the caller's).
+ */
+int	mail_txnq_submit(struct mail_txnq *q, mail_prepare_fn *prepare,
+	    mail_apply_fn *apply, mail_done_fn *done, void *arg, uint64_t cost);
+/* Operations submitted whose done function has not run yet. */
+size_t	mail_txnq_pending(const struct mail_txnq *q);
+/* Sets fn(arg) to run on the loop when pending drops to 0. */
+void	mail_txnq_set_idle_cb(struct mail_txnq *q, void (*fn)(void *),
+	    void *arg);
+/*
+ * While held, the writer takes no batch (tests make a batch this way);
+ * prepared operations wait, mail_txnq_ready says how many.
+ */
+void	mail_txnq_hold(struct mail_txnq *q, bool hold);
+size_t	mail_txnq_ready(struct mail_txnq *q);
+/* Batches committed and operations they held, since the start. */
+void	mail_txnq_stats(struct mail_txnq *q, uint64_t *batches_r,
+	    uint64_t *ops_r);
+/*
+ * Lets the writer finish everything queued, stops it, runs the remaining
+ * done functions, frees q and NULLs *qp.
+ */
+void	mail_txnq_free(struct mail_txnq **qp);
+
+/*
+ * Runs apply alone in one durable write transaction on the calling thread
+ * (for writes outside the loop's hot path, and tests).  Returns its status
+ * or the commit's.
+ */
+enum ipc_status mail_txn_run(struct store_db *db, mail_apply_fn *apply,
+	    void *arg, struct store_error *err);
+
+#endif
