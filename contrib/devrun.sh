@@ -86,12 +86,14 @@ cat <<INFO
 Bulwark is running (pid $pid) from $BUILD with its data in run/.
   IMAP      127.0.0.1:10143 (STARTTLS; cleartext login allowed on loopback)
   IMAPS     127.0.0.1:10993 (self-signed certificate run/cert.pem)
+  LMTP      127.0.0.1:10024 and run/lmtp.sock (for an MTA such as Postfix)
   account   demo@example.org, password demo
   try       curl -k imaps://127.0.0.1:10993/ -u demo@example.org:demo -X NOOP -v
             openssl s_client -quiet -connect 127.0.0.1:10993
-  admin     $BUILD/bulwarkctl -f run/bulwark.conf account list
-Listeners for LMTP, HTTP (JMAP) and ManageSieve are configured but not opened
-until their workers exist.  Ctrl-C stops the server.
+            swaks --protocol LMTP --server 127.0.0.1:10024 --to demo@example.org
+  admin     $BUILD/bulwarkctl -f run/bulwark.conf message list demo@example.org
+Listeners for HTTP (JMAP) and ManageSieve are configured but not opened until
+their workers exist.  Ctrl-C stops the server.
 
 INFO
 wait $pid
