@@ -530,7 +530,8 @@ parse_all(struct parser *ps)
 	size_t pos = 0, cend, next;
 	int eol = '\n';
 
-	if (memchr(d, '\n', ps->len) == NULL && memchr(d, '\r', ps->len))
+	if (ps->len > 0 && memchr(d, '\n', ps->len) == NULL &&
+	    memchr(d, '\r', ps->len) != NULL)
 		eol = '\r';
 	push_frame(ps, new_part(ps, MIME_NONE, 0));
 	/* A UTF-8 byte order mark before the first field is not a field. */
@@ -566,6 +567,8 @@ mime_parse(const void *data, size_t len)
 	struct parser *ps;
 	struct mime_addr *a;
 
+	if (data == NULL)
+		data = "";	/* no arithmetic on NULL below */
 	m = xcalloc(1, sizeof(*m));
 	m->data = data;
 	m->len = len;

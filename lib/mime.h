@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 #define MIME_MAX_DEPTH		16	/* nesting of multiparts and messages */
 #define MIME_MAX_PARTS		10000	/* more are folded into their parent */
 #define MIME_PREVIEW_CHARS	256	/* RFC 8621 4.1.4 preview */
@@ -43,5 +45,42 @@ void	mime_msg_free(struct mime_msg **msgp);
  * must not race with another call on the same msg.
  */
 const char *mime_msg_text(const struct mime_msg *msg, size_t *len_r);
+
+/*
+ * Body decoding for callers that hold a stored message and its msgrec
+ * part (IMAP BINARY, JMAP bodyValues): appends the len bytes at body
+ * decoded from the Content-Transfer-Encoding named by encoding (as in
+ * msgrec_part: lower case or NULL; base64 and quoted-printable are
+ * decoded, anything else is copied) to out.
+ */
+void	mime_body_decode(const char *encoding, const void *body, size_t len,
+	    struct buf *out);
+
+/*
+ * Like mime_body_decode, then converted from charset (NULL: undeclared)
+ * to UTF-8 as charset.h does; with strip_html, HTML markup is removed as
+ * for mime_msg_text.
+ */
+void	mime_body_text(const char *encoding, const char *charset,
+	    bool strip_html, const void *body, size_t len, struct buf *out);
+
+/*
+ * Header lookup for callers that hold a stored message (JMAP header:Name
+ * properties, Sieve header tests): finds the index-th (0 is the first)
+ * field called name (any case) in the header block of len bytes at hdr,
+ * such as [hdr_off, body_off) of a msgrec part (the search stops at a
+ * blank line), and points *value_r at its raw value (after the colon,
+ * line breaks of folded lines included) of *vlen_r bytes.  Returns false
+ * if there is no such field.
+ */
+bool	mime_header_find(const void *hdr, size_t len, const char *name,
+	    size_t index, const char **value_r, size_t *vlen_r);
+
+/*
+ * Appends a raw header value as text (RFC 8621 4.1.2.2 asText): unfolded,
+ * leading and trailing white space removed, RFC 2047 encoded words
+ * decoded, UTF-8 (raw 8-bit bytes as in charset.h).
+ */
+void	mime_header_text(const char *value, size_t len, struct buf *out);
 
 #endif

@@ -330,6 +330,42 @@ part_text_max(struct mime_msg *m, uint32_t i, size_t max, struct buf *out)
 	html_text((const char *)m->scratch2.data, m->scratch2.len, out);
 }
 
+static enum mime_enc
+enc_of(const char *encoding)
+{
+	if (encoding == NULL)
+		return ME_IDENTITY;
+	if (strcasecmp(encoding, "base64") == 0)
+		return ME_BASE64;
+	if (strcasecmp(encoding, "quoted-printable") == 0)
+		return ME_QP;
+	return ME_IDENTITY;
+}
+
+void
+mime_body_decode(const char *encoding, const void *body, size_t len,
+    struct buf *out)
+{
+	mime_decode_body(enc_of(encoding), body, len, out);
+}
+
+void
+mime_body_text(const char *encoding, const char *charset, bool strip_html,
+    const void *body, size_t len, struct buf *out)
+{
+	struct buf raw = BUF_INIT, text = BUF_INIT;
+
+	mime_decode_body(enc_of(encoding), body, len, &raw);
+	if (!strip_html) {
+		charset_to_utf8(charset, raw.data, raw.len, out);
+	} else {
+		charset_to_utf8(charset, raw.data, raw.len, &text);
+		html_text((const char *)text.data, text.len, out);
+	}
+	buf_clear(&raw);
+	buf_clear(&text);
+}
+
 void
 mime_part_text(struct mime_msg *m, uint32_t i, struct buf *out)
 {

@@ -29,6 +29,56 @@ mime_unfold(struct mime_msg *m, struct mime_span v)
 	return d + i;
 }
 
+bool
+mime_header_find(const void *hdr, size_t len, const char *name,
+    size_t index, const char **value_r, size_t *vlen_r)
+{
+	const char *p = hdr, *end = p + len, *line, *eol, *c;
+	size_t n = strlen(name);
+
+	for (line = p; line < end; line = eol) {
+		eol = memchr(line, '\n', (size_t)(end - line));
+		eol = eol == NULL ? end : eol + 1;
+		if (line[0] == '\n' || (line[0] == '\r' && line + 1 < end &&
+		    line[1] == '\n'))
+			break;		/* the blank line ends the header */
+		if (line[0] == ' ' || line[0] == '\t')
+			continue;
+		if ((size_t)(eol - line) <= n || line[n] != ':' ||
+		    strncasecmp(line, name, n) != 0 || index-- > 0)
+			continue;
+		/* The value runs over continuation lines. */
+		for (c = eol; c < end && (*c == ' ' || *c == '\t'); ) {
+			c = memchr(c, '\n', (size_t)(end - c));
+			c = c == NULL ? end : c + 1;
+		}
+		*value_r = line + n + 1;
+		*vlen_r = (size_t)(c - (line + n + 1));
+		return true;
+	}
+	return false;
+}
+
+void
+mime_header_text(const char *value, size_t len, struct buf *out)
+{
+	struct buf tmp = BUF_INIT;
+	size_t i, a, b;
+
+	for (i = 0; i < len; i++)
+		if (value[i] != '\r' && value[i] != '\n' && value[i] != '\0')
+			buf_append(&tmp, value + i, 1);
+	for (a = 0; a < tmp.len && (tmp.data[a] == ' ' ||
+	    tmp.data[a] == '\t'); a++)
+		;
+	for (b = tmp.len; b > a && (tmp.data[b - 1] == ' ' ||
+	    tmp.data[b - 1] == '\t'); b--)
+		;
+	if (b > a)
+		mime_decode_words((const char *)tmp.data + a, b - a, out);
+	buf_clear(&tmp);
+}
+
 /* Address list parsing state. */
 struct addr_state {
 	struct mime_msg	*m;

@@ -5,7 +5,8 @@
  * length taken from the input size) must decode again with every part
  * inside the stored message, and the index text must be a C string of the
  * length returned.  The input is also offered to msgrec_open() as a record,
- * which must refuse it or yield offsets inside the size it was given.
+ * which must refuse it or yield offsets inside the size it was given, and
+ * to the header lookup, which must stay inside it.
  * Nothing may read out of bounds, leak or crash.
  */
 #include "mime.h"
@@ -59,6 +60,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	mime_msg_free(&m);
 	buf_clear(&rec);
+
+	/* The header lookup for stored messages, over the raw bytes. */
+	if (mime_header_find(data, size, "subject", size % 3, &text, &len)) {
+		if (text < (const char *)data ||
+		    text + len > (const char *)data + size)
+			abort();
+		mime_header_text(text, len, &rec);
+		buf_reset(&rec);
+		/* And the body decoders, over whatever bytes follow. */
+		mime_body_text(size % 2 ? "base64" : "quoted-printable",
+		    size % 5 ? "iso-2022-jp" : "x-unknown", size % 3 == 0,
+		    text, len, &rec);
+		buf_clear(&rec);
+	}
 
 	if (msgrec_open(data, size, 1000, &r, &err) == 0) {
 		check_record(&r, 1000);

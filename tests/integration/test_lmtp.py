@@ -441,10 +441,6 @@ class LmtpTest(unittest.TestCase):
         self.assertIn(b"Sent by swaks.", raw)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class LmtpMemoryTest(unittest.TestCase):
     """lmtpd stays small: 4 connections of 2 MB messages, under 16 MiB."""
 
@@ -494,3 +490,36 @@ class LmtpMemoryTest(unittest.TestCase):
         peak = self.status(pid, "VmHWM")
         self.assertLess(peak, 16 * 1024, "lmtpd peak resident set %d KiB" % peak)
         print("lmtpd peak rss %d KiB" % peak)
+
+
+class LmtpRecordLimitTest(unittest.TestCase):
+    """A message crafted so that its parsed record would not fit in one IPC
+    frame (thousands of addresses in six address fields) is refused for its
+    recipients; the worker lives on and nothing is stored."""
+
+    def setUp(self):
+        self.srv = Server(self, imap_workers=1, lmtp_workers=1)
+        self.addCleanup(self.srv.cleanup)
+        self.srv.start()
+        self.srv.add_account("alice@" + DOMAIN, "pw-alice")
+
+    def test_oversized_record_is_refused(self):
+        pid = self.srv.children()["lmtpd"][0]
+        addrs = ", ".join("u%d@example.net" % i for i in range(12000))
+        msg = "".join("%s: %s\r\n" % (h, addrs)
+                      for h in ("From", "To", "Cc", "Bcc", "Reply-To", "Sender"))
+        msg += "Subject: crafted\r\nMessage-ID: <crafted@example.net>\r\n\r\nbody\r\n"
+        c = smtplib.LMTP("127.0.0.1", self.srv.ports["lmtp"], timeout=60)
+        with self.assertRaises(smtplib.SMTPDataError) as cm:
+            c.sendmail(SENDER, ["alice@" + DOMAIN], msg)
+        self.assertEqual(cm.exception.smtp_code, 552)
+        self.assertEqual(c.noop()[0], 250)
+        c.quit()
+        self.srv.wait_log(r"lmtpd\[%d\]: \S+ record too large" % pid)
+        self.assertEqual(self.srv.children()["lmtpd"], [pid])
+        out = self.srv.ctl("message", "list", "alice@" + DOMAIN).stdout
+        self.assertNotIn("crafted", out)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -583,6 +583,13 @@ TEST(broken_structure)
 		CHECK_STR(body(&r, 0), "this is the body\nmore\n");
 		msgrec_close(&r);
 	}
+	/* NULL and empty */
+	{
+		struct mime_msg *m = mime_parse(NULL, 0);
+
+		CHECK(m != NULL);
+		mime_msg_free(&m);
+	}
 	/* no header at all, empty message, only a header */
 	if (parse("", &r) == 0) {
 		CHECK_INT(r.nparts, 1);
@@ -1086,6 +1093,65 @@ TEST(adversarial_headers)
 	buf_clear(&b);
 }
 
+TEST(header_lookup)
+{
+	const char *hdr = "Received: a\r\n\tb\r\nX-Tag: one\r\n"
+	    "x-tag: =?utf-8?q?t=C3=A9?=\r\n  two \r\nSubject: s\r\n\r\n";
+	struct buf out = BUF_INIT;
+	const char *v;
+	size_t n;
+
+	CHECK(mime_header_find(hdr, strlen(hdr), "x-TAG", 0, &v, &n));
+	CHECK_INT(n, 6);
+	CHECK(memcmp(v, " one\r\n", 6) == 0);
+	CHECK(mime_header_find(hdr, strlen(hdr), "X-Tag", 1, &v, &n));
+	mime_header_text(v, n, &out);
+	buf_append(&out, "", 1);
+	CHECK_STR((const char *)out.data, "té  two");
+	CHECK(!mime_header_find(hdr, strlen(hdr), "X-Tag", 2, &v, &n));
+	CHECK(!mime_header_find(hdr, strlen(hdr), "X-Ta", 0, &v, &n));
+	CHECK(!mime_header_find("A: b\n\nC: d\n", 11, "C", 0, &v, &n));
+	CHECK(mime_header_find(hdr, strlen(hdr), "received", 0, &v, &n));
+	CHECK_INT(n, 8);
+	buf_clear(&out);
+}
+
+TEST(body_decoding)
+{
+	struct buf out = BUF_INIT;
+	struct msgrec r;
+	const struct msgrec_part *p;
+
+	if (parse(alt_msg, &r) != 0)
+		return;
+	p = &r.parts[2];
+	mime_body_text(p->encoding, p->charset, false, msgcopy + p->body_off,
+	    p->body_end - p->body_off, &out);
+	buf_append(&out, "", 1);
+	CHECK_STR((const char *)out.data, "café olé");
+	buf_reset(&out);
+	p = &r.parts[3];
+	mime_body_text(p->encoding, p->charset, true, msgcopy + p->body_off,
+	    p->body_end - p->body_off, &out);
+	buf_append(&out, "", 1);
+	CHECK(strstr((const char *)out.data, "Hi& there") != NULL ||
+	    strstr((const char *)out.data, "Hi&  there") != NULL);
+	buf_reset(&out);
+	p = &r.parts[4];
+	mime_body_decode(p->encoding, msgcopy + p->body_off,
+	    p->body_end - p->body_off, &out);
+	CHECK_INT(out.len, p->decoded_size);
+	CHECK(out.len == 9 && memcmp(out.data, "%PDF-1.4\n", 9) == 0);
+	buf_reset(&out);
+	mime_body_decode("x-unknown", "a=41", 4, &out);
+	CHECK(out.len == 4 && memcmp(out.data, "a=41", 4) == 0);
+	buf_reset(&out);
+	mime_body_decode("quoted-printable", "a=41 \r\nb=\r\nc", 12, &out);
+	CHECK(out.len == 6 && memcmp(out.data, "aA\r\nbc", 6) == 0);
+	buf_clear(&out);
+	msgrec_close(&r);
+}
+
 static const struct harness_test tests[] = {
 	TEST_ENTRY(simple_message),
 	TEST_ENTRY(dates),
@@ -1110,6 +1176,8 @@ static const struct harness_test tests[] = {
 	TEST_ENTRY(corpus_all),
 	TEST_ENTRY(large_message),
 	TEST_ENTRY(adversarial_headers),
+	TEST_ENTRY(header_lookup),
+	TEST_ENTRY(body_decoding),
 };
 
 int

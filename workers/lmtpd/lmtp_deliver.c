@@ -242,6 +242,9 @@ lmtp_copy(int src, off_t off, int dst, uint64_t len)
 	return 0;
 }
 
+/* Room left in a DELIVER frame for the record after the other fields. */
+#define LMTP_RECORD_MAX	(IPC_MAX_PAYLOAD - 4 * LMTP_PATH_MAX - 1024)
+
 /*
  * Sends one recipient's DELIVER of fd (taken, sealed here), which holds
  * plen bytes of prefix and the message.
@@ -263,6 +266,18 @@ lmtp_deliver_send(struct lmtp_session *s, struct lmtp_rcpt *r, int fd,
 		return;
 	}
 	msgrec_encode(mm, (uint64_t)plen, &rec);
+	/*
+	 * A crafted message can make a record larger than one IPC frame may
+	 * be; refuse that message rather than fail the whole worker.
+	 */
+	if (rec.len > LMTP_RECORD_MAX) {
+		lmtp_session_log(s, "record too large bytes=%zu", rec.len);
+		buf_clear(&rec);
+		close(fd);
+		lmtp_rcpt_fail(r, IPC_S_TOOBIG);
+		t->ndelivering--;
+		return;
+	}
 	m.account_id = r->account_id;
 	m.mailbox_id = r->mailbox_id;
 	m.envelope_from = t->mail.from;
