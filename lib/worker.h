@@ -9,8 +9,8 @@
  * session is gone or the grace period is over.
  *
  * The worker keeps its own list of sessions; this module only counts them
- * (worker_session_add/remove) and calls the worker back through struct
- * worker_def.  The state is one static struct in worker.c: a process has
+ * (worker_session_add/remove, which lib/conn.c calls for each connection)
+ * and calls the worker back through struct worker_def.  The state is one static struct in worker.c: a process has
  * exactly one worker.
  */
 #ifndef BULWARK_WORKER_H

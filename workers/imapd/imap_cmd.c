@@ -94,7 +94,7 @@ imap_capability_conditions(const struct imap_session *s)
 
 	if (s->state == IMAP_STATE_NOAUTH)
 		have |= CAP_NOAUTH;
-	if (!s->tls)
+	if (!conn_is_tls(s->conn))
 		have |= CAP_CLEAR;
 	if (imapd_tls_ctx() != NULL)
 		have |= CAP_TLS_CONF;
@@ -162,7 +162,7 @@ imap_cmd_head(struct imap_session *s, struct imap_parser *ps,
 	char *t;
 
 	if (imap_parse_tag(ps, &tag) == -1) {
-		imap_resp_status(&s->out, NULL, "BAD", NULL, ps->error);
+		imap_resp_status(s->out, NULL, "BAD", NULL, ps->error);
 		return NULL;
 	}
 	t = xmalloc(tag.len + 1);
@@ -170,7 +170,7 @@ imap_cmd_head(struct imap_session *s, struct imap_parser *ps,
 	t[tag.len] = '\0';
 	if (imap_parse_at_eol(ps) || imap_parse_sp(ps) == -1 ||
 	    imap_parse_atom(ps, name) == -1) {
-		imap_resp_status(&s->out, t, "BAD", NULL,
+		imap_resp_status(s->out, t, "BAD", NULL,
 		    imap_parse_at_eol(ps) ? "Missing command" :
 		    "Invalid command name");
 		free(t);
@@ -192,7 +192,7 @@ imap_cmd_run(struct imap_session *s, uint8_t *buf, size_t len)
 		return IMAP_CMD_DONE;
 	if (LOG_IS_TRACE(LOG_TRACE_IMAP))
 		log_trace(LOG_TRACE_IMAP, "%016llx command tag=%s name=%.*s",
-		    (unsigned long long)s->id, s->tag,
+		    (unsigned long long)conn_id(s->conn), s->tag,
 		    (int)(name.len > 32 ? 32 : name.len), name.p);
 	if ((cmd = imap_cmd_lookup(s, &name, &bad)) == NULL) {
 		imap_session_reply(s, "BAD", NULL, bad);
@@ -221,13 +221,13 @@ imap_cmd_literal_check(struct imap_session *s, uint8_t *buf, size_t len,
 	if ((tag = imap_cmd_head(s, &ps, &name)) == NULL)
 		return -1;
 	if ((cmd = imap_cmd_lookup(s, &name, &bad)) == NULL)
-		imap_resp_status(&s->out, tag, "BAD", NULL, bad);
+		imap_resp_status(s->out, tag, "BAD", NULL, bad);
 	else if (cmd->max_literal == 0)
-		imap_resp_status(&s->out, tag, "BAD", NULL,
+		imap_resp_status(s->out, tag, "BAD", NULL,
 		    "Command takes no literal");
 	else if (size > cmd->max_literal || len > max_command ||
 	    size > max_command - len)
-		imap_resp_status(&s->out, tag, "NO", "TOOBIG",
+		imap_resp_status(s->out, tag, "NO", "TOOBIG",
 		    "Literal too large");
 	else {
 		free(tag);

@@ -15,9 +15,9 @@ imap_cmd_capability(struct imap_session *s, struct imap_parser *ps)
 	if (imap_parse_eol(ps) == -1)
 		return imap_cmd_bad(s, ps);
 	imap_capability_format(s, caps, sizeof(caps));
-	imap_resp_untagged(&s->out);
-	imap_resp_token(&s->out, caps);
-	imap_resp_crlf(&s->out);
+	imap_resp_untagged(s->out);
+	imap_resp_token(s->out, caps);
+	imap_resp_crlf(s->out);
 	imap_session_reply(s, "OK", NULL, "CAPABILITY completed");
 	return IMAP_CMD_DONE;
 }
@@ -41,7 +41,7 @@ imap_cmd_logout(struct imap_session *s, struct imap_parser *ps)
 {
 	if (imap_parse_eol(ps) == -1)
 		return imap_cmd_bad(s, ps);
-	imap_resp_status(&s->out, NULL, "BYE", NULL, "Logging out");
+	imap_resp_status(s->out, NULL, "BYE", NULL, "Logging out");
 	imap_session_reply(s, "OK", NULL, "LOGOUT completed");
 	s->state = IMAP_STATE_LOGOUT;
 	imap_session_log(s, "logout");

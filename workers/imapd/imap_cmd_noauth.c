@@ -52,8 +52,8 @@ imap_auth_failed(struct imap_session *s, enum ipc_status st)
 			break;
 	/* storaged logs the failure for operators and fail2ban. */
 	imap_session_debug(s, "login failed remote=%s user=%s reason=%s",
-	    s->remote, imap_log_value(user, sizeof(user), s->username,
-	    s->username != NULL ? strlen(s->username) : 0),
+	    conn_remote(s->conn), conn_log_value(user, sizeof(user),
+	    s->username, s->username != NULL ? strlen(s->username) : 0),
 	    ipc_status_name(st));
 	free(s->username);
 	s->username = NULL;
@@ -109,7 +109,7 @@ imap_auth_begin(struct imap_session *s, const char *mech,
 	req.authzid = imap_auth_strdup(authzid);
 	req.username = s->username;
 	req.password = imap_auth_strdup(pass);
-	s->req_id = ipc_request(store, IPC_T_AUTH, s->id, &req,
+	s->req_id = ipc_request(store, IPC_T_AUTH, conn_id(s->conn), &req,
 	    imap_auth_reply_cb, s);
 	free((char *)req.authzid);
 	xfree_secret((char *)req.password, pass->len + 1);
@@ -188,7 +188,7 @@ imap_cmd_starttls(struct imap_session *s, struct imap_parser *ps)
 {
 	if (imap_parse_eol(ps) == -1)
 		return imap_cmd_bad(s, ps);
-	if (s->tls) {
+	if (conn_is_tls(s->conn)) {
 		imap_session_reply(s, "BAD", NULL, "TLS is already active");
 		return IMAP_CMD_DONE;
 	}
@@ -230,7 +230,7 @@ imap_cmd_authenticate(struct imap_session *s, struct imap_parser *ps)
 	if (has_ir)
 		return imap_auth_plain(s, ir.p, ir.len);
 	/* PLAIN starts with the client: an empty challenge. */
-	imap_resp_continue(&s->out, "");
+	imap_resp_continue(s->out, "");
 	imap_session_expect_line(s, imap_auth_plain_line);
 	return IMAP_CMD_CONT;
 }

@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * imap_session.h: one IMAP connection: its socket and TLS on a libevent
- * bufferevent, the state machine of RFC 9051 3 (not authenticated,
- * authenticated, selected, logout), the command reader, timeouts, and the
- * session's registration with storaged.
+ * imap_session.h: one IMAP connection on a lib/conn.h connection (socket,
+ * TLS, timeouts): the state machine of RFC 9051 3 (not authenticated,
+ * authenticated, selected, logout), the command reader, and the session's
+ * registration with storaged.
  *
  * Command handlers (imap_cmd_*.c) see the session struct: they read its
- * state, write responses to s->out with imap_resp.h, and end with one of the
- * results below.  A handler that waits (for storaged, or for a line from the
- * client) leaves s->tag in place; the session reads no further command
- * until the handler's continuation ends the command.
+ * state, write responses to s->out (the conn's output) with imap_resp.h,
+ * and end with one of the results below.  A handler that waits (for
+ * storaged, or for a line from the client) leaves s->tag in place; the
+ * session reads no further command until the handler's continuation ends
+ * the command.
  */
 #ifndef BULWARK_IMAP_SESSION_H
 #define BULWARK_IMAP_SESSION_H
@@ -21,13 +22,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <openssl/ssl.h>
-
 #include "buf.h"
+#include "conn.h"
 #include "imap_parse.h"
 
-struct bufferevent;
-struct event;
 struct ipc_chan;
 struct imap_cmd;
 
@@ -59,16 +57,10 @@ typedef enum imap_cmd_result imap_line_fn(struct imap_session *s,
 
 struct imap_session {
 	TAILQ_ENTRY(imap_session) entry;	/* imapd's list */
-	uint64_t		 id;		/* random, in every log line */
-	int			 fd;
-	struct bufferevent	*bev;
-	SSL			*ssl;		/* NULL without TLS */
-	bool			 tls;		/* TLS is on */
-	char			 remote[64];	/* "ip:port", "[v6]:port" */
-	char			 local[64];
+	struct conn		*conn;		/* socket, TLS, id, addresses */
 	enum imap_state		 state;
-	struct buf		 in;		/* input not yet consumed */
-	struct buf		 out;		/* responses not yet sent */
+	struct buf		*in;		/* conn_in(): unconsumed */
+	struct buf		*out;		/* conn_out(): unsent */
 	struct imap_reader	 rd;
 	/* The command being run. */
 	char			*tag;		/* NULL between commands */
@@ -82,17 +74,11 @@ struct imap_session {
 						   the name the client gave */
 	uint8_t			*token;		/* for SESSION_RESUME; secret */
 	size_t			 token_len;
-	/* Private to imap_session.c. */
-	struct event		*ev_close;
-	const char		*close_reason;	/* a log token, static */
-	char			 close_detail[128];
-	bool			 busy;		/* a command waits: no input */
+	/* Private to imap_session.c; a waiting command pauses the conn. */
 	bool			 dispatching;	/* inside a handler */
 	bool			 processing;	/* inside the input loop */
 	bool			 resumed_early;	/* resumed inside its handler */
 	enum imap_cmd_result	 early_result;
-	bool			 closing;	/* flush output, then free */
-	bool			 starttls;	/* TLS once the OK is out */
 	bool			 shutdown;	/* say BYE after this command */
 };
 
@@ -145,16 +131,8 @@ void	imap_session_shutdown(struct imap_session *s);
 void	imap_session_store_renewed(struct imap_session *s,
 	    struct ipc_chan *store);
 
-/* Logs at info or debug level with the session id in front. */
-void	imap_session_log(const struct imap_session *s, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
-void	imap_session_debug(const struct imap_session *s, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
-/*
- * Copies src into dst (of size bytes) for a log value: bytes other than
- * printable ASCII, and space and '=', become '?', so that a client cannot
- * forge key=value pairs; long values are cut.  Returns dst.
- */
-char	*imap_log_value(char *dst, size_t size, const char *src, size_t len);
+/* Logs at info or debug level with the session id in front (conn.h). */
+#define imap_session_log(s, ...)	conn_log((s)->conn, __VA_ARGS__)
+#define imap_session_debug(s, ...)	conn_debug((s)->conn, __VA_ARGS__)
 
 #endif

@@ -39,12 +39,6 @@ imapd_conf(void)
 	return &imapd.conf;
 }
 
-struct event_base *
-imapd_base(void)
-{
-	return worker_base();
-}
-
 SSL_CTX *
 imapd_tls_ctx(void)
 {
@@ -61,14 +55,12 @@ void
 imapd_session_add(struct imap_session *s)
 {
 	TAILQ_INSERT_TAIL(&imapd.sessions, s, entry);
-	worker_session_add();
 }
 
 void
 imapd_session_remove(struct imap_session *s)
 {
 	TAILQ_REMOVE(&imapd.sessions, s, entry);
-	worker_session_remove();
 }
 
 /* --- Configuration from the master --- */
@@ -198,8 +190,7 @@ main(int argc, char **argv)
 
 	/* Whoever is left after the grace period is cut off. */
 	while ((s = TAILQ_FIRST(&imapd.sessions)) != NULL) {
-		if (s->close_reason == NULL)
-			s->close_reason = "shutdown";
+		conn_set_reason(s->conn, "shutdown");
 		imap_session_free(&s);
 	}
 	worker_end();

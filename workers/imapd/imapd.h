@@ -12,7 +12,6 @@
 
 #include <openssl/ssl.h>
 
-struct event_base;
 struct ipc_chan;
 struct imap_session;
 
@@ -27,8 +26,6 @@ struct imapd_conf {
 
 /* Returns the configuration; valid for the life of the process. */
 const struct imapd_conf *imapd_conf(void);
-/* Returns the event loop. */
-struct event_base *imapd_base(void);
 /* Returns the TLS context, or NULL when no certificate is configured. */
 SSL_CTX	*imapd_tls_ctx(void);
 /*
@@ -39,10 +36,7 @@ SSL_CTX	*imapd_tls_ctx(void);
 struct ipc_chan *imapd_store(void);
 /* Takes session s into the process's list (imap_session_new() calls it). */
 void	imapd_session_add(struct imap_session *s);
-/*
- * Removes s from the list (imap_session_free() calls it); once a shutdown
- * has been asked for, the last one ends the event loop.
- */
+/* Removes s from the list (imap_session_free() calls it). */
 void	imapd_session_remove(struct imap_session *s);
 
 #endif

@@ -47,7 +47,7 @@ lmtp_cmd_lhlo(struct lmtp_session *s, const char *args, size_t len)
 	lmtp_replyf(s, "250-SIZE %llu",
 	    (unsigned long long)conf->max_message_size);
 	lmtp_reply(s, "250-CHUNKING");
-	if (s->tls_offered && !s->tls)
+	if (s->tls_offered && !conn_is_tls(s->conn))
 		lmtp_reply(s, "250-STARTTLS");
 	lmtp_reply(s, "250 SMTPUTF8");
 }
@@ -189,8 +189,8 @@ lmtp_cmd_rcpt(struct lmtp_session *s, const char *args, size_t len)
 	m.address = to;
 	/* The reply may come at once, on a channel already closed. */
 	lmtp_session_wait(s);
-	s->req_id = ipc_request(store, IPC_T_RCPT_RESOLVE, s->id, &m,
-	    lmtp_rcpt_cb, s);
+	s->req_id = ipc_request(store, IPC_T_RCPT_RESOLVE, conn_id(s->conn),
+	    &m, lmtp_rcpt_cb, s);
 }
 
 static void
@@ -353,7 +353,7 @@ static void
 lmtp_cmd_starttls(struct lmtp_session *s, const char *args, size_t len)
 {
 	(void)args;
-	if (s->tls) {
+	if (conn_is_tls(s->conn)) {
 		lmtp_reply(s, "503 5.5.1 TLS already active");
 		return;
 	}
@@ -407,8 +407,8 @@ lmtp_cmd_run(struct lmtp_session *s, const char *line, size_t len)
 	v = lmtp_parse_verb(line, len, &args);
 	if (LOG_IS_TRACE(LOG_TRACE_LMTP))
 		log_trace(LOG_TRACE_LMTP, "%016llx command %.*s",
-		    (unsigned long long)s->id, (int)(len > 64 ? 64 : len),
-		    line);
+		    (unsigned long long)conn_id(s->conn),
+		    (int)(len > 64 ? 64 : len), line);
 	for (i = 0; i < sizeof(lmtp_cmds) / sizeof(lmtp_cmds[0]); i++) {
 		if (lmtp_cmds[i].verb == v) {
 			lmtp_cmds[i].fn(s, line + args, len - args);
@@ -418,7 +418,8 @@ lmtp_cmd_run(struct lmtp_session *s, const char *line, size_t len)
 	if (i == sizeof(lmtp_cmds) / sizeof(lmtp_cmds[0]))
 		lmtp_reply(s, "500 5.5.1 Unknown command");
 	/* Asked to stop: once no transaction is open, say so and go. */
-	if (s->shutdown && !s->busy && !s->closing &&
+	if (s->shutdown && !conn_is_paused(s->conn) &&
+	    !conn_is_closing(s->conn) &&
 	    s->input == LMTP_IN_LINE && (s->state == LMTP_ST_GREETED ||
 	    s->state == LMTP_ST_READY)) {
 		lmtp_replyf(s, "421 4.3.2 %s Server shutting down",

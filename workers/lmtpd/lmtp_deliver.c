@@ -98,7 +98,7 @@ lmtp_deliver_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 		snprintf(r->reply, sizeof(r->reply), "250 2.6.0 <%s> %s "
 		    "as %016llx.%u", r->addr, d->duplicate ?
 		    "Already delivered" : "Delivered",
-		    (unsigned long long)s->id, s->txn.seq);
+		    (unsigned long long)conn_id(s->conn), s->txn.seq);
 		r->done = true;
 		lmtp_session_log(s, "delivered to=%s account=%llu "
 		    "mailbox=%u uid=%u email=%llu duplicate=%d",
@@ -286,8 +286,8 @@ lmtp_deliver_send(struct lmtp_session *s, struct lmtp_rcpt *r, int fd,
 	m.size = (uint64_t)plen + (t->spool_len - t->spool_prefix);
 	m.record.p = rec.data;
 	m.record.len = (uint32_t)rec.len;
-	r->req_id = ipc_request_fd(store, IPC_T_DELIVER, s->id, &m, fd,
-	    lmtp_deliver_cb, r);
+	r->req_id = ipc_request_fd(store, IPC_T_DELIVER, conn_id(s->conn), &m,
+	    fd, lmtp_deliver_cb, r);
 	free(rec.base);
 }
 

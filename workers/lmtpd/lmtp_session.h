@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * lmtp_session.h: one LMTP connection: its socket (and TLS after STARTTLS)
- * on a libevent bufferevent, the input loop that frames command lines,
+ * lmtp_session.h: one LMTP connection on a lib/conn.h connection (socket,
+ * TLS after STARTTLS, timeouts): the input loop that frames command lines,
  * DATA and BDAT chunks, the mail transaction (sender, accepted recipients,
  * the message being received), timeouts, and the session's registration
  * with storaged.
@@ -22,13 +22,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <openssl/ssl.h>
-
 #include "buf.h"
+#include "conn.h"
 #include "lmtp_parse.h"
 
-struct bufferevent;
-struct event;
 struct ipc_chan;
 struct lmtp_session;
 
@@ -88,29 +85,17 @@ struct lmtp_txn {
 
 struct lmtp_session {
 	TAILQ_ENTRY(lmtp_session) entry;	/* lmtpd's list */
-	uint64_t		 id;		/* random, in every log line */
-	int			 fd;
-	struct bufferevent	*bev;
-	SSL			*ssl;		/* NULL without TLS */
-	bool			 tls;		/* TLS is on */
+	struct conn		*conn;		/* socket, TLS, id, addresses */
 	bool			 tls_offered;	/* TCP listener: STARTTLS */
-	char			 remote[64];
-	char			 local[64];
 	char			 lhlo[128];	/* the client's name */
 	enum lmtp_state		 state;
 	enum lmtp_input		 input;
-	struct buf		 in;		/* input not yet consumed */
-	struct buf		 out;		/* replies not yet sent */
+	struct buf		*in;		/* conn_in(): unconsumed */
+	struct buf		*out;		/* conn_out(): unsent */
 	struct lmtp_txn		 txn;
 	uint32_t		 req_id;	/* RCPT_RESOLVE waiting */
-	/* Private to lmtp_session.c. */
-	struct event		*ev_close;
-	const char		*close_reason;	/* a log token, static */
-	char			 close_detail[128];
-	bool			 busy;		/* storaged is asked: no input */
+	/* Private to lmtp_session.c; waiting for storaged pauses the conn. */
 	bool			 processing;	/* inside the input loop */
-	bool			 closing;	/* flush output, then free */
-	bool			 starttls;	/* TLS once the 220 is out */
 	bool			 shutdown;	/* 421 after this transaction */
 };
 
@@ -148,11 +133,9 @@ void	lmtp_session_shutdown(struct lmtp_session *s);
 void	lmtp_session_store_renewed(struct lmtp_session *s,
 	    struct ipc_chan *store);
 
-/* Logs at info or debug level with the session id in front. */
-void	lmtp_session_log(const struct lmtp_session *s, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
-void	lmtp_session_debug(const struct lmtp_session *s, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
+/* Logs at info or debug level with the session id in front (conn.h). */
+#define lmtp_session_log(s, ...)	conn_log((s)->conn, __VA_ARGS__)
+#define lmtp_session_debug(s, ...)	conn_debug((s)->conn, __VA_ARGS__)
 /*
  * Copies src into dst (of size bytes) for a log value: bytes other than
  * printable ASCII, and space and '=', become '?'; long values are cut.

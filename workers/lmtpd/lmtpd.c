@@ -54,14 +54,12 @@ void
 lmtpd_session_add(struct lmtp_session *s)
 {
 	TAILQ_INSERT_TAIL(&lmtpd.sessions, s, entry);
-	worker_session_add();
 }
 
 void
 lmtpd_session_remove(struct lmtp_session *s)
 {
 	TAILQ_REMOVE(&lmtpd.sessions, s, entry);
-	worker_session_remove();
 }
 
 /* --- Configuration from the master --- */
@@ -197,8 +195,7 @@ main(int argc, char **argv)
 
 	/* Whoever is left after the grace period is cut off. */
 	while ((s = TAILQ_FIRST(&lmtpd.sessions)) != NULL) {
-		if (s->close_reason == NULL)
-			s->close_reason = "shutdown";
+		conn_set_reason(s->conn, "shutdown");
 		lmtp_session_free(&s);
 	}
 	worker_end();

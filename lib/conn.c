@@ -1,0 +1,548 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * conn.c: a worker's connection on a libevent bufferevent, in clear or with
+ * TLS (RFC 8314 implicit TLS, RFC 3207 and RFC 9051 6.2.1 STARTTLS), with
+ * the timeouts, the close that waits for the output, and the log prefix.
+ *
+ * Ownership: a cleartext connection's bufferevent does not own the socket,
+ * so that STARTTLS can hand the socket to a TLS bufferevent; a TLS
+ * bufferevent owns its socket and SSL object.  The session is ended
+ * (cb->end) only from the bufferevent's callbacks or from the close event,
+ * never from inside the session's own input loop or command handlers.
+ */
+#include "conn.h"
+#include "compat.h"
+#include "ipc.h"
+#include "log.h"
+#include "tls.h"
+#include "worker.h"
+#include "xmalloc.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/err.h>
+#include <sodium.h>
+
+struct conn {
+	uint64_t		 id;
+	int			 fd;
+	struct bufferevent	*bev;
+	SSL			*ssl;		/* NULL without TLS */
+	bool			 tls;		/* TLS is on */
+	char			 remote[64];
+	char			 local[64];
+	struct buf		 in;
+	struct buf		 out;
+	int			 idle_timeout;
+	size_t			 in_high;
+	const struct conn_cb	*cb;
+	void			*arg;
+	struct event		*ev_close;
+	const char		*close_reason;	/* a log token, static */
+	char			 close_detail[128];
+	bool			 paused;	/* the session waits */
+	bool			 closing;	/* flush output, then end */
+	bool			 starttls;	/* TLS once the output is out */
+};
+
+static void	conn_setup_bev(struct conn *);
+
+/* --- Logging --- */
+
+static void
+conn_vlog(const struct conn *c, bool debug, const char *fmt, va_list ap)
+{
+	char msg[900];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (debug)
+		log_debug("%016llx %s", (unsigned long long)c->id, msg);
+	else
+		log_info("%016llx %s", (unsigned long long)c->id, msg);
+}
+
+void
+conn_log(const struct conn *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	conn_vlog(c, false, fmt, ap);
+	va_end(ap);
+}
+
+void
+conn_debug(const struct conn *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (log_get_verbose() < 1)
+		return;
+	va_start(ap, fmt);
+	conn_vlog(c, true, fmt, ap);
+	va_end(ap);
+}
+
+char *
+conn_log_value(char *dst, size_t size, const char *src, size_t len)
+{
+	size_t i;
+
+	if (size == 0)
+		return dst;
+	if (src == NULL || len == 0) {
+		strlcpy(dst, "-", size);
+		return dst;
+	}
+	for (i = 0; i < len && i < size - 1; i++)
+		dst[i] = src[i] > ' ' && src[i] < 0x7f && src[i] != '=' ?
+		    src[i] : '?';
+	dst[i] = '\0';
+	return dst;
+}
+
+/* "192.0.2.7:143", "[2001:db8::7]:143", or "unix". */
+static void
+conn_addr_format(const struct sockaddr *sa, socklen_t salen, char *buf,
+    size_t size)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+	char host[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET && salen >= sizeof(*sin) &&
+	    inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host)) != NULL)
+		snprintf(buf, size, "%s:%u", host, ntohs(sin->sin_port));
+	else if (sa->sa_family == AF_INET6 && salen >= sizeof(*sin6) &&
+	    inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host)) != NULL)
+		snprintf(buf, size, "[%s]:%u", host, ntohs(sin6->sin6_port));
+	else if (sa->sa_family == AF_UNIX)
+		strlcpy(buf, "unix", size);
+	else
+		strlcpy(buf, "unknown", size);
+}
+
+/* --- Accessors --- */
+
+uint64_t
+conn_id(const struct conn *c)
+{
+	return c->id;
+}
+
+const char *
+conn_remote(const struct conn *c)
+{
+	return c->remote;
+}
+
+const char *
+conn_local(const struct conn *c)
+{
+	return c->local;
+}
+
+bool
+conn_is_tls(const struct conn *c)
+{
+	return c->tls;
+}
+
+SSL *
+conn_ssl(const struct conn *c)
+{
+	return c->ssl;
+}
+
+struct buf *
+conn_in(struct conn *c)
+{
+	return &c->in;
+}
+
+struct buf *
+conn_out(struct conn *c)
+{
+	return &c->out;
+}
+
+void
+conn_pause(struct conn *c)
+{
+	c->paused = true;
+}
+
+void
+conn_resume(struct conn *c)
+{
+	c->paused = false;
+}
+
+bool
+conn_is_paused(const struct conn *c)
+{
+	return c->paused;
+}
+
+bool
+conn_is_closing(const struct conn *c)
+{
+	return c->closing;
+}
+
+void
+conn_set_reason(struct conn *c, const char *reason)
+{
+	if (c->close_reason == NULL)
+		c->close_reason = reason;
+}
+
+void
+conn_send_open(const struct conn *c, struct ipc_chan *store,
+    const char *proto)
+{
+	struct ipc_SESSION_OPEN_req m;
+
+	m.proto = proto;
+	m.remote = c->remote;
+	m.local = c->local;
+	m.tls = c->tls;
+	ipc_send(store, IPC_T_SESSION_OPEN, c->id, &m, -1);
+}
+
+/* --- Input and output --- */
+
+bool
+conn_pull(struct conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t n = evbuffer_get_length(in);
+
+	if (n == 0)
+		return false;
+	buf_reserve(&c->in, n);
+	if (evbuffer_remove(in, buf_tail(&c->in), n) != (int)n)
+		fatalx("evbuffer_remove");
+	buf_commit(&c->in, n);
+	return true;
+}
+
+void
+conn_flush(struct conn *c)
+{
+	if (c->out.len == 0 || c->bev == NULL)
+		return;
+	if (bufferevent_write(c->bev, c->out.data, c->out.len) == -1)
+		conn_debug(c, "bufferevent_write failed");
+	buf_reset(&c->out);
+}
+
+size_t
+conn_out_pending(const struct conn *c)
+{
+	return c->out.len + (c->bev == NULL ? 0 :
+	    evbuffer_get_length(bufferevent_get_output(c->bev)));
+}
+
+bool
+conn_may_read(const struct conn *c, size_t out_high)
+{
+	return c->bev != NULL && !c->paused && !c->closing && !c->starttls &&
+	    conn_out_pending(c) < out_high;
+}
+
+/* --- Closing --- */
+
+void
+conn_close(struct conn *c, const char *reason)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	c->close_reason = reason;
+	if (c->bev != NULL)
+		bufferevent_disable(c->bev, EV_READ);
+	/* Ended from the event loop once the output is out. */
+	event_active(c->ev_close, EV_TIMEOUT, 0);
+}
+
+/* The end of a close: everything is sent. */
+static void
+conn_finish(struct conn *c)
+{
+	/* A graceful end says so to a TLS peer (close_notify). */
+	if (c->ssl != NULL && SSL_is_init_finished(c->ssl)) {
+		(void)SSL_shutdown(c->ssl);
+		ERR_clear_error();
+	}
+	c->cb->end(c->arg);
+}
+
+static void
+conn_close_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	conn_flush(c);
+	if (conn_out_pending(c) == 0)
+		conn_finish(c);
+	/* else the write callback finishes when the output is drained */
+}
+
+/* Frees the bufferevent; a cleartext one leaves the socket open. */
+static void
+conn_bev_free(struct conn *c)
+{
+	if (c->bev == NULL)
+		return;
+	/*
+	 * Take its events out of the loop now: libevent may finish freeing
+	 * it later, and it must not read from a socket closed (or reused)
+	 * meanwhile.
+	 */
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	bufferevent_free(c->bev);
+	c->bev = NULL;
+	c->ssl = NULL;	/* owned by the TLS bufferevent, if any */
+}
+
+void
+conn_free(struct conn **cp)
+{
+	struct conn *c = *cp;
+	bool owns_fd;
+
+	*cp = NULL;
+	if (c == NULL)
+		return;
+	conn_log(c, "disconnect reason=%s%s%s",
+	    c->close_reason != NULL ? c->close_reason : "unknown",
+	    c->close_detail[0] != '\0' ? " error=" : "", c->close_detail);
+	worker_session_remove();
+	owns_fd = c->ssl == NULL;
+	conn_bev_free(c);
+	if (owns_fd)
+		close(c->fd);
+	event_free(c->ev_close);
+	buf_clear(&c->in);
+	buf_clear(&c->out);
+	free(c);
+}
+
+/* --- TLS --- */
+
+/* A TLS bufferevent on c->fd, which it owns from now on. */
+static int
+conn_tls_bev(struct conn *c)
+{
+	SSL *ssl;
+
+	if (worker_tls_ctx() == NULL ||
+	    (ssl = SSL_new(worker_tls_ctx())) == NULL)
+		return -1;
+	c->bev = bufferevent_openssl_socket_new(worker_base(), c->fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (c->bev == NULL) {
+		SSL_free(ssl);
+		return -1;
+	}
+	/* Clients often close without close_notify: that is an end of file. */
+	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	c->ssl = ssl;
+	c->tls = true;
+	return 0;
+}
+
+/*
+ * STARTTLS, once the reply is out: whatever the client sent after the
+ * command is dropped (RFC 3207 4.2, RFC 9051 6.2.1), then the handshake
+ * starts on the socket.
+ */
+static void
+conn_tls_start(struct conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+
+	c->starttls = false;
+	if (evbuffer_get_length(in) > 0 || c->in.len > 0)
+		conn_debug(c, "starttls dropped=%zu",
+		    evbuffer_get_length(in) + c->in.len);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	buf_reset(&c->in);
+	conn_bev_free(c);
+	if (conn_tls_bev(c) == -1) {
+		c->close_reason = "tls-error";
+		strlcpy(c->close_detail, "cannot start TLS",
+		    sizeof(c->close_detail));
+		c->cb->end(c->arg);
+		return;
+	}
+	conn_setup_bev(c);
+	if (c->cb->tls_started != NULL)
+		c->cb->tls_started(c->arg);
+}
+
+void
+conn_starttls(struct conn *c)
+{
+	c->starttls = true;
+}
+
+/* --- Bufferevent callbacks --- */
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	c->cb->input(c->arg);
+}
+
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+		return;
+	if (c->closing)
+		conn_finish(c);
+	else if (c->starttls)
+		conn_tls_start(c);
+	else if (!c->paused)
+		c->cb->input(c->arg);	/* reading may have paused for us */
+}
+
+static void
+conn_error_detail(struct conn *c, short what)
+{
+	unsigned long e;
+	size_t i;
+
+	if (c->ssl != NULL &&
+	    (e = bufferevent_get_openssl_error(c->bev)) != 0) {
+		c->close_reason = "tls-error";
+		tls_error_string(e, c->close_detail, sizeof(c->close_detail));
+		while (bufferevent_get_openssl_error(c->bev) != 0)
+			;
+	} else {
+		c->close_reason = "io-error";
+		strlcpy(c->close_detail, errno != 0 ? strerror(errno) :
+		    (what & BEV_EVENT_READING) ? "read" : "write",
+		    sizeof(c->close_detail));
+	}
+	/* The detail is one log value: no spaces. */
+	for (i = 0; c->close_detail[i] != '\0'; i++)
+		if (c->close_detail[i] == ' ')
+			c->close_detail[i] = '_';
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		conn_debug(c, "tls handshake version=%s cipher=%s",
+		    tls_version(c->ssl), SSL_get_cipher_name(c->ssl));
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		if (c->closing)
+			return;		/* the close under way ends it */
+		/*
+		 * With the session idle, the answers already written may
+		 * still reach a half-closed client; a session that waits is
+		 * cut off (what it waits for is cancelled or lost).
+		 */
+		if (!c->paused && !c->starttls) {
+			conn_close(c, "eof");
+			return;
+		}
+		c->close_reason = "eof";
+	} else if (what & BEV_EVENT_TIMEOUT) {
+		if (c->ssl != NULL && !SSL_is_init_finished(c->ssl))
+			c->close_reason = "tls-timeout";
+		else if ((what & BEV_EVENT_READING) && !c->closing) {
+			c->cb->idle(c->arg);
+			conn_close(c, "idle-timeout");
+			return;
+		} else
+			c->close_reason = "write-timeout";
+	} else if (!c->closing)
+		conn_error_detail(c, what);
+	c->cb->end(c->arg);
+}
+
+static void
+conn_setup_bev(struct conn *c)
+{
+	struct timeval tv = { c->idle_timeout, 0 };
+
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
+	    c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, c->in_high);
+	bufferevent_set_timeouts(c->bev, &tv, &tv);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* --- Life cycle --- */
+
+struct conn *
+conn_new(int fd, const struct sockaddr *sa, socklen_t salen, bool tls,
+    int idle_timeout, size_t in_high, const struct conn_cb *cb, void *arg)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	struct conn *c;
+
+	c = xcalloc(1, sizeof(*c));
+	c->fd = fd;
+	c->cb = cb;
+	c->arg = arg;
+	c->idle_timeout = idle_timeout;
+	c->in_high = in_high;
+	do {
+		randombytes_buf(&c->id, sizeof(c->id));
+	} while (c->id == 0);
+	conn_addr_format(sa, salen, c->remote, sizeof(c->remote));
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0)
+		conn_addr_format((struct sockaddr *)&ss, sslen, c->local,
+		    sizeof(c->local));
+	else
+		strlcpy(c->local, "unknown", sizeof(c->local));
+	if ((c->ev_close = event_new(worker_base(), -1, 0, conn_close_cb,
+	    c)) == NULL)
+		fatalx("event_new");
+	if (tls ? conn_tls_bev(c) == -1 :
+	    (c->bev = bufferevent_socket_new(worker_base(), fd,
+	    BEV_OPT_DEFER_CALLBACKS)) == NULL) {
+		log_warnx("cannot serve connection from %s", c->remote);
+		event_free(c->ev_close);
+		close(fd);
+		free(c);
+		return NULL;
+	}
+	conn_setup_bev(c);
+	worker_session_add();
+	return c;
+}
