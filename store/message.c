@@ -288,6 +288,35 @@ message_dup_del(struct message_op *op, uint64_t email,
 	return message_del(op, op->db->dups, &k, NULL, 0);
 }
 
+enum ipc_status
+message_dup_prune(struct store_db *db, MDB_txn *txn, uint64_t now,
+    size_t max, size_t *pruned_r, struct store_error *err)
+{
+	MDB_cursor *cur;
+	MDB_val k, d;
+	struct dup_rec r;
+	int rc;
+
+	*pruned_r = 0;
+	if ((rc = mdb_cursor_open(txn, db->dups, &cur)) != 0)
+		return db_mdb_error(err, rc, "dups cursor");
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
+	    rc == 0 && *pruned_r < max;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		/* Keep young entries, and those from a clock ahead of ours. */
+		if (record_dup_dec(d.mv_data, d.mv_size, &r) == 0 &&
+		    (r.at > now || now - r.at < MESSAGE_DUP_WINDOW))
+			continue;
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+		(*pruned_r)++;
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return db_mdb_error(err, rc, "dups prune");
+	return IPC_S_OK;
+}
+
 /* Writes the indexes of a new message m of id email in mailbox mbox. */
 static enum ipc_status
 message_index(struct message_op *op, const struct message_new *in,

@@ -115,6 +115,17 @@ enum ipc_status message_find_uid(struct store_db *db, MDB_txn *txn,
 	    uint64_t account_id, uint32_t mailbox_id, uint32_t uid,
 	    uint64_t *email_id_r, struct store_error *err);
 /*
+ * Deletes duplicate-suppression entries older than MESSAGE_DUP_WINDOW at
+ * now, at most max of them, inside write txn; *pruned_r says how many.
+ * An entry that does not decode is deleted too (it can only mislead); one
+ * stamped later than now (a clock that went back) is kept.  storaged runs
+ * this every MESSAGE_DUP_WINDOW seconds through the write path.
+ * Returns IPC_S_OK or an error.
+ */
+enum ipc_status message_dup_prune(struct store_db *db, MDB_txn *txn,
+	    uint64_t now, size_t max, size_t *pruned_r,
+	    struct store_error *err);
+/*
  * Formats the flags and keywords of m as IMAP shows them ("\\Seen
  * \\Flagged $label") into out (size outlen, cut if too small).
  */

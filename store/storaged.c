@@ -9,9 +9,11 @@
 #include "compat.h"
 #include "dispatch.h"
 #include "log.h"
+#include "message.h"
 #include "txn.h"
 #include "worker.h"
 #include "workq.h"
+#include "xmalloc.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +23,11 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+
+/* Expired duplicate entries deleted by one periodic transaction, at most. */
+#define STORAGED_PRUNE_MAX	10000
+
+static void storaged_prune_start(struct storaged *);
 
 #define STORAGED_MAP_SIZE	(1ull << 30)	/* when none is configured */
 #define STORAGED_LIMIT_SLOTS	16384		/* per limiter table */
@@ -149,9 +156,71 @@ storaged_loop_init(struct storaged *sd, struct boot_conf *bc)
 	}
 	sd->wq = workq_new(sd->base, sd->conf.threads, STORAGED_MAX_JOBS);
 	sd->txnq = mail_txnq_new(sd->base, &sd->db, STORAGED_MAX_WRITES);
+	storaged_prune_start(sd);
 	sd->master = boot_master_chan(sd->base, bc, dispatch_master,
 	    storaged_master_close_cb, sd);
 	storaged_listeners(sd, bc);
+}
+
+/* One periodic clean-up of duplicate-suppression entries. */
+struct storaged_prune {
+	uint64_t	 now;
+	size_t		 pruned;
+};
+
+static enum ipc_status
+storaged_prune_apply(struct store_db *db, MDB_txn *txn, void *arg,
+    struct store_error *err)
+{
+	struct storaged_prune *p = arg;
+
+	return message_dup_prune(db, txn, p->now, STORAGED_PRUNE_MAX,
+	    &p->pruned, err);
+}
+
+static void
+storaged_prune_done(void *arg, enum ipc_status st,
+    const struct store_error *err)
+{
+	struct storaged_prune *p = arg;
+
+	if (st != IPC_S_OK)
+		log_warnx("duplicate entries prune failed: %s", err->text);
+	else if (p->pruned > 0)
+		log_debug("duplicate entries pruned count=%zu", p->pruned);
+	free(p);
+}
+
+/*
+ * Entries older than the window only take room: delete them through the
+ * write path, like any other write, every window.
+ */
+static void
+storaged_prune_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct storaged *sd = arg;
+	struct storaged_prune *p;
+
+	(void)fd;
+	(void)what;
+	if (sd->stopping)
+		return;
+	p = xcalloc(1, sizeof(*p));
+	p->now = storaged_now();
+	if (mail_txnq_submit(sd->txnq, NULL, storaged_prune_apply,
+	    storaged_prune_done, p, 0) == -1)
+		free(p);	/* busy: next time */
+}
+
+static void
+storaged_prune_start(struct storaged *sd)
+{
+	struct timeval tv = { MESSAGE_DUP_WINDOW, 0 };
+
+	sd->ev_prune = event_new(sd->base, -1, EV_PERSIST, storaged_prune_cb,
+	    sd);
+	if (sd->ev_prune == NULL || event_add(sd->ev_prune, &tv) == -1)
+		fatalx("storaged: prune timer");
 }
 
 /* Password jobs and mail writes still to finish. */
@@ -228,6 +297,8 @@ storaged_exit(struct storaged *sd)
 		event_free(sd->ev_sig[i]);
 	if (sd->ev_grace != NULL)
 		event_free(sd->ev_grace);
+	if (sd->ev_prune != NULL)
+		event_free(sd->ev_prune);
 	event_base_free(sd->base);
 	auth_limiter_free(&sd->limiter);
 	db_close(&sd->db);

@@ -76,6 +76,7 @@ struct storaged {
 	struct wchan_list	 workers;
 	struct admin		*admin;
 	struct event		*ev_grace;
+	struct event		*ev_prune;	/* expired duplicate entries */
 	struct event		*ev_sig[2];
 	bool			 configured;	/* CONF_STORE came */
 	bool			 chrooted;

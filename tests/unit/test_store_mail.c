@@ -753,6 +753,83 @@ TEST(test_duplicate_suppression)
 	db_close(&db);
 }
 
+/* Counts the entries of a database. */
+static size_t
+db_entries(struct store_db *db, MDB_dbi dbi)
+{
+	struct store_error err;
+	MDB_txn *txn;
+	MDB_stat st;
+
+	if (db_begin(db, false, &txn, &err) != IPC_S_OK)
+		return SIZE_MAX;
+	if (mdb_stat(txn, dbi, &st) != 0)
+		st.ms_entries = SIZE_MAX;
+	db_abort(&txn);
+	return st.ms_entries;
+}
+
+static enum ipc_status
+prune(struct store_db *db, uint64_t now, size_t max, size_t *pruned)
+{
+	struct store_error err;
+	enum ipc_status st;
+	MDB_txn *txn;
+
+	if ((st = db_begin(db, true, &txn, &err)) != IPC_S_OK)
+		return st;
+	if ((st = message_dup_prune(db, txn, now, max, pruned, &err)) !=
+	    IPC_S_OK) {
+		db_abort(&txn);
+		return st;
+	}
+	return db_commit(&txn, &err);
+}
+
+TEST(test_duplicate_entries_pruned)
+{
+	static const char t1[] = "Message-ID: <p1@x>\r\n\r\n1\r\n";
+	static const char t2[] = "Message-ID: <p2@x>\r\n\r\n2\r\n";
+	static const char t3[] = "Message-ID: <p3@x>\r\n\r\n3\r\n";
+	struct store_db db;
+	struct mail a, b, c, r;
+	uint64_t acct;
+	uint32_t inbox;
+	size_t n = 99;
+
+	if (open_fresh(&db) == -1)
+		return;
+	acct = add_account(&db, "alice@example.org");
+	inbox = find_mailbox(&db, acct, "inbox");
+	mail_init(&a, acct, inbox, t1, "p1@x", "s", NULL);
+	CHECK_INT(deliver(&db, &a), IPC_S_OK);
+	mail_init(&b, acct, inbox, t2, "p2@x", "s", NULL);
+	b.in.now = NOW + 1;
+	CHECK_INT(deliver(&db, &b), IPC_S_OK);
+	mail_init(&c, acct, inbox, t3, "p3@x", "s", NULL);
+	c.in.now = NOW + 500;
+	CHECK_INT(deliver(&db, &c), IPC_S_OK);
+	CHECK_INT(db_entries(&db, db.dups), 3);
+	/* Nothing is old yet. */
+	CHECK_INT(prune(&db, NOW + 100, 100, &n), IPC_S_OK);
+	CHECK_INT(n, 0);
+	/* At most max go at once: the oldest two are due, one goes. */
+	CHECK_INT(prune(&db, NOW + MESSAGE_DUP_WINDOW + 1, 1, &n), IPC_S_OK);
+	CHECK_INT(n, 1);
+	CHECK_INT(prune(&db, NOW + MESSAGE_DUP_WINDOW + 1, 100, &n), IPC_S_OK);
+	CHECK_INT(n, 1);
+	CHECK_INT(db_entries(&db, db.dups), 1);
+	/* The young one still suppresses its retry. */
+	mail_init(&r, acct, inbox, t3, "p3@x", "s", NULL);
+	r.in.now = NOW + 600;
+	CHECK_INT(deliver(&db, &r), IPC_S_OK);
+	CHECK(r.out.duplicate);
+	CHECK_INT(r.out.email_id, c.out.email_id);
+	/* The messages themselves are untouched. */
+	CHECK_INT(db_entries(&db, db.dups), 1);
+	db_close(&db);
+}
+
 TEST(test_rcpt_resolve)
 {
 	char ta[NAME_ADDR_MAX + 1];
@@ -1134,6 +1211,7 @@ static const struct harness_test tests[] = {
 	TEST_ENTRY(test_changelog_order),
 	TEST_ENTRY(test_vanished_uids),
 	TEST_ENTRY(test_duplicate_suppression),
+	TEST_ENTRY(test_duplicate_entries_pruned),
 	TEST_ENTRY(test_rcpt_resolve),
 	TEST_ENTRY(test_group_commit),
 	TEST_ENTRY(test_account_delete_purges_mail),
