@@ -14,11 +14,11 @@
 
 #include <sys/socket.h>
 
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <sodium.h>
 
 /* Seconds the listeners rest after accept(2) failed (say, out of files). */
@@ -32,7 +32,7 @@ static struct {
 	struct event_base	*base;
 	struct ipc_chan		*master;
 	struct ipc_chan		*store;
-	struct evconnlistener	*listeners[BOOT_MAX_LISTENERS];
+	struct event		*listeners[BOOT_MAX_LISTENERS];
 	size_t			 nlisteners;
 	struct event		*ev_accept_pause;
 	struct event		*ev_grace;
@@ -123,14 +123,13 @@ worker_check_tls(const struct boot_conf *bc, const char *proto)
 
 /* --- Listeners --- */
 
+/* Serves accepted connection fd of listener l, or refuses it. */
 static void
-worker_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+worker_serve(int fd, const struct sockaddr *sa, socklen_t salen,
+    const struct boot_listener *l)
 {
-	const struct boot_listener *l = arg;
 	const char *refuse = worker.def->refuse_line;
 
-	(void)lev;
 	if (worker.shutting_down) {
 		close(fd);
 		return;
@@ -145,42 +144,76 @@ worker_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		    "sessions=%zu", l->addr, worker.nsessions);
 		return;
 	}
-	worker.def->accept(fd, sa, (socklen_t)salen, l);
+	worker.def->accept(fd, sa, salen, l);
+}
+
+static void
+worker_listen_enable(bool on)
+{
+	size_t i;
+
+	for (i = 0; i < worker.nlisteners; i++) {
+		if (on)
+			event_add(worker.listeners[i], NULL);
+		else
+			event_del(worker.listeners[i]);
+	}
 }
 
 static void
 worker_accept_resume_cb(evutil_socket_t fd, short what, void *arg)
 {
-	size_t i;
-
 	(void)fd;
 	(void)what;
 	(void)arg;
-	if (worker.shutting_down)
-		return;
-	for (i = 0; i < worker.nlisteners; i++)
-		evconnlistener_enable(worker.listeners[i]);
+	if (!worker.shutting_down)
+		worker_listen_enable(true);
 }
 
+/*
+ * One connection per wake-up.  Every instance of a kind waits on the same
+ * listening socket; taking one and going back to the loop leaves the rest
+ * of a burst to the instances that are idle, instead of one process
+ * taking every connection that is queued.
+ */
 static void
-worker_accept_error_cb(struct evconnlistener *lev, void *arg)
+worker_accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
 	const struct boot_listener *l = arg;
 	struct timeval tv = { WORKER_ACCEPT_PAUSE, 0 };
-	size_t i;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int fd;
 
-	(void)lev;
-	log_warn("accept on %s", l->addr);
-	for (i = 0; i < worker.nlisteners; i++)
-		evconnlistener_disable(worker.listeners[i]);
-	evtimer_add(worker.ev_accept_pause, &tv);
+	(void)what;
+	fd = accept4(lfd, (struct sockaddr *)&ss, &len,
+	    SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0) {
+		worker_serve(fd, (struct sockaddr *)&ss, len, l);
+		return;
+	}
+	switch (errno) {
+	case EAGAIN:		/* another instance was quicker */
+#if EWOULDBLOCK != EAGAIN
+	case EWOULDBLOCK:
+#endif
+	case EINTR:
+	case ECONNABORTED:
+	case EPROTO:
+		return;
+	default:
+		/* Out of descriptors or memory: rest rather than spin. */
+		log_warn("accept on %s", l->addr);
+		worker_listen_enable(false);
+		evtimer_add(worker.ev_accept_pause, &tv);
+	}
 }
 
 static void
 worker_listen(void)
 {
 	struct boot_listener *l;
-	struct evconnlistener *lev;
+	struct event *ev;
 	size_t i;
 
 	for (i = 0; i < worker.bc->nlisteners; i++) {
@@ -197,13 +230,11 @@ worker_listen(void)
 		 */
 		if (evutil_make_socket_nonblocking(l->fd) == -1)
 			fatal("listener %s: fcntl", l->addr);
-		/* Backlog 0: the master has called listen(2) already. */
-		lev = evconnlistener_new(worker.base, worker_accept_cb, l,
-		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, l->fd);
-		if (lev == NULL)
-			fatalx("listener %s: evconnlistener_new", l->addr);
-		evconnlistener_set_error_cb(lev, worker_accept_error_cb);
-		worker.listeners[worker.nlisteners++] = lev;
+		ev = event_new(worker.base, l->fd, EV_READ | EV_PERSIST,
+		    worker_accept_cb, l);
+		if (ev == NULL || event_add(ev, NULL) == -1)
+			fatalx("listener %s: event_new", l->addr);
+		worker.listeners[worker.nlisteners++] = ev;
 		log_debug("listening on %s tls=%d", l->addr, l->tls ? 1 : 0);
 	}
 	if (worker.nlisteners == 0)
@@ -218,8 +249,10 @@ worker_unlisten(void)
 {
 	size_t i;
 
-	for (i = 0; i < worker.nlisteners; i++)
-		evconnlistener_free(worker.listeners[i]);
+	for (i = 0; i < worker.nlisteners; i++) {
+		close(event_get_fd(worker.listeners[i]));
+		event_free(worker.listeners[i]);
+	}
 	worker.nlisteners = 0;
 }
 
