@@ -5,22 +5,19 @@
  * hashing a message) while the writer commits the batch before, so that
  * the disk's sync and the CPU's work overlap; what it has prepared waits on
  * the ready list, bounded by MAIL_TXN_BATCH_COST, until the writer takes it
- * all as the next batch.  Results return to the loop through a
- * non-blocking pipe, one byte when the done list goes from empty to not
- * empty, as in workq.c.
+ * all as the next batch.  Results return to the loop through loopwake.h,
+ * as workq.c's do.
  */
 #include "txn.h"
+#include "loopwake.h"
 #include "log.h"
 #include "xmalloc.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -50,8 +47,7 @@ struct mail_txnq {
 	pthread_t		 thread, prep_thread;
 	size_t			 pending, max_pending;
 	uint64_t		 batches, ops;
-	int			 pipe[2];
-	struct event		*ev;
+	struct loopwake		 wake;
 	void			(*idle_cb)(void *);
 	void			*idle_arg;
 };
@@ -210,7 +206,7 @@ mail_txnq_thread(void *arg)
 		while ((op = mail_oplist_pop(&batch)) != NULL)
 			mail_oplist_push(&q->done, op);
 		if (wake)
-			(void)!write(q->pipe[1], "", 1);
+			loopwake_post(&q->wake);
 	}
 	pthread_mutex_unlock(&q->mtx);
 	return NULL;
@@ -235,14 +231,10 @@ mail_txnq_deliver(struct mail_txnq *q)
 }
 
 static void
-mail_txnq_read_cb(evutil_socket_t fd, short what, void *arg)
+mail_txnq_wake_cb(void *arg)
 {
 	struct mail_txnq *q = arg;
-	char b[64];
 
-	(void)what;
-	while (read(fd, b, sizeof(b)) > 0)
-		;
 	mail_txnq_deliver(q);
 	if (q->pending == 0 && q->idle_cb != NULL)
 		q->idle_cb(q->idle_arg);
@@ -253,31 +245,15 @@ mail_txnq_new(struct event_base *base, struct store_db *db,
     size_t max_pending)
 {
 	struct mail_txnq *q = xcalloc(1, sizeof(*q));
-	sigset_t all, old;
-	int rc;
 
 	q->db = db;
 	q->max_pending = max_pending > 0 ? max_pending : 1;
 	pthread_mutex_init(&q->mtx, NULL);
 	pthread_cond_init(&q->cond, NULL);
-	if (pipe2(q->pipe, O_NONBLOCK | O_CLOEXEC) == -1)
-		fatal("mail writer: pipe2");
-	q->ev = event_new(base, q->pipe[0], EV_READ | EV_PERSIST,
-	    mail_txnq_read_cb, q);
-	if (q->ev == NULL || event_add(q->ev, NULL) == -1)
-		fatalx("mail writer: event_new");
-	/* Signals are the loop thread's business. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	if ((rc = pthread_create(&q->thread, NULL, mail_txnq_thread, q)) ==
-	    0)
-		rc = pthread_create(&q->prep_thread, NULL,
-		    mail_txnq_prep_thread, q);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		errno = rc;
-		fatal("mail writer: pthread_create");
-	}
+	loopwake_init(&q->wake, base, mail_txnq_wake_cb, q);
+	loopwake_thread(&q->thread, mail_txnq_thread, q, "mail writer");
+	loopwake_thread(&q->prep_thread, mail_txnq_prep_thread, q,
+	    "mail preparer");
 	return q;
 }
 
@@ -360,9 +336,7 @@ mail_txnq_free(struct mail_txnq **qp)
 	pthread_join(q->prep_thread, NULL);
 	pthread_join(q->thread, NULL);
 	mail_txnq_deliver(q);
-	event_free(q->ev);
-	close(q->pipe[0]);
-	close(q->pipe[1]);
+	loopwake_clear(&q->wake);
 	pthread_cond_destroy(&q->cond);
 	pthread_mutex_destroy(&q->mtx);
 	free(q);

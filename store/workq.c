@@ -1,21 +1,17 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * workq.c: a pthread pool whose results return to the libevent loop
- * through a non-blocking pipe (see workq.h).  A pipe rather than eventfd
- * keeps it portable; one byte is written only when the done list goes from
- * empty to not empty, so the pipe never fills.
+ * through loopwake.h (see workq.h).
  */
 #include "workq.h"
+#include "loopwake.h"
 #include "log.h"
 #include "xmalloc.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -39,8 +35,7 @@ struct workq {
 	pthread_t		*threads;
 	unsigned int		 nthreads;
 	size_t			 pending, max_jobs;
-	int			 pipe[2];
-	struct event		*ev;
+	struct loopwake		 wake;
 	void			(*idle_cb)(void *);
 	void			*idle_arg;
 };
@@ -86,7 +81,7 @@ workq_thread(void *arg)
 		wake = q->done.head == NULL;
 		workq_list_push(&q->done, j);
 		if (wake)
-			(void)!write(q->pipe[1], "", 1);
+			loopwake_post(&q->wake);
 	}
 	pthread_mutex_unlock(&q->mtx);
 	return NULL;
@@ -111,55 +106,29 @@ workq_deliver(struct workq *q)
 }
 
 static void
-workq_read_cb(evutil_socket_t fd, short what, void *arg)
+workq_wake_cb(void *arg)
 {
 	struct workq *q = arg;
-	char b[64];
 
-	(void)what;
-	while (read(fd, b, sizeof(b)) > 0)
-		;
 	workq_deliver(q);
 	if (q->pending == 0 && q->idle_cb != NULL)
 		q->idle_cb(q->idle_arg);
-}
-
-static void
-workq_start(struct workq *q)
-{
-	sigset_t all, old;
-	unsigned int i;
-	int rc;
-
-	/* Signals are the loop thread's business. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	for (i = 0; i < q->nthreads; i++)
-		if ((rc = pthread_create(&q->threads[i], NULL, workq_thread,
-		    q)) != 0) {
-			errno = rc;
-			fatal("workq: pthread_create");
-		}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 struct workq *
 workq_new(struct event_base *base, unsigned int nthreads, size_t max_jobs)
 {
 	struct workq *q = xcalloc(1, sizeof(*q));
+	unsigned int i;
 
 	q->nthreads = nthreads > 0 ? nthreads : 1;
 	q->max_jobs = max_jobs > 0 ? max_jobs : 1;
 	pthread_mutex_init(&q->mtx, NULL);
 	pthread_cond_init(&q->cond, NULL);
-	if (pipe2(q->pipe, O_NONBLOCK | O_CLOEXEC) == -1)
-		fatal("workq: pipe2");
-	q->ev = event_new(base, q->pipe[0], EV_READ | EV_PERSIST,
-	    workq_read_cb, q);
-	if (q->ev == NULL || event_add(q->ev, NULL) == -1)
-		fatalx("workq: event_new");
+	loopwake_init(&q->wake, base, workq_wake_cb, q);
 	q->threads = xcalloc(q->nthreads, sizeof(*q->threads));
-	workq_start(q);
+	for (i = 0; i < q->nthreads; i++)
+		loopwake_thread(&q->threads[i], workq_thread, q, "workq");
 	return q;
 }
 
@@ -217,9 +186,7 @@ workq_free(struct workq **qp)
 		j->done(j->arg, true);
 		free(j);
 	}
-	event_free(q->ev);
-	close(q->pipe[0]);
-	close(q->pipe[1]);
+	loopwake_clear(&q->wake);
 	pthread_cond_destroy(&q->cond);
 	pthread_mutex_destroy(&q->mtx);
 	free(q->threads);

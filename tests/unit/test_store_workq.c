@@ -4,7 +4,7 @@
  * thread, results come back on the loop, the queue is bounded, and freeing
  * the pool cancels what has not started.
  */
-/* unit-deps: store/workq.c */
+/* unit-deps: store/workq.c store/loopwake.c */
 #include "harness.h"
 
 #include "store/workq.h"
