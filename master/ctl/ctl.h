@@ -52,7 +52,8 @@ enum ctl_arg_kind {
 	CTL_ARG_COUNT,		/* a number or "unlimited" */
 	CTL_ARG_WORD,		/* any word (help topics) */
 	CTL_ARG_MAILBOX,	/* a mailbox name: "INBOX", "Lists/bugs" */
-	CTL_ARG_UID		/* an IMAP UID: 1 to 4294967295 */
+	CTL_ARG_UID,		/* an IMAP UID: 1 to 4294967295 */
+	CTL_ARG_ALIAS		/* local@domain, or @domain for a catch-all */
 };
 
 struct ctl;

@@ -240,6 +240,11 @@ ctl_arg_check(enum ctl_arg_kind kind, const char *s, uint64_t *v_r,
 		return ctl_domain_check(s, error_r);
 	case CTL_ARG_ADDRESS:
 		return ctl_address_check(s, error_r);
+	case CTL_ARG_ALIAS:
+		/* "@example.org": every address of the domain not otherwise known. */
+		if (s[0] == '@' && strchr(s + 1, '@') == NULL)
+			return ctl_domain_check(s + 1, error_r);
+		return ctl_address_check(s, error_r);
 	case CTL_ARG_SIZE:
 	case CTL_ARG_COUNT:
 	case CTL_ARG_UID:

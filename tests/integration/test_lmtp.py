@@ -240,6 +240,26 @@ class LmtpTest(unittest.TestCase):
         self.assertEqual(len(rows), 1)
         self.assertIn(b"Delivered-To: info@example.org\r\n", self.show("bob", "INBOX", rows[0][0]))
 
+    def test_catch_all_set_with_bulwarkctl(self):
+        dom = "catchall.example"
+        self.srv.ctl("domain", "add", dom)
+        self.srv.ctl("account", "add", "box@" + dom, password="pw-box")
+        c = self.lmtp()
+        c.mail(SENDER)
+        self.assertEqual(c.rcpt("anything@" + dom)[0], 550)
+        c.rset()
+        self.srv.ctl("alias", "add", "@" + dom, "box@" + dom)
+        self.assertIn("@%s box@%s" % (dom, dom), self.srv.ctl("alias", "list", dom).stdout)
+        c.mail(SENDER)
+        self.assertEqual(c.rcpt("anything@" + dom)[0], 250)
+        self.assertEqual(self.data(c, message("via catch-all"), 1)[0][0], 250)
+        rows = self.srv.ctl("message", "list", "box@" + dom).stdout
+        self.assertIn("via catch-all", rows)
+        self.srv.ctl("alias", "del", "@" + dom)
+        c.mail(SENDER)
+        self.assertEqual(c.rcpt("anything@" + dom)[0], 550)
+        c.quit()
+
     def test_duplicate_delivery_is_suppressed(self):
         msg = message("dup", msgid="<duplicate-test@remote.example>")
         for attempt in range(2):

@@ -134,6 +134,14 @@ TEST(test_arg_check)
 	    "empty label in domain");
 	CHECK_STR(check(CTL_ARG_ADDRESS, "ali ce@example.org"),
 	    "space or control character in name");
+	/* An alias may be a catch-all, "@domain". */
+	CHECK_STR(check(CTL_ARG_ALIAS, "@example.org"), "ok");
+	CHECK_STR(check(CTL_ARG_ALIAS, "postmaster@example.org"), "ok");
+	CHECK_STR(check(CTL_ARG_ALIAS, "@"), "empty name");
+	CHECK_STR(check(CTL_ARG_ALIAS, "@a@example.org"),
+	    "more than one '@' in address");
+	CHECK_STR(check(CTL_ARG_ALIAS, "@exa mple.org"),
+	    "space or control character in name");
 	CHECK_STR(check(CTL_ARG_SIZE, "10M"), "ok");
 	CHECK_STR(check(CTL_ARG_COUNT, "10M"), "not a number (or unlimited)");
 
@@ -286,7 +294,10 @@ TEST(test_args_parse)
 
 	refused(__LINE__, "account add", "missing ADDRESS");
 	refused(__LINE__, "alias add x@y.org", "missing TARGET");
-	refused(__LINE__, "alias add @y.org b@y.org",
+	/* "@domain" is a catch-all alias, but never a target. */
+	CHECK_INT(parse("alias add @y.org b@y.org", &a, err, sizeof(err)), 0);
+	CHECK_STR(a.arg[0], "@y.org");
+	refused(__LINE__, "alias add b@y.org @y.org",
 	    "@y.org: empty local part");
 	refused(__LINE__, "alias del x", "x: not an address (local@domain)");
 	refused(__LINE__, "quota set a@b.org", "missing BYTES");
