@@ -58,6 +58,7 @@ WORKERS = $(notdir $(wildcard workers/*))
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)
 BENCH_SRCS = $(wildcard bench/*/bench_*.c)
+TOOL_SRCS = $(wildcard tests/tools/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIBBW = $(BUILD)/libbulwark.a
@@ -68,8 +69,9 @@ PROGS = $(BUILD)/bulwarkd $(BUILD)/bulwarkctl $(BUILD)/storaged \
 	$(addprefix $(BUILD)/,$(WORKERS))
 UNITS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 BENCHES = $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+TOOLS = $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRCS))
 
-all: $(PROGS) $(UNITS) $(BENCHES)
+all: $(PROGS) $(UNITS) $(BENCHES) $(TOOLS)
 
 ifeq ($(V),1)
 Q =
@@ -119,6 +121,16 @@ $(BUILD)/bench/$(1): $(call obj,bench/$(1).c) $(LIBBW)
 	$$(CC) $$(BW_LDFLAGS) -o $$@ $$^ $$(LIBS)
 endef
 $(foreach b,$(patsubst bench/%.c,%,$(BENCH_SRCS)),$(eval $(call BENCH_template,$(b))))
+
+# Test tools (tests/tools/X.c, used by integration tests) link worker
+# sources listed on a line "/* tool-deps: workers/foo/bar.c */".
+tool_deps = $(call obj,$(shell sed -n 's|.*tool-deps: \(.*\) \*/.*|\1|p' $(1)))
+define TOOL_template
+$(BUILD)/tests/tools/$(1): $(call obj,tests/tools/$(1).c) $(call tool_deps,tests/tools/$(1).c) $(LIBBW)
+	@mkdir -p $$(@D)
+	$$(CC) $$(BW_LDFLAGS) -o $$@ $$^ $$(LIBS)
+endef
+$(foreach t,$(patsubst tests/tools/%.c,%,$(TOOL_SRCS)),$(eval $(call TOOL_template,$(t))))
 
 # libFuzzer targets: the parser sources compiled again with clang.
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \

@@ -10,7 +10,7 @@ BUILD="build-essential autoconf pkg-config libssl-dev liblmdb-dev
  libyajl-dev libevent-dev libpcre2-dev libstemmer-dev libsodium-dev
  libseccomp-dev"
 TEST="python3 openssl clang libclang-rt-dev mandoc procps lmdb-utils postfix
- swaks"
+ swaks dovecot-imapd"
 
 pkgs=$(echo $BUILD $TEST)
 missing=""
@@ -29,3 +29,13 @@ echo "install-deps: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq || true
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+
+# Dovecot is a peer the tests compare against (they start their own
+# instance on a loopback port): the system service its package starts is
+# stopped and disabled, but only when it was installed just now.
+case " $missing " in
+*" dovecot-imapd "*)
+	(systemctl disable --now dovecot.service ||
+	    service dovecot stop) >/dev/null 2>&1 || true
+	;;
+esac

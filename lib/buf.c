@@ -6,6 +6,8 @@
 #include "log.h"
 
 #include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,4 +92,22 @@ buf_clear(struct buf *b)
 	}
 	b->base = b->data = NULL;
 	b->len = b->cap = 0;
+}
+
+void
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		fatalx("buf_printf: bad format");
+	buf_reserve(b, (size_t)n + 1);
+	va_start(ap, fmt);
+	(void)vsnprintf((char *)buf_tail(b), (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	buf_commit(b, (size_t)n);
 }

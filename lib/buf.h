@@ -29,6 +29,9 @@ void	 buf_commit(struct buf *b, size_t n);
 void	 buf_consume(struct buf *b, size_t n);
 /* Returns a pointer to the free space after the data (buf_reserve first). */
 uint8_t	*buf_tail(struct buf *b);
+/* Appends printf-formatted text (no NUL). */
+void	 buf_printf(struct buf *b, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 /* Empties the buffer, keeping its allocation. */
 void	 buf_reset(struct buf *b);
 /* Frees the allocation, wiping it first, and resets b. */

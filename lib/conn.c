@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
@@ -429,6 +430,8 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 		conn_tls_start(c);
 	else if (!c->paused)
 		c->cb->input(c->arg);	/* reading may have paused for us */
+	else if (c->cb->drained != NULL)
+		c->cb->drained(c->arg);
 }
 
 static void
@@ -514,7 +517,17 @@ conn_new(int fd, const struct sockaddr *sa, socklen_t salen, bool tls,
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
 	struct conn *c;
+	int one = 1;
 
+	/*
+	 * Sessions write whole responses and flush them when a command (or a
+	 * pipelined group) is answered; Nagle would hold a second small write
+	 * back until the client's delayed ACK (~40 ms), which a pipelining
+	 * client (Postfix's LMTP, RFC 2920) never hurries with data.
+	 */
+	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
 	c = xcalloc(1, sizeof(*c));
 	c->fd = fd;
 	c->cb = cb;

@@ -50,6 +50,11 @@ struct conn_cb {
 	void	(*tls_started)(void *arg);
 	/* The connection is over: free the session, and with it the conn. */
 	void	(*end)(void *arg);
+	/*
+	 * All output was sent while the conn is paused: a command streaming a
+	 * large response writes its next part.  May be NULL.
+	 */
+	void	(*drained)(void *arg);
 };
 
 /*

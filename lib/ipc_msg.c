@@ -82,7 +82,8 @@ ipc_status_name(enum ipc_status st)
 		[IPC_S_AUTHFAIL] = "authfail", [IPC_S_BLOCKED] = "blocked",
 		[IPC_S_DENIED] = "denied", [IPC_S_UNAVAIL] = "unavailable",
 		[IPC_S_INTERNAL] = "internal", [IPC_S_QUOTA] = "quota",
-		[IPC_S_TOOBIG] = "toobig",
+		[IPC_S_TOOBIG] = "toobig", [IPC_S_HASCHILDREN] = "haschildren",
+		[IPC_S_CONFLICT] = "conflict", [IPC_S_LIMIT] = "limit",
 	};
 
 	if ((unsigned)st >= IPC_S_MAX)

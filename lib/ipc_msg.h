@@ -39,6 +39,9 @@ enum ipc_status {
 	IPC_S_INTERNAL,
 	IPC_S_QUOTA,
 	IPC_S_TOOBIG,
+	IPC_S_HASCHILDREN,	/* a mailbox with children */
+	IPC_S_CONFLICT,		/* changed since the state the request named */
+	IPC_S_LIMIT,		/* a count limit (mailboxes, keywords) */
 	IPC_S_MAX
 };
 

@@ -57,10 +57,12 @@ static const int sandbox_store[] = {
 
 /*
  * Network workers: lmtpd spools each message into a memfd, copies it for
- * each further recipient and hands the memfds to storaged.
+ * each further recipient and hands the memfds to storaged; imapd spools
+ * APPEND's messages the same way (pwrite at the spool's end).
  */
 static const int sandbox_network[] = {
 	SCMP_SYS(memfd_create), SCMP_SYS(copy_file_range), SCMP_SYS(pread64),
+	SCMP_SYS(pwrite64),
 };
 
 #ifdef BULWARK_SANITIZE

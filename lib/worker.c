@@ -269,7 +269,7 @@ worker_store_closed_cb(struct ipc_chan *c, const char *why, void *arg)
 	ipc_chan_free(&c);
 }
 
-/* Nothing comes from storaged unasked yet (notifications will). */
+/* A worker that takes no notifications from storaged. */
 static const struct ipc_handler worker_store_handlers[] = {
 	{ 0, NULL }
 };
@@ -281,7 +281,8 @@ worker_store_open(int fd)
 		.self = IPC_P_WORKER,
 		.peer = IPC_P_STORE,
 		.name = worker.bc->name,
-		.handlers = worker_store_handlers,
+		.handlers = worker.def->store_handlers != NULL ?
+		    worker.def->store_handlers : worker_store_handlers,
 		.close_cb = worker_store_closed_cb,
 	};
 

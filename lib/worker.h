@@ -44,6 +44,8 @@ struct worker_def {
 	worker_shutdown_fn	*shutdown;
 	/* Sent in clear to a connection refused for their number. */
 	const char		*refuse_line;	/* with CRLF */
+	/* What storaged may send unasked (notifications); may be NULL. */
+	const struct ipc_handler *store_handlers;
 };
 
 /*

@@ -12,6 +12,8 @@ void	*xmalloc(size_t size);
 void	*xcalloc(size_t nmemb, size_t size);
 void	*xreallocarray(void *ptr, size_t nmemb, size_t size);
 char	*xstrdup(const char *s);
+/* A NUL-terminated copy of the first n bytes at s (which may hold no NUL). */
+char	*xstrndup(const char *s, size_t n);
 /* Returns a malloc'd string formatted as by printf. */
 char	*xasprintf(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));

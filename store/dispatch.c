@@ -7,6 +7,7 @@
 #include "dispatch.h"
 #include "admin.h"
 #include "deliver.h"
+#include "mail_api.h"
 #include "storaged.h"
 #include "worker.h"
 
@@ -25,6 +26,21 @@ const struct ipc_handler dispatch_worker[] = {
 	{ IPC_T_SESSION_INFO,	worker_session_info },
 	{ IPC_T_RCPT_RESOLVE,	deliver_rcpt_resolve },
 	{ IPC_T_DELIVER,	deliver_deliver },
+	{ IPC_T_MBOX_LIST,	mail_mbox_list },
+	{ IPC_T_MBOX_CREATE,	mail_mbox_create },
+	{ IPC_T_MBOX_DELETE,	mail_mbox_delete },
+	{ IPC_T_MBOX_RENAME,	mail_mbox_rename },
+	{ IPC_T_MBOX_SUBSCRIBE,	mail_mbox_subscribe },
+	{ IPC_T_MBOX_SELECT,	mail_mbox_select },
+	{ IPC_T_MBOX_CLOSE,	mail_mbox_close },
+	{ IPC_T_MSG_UIDS,	mail_msg_uids },
+	{ IPC_T_MBOX_SYNC,	mail_mbox_sync },
+	{ IPC_T_MSG_FETCH,	mail_msg_fetch },
+	{ IPC_T_MSG_BODY,	mail_msg_body },
+	{ IPC_T_MSG_STORE,	mail_msg_store },
+	{ IPC_T_MSG_EXPUNGE,	mail_msg_expunge },
+	{ IPC_T_MSG_COPY,	mail_msg_copy },
+	{ IPC_T_MSG_APPEND,	mail_msg_append },
 	{ 0, NULL }
 };
 

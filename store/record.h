@@ -43,6 +43,7 @@
 #include <sodium.h>
 
 #include "buf.h"
+#include "mailflags.h"
 #include "name.h"
 
 #define RECORD_V1	1
@@ -92,11 +93,11 @@ struct mailbox_rec {
 };
 
 /* System flags (RFC 9051 2.3.2), as bits of message_rec.flags. */
-#define MSG_F_SEEN	0x01
-#define MSG_F_ANSWERED	0x02
-#define MSG_F_FLAGGED	0x04
-#define MSG_F_DELETED	0x08
-#define MSG_F_DRAFT	0x10
+#define MSG_F_SEEN	MAIL_F_SEEN
+#define MSG_F_ANSWERED	MAIL_F_ANSWERED
+#define MSG_F_FLAGGED	MAIL_F_FLAGGED
+#define MSG_F_DELETED	MAIL_F_DELETED
+#define MSG_F_DRAFT	MAIL_F_DRAFT
 
 #define MSG_MAX_MAILBOXES	64	/* mailboxes one message is in */
 #define MSG_MAX_KEYWORDS	32

@@ -32,6 +32,7 @@ struct session {
 	bool			 busy;		/* AUTH on the thread pool */
 	uint64_t		 account_id;	/* 0: not bound */
 	char			 username[NAME_ADDR_MAX + 1];
+	uint32_t		 selected;	/* MBOX_SELECT's mailbox, 0: none */
 };
 
 struct session_table {

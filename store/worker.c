@@ -145,20 +145,31 @@ worker_session_close(struct ipc_chan *c, const struct ipc_frame *f,
 	session_close(&w->sessions, f->session);
 }
 
+struct session *
+worker_session_bound(struct ipc_chan *c, const struct ipc_frame *f,
+    struct wchan *w)
+{
+	struct session *s = session_find(&w->sessions, f->session);
+
+	if (s == NULL || s->account_id == 0) {
+		ipc_reply(c, f, IPC_S_DENIED, "session not authenticated",
+		    NULL);
+		return NULL;
+	}
+	return s;
+}
+
 void
 worker_session_info(struct ipc_chan *c, const struct ipc_frame *f,
     const void *msg, void *arg)
 {
 	struct ipc_SESSION_INFO_rep rep;
 	struct wchan *w = arg;
-	struct session *s = session_find(&w->sessions, f->session);
+	struct session *s;
 
 	(void)msg;
-	if (s == NULL || s->account_id == 0) {
-		ipc_reply(c, f, IPC_S_DENIED, "session not authenticated",
-		    NULL);
+	if ((s = worker_session_bound(c, f, w)) == NULL)
 		return;
-	}
 	rep.account_id = s->account_id;
 	rep.username = s->username;
 	ipc_reply(c, f, IPC_S_OK, NULL, &rep);

@@ -39,6 +39,13 @@ void	worker_free_all(struct storaged *sd);
  */
 size_t	worker_unbind_account(struct storaged *sd, uint64_t account_id);
 
+/*
+ * The session a worker request acts for, bound to an account: returns it,
+ * or NULL after replying IPC_S_DENIED (mail requests start with this).
+ */
+struct session *worker_session_bound(struct ipc_chan *c,
+	    const struct ipc_frame *f, struct wchan *w);
+
 /* Handlers of dispatch_worker. */
 ipc_handler_fn worker_session_open;
 ipc_handler_fn worker_session_close;

@@ -10,16 +10,22 @@ MB with base64 attachments, 1% of 1-2 MB; each for one of BENCH_USERS users.
 They are kept ready to send (CRLF, dot-stuffed) on tmpfs, so the client only
 reads and writes.  Then, one server after the other, it starts the server,
 delivers every message over BENCH_CONNS (4) LMTP connections on loopback TCP,
-one client process per connection, counts the time from the first MAIL to the
-last 250, checks that every message is in the store, records the peak
-resident memory (VmHWM) of each LMTP process, and stops the server.  Bulwark
+one client process per connection, counts the time from the moment all
+connections have said LHLO to the last 250, checks that every message is in
+the store, records the peak resident memory (VmHWM) of each LMTP process, and
+stops the server.  Bulwark
 runs as the integration fixture runs it: `bulwarkd -d` as root with privilege
 separation, in a temporary directory.  Dovecot runs `dovecot -F -c
 bench/lmtp/dovecot.conf`.  Both make every delivery durable before its 250.
 
+The client is BUILD_DIR/bench/lmtp/bench_lmtp_client (bench_lmtp_client.c):
+C, sending MAIL, RCPT and DATA in one write as an MTA does (PIPELINING, RFC
+2920), the body with sendfile.  BENCH_CLIENT=python uses the older smtplib
+client instead, which waits for each reply before the next command.
+
 Environment: BENCH_SEED (1), BENCH_CONNS (4), BENCH_USERS (10),
 BENCH_SERVERS ("bulwark,dovecot"), BENCH_DOVECOT_FSYNC (optimized|always),
-BENCH_KEEP=1 keeps the temporary directories.
+BENCH_CLIENT (c|python), BENCH_KEEP=1 keeps the temporary directories.
 """
 import base64
 import multiprocessing
@@ -27,6 +33,7 @@ import os
 import pwd
 import queue
 import re
+import resource
 import shutil
 import signal
 import smtplib
@@ -52,6 +59,7 @@ def env_int(name, default):
 SEED = env_int("BENCH_SEED", 1)
 CONNS = env_int("BENCH_CONNS", 4)
 USERS = env_int("BENCH_USERS", 10)
+CLIENT = os.environ.get("BENCH_CLIENT", "c")
 
 
 def log(msg):
@@ -173,7 +181,33 @@ def make_corpus(directory, count):
     return out
 
 
-# --- the client --------------------------------------------------------------
+# --- the clients -------------------------------------------------------------
+
+def client_path(build):
+    return os.path.join(build, "bench", "lmtp", "bench_lmtp_client")
+
+
+def deliver_c(build, host, port, corpus):
+    """Delivers the corpus with bench_lmtp_client on CONNS connections;
+    returns (seconds, ok, failed, [failure lines])."""
+    if not corpus:
+        return 0.0, 0, 0, []
+    jobs = os.path.join(os.path.dirname(corpus[0][0]), "jobs")
+    with open(jobs, "w") as f:
+        for path, rcpt, _ in corpus:
+            f.write("%s\t%s\n" % (path, rcpt))
+    r = subprocess.run([client_path(build), host, str(port), jobs,
+                        str(CONNS)], capture_output=True, text=True)
+    fails = [line[5:] for line in r.stdout.splitlines()
+             if line.startswith("fail ")]
+    m = re.search(r"(?m)^total ok (\d+) failed (\d+) seconds ([0-9.]+)",
+                  r.stdout)
+    if r.returncode not in (0, 1) or m is None:
+        return 0.0, 0, len(corpus), fails + [
+            "bench_lmtp_client exited %d: %s" % (r.returncode,
+                                                r.stderr.strip())]
+    return float(m.group(3)), int(m.group(1)), int(m.group(2)), fails
+
 
 def deliver_part(host, port, jobs, barrier, results):
     """One connection: delivers jobs in order; reports (ok, failures)."""
@@ -226,8 +260,9 @@ def deliver_part(host, port, jobs, barrier, results):
     results.put((ok, failed))
 
 
-def deliver(host, port, corpus):
-    """Delivers the corpus on CONNS connections; returns (seconds, ok, fails)."""
+def deliver_python(host, port, corpus):
+    """Delivers the corpus with smtplib, one process per connection;
+    returns (seconds, ok, failed, [failure lines])."""
     ctx = multiprocessing.get_context("fork")
     barrier = ctx.Barrier(CONNS + 1)
     results = ctx.Queue()
@@ -253,7 +288,21 @@ def deliver(host, port, corpus):
         p.join()
     ok = sum(g[0] for g in got)
     fails = [f for g in got for f in g[1]]
-    return elapsed, ok, fails
+    return elapsed, ok, len(fails), fails
+
+
+def deliver(build, host, port, corpus):
+    """Delivers the corpus with the BENCH_CLIENT client; returns (seconds,
+    ok, failed, [failure lines], CPU seconds the client used)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if CLIENT == "python":
+        r = deliver_python(host, port, corpus)
+    else:
+        r = deliver_c(build, host, port, corpus)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime +
+           after.ru_stime - before.ru_stime)
+    return r + (cpu,)
 
 
 # --- processes ---------------------------------------------------------------
@@ -465,6 +514,7 @@ class Dovecot:
     name = "dovecot"
 
     def __init__(self, build, workdir):
+        self.build = build
         self.proc = None
         self.conf = DOVECOT_CONF
         fsync = os.environ.get("BENCH_DOVECOT_FSYNC", "optimized")
@@ -520,11 +570,13 @@ class Dovecot:
 def run_one(server, corpus):
     port = server.start()
     log("%s: listening on 127.0.0.1:%d, delivering %d messages on %d "
-        "connections" % (server.name, port, len(corpus), CONNS))
+        "connections (client: %s)" % (server.name, port, len(corpus), CONNS,
+                                      CLIENT))
     subprocess.run(["sync"])
     before = {p: cpu_seconds(p) for p in server.lmtp_pids() +
               [p for _, p in server.other_pids()]}
-    elapsed, ok, fails = deliver("127.0.0.1", port, corpus)
+    elapsed, ok, failed, fails, client_cpu = deliver(
+        server.build, "127.0.0.1", port, corpus)
     mem = [("lmtp", p, vmhwm(p)) for p in server.lmtp_pids()]
     mem += [(n, p, vmhwm(p)) for n, p in server.other_pids()]
     mem = [(n, p, kb, cpu_seconds(p) - before.get(p, 0.0))
@@ -532,8 +584,10 @@ def run_one(server, corpus):
     stored = server.stored()
     for f in fails[:10]:
         log("%s: not delivered: %s" % (server.name, f))
-    return {"elapsed": elapsed, "ok": ok, "failed": len(fails),
-            "stored": stored, "mem": mem}
+    if failed > len(fails[:10]):
+        log("%s: %d messages not delivered in all" % (server.name, failed))
+    return {"elapsed": elapsed, "ok": ok, "failed": failed,
+            "stored": stored, "mem": mem, "client_cpu": client_cpu}
 
 
 def main():
@@ -548,6 +602,11 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     signal.signal(signal.SIGHUP, lambda *_: sys.exit(129))
     servers = os.environ.get("BENCH_SERVERS", "bulwark,dovecot").split(",")
+    if CLIENT not in ("c", "python"):
+        sys.exit("bench: BENCH_CLIENT is c or python")
+    if CLIENT == "c" and not os.access(client_path(build), os.X_OK):
+        sys.exit("bench: %s is missing: make BUILD=%s first (or "
+                 "BENCH_CLIENT=python)" % (client_path(build), sys.argv[1]))
     base = "/dev/shm" if os.path.isdir("/dev/shm") else None
     corpus_dir = tempfile.mkdtemp(prefix="bulwark-bench-corpus.", dir=base)
     work = tempfile.mkdtemp(prefix="bulwark-bench.")
@@ -588,14 +647,16 @@ def report(results, count, total):
                                          "msg/s", "MB/s", "stored"))
     for name, r in results.items():
         rate = r["ok"] / r["elapsed"] if r["elapsed"] > 0 else 0
+        mbs = total / count * rate / 1e6 if count else 0
         print("%-8s %9d %10.2f %9.1f %9.1f %8d" % (
-            name, r["ok"], r["elapsed"], rate,
-            total * r["ok"] / count / r["elapsed"] / 1e6, r["stored"]))
+            name, r["ok"], r["elapsed"], rate, mbs, r["stored"]))
     if "bulwark" in results and "dovecot" in results:
         b, d = results["bulwark"], results["dovecot"]
         if b["elapsed"] > 0 and d["ok"] > 0:
             ratio = (b["ok"] / b["elapsed"]) / (d["ok"] / d["elapsed"])
             print("ratio bulwark/dovecot: %.2fx (goal: at least 3x)" % ratio)
+    print("client %s, CPU time: %s" % (CLIENT, ", ".join(
+        "%s %.2f s" % (name, r["client_cpu"]) for name, r in results.items())))
     print()
     print("peak resident memory (VmHWM) and CPU time during the run:")
     for name, r in results.items():

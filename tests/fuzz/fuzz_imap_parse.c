@@ -161,6 +161,9 @@ fz_frame(const uint8_t *data, size_t size, size_t step, uint64_t accept,
 			fz_record(run, rd.ev, off + rd.len, rd.literal);
 			imap_reader_literal(&r, rd.literal <= accept);
 			break;
+		case IMAP_READ_DIVERT:
+			/* Only a literal accepted with divert is diverted. */
+			abort();
 		}
 	}
 }

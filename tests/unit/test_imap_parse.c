@@ -84,6 +84,10 @@ run_reader(struct imap_reader *r, const char *input, size_t step,
 			    (size_t)rd.literal, 0);
 			imap_reader_literal(r, rd.literal <= accept_max);
 			break;
+		case IMAP_READ_DIVERT:
+			/* Nothing here accepts a literal with divert. */
+			trace_add(t, "D! ", 0, 0);
+			return;
 		}
 	}
 }
@@ -537,6 +541,65 @@ TEST(reader_literal_details)
 	CHECK(!rd.binary);
 }
 
+/*
+ * A diverted literal (APPEND's message) comes out in pieces as input
+ * arrives; once the caller has taken them out of its buffer, the command
+ * is the line with the literal's header and what follows, without its
+ * bytes, even bigger than the command limit allows.
+ */
+TEST(reader_diverted_literal)
+{
+	const char *in = "a APPEND box (\\Seen) {12}\r\nhello world!"
+	    " {3+}\r\nxyz\r\nb NOOP\r\n";
+	uint8_t buf[256], data[64];
+	struct imap_reader r;
+	struct imap_read rd;
+	size_t total = strlen(in), fed = 0, have = 0, got = 0, step;
+	int diverts;
+
+	for (step = 1; step <= 64; step *= 4) {
+		imap_reader_init(&r, 1024, 40);	/* 36 + 15 bytes would not fit */
+		fed = have = got = 0;
+		diverts = 0;
+		for (;;) {
+			enum imap_read_ev ev = imap_reader_scan(&r, buf, have,
+			    &rd);
+
+			if (ev == IMAP_READ_MORE) {
+				size_t n = total - fed < step ? total - fed :
+				    step;
+
+				CHECK(n > 0);
+				if (n == 0)
+					break;
+				memcpy(buf + have, in + fed, n);
+				fed += n;
+				have += n;
+			} else if (ev == IMAP_READ_LITERAL) {
+				imap_reader_literal_divert(&r);
+			} else if (ev == IMAP_READ_DIVERT) {
+				CHECK(rd.len > 0 && rd.off + rd.len <= have);
+				memcpy(data + got, buf + rd.off, rd.len);
+				got += rd.len;
+				memmove(buf + rd.off, buf + rd.off + rd.len,
+				    have - rd.off - rd.len);
+				have -= rd.len;
+				diverts++;
+			} else {
+				CHECK_INT(ev, IMAP_READ_COMMAND);
+				break;
+			}
+		}
+		CHECK(diverts >= 2);
+		CHECK_INT(got, 15);
+		CHECK(memcmp(data, "hello world!xyz", 15) == 0);
+		CHECK_INT(rd.len, strlen("a APPEND box (\\Seen) {12}\r\n"
+		    " {3+}\r\n\r\n"));
+		CHECK(memcmp(buf, "a APPEND box (\\Seen) {12}\r\n {3+}\r\n"
+		    "\r\n", rd.len) == 0);
+	}
+}
+
 TEST(reader_refused_literals)
 {
 	struct imap_reader r;
@@ -742,6 +805,7 @@ static const struct harness_test tests[] = {
 	TEST_ENTRY(parse_base64),
 	TEST_ENTRY(reader_commands_whole_and_bytewise),
 	TEST_ENTRY(reader_literals),
+	TEST_ENTRY(reader_diverted_literal),
 	TEST_ENTRY(reader_literal_details),
 	TEST_ENTRY(reader_refused_literals),
 	TEST_ENTRY(reader_limits),

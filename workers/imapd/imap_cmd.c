@@ -7,6 +7,7 @@
  * command's tag and name, checks the state, and runs its handler.
  */
 #include "imap_cmd.h"
+#include "imap_append.h"
 #include "imap_resp.h"
 #include "imapd.h"
 #include "compat.h"
@@ -30,6 +31,7 @@ static const struct imap_cmd imap_cmds[] = {
 	{ "CAPABILITY",	ANY, 0, 0, imap_cmd_capability },
 	{ "NOOP",	ANY, 0, 0, imap_cmd_noop },
 	{ "LOGOUT",	ANY, 0, 0, imap_cmd_logout },
+	{ "ID",		ANY, 0, IMAP_CMD_MBOX_LITERAL, imap_cmd_id }, /* 2971 */
 	/* 6.2 Client Commands - Not Authenticated State */
 	{ "STARTTLS",	IMAP_STATE_NOAUTH, 0, 0, imap_cmd_starttls },
 	{ "AUTHENTICATE", IMAP_STATE_NOAUTH, STORE, IMAP_CMD_AUTH_LITERAL,
@@ -37,32 +39,45 @@ static const struct imap_cmd imap_cmds[] = {
 	{ "LOGIN",	IMAP_STATE_NOAUTH, STORE, IMAP_CMD_AUTH_LITERAL,
 	    imap_cmd_login },
 	/* 6.3 Client Commands - Authenticated State */
-	{ "ENABLE",	AUTHED, STORE, 0, NULL },
-	{ "SELECT",	AUTHED, STORE, 0, NULL },
-	{ "EXAMINE",	AUTHED, STORE, 0, NULL },
-	{ "CREATE",	AUTHED, STORE, 0, NULL },
-	{ "DELETE",	AUTHED, STORE, 0, NULL },
-	{ "RENAME",	AUTHED, STORE, 0, NULL },
-	{ "SUBSCRIBE",	AUTHED, STORE, 0, NULL },
-	{ "UNSUBSCRIBE", AUTHED, STORE, 0, NULL },
-	{ "LIST",	AUTHED, STORE, 0, NULL },
-	{ "LSUB",	AUTHED, STORE, 0, NULL },	/* RFC 3501 6.3.9 */
-	{ "NAMESPACE",	AUTHED, STORE, 0, NULL },
-	{ "STATUS",	AUTHED, STORE, 0, NULL },
-	{ "APPEND",	AUTHED, STORE, 0, NULL },
-	{ "IDLE",	AUTHED, STORE, 0, NULL },
+	{ "ENABLE",	AUTHED, 0, 0, imap_cmd_enable },
+	{ "SELECT",	AUTHED, STORE, IMAP_CMD_MBOX_LITERAL, imap_cmd_select },
+	{ "EXAMINE",	AUTHED, STORE, IMAP_CMD_MBOX_LITERAL,
+	    imap_cmd_examine },
+	{ "CREATE",	AUTHED, STORE, IMAP_CMD_MBOX_LITERAL, imap_cmd_create },
+	{ "DELETE",	AUTHED, STORE, IMAP_CMD_MBOX_LITERAL, imap_cmd_delete },
+	{ "RENAME",	AUTHED, STORE, IMAP_CMD_MBOX_LITERAL, imap_cmd_rename },
+	{ "SUBSCRIBE",	AUTHED, STORE, IMAP_CMD_MBOX_LITERAL,
+	    imap_cmd_subscribe },
+	{ "UNSUBSCRIBE", AUTHED, STORE, IMAP_CMD_MBOX_LITERAL,
+	    imap_cmd_unsubscribe },
+	{ "LIST",	AUTHED, STORE, IMAP_CMD_MBOX_LITERAL, imap_cmd_list },
+	{ "LSUB",	AUTHED, STORE, IMAP_CMD_MBOX_LITERAL, /* RFC 3501 */
+	    imap_cmd_lsub },
+	{ "NAMESPACE",	AUTHED, 0, 0, imap_cmd_namespace },	/* RFC 2342 */
+	{ "STATUS",	AUTHED, STORE, IMAP_CMD_MBOX_LITERAL, imap_cmd_status },
+	{ "APPEND",	AUTHED, STORE, IMAP_CMD_MBOX_LITERAL,
+	    imap_cmd_append },
+	{ "IDLE",	AUTHED, STORE, 0, imap_cmd_idle },
 	/* 6.4 Client Commands - Selected State */
-	{ "CHECK",	IMAP_STATE_SELECTED, STORE, 0, NULL }, /* 3501 6.4.1 */
-	{ "CLOSE",	IMAP_STATE_SELECTED, STORE, 0, NULL },
-	{ "UNSELECT",	IMAP_STATE_SELECTED, STORE, 0, NULL },
-	{ "EXPUNGE",	IMAP_STATE_SELECTED, STORE, 0, NULL },
-	{ "SEARCH",	IMAP_STATE_SELECTED, STORE, 0, NULL },
-	{ "FETCH",	IMAP_STATE_SELECTED, STORE, 0, NULL },
-	{ "STORE",	IMAP_STATE_SELECTED, STORE, 0, NULL },
-	{ "COPY",	IMAP_STATE_SELECTED, STORE, 0, NULL },
-	{ "MOVE",	IMAP_STATE_SELECTED, STORE, 0, NULL },
-	{ "UID",	IMAP_STATE_SELECTED, STORE, 0, NULL },
+	{ "CHECK",	IMAP_STATE_SELECTED, STORE, 0,	/* RFC 3501 6.4.1 */
+	    imap_cmd_check },
+	{ "CLOSE",	IMAP_STATE_SELECTED, STORE, 0, imap_cmd_close },
+	{ "UNSELECT",	IMAP_STATE_SELECTED, STORE, 0, imap_cmd_unselect },
+	{ "EXPUNGE",	IMAP_STATE_SELECTED, STORE, 0, imap_cmd_expunge },
+	{ "SEARCH",	IMAP_STATE_SELECTED, STORE, IMAP_CMD_SEARCH_LITERAL,
+	    imap_cmd_search },
+	{ "FETCH",	IMAP_STATE_SELECTED, STORE, 0, imap_cmd_fetch },
+	{ "STORE",	IMAP_STATE_SELECTED, STORE, 0, imap_cmd_store },
+	{ "COPY",	IMAP_STATE_SELECTED, STORE, IMAP_CMD_MBOX_LITERAL,
+	    imap_cmd_copy },
+	{ "MOVE",	IMAP_STATE_SELECTED, STORE, IMAP_CMD_MBOX_LITERAL,
+	    imap_cmd_move },	/* RFC 6851 */
+	{ "UID",	IMAP_STATE_SELECTED, STORE, IMAP_CMD_SEARCH_LITERAL,
+	    imap_cmd_uid },
 };
+
+/* APPENDLIMIT=IMAP_APPEND_LIMIT, spelled out. */
+#define IMAP_CAP_APPENDLIMIT	"APPENDLIMIT=67108864"
 
 /* Conditions under which a capability is advertised. */
 #define CAP_NOAUTH	0x01	/* not authenticated yet */
@@ -79,6 +94,29 @@ static const struct {
 	{ "IMAP4rev1",		0 },
 	{ "IMAP4rev2",		0 },
 	{ "LITERAL+",		0 },				/* RFC 7888 */
+	{ "ENABLE",		0 },				/* RFC 5161 */
+	{ "ID",			0 },				/* RFC 2971 */
+	{ "NAMESPACE",		0 },				/* RFC 2342 */
+	{ "CHILDREN",		0 },				/* RFC 3348 */
+	{ "LIST-EXTENDED",	0 },				/* RFC 5258 */
+	{ "LIST-STATUS",	0 },				/* RFC 5819 */
+	{ "SPECIAL-USE",	0 },				/* RFC 6154 */
+	{ "CREATE-SPECIAL-USE",	0 },				/* RFC 6154 */
+	{ "UTF8=ACCEPT",	0 },				/* RFC 6855 */
+	{ "IDLE",		0 },				/* RFC 2177 */
+	{ "UIDPLUS",		0 },				/* RFC 4315 */
+	{ "MOVE",		0 },				/* RFC 6851 */
+	{ "UNSELECT",		0 },				/* RFC 3691 */
+	{ "MULTIAPPEND",	0 },				/* RFC 3502 */
+	{ IMAP_CAP_APPENDLIMIT,	0 },				/* RFC 7889 */
+	{ "BINARY",		0 },				/* RFC 3516 */
+	{ "ESEARCH",		0 },				/* RFC 4731 */
+	{ "SEARCHRES",		0 },				/* RFC 5182 */
+	{ "WITHIN",		0 },				/* RFC 5032 */
+	{ "CONDSTORE",		0 },				/* RFC 7162 */
+	{ "QRESYNC",		0 },				/* RFC 7162 */
+	{ "OBJECTID",		0 },				/* RFC 8474 */
+	{ "PREVIEW",		0 },				/* RFC 8970 */
 	{ "SASL-IR",		CAP_NOAUTH },			/* RFC 4959 */
 	{ "STARTTLS",		CAP_NOAUTH | CAP_CLEAR | CAP_TLS_CONF },
 	{ "AUTH=PLAIN",		CAP_NOAUTH | CAP_LOGIN_OK },	/* RFC 4616 */
@@ -86,6 +124,8 @@ static const struct {
 };
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+_Static_assert(IMAP_APPEND_LIMIT == 67108864, "APPENDLIMIT capability");
 
 static unsigned
 imap_capability_conditions(const struct imap_session *s)
@@ -222,7 +262,14 @@ imap_cmd_literal_check(struct imap_session *s, uint8_t *buf, size_t len,
 		return -1;
 	if ((cmd = imap_cmd_lookup(s, &name, &bad)) == NULL)
 		imap_resp_status(s->out, tag, "BAD", NULL, bad);
-	else if (cmd->max_literal == 0)
+	else if (cmd->fn == imap_cmd_append &&
+	    imap_append_is_message(buf, len)) {
+		if (imap_append_divert(s, size, &bad) == 0) {
+			free(tag);
+			return 1;
+		}
+		imap_resp_status(s->out, tag, "NO", "TOOBIG", bad);
+	} else if (cmd->max_literal == 0)
 		imap_resp_status(s->out, tag, "BAD", NULL,
 		    "Command takes no literal");
 	else if (size > cmd->max_literal || len > max_command ||

@@ -10,11 +10,14 @@
 #ifndef BULWARK_IMAP_CMD_H
 #define BULWARK_IMAP_CMD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "imap_parse.h"
 #include "imap_session.h"
+
+struct imap_seqset;
 
 /*
  * Runs a command handler.  ps stands after the command name; the handler
@@ -37,6 +40,13 @@ struct imap_cmd {
 
 /* Largest literal LOGIN and AUTHENTICATE take (user names, passwords). */
 #define IMAP_CMD_AUTH_LITERAL	8192
+/*
+ * Largest literal of the commands that take mailbox names (a name of 1024
+ * bytes in modified UTF-7 fits) and of ID.
+ */
+/* Largest literal of SEARCH (a string to search for). */
+#define IMAP_CMD_SEARCH_LITERAL	8192
+#define IMAP_CMD_MBOX_LITERAL	4096
 
 /*
  * Parses and runs the complete command in buf (len bytes, CRLF included,
@@ -48,8 +58,10 @@ enum imap_cmd_result imap_cmd_run(struct imap_session *s, uint8_t *buf,
 	    size_t len);
 /*
  * Decides on a literal of size bytes announced by the incomplete command in
- * buf (len bytes read so far): returns 0 to accept it, or -1 after writing
- * the response that refuses the command to s->out (RFC 7888 4).
+ * buf (len bytes read so far): returns 0 to accept it, 1 to accept it as a
+ * message of APPEND diverted into the session's spool (imap_append.h), or
+ * -1 after writing the response that refuses the command to s->out (RFC
+ * 7888 4).
  */
 int	imap_cmd_literal_check(struct imap_session *s, uint8_t *buf,
 	    size_t len, uint64_t size, size_t max_command);
@@ -78,5 +90,75 @@ enum imap_cmd_result imap_cmd_authenticate(struct imap_session *,
 	    struct imap_parser *);
 enum imap_cmd_result imap_cmd_login(struct imap_session *,
 	    struct imap_parser *);
+
+/* RFC 9051 6.3, imap_cmd_auth.c and (LIST, LSUB) imap_list.c */
+enum imap_cmd_result imap_cmd_enable(struct imap_session *,
+	    struct imap_parser *);
+enum imap_cmd_result imap_cmd_create(struct imap_session *,
+	    struct imap_parser *);
+enum imap_cmd_result imap_cmd_delete(struct imap_session *,
+	    struct imap_parser *);
+enum imap_cmd_result imap_cmd_rename(struct imap_session *,
+	    struct imap_parser *);
+enum imap_cmd_result imap_cmd_subscribe(struct imap_session *,
+	    struct imap_parser *);
+enum imap_cmd_result imap_cmd_unsubscribe(struct imap_session *,
+	    struct imap_parser *);
+enum imap_cmd_result imap_cmd_list(struct imap_session *,
+	    struct imap_parser *);
+enum imap_cmd_result imap_cmd_lsub(struct imap_session *,
+	    struct imap_parser *);
+enum imap_cmd_result imap_cmd_namespace(struct imap_session *,
+	    struct imap_parser *);
+enum imap_cmd_result imap_cmd_status(struct imap_session *,
+	    struct imap_parser *);
+/* RFC 2971, any state */
+enum imap_cmd_result imap_cmd_id(struct imap_session *,
+	    struct imap_parser *);
+
+/* RFC 9051 6.3.2-3, 6.3.13 and 6.4, imap_cmd_selected.c */
+enum imap_cmd_result imap_cmd_select(struct imap_session *,
+	    struct imap_parser *);
+enum imap_cmd_result imap_cmd_examine(struct imap_session *,
+	    struct imap_parser *);
+enum imap_cmd_result imap_cmd_idle(struct imap_session *,
+	    struct imap_parser *);
+enum imap_cmd_result imap_cmd_check(struct imap_session *,
+	    struct imap_parser *);
+enum imap_cmd_result imap_cmd_close(struct imap_session *,
+	    struct imap_parser *);
+enum imap_cmd_result imap_cmd_unselect(struct imap_session *,
+	    struct imap_parser *);
+enum imap_cmd_result imap_cmd_expunge(struct imap_session *,
+	    struct imap_parser *);
+enum imap_cmd_result imap_cmd_fetch(struct imap_session *,
+	    struct imap_parser *);
+enum imap_cmd_result imap_cmd_store(struct imap_session *,
+	    struct imap_parser *);
+enum imap_cmd_result imap_cmd_copy(struct imap_session *,
+	    struct imap_parser *);
+enum imap_cmd_result imap_cmd_move(struct imap_session *,
+	    struct imap_parser *);
+enum imap_cmd_result imap_cmd_uid(struct imap_session *,
+	    struct imap_parser *);
+/* imap_cmd_search.c */
+enum imap_cmd_result imap_cmd_search(struct imap_session *,
+	    struct imap_parser *);
+enum imap_cmd_result imap_cmd_uid_search(struct imap_session *,
+	    struct imap_parser *);
+/*
+ * flag-list = "(" [flag *(SP flag)] ")", or flags without parentheses (RFC
+ * 3501 store-att-flags): system flags into *flags (MAIL_F_*, or-ed), and
+ * keywords appended to kw, space-separated.  Returns 0 or -1 (ps->error).
+ */
+int	imap_parse_flag_list(struct imap_parser *ps, uint64_t *flags,
+	    struct buf *kw);
+/* "* VANISHED (EARLIER)" for the UIDs of vec in filter (NULL: all). */
+void	imap_qresync_vanished(struct imap_session *s, const uint8_t *vec,
+	    size_t len, const struct imap_seqset *filter);
+/* NOOP while selected: catches up, answers, returns true (else false). */
+bool	imap_selected_noop(struct imap_session *s);
+/* storaged said mailbox_id changed (MBOX_CHANGED). */
+void	imap_selected_changed(struct imap_session *s, uint32_t mailbox_id);
 
 #endif

@@ -10,7 +10,7 @@
 enum imap_cmd_result
 imap_cmd_capability(struct imap_session *s, struct imap_parser *ps)
 {
-	char caps[512];
+	char caps[1024];
 
 	if (imap_parse_eol(ps) == -1)
 		return imap_cmd_bad(s, ps);
@@ -31,6 +31,8 @@ imap_cmd_noop(struct imap_session *s, struct imap_parser *ps)
 {
 	if (imap_parse_eol(ps) == -1)
 		return imap_cmd_bad(s, ps);
+	if (imap_selected_noop(s))
+		return IMAP_CMD_WAIT;
 	imap_session_reply(s, "OK", NULL, "NOOP completed");
 	return IMAP_CMD_DONE;
 }

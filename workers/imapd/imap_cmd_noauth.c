@@ -67,7 +67,7 @@ imap_auth_reply_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 {
 	const struct ipc_AUTH_rep *r = rep;
 	struct imap_session *s = arg;
-	char caps[512];
+	char caps[1024];
 
 	(void)c;
 	(void)text;

@@ -147,6 +147,15 @@ imap_reader_literal(struct imap_reader *r, bool accept)
 	r->lit = LIT_NONE;
 }
 
+void
+imap_reader_literal_divert(struct imap_reader *r)
+{
+	if (!r->pending)
+		return;
+	imap_reader_literal(r, true);
+	r->divert = r->literal_left > 0;
+}
+
 /* Ends the scan with an event that hands pos bytes to the caller. */
 static enum imap_read_ev
 imap_reader_emit(struct imap_reader *r, struct imap_read *rd,
@@ -251,6 +260,21 @@ imap_reader_scan(struct imap_reader *r, const uint8_t *buf, size_t len,
 	if (r->pending)
 		return imap_reader_report_literal(r, rd);
 	for (;;) {
+		if (r->literal_left > 0 && r->divert) {
+			if (r->pos >= len)
+				break;
+			rd->ev = IMAP_READ_DIVERT;
+			rd->off = r->pos;
+			rd->len = len - r->pos < r->literal_left ?
+			    len - r->pos : (size_t)r->literal_left;
+			r->literal_left -= rd->len;
+			if (r->literal_left == 0) {
+				r->divert = false;
+				r->line_start = r->pos;
+				r->prev = 0;
+			}
+			return rd->ev;
+		}
 		if (r->literal_left > 0) {
 			/* Known as soon as the literal is accepted. */
 			if (!r->discard &&

@@ -36,14 +36,19 @@ enum imap_read_ev {
 				   imap_reader_literal() */
 	IMAP_READ_TOOLONG,	/* the command broke a limit (rd->why); the
 				   reader now discards the rest of it */
-	IMAP_READ_SKIP		/* rd->len bytes of a refused command are to be
+	IMAP_READ_SKIP,		/* rd->len bytes of a refused command are to be
 				   dropped; nothing else to do */
+	IMAP_READ_DIVERT	/* rd->len bytes of a diverted literal are at
+				   rd->off: the caller takes them and removes
+				   them from its buffer, then scans on */
 };
 
 struct imap_read {
 	enum imap_read_ev	 ev;
 	size_t			 len;	/* COMMAND, SKIP: bytes to remove;
-					   LITERAL, TOOLONG: bytes so far */
+					   LITERAL, TOOLONG: bytes so far;
+					   DIVERT: bytes of literal at off */
+	size_t			 off;	/* DIVERT */
 	uint64_t		 literal; /* LITERAL: announced size; UINT64_MAX
 					   if the number does not fit */
 	bool			 sync;	/* LITERAL: synchronizing, the client
@@ -72,6 +77,7 @@ struct imap_reader {
 	bool		 pending;	/* LITERAL reported, no decision yet */
 	bool		 discard;	/* the command was answered: skip it */
 	bool		 end_after;	/* discard: the command ends at pos */
+	bool		 divert;	/* the literal goes to the caller */
 };
 
 /*
@@ -96,6 +102,13 @@ enum imap_read_ev imap_reader_scan(struct imap_reader *r, const uint8_t *buf,
  * is on its way and is skipped with the rest of the command (RFC 7888 4).
  */
 void	imap_reader_literal(struct imap_reader *r, bool accept);
+/*
+ * Accepts the literal just reported without making it part of the command:
+ * its bytes are handed out as they come (IMAP_READ_DIVERT), so that a
+ * large message (APPEND) is never held in the command buffer, which keeps
+ * the literal's header ("{n}" and CRLF) but not its bytes.
+ */
+void	imap_reader_literal_divert(struct imap_reader *r);
 /*
  * Switches between commands and bare lines.  Takes effect at once between
  * commands, otherwise when the current one has been read.

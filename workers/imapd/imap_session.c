@@ -11,6 +11,8 @@
  * or a command handler.
  */
 #include "imap_session.h"
+#include "imap_view.h"
+#include "imap_append.h"
 #include "imap_cmd.h"
 #include "imap_resp.h"
 #include "imapd.h"
@@ -68,10 +70,16 @@ imap_session_free(struct imap_session **sp)
 	if (store != NULL) {
 		ipc_cancel(store, s->req_id);
 		ipc_cancel(store, s->resume_id);
+		if (s->view != NULL)
+			ipc_cancel(store, s->view->sync_id);
 		ipc_send(store, IPC_T_SESSION_CLOSE, conn_id(s->conn), NULL,
 		    -1);
 	}
 	imapd_session_remove(s);
+	if (s->cmd_ctx_free != NULL)
+		s->cmd_ctx_free(s->cmd_ctx);
+	imap_view_free(&s->view);
+	imap_append_discard(s);
 	conn_free(&s->conn);
 	free(s->tag);
 	free(s->username);
@@ -121,7 +129,20 @@ imap_session_end_cb(void *arg)
 	imap_session_free(&s);
 }
 
+static void
+imap_session_drained_cb(void *arg)
+{
+	struct imap_session *s = arg;
+	void (*fn)(struct imap_session *) = s->drain_fn;
+
+	if (fn != NULL) {
+		s->drain_fn = NULL;
+		fn(s);
+	}
+}
+
 static const struct conn_cb imap_session_cb = {
+	.drained = imap_session_drained_cb,
 	.input = imap_session_input_cb,
 	.idle = imap_session_idle_cb,
 	.tls_started = imap_session_tls_cb,
@@ -236,13 +257,19 @@ imap_session_toolong(struct imap_session *s, const struct imap_read *rd)
 static void
 imap_session_literal(struct imap_session *s, const struct imap_read *rd)
 {
-	if (!s->rd.discard && imap_cmd_literal_check(s, s->in->data, rd->len,
-	    rd->literal, s->rd.max_command) == 0) {
+	int r = -1;
+
+	if (!s->rd.discard && (r = imap_cmd_literal_check(s, s->in->data,
+	    rd->len, rd->literal, s->rd.max_command)) >= 0) {
 		if (rd->sync)
 			imap_resp_continue(s->out, "Ready for literal data");
-		imap_reader_literal(&s->rd, true);
+		if (r == 1)
+			imap_reader_literal_divert(&s->rd);
+		else
+			imap_reader_literal(&s->rd, true);
 		return;
 	}
+	imap_append_discard(s);
 	/* Refused, or part of a command already answered. */
 	if (!rd->sync && rd->literal > IMAP_SKIP_MAX) {
 		imap_resp_status(s->out, NULL, "BYE", "TOOBIG",
@@ -269,11 +296,20 @@ imap_session_input(struct imap_session *s)
 			more = conn_pull(s->conn);
 			break;
 		case IMAP_READ_SKIP:
+			imap_append_discard(s);
 			sodium_memzero(s->in->data, rd.len);
 			buf_consume(s->in, rd.len);
 			break;
 		case IMAP_READ_TOOLONG:
+			imap_append_discard(s);
 			imap_session_toolong(s, &rd);
+			break;
+		case IMAP_READ_DIVERT:
+			imap_append_sink(s, s->in->data + rd.off, rd.len);
+			/* The literal leaves the buffer; the command stays. */
+			memmove(s->in->data + rd.off, s->in->data + rd.off +
+			    rd.len, s->in->len - rd.off - rd.len);
+			s->in->len -= rd.len;
 			break;
 		case IMAP_READ_LITERAL:
 			imap_session_literal(s, &rd);
@@ -293,7 +329,7 @@ imap_session_input(struct imap_session *s)
 static void
 imap_session_greet(struct imap_session *s)
 {
-	char caps[512], text[320];
+	char caps[1024], text[1400];
 
 	imap_capability_format(s, caps, sizeof(caps));
 	snprintf(text, sizeof(text), "%s Bulwark IMAP ready",

@@ -37,6 +37,12 @@ enum imap_state {
 	IMAP_STATE_LOGOUT	= 0x08
 };
 
+/* Extensions a client turned on with ENABLE (RFC 5161). */
+#define IMAP_ENABLED_REV2	0x01	/* IMAP4rev2 (RFC 9051) */
+#define IMAP_ENABLED_UTF8	0x02	/* UTF8=ACCEPT (RFC 6855) */
+#define IMAP_ENABLED_CONDSTORE	0x04	/* RFC 7162 */
+#define IMAP_ENABLED_QRESYNC	0x08	/* RFC 7162 */
+
 /* How a command handler (or its continuation) left the command. */
 enum imap_cmd_result {
 	IMAP_CMD_DONE,		/* its tagged response is written */
@@ -74,6 +80,19 @@ struct imap_session {
 						   the name the client gave */
 	uint8_t			*token;		/* for SESSION_RESUME; secret */
 	size_t			 token_len;
+	/* SELECTED: the mailbox (imap_view.h). */
+	struct imap_view	*view;
+	void			(*view_done)(struct imap_session *);
+	/* Called once when the output is sent (a streaming command). */
+	void			(*drain_fn)(struct imap_session *);
+	/* APPEND's message literals while the command is read. */
+	struct imap_append_sink	*append;
+	/* A waiting command's own state, freed with the session. */
+	void			*cmd_ctx;
+	void			(*cmd_ctx_free)(void *);
+	bool			 idling;	/* inside IDLE */
+	/* ENABLE (RFC 5161) and what it turned on: IMAP_ENABLED_*. */
+	unsigned		 enabled;
 	/* Private to imap_session.c; a waiting command pauses the conn. */
 	bool			 dispatching;	/* inside a handler */
 	bool			 processing;	/* inside the input loop */

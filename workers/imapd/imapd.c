@@ -7,8 +7,10 @@
  * Connections themselves are served by imap_session.c.
  */
 #include "imapd.h"
+#include "imap_cmd.h"
 #include "imap_session.h"
 #include "boot.h"
+#include "charset.h"
 #include "compat.h"
 #include "ipc.h"
 #include "log.h"
@@ -163,7 +165,30 @@ imapd_shutdown(void)
 	}
 }
 
+/* storaged: a mailbox a session selected changed. */
+static void
+imapd_mbox_changed(struct ipc_chan *c, const struct ipc_frame *f,
+    const void *msg, void *arg)
+{
+	const struct ipc_MBOX_CHANGED_req *m = msg;
+	struct imap_session *s;
+
+	(void)c;
+	(void)arg;
+	TAILQ_FOREACH(s, &imapd.sessions, entry)
+		if (conn_id(s->conn) == f->session) {
+			imap_selected_changed(s, m->mailbox_id);
+			break;
+		}
+}
+
+static const struct ipc_handler imapd_store_handlers[] = {
+	{ IPC_T_MBOX_CHANGED,	imapd_mbox_changed },
+	{ 0, NULL }
+};
+
 static const struct worker_def imapd_worker = {
+	.store_handlers = imapd_store_handlers,
 	.proto = "imap",
 	.accept = imapd_accept,
 	.store_renewed = imapd_store_renewed,
@@ -184,6 +209,8 @@ main(int argc, char **argv)
 	imapd_conf_defaults();
 	boot_read_config("imapd", &imapd.bc, imapd_conf_cb, NULL);
 	imapd_conf_check();
+	/* APPEND parses messages: iconv's modules load before the sandbox. */
+	charset_init();
 	boot_confine(&imapd.bc, SANDBOX_NETWORK);
 	worker_start(&imapd.bc, &imapd_worker, imapd.conf.max_connections);
 	worker_run();

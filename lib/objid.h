@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * objid.h: the object ids that IMAP (OBJECTID, RFC 8474: MAILBOXID,
+ * EMAILID, THREADID) and JMAP (RFC 8620 1.2 Id) show for the store's
+ * numeric ids, so that both protocols name a message the same way.  An id
+ * is a letter for its kind followed by the number in lower-case hex:
+ * mailbox "B1f", email "M2a0", thread "T7".  They are stable for the life
+ * of the object and never reused (the store never reuses a number).
+ */
+#ifndef BULWARK_OBJID_H
+#define BULWARK_OBJID_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define OBJID_MAX	18	/* letter + 16 hex digits + NUL */
+
+static inline void
+objid_format(char *out, char kind, uint64_t n)
+{
+	(void)snprintf(out, OBJID_MAX, "%c%llx", kind, (unsigned long long)n);
+}
+
+#define OBJID_MAILBOX	'B'
+#define OBJID_EMAIL	'M'
+#define OBJID_THREAD	'T'
+
+#endif

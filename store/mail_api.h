@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * mail_api.h: the mail requests of protocol workers (imapd, jmapd), the
+ * MBOX_* and MSG_* types of lib/ipc_types.def.  Each acts for the frame's
+ * session, which must be bound to an account (worker_session_bound()), and
+ * only on that account's mail.  Reads run in LMDB read transactions on the
+ * loop; writes go through the group-commit writer of txn.h and reply once
+ * durable, then notify sessions that selected a changed mailbox
+ * (notify.h).
+ *
+ * mail_mbox.c: MBOX_LIST, MBOX_CREATE, MBOX_DELETE, MBOX_RENAME,
+ * MBOX_SUBSCRIBE.  mail_msg.c: MBOX_SELECT, MBOX_CLOSE, MSG_UIDS,
+ * MBOX_SYNC, MSG_FETCH, MSG_BODY, MSG_STORE, MSG_EXPUNGE, MSG_COPY,
+ * MSG_APPEND.
+ */
+#ifndef BULWARK_MAIL_API_H
+#define BULWARK_MAIL_API_H
+
+#include "ipc.h"
+
+ipc_handler_fn mail_mbox_list;
+ipc_handler_fn mail_mbox_create;
+ipc_handler_fn mail_mbox_delete;
+ipc_handler_fn mail_mbox_rename;
+ipc_handler_fn mail_mbox_subscribe;
+
+ipc_handler_fn mail_mbox_select;
+ipc_handler_fn mail_mbox_close;
+ipc_handler_fn mail_msg_uids;
+ipc_handler_fn mail_mbox_sync;
+ipc_handler_fn mail_msg_fetch;
+ipc_handler_fn mail_msg_body;
+ipc_handler_fn mail_msg_store;
+ipc_handler_fn mail_msg_expunge;
+ipc_handler_fn mail_msg_copy;
+ipc_handler_fn mail_msg_append;
+
+#endif

@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * mail_mbox.c: the mailbox requests of protocol workers, MBOX_LIST,
+ * MBOX_CREATE, MBOX_DELETE, MBOX_RENAME and MBOX_SUBSCRIBE (see
+ * mail_api.h), as thin handlers around mbox_op.h.  MBOX_LIST reads in a
+ * read transaction on the loop; the writes go through the group-commit
+ * writer (txn.h) and reply once durable, then tell the sessions that
+ * selected a mailbox whose messages changed (notify.h): a deleted one, and
+ * the inbox when a rename emptied it.  Renames and subscriptions leave
+ * messages as they are, and no session can have a new mailbox selected,
+ * so those notify nobody.
+ */
+#include "mail_api.h"
+#include "compat.h"
+#include "log.h"
+#include "mbox_op.h"
+#include "notify.h"
+#include "storaged.h"
+#include "strvec.h"
+#include "txn.h"
+#include "worker.h"
+#include "xmalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* One mailbox write on its way through the writer. */
+struct mail_mbox_job {
+	struct storaged		*sd;
+	uint64_t		 chan_serial;
+	struct ipc_reqref	 ref;
+	const char		*what;		/* for the log */
+	uint64_t		 account_id;
+	uint64_t		 now;
+	uint32_t		 mailbox_id;
+	char			 name[MAILBOX_NAME_MAX + 1];
+	char			 role[MAILBOX_ROLE_MAX + 1];
+	bool			 subscribed;
+	/* Results. */
+	uint32_t		 out_id;
+	uint32_t		 out_uidvalidity;
+	uint32_t		 notify_id;	/* 0: nobody to tell */
+	uint64_t		 notify_modseq;
+};
+
+/* --- MBOX_LIST --- */
+
+/* A U64LIST being built. */
+struct mail_mbox_u64s {
+	struct buf	 b;
+	uint32_t	 n;
+};
+
+static void
+mail_mbox_u64_add(struct mail_mbox_u64s *v, uint64_t x)
+{
+	wire_u64list_add(&v->b, x);
+	v->n++;
+}
+
+static struct wire_u64list
+mail_mbox_u64_wire(const struct mail_mbox_u64s *v)
+{
+	struct wire_u64list l = { v->n, v->b.data };
+
+	return l;
+}
+
+/* The U64LIST fields of MBOX_LIST's reply, in the order of the rows. */
+enum {
+	MBL_IDS, MBL_PARENTS, MBL_SUBSCRIBED, MBL_TOTAL, MBL_UNREAD,
+	MBL_UIDVALIDITY, MBL_UIDNEXT, MBL_HMS, MBL_SIZE, MBL_THREADS,
+	MBL_UNREAD_THREADS, MBL_SORT, MBL_N
+};
+
+static void
+mail_mbox_list_reply(struct ipc_chan *c, const struct ipc_frame *f,
+    const struct mbox_list *l)
+{
+	struct ipc_MBOX_LIST_rep rep;
+	struct mail_mbox_u64s u[MBL_N];
+	struct strvec names = STRVEC_INIT, roles = STRVEC_INIT;
+	struct buf nb = BUF_INIT, rb = BUF_INIT;
+	const struct mbox_info *mi;
+	size_t i, text = 0;
+
+	for (i = 0; i < l->n; i++)
+		text += strlen(l->v[i].rec.name) + strlen(l->v[i].rec.role);
+	if (mbox_op_list_bytes(l->n, text) > IPC_MAX_PAYLOAD) {
+		ipc_reply(c, f, IPC_S_TOOBIG, "mailbox list too large", NULL);
+		return;
+	}
+	memset(u, 0, sizeof(u));
+	for (i = 0; i < l->n; i++) {
+		mi = &l->v[i];
+		strvec_add(&names, mi->rec.name);
+		strvec_add(&roles, mi->rec.role);
+		mail_mbox_u64_add(&u[MBL_IDS], mi->id);
+		mail_mbox_u64_add(&u[MBL_PARENTS], mi->rec.parent);
+		mail_mbox_u64_add(&u[MBL_SUBSCRIBED], mi->rec.subscribed);
+		mail_mbox_u64_add(&u[MBL_TOTAL], mi->rec.total);
+		mail_mbox_u64_add(&u[MBL_UNREAD], mi->rec.unread);
+		mail_mbox_u64_add(&u[MBL_UIDVALIDITY], mi->rec.uidvalidity);
+		mail_mbox_u64_add(&u[MBL_UIDNEXT], mi->rec.uidnext);
+		mail_mbox_u64_add(&u[MBL_HMS], mi->rec.highestmodseq);
+		mail_mbox_u64_add(&u[MBL_SIZE], mi->size);
+		mail_mbox_u64_add(&u[MBL_THREADS], mi->rec.threads);
+		mail_mbox_u64_add(&u[MBL_UNREAD_THREADS], mi->unread_threads);
+		mail_mbox_u64_add(&u[MBL_SORT], mi->rec.sort_order);
+	}
+	rep.state = l->state;
+	strvec_to_wire(&names, &nb, &rep.names);
+	strvec_to_wire(&roles, &rb, &rep.roles);
+	rep.ids = mail_mbox_u64_wire(&u[MBL_IDS]);
+	rep.parents = mail_mbox_u64_wire(&u[MBL_PARENTS]);
+	rep.subscribed = mail_mbox_u64_wire(&u[MBL_SUBSCRIBED]);
+	rep.total = mail_mbox_u64_wire(&u[MBL_TOTAL]);
+	rep.unread = mail_mbox_u64_wire(&u[MBL_UNREAD]);
+	rep.uidvalidity = mail_mbox_u64_wire(&u[MBL_UIDVALIDITY]);
+	rep.uidnext = mail_mbox_u64_wire(&u[MBL_UIDNEXT]);
+	rep.highestmodseq = mail_mbox_u64_wire(&u[MBL_HMS]);
+	rep.size = mail_mbox_u64_wire(&u[MBL_SIZE]);
+	rep.threads = mail_mbox_u64_wire(&u[MBL_THREADS]);
+	rep.unread_threads = mail_mbox_u64_wire(&u[MBL_UNREAD_THREADS]);
+	rep.sort_order = mail_mbox_u64_wire(&u[MBL_SORT]);
+	ipc_reply(c, f, IPC_S_OK, NULL, &rep);
+	strvec_clear(&names);
+	strvec_clear(&roles);
+	buf_clear(&nb);
+	buf_clear(&rb);
+	for (i = 0; i < MBL_N; i++)
+		buf_clear(&u[i].b);
+}
+
+void
+mail_mbox_list(struct ipc_chan *c, const struct ipc_frame *f, const void *msg,
+    void *arg)
+{
+	struct wchan *w = arg;
+	struct mbox_list l;
+	struct store_error err;
+	struct session *s;
+	enum ipc_status st;
+	MDB_txn *txn;
+
+	(void)msg;
+	if ((s = worker_session_bound(c, f, w)) == NULL)
+		return;
+	memset(&l, 0, sizeof(l));
+	if ((st = db_begin(&w->sd->db, false, &txn, &err)) == IPC_S_OK) {
+		st = mbox_op_list(&w->sd->db, txn, s->account_id, &l, &err);
+		db_abort(&txn);
+	}
+	if (st != IPC_S_OK)
+		ipc_reply(c, f, st, err.text, NULL);
+	else
+		mail_mbox_list_reply(c, f, &l);
+	mbox_list_clear(&l);
+}
+
+/* --- Writes --- */
+
+/*
+ * Makes the job of request f (what names it in the log) for the
+ * session's account, or returns NULL after replying (session not bound,
+ * storaged stopping).
+ */
+static struct mail_mbox_job *
+mail_mbox_job_new(struct ipc_chan *c, const struct ipc_frame *f,
+    struct wchan *w, const char *what)
+{
+	struct mail_mbox_job *j;
+	struct session *s;
+
+	if ((s = worker_session_bound(c, f, w)) == NULL)
+		return NULL;
+	if (w->sd->stopping) {
+		ipc_reply(c, f, IPC_S_UNAVAIL, "storaged is stopping", NULL);
+		return NULL;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->sd = w->sd;
+	j->what = what;
+	j->chan_serial = w->serial;
+	ipc_reqref_set(&j->ref, f);
+	j->account_id = s->account_id;
+	j->now = storaged_now();
+	return j;
+}
+
+/* Queues j for the writer, or replies IPC_S_UNAVAIL and frees it. */
+static void
+mail_mbox_submit(struct ipc_chan *c, const struct ipc_frame *f,
+    struct mail_mbox_job *j, mail_apply_fn *apply, mail_done_fn *done)
+{
+	if (mail_txnq_submit(j->sd->txnq, NULL, apply, done, j,
+	    sizeof(*j)) == -1) {
+		ipc_reply(c, f, IPC_S_UNAVAIL, "storaged is busy", NULL);
+		free(j);
+	}
+}
+
+/*
+ * The write of j is durable (st IPC_S_OK, reply rep) or failed: replies
+ * on its channel if still open, tells the sessions of a changed mailbox,
+ * and frees j.
+ */
+static void
+mail_mbox_finish(struct mail_mbox_job *j, enum ipc_status st,
+    const struct store_error *err, const void *rep)
+{
+	struct wchan *w = worker_find(j->sd, j->chan_serial);
+
+	if (st == IPC_S_OK)
+		log_debug("%s ok account=%llu mailbox=%u", j->what,
+		    (unsigned long long)j->account_id, j->mailbox_id);
+	else
+		log_debug("%s failed account=%llu mailbox=%u status=%s "
+		    "why=\"%s\"", j->what, (unsigned long long)j->account_id,
+		    j->mailbox_id, ipc_status_name(st), err->text);
+	if (w != NULL)
+		ipc_reply_ref(w->chan, &j->ref, st, st == IPC_S_OK ? NULL :
+		    err->text, rep);
+	if (st == IPC_S_OK && j->notify_id != 0)
+		notify_mailbox(j->sd, j->account_id, j->notify_id,
+		    j->notify_modseq);
+	free(j);
+}
+
+/* MBOX_CREATE */
+
+static enum ipc_status
+mail_mbox_create_apply(struct store_db *db, MDB_txn *txn, void *arg,
+    struct store_error *err)
+{
+	struct mail_mbox_job *j = arg;
+
+	return mbox_op_create(db, txn, j->account_id, j->name, j->role,
+	    j->now, &j->out_id, &j->out_uidvalidity, err);
+}
+
+static void
+mail_mbox_create_done(void *arg, enum ipc_status st,
+    const struct store_error *err)
+{
+	struct mail_mbox_job *j = arg;
+	struct ipc_MBOX_CREATE_rep rep;
+
+	rep.mailbox_id = j->out_id;
+	rep.uidvalidity = j->out_uidvalidity;
+	j->mailbox_id = j->out_id;
+	mail_mbox_finish(j, st, err, &rep);
+}
+
+void
+mail_mbox_create(struct ipc_chan *c, const struct ipc_frame *f,
+    const void *msg, void *arg)
+{
+	const struct ipc_MBOX_CREATE_req *m = msg;
+	struct mail_mbox_job *j;
+	const char *why;
+
+	if ((j = mail_mbox_job_new(c, f, arg, "mailbox create")) == NULL)
+		return;
+	if ((why = mbox_op_name_check(m->name)) == NULL &&
+	    !mbox_op_role_known(m->role))
+		why = "unknown role";
+	if (why != NULL) {
+		ipc_reply(c, f, IPC_S_INVALID, why, NULL);
+		free(j);
+		return;
+	}
+	strlcpy(j->name, m->name, sizeof(j->name));
+	strlcpy(j->role, m->role, sizeof(j->role));
+	mail_mbox_submit(c, f, j, mail_mbox_create_apply,
+	    mail_mbox_create_done);
+}
+
+/* MBOX_DELETE */
+
+static enum ipc_status
+mail_mbox_delete_apply(struct store_db *db, MDB_txn *txn, void *arg,
+    struct store_error *err)
+{
+	struct mail_mbox_job *j = arg;
+
+	j->notify_id = j->mailbox_id;
+	return mbox_op_delete(db, txn, j->account_id, j->mailbox_id,
+	    &j->notify_modseq, err);
+}
+
+static void
+mail_mbox_nothing_done(void *arg, enum ipc_status st,
+    const struct store_error *err)
+{
+	mail_mbox_finish(arg, st, err, NULL);
+}
+
+void
+mail_mbox_delete(struct ipc_chan *c, const struct ipc_frame *f,
+    const void *msg, void *arg)
+{
+	const struct ipc_MBOX_DELETE_req *m = msg;
+	struct mail_mbox_job *j;
+
+	if ((j = mail_mbox_job_new(c, f, arg, "mailbox delete")) == NULL)
+		return;
+	j->mailbox_id = m->mailbox_id;
+	mail_mbox_submit(c, f, j, mail_mbox_delete_apply,
+	    mail_mbox_nothing_done);
+}
+
+/* MBOX_RENAME */
+
+static enum ipc_status
+mail_mbox_rename_apply(struct store_db *db, MDB_txn *txn, void *arg,
+    struct store_error *err)
+{
+	struct mail_mbox_job *j = arg;
+	enum ipc_status st;
+
+	st = mbox_op_rename(db, txn, j->account_id, j->mailbox_id, j->name,
+	    j->now, &j->out_id, &j->notify_modseq, err);
+	/* The inbox was emptied into a new mailbox. */
+	if (st == IPC_S_OK && j->notify_modseq != 0)
+		j->notify_id = j->mailbox_id;
+	return st;
+}
+
+static void
+mail_mbox_rename_done(void *arg, enum ipc_status st,
+    const struct store_error *err)
+{
+	struct mail_mbox_job *j = arg;
+	struct ipc_MBOX_RENAME_rep rep;
+
+	rep.mailbox_id = j->out_id;
+	mail_mbox_finish(j, st, err, &rep);
+}
+
+void
+mail_mbox_rename(struct ipc_chan *c, const struct ipc_frame *f,
+    const void *msg, void *arg)
+{
+	const struct ipc_MBOX_RENAME_req *m = msg;
+	struct mail_mbox_job *j;
+	const char *why;
+
+	if ((j = mail_mbox_job_new(c, f, arg, "mailbox rename")) == NULL)
+		return;
+	if ((why = mbox_op_name_check(m->name)) != NULL) {
+		ipc_reply(c, f, IPC_S_INVALID, why, NULL);
+		free(j);
+		return;
+	}
+	j->mailbox_id = m->mailbox_id;
+	strlcpy(j->name, m->name, sizeof(j->name));
+	mail_mbox_submit(c, f, j, mail_mbox_rename_apply,
+	    mail_mbox_rename_done);
+}
+
+/* MBOX_SUBSCRIBE */
+
+static enum ipc_status
+mail_mbox_subscribe_apply(struct store_db *db, MDB_txn *txn, void *arg,
+    struct store_error *err)
+{
+	struct mail_mbox_job *j = arg;
+
+	return mbox_op_subscribe(db, txn, j->account_id, j->mailbox_id,
+	    j->subscribed, err);
+}
+
+void
+mail_mbox_subscribe(struct ipc_chan *c, const struct ipc_frame *f,
+    const void *msg, void *arg)
+{
+	const struct ipc_MBOX_SUBSCRIBE_req *m = msg;
+	struct mail_mbox_job *j;
+
+	if ((j = mail_mbox_job_new(c, f, arg, "mailbox subscribe")) == NULL)
+		return;
+	j->mailbox_id = m->mailbox_id;
+	j->subscribed = m->subscribed;
+	mail_mbox_submit(c, f, j, mail_mbox_subscribe_apply,
+	    mail_mbox_nothing_done);
+}

@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * mail_msg.h: the work behind the message requests of protocol workers
+ * (MBOX_SELECT, MSG_UIDS, MBOX_SYNC, MSG_FETCH, MSG_BODY, MSG_STORE,
+ * MSG_EXPUNGE, MSG_COPY, MSG_APPEND of lib/ipc_types.def), as functions on
+ * the store's database that know nothing of IPC, so that tests call them
+ * directly; mail_msg.c turns requests into these calls and their results
+ * into replies.  Reads (mail_msg_read.c) run in the caller's read
+ * transaction; writes (mail_msg_write.c, mail_msg_append.c) are apply
+ * steps of txn.h, each in its own nested write transaction, so that a
+ * failing one changes nothing.
+ *
+ * Rules the workers rely on:
+ *
+ * - A UID vector is big-endian u32 UIDs, ascending, without duplicates;
+ *   one that is not gets IPC_S_INVALID.  UIDs no longer in the mailbox
+ *   are skipped, not errors.
+ * - MBOX_SYNC since S: `changed` is every message of the mailbox whose
+ *   modseq is above S (flags changed, added or copied in after S), with
+ *   its modseq, flags and keywords.  storaged does not keep when a UID
+ *   joined its mailbox, so `added` is the UIDs of `changed` above the
+ *   highest UID whose modseq is at most S: it holds every UID added after
+ *   S, and possibly UIDs the worker had whose flags changed (those above
+ *   every unchanged one).  The exact rule for the worker: a UID of
+ *   `changed` is new if and only if it is at or above the UIDNEXT the
+ *   worker saw at S (equivalently, absent from its own UID list; UIDs only
+ *   grow).  `vanished` is every UID expunged (or moved out) after S,
+ *   including UIDs added and expunged after S, which the worker never saw.
+ *   The expunge history is never pruned at present, so IPC_S_CONFLICT
+ *   comes only when the answer does not fit one reply (MAIL_REPLY_MAX):
+ *   the worker then starts again as after MBOX_SELECT (MSG_UIDS,
+ *   MSG_FETCH).
+ * - MSG_FETCH `saved` is the time the message came into the store
+ *   (received): the store does not keep when it came into each mailbox,
+ *   so SAVEDATE (RFC 8514) is the received date for copies too.
+ * - Keywords are kept as given and compared without regard to ASCII case
+ *   (IMAP flags are case-insensitive; jmapd lowercases them, RFC 8621
+ *   4.1.1).  A message has MSG_MAX_KEYWORDS at most (IPC_S_LIMIT).
+ * - MSG_STORE: a message whose flags would not change is neither touched
+ *   nor listed; with unchangedsince U > 0, one whose modseq in this
+ *   mailbox is above U is not changed and is listed in `modified` (RFC
+ *   7162 3.1.3).  A changed message gets one new modseq in every mailbox
+ *   it is in; every such mailbox gets a change-log entry and a new
+ *   HIGHESTMODSEQ.
+ * - MSG_COPY within one mailbox is refused (IPC_S_INVALID): an email is in
+ *   a mailbox once at most, and a duplicate email is not made.  A message
+ *   already in the target mailbox is not copied again; its UID there is
+ *   the one reported (and a move only takes it out of the source).
+ */
+#ifndef BULWARK_MAIL_MSG_H
+#define BULWARK_MAIL_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "db.h"
+#include "message_ops.h"
+#include "msgrec.h"
+#include "record.h"
+#include "strvec.h"
+#include "txn.h"
+
+/* Bytes of reply data one read gathers at most, under IPC_MAX_PAYLOAD. */
+#define MAIL_REPLY_MAX		(900u << 10)
+/* UIDs one MBOX_SELECT or MSG_UIDS returns at most. */
+#define MAIL_UIDS_MAX		(MAIL_REPLY_MAX / 4)
+/* Distinct keywords MBOX_SELECT reports at most. */
+#define MAIL_KEYWORDS_MAX	1024
+/* Bytes of one MSG_BODY slice at most. */
+#define MAIL_BODY_MAX		(512u << 10)
+/* Messages of one MSG_APPEND at most, and their bytes. */
+#define MAIL_APPEND_MAX		1024
+#define MAIL_APPEND_MAX_SIZE	(256ull << 20)
+
+/* A growing vector of u32 (a uid vector) or u64 values, big-endian. */
+struct mail_vec {
+	struct buf	 b;
+	uint32_t	 n;
+};
+
+void	mail_vec_u32(struct mail_vec *v, uint32_t x);
+void	mail_vec_u64(struct mail_vec *v, uint64_t x);
+void	mail_vec_clear(struct mail_vec *v);
+/* Value i of a u32 or u64 vector. */
+uint32_t mail_vec_u32_get(const struct mail_vec *v, uint32_t i);
+uint64_t mail_vec_u64_get(const struct mail_vec *v, uint32_t i);
+
+/*
+ * Checks that [p, p + len) is a uid vector (ascending, no duplicates, no
+ * UID 0); its count goes to *n_r.  Returns 0 or -1.
+ */
+int	mail_uids_check(const void *p, size_t len, uint32_t *n_r);
+
+/*
+ * Splits keyword text (space-separated) into kw, deduplicated without
+ * regard to case; *n_r says how many.  Returns IPC_S_OK, IPC_S_INVALID (a
+ * keyword that is not an atom) or IPC_S_LIMIT (more than
+ * MSG_MAX_KEYWORDS), with err.
+ */
+enum ipc_status mail_keywords_parse(const char *text,
+	    char kw[MSG_MAX_KEYWORDS][MSG_KEYWORD_MAX + 1], uint32_t *n_r,
+	    struct store_error *err);
+/* Formats the keywords of m space-separated into out (reset first). */
+void	mail_keywords_text(const struct message_rec *m, struct buf *out);
+
+/* --- Reads (mail_msg_read.c); each in read (or write) txn --- */
+
+struct mail_select {
+	struct mailbox_rec	 mb;	/* uidvalidity, uidnext, ... */
+	struct mail_vec		 uids;	/* the first `limit` */
+	uint32_t		 unseen;	/* lowest UID without \Seen */
+	struct strvec		 keywords;	/* in use, sorted */
+};
+
+/*
+ * MBOX_SELECT's data of mailbox mbox of account_id, with at most limit
+ * (and MAIL_UIDS_MAX) UIDs.  Returns IPC_S_OK, IPC_S_NOTFOUND or an
+ * error; r is to be cleared with mail_select_clear either way.
+ */
+enum ipc_status mail_msg_select_op(struct store_db *db, MDB_txn *txn,
+	    uint64_t account_id, uint32_t mbox, uint32_t limit,
+	    struct mail_select *r, struct store_error *err);
+void	mail_select_clear(struct mail_select *r);
+
+/* MSG_UIDS: the UIDs above after, at most limit; *more_r if others are. */
+enum ipc_status mail_msg_uids_op(struct store_db *db, MDB_txn *txn,
+	    uint64_t account_id, uint32_t mbox, uint32_t after,
+	    uint32_t limit, struct mail_vec *uids, bool *more_r,
+	    struct store_error *err);
+
+struct mail_sync {
+	uint64_t		 highestmodseq;
+	uint32_t		 uidnext;
+	struct mail_vec		 added, vanished, changed;	/* u32 */
+	struct mail_vec		 modseqs, flags;		/* u64 */
+	struct strvec		 keywords;
+};
+
+/*
+ * MBOX_SYNC of mailbox mbox since modseq since (rules above).  Returns
+ * IPC_S_OK, IPC_S_NOTFOUND, IPC_S_CONFLICT or an error; clear r with
+ * mail_sync_clear either way.
+ */
+enum ipc_status mail_msg_sync_op(struct store_db *db, MDB_txn *txn,
+	    uint64_t account_id, uint32_t mbox, uint64_t since,
+	    struct mail_sync *r, struct store_error *err);
+void	mail_sync_clear(struct mail_sync *r);
+
+struct mail_fetch {
+	uint32_t		 done;	/* asked UIDs covered */
+	struct mail_vec		 found;	/* u32 */
+	struct mail_vec		 email_ids, thread_ids, modseqs, flags,
+				 received, saved, sizes, record_lens;
+	struct strvec		 keywords;
+	struct buf		 records;
+};
+
+/*
+ * MSG_FETCH of the n UIDs at uids (a checked uid vector) of mailbox mbox,
+ * with their records if with_record, until the data passes
+ * MAIL_REPLY_MAX (one message at least).  Returns IPC_S_OK,
+ * IPC_S_NOTFOUND (mailbox) or an error; clear r with mail_fetch_clear.
+ */
+enum ipc_status mail_msg_fetch_op(struct store_db *db, MDB_txn *txn,
+	    uint64_t account_id, uint32_t mbox, const uint8_t *uids,
+	    uint32_t n, bool with_record, struct mail_fetch *r,
+	    struct store_error *err);
+void	mail_fetch_clear(struct mail_fetch *r);
+
+/*
+ * MSG_BODY: the bytes [offset, offset + length) of uid (length cut to
+ * MAIL_BODY_MAX and to the end; none past the end) appended to data, and
+ * the message size in *size_r.  Returns IPC_S_OK, IPC_S_NOTFOUND (no such
+ * UID or mailbox) or an error.
+ */
+enum ipc_status mail_msg_body_op(struct store_db *db, MDB_txn *txn,
+	    uint64_t account_id, uint32_t mbox, uint32_t uid, uint64_t offset,
+	    uint32_t length, uint64_t *size_r, struct buf *data,
+	    struct store_error *err);
+
+/* --- Writes (mail_msg_write.c): apply steps, arg the struct --- */
+
+enum mail_store_mode { MAIL_STORE_SET, MAIL_STORE_ADD, MAIL_STORE_REMOVE };
+
+struct mail_store {
+	/* in; uids is owned by the caller, a checked uid vector */
+	uint64_t		 account_id;
+	uint32_t		 mailbox_id;
+	const uint8_t		*uids;
+	uint32_t		 nuids;
+	enum mail_store_mode	 mode;
+	uint32_t		 flags;		/* MSG_F_* */
+	char			 kw[MSG_MAX_KEYWORDS][MSG_KEYWORD_MAX + 1];
+	uint32_t		 nkw;
+	uint64_t		 unchangedsince;	/* 0: none */
+	/* out */
+	struct mail_vec		 changed, modseqs, flags_out, modified;
+	struct strvec		 keywords;
+	uint64_t		 highestmodseq;
+	struct msgops_mboxes	 touched;	/* for notify */
+};
+
+struct mail_expunge {
+	uint64_t		 account_id;
+	uint32_t		 mailbox_id;
+	const uint8_t		*uids;
+	uint32_t		 nuids;
+	struct mail_vec		 expunged;
+	uint64_t		 highestmodseq;
+	struct msgops_mboxes	 touched;
+};
+
+struct mail_copy {
+	uint64_t		 account_id;
+	uint32_t		 mailbox_id;
+	const uint8_t		*uids;
+	uint32_t		 nuids;
+	uint32_t		 to_mailbox;
+	bool			 move;
+	uint32_t		 uidvalidity;	/* of to_mailbox */
+	struct mail_vec		 src_uids, dst_uids;
+	uint64_t		 highestmodseq;	/* of to_mailbox */
+	struct msgops_mboxes	 touched;
+};
+
+/*
+ * The apply steps (txn.h's mail_apply_fn, arg the struct above).  Each
+ * returns IPC_S_OK, IPC_S_NOTFOUND (mailbox), IPC_S_INVALID, IPC_S_LIMIT
+ * (keywords of a message, mailboxes of a message) or an error; on an
+ * error the outputs mean nothing (clear them all the same).
+ */
+mail_apply_fn mail_msg_store_op;
+mail_apply_fn mail_msg_expunge_op;
+mail_apply_fn mail_msg_copy_op;
+void	mail_store_clear(struct mail_store *r);
+void	mail_expunge_clear(struct mail_expunge *r);
+void	mail_copy_clear(struct mail_copy *r);
+
+/* --- MSG_APPEND (mail_msg_append.c) --- */
+
+struct mail_append_msg {
+	uint64_t		 off;		/* in data */
+	uint64_t		 size;
+	uint32_t		 flags;
+	uint64_t		 received;
+	char			*keywords;	/* owned, space-separated */
+	size_t			 rec_off, rec_len;	/* in records */
+	uint8_t			 hash[MSG_HASH_LEN];	/* by prepare */
+	struct msgrec_summary	 sum;		/* by prepare, into records */
+};
+
+struct mail_append {
+	uint64_t		 account_id;
+	uint32_t		 mailbox_id;
+	int			 fd;		/* taken; closed by prepare */
+	uint64_t		 now;
+	uint32_t		 n;
+	struct mail_append_msg	*msgs;		/* n */
+	struct buf		 records;	/* concatenated */
+	uint8_t			*data;		/* read by prepare */
+	uint64_t		 total;		/* bytes of all */
+	/* out */
+	uint32_t		 uidvalidity;
+	struct mail_vec		 uids, email_ids;
+	uint64_t		 highestmodseq;
+};
+
+/*
+ * Makes an append of the request's lists (borrowed, copied): sizes,
+ * flags (count n or 0), keywords (n or 0), received (n or 0; 0 means
+ * now), records and record_lens (n).  fd is taken.  Returns the append,
+ * or NULL with err (IPC_S_INVALID, IPC_S_LIMIT, IPC_S_TOOBIG in *st_r)
+ * and fd closed.
+ */
+struct mail_append *mail_append_new(uint64_t account_id, uint32_t mbox,
+	    int fd, uint64_t now, const struct wire_u64list *sizes,
+	    const struct wire_u64list *flags, const struct wire_strlist *kws,
+	    const struct wire_u64list *received, const void *records,
+	    size_t records_len, const struct wire_u64list *record_lens,
+	    enum ipc_status *st_r, struct store_error *err);
+void	mail_append_free(struct mail_append **ap);
+/* Its steps for txn.h: reads the file and checks the records (prepare),
+ * stores them all or none (apply). */
+mail_prepare_fn	mail_append_prepare;
+mail_apply_fn	mail_append_apply;
+
+#endif

@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * mail_msg_write.c: the writes of the message requests (see mail_msg.h):
+ * MSG_STORE (RFC 9051 6.4.6, with CONDSTORE's UNCHANGEDSINCE, RFC 7162
+ * 3.1.3), MSG_EXPUNGE (RFC 9051 6.4.3, UID EXPUNGE 6.4.9, VANISHED of RFC
+ * 7162 3.2.10) and MSG_COPY (RFC 9051 6.4.7, MOVE 6.4.8).  Each is one
+ * apply step of txn.h: it reads the mail state once, gives out modseqs
+ * from it, and writes it back at the end; around message_destroy, which
+ * reads and writes the state itself, it writes and reads it again.
+ */
+#include "mail_msg.h"
+#include "changelog.h"
+#include "mailbox.h"
+#include "message.h"
+#include "wire.h"
+
+#include <string.h>
+#include <strings.h>
+
+/* --- MSG_STORE --- */
+
+static int
+mail_kw_find(const struct message_rec *m, const char *kw)
+{
+	uint32_t i;
+
+	for (i = 0; i < m->nkeywords; i++)
+		if (strcasecmp(m->keywords[i], kw) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Whether the keywords of m are the set r->kw (both without duplicates). */
+static bool
+mail_kw_same(const struct message_rec *m, const struct mail_store *r)
+{
+	uint32_t i;
+
+	if (m->nkeywords != r->nkw)
+		return false;
+	for (i = 0; i < r->nkw; i++)
+		if (mail_kw_find(m, r->kw[i]) == -1)
+			return false;
+	return true;
+}
+
+/*
+ * Applies the request's flags to m; *changed_r says whether anything
+ * changed.  Returns IPC_S_OK or IPC_S_LIMIT (too many keywords).
+ */
+static enum ipc_status
+mail_store_flags(const struct mail_store *r, struct message_rec *m,
+    bool *changed_r, struct store_error *err)
+{
+	uint32_t i, old = m->flags;
+	int k;
+
+	*changed_r = false;
+	switch (r->mode) {
+	case MAIL_STORE_SET:
+		m->flags = r->flags;
+		if (!mail_kw_same(m, r)) {
+			for (i = 0; i < r->nkw; i++)
+				memcpy(m->keywords[i], r->kw[i],
+				    sizeof(m->keywords[i]));
+			m->nkeywords = r->nkw;
+			*changed_r = true;
+		}
+		break;
+	case MAIL_STORE_ADD:
+		m->flags |= r->flags;
+		for (i = 0; i < r->nkw; i++) {
+			if (mail_kw_find(m, r->kw[i]) != -1)
+				continue;
+			if (m->nkeywords == MSG_MAX_KEYWORDS)
+				return db_error(err, IPC_S_LIMIT, "a message "
+				    "has %d keywords at most",
+				    MSG_MAX_KEYWORDS);
+			memcpy(m->keywords[m->nkeywords++], r->kw[i],
+			    sizeof(m->keywords[0]));
+			*changed_r = true;
+		}
+		break;
+	case MAIL_STORE_REMOVE:
+		m->flags &= ~r->flags;
+		for (i = 0; i < r->nkw; i++) {
+			if ((k = mail_kw_find(m, r->kw[i])) == -1)
+				continue;
+			if ((uint32_t)k != --m->nkeywords)
+				memcpy(m->keywords[k],
+				    m->keywords[m->nkeywords],
+				    sizeof(m->keywords[0]));
+			*changed_r = true;
+		}
+		break;
+	}
+	if (m->flags != old)
+		*changed_r = true;
+	return IPC_S_OK;
+}
+
+/* Stores the flags of one message (uid, email) and records the result. */
+static enum ipc_status
+mail_store_one(struct store_db *db, MDB_txn *txn, struct mail_store *r,
+    struct mstate_rec *s, uint32_t uid, uint64_t email, struct buf *kw,
+    struct store_error *err)
+{
+	struct message_rec m;
+	enum ipc_status st;
+	uint64_t ms;
+	uint32_t old;
+	bool changed;
+
+	if ((st = message_get(db, txn, r->account_id, email, &m, err)) !=
+	    IPC_S_OK)
+		return st;
+	old = m.flags;
+	if ((st = mail_store_flags(r, &m, &changed, err)) != IPC_S_OK ||
+	    !changed)
+		return st;
+	if ((old ^ m.flags) & MSG_F_SEEN &&
+	    (st = msgops_unread(db, txn, r->account_id, &m,
+	    (m.flags & MSG_F_SEEN) ? -1 : 1, err)) != IPC_S_OK)
+		return st;
+	if ((st = msgops_touch(db, txn, r->account_id, s, email, &m, 0, &ms,
+	    err)) != IPC_S_OK ||
+	    (st = msgops_put(db, txn, r->account_id, email, &m, err)) !=
+	    IPC_S_OK)
+		return st;
+	msgops_mboxes_add_all(&r->touched, &m);
+	mail_keywords_text(&m, kw);
+	mail_vec_u32(&r->changed, uid);
+	mail_vec_u64(&r->modseqs, ms);
+	mail_vec_u64(&r->flags_out, m.flags);
+	strvec_add(&r->keywords, (const char *)kw->data);
+	return IPC_S_OK;
+}
+
+/* Ends a write: the touched mailboxes' log entries, the state, *hms_r. */
+static enum ipc_status
+mail_write_end(struct store_db *db, MDB_txn *txn, uint64_t acct,
+    struct mstate_rec *s, struct msgops_mboxes *touched, uint32_t mbox,
+    uint64_t *hms_r, struct store_error *err)
+{
+	struct mailbox_rec mb;
+	enum ipc_status st;
+
+	if ((st = msgops_mboxes_commit(db, txn, acct, s, touched, err)) !=
+	    IPC_S_OK ||
+	    (st = mstate_put(db, txn, acct, s, err)) != IPC_S_OK ||
+	    (st = mailbox_get(db, txn, acct, mbox, &mb, err)) != IPC_S_OK)
+		return st;
+	*hms_r = mb.highestmodseq;
+	return IPC_S_OK;
+}
+
+enum ipc_status
+mail_msg_store_op(struct store_db *db, MDB_txn *txn, void *arg,
+    struct store_error *err)
+{
+	struct mail_store *r = arg;
+	struct mailbox_rec mb;
+	struct mstate_rec s;
+	struct buf kw = BUF_INIT;
+	enum ipc_status st;
+	uint64_t email, modseq;
+	uint32_t i, uid;
+
+	if ((r->flags & ~MAIL_F_ALL) != 0)
+		return db_error(err, IPC_S_INVALID, "unknown flags");
+	if ((st = mstate_get(db, txn, r->account_id, &s, err)) != IPC_S_OK ||
+	    (st = mailbox_get(db, txn, r->account_id, r->mailbox_id, &mb,
+	    err)) != IPC_S_OK)
+		return st;
+	for (i = 0; i < r->nuids; i++) {
+		uid = wire_be32_get(r->uids + (size_t)i * 4);
+		st = msgops_uid_get(db, txn, r->account_id, r->mailbox_id,
+		    uid, &email, &modseq, err);
+		if (st == IPC_S_NOTFOUND) {
+			st = IPC_S_OK;
+			continue;
+		}
+		if (st != IPC_S_OK)
+			break;
+		/* RFC 7162 3.1.3: changed since the client looked. */
+		if (r->unchangedsince != 0 && modseq > r->unchangedsince) {
+			mail_vec_u32(&r->modified, uid);
+			continue;
+		}
+		if ((st = mail_store_one(db, txn, r, &s, uid, email, &kw,
+		    err)) != IPC_S_OK)
+			break;
+	}
+	buf_clear(&kw);
+	if (st != IPC_S_OK)
+		return st;
+	return mail_write_end(db, txn, r->account_id, &s, &r->touched,
+	    r->mailbox_id, &r->highestmodseq, err);
+}
+
+void
+mail_store_clear(struct mail_store *r)
+{
+	mail_vec_clear(&r->changed);
+	mail_vec_clear(&r->modseqs);
+	mail_vec_clear(&r->flags_out);
+	mail_vec_clear(&r->modified);
+	strvec_clear(&r->keywords);
+	msgops_mboxes_clear(&r->touched);
+}
+
+/* --- MSG_EXPUNGE --- */
+
+/*
+ * Takes email (record m) out of mailbox mbox while it stays in others:
+ * the membership goes, the email is updated (JMAP mailboxIds), and the UID
+ * vanishes at that modseq.
+ */
+static enum ipc_status
+mail_leave(struct store_db *db, MDB_txn *txn, uint64_t acct,
+    struct mstate_rec *s, uint64_t email, struct message_rec *m,
+    uint32_t mbox, struct store_error *err)
+{
+	enum ipc_status st;
+	uint64_t ms;
+	uint32_t uid;
+
+	if ((st = msgops_unlink(db, txn, acct, email, m, mbox, &uid, err)) !=
+	    IPC_S_OK ||
+	    (st = changelog_append(db, txn, acct, s, CHANGE_EMAIL,
+	    CHANGE_UPDATED, email, &ms, err)) != IPC_S_OK ||
+	    (st = msgops_vanish(db, txn, acct, mbox, uid, ms, err)) !=
+	    IPC_S_OK)
+		return st;
+	return msgops_put(db, txn, acct, email, m, err);
+}
+
+/* Expunges one message whose entry is (uid, email), if \Deleted. */
+static enum ipc_status
+mail_expunge_one(struct store_db *db, MDB_txn *txn, struct mail_expunge *r,
+    struct mstate_rec *s, uint32_t uid, uint64_t email,
+    struct store_error *err)
+{
+	struct message_rec m;
+	enum ipc_status st;
+
+	if ((st = message_get(db, txn, r->account_id, email, &m, err)) !=
+	    IPC_S_OK)
+		return st;
+	if ((m.flags & MSG_F_DELETED) == 0)
+		return IPC_S_OK;
+	if (m.nmbox > 1)
+		st = mail_leave(db, txn, r->account_id, s, email, &m,
+		    r->mailbox_id, err);
+	else if ((st = mstate_put(db, txn, r->account_id, s, err)) ==
+	    IPC_S_OK &&
+	    (st = message_destroy(db, txn, r->account_id, email, err)) ==
+	    IPC_S_OK)
+		st = mstate_get(db, txn, r->account_id, s, err);
+	if (st == IPC_S_OK)
+		mail_vec_u32(&r->expunged, uid);
+	return st;
+}
+
+enum ipc_status
+mail_msg_expunge_op(struct store_db *db, MDB_txn *txn, void *arg,
+    struct store_error *err)
+{
+	struct mail_expunge *r = arg;
+	struct mailbox_rec mb;
+	struct mstate_rec s;
+	enum ipc_status st;
+	uint64_t email, modseq;
+	uint32_t i, uid;
+
+	if ((st = mstate_get(db, txn, r->account_id, &s, err)) != IPC_S_OK ||
+	    (st = mailbox_get(db, txn, r->account_id, r->mailbox_id, &mb,
+	    err)) != IPC_S_OK)
+		return st;
+	for (i = 0; i < r->nuids; i++) {
+		uid = wire_be32_get(r->uids + (size_t)i * 4);
+		st = msgops_uid_get(db, txn, r->account_id, r->mailbox_id,
+		    uid, &email, &modseq, err);
+		if (st == IPC_S_NOTFOUND)
+			continue;
+		if (st != IPC_S_OK ||
+		    (st = mail_expunge_one(db, txn, r, &s, uid, email, err)) !=
+		    IPC_S_OK)
+			return st;
+	}
+	if (r->expunged.n > 0)
+		msgops_mboxes_add(&r->touched, r->mailbox_id);
+	return mail_write_end(db, txn, r->account_id, &s, &r->touched,
+	    r->mailbox_id, &r->highestmodseq, err);
+}
+
+void
+mail_expunge_clear(struct mail_expunge *r)
+{
+	mail_vec_clear(&r->expunged);
+	msgops_mboxes_clear(&r->touched);
+}
+
+/* --- MSG_COPY --- */
+
+/* Copies (or moves) one message whose entry is (uid, email). */
+static enum ipc_status
+mail_copy_one(struct store_db *db, MDB_txn *txn, struct mail_copy *r,
+    struct mstate_rec *s, uint32_t uid, uint64_t email,
+    struct store_error *err)
+{
+	struct message_rec m;
+	enum ipc_status st;
+	uint64_t ms;
+	uint32_t dst, gone;
+	int i;
+
+	if ((st = message_get(db, txn, r->account_id, email, &m, err)) !=
+	    IPC_S_OK)
+		return st;
+	if ((i = msgops_mbox_index(&m, r->to_mailbox)) != -1) {
+		/* In the target already: nothing to copy. */
+		dst = m.mbox[i].uid;
+		if (r->move && (st = mail_leave(db, txn, r->account_id, s,
+		    email, &m, r->mailbox_id, err)) != IPC_S_OK)
+			return st;
+	} else {
+		if ((st = msgops_link(db, txn, r->account_id, email, &m,
+		    r->to_mailbox, &dst, err)) != IPC_S_OK ||
+		    (r->move && (st = msgops_unlink(db, txn, r->account_id,
+		    email, &m, r->mailbox_id, &gone, err)) != IPC_S_OK) ||
+		    (st = msgops_touch(db, txn, r->account_id, s, email, &m,
+		    r->to_mailbox, &ms, err)) != IPC_S_OK ||
+		    (r->move && (st = msgops_vanish(db, txn, r->account_id,
+		    r->mailbox_id, gone, ms, err)) != IPC_S_OK) ||
+		    (st = msgops_put(db, txn, r->account_id, email, &m,
+		    err)) != IPC_S_OK)
+			return st;
+		msgops_mboxes_add(&r->touched, r->to_mailbox);
+	}
+	if (r->move)
+		msgops_mboxes_add(&r->touched, r->mailbox_id);
+	mail_vec_u32(&r->src_uids, uid);
+	mail_vec_u32(&r->dst_uids, dst);
+	return IPC_S_OK;
+}
+
+enum ipc_status
+mail_msg_copy_op(struct store_db *db, MDB_txn *txn, void *arg,
+    struct store_error *err)
+{
+	struct mail_copy *r = arg;
+	struct mailbox_rec mb;
+	struct mstate_rec s;
+	enum ipc_status st;
+	uint64_t email, modseq;
+	uint32_t i, uid;
+
+	if (r->to_mailbox == r->mailbox_id)
+		return db_error(err, IPC_S_INVALID, "copy into the same "
+		    "mailbox");
+	if ((st = mstate_get(db, txn, r->account_id, &s, err)) != IPC_S_OK ||
+	    (st = mailbox_get(db, txn, r->account_id, r->mailbox_id, &mb,
+	    err)) != IPC_S_OK ||
+	    (st = mailbox_get(db, txn, r->account_id, r->to_mailbox, &mb,
+	    err)) != IPC_S_OK)
+		return st;
+	r->uidvalidity = mb.uidvalidity;
+	for (i = 0; i < r->nuids; i++) {
+		uid = wire_be32_get(r->uids + (size_t)i * 4);
+		st = msgops_uid_get(db, txn, r->account_id, r->mailbox_id,
+		    uid, &email, &modseq, err);
+		if (st == IPC_S_NOTFOUND)
+			continue;
+		if (st != IPC_S_OK ||
+		    (st = mail_copy_one(db, txn, r, &s, uid, email, err)) !=
+		    IPC_S_OK)
+			return st;
+	}
+	return mail_write_end(db, txn, r->account_id, &s, &r->touched,
+	    r->to_mailbox, &r->highestmodseq, err);
+}
+
+void
+mail_copy_clear(struct mail_copy *r)
+{
+	mail_vec_clear(&r->src_uids);
+	mail_vec_clear(&r->dst_uids);
+	msgops_mboxes_clear(&r->touched);
+}

@@ -1,0 +1,952 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_store_msg.c: the message requests of protocol workers (mail_msg.h)
+ * on a real LMDB environment in a temporary directory, called without
+ * IPC: APPEND (several at once, all or none, quota), SELECT and MSG_UIDS,
+ * FETCH of flags, keywords and records, BODY slices, STORE with modseqs
+ * and UNCHANGEDSINCE, EXPUNGE with VANISHED, SYNC since a modseq, COPY and
+ * MOVE, and the mailbox counters through all of them.
+ */
+/* unit-deps: store/db.c store/schema.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/blob.c store/txn.c store/loopwake.c store/message_ops.c store/mail_msg_read.c store/mail_msg_write.c store/mail_msg_append.c */
+#include "harness.h"
+#include "compat.h"
+#include "mime.h"
+#include "msgrec.h"
+
+#include "store/account.h"
+#include "store/auth.h"
+#include "store/blob.h"
+#include "store/db.h"
+#include "store/domain.h"
+#include "store/mail_msg.h"
+#include "store/mailbox.h"
+#include "store/message.h"
+#include "store/quota.h"
+#include "store/txn.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sys/mman.h>
+
+#include <unistd.h>
+
+#include <sodium.h>
+
+#define MAP_SIZE	(64u << 20)
+#define NOW		1700000000ull
+#define INBOX		1
+#define ARCHIVE		6
+
+static const char *
+fresh_dir(void)
+{
+	static char path[256];
+	static int n;
+
+	snprintf(path, sizeof(path), "%s/msg%d", harness_tmpdir(), n++);
+	return path;
+}
+
+/* A fresh environment with account alice; its id in *acct. */
+static int
+open_fresh(struct store_db *db, uint64_t *acct)
+{
+	char hash[crypto_pwhash_STRBYTES];
+	char dom[NAME_DOMAIN_MAX + 1];
+	struct store_error err;
+	struct name_addr a;
+
+	if (db_open(db, fresh_dir(), MAP_SIZE, &err) == -1) {
+		harness_fail(__FILE__, __LINE__, "db_open: %s", err.text);
+		return -1;
+	}
+	*acct = 0;
+	(void)domain_add(db, "example.org", NOW, dom, &err);
+	if (auth_hash_password("secret", crypto_pwhash_OPSLIMIT_MIN,
+	    crypto_pwhash_MEMLIMIT_MIN, hash) != 0 ||
+	    account_check_new(db, "alice@example.org", &a, &err) != IPC_S_OK ||
+	    account_add(db, &a, hash, 0, 0, NOW, acct, &err) != IPC_S_OK) {
+		harness_fail(__FILE__, __LINE__, "account: %s", err.text);
+		db_close(db);
+		return -1;
+	}
+	return 0;
+}
+
+static struct mailbox_rec
+mbox_of(struct store_db *db, uint64_t acct, uint32_t id)
+{
+	struct store_error err;
+	struct mailbox_rec mb;
+	MDB_txn *txn;
+
+	memset(&mb, 0, sizeof(mb));
+	if (db_begin(db, false, &txn, &err) != IPC_S_OK)
+		return mb;
+	CHECK_INT(mailbox_get(db, txn, acct, id, &mb, &err), IPC_S_OK);
+	db_abort(&txn);
+	return mb;
+}
+
+/* Checks the total and unread counts of a mailbox. */
+#define CHECK_COUNTS(db, acct, id, tot, unr) do {			\
+	struct mailbox_rec mb_ = mbox_of(db, acct, id);			\
+	CHECK_INT(mb_.total, tot);					\
+	CHECK_INT(mb_.unread, unr);					\
+} while (0)
+
+/* A uid vector of n UIDs. */
+static void
+uidv(struct buf *b, int n, ...)
+{
+	va_list ap;
+	uint8_t u[4];
+	int i;
+
+	buf_reset(b);
+	va_start(ap, n);
+	for (i = 0; i < n; i++) {
+		wire_be32_put(u, va_arg(ap, uint32_t));
+		buf_append(b, u, 4);
+	}
+	va_end(ap);
+}
+
+/* The UIDs of a vector as text, "1 2 3". */
+static const char *
+uids_text(const struct mail_vec *v)
+{
+	static char s[4][256];
+	static int k;
+	char *p = s[k++ % 4];
+	uint32_t i;
+	size_t len = 0;
+
+	p[0] = '\0';
+	for (i = 0; i < v->n && len < 200; i++)
+		len += (size_t)snprintf(p + len, 256 - len, "%s%u",
+		    i > 0 ? " " : "", mail_vec_u32_get(v, i));
+	return p;
+}
+
+/* --- Messages appended as imapd would: one file, parsed records --- */
+
+static const char *msgs[] = {
+	"From: Bob <bob@example.net>\r\nSubject: One\r\n"
+	    "Message-ID: <1@example.net>\r\n\r\nFirst body.\r\n",
+	"From: Bob <bob@example.net>\r\nSubject: Two\r\n"
+	    "Message-ID: <2@example.net>\r\n\r\nSecond body, longer.\r\n",
+	"From: Carol <carol@example.net>\r\nSubject: Three\r\n"
+	    "Message-ID: <3@example.net>\r\n\r\nThird.\r\n",
+	"From: Dave <dave@example.net>\r\nSubject: Four\r\n"
+	    "Message-ID: <4@example.net>\r\n\r\nFourth.\r\n",
+};
+
+static void
+record_of(const char *text, struct buf *rec)
+{
+	struct mime_msg *m = mime_parse(text, strlen(text));
+
+	if (m != NULL)
+		msgrec_encode(m, 0, rec);
+	mime_msg_free(&m);
+}
+
+/*
+ * Appends texts[0..n) to mbox with flags and keywords (either may be NULL);
+ * the record of index bad (or none, -1) is garbage.  Returns the status;
+ * the UIDs go to uids (may be NULL).
+ */
+static enum ipc_status
+append(struct store_db *db, uint64_t acct, uint32_t mbox,
+    const char **texts, int n, const uint64_t *flags, const char **kws,
+    int bad, struct mail_vec *uids)
+{
+	struct buf sizes = BUF_INIT, fl = BUF_INIT, rcv = BUF_INIT,
+	    lens = BUF_INIT, recs = BUF_INIT, kwb = BUF_INIT;
+	struct wire_u64list lsizes, lflags, lrcv, llens;
+	struct wire_strlist lkws;
+	struct mail_append *a;
+	struct store_error err;
+	enum ipc_status st;
+	size_t before;
+	int fd, i;
+
+	fd = memfd_create("msgs", MFD_CLOEXEC);
+	for (i = 0; i < n; i++) {
+		if (write(fd, texts[i], strlen(texts[i])) !=
+		    (ssize_t)strlen(texts[i]))
+			harness_fail(__FILE__, __LINE__, "write");
+		wire_u64list_add(&sizes, strlen(texts[i]));
+		wire_u64list_add(&fl, flags != NULL ? flags[i] : 0);
+		wire_u64list_add(&rcv, NOW + (uint64_t)i);
+		wire_strlist_add(&kwb, kws != NULL ? kws[i] : "");
+		before = recs.len;
+		if (i == bad)
+			buf_append(&recs, "\001junk", 5);
+		else
+			record_of(texts[i], &recs);
+		wire_u64list_add(&lens, recs.len - before);
+	}
+	lsizes = (struct wire_u64list){ (uint32_t)n, sizes.data };
+	lflags = (struct wire_u64list){ (uint32_t)n, fl.data };
+	lrcv = (struct wire_u64list){ (uint32_t)n, rcv.data };
+	llens = (struct wire_u64list){ (uint32_t)n, lens.data };
+	lkws = (struct wire_strlist){ (uint32_t)n, kwb.data, kwb.len };
+	a = mail_append_new(acct, mbox, fd, NOW, &lsizes, &lflags, &lkws,
+	    &lrcv, recs.data, recs.len, &llens, &st, &err);
+	if (a != NULL) {
+		if ((st = mail_append_prepare(a, &err)) == IPC_S_OK)
+			st = mail_txn_run(db, mail_append_apply, a, &err);
+		if (st == IPC_S_OK && uids != NULL) {
+			buf_append(&uids->b, a->uids.b.data, a->uids.b.len);
+			uids->n += a->uids.n;
+		}
+		mail_append_free(&a);
+	}
+	buf_clear(&sizes);
+	buf_clear(&fl);
+	buf_clear(&rcv);
+	buf_clear(&lens);
+	buf_clear(&recs);
+	buf_clear(&kwb);
+	return st;
+}
+
+/* Three messages in the inbox: 1 unseen, 2 \Seen with keywords, 3. */
+static void
+append3(struct store_db *db, uint64_t acct)
+{
+	static const uint64_t fl[] = { 0, MAIL_F_SEEN, 0 };
+	static const char *kws[] = { "", "$Label1 work", "" };
+	struct mail_vec u;
+
+	memset(&u, 0, sizeof(u));
+	CHECK_INT(append(db, acct, INBOX, msgs, 3, fl, kws, -1, &u),
+	    IPC_S_OK);
+	CHECK_STR(uids_text(&u), "1 2 3");
+	mail_vec_clear(&u);
+}
+
+/* --- Writes, run alone in durable transactions --- */
+
+static enum ipc_status
+store(struct store_db *db, uint64_t acct, uint32_t mbox,
+    const struct buf *uids, enum mail_store_mode mode, uint32_t flags,
+    const char *kw, uint64_t unchangedsince, struct mail_store *r)
+{
+	struct store_error err;
+	enum ipc_status st;
+
+	memset(r, 0, sizeof(*r));
+	r->account_id = acct;
+	r->mailbox_id = mbox;
+	r->uids = uids->data;
+	r->nuids = (uint32_t)(uids->len / 4);
+	r->mode = mode;
+	r->flags = flags;
+	r->unchangedsince = unchangedsince;
+	if ((st = mail_keywords_parse(kw, r->kw, &r->nkw, &err)) != IPC_S_OK)
+		return st;
+	return mail_txn_run(db, mail_msg_store_op, r, &err);
+}
+
+static enum ipc_status
+expunge(struct store_db *db, uint64_t acct, uint32_t mbox,
+    const struct buf *uids, struct mail_expunge *r)
+{
+	struct store_error err;
+
+	memset(r, 0, sizeof(*r));
+	r->account_id = acct;
+	r->mailbox_id = mbox;
+	r->uids = uids->data;
+	r->nuids = (uint32_t)(uids->len / 4);
+	return mail_txn_run(db, mail_msg_expunge_op, r, &err);
+}
+
+static enum ipc_status
+copy(struct store_db *db, uint64_t acct, uint32_t from, uint32_t to,
+    bool move, const struct buf *uids, struct mail_copy *r)
+{
+	struct store_error err;
+
+	memset(r, 0, sizeof(*r));
+	r->account_id = acct;
+	r->mailbox_id = from;
+	r->uids = uids->data;
+	r->nuids = (uint32_t)(uids->len / 4);
+	r->to_mailbox = to;
+	r->move = move;
+	return mail_txn_run(db, mail_msg_copy_op, r, &err);
+}
+
+/* --- Reads, each in its own read transaction --- */
+
+static enum ipc_status
+fetch(struct store_db *db, uint64_t acct, uint32_t mbox,
+    const struct buf *uids, bool with_record, struct mail_fetch *r)
+{
+	struct store_error err;
+	enum ipc_status st;
+	MDB_txn *txn;
+
+	memset(r, 0, sizeof(*r));
+	if ((st = db_begin(db, false, &txn, &err)) != IPC_S_OK)
+		return st;
+	st = mail_msg_fetch_op(db, txn, acct, mbox, uids->data,
+	    (uint32_t)(uids->len / 4), with_record, r, &err);
+	db_abort(&txn);
+	return st;
+}
+
+static enum ipc_status
+sync_since(struct store_db *db, uint64_t acct, uint32_t mbox, uint64_t since,
+    struct mail_sync *r)
+{
+	struct store_error err;
+	enum ipc_status st;
+	MDB_txn *txn;
+
+	memset(r, 0, sizeof(*r));
+	if ((st = db_begin(db, false, &txn, &err)) != IPC_S_OK)
+		return st;
+	st = mail_msg_sync_op(db, txn, acct, mbox, since, r, &err);
+	db_abort(&txn);
+	return st;
+}
+
+static enum ipc_status
+body(struct store_db *db, uint64_t acct, uint32_t mbox, uint32_t uid,
+    uint64_t off, uint32_t len, uint64_t *size, struct buf *out)
+{
+	struct store_error err;
+	enum ipc_status st;
+	MDB_txn *txn;
+
+	buf_reset(out);
+	if ((st = db_begin(db, false, &txn, &err)) != IPC_S_OK)
+		return st;
+	st = mail_msg_body_op(db, txn, acct, mbox, uid, off, len, size, out,
+	    &err);
+	db_abort(&txn);
+	return st;
+}
+
+/* The modseq of uid in mbox, 0 if it is not there. */
+static uint64_t
+modseq_of(struct store_db *db, uint64_t acct, uint32_t mbox, uint32_t uid)
+{
+	struct store_error err;
+	uint64_t email, ms = 0;
+	MDB_txn *txn;
+
+	if (db_begin(db, false, &txn, &err) != IPC_S_OK)
+		return 0;
+	if (msgops_uid_get(db, txn, acct, mbox, uid, &email, &ms, &err) !=
+	    IPC_S_OK)
+		ms = 0;
+	db_abort(&txn);
+	return ms;
+}
+
+/* --- Tests --- */
+
+TEST(test_helpers)
+{
+	char kw[MSG_MAX_KEYWORDS][MSG_KEYWORD_MAX + 1];
+	char many[MSG_MAX_KEYWORDS * 5 + 8];
+	struct store_error err;
+	struct buf b = BUF_INIT;
+	uint32_t n = 0;
+	int i;
+
+	uidv(&b, 3, 1, 5, 9);
+	CHECK_INT(mail_uids_check(b.data, b.len, &n), 0);
+	CHECK_INT(n, 3);
+	uidv(&b, 2, 5, 5);
+	CHECK_INT(mail_uids_check(b.data, b.len, &n), -1);
+	uidv(&b, 2, 5, 4);
+	CHECK_INT(mail_uids_check(b.data, b.len, &n), -1);
+	uidv(&b, 1, 0);
+	CHECK_INT(mail_uids_check(b.data, b.len, &n), -1);
+	CHECK_INT(mail_uids_check(b.data, 3, &n), -1);
+	CHECK_INT(mail_uids_check(NULL, 0, &n), 0);
+	CHECK_INT(n, 0);
+	buf_clear(&b);
+
+	CHECK(msgops_keyword_valid("$Forwarded"));
+	CHECK(!msgops_keyword_valid("\\Seen"));
+	CHECK(!msgops_keyword_valid("a]b"));
+	CHECK(!msgops_keyword_valid(""));
+	CHECK(!msgops_keyword_valid("caf\xc3\xa9"));
+	CHECK_INT(mail_keywords_parse("  a B  b $x ", kw, &n, &err),
+	    IPC_S_OK);
+	CHECK_INT(n, 3);	/* "b" repeats "B" */
+	CHECK_STR(kw[0], "a");
+	CHECK_STR(kw[1], "B");
+	CHECK_STR(kw[2], "$x");
+	CHECK_INT(mail_keywords_parse("ok (bad", kw, &n, &err),
+	    IPC_S_INVALID);
+	many[0] = '\0';
+	for (i = 0; i <= MSG_MAX_KEYWORDS; i++) {
+		char one[16];
+
+		snprintf(one, sizeof(one), "k%d ", i);
+		strlcat(many, one, sizeof(many));
+	}
+	CHECK_INT(mail_keywords_parse(many, kw, &n, &err), IPC_S_LIMIT);
+}
+
+TEST(test_select_and_uids)
+{
+	struct store_error err;
+	struct store_db db;
+	struct mail_select r;
+	struct mail_vec u;
+	uint64_t acct;
+	MDB_txn *txn;
+	bool more;
+
+	if (open_fresh(&db, &acct) == -1)
+		return;
+	append3(&db, acct);
+	CHECK_COUNTS(&db, acct, INBOX, 3, 2);
+	if (db_begin(&db, false, &txn, &err) != IPC_S_OK)
+		return;
+	CHECK_INT(mail_msg_select_op(&db, txn, acct, INBOX, 100, &r, &err),
+	    IPC_S_OK);
+	CHECK_INT(r.mb.total, 3);
+	CHECK_INT(r.mb.uidnext, 4);
+	CHECK_STR(uids_text(&r.uids), "1 2 3");
+	CHECK_INT(r.unseen, 1);
+	CHECK_INT(r.keywords.n, 2);
+	if (r.keywords.n == 2) {
+		CHECK_STR(r.keywords.v[0], "$Label1");
+		CHECK_STR(r.keywords.v[1], "work");
+	}
+	CHECK(r.mb.highestmodseq > 0);
+	mail_select_clear(&r);
+	CHECK_INT(mail_msg_select_op(&db, txn, acct, INBOX, 2, &r, &err),
+	    IPC_S_OK);
+	CHECK_STR(uids_text(&r.uids), "1 2");
+	mail_select_clear(&r);
+	CHECK_INT(mail_msg_select_op(&db, txn, acct, 999, 2, &r, &err),
+	    IPC_S_NOTFOUND);
+	mail_select_clear(&r);
+	/* An empty mailbox. */
+	CHECK_INT(mail_msg_select_op(&db, txn, acct, ARCHIVE, 10, &r, &err),
+	    IPC_S_OK);
+	CHECK_INT(r.uids.n, 0);
+	CHECK_INT(r.unseen, 0);
+	CHECK_INT(r.mb.uidnext, 1);
+	mail_select_clear(&r);
+
+	memset(&u, 0, sizeof(u));
+	CHECK_INT(mail_msg_uids_op(&db, txn, acct, INBOX, 1, 1, &u, &more,
+	    &err), IPC_S_OK);
+	CHECK_STR(uids_text(&u), "2");
+	CHECK(more);
+	mail_vec_clear(&u);
+	CHECK_INT(mail_msg_uids_op(&db, txn, acct, INBOX, 1, 5, &u, &more,
+	    &err), IPC_S_OK);
+	CHECK_STR(uids_text(&u), "2 3");
+	CHECK(!more);
+	mail_vec_clear(&u);
+	CHECK_INT(mail_msg_uids_op(&db, txn, acct, INBOX, 3, 5, &u, &more,
+	    &err), IPC_S_OK);
+	CHECK_INT(u.n, 0);
+	CHECK(!more);
+	mail_vec_clear(&u);
+	db_abort(&txn);
+	db_close(&db);
+}
+
+TEST(test_fetch)
+{
+	struct buf uids = BUF_INIT, rec = BUF_INIT;
+	struct store_db db;
+	struct mail_fetch r;
+	uint64_t acct;
+	size_t l0, l1;
+
+	if (open_fresh(&db, &acct) == -1)
+		return;
+	append3(&db, acct);
+	uidv(&uids, 4, 1, 2, 3, 99);
+	CHECK_INT(fetch(&db, acct, INBOX, &uids, true, &r), IPC_S_OK);
+	CHECK_INT(r.done, 4);
+	CHECK_STR(uids_text(&r.found), "1 2 3");
+	CHECK_INT(r.flags.n, 3);
+	CHECK_INT(mail_vec_u64_get(&r.flags, 0), 0);
+	CHECK_INT(mail_vec_u64_get(&r.flags, 1), MAIL_F_SEEN);
+	CHECK_INT(r.keywords.n, 3);
+	if (r.keywords.n == 3) {
+		CHECK_STR(r.keywords.v[0], "");
+		CHECK_STR(r.keywords.v[1], "$Label1 work");
+	}
+	CHECK_INT(mail_vec_u64_get(&r.sizes, 1), strlen(msgs[1]));
+	CHECK_INT(mail_vec_u64_get(&r.received, 0), NOW);
+	CHECK_INT(mail_vec_u64_get(&r.received, 2), NOW + 2);
+	CHECK_INT(mail_vec_u64_get(&r.saved, 2), NOW + 2);
+	CHECK_INT(mail_vec_u64_get(&r.email_ids, 0), 1);
+	CHECK_INT(mail_vec_u64_get(&r.email_ids, 2), 3);
+	CHECK(mail_vec_u64_get(&r.modseqs, 0) <
+	    mail_vec_u64_get(&r.modseqs, 1));
+	/* The records are the ones appended, back to back. */
+	record_of(msgs[0], &rec);
+	l0 = rec.len;
+	record_of(msgs[1], &rec);
+	l1 = rec.len - l0;
+	CHECK_INT(r.record_lens.n, 3);
+	CHECK_INT(mail_vec_u64_get(&r.record_lens, 0), l0);
+	CHECK_INT(mail_vec_u64_get(&r.record_lens, 1), l1);
+	CHECK(r.records.len > l0 + l1);
+	CHECK(memcmp(r.records.data, rec.data, l0 + l1) == 0);
+	mail_fetch_clear(&r);
+	/* Without records. */
+	CHECK_INT(fetch(&db, acct, INBOX, &uids, false, &r), IPC_S_OK);
+	CHECK_INT(r.records.len, 0);
+	CHECK_INT(r.record_lens.n, 0);
+	CHECK_INT(r.found.n, 3);
+	mail_fetch_clear(&r);
+	CHECK_INT(fetch(&db, acct, 999, &uids, false, &r), IPC_S_NOTFOUND);
+	mail_fetch_clear(&r);
+	buf_clear(&uids);
+	buf_clear(&rec);
+	db_close(&db);
+}
+
+TEST(test_body_slices)
+{
+	struct buf out = BUF_INIT;
+	struct store_db db;
+	uint64_t acct, size = 0;
+	size_t len = strlen(msgs[1]);
+
+	if (open_fresh(&db, &acct) == -1)
+		return;
+	append3(&db, acct);
+	CHECK_INT(body(&db, acct, INBOX, 2, 0, 10, &size, &out), IPC_S_OK);
+	CHECK_INT(size, len);
+	CHECK_INT(out.len, 10);
+	CHECK(memcmp(out.data, msgs[1], 10) == 0);
+	CHECK_INT(body(&db, acct, INBOX, 2, len - 3, 100, &size, &out),
+	    IPC_S_OK);
+	CHECK_INT(out.len, 3);
+	CHECK(memcmp(out.data, msgs[1] + len - 3, 3) == 0);
+	CHECK_INT(body(&db, acct, INBOX, 2, 0, UINT32_MAX, &size, &out),
+	    IPC_S_OK);
+	CHECK_INT(out.len, len);
+	CHECK_INT(body(&db, acct, INBOX, 2, len, 10, &size, &out), IPC_S_OK);
+	CHECK_INT(out.len, 0);
+	CHECK_INT(size, len);
+	CHECK_INT(body(&db, acct, INBOX, 2, len + 1000, 10, &size, &out),
+	    IPC_S_OK);
+	CHECK_INT(out.len, 0);
+	CHECK_INT(body(&db, acct, INBOX, 7, 0, 10, &size, &out),
+	    IPC_S_NOTFOUND);
+	buf_clear(&out);
+	db_close(&db);
+}
+
+TEST(test_store_flags)
+{
+	struct buf uids = BUF_INIT;
+	struct store_db db;
+	struct mail_store r;
+	struct mail_fetch fr;
+	struct mailbox_rec mb;
+	uint64_t acct, hms, ms1, ms2;
+
+	if (open_fresh(&db, &acct) == -1)
+		return;
+	append3(&db, acct);
+	hms = mbox_of(&db, acct, INBOX).highestmodseq;
+	ms1 = modseq_of(&db, acct, INBOX, 1);
+	ms2 = modseq_of(&db, acct, INBOX, 2);
+	/* 2 is \Seen already: only 1 changes. */
+	uidv(&uids, 2, 1, 2);
+	CHECK_INT(store(&db, acct, INBOX, &uids, MAIL_STORE_ADD, MAIL_F_SEEN,
+	    "", 0, &r), IPC_S_OK);
+	CHECK_STR(uids_text(&r.changed), "1");
+	CHECK_INT(r.modseqs.n, 1);
+	CHECK(mail_vec_u64_get(&r.modseqs, 0) > hms);
+	CHECK_INT(mail_vec_u64_get(&r.flags_out, 0), MAIL_F_SEEN);
+	CHECK(r.highestmodseq > mail_vec_u64_get(&r.modseqs, 0));
+	mb = mbox_of(&db, acct, INBOX);
+	CHECK_INT(mb.highestmodseq, r.highestmodseq);
+	CHECK_INT(modseq_of(&db, acct, INBOX, 1),
+	    mail_vec_u64_get(&r.modseqs, 0));
+	CHECK_INT(modseq_of(&db, acct, INBOX, 2), ms2);
+	CHECK_INT(r.modified.n, 0);
+	mail_store_clear(&r);
+	CHECK_COUNTS(&db, acct, INBOX, 3, 1);
+
+	/* Keywords compare without regard to case. */
+	uidv(&uids, 1, 2);
+	CHECK_INT(store(&db, acct, INBOX, &uids, MAIL_STORE_REMOVE, 0,
+	    "WORK", 0, &r), IPC_S_OK);
+	CHECK_STR(uids_text(&r.changed), "2");
+	CHECK_STR(r.keywords.v[0], "$Label1");
+	CHECK_INT(mail_vec_u64_get(&r.flags_out, 0), MAIL_F_SEEN);
+	mail_store_clear(&r);
+	CHECK_INT(store(&db, acct, INBOX, &uids, MAIL_STORE_ADD, 0,
+	    "$label1", 0, &r), IPC_S_OK);
+	CHECK_INT(r.changed.n, 0);	/* nothing to do */
+	mail_store_clear(&r);
+
+	/* Set replaces flags and keywords; \Seen goes, unread comes back. */
+	uidv(&uids, 2, 2, 3);
+	CHECK_INT(store(&db, acct, INBOX, &uids, MAIL_STORE_SET,
+	    MAIL_F_FLAGGED | MAIL_F_DELETED, "b a", 0, &r), IPC_S_OK);
+	CHECK_STR(uids_text(&r.changed), "2 3");
+	CHECK_STR(r.keywords.v[0], "b a");
+	CHECK_STR(r.keywords.v[1], "b a");
+	CHECK_INT(mail_vec_u64_get(&r.flags_out, 1),
+	    MAIL_F_FLAGGED | MAIL_F_DELETED);
+	mail_store_clear(&r);
+	CHECK_COUNTS(&db, acct, INBOX, 3, 2);
+	uidv(&uids, 2, 2, 3);
+	CHECK_INT(store(&db, acct, INBOX, &uids, MAIL_STORE_SET,
+	    MAIL_F_FLAGGED | MAIL_F_DELETED, "A B", 0, &r), IPC_S_OK);
+	CHECK_INT(r.changed.n, 0);
+	mail_store_clear(&r);
+
+	/* UNCHANGEDSINCE: 3 changed after 1's modseq, 1 did not. */
+	ms2 = modseq_of(&db, acct, INBOX, 1);
+	CHECK(ms2 > ms1);
+	CHECK(modseq_of(&db, acct, INBOX, 3) > ms2);
+	uidv(&uids, 2, 1, 3);
+	CHECK_INT(store(&db, acct, INBOX, &uids, MAIL_STORE_ADD,
+	    MAIL_F_ANSWERED, "", ms2, &r), IPC_S_OK);
+	CHECK_STR(uids_text(&r.modified), "3");
+	CHECK_STR(uids_text(&r.changed), "1");
+	CHECK_INT(mail_vec_u64_get(&r.flags_out, 0), MAIL_F_SEEN |
+	    MAIL_F_ANSWERED);
+	mail_store_clear(&r);
+	uidv(&uids, 1, 1);
+	CHECK_INT(store(&db, acct, INBOX, &uids, MAIL_STORE_ADD,
+	    MAIL_F_ANSWERED, "", ms1, &r), IPC_S_OK);
+	CHECK_STR(uids_text(&r.modified), "1");
+	CHECK_INT(r.changed.n, 0);
+	mail_store_clear(&r);
+
+	/* Too many keywords on one message: nothing changes at all. */
+	{
+		char many[MSG_MAX_KEYWORDS * 5 + 8], one[16];
+		int i;
+
+		many[0] = '\0';
+		for (i = 0; i < MSG_MAX_KEYWORDS - 1; i++) {
+			snprintf(one, sizeof(one), "k%d ", i);
+			strlcat(many, one, sizeof(many));
+		}
+		hms = mbox_of(&db, acct, INBOX).highestmodseq;
+		uidv(&uids, 2, 1, 3);	/* 1 has none, 3 has two */
+		CHECK_INT(store(&db, acct, INBOX, &uids, MAIL_STORE_ADD, 0,
+		    many, 0, &r), IPC_S_LIMIT);
+		mail_store_clear(&r);
+		CHECK_INT(mbox_of(&db, acct, INBOX).highestmodseq, hms);
+		uidv(&uids, 1, 1);
+		CHECK_INT(fetch(&db, acct, INBOX, &uids, false, &fr),
+		    IPC_S_OK);
+		CHECK_STR(fr.keywords.v[0], "");
+		mail_fetch_clear(&fr);
+	}
+	CHECK_INT(store(&db, acct, INBOX, &uids, MAIL_STORE_ADD, 0, "a\\b",
+	    0, &r), IPC_S_INVALID);
+	mail_store_clear(&r);
+	CHECK_INT(store(&db, acct, 999, &uids, MAIL_STORE_ADD, MAIL_F_SEEN,
+	    "", 0, &r), IPC_S_NOTFOUND);
+	mail_store_clear(&r);
+	CHECK_COUNTS(&db, acct, INBOX, 3, 2);
+	buf_clear(&uids);
+	db_close(&db);
+}
+
+TEST(test_expunge_and_sync)
+{
+	static const char *four[] = { NULL };
+	struct buf uids = BUF_INIT;
+	struct store_db db;
+	struct mail_store sr;
+	struct mail_expunge er;
+	struct mail_copy cr;
+	struct mail_sync r;
+	struct mail_fetch fr;
+	struct mail_vec u;
+	uint64_t acct, s0, hms;
+
+	if (open_fresh(&db, &acct) == -1)
+		return;
+	append3(&db, acct);
+	/* 1 is in the archive too. */
+	uidv(&uids, 1, 1);
+	CHECK_INT(copy(&db, acct, INBOX, ARCHIVE, false, &uids, &cr),
+	    IPC_S_OK);
+	mail_copy_clear(&cr);
+	s0 = mbox_of(&db, acct, INBOX).highestmodseq;
+	CHECK_INT(sync_since(&db, acct, INBOX, s0, &r), IPC_S_OK);
+	CHECK_INT(r.changed.n + r.added.n + r.vanished.n, 0);
+	CHECK_INT(r.highestmodseq, s0);
+	CHECK_INT(r.uidnext, 4);
+	mail_sync_clear(&r);
+
+	/* Only those with \Deleted go. */
+	uidv(&uids, 2, 1, 3);
+	CHECK_INT(store(&db, acct, INBOX, &uids, MAIL_STORE_ADD,
+	    MAIL_F_DELETED, "", 0, &sr), IPC_S_OK);
+	mail_store_clear(&sr);
+	uidv(&uids, 3, 1, 2, 3);
+	CHECK_INT(expunge(&db, acct, INBOX, &uids, &er), IPC_S_OK);
+	CHECK_STR(uids_text(&er.expunged), "1 3");
+	hms = mbox_of(&db, acct, INBOX).highestmodseq;
+	CHECK_INT(er.highestmodseq, hms);
+	mail_expunge_clear(&er);
+	CHECK_COUNTS(&db, acct, INBOX, 1, 0);
+	CHECK_COUNTS(&db, acct, ARCHIVE, 1, 1);
+	/* 1 lives on in the archive, with its \Deleted. */
+	uidv(&uids, 1, 1);
+	CHECK_INT(fetch(&db, acct, ARCHIVE, &uids, false, &fr), IPC_S_OK);
+	CHECK_STR(uids_text(&fr.found), "1");
+	CHECK_INT(mail_vec_u64_get(&fr.flags, 0), MAIL_F_DELETED);
+	mail_fetch_clear(&fr);
+	/* Expunging again finds nothing. */
+	uidv(&uids, 2, 1, 3);
+	CHECK_INT(expunge(&db, acct, INBOX, &uids, &er), IPC_S_OK);
+	CHECK_INT(er.expunged.n, 0);
+	CHECK_INT(er.highestmodseq, hms);
+	mail_expunge_clear(&er);
+
+	/* A new message and a flag change after s0. */
+	four[0] = msgs[3];
+	memset(&u, 0, sizeof(u));
+	CHECK_INT(append(&db, acct, INBOX, four, 1, NULL, NULL, -1, &u),
+	    IPC_S_OK);
+	CHECK_STR(uids_text(&u), "4");
+	mail_vec_clear(&u);
+	CHECK_COUNTS(&db, acct, INBOX, 2, 1);
+	CHECK_INT(sync_since(&db, acct, INBOX, s0, &r), IPC_S_OK);
+	CHECK_STR(uids_text(&r.vanished), "1 3");
+	CHECK_STR(uids_text(&r.changed), "4");
+	CHECK_STR(uids_text(&r.added), "4");
+	CHECK_INT(r.uidnext, 5);
+	CHECK_INT(r.highestmodseq, mbox_of(&db, acct, INBOX).highestmodseq);
+	mail_sync_clear(&r);
+	s0 = mbox_of(&db, acct, INBOX).highestmodseq;
+	uidv(&uids, 1, 2);
+	CHECK_INT(store(&db, acct, INBOX, &uids, MAIL_STORE_ADD,
+	    MAIL_F_FLAGGED, "x", 0, &sr), IPC_S_OK);
+	mail_store_clear(&sr);
+	CHECK_INT(sync_since(&db, acct, INBOX, s0, &r), IPC_S_OK);
+	CHECK_STR(uids_text(&r.changed), "2");
+	CHECK_INT(r.added.n, 0);	/* 4 is unchanged, above 2 */
+	CHECK_INT(r.vanished.n, 0);
+	CHECK_INT(mail_vec_u64_get(&r.flags, 0), MAIL_F_SEEN |
+	    MAIL_F_FLAGGED);
+	CHECK_STR(r.keywords.v[0], "$Label1 work x");
+	CHECK_INT(mail_vec_u64_get(&r.modseqs, 0),
+	    modseq_of(&db, acct, INBOX, 2));
+	mail_sync_clear(&r);
+	/* From the start: everything present is changed, and added. */
+	CHECK_INT(sync_since(&db, acct, INBOX, 0, &r), IPC_S_OK);
+	CHECK_STR(uids_text(&r.changed), "2 4");
+	CHECK_STR(uids_text(&r.added), "2 4");
+	CHECK_STR(uids_text(&r.vanished), "1 3");
+	mail_sync_clear(&r);
+	buf_clear(&uids);
+	db_close(&db);
+}
+
+TEST(test_copy_move)
+{
+	struct buf uids = BUF_INIT;
+	struct store_db db;
+	struct mail_copy r;
+	struct mail_store sr;
+	struct mail_sync syn;
+	struct mail_fetch fr;
+	uint64_t acct, s0, ms;
+
+	if (open_fresh(&db, &acct) == -1)
+		return;
+	append3(&db, acct);
+	s0 = mbox_of(&db, acct, INBOX).highestmodseq;
+	uidv(&uids, 2, 1, 2);
+	CHECK_INT(copy(&db, acct, INBOX, ARCHIVE, false, &uids, &r),
+	    IPC_S_OK);
+	CHECK_STR(uids_text(&r.src_uids), "1 2");
+	CHECK_STR(uids_text(&r.dst_uids), "1 2");
+	CHECK_INT(r.uidvalidity, mbox_of(&db, acct, ARCHIVE).uidvalidity);
+	CHECK_INT(r.highestmodseq, mbox_of(&db, acct, ARCHIVE).highestmodseq);
+	mail_copy_clear(&r);
+	CHECK_COUNTS(&db, acct, INBOX, 3, 2);
+	CHECK_COUNTS(&db, acct, ARCHIVE, 2, 1);
+	/* The same emails: one id, flags and keywords shared. */
+	CHECK_INT(fetch(&db, acct, ARCHIVE, &uids, false, &fr), IPC_S_OK);
+	CHECK_INT(mail_vec_u64_get(&fr.email_ids, 0), 1);
+	CHECK_INT(mail_vec_u64_get(&fr.email_ids, 1), 2);
+	CHECK_STR(fr.keywords.v[1], "$Label1 work");
+	mail_fetch_clear(&fr);
+	/* The source did not change for IMAP. */
+	CHECK_INT(mbox_of(&db, acct, INBOX).highestmodseq, s0);
+
+	/* Move 3 and 1 (1 is in the archive already: it only leaves). */
+	uidv(&uids, 2, 1, 3);
+	CHECK_INT(copy(&db, acct, INBOX, ARCHIVE, true, &uids, &r), IPC_S_OK);
+	CHECK_STR(uids_text(&r.src_uids), "1 3");
+	CHECK_STR(uids_text(&r.dst_uids), "1 3");
+	mail_copy_clear(&r);
+	CHECK_COUNTS(&db, acct, INBOX, 1, 0);
+	CHECK_COUNTS(&db, acct, ARCHIVE, 3, 2);
+	CHECK_INT(modseq_of(&db, acct, INBOX, 3), 0);
+	CHECK_INT(sync_since(&db, acct, INBOX, s0, &syn), IPC_S_OK);
+	CHECK_STR(uids_text(&syn.vanished), "1 3");
+	CHECK_INT(syn.changed.n, 0);
+	mail_sync_clear(&syn);
+
+	/* A flag change shows in every mailbox of the email. */
+	s0 = mbox_of(&db, acct, ARCHIVE).highestmodseq;
+	uidv(&uids, 1, 2);
+	CHECK_INT(store(&db, acct, INBOX, &uids, MAIL_STORE_REMOVE,
+	    MAIL_F_SEEN, "", 0, &sr), IPC_S_OK);
+	ms = mail_vec_u64_get(&sr.modseqs, 0);
+	mail_store_clear(&sr);
+	CHECK_COUNTS(&db, acct, INBOX, 1, 1);
+	CHECK_COUNTS(&db, acct, ARCHIVE, 3, 3);
+	CHECK_INT(modseq_of(&db, acct, ARCHIVE, 2), ms);
+	CHECK(mbox_of(&db, acct, ARCHIVE).highestmodseq > ms);
+	CHECK_INT(sync_since(&db, acct, ARCHIVE, s0, &syn), IPC_S_OK);
+	CHECK_STR(uids_text(&syn.changed), "2");
+	mail_sync_clear(&syn);
+
+	/* Refused: into the same mailbox, a missing target. */
+	CHECK_INT(copy(&db, acct, INBOX, INBOX, false, &uids, &r),
+	    IPC_S_INVALID);
+	mail_copy_clear(&r);
+	CHECK_INT(copy(&db, acct, INBOX, INBOX, true, &uids, &r),
+	    IPC_S_INVALID);
+	mail_copy_clear(&r);
+	CHECK_INT(copy(&db, acct, INBOX, 999, false, &uids, &r),
+	    IPC_S_NOTFOUND);
+	mail_copy_clear(&r);
+	/* Moving the last copy back: the archive UID 2 goes to the inbox
+	 * where 2 is already; then expunge it from the archive by move. */
+	uidv(&uids, 1, 3);
+	CHECK_INT(copy(&db, acct, ARCHIVE, INBOX, true, &uids, &r), IPC_S_OK);
+	CHECK_STR(uids_text(&r.dst_uids), "4");
+	mail_copy_clear(&r);
+	CHECK_COUNTS(&db, acct, INBOX, 2, 2);
+	CHECK_COUNTS(&db, acct, ARCHIVE, 2, 2);
+	buf_clear(&uids);
+	db_close(&db);
+}
+
+TEST(test_append_all_or_none)
+{
+	static const uint64_t fl[] = { MAIL_F_SEEN | MAIL_F_DRAFT, 0, 0 };
+	static const char *kws[] = { "$Draft2", "", "a b" };
+	struct store_error err;
+	struct store_db db;
+	struct account acc;
+	struct mail_vec u;
+	uint64_t acct, id, hms, used;
+
+	if (open_fresh(&db, &acct) == -1)
+		return;
+	memset(&u, 0, sizeof(u));
+	CHECK_INT(append(&db, acct, ARCHIVE, msgs, 3, fl, kws, 1, &u),
+	    IPC_S_INVALID);
+	CHECK_INT(u.n, 0);
+	CHECK_COUNTS(&db, acct, ARCHIVE, 0, 0);
+	CHECK_INT(mbox_of(&db, acct, ARCHIVE).uidnext, 1);
+	/* Room for two only: none is stored. */
+	used = strlen(msgs[0]) + strlen(msgs[1]) + 2;
+	CHECK_INT(quota_set(&db, "alice@example.org", used, 0, &id, &err),
+	    IPC_S_OK);
+	hms = mbox_of(&db, acct, ARCHIVE).highestmodseq;
+	CHECK_INT(append(&db, acct, ARCHIVE, msgs, 3, fl, kws, -1, &u),
+	    IPC_S_QUOTA);
+	CHECK_COUNTS(&db, acct, ARCHIVE, 0, 0);
+	CHECK_INT(mbox_of(&db, acct, ARCHIVE).highestmodseq, hms);
+	CHECK_INT(account_get(&db, "alice@example.org", &acc, &err),
+	    IPC_S_OK);
+	CHECK_INT(acc.rec.used_bytes, 0);
+	CHECK_INT(acc.rec.used_messages, 0);
+	CHECK_INT(append(&db, acct, ARCHIVE, msgs, 2, fl, kws, -1, &u),
+	    IPC_S_OK);
+	CHECK_STR(uids_text(&u), "1 2");
+	CHECK_COUNTS(&db, acct, ARCHIVE, 2, 1);
+	CHECK_INT(account_get(&db, "alice@example.org", &acc, &err),
+	    IPC_S_OK);
+	CHECK_INT(acc.rec.used_messages, 2);
+	CHECK_INT(acc.rec.used_bytes, used - 2);
+	mail_vec_clear(&u);
+	/* No duplicate suppression: the same message again is stored. */
+	CHECK_INT(quota_set(&db, "alice@example.org", 0, 0, &id, &err),
+	    IPC_S_OK);
+	CHECK_INT(append(&db, acct, ARCHIVE, msgs, 1, NULL, NULL, -1, &u),
+	    IPC_S_OK);
+	CHECK_STR(uids_text(&u), "3");
+	mail_vec_clear(&u);
+	CHECK_COUNTS(&db, acct, ARCHIVE, 3, 2);
+	db_close(&db);
+}
+
+TEST(test_append_request_checks)
+{
+	struct wire_u64list sizes, none = { 0, NULL }, lens;
+	struct wire_strlist nokw = { 0, NULL, 0 };
+	struct buf sb = BUF_INIT, lb = BUF_INIT;
+	struct store_error err;
+	struct mail_append *a;
+	enum ipc_status st;
+
+	wire_u64list_add(&sb, 10);
+	wire_u64list_add(&sb, 0);
+	wire_u64list_add(&lb, 1);
+	wire_u64list_add(&lb, 1);
+	sizes = (struct wire_u64list){ 2, sb.data };
+	lens = (struct wire_u64list){ 2, lb.data };
+	a = mail_append_new(1, 1, memfd_create("x", 0), NOW, &sizes, &none,
+	    &nokw, &none, "ab", 2, &lens, &st, &err);
+	CHECK(a == NULL);
+	CHECK_INT(st, IPC_S_INVALID);	/* an empty message */
+	sizes.count = 1;
+	a = mail_append_new(1, 1, memfd_create("x", 0), NOW, &sizes, &none,
+	    &nokw, &none, "ab", 2, &lens, &st, &err);
+	CHECK(a == NULL);
+	CHECK_INT(st, IPC_S_INVALID);	/* lists of different lengths */
+	lens.count = 1;
+	a = mail_append_new(1, 1, memfd_create("x", 0), NOW, &sizes, &none,
+	    &nokw, &none, "ab", 2, &lens, &st, &err);
+	CHECK(a == NULL);
+	CHECK_INT(st, IPC_S_INVALID);	/* records longer than said */
+	a = mail_append_new(1, 1, memfd_create("x", 0), NOW, &sizes, &none,
+	    &nokw, &none, "a", 1, &lens, &st, &err);
+	CHECK(a != NULL);
+	/* The file is shorter than the sizes say. */
+	if (a != NULL)
+		CHECK_INT(mail_append_prepare(a, &err), IPC_S_INVALID);
+	mail_append_free(&a);
+	buf_clear(&sb);
+	buf_clear(&lb);
+}
+
+static const struct harness_test tests[] = {
+	TEST_ENTRY(test_helpers),
+	TEST_ENTRY(test_select_and_uids),
+	TEST_ENTRY(test_fetch),
+	TEST_ENTRY(test_body_slices),
+	TEST_ENTRY(test_store_flags),
+	TEST_ENTRY(test_expunge_and_sync),
+	TEST_ENTRY(test_copy_move),
+	TEST_ENTRY(test_append_all_or_none),
+	TEST_ENTRY(test_append_request_checks),
+};
+
+HARNESS_MAIN(tests)

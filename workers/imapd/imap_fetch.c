@@ -1,0 +1,1277 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * imap_fetch.c: FETCH and UID FETCH (see imap_fetch.h): parsing the items,
+ * then per chunk of messages MSG_FETCH (and MSG_STORE for \Seen), then per
+ * message its response, with sections streamed from MSG_BODY slices.
+ */
+#include "imap_fetch.h"
+#include "compat.h"
+#include "conn.h"
+#include "imap_cmd.h"
+#include "imap_date.h"
+#include "imap_resp.h"
+#include "imap_seqset.h"
+#include "imap_struct.h"
+#include "imap_view.h"
+#include "imapd.h"
+#include "ipc.h"
+#include "mailflags.h"
+#include "mime.h"
+#include "msgrec.h"
+#include "objid.h"
+#include "wire.h"
+#include "xmalloc.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define FETCH_CHUNK		256		/* UIDs per MSG_FETCH */
+#define FETCH_SLICE		(512u * 1024)	/* bytes per MSG_BODY */
+#define FETCH_OUT_HIGH		(256u * 1024)	/* wait for the client */
+#define FETCH_MAX_SECTIONS	32
+#define FETCH_MAX_DEPTH		32		/* section-part numbers */
+#define FETCH_MAX_FIELDS	64		/* HEADER.FIELDS names */
+#define FETCH_BUFFERED_MAX	(64u << 20)	/* filtered or decoded */
+
+/* Simple items. */
+#define FI_UID		0x0001
+#define FI_FLAGS	0x0002
+#define FI_INTERNALDATE	0x0004
+#define FI_SIZE		0x0008
+#define FI_ENVELOPE	0x0010
+#define FI_BODY		0x0020
+#define FI_BODYSTRUCT	0x0040
+#define FI_MODSEQ	0x0080
+#define FI_EMAILID	0x0100
+#define FI_THREADID	0x0200
+#define FI_SAVEDATE	0x0400
+#define FI_PREVIEW	0x0800
+#define FI_RECORD	(FI_ENVELOPE | FI_BODY | FI_BODYSTRUCT | FI_PREVIEW)
+
+enum fetch_kind { FS_BODY, FS_BINARY, FS_BINARY_SIZE };
+enum fetch_text {
+	FT_ALL, FT_HEADER, FT_FIELDS, FT_FIELDS_NOT, FT_TEXT, FT_MIME
+};
+
+struct fetch_sect {
+	enum fetch_kind	 kind;
+	bool		 peek;
+	uint32_t	 path[FETCH_MAX_DEPTH];
+	size_t		 npath;
+	enum fetch_text	 text;
+	char		*fields[FETCH_MAX_FIELDS];
+	size_t		 nfields;
+	bool		 partial;
+	uint32_t	 poff, plen;
+	char		*name;		/* response name: "BODY[1.2]" */
+};
+
+struct fetch_msg {
+	uint32_t	 uid, msn;
+	uint64_t	 flags, modseq, email, thread, received, saved, size;
+	char		*keywords;
+	uint8_t		*rec;
+	size_t		 reclen;
+	bool		 show_flags;	/* \Seen was just set */
+};
+
+struct fetch_ctx {
+	struct imap_session	*s;
+	bool			 uid_cmd;
+	unsigned		 items;
+	struct fetch_sect	 sect[FETCH_MAX_SECTIONS];
+	size_t			 nsect;
+	uint64_t		 changedsince;
+	bool			 vanished;	/* QRESYNC's VANISHED modifier */
+	struct imap_seqset	 set;		/* UIDs asked, for VANISHED */
+	bool			 sets_seen;
+	/* Messages asked, and how far. */
+	uint32_t		*uids;
+	uint32_t		 nuids, pos;
+	/* The chunk being answered. */
+	struct fetch_msg	*msgs;
+	uint32_t		 nmsgs, cur;
+	/* The message being answered: its record, its section. */
+	struct msgrec		 rec;
+	bool			 rec_open;
+	size_t			 si;		/* section */
+	uint64_t		 off, end;	/* bytes to read */
+	bool			 buffered;	/* into tmp, not straight out */
+	bool			 any;		/* an item written already */
+	struct buf		 tmp;
+	const char		*fail_code;	/* tagged NO instead of OK */
+	const char		*fail_text;
+};
+
+static void	fetch_next_chunk(struct fetch_ctx *);
+static void	fetch_next_msg(struct fetch_ctx *);
+static void	fetch_next_sect(struct fetch_ctx *);
+
+/* --- Parsing --- */
+
+static void
+fetch_ctx_free(void *arg)
+{
+	struct fetch_ctx *x = arg;
+	size_t i, j;
+
+	if (x == NULL)
+		return;
+	for (i = 0; i < x->nsect; i++) {
+		for (j = 0; j < x->sect[i].nfields; j++)
+			free(x->sect[i].fields[j]);
+		free(x->sect[i].name);
+	}
+	for (i = 0; i < x->nmsgs; i++) {
+		free(x->msgs[i].keywords);
+		free(x->msgs[i].rec);
+	}
+	free(x->msgs);
+	free(x->uids);
+	imap_seqset_clear(&x->set);
+	if (x->rec_open)
+		msgrec_close(&x->rec);
+	buf_clear(&x->tmp);
+	free(x);
+}
+
+static int
+fetch_error(struct imap_parser *ps, const char *why)
+{
+	if (ps->error == NULL)
+		ps->error = why;
+	return -1;
+}
+
+/* Reads a fetch-att name: letters, digits and '.', up to '[', SP or ')'. */
+static size_t
+fetch_name(struct imap_parser *ps, char *out, size_t size)
+{
+	size_t n = 0;
+
+	while (ps->p < ps->end && (isalnum(*ps->p) || *ps->p == '.' ||
+	    *ps->p == '-') && n + 1 < size)
+		out[n++] = (char)toupper(*ps->p++);
+	out[n] = '\0';
+	return n;
+}
+
+/* header-list = "(" header-fld-name *(SP header-fld-name) ")" */
+static int
+fetch_parse_fields(struct imap_parser *ps, struct fetch_sect *fs)
+{
+	struct imap_str f;
+	size_t i;
+
+	if (imap_parse_sp(ps) == -1 || !imap_parse_peek(ps, '('))
+		return fetch_error(ps, "Expected a list of header names");
+	ps->p++;
+	for (;;) {
+		if (imap_parse_astring(ps, &f) == -1)
+			return -1;
+		if (f.len == 0 || fs->nfields == FETCH_MAX_FIELDS)
+			return fetch_error(ps, "Too many header names");
+		for (i = 0; i < f.len; i++)
+			if ((unsigned char)f.p[i] <= ' ' ||
+			    (unsigned char)f.p[i] >= 127 || f.p[i] == ':')
+				return fetch_error(ps, "Invalid header name");
+		fs->fields[fs->nfields++] = xstrndup(f.p, f.len);
+		if (imap_parse_peek(ps, ')')) {
+			ps->p++;
+			return 0;
+		}
+		if (imap_parse_sp(ps) == -1)
+			return -1;
+	}
+}
+
+/* "[" [section-spec] "]" ["<" number "." nz-number ">"], after the name */
+static int
+fetch_parse_section(struct imap_parser *ps, struct fetch_sect *fs,
+    bool binary)
+{
+	char word[32];
+	uint32_t n;
+
+	ps->p++;	/* '[' */
+	while (ps->p < ps->end && isdigit(*ps->p)) {
+		if (imap_parse_number(ps, &n) == -1 || n == 0)
+			return fetch_error(ps, "Invalid section part number");
+		if (fs->npath == FETCH_MAX_DEPTH)
+			return fetch_error(ps, "Section nested too deeply");
+		fs->path[fs->npath++] = n;
+		if (!imap_parse_peek(ps, '.'))
+			break;
+		ps->p++;
+		if (ps->p < ps->end && !isdigit(*ps->p))
+			break;
+	}
+	if (!imap_parse_peek(ps, ']')) {
+		if (binary)
+			return fetch_error(ps, "BINARY takes part numbers only");
+		fetch_name(ps, word, sizeof(word));
+		if (strcmp(word, "HEADER") == 0)
+			fs->text = FT_HEADER;
+		else if (strcmp(word, "TEXT") == 0)
+			fs->text = FT_TEXT;
+		else if (strcmp(word, "MIME") == 0 && fs->npath > 0)
+			fs->text = FT_MIME;
+		else if (strcmp(word, "HEADER.FIELDS") == 0)
+			fs->text = FT_FIELDS;
+		else if (strcmp(word, "HEADER.FIELDS.NOT") == 0)
+			fs->text = FT_FIELDS_NOT;
+		else
+			return fetch_error(ps, "Invalid section");
+		if ((fs->text == FT_FIELDS || fs->text == FT_FIELDS_NOT) &&
+		    fetch_parse_fields(ps, fs) == -1)
+			return -1;
+	}
+	if (!imap_parse_peek(ps, ']'))
+		return fetch_error(ps, "Expected ']' after the section");
+	ps->p++;
+	if (imap_parse_peek(ps, '<')) {
+		ps->p++;
+		if (imap_parse_number(ps, &fs->poff) == -1 ||
+		    !imap_parse_peek(ps, '.'))
+			return fetch_error(ps, "Invalid partial range");
+		ps->p++;
+		if (imap_parse_number(ps, &fs->plen) == -1 || fs->plen == 0 ||
+		    !imap_parse_peek(ps, '>'))
+			return fetch_error(ps, "Invalid partial range");
+		ps->p++;
+		fs->partial = true;
+	}
+	return 0;
+}
+
+/* The response name: the item as asked, "<n.m>" becoming "<n>". */
+static void
+fetch_sect_name(struct fetch_sect *fs, const char *item, const uint8_t *start,
+    const uint8_t *end)
+{
+	struct buf b = BUF_INIT;
+	const uint8_t *p, *lt;
+
+	buf_append(&b, item, strlen(item));
+	p = (const uint8_t *)memchr(start, '[', (size_t)(end - start));
+	lt = end;
+	if (fs->partial)
+		while (lt > p && *lt != '<')
+			lt--;
+	/* The section as the client wrote it. */
+	buf_append(&b, p, (size_t)(lt - p));
+	if (fs->partial)
+		buf_printf(&b, "<%u>", fs->poff);
+	buf_append(&b, "", 1);
+	fs->name = xstrdup((const char *)b.data);
+	buf_clear(&b);
+}
+
+static int
+fetch_parse_att(struct imap_parser *ps, struct fetch_ctx *x)
+{
+	static const struct {
+		const char	*name;
+		unsigned	 items;
+	} simple[] = {
+		{ "UID", FI_UID }, { "FLAGS", FI_FLAGS },
+		{ "INTERNALDATE", FI_INTERNALDATE },
+		{ "RFC822.SIZE", FI_SIZE }, { "ENVELOPE", FI_ENVELOPE },
+		{ "BODYSTRUCTURE", FI_BODYSTRUCT }, { "MODSEQ", FI_MODSEQ },
+		{ "EMAILID", FI_EMAILID }, { "THREADID", FI_THREADID },
+		{ "SAVEDATE", FI_SAVEDATE }, { "PREVIEW", FI_PREVIEW },
+		{ "ALL", FI_FLAGS | FI_INTERNALDATE | FI_SIZE | FI_ENVELOPE },
+		{ "FAST", FI_FLAGS | FI_INTERNALDATE | FI_SIZE },
+		{ "FULL", FI_FLAGS | FI_INTERNALDATE | FI_SIZE | FI_ENVELOPE |
+		    FI_BODY },
+	};
+	const uint8_t *start = ps->p;
+	struct fetch_sect *fs;
+	char name[32];
+	size_t i;
+
+	if (fetch_name(ps, name, sizeof(name)) == 0)
+		return fetch_error(ps, "Expected a fetch item");
+	if (!imap_parse_peek(ps, '[')) {
+		for (i = 0; i < sizeof(simple) / sizeof(simple[0]); i++)
+			if (strcmp(name, simple[i].name) == 0) {
+				x->items |= simple[i].items;
+				/* PREVIEW (LAZY): we always have it. */
+				if (strcmp(name, "PREVIEW") == 0 &&
+				    ps->end - ps->p >= 7 &&
+				    strncasecmp((const char *)ps->p,
+				    " (LAZY)", 7) == 0)
+					ps->p += 7;
+				return 0;
+			}
+		if (strcmp(name, "BODY") == 0) {
+			x->items |= FI_BODY;
+			return 0;
+		}
+	}
+	if (x->nsect == FETCH_MAX_SECTIONS)
+		return fetch_error(ps, "Too many sections");
+	fs = &x->sect[x->nsect++];
+	memset(fs, 0, sizeof(*fs));
+	if (strcmp(name, "RFC822") == 0 || strcmp(name, "RFC822.HEADER") == 0 ||
+	    strcmp(name, "RFC822.TEXT") == 0) {
+		if (imap_parse_peek(ps, '['))
+			return fetch_error(ps, "Unknown fetch item");
+		fs->kind = FS_BODY;
+		fs->text = name[6] == '\0' ? FT_ALL : name[7] == 'H' ?
+		    FT_HEADER : FT_TEXT;
+		fs->peek = fs->text == FT_HEADER;
+		fs->name = xstrdup(name);
+		if (!fs->peek)
+			x->sets_seen = true;
+		return 0;
+	}
+	if (!imap_parse_peek(ps, '['))
+		return fetch_error(ps, "Unknown fetch item");
+	if (strcmp(name, "BODY") == 0 || strcmp(name, "BODY.PEEK") == 0)
+		fs->kind = FS_BODY;
+	else if (strcmp(name, "BINARY") == 0 ||
+	    strcmp(name, "BINARY.PEEK") == 0)
+		fs->kind = FS_BINARY;
+	else if (strcmp(name, "BINARY.SIZE") == 0)
+		fs->kind = FS_BINARY_SIZE;
+	else
+		return fetch_error(ps, "Unknown fetch item");
+	fs->peek = strstr(name, ".PEEK") != NULL || fs->kind == FS_BINARY_SIZE;
+	if (fetch_parse_section(ps, fs, fs->kind != FS_BODY) == -1)
+		return -1;
+	if (fs->kind == FS_BINARY_SIZE && fs->partial)
+		return fetch_error(ps, "BINARY.SIZE takes no partial range");
+	fetch_sect_name(fs, fs->kind == FS_BODY ? "BODY" : fs->kind ==
+	    FS_BINARY ? "BINARY" : "BINARY.SIZE", start, ps->p);
+	if (!fs->peek)
+		x->sets_seen = true;
+	return 0;
+}
+
+/* fetch-modifier list: (CHANGEDSINCE n) of RFC 7162 */
+static int
+fetch_parse_modifiers(struct imap_parser *ps, struct fetch_ctx *x)
+{
+	char name[32];
+	uint64_t v = 0;
+
+	ps->p++;	/* '(' */
+	for (;;) {
+		fetch_name(ps, name, sizeof(name));
+		if (strcmp(name, "VANISHED") == 0) {
+			x->vanished = true;
+			goto next;
+		}
+		if (strcmp(name, "CHANGEDSINCE") != 0)
+			return fetch_error(ps, "Unknown FETCH modifier");
+		if (imap_parse_sp(ps) == -1)
+			return -1;
+		/* mod-sequence-value: up to 2^63-1 */
+		v = 0;
+		while (ps->p < ps->end && isdigit(*ps->p)) {
+			if (v > (UINT64_C(1) << 62))
+				return fetch_error(ps, "Invalid mod-sequence");
+			v = v * 10 + (uint64_t)(*ps->p++ - '0');
+		}
+		if (v == 0)
+			return fetch_error(ps, "Invalid mod-sequence");
+		x->changedsince = v;
+		x->items |= FI_MODSEQ;
+next:
+		if (imap_parse_peek(ps, ')')) {
+			ps->p++;
+			break;
+		}
+		if (imap_parse_sp(ps) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+fetch_parse(struct imap_parser *ps, struct fetch_ctx *x)
+{
+	if (imap_parse_peek(ps, '(')) {
+		ps->p++;
+		for (;;) {
+			if (fetch_parse_att(ps, x) == -1)
+				return -1;
+			if (imap_parse_peek(ps, ')')) {
+				ps->p++;
+				break;
+			}
+			if (imap_parse_sp(ps) == -1)
+				return -1;
+		}
+	} else if (fetch_parse_att(ps, x) == -1)
+		return -1;
+	if (imap_parse_peek(ps, ' ')) {
+		ps->p++;
+		if (!imap_parse_peek(ps, '('))
+			return fetch_error(ps, "Expected FETCH modifiers");
+		if (fetch_parse_modifiers(ps, x) == -1)
+			return -1;
+	}
+	return imap_parse_eol(ps);
+}
+
+/* --- Answering --- */
+
+static void
+fetch_finish(struct fetch_ctx *x)
+{
+	struct imap_session *s = x->s;
+
+	if (x->fail_code != NULL)
+		imap_session_reply(s, "NO", x->fail_code, x->fail_text);
+	else
+		imap_session_reply(s, "OK", NULL, x->uid_cmd ?
+		    "UID FETCH completed" : "FETCH completed");
+	s->cmd_ctx = NULL;
+	s->cmd_ctx_free = NULL;
+	fetch_ctx_free(x);
+	imap_session_resume(s, IMAP_CMD_DONE);
+}
+
+/* A store failure in the middle of a response: the stream is broken. */
+static void
+fetch_abort(struct fetch_ctx *x, enum ipc_status st, const char *text)
+{
+	struct imap_session *s = x->s;
+
+	imap_session_log(s, "fetch failed: %s: %s", ipc_status_name(st),
+	    text != NULL ? text : "");
+	s->cmd_ctx = NULL;
+	s->cmd_ctx_free = NULL;
+	fetch_ctx_free(x);
+	imap_session_close(s, "store-error");
+	imap_session_resume(s, IMAP_CMD_WAIT);
+}
+
+static void
+fetch_drained(struct imap_session *s)
+{
+	fetch_next_msg(s->cmd_ctx);
+}
+
+/* Index of the children of part p, in order: the k-th (1-based) or NONE. */
+static uint32_t
+fetch_child(const struct msgrec *r, uint32_t p, uint32_t k)
+{
+	uint32_t i, n = 0;
+
+	for (i = p + 1; i < r->nparts; i++)
+		if (r->parts[i].parent == p && ++n == k)
+			return i;
+	return MSGREC_NONE;
+}
+
+static bool
+fetch_is(const struct msgrec_part *pt, const char *type, const char *sub)
+{
+	return pt->type != NULL && strcmp(pt->type, type) == 0 &&
+	    (sub == NULL || (pt->subtype != NULL &&
+	    strcmp(pt->subtype, sub) == 0));
+}
+
+static bool
+fetch_is_msg(const struct msgrec_part *pt)
+{
+	return fetch_is(pt, "message", "rfc822") ||
+	    fetch_is(pt, "message", "global");
+}
+
+/*
+ * The part a section path names (RFC 9051 6.4.5): numbers count the
+ * children of a multipart; inside a message/rfc822 they count its
+ * message's parts; part 1 of a single-part message is its body.
+ */
+static uint32_t
+fetch_resolve(const struct msgrec *r, const struct fetch_sect *fs)
+{
+	uint32_t node = 0, m;
+	size_t i;
+
+	for (i = 0; i < fs->npath; i++) {
+		m = node;
+		if (node != 0 && fetch_is_msg(&r->parts[node])) {
+			if ((m = fetch_child(r, node, 1)) == MSGREC_NONE)
+				return MSGREC_NONE;
+		} else if (node != 0 && !fetch_is(&r->parts[node],
+		    "multipart", NULL))
+			return MSGREC_NONE;
+		if (fetch_is(&r->parts[m], "multipart", NULL))
+			node = fetch_child(r, m, fs->path[i]);
+		else if (fs->path[i] == 1)
+			node = m;
+		else
+			node = MSGREC_NONE;
+		if (node == MSGREC_NONE)
+			return MSGREC_NONE;
+	}
+	return node;
+}
+
+/*
+ * The bytes [*off, *end) of section fs of the message; false if the
+ * section does not exist (NIL).
+ */
+static bool
+fetch_range(const struct fetch_ctx *x, const struct fetch_msg *m,
+    const struct fetch_sect *fs, uint64_t *off, uint64_t *end)
+{
+	const struct msgrec *r = &x->rec;
+	const struct msgrec_part *pt;
+	uint32_t node, enc;
+
+	if (fs->npath == 0 && fs->text == FT_ALL) {
+		*off = 0;
+		*end = m->size;
+		return true;
+	}
+	if ((node = fetch_resolve(r, fs)) == MSGREC_NONE)
+		return false;
+	pt = &r->parts[node];
+	switch (fs->text) {
+	case FT_ALL:
+		*off = pt->body_off;
+		*end = pt->body_end;
+		return true;
+	case FT_MIME:
+		*off = pt->hdr_off;
+		*end = pt->body_off;
+		return true;
+	default:
+		break;
+	}
+	/* HEADER, TEXT, HEADER.FIELDS of a message or an rfc822 part. */
+	if (fs->npath > 0) {
+		if (!fetch_is_msg(pt) ||
+		    (enc = fetch_child(r, node, 1)) == MSGREC_NONE)
+			return false;
+		pt = &r->parts[enc];
+	}
+	if (fs->text == FT_TEXT) {
+		*off = pt->body_off;
+		*end = pt->body_end;
+	} else {
+		*off = pt->hdr_off;
+		*end = pt->body_off;
+	}
+	return true;
+}
+
+/* Whether header field name (len bytes) is in fs's list. */
+static bool
+fetch_field_listed(const struct fetch_sect *fs, const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < fs->nfields; i++)
+		if (strlen(fs->fields[i]) == len &&
+		    strncasecmp(fs->fields[i], name, len) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * HEADER.FIELDS [.NOT]: the fields of header hdr kept (or dropped), each
+ * with its continuation lines, then the blank line (RFC 9051 6.4.5).
+ */
+static void
+fetch_filter_header(const struct fetch_sect *fs, const uint8_t *hdr,
+    size_t len, struct buf *out)
+{
+	const uint8_t *p = hdr, *e = hdr + len, *nl, *colon, *fstart;
+	bool keep = false;
+
+	while (p < e) {
+		nl = memchr(p, '\n', (size_t)(e - p));
+		nl = nl == NULL ? e : nl + 1;
+		/* The blank line ends the header. */
+		if (p[0] == '\n' || (p[0] == '\r' && p + 1 < e &&
+		    p[1] == '\n'))
+			break;
+		if (p[0] != ' ' && p[0] != '\t') {
+			colon = memchr(p, ':', (size_t)(nl - p));
+			fstart = p;
+			if (colon == NULL)
+				keep = false;
+			else {
+				while (colon > fstart && (colon[-1] == ' ' ||
+				    colon[-1] == '\t'))
+					colon--;
+				keep = fetch_field_listed(fs,
+				    (const char *)fstart,
+				    (size_t)(colon - fstart));
+				if (fs->text == FT_FIELDS_NOT)
+					keep = !keep;
+			}
+		}
+		if (keep)
+			buf_append(out, p, (size_t)(nl - p));
+		p = nl;
+	}
+	buf_append(out, "\r\n", 2);
+}
+
+/* Writes `name {len}CRLF` or `name ~{len}CRLF` and applies partial. */
+static void
+fetch_item_name(struct fetch_ctx *x, const struct fetch_sect *fs)
+{
+	buf_printf(x->s->out, "%s%s ", x->any ? " " : "", fs->name);
+	x->any = true;
+}
+
+static void
+fetch_literal_head(struct fetch_ctx *x, const struct fetch_sect *fs,
+    uint64_t len)
+{
+	buf_printf(x->s->out, "%s%s %s{%llu}\r\n", x->any ? " " : "",
+	    fs->name, fs->kind == FS_BINARY ? "~" : "",
+	    (unsigned long long)len);
+	x->any = true;
+}
+
+/* The partial range <o.n> applied to [0, len). */
+static void
+fetch_partial(const struct fetch_sect *fs, uint64_t len, uint64_t *o,
+    uint64_t *n)
+{
+	*o = 0;
+	*n = len;
+	if (!fs->partial)
+		return;
+	*o = fs->poff < len ? fs->poff : len;
+	*n = len - *o < fs->plen ? len - *o : fs->plen;
+}
+
+static void
+fetch_body_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
+    const void *rep, void *arg)
+{
+	const struct ipc_MSG_BODY_rep *r = rep;
+	struct imap_session *s = arg;
+	struct fetch_ctx *x = s->cmd_ctx;
+
+	(void)c;
+	s->req_id = 0;
+	if (st != IPC_S_OK) {
+		fetch_abort(x, st, text);
+		return;
+	}
+	if (r->data.len == 0 || r->data.len > x->end - x->off) {
+		fetch_abort(x, IPC_S_INTERNAL, "short message body");
+		return;
+	}
+	buf_append(x->buffered ? &x->tmp : s->out, r->data.p, r->data.len);
+	x->off += r->data.len;
+	if (!x->buffered)
+		conn_flush(s->conn);
+	fetch_next_sect(x);
+}
+
+/* Asks the next slice of [off, end), or goes on when it is all read. */
+static bool
+fetch_read_more(struct fetch_ctx *x)
+{
+	struct imap_session *s = x->s;
+	struct fetch_msg *m = &x->msgs[x->cur];
+	struct ipc_MSG_BODY_req req;
+	struct ipc_chan *store;
+
+	if (x->off >= x->end)
+		return false;
+	if ((store = imapd_store()) == NULL) {
+		fetch_abort(x, IPC_S_UNAVAIL, "store gone");
+		return true;
+	}
+	req.mailbox_id = s->view->mailbox_id;
+	req.uid = m->uid;
+	req.offset = x->off;
+	req.length = x->end - x->off > FETCH_SLICE ? FETCH_SLICE :
+	    (uint32_t)(x->end - x->off);
+	s->req_id = ipc_request(store, IPC_T_MSG_BODY, conn_id(s->conn), &req,
+	    fetch_body_cb, s);
+	return true;
+}
+
+/* Writes a section that was read into tmp (filtered or decoded). */
+static void
+fetch_write_buffered(struct fetch_ctx *x, const struct fetch_sect *fs,
+    uint32_t node)
+{
+	struct buf b = BUF_INIT;
+	uint64_t o, n;
+	const char *enc;
+
+	if (fs->kind == FS_BINARY) {
+		enc = x->rec.parts[node].encoding;
+		mime_body_decode(enc, x->tmp.data, x->tmp.len, &b);
+	} else
+		fetch_filter_header(fs, x->tmp.data, x->tmp.len, &b);
+	fetch_partial(fs, b.len, &o, &n);
+	fetch_literal_head(x, fs, n);
+	buf_append(x->s->out, b.data + o, (size_t)n);
+	buf_clear(&b);
+	buf_reset(&x->tmp);
+}
+
+/* Whether BINARY can decode the part's transfer encoding. */
+static bool
+fetch_known_cte(const char *enc)
+{
+	return enc == NULL || strcmp(enc, "7bit") == 0 ||
+	    strcmp(enc, "8bit") == 0 || strcmp(enc, "binary") == 0 ||
+	    strcmp(enc, "base64") == 0 ||
+	    strcmp(enc, "quoted-printable") == 0;
+}
+
+/*
+ * Runs the sections of the current message from x->si on; each either
+ * writes at once or starts reading and comes back here from fetch_body_cb.
+ */
+static void
+fetch_next_sect(struct fetch_ctx *x)
+{
+	struct imap_session *s = x->s;
+	struct fetch_msg *m = &x->msgs[x->cur];
+	struct fetch_sect *fs;
+	uint64_t off, end, o, n;
+	uint32_t node;
+
+	for (; x->si < x->nsect; x->si++) {
+		fs = &x->sect[x->si];
+		if (x->end > 0 || x->off > 0) {
+			/* Coming back from reading. */
+			if (fetch_read_more(x))
+				return;
+			node = fetch_resolve(&x->rec, fs);
+			if (x->buffered)
+				fetch_write_buffered(x, fs, node);
+			x->off = x->end = 0;
+			x->buffered = false;
+			continue;
+		}
+		if (!fetch_range(x, m, fs, &off, &end) || end < off ||
+		    end > m->size) {
+			fetch_item_name(x, fs);
+				buf_append(s->out, "NIL", 3);
+			continue;
+		}
+		node = fetch_resolve(&x->rec, fs);
+		if (fs->kind != FS_BODY) {
+			const struct msgrec_part *pt = &x->rec.parts[node ==
+			    MSGREC_NONE ? 0 : node];
+
+			if (fs->npath == 0 || node == MSGREC_NONE ||
+			    fetch_is(pt, "multipart", NULL) ||
+			    fetch_is_msg(pt)) {
+				fetch_item_name(x, fs);
+				buf_append(s->out, "NIL", 3);
+				continue;
+			}
+			if (!fetch_known_cte(pt->encoding)) {
+				x->fail_code = "UNKNOWN-CTE";
+				x->fail_text = "Cannot decode the part's "
+				    "Content-Transfer-Encoding";
+				fetch_item_name(x, fs);
+				buf_append(s->out, "NIL", 3);
+				continue;
+			}
+			if (fs->kind == FS_BINARY_SIZE) {
+				fetch_item_name(x, fs);
+				buf_printf(s->out, "%llu",
+				    (unsigned long long)pt->decoded_size);
+				continue;
+			}
+		}
+		if (fs->kind == FS_BINARY || fs->text == FT_FIELDS ||
+		    fs->text == FT_FIELDS_NOT) {
+			if (end - off > FETCH_BUFFERED_MAX) {
+				fetch_item_name(x, fs);
+				buf_append(s->out, "NIL", 3);
+				continue;
+			}
+			x->buffered = true;
+			x->off = off;
+			x->end = end;
+		} else {
+			fetch_partial(fs, end - off, &o, &n);
+			fetch_literal_head(x, fs, n);
+			x->off = off + o;
+			x->end = off + o + n;
+			if (n == 0) {
+				x->off = x->end = 0;
+				continue;
+			}
+		}
+		if (x->off == x->end) {
+			/* An empty buffered section. */
+			if (x->buffered)
+				fetch_write_buffered(x, fs, node);
+			x->off = x->end = 0;
+			x->buffered = false;
+			continue;
+		}
+		(void)fetch_read_more(x);
+		return;
+	}
+	buf_append(s->out, ")\r\n", 3);
+	if (x->rec_open) {
+		msgrec_close(&x->rec);
+		x->rec_open = false;
+	}
+	x->cur++;
+	x->si = 0;
+	conn_flush(s->conn);
+	if (conn_out_pending(s->conn) > FETCH_OUT_HIGH) {
+		s->drain_fn = fetch_drained;
+		return;
+	}
+	fetch_next_msg(x);
+}
+
+/* The items that need no message bytes. */
+static void
+fetch_write_simple(struct fetch_ctx *x, struct fetch_msg *m)
+{
+	struct buf *out = x->s->out;
+	char id[OBJID_MAX];
+	const char *sep = "";
+
+#define FETCH_SEP()	do { buf_append(out, sep, strlen(sep)); sep = " "; } \
+	while (0)
+	if ((x->items & FI_UID) || x->uid_cmd) {
+		FETCH_SEP();
+		buf_printf(out, "UID %u", m->uid);
+	}
+	if ((x->items & FI_FLAGS) || m->show_flags) {
+		FETCH_SEP();
+		buf_append(out, "FLAGS ", 6);
+		imap_view_write_flags(out, m->flags, m->keywords);
+	}
+	if (x->items & FI_INTERNALDATE) {
+		FETCH_SEP();
+		buf_append(out, "INTERNALDATE ", 13);
+		(void)imap_date_write_datetime(out, (int64_t)m->received, 0);
+	}
+	if (x->items & FI_SIZE) {
+		FETCH_SEP();
+		buf_printf(out, "RFC822.SIZE %llu", (unsigned long long)m->size);
+	}
+	if ((x->items & FI_MODSEQ) || ((x->s->enabled &
+	    (IMAP_ENABLED_CONDSTORE | IMAP_ENABLED_QRESYNC)) &&
+	    m->show_flags)) {
+		FETCH_SEP();
+		buf_printf(out, "MODSEQ (%llu)", (unsigned long long)m->modseq);
+	}
+	if (x->items & FI_EMAILID) {
+		FETCH_SEP();
+		objid_format(id, OBJID_EMAIL, m->email);
+		buf_printf(out, "EMAILID (%s)", id);
+	}
+	if (x->items & FI_THREADID) {
+		FETCH_SEP();
+		objid_format(id, OBJID_THREAD, m->thread);
+		buf_printf(out, "THREADID (%s)", id);
+	}
+	if (x->items & FI_SAVEDATE) {
+		FETCH_SEP();
+		buf_append(out, "SAVEDATE ", 9);
+		(void)imap_date_write_datetime(out, (int64_t)m->saved, 0);
+	}
+	if (x->rec_open) {
+		if (x->items & FI_ENVELOPE) {
+			FETCH_SEP();
+			buf_append(out, "ENVELOPE ", 9);
+			imap_struct_envelope(out, &x->rec, 0);
+		}
+		if (x->items & FI_BODY) {
+			FETCH_SEP();
+			buf_append(out, "BODY ", 5);
+			imap_struct_bodystructure(out, &x->rec, 0, false);
+		}
+		if (x->items & FI_BODYSTRUCT) {
+			FETCH_SEP();
+			buf_append(out, "BODYSTRUCTURE ", 14);
+			imap_struct_bodystructure(out, &x->rec, 0, true);
+		}
+		if (x->items & FI_PREVIEW) {
+			FETCH_SEP();
+			buf_append(out, "PREVIEW ", 8);
+			imap_resp_nstring(out, x->rec.s.preview,
+			    strlen(x->rec.s.preview),
+			    (x->s->enabled & (IMAP_ENABLED_UTF8 |
+			    IMAP_ENABLED_REV2)) ? IMAP_RESP_UTF8 : 0);
+		}
+	}
+	x->any = sep[0] != '\0';
+#undef FETCH_SEP
+}
+
+static void
+fetch_next_msg(struct fetch_ctx *x)
+{
+	struct imap_session *s = x->s;
+	struct fetch_msg *m;
+	const char *why;
+
+	while (x->cur < x->nmsgs) {
+		m = &x->msgs[x->cur];
+		if (x->changedsince > 0 && m->modseq <= x->changedsince) {
+			x->cur++;
+			continue;
+		}
+		if (m->rec != NULL) {
+			if (msgrec_open(m->rec, m->reclen, m->size, &x->rec,
+			    &why) == -1) {
+				imap_session_log(s, "bad record uid=%u: %s",
+				    m->uid, why);
+				x->fail_code = "SERVERBUG";
+				x->fail_text = "A message's record is damaged";
+				x->cur++;
+				continue;
+			}
+			x->rec_open = true;
+		}
+		buf_printf(s->out, "* %u FETCH (", m->msn);
+		fetch_write_simple(x, m);
+		x->si = 0;
+		x->off = x->end = 0;
+		fetch_next_sect(x);
+		return;
+	}
+	/* The chunk is done. */
+	for (x->cur = 0; x->cur < x->nmsgs; x->cur++) {
+		free(x->msgs[x->cur].keywords);
+		free(x->msgs[x->cur].rec);
+	}
+	x->nmsgs = x->cur = 0;
+	fetch_next_chunk(x);
+}
+
+static void
+fetch_seen_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
+    const void *rep, void *arg)
+{
+	const struct ipc_MSG_STORE_rep *r = rep;
+	struct imap_session *s = arg;
+	struct fetch_ctx *x = s->cmd_ctx;
+	struct wire_iter kit;
+	const char *kw;
+	uint32_t i, j, uid;
+
+	(void)c;
+	(void)text;
+	s->req_id = 0;
+	if (st == IPC_S_OK) {
+		wire_strlist_iter(&r->keywords, &kit);
+		for (i = 0; i < r->changed.len / 4; i++) {
+			uid = imap_view_vec_get(r->changed.p, i);
+			kw = wire_strlist_next(&kit);
+			for (j = 0; j < x->nmsgs; j++)
+				if (x->msgs[j].uid == uid && i < r->flags.count) {
+					x->msgs[j].flags = wire_u64list_get(
+					    &r->flags, i);
+					x->msgs[j].show_flags = true;
+					if (i < r->modseqs.count) {
+						x->msgs[j].modseq =
+						    wire_u64list_get(&r->modseqs,
+						    i);
+						imap_view_own_change(s->view,
+						    uid, x->msgs[j].modseq);
+					}
+					(void)kw;
+				}
+		}
+	}
+	/* Not being able to set \Seen does not stop the FETCH. */
+	fetch_next_msg(x);
+}
+
+/* Sets \Seen on the chunk's unseen messages before answering. */
+static void
+fetch_set_seen(struct fetch_ctx *x)
+{
+	struct imap_session *s = x->s;
+	struct ipc_MSG_STORE_req req;
+	struct ipc_chan *store;
+	struct buf vec = BUF_INIT;
+	uint32_t i;
+
+	for (i = 0; i < x->nmsgs; i++)
+		if ((x->msgs[i].flags & MAIL_F_SEEN) == 0)
+			imap_view_vec_put(&vec, x->msgs[i].uid);
+	if (vec.len == 0 || (store = imapd_store()) == NULL) {
+		buf_clear(&vec);
+		fetch_next_msg(x);
+		return;
+	}
+	memset(&req, 0, sizeof(req));
+	req.mailbox_id = s->view->mailbox_id;
+	req.uids.p = vec.data;
+	req.uids.len = (uint32_t)vec.len;
+	req.mode = 1;
+	req.flags = MAIL_F_SEEN;
+	req.keywords = "";
+	s->req_id = ipc_request(store, IPC_T_MSG_STORE, conn_id(s->conn), &req,
+	    fetch_seen_cb, s);
+	buf_clear(&vec);
+}
+
+static void
+fetch_meta_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
+    const void *rep, void *arg)
+{
+	const struct ipc_MSG_FETCH_rep *r = rep;
+	struct imap_session *s = arg;
+	struct fetch_ctx *x = s->cmd_ctx;
+	struct wire_iter kit;
+	struct fetch_msg *m;
+	const char *kw;
+	uint64_t roff = 0, rlen;
+	uint32_t i, n;
+
+	(void)c;
+	s->req_id = 0;
+	if (st != IPC_S_OK) {
+		x->fail_code = st == IPC_S_UNAVAIL ? "UNAVAILABLE" :
+		    "SERVERBUG";
+		x->fail_text = text != NULL ? text : "Cannot read messages";
+		fetch_finish(x);
+		return;
+	}
+	n = r->found.len / 4;
+	if (r->done == 0 || r->done > x->nuids - x->pos ||
+	    n > r->done) {
+		x->fail_code = "SERVERBUG";
+		x->fail_text = "Malformed reply from the store";
+		fetch_finish(x);
+		return;
+	}
+	x->pos += r->done;
+	x->msgs = xreallocarray(x->msgs, n > 0 ? n : 1, sizeof(*x->msgs));
+	x->nmsgs = 0;
+	wire_strlist_iter(&r->keywords, &kit);
+	for (i = 0; i < n; i++) {
+		m = &x->msgs[x->nmsgs];
+		memset(m, 0, sizeof(*m));
+		m->uid = imap_view_vec_get(r->found.p, i);
+		kw = wire_strlist_next(&kit);
+		/* Expunged from the view meanwhile: not shown. */
+		if ((m->msn = imap_view_msn(s->view, m->uid)) == 0 ||
+		    i >= r->flags.count || i >= r->sizes.count)
+			continue;
+		m->flags = wire_u64list_get(&r->flags, i);
+		m->modseq = i < r->modseqs.count ?
+		    wire_u64list_get(&r->modseqs, i) : 0;
+		m->email = i < r->email_ids.count ?
+		    wire_u64list_get(&r->email_ids, i) : 0;
+		m->thread = i < r->thread_ids.count ?
+		    wire_u64list_get(&r->thread_ids, i) : 0;
+		m->received = i < r->received.count ?
+		    wire_u64list_get(&r->received, i) : 0;
+		m->saved = i < r->saved.count ?
+		    wire_u64list_get(&r->saved, i) : m->received;
+		m->size = wire_u64list_get(&r->sizes, i);
+		m->keywords = xstrdup(kw != NULL ? kw : "");
+		if (i < r->record_lens.count) {
+			rlen = wire_u64list_get(&r->record_lens, i);
+			if (rlen > r->records.len - roff) {
+				free(m->keywords);
+				x->fail_code = "SERVERBUG";
+				x->fail_text = "Malformed reply from the store";
+				break;
+			}
+			if (rlen > 0) {
+				m->rec = xmalloc((size_t)rlen);
+				memcpy(m->rec, r->records.p + roff,
+				    (size_t)rlen);
+				m->reclen = (size_t)rlen;
+			}
+			roff += rlen;
+		}
+		x->nmsgs++;
+	}
+	x->cur = 0;
+	if (x->sets_seen && !s->view->readonly)
+		fetch_set_seen(x);
+	else
+		fetch_next_msg(x);
+}
+
+static bool
+fetch_needs_record(const struct fetch_ctx *x)
+{
+	size_t i;
+
+	if (x->items & FI_RECORD)
+		return true;
+	for (i = 0; i < x->nsect; i++)
+		if (x->sect[i].npath > 0 || x->sect[i].text != FT_ALL)
+			return true;
+	return false;
+}
+
+static void
+fetch_next_chunk(struct fetch_ctx *x)
+{
+	struct imap_session *s = x->s;
+	struct ipc_MSG_FETCH_req req;
+	struct ipc_chan *store;
+	struct buf vec = BUF_INIT;
+	uint32_t i;
+
+	if (x->pos >= x->nuids) {
+		fetch_finish(x);
+		return;
+	}
+	if ((store = imapd_store()) == NULL) {
+		x->fail_code = "UNAVAILABLE";
+		x->fail_text = "Store unavailable, try again";
+		fetch_finish(x);
+		return;
+	}
+	for (i = x->pos; i < x->nuids && i - x->pos < FETCH_CHUNK; i++)
+		imap_view_vec_put(&vec, x->uids[i]);
+	req.mailbox_id = s->view->mailbox_id;
+	req.uids.p = vec.data;
+	req.uids.len = (uint32_t)vec.len;
+	req.with_record = fetch_needs_record(x);
+	s->req_id = ipc_request(store, IPC_T_MSG_FETCH, conn_id(s->conn), &req,
+	    fetch_meta_cb, s);
+	buf_clear(&vec);
+}
+
+static void
+fetch_vanished_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
+    const void *rep, void *arg)
+{
+	const struct ipc_MBOX_SYNC_rep *r = rep;
+	struct imap_session *s = arg;
+	struct fetch_ctx *x = s->cmd_ctx;
+
+	(void)c;
+	s->req_id = 0;
+	if (st != IPC_S_OK) {
+		x->fail_code = "SERVERBUG";
+		x->fail_text = text != NULL ? text : "Cannot read expunges";
+		fetch_finish(x);
+		return;
+	}
+	imap_qresync_vanished(s, r->vanished.p, r->vanished.len, &x->set);
+	fetch_next_chunk(x);
+}
+
+/* Expunged UIDs of the set since CHANGEDSINCE, before the FETCHes. */
+static void
+fetch_vanished(struct fetch_ctx *x)
+{
+	struct imap_session *s = x->s;
+	struct ipc_MBOX_SYNC_req req;
+	struct ipc_chan *store;
+
+	if ((store = imapd_store()) == NULL) {
+		x->fail_code = "UNAVAILABLE";
+		x->fail_text = "Store unavailable, try again";
+		fetch_finish(x);
+		return;
+	}
+	req.mailbox_id = s->view->mailbox_id;
+	req.since = x->changedsince;
+	s->req_id = ipc_request(store, IPC_T_MBOX_SYNC, conn_id(s->conn), &req,
+	    fetch_vanished_cb, s);
+}
+
+/*
+ * The UIDs a sequence set names in the view, ascending: sequence numbers
+ * (uid false) or UIDs.  Returns how many, in *uids_r (allocated).
+ */
+uint32_t
+imap_fetch_targets(const struct imap_view *v, const struct imap_seqset *set,
+    bool uid, uint32_t **uids_r)
+{
+	struct imap_seqset_iter it;
+	uint32_t *u, n = 0, k, i;
+
+	u = xreallocarray(NULL, v->n > 0 ? v->n : 1, sizeof(*u));
+	if (uid) {
+		for (i = 0; i < v->n; i++)
+			if (imap_seqset_contains(set, v->uids[i], 0))
+				u[n++] = v->uids[i];
+	} else {
+		imap_seqset_iter_init(&it);
+		while (imap_seqset_iter_next(set, &it, &k) && k <= v->n)
+			u[n++] = v->uids[k - 1];
+	}
+	*uids_r = u;
+	return n;
+}
+
+enum imap_cmd_result
+imap_fetch(struct imap_session *s, struct imap_parser *ps, bool uid)
+{
+	struct imap_seqset set;
+	struct fetch_ctx *x;
+	const char *why;
+	uint32_t star;
+
+	imap_seqset_init(&set);
+	x = xcalloc(1, sizeof(*x));
+	x->s = s;
+	x->uid_cmd = uid;
+	if (imap_parse_sp(ps) == -1 || imap_seqset_parse(ps, &set) == -1 ||
+	    imap_parse_sp(ps) == -1 || fetch_parse(ps, x) == -1) {
+		imap_seqset_clear(&set);
+		fetch_ctx_free(x);
+		return imap_cmd_bad(s, ps);
+	}
+	star = uid ? (s->view->n > 0 ? imap_view_last_uid(s->view) :
+	    s->view->uidnext) : s->view->n;
+	if (set.saved) {
+		/* "$": the last saved search result (RFC 5182). */
+		imap_seqset_clear(&set);
+		(void)imap_view_saved_set(s->view, &set, uid);
+	} else if (imap_seqset_resolve(&set, star, &why) == -1) {
+		imap_seqset_clear(&set);
+		fetch_ctx_free(x);
+		/* "*" in an empty mailbox: nothing to fetch. */
+		if (!uid && s->view->n == 0) {
+			imap_session_reply(s, "BAD", NULL, why);
+			return IMAP_CMD_DONE;
+		}
+		imap_session_reply(s, "BAD", NULL, why);
+		return IMAP_CMD_DONE;
+	}
+	if (!uid && imap_seqset_max(&set) > s->view->n) {
+		imap_seqset_clear(&set);
+		fetch_ctx_free(x);
+		imap_session_reply(s, "BAD", NULL,
+		    "Message sequence number out of range");
+		return IMAP_CMD_DONE;
+	}
+	x->nuids = imap_fetch_targets(s->view, &set, uid, &x->uids);
+	x->set = set;		/* kept for VANISHED */
+	s->cmd_ctx = x;
+	s->cmd_ctx_free = fetch_ctx_free;
+	if (x->vanished) {
+		/* RFC 7162 3.2.6: UID FETCH only, with CHANGEDSINCE. */
+		if (!uid || x->changedsince == 0 ||
+		    (s->enabled & IMAP_ENABLED_QRESYNC) == 0) {
+			s->cmd_ctx = NULL;
+			s->cmd_ctx_free = NULL;
+			fetch_ctx_free(x);
+			imap_session_reply(s, "BAD", NULL, "VANISHED needs UID "
+			    "FETCH, CHANGEDSINCE and QRESYNC enabled");
+			return IMAP_CMD_DONE;
+		}
+		fetch_vanished(x);
+		return IMAP_CMD_WAIT;
+	}
+	fetch_next_chunk(x);
+	return IMAP_CMD_WAIT;
+}

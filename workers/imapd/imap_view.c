@@ -1,0 +1,423 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * imap_view.c: the selected mailbox's view and its catching up with
+ * storaged (see imap_view.h).
+ */
+#include "imap_view.h"
+#include "compat.h"
+#include "conn.h"
+#include "imap_resp.h"
+#include "imap_session.h"
+#include "imap_seqset.h"
+#include "imapd.h"
+#include "ipc.h"
+#include "mailflags.h"
+#include "wire.h"
+#include "xmalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+uint32_t
+imap_view_vec_get(const uint8_t *vec, size_t i)
+{
+	return wire_be32_get(vec + 4 * i);
+}
+
+void
+imap_view_vec_put(struct buf *vec, uint32_t uid)
+{
+	uint8_t b[4];
+
+	wire_be32_put(b, uid);
+	buf_append(vec, b, sizeof(b));
+}
+
+struct imap_view *
+imap_view_new(uint32_t mailbox_id, bool readonly,
+    const struct ipc_MBOX_SELECT_rep *r)
+{
+	struct imap_view *v = xcalloc(1, sizeof(*v));
+	struct wire_iter it;
+	const char *kw;
+	struct buf b = BUF_INIT;
+
+	v->mailbox_id = mailbox_id;
+	v->readonly = readonly;
+	v->uidvalidity = r->uidvalidity;
+	v->uidnext = r->uidnext;
+	v->highestmodseq = r->highestmodseq;
+	imap_view_append(v, r->uids.p, r->uids.len);
+	wire_strlist_iter(&r->keywords, &it);
+	while ((kw = wire_strlist_next(&it)) != NULL) {
+		if (b.len > 0)
+			buf_append(&b, " ", 1);
+		buf_append(&b, kw, strlen(kw));
+	}
+	buf_append(&b, "", 1);
+	v->keywords = xstrdup((const char *)b.data);
+	buf_clear(&b);
+	return v;
+}
+
+void
+imap_view_free(struct imap_view **vp)
+{
+	struct imap_view *v = *vp;
+
+	*vp = NULL;
+	if (v == NULL)
+		return;
+	free(v->uids);
+	free(v->keywords);
+	free(v->own);
+	free(v->saved);
+	free(v);
+}
+
+uint32_t
+imap_view_last_uid(const struct imap_view *v)
+{
+	return v->n > 0 ? v->uids[v->n - 1] : 0;
+}
+
+uint32_t
+imap_view_append(struct imap_view *v, const uint8_t *vec, size_t len)
+{
+	size_t i, count = len / 4;
+	uint32_t uid, added = 0;
+
+	for (i = 0; i < count; i++) {
+		uid = imap_view_vec_get(vec, i);
+		if (uid <= imap_view_last_uid(v))
+			continue;
+		if (v->n == v->cap) {
+			v->cap = v->cap < 64 ? 64 : v->cap * 2;
+			v->uids = xreallocarray(v->uids, v->cap,
+			    sizeof(*v->uids));
+		}
+		v->uids[v->n++] = uid;
+		added++;
+	}
+	return added;
+}
+
+uint32_t
+imap_view_msn(const struct imap_view *v, uint32_t uid)
+{
+	uint32_t lo = 0, hi = v->n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (v->uids[mid] == uid)
+			return mid + 1;
+		if (v->uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+uint32_t
+imap_view_remove(struct imap_view *v, uint32_t uid)
+{
+	uint32_t msn = imap_view_msn(v, uid);
+
+	if (msn == 0)
+		return 0;
+	memmove(v->uids + msn - 1, v->uids + msn,
+	    (v->n - msn) * sizeof(*v->uids));
+	v->n--;
+	return msn;
+}
+
+void
+imap_view_save_result(struct imap_view *v, const struct buf *vec)
+{
+	size_t i, n = vec->len / 4;
+
+	free(v->saved);
+	v->saved = xreallocarray(NULL, n > 0 ? n : 1, sizeof(*v->saved));
+	for (i = 0; i < n; i++)
+		v->saved[i] = imap_view_vec_get(vec->data, i);
+	v->nsaved = (uint32_t)n;
+	v->has_saved = true;
+}
+
+int
+imap_view_saved_set(const struct imap_view *v, struct imap_seqset *set,
+    bool uid)
+{
+	const char *why;
+	uint32_t i, msn;
+
+	imap_seqset_init(set);
+	for (i = 0; i < v->nsaved; i++) {
+		if ((msn = imap_view_msn(v, v->saved[i])) == 0)
+			continue;	/* expunged since */
+		imap_seqset_add(set, uid ? v->saved[i] : msn,
+		    uid ? v->saved[i] : msn);
+	}
+	(void)imap_seqset_resolve(set, 1, &why);
+	return v->has_saved ? 0 : -1;
+}
+
+/* Own changes remembered between two syncs, at most. */
+#define VIEW_OWN_MAX	4096
+
+void
+imap_view_own_change(struct imap_view *v, uint32_t uid, uint64_t modseq)
+{
+	if (v->nown == VIEW_OWN_MAX)
+		return;		/* the client just hears of it twice */
+	if (v->own == NULL)
+		v->own = xreallocarray(NULL, VIEW_OWN_MAX, sizeof(*v->own));
+	v->own[v->nown].uid = uid;
+	v->own[v->nown].modseq = modseq;
+	v->nown++;
+}
+
+/* Whether uid at modseq is a change the client was told of already. */
+static bool
+imap_view_is_own(const struct imap_view *v, uint32_t uid, uint64_t modseq)
+{
+	uint32_t i;
+
+	for (i = 0; i < v->nown; i++)
+		if (v->own[i].uid == uid && v->own[i].modseq == modseq)
+			return true;
+	return false;
+}
+
+/* Whether keyword kw (len bytes) is in the space-separated list. */
+static bool
+imap_view_has_keyword(const char *list, const char *kw, size_t len)
+{
+	const char *p = list, *e;
+
+	while (*p != '\0') {
+		e = strchr(p, ' ');
+		if (e == NULL)
+			e = p + strlen(p);
+		if ((size_t)(e - p) == len && strncasecmp(p, kw, len) == 0)
+			return true;
+		p = *e == ' ' ? e + 1 : e;
+	}
+	return false;
+}
+
+void
+imap_view_set_keywords(struct imap_view *v, const char *kw)
+{
+	free(v->keywords);
+	v->keywords = xstrdup(kw != NULL ? kw : "");
+}
+
+bool
+imap_view_add_keywords(struct imap_view *v, const char *kw)
+{
+	const char *p = kw, *e;
+	size_t len, old;
+	bool added = false;
+
+	while (*p != '\0') {
+		e = strchr(p, ' ');
+		if (e == NULL)
+			e = p + strlen(p);
+		len = (size_t)(e - p);
+		if (len > 0 && !imap_view_has_keyword(v->keywords, p, len)) {
+			old = strlen(v->keywords);
+			v->keywords = xreallocarray(v->keywords, 1,
+			    old + len + 2);
+			if (old > 0)
+				v->keywords[old++] = ' ';
+			memcpy(v->keywords + old, p, len);
+			v->keywords[old + len] = '\0';
+			added = true;
+		}
+		p = *e == ' ' ? e + 1 : e;
+	}
+	return added;
+}
+
+void
+imap_view_write_flags(struct buf *out, uint64_t flags, const char *keywords)
+{
+	static const struct {
+		uint64_t	 bit;
+		const char	*name;
+	} sys[] = {
+		{ MAIL_F_SEEN, "\\Seen" }, { MAIL_F_ANSWERED, "\\Answered" },
+		{ MAIL_F_FLAGGED, "\\Flagged" }, { MAIL_F_DELETED, "\\Deleted" },
+		{ MAIL_F_DRAFT, "\\Draft" },
+	};
+	bool first = true;
+	size_t i;
+
+	buf_append(out, "(", 1);
+	for (i = 0; i < sizeof(sys) / sizeof(sys[0]); i++) {
+		if ((flags & sys[i].bit) == 0)
+			continue;
+		if (!first)
+			buf_append(out, " ", 1);
+		buf_append(out, sys[i].name, strlen(sys[i].name));
+		first = false;
+	}
+	if (keywords != NULL && keywords[0] != '\0') {
+		if (!first)
+			buf_append(out, " ", 1);
+		buf_append(out, keywords, strlen(keywords));
+	}
+	buf_append(out, ")", 1);
+}
+
+void
+imap_view_write_flag_lists(struct imap_session *s, const struct imap_view *v)
+{
+	const char *sys = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
+
+	buf_printf(s->out, "* FLAGS (%s%s%s)\r\n", sys,
+	    v->keywords[0] != '\0' ? " " : "", v->keywords);
+	if (v->readonly)
+		buf_printf(s->out, "* OK [PERMANENTFLAGS ()] Read-only "
+		    "mailbox\r\n");
+	else
+		buf_printf(s->out, "* OK [PERMANENTFLAGS (%s%s%s \\*)] "
+		    "Flags permitted\r\n", sys,
+		    v->keywords[0] != '\0' ? " " : "", v->keywords);
+}
+
+/* --- Catching up --- */
+
+void
+imap_view_apply_sync(struct imap_session *s, const struct ipc_MBOX_SYNC_rep *r)
+{
+	struct imap_view *v = s->view;
+	bool qresync = (s->enabled & IMAP_ENABLED_QRESYNC) != 0;
+	bool condstore = (s->enabled & (IMAP_ENABLED_CONDSTORE |
+	    IMAP_ENABLED_QRESYNC)) != 0;
+	struct buf vanished = BUF_INIT;
+	struct wire_iter kit;
+	const char *kw;
+	size_t i, n;
+	uint32_t uid, msn, added, vcount = 0, first = 0, last = 0;
+
+	/* Expunges first: sequence numbers of later responses count them. */
+	n = r->vanished.len / 4;
+	for (i = 0; i < n; i++) {
+		uid = imap_view_vec_get(r->vanished.p, i);
+		if ((msn = imap_view_remove(v, uid)) == 0)
+			continue;
+		if (!qresync) {
+			buf_printf(s->out, "* %u EXPUNGE\r\n", msn);
+			continue;
+		}
+		/* VANISHED uid-set, ranges of consecutive UIDs. */
+		if (vcount > 0 && uid == last + 1)
+			last = uid;
+		else {
+			if (vcount > 0)
+				buf_printf(&vanished, first == last ? "%u," :
+				    "%u:%u,", first, last);
+			first = last = uid;
+		}
+		vcount++;
+	}
+	if (vcount > 0) {
+		buf_printf(&vanished, first == last ? "%u" : "%u:%u", first,
+		    last);
+		buf_printf(s->out, "* VANISHED %.*s\r\n", (int)vanished.len,
+		    (const char *)vanished.data);
+	}
+	buf_clear(&vanished);
+	added = imap_view_append(v, r->added.p, r->added.len);
+	if (r->uidnext > v->uidnext)
+		v->uidnext = r->uidnext;
+	/* New keywords change FLAGS (RFC 9051 7.3.5). */
+	wire_strlist_iter(&r->keywords, &kit);
+	for (i = 0; (kw = wire_strlist_next(&kit)) != NULL; i++)
+		if (imap_view_add_keywords(v, kw))
+			imap_view_write_flag_lists(s, v);
+	if (added > 0 || vcount > 0 || (!qresync && n > 0))
+		buf_printf(s->out, "* %u EXISTS\r\n", v->n);
+	/* Flag changes of messages the client knows. */
+	wire_strlist_iter(&r->keywords, &kit);
+	n = r->changed.len / 4;
+	for (i = 0; i < n; i++) {
+		uid = imap_view_vec_get(r->changed.p, i);
+		kw = wire_strlist_next(&kit);
+		if ((msn = imap_view_msn(v, uid)) == 0 ||
+		    i >= r->flags.count)
+			continue;
+		/* Just added: the client fetches their flags itself. */
+		if (msn > v->n - added)
+			continue;
+		if (i < r->modseqs.count && imap_view_is_own(v, uid,
+		    wire_u64list_get(&r->modseqs, (uint32_t)i)))
+			continue;
+		buf_printf(s->out, "* %u FETCH (UID %u FLAGS ", msn, uid);
+		imap_view_write_flags(s->out, wire_u64list_get(&r->flags,
+		    (uint32_t)i), kw);
+		if (condstore && i < r->modseqs.count)
+			buf_printf(s->out, " MODSEQ (%llu)",
+			    (unsigned long long)wire_u64list_get(&r->modseqs,
+			    (uint32_t)i));
+		buf_append(s->out, ")\r\n", 3);
+	}
+	if (r->highestmodseq > v->highestmodseq) {
+		v->highestmodseq = r->highestmodseq;
+		v->nown = 0;
+	}
+}
+
+struct imap_view_sync {
+	struct imap_session	*s;
+	imap_view_done_fn	*done;
+};
+
+static void
+imap_view_sync_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
+    const void *rep, void *arg)
+{
+	struct imap_session *s = arg;
+	imap_view_done_fn *done;
+
+	(void)c;
+	s->view->sync_id = 0;
+	done = s->view_done;
+	s->view_done = NULL;
+	if (st == IPC_S_OK)
+		imap_view_apply_sync(s, rep);
+	else {
+		/* Try again at the next point. */
+		s->view->changed = true;
+		imap_session_debug(s, "mailbox sync failed: %s: %s",
+		    ipc_status_name(st), text != NULL ? text : "");
+	}
+	if (done != NULL)
+		done(s);
+}
+
+bool
+imap_view_sync(struct imap_session *s, bool force, imap_view_done_fn *done)
+{
+	struct ipc_MBOX_SYNC_req req;
+	struct ipc_chan *store;
+	struct imap_view *v = s->view;
+
+	if (v == NULL || (!v->changed && !force) || v->sync_id != 0 ||
+	    (store = imapd_store()) == NULL) {
+		if (done != NULL)
+			done(s);
+		return true;
+	}
+	v->changed = false;
+	req.mailbox_id = v->mailbox_id;
+	req.since = v->highestmodseq;
+	s->view_done = done;
+	v->sync_id = ipc_request(store, IPC_T_MBOX_SYNC, conn_id(s->conn),
+	    &req, imap_view_sync_cb, s);
+	return false;
+}

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * imap_view.h: a session's view of its selected mailbox (RFC 9051 2.3.1):
+ * the UIDs in message sequence number order, the mailbox state the client
+ * was told (UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, the flags in use), and
+ * how the view catches up with storaged.
+ *
+ * The view holds 4 bytes per message, nothing else: flags, sizes and
+ * records are asked from storaged when a command needs them.  storaged
+ * sends MBOX_CHANGED when the mailbox changes; the view only notes it
+ * (`changed`).  At the points where RFC 9051 7.5.1 lets the server speak
+ * (the end of a command other than FETCH, STORE and SEARCH; at once in
+ * IDLE), imap_view_sync() asks MBOX_SYNC for what changed since the
+ * modseq the view knows, and writes EXPUNGE (or VANISHED with QRESYNC),
+ * EXISTS and FETCH FLAGS responses, so that sequence numbers move only
+ * when the client is told.
+ */
+#ifndef BULWARK_IMAP_VIEW_H
+#define BULWARK_IMAP_VIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "ipc_msg.h"
+
+struct imap_session;
+struct imap_seqset;
+
+struct imap_view {
+	uint32_t	 mailbox_id;
+	bool		 readonly;	/* EXAMINE */
+	uint32_t	 uidvalidity;
+	uint32_t	 uidnext;
+	uint64_t	 highestmodseq;	/* what the view has caught up to */
+	uint32_t	*uids;		/* index msn - 1, ascending */
+	uint32_t	 n, cap;
+	char		*keywords;	/* in use, space-separated; "" none */
+	bool		 changed;	/* MBOX_CHANGED since the last sync */
+	/*
+	 * Flag changes this session made and already reported (STORE, the
+	 * \Seen of FETCH): the sync that brings them back skips them.
+	 */
+	struct imap_view_own {
+		uint32_t	 uid;
+		uint64_t	 modseq;
+	}		*own;
+	uint32_t	 nown;
+	/* SEARCHRES (RFC 5182): the UIDs of the last SEARCH ... SAVE. */
+	uint32_t	*saved;
+	uint32_t	 nsaved;
+	bool		 has_saved;
+	uint32_t	 sync_id;	/* MBOX_SYNC waiting, 0 none */
+};
+
+/* The view of a just-selected mailbox from MBOX_SELECT's reply. */
+struct imap_view *imap_view_new(uint32_t mailbox_id, bool readonly,
+	    const struct ipc_MBOX_SELECT_rep *r);
+void	imap_view_free(struct imap_view **vp);
+
+/*
+ * Appends UIDs from a uid vector (big-endian u32, ascending); UIDs not
+ * above the last one already in the view are skipped.  Returns how many
+ * were added.
+ */
+uint32_t imap_view_append(struct imap_view *v, const uint8_t *vec,
+	    size_t len);
+/* The sequence number of uid, or 0 if it is not in the view. */
+uint32_t imap_view_msn(const struct imap_view *v, uint32_t uid);
+/*
+ * Removes uid; returns its former sequence number, or 0 if it was not in
+ * the view.
+ */
+uint32_t imap_view_remove(struct imap_view *v, uint32_t uid);
+/* The largest UID in the view, or 0 when it is empty. */
+uint32_t imap_view_last_uid(const struct imap_view *v);
+/* Sets the keywords in use from a space-separated list (NULL: none). */
+void	imap_view_set_keywords(struct imap_view *v, const char *kw);
+/* Adds keywords of kw (space-separated) not yet in the list; true if any. */
+bool	imap_view_add_keywords(struct imap_view *v, const char *kw);
+
+/* Notes a change of uid at modseq the client has been told of. */
+void	imap_view_own_change(struct imap_view *v, uint32_t uid,
+	    uint64_t modseq);
+
+/* Keeps the uid vector of a SEARCH with RETURN (SAVE) as "$". */
+void	imap_view_save_result(struct imap_view *v, const struct buf *vec);
+/*
+ * Fills set (empty) with "$": the saved UIDs still in the view, as UIDs
+ * (uid) or sequence numbers, normalized; empty before any SAVE (RFC 5182
+ * 2.1).  Returns -1 if nothing was saved yet, else 0.
+ */
+int	imap_view_saved_set(const struct imap_view *v, struct imap_seqset *set,
+	    bool uid);
+
+/* Appends "(" flags ")" for system flag bits and keywords. */
+void	imap_view_write_flags(struct buf *out, uint64_t flags,
+	    const char *keywords);
+/* Appends the FLAGS and PERMANENTFLAGS responses of the view. */
+void	imap_view_write_flag_lists(struct imap_session *s,
+	    const struct imap_view *v);
+
+/*
+ * Brings the view up to date if storaged said it changed (or `force`):
+ * asks MBOX_SYNC and writes the untagged responses, then calls done(s)
+ * (also at once when there is nothing to do, or on a store error, when
+ * the responses are skipped).  allow_expunge false holds EXPUNGE back
+ * (FETCH, STORE, SEARCH): nothing of the sync is applied then, and
+ * `changed` stays set.  Returns true if done was called before returning.
+ */
+typedef void imap_view_done_fn(struct imap_session *s);
+bool	imap_view_sync(struct imap_session *s, bool force,
+	    imap_view_done_fn *done);
+/* Applies one MBOX_SYNC reply to the view and writes its responses. */
+void	imap_view_apply_sync(struct imap_session *s,
+	    const struct ipc_MBOX_SYNC_rep *r);
+
+/* Unpacks element i of a uid vector. */
+uint32_t imap_view_vec_get(const uint8_t *vec, size_t i);
+/* Appends uid to a uid vector being built. */
+void	imap_view_vec_put(struct buf *vec, uint32_t uid);
+
+#endif
