@@ -8,9 +8,9 @@ set -e
 
 BUILD="build-essential autoconf pkg-config libssl-dev liblmdb-dev
  libyajl-dev libevent-dev libpcre2-dev libstemmer-dev libsodium-dev
- libseccomp-dev"
+ libseccomp-dev zlib1g-dev"
 TEST="python3 openssl clang libclang-rt-dev mandoc procps lmdb-utils postfix
- swaks dovecot-imapd"
+ swaks dovecot-imapd isync neomutt tmux curl"
 
 pkgs=$(echo $BUILD $TEST)
 missing=""

@@ -5,7 +5,8 @@
  * with TLS from the first byte (RFC 8314) or after STARTTLS on the same
  * socket (RFC 3207, RFC 9051 6.2.1); input and output buffers with
  * back-pressure; the idle and write timeouts; closing once the output is
- * sent, with close_notify to a TLS peer; the session id and remote and local
+ * sent, with close_notify to a TLS peer; COMPRESS=DEFLATE (RFC 4978) between
+ * the session and TLS; the session id and remote and local
  * addresses in every log line; and the count of sessions kept by worker.h.
  *
  * The protocol session owns its conn and frees it with conn_free() from its
@@ -120,6 +121,28 @@ bool	 conn_is_paused(const struct conn *c);
  * called with reason tls-error.
  */
 void	 conn_starttls(struct conn *c);
+
+/*
+ * COMPRESS=DEFLATE (RFC 4978): sends the output written so far as it is
+ * (the tagged OK), then compresses all later output with raw deflate (RFC
+ * 1951), each conn_flush() ending in a Z_SYNC_FLUSH so that nothing the
+ * session flushed is held back, and decompresses all input the socket
+ * delivers from now on; conn_in() and conn_out() go on carrying plain
+ * bytes.  Input the session holds in conn_in() already stays as it is
+ * (RFC 4978 3: the client waits for the OK).  Under TLS, compression is
+ * inside it (RFC 4978 3).  conn_starttls() must not be called while it is
+ * on.  Returns 0, or -1 if compression is on already or cannot start.
+ */
+int	 conn_compress_start(struct conn *c);
+/*
+ * Ends compression (RFC 8437 4.1, UNAUTHENTICATE): the output written so
+ * far is compressed and the stream finished with a final block; later
+ * output goes out plain.  Input is decompressed until the client's
+ * stream ends with its final block; what follows it is plain.
+ */
+void	 conn_compress_stop(struct conn *c);
+/* Whether compression is on (started, and not stopped). */
+bool	 conn_is_compressed(const struct conn *c);
 
 /*
  * Stops reading and ends the connection (cb->end) once the output written

@@ -93,25 +93,25 @@ hexval(int c)
 /*
  * Quoted-printable; in a header (RFC 2047 4.2) '_' is a space.  Trailing
  * white space on a line is dropped (RFC 2045 6.7 rule 3), "=" at the end
- * of a line is a soft line break.
+ * of a line is a soft line break.  Writes the decoded bytes at o, or only
+ * counts them when o is NULL (BINARY.SIZE must be the exact size BINARY
+ * sends, RFC 3516 4.2); returns their number.
  */
-void
-mime_decode_qp(const uint8_t *p, size_t len, bool header, struct buf *out)
+static size_t
+mime_qp_run(const uint8_t *p, size_t len, bool header, uint8_t *o)
 {
-	size_t i, j;
-	uint8_t *o, c;
+	size_t i, j, n = 0;
+	uint8_t c;
 	int h, l;
 
-	buf_reserve(out, len + 1);
-	o = buf_tail(out);
 	for (i = 0; i < len; i++) {
 		c = p[i];
 		if (c == '=') {
 			if (i + 2 < len + 0 && (h = hexval(p[i + 1])) >= 0 &&
 			    (l = hexval(p[i + 2])) >= 0) {
-				*o++ = (uint8_t)(h << 4 | l);
+				c = (uint8_t)(h << 4 | l);
 				i += 2;
-				continue;
+				goto put;
 			}
 			/* Soft break: "=" then optional blanks, CRLF/LF. */
 			for (j = i + 1; j < len && (p[j] == ' ' ||
@@ -128,8 +128,7 @@ mime_decode_qp(const uint8_t *p, size_t len, bool header, struct buf *out)
 				i = j;
 				continue;
 			}
-			*o++ = c;
-			continue;
+			goto put;
 		}
 		if (c == ' ' || c == '\t') {
 			for (j = i; j < len && (p[j] == ' ' || p[j] == '\t');
@@ -142,9 +141,19 @@ mime_decode_qp(const uint8_t *p, size_t len, bool header, struct buf *out)
 		}
 		if (header && c == '_')
 			c = ' ';
-		*o++ = c;
+put:
+		if (o != NULL)
+			o[n] = c;
+		n++;
 	}
-	buf_commit(out, (size_t)(o - buf_tail(out)));
+	return n;
+}
+
+void
+mime_decode_qp(const uint8_t *p, size_t len, bool header, struct buf *out)
+{
+	buf_reserve(out, len + 1);
+	buf_commit(out, mime_qp_run(p, len, header, buf_tail(out)));
 }
 
 void
@@ -205,21 +214,7 @@ mime_decoded_size(enum mime_enc enc, const uint8_t *p, size_t len)
 		}
 		return n;
 	}
-	if (enc == ME_QP) {
-		/* Close enough for a size: escapes count once. */
-		for (i = 0; i < len; i++) {
-			if (p[i] == '=' && i + 2 < len &&
-			    hexval(p[i + 1]) >= 0 && hexval(p[i + 2]) >= 0)
-				i += 2;
-			else if (p[i] == '=' && i + 1 < len &&
-			    (p[i + 1] == '\r' || p[i + 1] == '\n')) {
-				i += p[i + 1] == '\r' && i + 2 < len &&
-				    p[i + 2] == '\n' ? 2 : 1;
-				continue;
-			}
-			n++;
-		}
-		return n;
-	}
+	if (enc == ME_QP)
+		return mime_qp_run(p, len, false, NULL);
 	return len;
 }

@@ -116,17 +116,34 @@ addr_push(struct addr_state *st, char *name, char *email)
 	st->n++;
 }
 
-/* Copies a raw string without white space (an addr-spec). */
+/*
+ * Copies a raw string without white space and comments (an addr-spec:
+ * RFC 5322 4.4 allows CFWS between its elements, and a comment is no part
+ * of the address, 3.2.2).
+ */
 static char *
 addr_spec(struct mime_msg *m, const char *s, size_t n)
 {
 	char *d = mime_alloc(m, n + 1);
 	size_t i, j = 0;
+	int depth;
 	bool q = false;
 
 	for (i = 0; i < n; i++) {
 		if (s[i] == '"' && (i == 0 || s[i - 1] != '\\'))
 			q = !q;
+		if (!q && s[i] == '(') {
+			/* Nested, with quoted-pairs; unclosed runs to n. */
+			for (depth = 0; i < n; i++) {
+				if (s[i] == '\\' && i + 1 < n)
+					i++;
+				else if (s[i] == '(')
+					depth++;
+				else if (s[i] == ')' && --depth == 0)
+					break;
+			}
+			continue;
+		}
 		if (!q && (s[i] == ' ' || s[i] == '\t'))
 			continue;
 		d[j++] = s[i];

@@ -43,6 +43,8 @@ struct conf_proto_opts {
 	uint32_t	 idle_timeout;	/* seconds */
 	uint32_t	 max_line;	/* bytes of one command line */
 	uint32_t	 max_connections; /* per process */
+	uint32_t	 max_per_ip;	/* imap: per address, 0 = no limit */
+	uint32_t	 max_per_user;	/* imap: per account, 0 = no limit */
 	uint64_t	 max_message_size; /* lmtp: bytes, default 50M */
 	uint32_t	 max_recipients; /* lmtp: per transaction, default 1000 */
 };

@@ -67,6 +67,8 @@ proc_conf_imap(struct buf *out, const struct proc_env *env)
 		.idle_timeout = o->idle_timeout,
 		.max_line = o->max_line,
 		.max_connections = o->max_connections,
+		.max_per_remote = o->max_per_ip,
+		.max_per_user = o->max_per_user,
 	};
 
 	proc_conf_tls(out, env);

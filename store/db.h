@@ -41,6 +41,13 @@
  *	blobs		hash32 (BLAKE2b-256) -> raw message bytes
  *	blob_refs	hash32 -> u64 BE reference count
  *	catchall	domain name -> alias record (the catch-all's target)
+ *
+ * Schema version 3 rewrote every mailbox record with its size and
+ * \Deleted counters (record.h) and added the annotations of RFC 5464
+ * (lib/mailmeta.h):
+ *
+ *	metadata	A mbox(u32, 0: the server) entry name (canonical,
+ *			no NUL) -> metadata record (the value)
  */
 #ifndef BULWARK_DB_H
 #define BULWARK_DB_H
@@ -59,6 +66,8 @@ struct store_error {
 
 struct store_db {
 	MDB_env		*env;
+	/* The highest UIDVALIDITY given out since the open (mbox_op.c). */
+	uint32_t	 last_uidvalidity;
 	MDB_dbi		 meta;
 	MDB_dbi		 domains;
 	MDB_dbi		 accounts;
@@ -80,6 +89,7 @@ struct store_db {
 	MDB_dbi		 blobs;
 	MDB_dbi		 blob_refs;
 	MDB_dbi		 catchall;
+	MDB_dbi		 metadata;
 };
 
 /* Named databases an environment may hold, with room for later ones. */

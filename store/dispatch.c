@@ -24,6 +24,7 @@ const struct ipc_handler dispatch_worker[] = {
 	{ IPC_T_AUTH,		worker_auth },
 	{ IPC_T_SESSION_RESUME,	worker_session_resume },
 	{ IPC_T_SESSION_INFO,	worker_session_info },
+	{ IPC_T_SESSION_ADMIT,	worker_session_admit },
 	{ IPC_T_RCPT_RESOLVE,	deliver_rcpt_resolve },
 	{ IPC_T_DELIVER,	deliver_deliver },
 	{ IPC_T_MBOX_LIST,	mail_mbox_list },
@@ -41,6 +42,9 @@ const struct ipc_handler dispatch_worker[] = {
 	{ IPC_T_MSG_EXPUNGE,	mail_msg_expunge },
 	{ IPC_T_MSG_COPY,	mail_msg_copy },
 	{ IPC_T_MSG_APPEND,	mail_msg_append },
+	{ IPC_T_QUOTA_GET,	mail_quota_get },
+	{ IPC_T_METADATA_GET,	mail_meta_get },
+	{ IPC_T_METADATA_SET,	mail_meta_set },
 	{ 0, NULL }
 };
 

@@ -11,7 +11,8 @@
  * mail_mbox.c: MBOX_LIST, MBOX_CREATE, MBOX_DELETE, MBOX_RENAME,
  * MBOX_SUBSCRIBE.  mail_msg.c: MBOX_SELECT, MBOX_CLOSE, MSG_UIDS,
  * MBOX_SYNC, MSG_FETCH, MSG_BODY, MSG_STORE, MSG_EXPUNGE, MSG_COPY,
- * MSG_APPEND.
+ * MSG_APPEND.  mail_quota.c: QUOTA_GET.  mail_meta.c: METADATA_GET,
+ * METADATA_SET.
  */
 #ifndef BULWARK_MAIL_API_H
 #define BULWARK_MAIL_API_H
@@ -34,5 +35,9 @@ ipc_handler_fn mail_msg_store;
 ipc_handler_fn mail_msg_expunge;
 ipc_handler_fn mail_msg_copy;
 ipc_handler_fn mail_msg_append;
+
+ipc_handler_fn mail_quota_get;
+ipc_handler_fn mail_meta_get;
+ipc_handler_fn mail_meta_set;
 
 #endif

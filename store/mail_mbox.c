@@ -70,7 +70,7 @@ mail_mbox_u64_wire(const struct mail_mbox_u64s *v)
 enum {
 	MBL_IDS, MBL_PARENTS, MBL_SUBSCRIBED, MBL_TOTAL, MBL_UNREAD,
 	MBL_UIDVALIDITY, MBL_UIDNEXT, MBL_HMS, MBL_SIZE, MBL_THREADS,
-	MBL_UNREAD_THREADS, MBL_SORT, MBL_N
+	MBL_UNREAD_THREADS, MBL_SORT, MBL_DELETED, MBL_DELETED_SIZE, MBL_N
 };
 
 static void
@@ -107,6 +107,8 @@ mail_mbox_list_reply(struct ipc_chan *c, const struct ipc_frame *f,
 		mail_mbox_u64_add(&u[MBL_THREADS], mi->rec.threads);
 		mail_mbox_u64_add(&u[MBL_UNREAD_THREADS], mi->unread_threads);
 		mail_mbox_u64_add(&u[MBL_SORT], mi->rec.sort_order);
+		mail_mbox_u64_add(&u[MBL_DELETED], mi->rec.deleted);
+		mail_mbox_u64_add(&u[MBL_DELETED_SIZE], mi->rec.deleted_size);
 	}
 	rep.state = l->state;
 	strvec_to_wire(&names, &nb, &rep.names);
@@ -123,6 +125,8 @@ mail_mbox_list_reply(struct ipc_chan *c, const struct ipc_frame *f,
 	rep.threads = mail_mbox_u64_wire(&u[MBL_THREADS]);
 	rep.unread_threads = mail_mbox_u64_wire(&u[MBL_UNREAD_THREADS]);
 	rep.sort_order = mail_mbox_u64_wire(&u[MBL_SORT]);
+	rep.deleted = mail_mbox_u64_wire(&u[MBL_DELETED]);
+	rep.deleted_size = mail_mbox_u64_wire(&u[MBL_DELETED_SIZE]);
 	ipc_reply(c, f, IPC_S_OK, NULL, &rep);
 	strvec_clear(&names);
 	strvec_clear(&roles);

@@ -42,10 +42,15 @@
  *   7162 3.1.3).  A changed message gets one new modseq in every mailbox
  *   it is in; every such mailbox gets a change-log entry and a new
  *   HIGHESTMODSEQ.
- * - MSG_COPY within one mailbox is refused (IPC_S_INVALID): an email is in
- *   a mailbox once at most, and a duplicate email is not made.  A message
- *   already in the target mailbox is not copied again; its UID there is
- *   the one reported (and a move only takes it out of the source).
+ * - MSG_COPY (not move) makes a new email for each message, sharing the
+ *   blob, with the original's flags and keywords: an IMAP copy is a
+ *   message of its own whose flags change apart from the original's (a
+ *   client that saves with COPY and then deletes the original must keep
+ *   its copy).  It may target the source mailbox.  A move keeps the email
+ *   and changes its mailbox; into the source mailbox it is refused
+ *   (IPC_S_INVALID).  An email already in the target mailbox is not moved
+ *   again; its UID there is the one reported (and the move only takes it
+ *   out of the source).
  */
 #ifndef BULWARK_MAIL_MSG_H
 #define BULWARK_MAIL_MSG_H

@@ -12,8 +12,11 @@
 #include "changelog.h"
 #include "mailbox.h"
 #include "message.h"
+#include "msgrec.h"
 #include "wire.h"
+#include "xmalloc.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -118,9 +121,8 @@ mail_store_one(struct store_db *db, MDB_txn *txn, struct mail_store *r,
 	if ((st = mail_store_flags(r, &m, &changed, err)) != IPC_S_OK ||
 	    !changed)
 		return st;
-	if ((old ^ m.flags) & MSG_F_SEEN &&
-	    (st = msgops_unread(db, txn, r->account_id, &m,
-	    (m.flags & MSG_F_SEEN) ? -1 : 1, err)) != IPC_S_OK)
+	if ((st = msgops_flags_counts(db, txn, r->account_id, &m, old,
+	    err)) != IPC_S_OK)
 		return st;
 	if ((st = msgops_touch(db, txn, r->account_id, s, email, &m, 0, &ms,
 	    err)) != IPC_S_OK ||
@@ -303,6 +305,72 @@ mail_expunge_clear(struct mail_expunge *r)
 
 /* --- MSG_COPY --- */
 
+/*
+ * COPY makes a new email of the same bytes (the blob is shared, its
+ * reference count goes up) with the same flags and keywords: a copy is a
+ * message of its own in IMAP (RFC 9051 6.4.7), whose flags change apart
+ * from the original's.  A client that saves a message to another mailbox
+ * with COPY and then marks the original \Deleted (mutt does) must not
+ * find its saved copy deleted.  MOVE keeps the email and changes its
+ * mailbox, as JMAP does.
+ */
+static enum ipc_status
+mail_copy_new(struct store_db *db, MDB_txn *txn, struct mail_copy *r,
+    uint64_t email, const struct message_rec *m, uint32_t *dst,
+    struct store_error *err)
+{
+	struct message_new in;
+	struct message_result out;
+	struct msgrec_summary sum;
+	struct message_rec c;
+	enum ipc_status st;
+	const void *p;
+	const char *why;
+	uint8_t *rec;
+	size_t rlen;
+
+	if ((st = message_record(db, txn, r->account_id, email, &p, &rlen,
+	    err)) != IPC_S_OK)
+		return st;
+	/* LMDB's pointer lasts only until the transaction writes. */
+	rec = xmalloc(rlen > 0 ? rlen : 1);
+	memcpy(rec, p, rlen);
+	if (msgrec_decode(rec, rlen, m->size, &sum, &why) == -1) {
+		free(rec);
+		return db_error(err, IPC_S_INTERNAL, "email %llu: bad record: "
+		    "%s", (unsigned long long)email, why);
+	}
+	memset(&in, 0, sizeof(in));
+	in.account_id = r->account_id;
+	in.mailbox_id = r->to_mailbox;
+	in.received = m->received;
+	in.now = m->received;
+	in.data = NULL;			/* the blob exists: only counted */
+	in.size = (size_t)m->size;
+	memcpy(in.hash, m->hash, sizeof(in.hash));
+	in.record = rec;
+	in.record_len = rlen;
+	in.message_id = sum.message_id;
+	in.base_subject = sum.base_subject;
+	in.in_reply_to = &sum.in_reply_to;
+	in.references = &sum.references;
+	in.flags = m->flags;
+	in.dup_check = false;
+	st = message_append(db, txn, &in, &out, err);
+	free(rec);
+	if (st != IPC_S_OK)
+		return st;
+	*dst = out.uid;
+	if (m->nkeywords == 0)
+		return IPC_S_OK;
+	if ((st = message_get(db, txn, r->account_id, out.email_id, &c,
+	    err)) != IPC_S_OK)
+		return st;
+	memcpy(c.keywords, m->keywords, sizeof(c.keywords));
+	c.nkeywords = m->nkeywords;
+	return msgops_put(db, txn, r->account_id, out.email_id, &c, err);
+}
+
 /* Copies (or moves) one message whose entry is (uid, email). */
 static enum ipc_status
 mail_copy_one(struct store_db *db, MDB_txn *txn, struct mail_copy *r,
@@ -318,7 +386,15 @@ mail_copy_one(struct store_db *db, MDB_txn *txn, struct mail_copy *r,
 	if ((st = message_get(db, txn, r->account_id, email, &m, err)) !=
 	    IPC_S_OK)
 		return st;
-	if ((i = msgops_mbox_index(&m, r->to_mailbox)) != -1) {
+	if (!r->move) {
+		/* message_append writes the mail state: read it again. */
+		if ((st = mail_copy_new(db, txn, r, email, &m, &dst, err)) !=
+		    IPC_S_OK ||
+		    (st = mstate_get(db, txn, r->account_id, s, err)) !=
+		    IPC_S_OK)
+			return st;
+		msgops_mboxes_add(&r->touched, r->to_mailbox);
+	} else if ((i = msgops_mbox_index(&m, r->to_mailbox)) != -1) {
 		/* In the target already: nothing to copy. */
 		dst = m.mbox[i].uid;
 		if (r->move && (st = mail_leave(db, txn, r->account_id, s,
@@ -356,8 +432,8 @@ mail_msg_copy_op(struct store_db *db, MDB_txn *txn, void *arg,
 	uint64_t email, modseq;
 	uint32_t i, uid;
 
-	if (r->to_mailbox == r->mailbox_id)
-		return db_error(err, IPC_S_INVALID, "copy into the same "
+	if (r->move && r->to_mailbox == r->mailbox_id)
+		return db_error(err, IPC_S_INVALID, "move into the same "
 		    "mailbox");
 	if ((st = mstate_get(db, txn, r->account_id, &s, err)) != IPC_S_OK ||
 	    (st = mailbox_get(db, txn, r->account_id, r->mailbox_id, &mb,

@@ -184,3 +184,51 @@ mailbox_find(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	*id_r = ctx.id;
 	return IPC_S_OK;
 }
+
+/* Adds dir (1 or -1) to *v, never below 0. */
+static void
+mailbox_add32(uint32_t *v, int dir)
+{
+	if (dir > 0)
+		(*v)++;
+	else if (*v > 0)
+		(*v)--;
+}
+
+static void
+mailbox_add64(uint64_t *v, uint64_t n, int dir)
+{
+	if (dir > 0)
+		*v += n;
+	else
+		*v = *v > n ? *v - n : 0;
+}
+
+void
+mailbox_count_msg(struct mailbox_rec *mb, uint32_t flags, uint64_t size,
+    int dir)
+{
+	mailbox_add32(&mb->total, dir);
+	mailbox_add64(&mb->size, size, dir);
+	if ((flags & MSG_F_SEEN) == 0)
+		mailbox_add32(&mb->unread, dir);
+	if (flags & MSG_F_DELETED) {
+		mailbox_add32(&mb->deleted, dir);
+		mailbox_add64(&mb->deleted_size, size, dir);
+	}
+}
+
+void
+mailbox_count_flags(struct mailbox_rec *mb, uint32_t old, uint32_t new,
+    uint64_t size)
+{
+	int dir;
+
+	if ((old ^ new) & MSG_F_SEEN)
+		mailbox_add32(&mb->unread, (new & MSG_F_SEEN) ? -1 : 1);
+	if ((old ^ new) & MSG_F_DELETED) {
+		dir = (new & MSG_F_DELETED) ? 1 : -1;
+		mailbox_add32(&mb->deleted, dir);
+		mailbox_add64(&mb->deleted_size, size, dir);
+	}
+}

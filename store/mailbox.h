@@ -48,6 +48,17 @@ enum ipc_status mailbox_find(struct store_db *db, MDB_txn *txn,
 	    uint64_t account_id, const char *name, const char *role,
 	    uint32_t *id_r, struct mailbox_rec *mb, struct store_error *err);
 
+/*
+ * The counters of mailbox_rec: adds (dir 1) or takes away (dir -1) one
+ * message with flags (MSG_F_*) and size octets: total, unread (no \Seen),
+ * size, deleted and deleted_size (\Deleted).  Counts never go below 0.
+ */
+void	mailbox_count_msg(struct mailbox_rec *mb, uint32_t flags,
+	    uint64_t size, int dir);
+/* A message of size octets in mb whose flags changed from old to new. */
+void	mailbox_count_flags(struct mailbox_rec *mb, uint32_t old,
+	    uint32_t new, uint64_t size);
+
 /* Sees one mailbox; returns 0 to go on, non-zero to stop. */
 typedef int mailbox_fn(uint32_t id, const struct mailbox_rec *mb, void *arg);
 /*

@@ -150,11 +150,11 @@ size_t
 mbox_op_list_bytes(size_t n, size_t text_bytes)
 {
 	/*
-	 * Status and empty text (11), state (9), 12 U64LIST and 2 STRLIST
-	 * headers (5 each); per mailbox 12 u64 and two strings' length and
+	 * Status and empty text (11), state (9), 14 U64LIST and 2 STRLIST
+	 * headers (5 each); per mailbox 14 u64 and two strings' length and
 	 * NUL.
 	 */
-	return 11 + 9 + 14 * 5 + n * (12 * 8 + 2 * 5) + text_bytes;
+	return 11 + 9 + 16 * 5 + n * (14 * 8 + 2 * 5) + text_bytes;
 }
 
 /* Whether the set still fits the limits once written. */
@@ -214,16 +214,28 @@ mbox_op_canon(struct mbox_op_ctx *ctx, const char *name, char *out)
 
 /* The next UIDVALIDITY: now, or above every one the account uses. */
 static uint32_t
-mbox_op_uidvalidity(const struct mbox_op_ctx *ctx)
+mbox_op_uidvalidity(struct mbox_op_ctx *ctx)
 {
+	/*
+	 * Above every value given out since the store was opened, too: a
+	 * mailbox deleted and made again under its name within the same
+	 * second must not get its old UIDVALIDITY back (RFC 9051 2.3.1.1).
+	 * Across a restart the clock has moved on.
+	 */
+	uint32_t last = ctx->db->last_uidvalidity;
 	uint32_t v = (uint32_t)ctx->now;
 	size_t i;
 
+	if (last >= v && last < UINT32_MAX)
+		v = last + 1;
 	for (i = 0; i < ctx->set.n; i++)
 		if (ctx->set.v[i].rec.uidvalidity >= v &&
 		    ctx->set.v[i].rec.uidvalidity < UINT32_MAX)
 			v = ctx->set.v[i].rec.uidvalidity + 1;
-	return v == 0 ? 1 : v;
+	if (v == 0)
+		v = 1;
+	ctx->db->last_uidvalidity = v;
+	return v;
 }
 
 /* Makes mailbox name under parent, with role, as id *id_r. */
@@ -330,7 +342,6 @@ mbox_op_count_cb(const MDB_val *k, const MDB_val *v, void *arg)
 		if ((mi = mbox_op_search(c->l, c->m->mbox[i].mailbox)) ==
 		    NULL)
 			continue;
-		mi->size += c->m->size;
 		if (c->m->flags & (MSG_F_SEEN | MSG_F_DRAFT))
 			continue;
 		if (c->nu == c->capu) {
@@ -356,8 +367,9 @@ mbox_op_unread_cmp(const void *a, const void *b)
 }
 
 /*
- * Sizes and unread threads: the store keeps no counter of either, so one
- * pass over the account's messages counts them.
+ * Unread threads: the store keeps no counter of them, so one pass over the
+ * account's messages counts them, unless no mailbox has an unread message
+ * (then none has an unread thread).  Sizes are the mailboxes' counters.
  */
 static enum ipc_status
 mbox_op_count(struct store_db *db, MDB_txn *txn, uint64_t account_id,
@@ -368,7 +380,9 @@ mbox_op_count(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	enum ipc_status st;
 	size_t i;
 
-	for (i = 0; i < l->n && l->v[i].rec.total == 0; i++)
+	for (i = 0; i < l->n; i++)
+		l->v[i].size = l->v[i].rec.size;
+	for (i = 0; i < l->n && l->v[i].rec.unread == 0; i++)
 		;
 	if (i == l->n)
 		return IPC_S_OK;
@@ -564,7 +578,8 @@ static enum ipc_status
 mbox_op_delete_in(struct mbox_op_ctx *ctx, uint32_t id, uint64_t *modseq_r)
 {
 	const MDB_dbi dbis[] = { ctx->db->mbox_uids, ctx->db->mbox_dates,
-	    ctx->db->mbox_threads, ctx->db->vanished, ctx->db->dups };
+	    ctx->db->mbox_threads, ctx->db->vanished, ctx->db->dups,
+	    ctx->db->metadata };
 	const struct mbox_info *mi;
 	struct key_mail k;
 	MDB_val kv;
@@ -589,7 +604,10 @@ mbox_op_delete_in(struct mbox_op_ctx *ctx, uint32_t id, uint64_t *modseq_r)
 			    "mailbox %s has children", mi->rec.name);
 	if ((st = mbox_op_empty(ctx, id)) != IPC_S_OK)
 		return st;
-	/* The mailbox is gone: its expunge history and indexes go too. */
+	/*
+	 * The mailbox is gone: its expunge history, indexes and annotations
+	 * (RFC 5464 3.3) go too.
+	 */
 	for (i = 0; i < sizeof(dbis) / sizeof(dbis[0]); i++)
 		if ((st = mbox_op_del_range(ctx, dbis[i], id)) != IPC_S_OK)
 			return st;

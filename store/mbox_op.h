@@ -55,8 +55,9 @@ struct mbox_list {
 };
 
 /*
- * Reads every mailbox of account_id, with the sizes and unread threads
- * counted from its messages (one pass over them), into *l (initialize it
+ * Reads every mailbox of account_id, with its size (the record's
+ * counter) and unread threads (counted in one pass over the messages when
+ * some mailbox has unread ones), into *l (initialize it
  * zeroed; mbox_list_clear frees it).  Returns IPC_S_OK, IPC_S_NOTFOUND
  * (no mail state) or an error.
  */

@@ -29,11 +29,40 @@ struct message_op {
 	struct store_error	*err;
 };
 
+/*
+ * How much of s a record keeps when at most max bytes fit: all of it, or
+ * the longest prefix that ends on a UTF-8 character boundary.  A subject
+ * or Message-ID longer than the record holds (998 bytes, a line of RFC
+ * 5322) is cut, never a reason to refuse the message; ids are hashed and
+ * compared as cut, so that threading and duplicates still work.
+ */
+static size_t
+message_cut(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return n;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
 static void
 msgid_hash(const char *id, uint8_t h[MSGID_HASH_LEN])
 {
-	crypto_generichash(h, MSGID_HASH_LEN, (const uint8_t *)id, strlen(id),
-	    NULL, 0);
+	crypto_generichash(h, MSGID_HASH_LEN, (const uint8_t *)id,
+	    message_cut(id, MSG_MSGID_MAX), NULL, 0);
+}
+
+/* Whether stored (cut) equals s as a record would keep it. */
+static bool
+message_same(const char *stored, const char *s, size_t max)
+{
+	size_t n = message_cut(s, max);
+
+	return strlen(stored) == n && memcmp(stored, s, n) == 0;
 }
 
 static enum ipc_status
@@ -148,8 +177,8 @@ message_thread_of(struct message_op *op, const char *id, const char *subj)
 		if (d.mv_size != 8 || message_get(op->db, op->txn, op->acct,
 		    wire_be64_get(d.mv_data), &m, &e) != IPC_S_OK)
 			continue;
-		if (strcmp(m.message_id, id) == 0 &&
-		    strcmp(m.base_subject, subj) == 0)
+		if (message_same(m.message_id, id, MSG_MSGID_MAX) &&
+		    message_same(m.base_subject, subj, MSG_SUBJECT_MAX))
 			thread = m.thread;
 	}
 	mdb_cursor_close(cur);
@@ -361,22 +390,25 @@ message_index(struct message_op *op, const struct message_new *in,
 	return message_put(op, op->db->msgids, &k, v, 8, 0);
 }
 
-/* Fills the new record m from in; returns IPC_S_OK or IPC_S_INVALID. */
+/* Fills the new record m from in (long fields cut); returns IPC_S_OK. */
 static enum ipc_status
 message_new_rec(struct message_op *op, const struct message_new *in,
     struct message_rec *m)
 {
+	size_t n;
+
+	(void)op;
 	memset(m, 0, sizeof(*m));
 	memcpy(m->hash, in->hash, sizeof(m->hash));
 	m->received = in->received;
 	m->size = in->size;
 	m->flags = in->flags;
-	if (strlcpy(m->base_subject, in->base_subject,
-	    sizeof(m->base_subject)) >= sizeof(m->base_subject) ||
-	    strlcpy(m->message_id, in->message_id, sizeof(m->message_id)) >=
-	    sizeof(m->message_id))
-		return db_error(op->err, IPC_S_INVALID, "subject or "
-		    "Message-ID too long");
+	n = message_cut(in->base_subject, MSG_SUBJECT_MAX);
+	memcpy(m->base_subject, in->base_subject, n);
+	m->base_subject[n] = '\0';
+	n = message_cut(in->message_id, MSG_MSGID_MAX);
+	memcpy(m->message_id, in->message_id, n);
+	m->message_id[n] = '\0';
 	return IPC_S_OK;
 }
 
@@ -477,9 +509,7 @@ message_append(struct store_db *db, MDB_txn *txn,
 	    &mb)) != IPC_S_OK ||
 	    (st = message_dup_put(&op, in, out)) != IPC_S_OK)
 		return st;
-	mb.total++;
-	if ((m.flags & MSG_F_SEEN) == 0)
-		mb.unread++;
+	mailbox_count_msg(&mb, m.flags, m.size, 1);
 	op.acc.rec.used_bytes += in->size;
 	op.acc.rec.used_messages++;
 	return message_op_end(&op, in->mailbox_id, &mb);
@@ -528,10 +558,7 @@ message_unlink(struct message_op *op, uint64_t email,
 	if ((st = message_put(op, op->db->vanished, &k, v, 4, 0)) != IPC_S_OK)
 		return st;
 	mb.highestmodseq = ms;
-	if (mb.total > 0)
-		mb.total--;
-	if ((m->flags & MSG_F_SEEN) == 0 && mb.unread > 0)
-		mb.unread--;
+	mailbox_count_msg(&mb, m->flags, m->size, -1);
 	return mailbox_put(op->db, op->txn, op->acct, mm->mailbox, &mb,
 	    op->err);
 }
@@ -670,7 +697,8 @@ message_account_purge(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	struct message_purge_ctx ctx = { db, txn, err, IPC_S_OK };
 	const MDB_dbi dbis[] = { db->mail_state, db->mailboxes, db->messages,
 	    db->msgrecs, db->mbox_uids, db->mbox_dates, db->mbox_threads,
-	    db->threads, db->msgids, db->changes, db->vanished, db->dups };
+	    db->threads, db->msgids, db->changes, db->vanished, db->dups,
+	    db->metadata };
 	struct key_mail pre;
 	enum ipc_status st;
 	size_t i;

@@ -203,9 +203,7 @@ msgops_link(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	    (st = msgops_thread_count(db, txn, account_id, mbox, m->thread, 1,
 	    &mb, err)) != IPC_S_OK)
 		return st;
-	mb.total++;
-	if ((m->flags & MSG_F_SEEN) == 0)
-		mb.unread++;
+	mailbox_count_msg(&mb, m->flags, m->size, 1);
 	*uid_r = mm->uid;
 	m->nmbox++;
 	return mailbox_put(db, txn, account_id, mbox, &mb, err);
@@ -270,10 +268,7 @@ msgops_unlink(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	    (st = msgops_thread_count(db, txn, account_id, mbox, m->thread,
 	    -1, &mb, err)) != IPC_S_OK)
 		return st;
-	if (mb.total > 0)
-		mb.total--;
-	if ((m->flags & MSG_F_SEEN) == 0 && mb.unread > 0)
-		mb.unread--;
+	mailbox_count_msg(&mb, m->flags, m->size, -1);
 	*uid_r = m->mbox[i].uid;
 	m->mbox[i] = m->mbox[m->nmbox - 1];
 	m->nmbox--;
@@ -320,21 +315,20 @@ msgops_touch(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 }
 
 enum ipc_status
-msgops_unread(struct store_db *db, MDB_txn *txn, uint64_t account_id,
-    const struct message_rec *m, int delta, struct store_error *err)
+msgops_flags_counts(struct store_db *db, MDB_txn *txn, uint64_t account_id,
+    const struct message_rec *m, uint32_t old, struct store_error *err)
 {
 	struct mailbox_rec mb;
 	enum ipc_status st;
 	uint32_t i;
 
+	if (((old ^ m->flags) & (MSG_F_SEEN | MSG_F_DELETED)) == 0)
+		return IPC_S_OK;
 	for (i = 0; i < m->nmbox; i++) {
 		if ((st = mailbox_get(db, txn, account_id, m->mbox[i].mailbox,
 		    &mb, err)) != IPC_S_OK)
 			return st;
-		if (delta > 0)
-			mb.unread++;
-		else if (mb.unread > 0)
-			mb.unread--;
+		mailbox_count_flags(&mb, old, m->flags, m->size);
 		if ((st = mailbox_put(db, txn, account_id, m->mbox[i].mailbox,
 		    &mb, err)) != IPC_S_OK)
 			return st;

@@ -51,7 +51,8 @@ int	msgops_mbox_index(const struct message_rec *m, uint32_t mbox);
 
 /*
  * Adds email (record m) to mailbox mbox with the mailbox's next UID
- * (*uid_r): its UID and date entries, thread count, total and unread.
+ * (*uid_r): its UID and date entries, thread count, and the counters
+ * of mailbox.h.
  * The new membership's modseq is set by the msgops_touch that must
  * follow.  Returns IPC_S_OK, IPC_S_NOTFOUND (mailbox), IPC_S_EXISTS (m
  * is in it already), IPC_S_LIMIT (m is in MSG_MAX_MAILBOXES), IPC_S_TOOBIG
@@ -63,7 +64,7 @@ enum ipc_status msgops_link(struct store_db *db, MDB_txn *txn,
 /*
  * Takes email (record m) out of mailbox mbox, which must not be its last
  * one (message_destroy is for that): its UID and date entries, its
- * duplicate-suppression entry there, thread count, total and unread; its
+ * duplicate-suppression entry there, thread count and counters; its
  * UID goes to *uid_r for msgops_vanish.  Returns IPC_S_OK,
  * IPC_S_NOTFOUND (not in mbox), IPC_S_INVALID (its last mailbox) or an
  * error.
@@ -89,11 +90,11 @@ enum ipc_status msgops_touch(struct store_db *db, MDB_txn *txn,
 	    struct message_rec *m, uint32_t only, uint64_t *modseq_r,
 	    struct store_error *err);
 /*
- * Adds delta (+1 or -1) to the unread count of every mailbox of m (after
- * \Seen changed on it).
+ * The flags of m changed from old to m->flags: brings the unread and
+ * deleted counters of every mailbox of m up to date (mailbox.h).
  */
-enum ipc_status msgops_unread(struct store_db *db, MDB_txn *txn,
-	    uint64_t account_id, const struct message_rec *m, int delta,
+enum ipc_status msgops_flags_counts(struct store_db *db, MDB_txn *txn,
+	    uint64_t account_id, const struct message_rec *m, uint32_t old,
 	    struct store_error *err);
 
 /* The mailboxes a request changed, and their new HIGHESTMODSEQs. */

@@ -9,15 +9,23 @@
 
 #include <string.h>
 
-/* Reads the version value; only RECORD_V1 exists so far. */
+/* Reads the version value, which must be want. */
 static void
-record_begin(struct wire_reader *r, const void *p, size_t len)
+record_begin_v(struct wire_reader *r, const void *p, size_t len,
+    uint8_t want)
 {
 	uint8_t v = 0;
 
 	wire_reader_init(r, p, len);
-	if (wire_get_U8(r, &v) == 0 && v != RECORD_V1)
+	if (wire_get_U8(r, &v) == 0 && v != want)
 		r->err = "unknown record version";
+}
+
+/* Reads the version value of a record that has only RECORD_V1. */
+static void
+record_begin(struct wire_reader *r, const void *p, size_t len)
+{
+	record_begin_v(r, p, len, RECORD_V1);
 }
 
 /* Reads a string into out (size outlen); too long fails the reader. */
@@ -148,7 +156,7 @@ record_mstate_dec(const void *p, size_t len, struct mstate_rec *r)
 void
 record_mailbox_enc(struct buf *out, const struct mailbox_rec *r)
 {
-	wire_put_U8(out, RECORD_V1);
+	wire_put_U8(out, RECORD_V2);
 	wire_put_U32(out, r->parent);
 	wire_put_STR(out, r->name);
 	wire_put_STR(out, r->role);
@@ -161,6 +169,27 @@ record_mailbox_enc(struct buf *out, const struct mailbox_rec *r)
 	wire_put_BOOL(out, r->subscribed);
 	wire_put_U32(out, r->sort_order);
 	wire_put_U64(out, r->created);
+	wire_put_U64(out, r->size);
+	wire_put_U32(out, r->deleted);
+	wire_put_U64(out, r->deleted_size);
+}
+
+/* The fields versions 1 and 2 share. */
+static void
+record_mailbox_common(struct wire_reader *rd, struct mailbox_rec *r)
+{
+	wire_get_U32(rd, &r->parent);
+	record_get_str(rd, r->name, sizeof(r->name));
+	record_get_str(rd, r->role, sizeof(r->role));
+	wire_get_U32(rd, &r->uidvalidity);
+	wire_get_U32(rd, &r->uidnext);
+	wire_get_U64(rd, &r->highestmodseq);
+	wire_get_U32(rd, &r->total);
+	wire_get_U32(rd, &r->unread);
+	wire_get_U32(rd, &r->threads);
+	wire_get_BOOL(rd, &r->subscribed);
+	wire_get_U32(rd, &r->sort_order);
+	wire_get_U64(rd, &r->created);
 }
 
 int
@@ -169,19 +198,22 @@ record_mailbox_dec(const void *p, size_t len, struct mailbox_rec *r)
 	struct wire_reader rd;
 
 	memset(r, 0, sizeof(*r));
-	record_begin(&rd, p, len);
-	wire_get_U32(&rd, &r->parent);
-	record_get_str(&rd, r->name, sizeof(r->name));
-	record_get_str(&rd, r->role, sizeof(r->role));
-	wire_get_U32(&rd, &r->uidvalidity);
-	wire_get_U32(&rd, &r->uidnext);
-	wire_get_U64(&rd, &r->highestmodseq);
-	wire_get_U32(&rd, &r->total);
-	wire_get_U32(&rd, &r->unread);
-	wire_get_U32(&rd, &r->threads);
-	wire_get_BOOL(&rd, &r->subscribed);
-	wire_get_U32(&rd, &r->sort_order);
-	wire_get_U64(&rd, &r->created);
+	record_begin_v(&rd, p, len, RECORD_V2);
+	record_mailbox_common(&rd, r);
+	wire_get_U64(&rd, &r->size);
+	wire_get_U32(&rd, &r->deleted);
+	wire_get_U64(&rd, &r->deleted_size);
+	return wire_reader_finish(&rd);
+}
+
+int
+record_mailbox_v1_dec(const void *p, size_t len, struct mailbox_rec *r)
+{
+	struct wire_reader rd;
+
+	memset(r, 0, sizeof(*r));
+	record_begin_v(&rd, p, len, RECORD_V1);
+	record_mailbox_common(&rd, r);
 	return wire_reader_finish(&rd);
 }
 
@@ -307,5 +339,28 @@ record_dup_dec(const void *p, size_t len, struct dup_rec *r)
 	wire_get_U64(&rd, &r->email);
 	wire_get_U32(&rd, &r->uid);
 	wire_get_U64(&rd, &r->modseq);
+	return wire_reader_finish(&rd);
+}
+
+void
+record_metadata_enc(struct buf *out, const void *value, size_t len)
+{
+	struct wire_bytes b = { value, (uint32_t)len };
+
+	wire_put_U8(out, RECORD_V1);
+	wire_put_BYTES(out, b);
+}
+
+int
+record_metadata_dec(const void *p, size_t len, const void **value_r,
+    size_t *len_r)
+{
+	struct wire_reader rd;
+	struct wire_bytes b = { NULL, 0 };
+
+	record_begin(&rd, p, len);
+	wire_get_BYTES(&rd, &b);
+	*value_r = b.p;
+	*len_r = b.len;
 	return wire_reader_finish(&rd);
 }

@@ -21,10 +21,13 @@
  *
  *	mail state	U8 1, U64 modseq, U64 next_email, U64 next_thread,
  *			U32 next_mailbox
- *	mailbox		U8 1, U32 parent, STR name, STR role, U32 uidvalidity,
+ *	mailbox		U8 2, U32 parent, STR name, STR role, U32 uidvalidity,
  *			U32 uidnext, U64 highestmodseq, U32 total,
  *			U32 unread, U32 threads, BOOL subscribed,
- *			U32 sort_order, U64 created
+ *			U32 sort_order, U64 created, U64 size,
+ *			U32 deleted, U64 deleted_size
+ *			(version 1, of schema version 2, ended at created;
+ *			schema step 3 rewrote every mailbox as version 2)
  *	message		U8 1, BYTES blob hash (32), U64 thread, U64 received,
  *			U64 size, U32 flags, STRLIST keywords,
  *			STR base subject, STR Message-ID, U32 n, then n
@@ -32,6 +35,10 @@
  *	change		U8 1, U8 object type, U8 kind, U64 id
  *	duplicate	U8 1, U64 delivered at, U64 email, U32 uid,
  *			U64 modseq
+ *
+ * Added by schema version 3:
+ *
+ *	metadata	U8 1, BYTES value (an RFC 5464 annotation)
  */
 #ifndef BULWARK_RECORD_H
 #define BULWARK_RECORD_H
@@ -47,6 +54,7 @@
 #include "name.h"
 
 #define RECORD_V1	1
+#define RECORD_V2	2
 
 struct domain_rec {
 	uint64_t	 created;	/* seconds since the epoch */
@@ -90,6 +98,15 @@ struct mailbox_rec {
 	bool		 subscribed;
 	uint32_t	 sort_order;
 	uint64_t	 created;
+	/*
+	 * Kept with every change of membership or flags (mailbox_count_*):
+	 * octets of all messages (RFC 8438 STATUS SIZE), and the messages
+	 * with \Deleted and their octets (RFC 9208 4.4, RFC 9051 STATUS
+	 * DELETED).
+	 */
+	uint64_t	 size;
+	uint32_t	 deleted;
+	uint64_t	 deleted_size;
 };
 
 /* System flags (RFC 9051 2.3.2), as bits of message_rec.flags. */
@@ -160,11 +177,21 @@ void	record_mstate_enc(struct buf *out, const struct mstate_rec *r);
 int	record_mstate_dec(const void *p, size_t len, struct mstate_rec *r);
 void	record_mailbox_enc(struct buf *out, const struct mailbox_rec *r);
 int	record_mailbox_dec(const void *p, size_t len, struct mailbox_rec *r);
+/* Version 1 of the mailbox record (schema step 3 only); counters 0. */
+int	record_mailbox_v1_dec(const void *p, size_t len,
+	    struct mailbox_rec *r);
 void	record_message_enc(struct buf *out, const struct message_rec *r);
 int	record_message_dec(const void *p, size_t len, struct message_rec *r);
 void	record_change_enc(struct buf *out, const struct change_rec *r);
 int	record_change_dec(const void *p, size_t len, struct change_rec *r);
 void	record_dup_enc(struct buf *out, const struct dup_rec *r);
 int	record_dup_dec(const void *p, size_t len, struct dup_rec *r);
+/*
+ * The value of an annotation (at most WIRE_MAX_LEN octets); the decoder
+ * points *value_r into [p, p + len).
+ */
+void	record_metadata_enc(struct buf *out, const void *value, size_t len);
+int	record_metadata_dec(const void *p, size_t len, const void **value_r,
+	    size_t *len_r);
 
 #endif

@@ -9,10 +9,12 @@
 #include "log.h"
 #include "mailbox.h"
 #include "wire.h"
+#include "xmalloc.h"
 
 #include <time.h>
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -54,6 +56,11 @@ static const struct schema_dbi schema_dbis_v2[] = {
 	SCHEMA_DBI(blobs, 0),
 	SCHEMA_DBI(blob_refs, 0),
 	SCHEMA_DBI(catchall, 0),
+};
+
+/* ... and those version 3 added: annotations (RFC 5464). */
+static const struct schema_dbi schema_dbis_v3[] = {
+	SCHEMA_DBI(metadata, 0),
 };
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
@@ -162,9 +169,144 @@ schema_step_mail(struct store_db *db, MDB_txn *txn, struct store_error *err)
 	return 0;
 }
 
+/* One mailbox record of step 3, its key and its counters being rebuilt. */
+struct schema_mbox {
+	uint8_t			 key[12];	/* A mbox */
+	struct mailbox_rec	 rec;
+};
+
+struct schema_count_ctx {
+	struct store_db		*db;
+	MDB_txn			*txn;
+	struct store_error	*err;
+	struct schema_mbox	*v;
+	size_t			 n, cap;
+	struct message_rec	*m;
+	int			 failed;
+};
+
+static int
+schema_mbox_cb(const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct schema_count_ctx *ctx = arg;
+	struct schema_mbox *mb;
+
+	if (k->mv_size != sizeof(mb->key)) {
+		db_error(ctx->err, IPC_S_INTERNAL, "corrupt mailbox key");
+		ctx->failed = 1;
+		return 1;
+	}
+	if (ctx->n == ctx->cap) {
+		ctx->cap = ctx->cap == 0 ? 64 : ctx->cap * 2;
+		ctx->v = xreallocarray(ctx->v, ctx->cap, sizeof(*ctx->v));
+	}
+	mb = &ctx->v[ctx->n];
+	memcpy(mb->key, k->mv_data, sizeof(mb->key));
+	/*
+	 * Version 1 records, or version 2 ones that step 2 wrote with this
+	 * binary's mailbox_account_init.
+	 */
+	if (record_mailbox_v1_dec(v->mv_data, v->mv_size, &mb->rec) == -1 &&
+	    record_mailbox_dec(v->mv_data, v->mv_size, &mb->rec) == -1) {
+		db_error(ctx->err, IPC_S_INTERNAL, "corrupt mailbox record");
+		ctx->failed = 1;
+		return 1;
+	}
+	/* Counted again from the messages below. */
+	mb->rec.total = mb->rec.unread = mb->rec.deleted = 0;
+	mb->rec.size = mb->rec.deleted_size = 0;
+	ctx->n++;
+	return 0;
+}
+
+static int
+schema_mbox_cmp(const void *a, const void *b)
+{
+	return memcmp(((const struct schema_mbox *)a)->key,
+	    ((const struct schema_mbox *)b)->key, 12);
+}
+
+/* Counts one message (key A email) in each of its mailboxes. */
+static int
+schema_msg_cb(const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct schema_count_ctx *ctx = arg;
+	struct schema_mbox want, *mb;
+	uint32_t i;
+
+	if (k->mv_size != 16 ||
+	    record_message_dec(v->mv_data, v->mv_size, ctx->m) == -1) {
+		db_error(ctx->err, IPC_S_INTERNAL, "corrupt message record");
+		ctx->failed = 1;
+		return 1;
+	}
+	memcpy(want.key, k->mv_data, 8);
+	for (i = 0; i < ctx->m->nmbox; i++) {
+		wire_be32_put(want.key + 8, ctx->m->mbox[i].mailbox);
+		if ((mb = bsearch(&want, ctx->v, ctx->n, sizeof(*ctx->v),
+		    schema_mbox_cmp)) != NULL)
+			mailbox_count_msg(&mb->rec, ctx->m->flags,
+			    ctx->m->size, 1);
+	}
+	return 0;
+}
+
+/*
+ * Version 2 -> 3: every mailbox record becomes version 2, with its size
+ * and \Deleted counters (and total and unread, counted again) from one
+ * pass over the messages; and the annotations database.
+ */
+static int
+schema_step_counters(struct store_db *db, MDB_txn *txn,
+    struct store_error *err)
+{
+	struct schema_count_ctx ctx = { db, txn, err, NULL, 0, 0, NULL, 0 };
+	struct buf b = BUF_INIT;
+	MDB_val k, d;
+	size_t i;
+	int rc = 0;
+
+	if (schema_dbi_open(db, txn, schema_dbis_v1, NELEM(schema_dbis_v1), 0,
+	    err) == -1 || schema_dbi_open(db, txn, schema_dbis_v2,
+	    NELEM(schema_dbis_v2), 0, err) == -1 || schema_dbi_open(db, txn,
+	    schema_dbis_v3, NELEM(schema_dbis_v3), MDB_CREATE, err) == -1)
+		return -1;
+	ctx.m = xmalloc(sizeof(*ctx.m));
+	/* The scan is in key order, so ctx.v is sorted for bsearch. */
+	if (db_scan(txn, db->mailboxes, NULL, 0, schema_mbox_cb, &ctx,
+	    err) != IPC_S_OK || ctx.failed ||
+	    db_scan(txn, db->messages, NULL, 0, schema_msg_cb, &ctx, err) !=
+	    IPC_S_OK || ctx.failed)
+		goto fail;
+	for (i = 0; i < ctx.n; i++) {
+		buf_reset(&b);
+		record_mailbox_enc(&b, &ctx.v[i].rec);
+		k.mv_size = sizeof(ctx.v[i].key);
+		k.mv_data = ctx.v[i].key;
+		d.mv_size = b.len;
+		d.mv_data = b.data;
+		if ((rc = mdb_put(txn, db->mailboxes, &k, &d, 0)) != 0) {
+			db_mdb_error(err, rc, "mailbox counters");
+			goto fail;
+		}
+	}
+	if (ctx.n > 0)
+		log_info("store mailbox counters rebuilt count=%zu", ctx.n);
+	buf_clear(&b);
+	free(ctx.v);
+	free(ctx.m);
+	return 0;
+fail:
+	buf_clear(&b);
+	free(ctx.v);
+	free(ctx.m);
+	return -1;
+}
+
 static const struct schema_step schema_steps[] = {
 	{ 0, "initial layout", schema_step_initial },
 	{ 1, "mail store", schema_step_mail },
+	{ 2, "mailbox counters and annotations", schema_step_counters },
 };
 
 /* Opens the meta database, creating it in a new environment. */
@@ -284,7 +426,8 @@ schema_open_dbis(struct store_db *db, struct store_error *err)
 		return -1;
 	if (schema_dbi_open(db, txn, schema_dbis_v1, NELEM(schema_dbis_v1), 0,
 	    err) == -1 || schema_dbi_open(db, txn, schema_dbis_v2,
-	    NELEM(schema_dbis_v2), 0, err) == -1) {
+	    NELEM(schema_dbis_v2), 0, err) == -1 || schema_dbi_open(db, txn,
+	    schema_dbis_v3, NELEM(schema_dbis_v3), 0, err) == -1) {
 		db_abort(&txn);
 		return -1;
 	}

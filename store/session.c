@@ -150,3 +150,33 @@ session_unbind_account(struct session_table *t, uint64_t account_id)
 	}
 	return n;
 }
+
+size_t
+session_count_remote(const struct session_table *t, const char *proto,
+    const struct auth_remote *remote)
+{
+	const struct session *s;
+	size_t i, n = 0;
+
+	for (i = 0; t->slot != NULL && i <= t->mask; i++)
+		if ((s = t->slot[i]) != NULL &&
+		    s->remote.keylen == remote->keylen &&
+		    memcmp(s->remote.key, remote->key, remote->keylen) == 0 &&
+		    strcmp(s->proto, proto) == 0)
+			n++;
+	return n;
+}
+
+size_t
+session_count_account(const struct session_table *t, const char *proto,
+    uint64_t account_id)
+{
+	const struct session *s;
+	size_t i, n = 0;
+
+	for (i = 0; t->slot != NULL && i <= t->mask; i++)
+		if ((s = t->slot[i]) != NULL && s->account_id == account_id &&
+		    strcmp(s->proto, proto) == 0)
+			n++;
+	return n;
+}

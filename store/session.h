@@ -33,6 +33,7 @@ struct session {
 	uint64_t		 account_id;	/* 0: not bound */
 	char			 username[NAME_ADDR_MAX + 1];
 	uint32_t		 selected;	/* MBOX_SELECT's mailbox, 0: none */
+	uint32_t		 max_user;	/* SESSION_ADMIT's, 0: no limit */
 };
 
 struct session_table {
@@ -61,6 +62,14 @@ void	session_close(struct session_table *t, uint64_t id);
 /* Binds s to an account. */
 void	session_bind(struct session *s, uint64_t account_id,
 	    const char *username);
+/*
+ * The number of sessions of proto open from remote (its limiter key), or
+ * bound to account_id.
+ */
+size_t	session_count_remote(const struct session_table *t, const char *proto,
+	    const struct auth_remote *remote);
+size_t	session_count_account(const struct session_table *t,
+	    const char *proto, uint64_t account_id);
 /* Unbinds every session bound to account_id; returns how many. */
 size_t	session_unbind_account(struct session_table *t, uint64_t account_id);
 

@@ -145,6 +145,74 @@ worker_session_close(struct ipc_chan *c, const struct ipc_frame *f,
 	session_close(&w->sessions, f->session);
 }
 
+/* Sessions of proto from remote, or bound to account_id, on all channels. */
+static size_t
+worker_count_remote(struct storaged *sd, const char *proto,
+    const struct auth_remote *remote)
+{
+	struct wchan *w;
+	size_t n = 0;
+
+	TAILQ_FOREACH(w, &sd->workers, entry)
+		n += session_count_remote(&w->sessions, proto, remote);
+	return n;
+}
+
+static size_t
+worker_count_account(struct storaged *sd, const char *proto,
+    uint64_t account_id)
+{
+	struct wchan *w;
+	size_t n = 0;
+
+	TAILQ_FOREACH(w, &sd->workers, entry)
+		n += session_count_account(&w->sessions, proto, account_id);
+	return n;
+}
+
+/*
+ * SESSION_ADMIT: SESSION_OPEN with the connection limits of the worker's
+ * protocol section (bulwark.conf max-connections-per-ip and -per-user).
+ * Counting walks every channel's table: a few microseconds per thousand
+ * sessions, once per connection.
+ */
+void
+worker_session_admit(struct ipc_chan *c, const struct ipc_frame *f,
+    const void *msg, void *arg)
+{
+	const struct ipc_SESSION_ADMIT_req *m = msg;
+	struct wchan *w = arg;
+	struct auth_remote remote;
+	struct session *s;
+	char proto[16];
+
+	if (f->session == 0) {
+		ipc_reply(c, f, IPC_S_INVALID, "no session id", NULL);
+		return;
+	}
+	/* A session reopened (UNAUTHENTICATE) is not counted twice. */
+	session_close(&w->sessions, f->session);
+	auth_remote_parse(m->remote, &remote);
+	if (m->max_remote != 0 && worker_count_remote(w->sd, m->proto,
+	    &remote) >= m->max_remote) {
+		name_log_safe(m->proto, proto, sizeof(proto));
+		log_info("session refused remote=%s proto=%s limit=%u",
+		    remote.text, proto, m->max_remote);
+		ipc_reply(c, f, IPC_S_LIMIT,
+		    "too many connections from this address", NULL);
+		return;
+	}
+	if ((s = session_open(&w->sessions, f->session, m->proto, m->remote,
+	    m->local, m->tls)) == NULL) {
+		log_warnx("worker session table full name=%s pid=%u", w->name,
+		    w->pid);
+		ipc_reply(c, f, IPC_S_UNAVAIL, "too many sessions", NULL);
+		return;
+	}
+	s->max_user = m->max_user;
+	ipc_reply(c, f, IPC_S_OK, NULL, NULL);
+}
+
 struct session *
 worker_session_bound(struct ipc_chan *c, const struct ipc_frame *f,
     struct wchan *w)
@@ -324,6 +392,13 @@ worker_auth_finish(struct storaged *sd, struct wchan *w, struct session *s,
 	} else if (s == NULL) {
 		st = IPC_S_DENIED;
 		text = "session closed";
+	} else if (s->max_user != 0 && worker_count_account(sd, s->proto,
+	    acc.rec.id) >= s->max_user) {
+		/* Only a client that knows the password learns this. */
+		log_info("auth refused user=%s remote=%s proto=%s limit=%u",
+		    acc.name, j->remote.text, j->proto, s->max_user);
+		st = IPC_S_LIMIT;
+		text = "too many connections for this user";
 	} else {
 		worker_auth_ok(w, s, j, &acc);
 		return;

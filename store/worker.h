@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * worker.h: the channels of network workers and their requests: sessions
- * (SESSION_OPEN, SESSION_CLOSE), authentication (AUTH, on the thread pool,
+ * (SESSION_OPEN, SESSION_ADMIT with the connection limits, SESSION_CLOSE),
+ * authentication (AUTH, on the thread pool,
  * rate limited) and the session checks every later request depends on
  * (SESSION_RESUME, SESSION_INFO).
  *
@@ -15,6 +16,8 @@
  *	auth blocked remote=<ip>
  *	auth blocked user=<name>
  *	auth ok user=<name> remote=<ip> proto=<proto>
+ *	session refused remote=<ip> proto=<proto> limit=<n>
+ *	auth refused user=<name> remote=<ip> proto=<proto> limit=<n>
  */
 #ifndef BULWARK_WORKER_H
 #define BULWARK_WORKER_H
@@ -52,5 +55,6 @@ ipc_handler_fn worker_session_close;
 ipc_handler_fn worker_auth;
 ipc_handler_fn worker_session_resume;
 ipc_handler_fn worker_session_info;
+ipc_handler_fn worker_session_admit;
 
 #endif

@@ -444,6 +444,17 @@ class ImapMailTest(unittest.TestCase):
         self.assertIn(b"* SEARCH 1 3 6", lines)
         lines = r.cmd(b"U", b"SEARCH (OR (FLAGGED) (NOT ALL")
         self.assertTrue(lines[-1].startswith(b"U BAD"), lines)
+        # UID FETCH's PARTIAL modifier (RFC 9394 3.3): positions in the set.
+        lines = r.cmd(b"P1", b"UID FETCH 1:* (UID) (PARTIAL -1:-2)")
+        self.assertEqual([l for l in lines if l.startswith(b"*")],
+                         [b"* 5 FETCH (UID 5)", b"* 6 FETCH (UID 6)"])
+        lines = r.cmd(b"P2", b"UID FETCH 2:* (UID) (PARTIAL 3:2)")
+        self.assertEqual([l for l in lines if l.startswith(b"*")],
+                         [b"* 3 FETCH (UID 3)", b"* 4 FETCH (UID 4)"])
+        lines = r.cmd(b"P3", b"UID FETCH 1:* (UID) (PARTIAL -7:-9)")
+        self.assertEqual([l for l in lines if l.startswith(b"*")], [])
+        lines = r.cmd(b"P4", b"FETCH 1:* (UID) (PARTIAL 1:2)")
+        self.assertTrue(lines[-1].startswith(b"P4 BAD"), lines)
         r.close()
 
     # --- Two sessions ---

@@ -446,7 +446,6 @@ PARSE = {
     '0236-rubymail-raw_email_incorrect_header.eml': OTHER,
     '0237-rubymail-raw_email_multiple_from.eml': ADDR,
     '0243-rubymail-raw_email_with_at_display_name.eml': ADDR,
-    '0254-rubymail-example10.eml': ADDR,
     '0255-rubymail-example11.eml': ADDR,
     '0257-rubymail-example13.eml': OTHER,
     '0276-thunderbird-attachedMessageSample.eml': OTHER,

@@ -202,14 +202,14 @@ TEST(test_list)
 	static const uint64_t parents[] = { 0, 1, 0, 0, 0, 10 };
 	static const uint64_t sub[] = { 1, 0, 1, 0, 0, 1 };
 	static const uint64_t total[] = { 5, 0, 2, 0, 0, 1 };
-	struct buf b[12];
+	struct buf b[13];
 	struct ipc_MBOX_LIST_rep r;
 	struct imap_mbox_list l;
 	const struct imap_mbox *mb;
 	char *st;
 	size_t i;
 
-	for (i = 0; i < 12; i++)
+	for (i = 0; i < 13; i++)
 		memset(&b[i], 0, sizeof(b[i]));
 	memset(&r, 0, sizeof(r));
 	r.state = 17;
@@ -224,6 +224,8 @@ TEST(test_list)
 	u64list(&b[8], &r.uidnext, 6, ids);
 	u64list(&b[9], &r.highestmodseq, 6, ids);
 	u64list(&b[10], &r.size, 6, total);
+	u64list(&b[11], &r.deleted, 6, total);
+	u64list(&b[12], &r.deleted_size, 6, total);
 	CHECK(imap_mbox_list_init(&l, &r) == 0);
 	/* "inbox/bogus" reads as INBOX's tree but is not in it: hidden. */
 	CHECK_INT(l.n, 5);
@@ -241,6 +243,7 @@ TEST(test_list)
 	CHECK_STR(mb->name, "Inbox/Sub");
 	mb = imap_mbox_find(&l, "Sent");
 	CHECK(mb != NULL && mb->subscribed && mb->total == 2);
+	CHECK(mb != NULL && mb->deleted == 2 && mb->deleted_size == 2);
 	CHECK_STR(mb->role, "sent");
 	CHECK(imap_mbox_find(&l, "sent") == NULL);
 	CHECK(imap_mbox_find_id(&l, 11) == &l.v[4]);
@@ -255,7 +258,7 @@ TEST(test_list)
 	buf_reset(&b[10]);
 	u64list(&b[10], &r.size, 5, total);
 	CHECK(imap_mbox_list_init(&l, &r) == -1);
-	for (i = 0; i < 12; i++)
+	for (i = 0; i < 13; i++)
 		buf_clear(&b[i]);
 }
 

@@ -1037,6 +1037,7 @@ TEST(test_list_bytes)
 	rep.ids = rep.parents = rep.subscribed = rep.total = rep.unread = ul;
 	rep.uidvalidity = rep.uidnext = rep.highestmodseq = rep.size = ul;
 	rep.threads = rep.unread_threads = rep.sort_order = ul;
+	rep.deleted = rep.deleted_size = ul;
 	rep.state = 42;
 	ipc_encode_reply(&out, IPC_T_MBOX_LIST, 1, 1, IPC_S_OK, NULL, &rep);
 	CHECK_INT(out.len - IPC_HDR_SIZE, mbox_op_list_bytes(2,

@@ -709,11 +709,12 @@ TEST(test_expunge_and_sync)
 	mail_expunge_clear(&er);
 	CHECK_COUNTS(&db, acct, INBOX, 1, 0);
 	CHECK_COUNTS(&db, acct, ARCHIVE, 1, 1);
-	/* 1 lives on in the archive, with its \Deleted. */
+	/* The copy of 1 in the archive, a message of its own, lives on
+	 * without \Deleted (COPY came before the STORE). */
 	uidv(&uids, 1, 1);
 	CHECK_INT(fetch(&db, acct, ARCHIVE, &uids, false, &fr), IPC_S_OK);
 	CHECK_STR(uids_text(&fr.found), "1");
-	CHECK_INT(mail_vec_u64_get(&fr.flags, 0), MAIL_F_DELETED);
+	CHECK_INT(mail_vec_u64_get(&fr.flags, 0), 0);
 	mail_fetch_clear(&fr);
 	/* Expunging again finds nothing. */
 	uidv(&uids, 2, 1, 3);
@@ -786,30 +787,38 @@ TEST(test_copy_move)
 	mail_copy_clear(&r);
 	CHECK_COUNTS(&db, acct, INBOX, 3, 2);
 	CHECK_COUNTS(&db, acct, ARCHIVE, 2, 1);
-	/* The same emails: one id, flags and keywords shared. */
+	/* Copies are emails of their own, with the flags and keywords the
+	 * originals had (1 unread, 2 \Seen with keywords). */
 	CHECK_INT(fetch(&db, acct, ARCHIVE, &uids, false, &fr), IPC_S_OK);
-	CHECK_INT(mail_vec_u64_get(&fr.email_ids, 0), 1);
-	CHECK_INT(mail_vec_u64_get(&fr.email_ids, 1), 2);
+	CHECK_INT(mail_vec_u64_get(&fr.email_ids, 0), 4);
+	CHECK_INT(mail_vec_u64_get(&fr.email_ids, 1), 5);
+	CHECK_INT(mail_vec_u64_get(&fr.flags, 0), 0);
+	CHECK_INT(mail_vec_u64_get(&fr.flags, 1), MAIL_F_SEEN);
 	CHECK_STR(fr.keywords.v[1], "$Label1 work");
 	mail_fetch_clear(&fr);
 	/* The source did not change for IMAP. */
 	CHECK_INT(mbox_of(&db, acct, INBOX).highestmodseq, s0);
 
-	/* Move 3 and 1 (1 is in the archive already: it only leaves). */
+	/* Move 1 and 3: the same emails change mailbox. */
 	uidv(&uids, 2, 1, 3);
 	CHECK_INT(copy(&db, acct, INBOX, ARCHIVE, true, &uids, &r), IPC_S_OK);
 	CHECK_STR(uids_text(&r.src_uids), "1 3");
-	CHECK_STR(uids_text(&r.dst_uids), "1 3");
+	CHECK_STR(uids_text(&r.dst_uids), "3 4");
 	mail_copy_clear(&r);
 	CHECK_COUNTS(&db, acct, INBOX, 1, 0);
-	CHECK_COUNTS(&db, acct, ARCHIVE, 3, 2);
+	CHECK_COUNTS(&db, acct, ARCHIVE, 4, 3);
 	CHECK_INT(modseq_of(&db, acct, INBOX, 3), 0);
+	uidv(&uids, 2, 3, 4);
+	CHECK_INT(fetch(&db, acct, ARCHIVE, &uids, false, &fr), IPC_S_OK);
+	CHECK_INT(mail_vec_u64_get(&fr.email_ids, 0), 1);
+	CHECK_INT(mail_vec_u64_get(&fr.email_ids, 1), 3);
+	mail_fetch_clear(&fr);
 	CHECK_INT(sync_since(&db, acct, INBOX, s0, &syn), IPC_S_OK);
 	CHECK_STR(uids_text(&syn.vanished), "1 3");
 	CHECK_INT(syn.changed.n, 0);
 	mail_sync_clear(&syn);
 
-	/* A flag change shows in every mailbox of the email. */
+	/* A flag change of the original leaves its copy alone. */
 	s0 = mbox_of(&db, acct, ARCHIVE).highestmodseq;
 	uidv(&uids, 1, 2);
 	CHECK_INT(store(&db, acct, INBOX, &uids, MAIL_STORE_REMOVE,
@@ -817,31 +826,32 @@ TEST(test_copy_move)
 	ms = mail_vec_u64_get(&sr.modseqs, 0);
 	mail_store_clear(&sr);
 	CHECK_COUNTS(&db, acct, INBOX, 1, 1);
-	CHECK_COUNTS(&db, acct, ARCHIVE, 3, 3);
-	CHECK_INT(modseq_of(&db, acct, ARCHIVE, 2), ms);
-	CHECK(mbox_of(&db, acct, ARCHIVE).highestmodseq > ms);
+	CHECK_COUNTS(&db, acct, ARCHIVE, 4, 3);
+	CHECK(modseq_of(&db, acct, ARCHIVE, 2) < ms);
+	CHECK_INT(mbox_of(&db, acct, ARCHIVE).highestmodseq, s0);
 	CHECK_INT(sync_since(&db, acct, ARCHIVE, s0, &syn), IPC_S_OK);
-	CHECK_STR(uids_text(&syn.changed), "2");
+	CHECK_INT(syn.changed.n, 0);
 	mail_sync_clear(&syn);
 
-	/* Refused: into the same mailbox, a missing target. */
-	CHECK_INT(copy(&db, acct, INBOX, INBOX, false, &uids, &r),
-	    IPC_S_INVALID);
+	/* COPY into the same mailbox makes a second message there; MOVE
+	 * into it is refused; a missing target is not found. */
+	CHECK_INT(copy(&db, acct, INBOX, INBOX, false, &uids, &r), IPC_S_OK);
+	CHECK_STR(uids_text(&r.dst_uids), "4");
 	mail_copy_clear(&r);
+	CHECK_COUNTS(&db, acct, INBOX, 2, 2);
 	CHECK_INT(copy(&db, acct, INBOX, INBOX, true, &uids, &r),
 	    IPC_S_INVALID);
 	mail_copy_clear(&r);
 	CHECK_INT(copy(&db, acct, INBOX, 999, false, &uids, &r),
 	    IPC_S_NOTFOUND);
 	mail_copy_clear(&r);
-	/* Moving the last copy back: the archive UID 2 goes to the inbox
-	 * where 2 is already; then expunge it from the archive by move. */
+	/* Moving email 1 back from the archive. */
 	uidv(&uids, 1, 3);
 	CHECK_INT(copy(&db, acct, ARCHIVE, INBOX, true, &uids, &r), IPC_S_OK);
-	CHECK_STR(uids_text(&r.dst_uids), "4");
+	CHECK_STR(uids_text(&r.dst_uids), "5");
 	mail_copy_clear(&r);
-	CHECK_COUNTS(&db, acct, INBOX, 2, 2);
-	CHECK_COUNTS(&db, acct, ARCHIVE, 2, 2);
+	CHECK_COUNTS(&db, acct, INBOX, 3, 3);
+	CHECK_COUNTS(&db, acct, ARCHIVE, 3, 2);
 	buf_clear(&uids);
 	db_close(&db);
 }

@@ -11,6 +11,13 @@
  * record (lib/msgrec), and the memfd goes to storaged with MSG_APPEND,
  * which stores all the messages or none and replies once they are
  * durable.
+ *
+ * Lines of a message end in CRLF (RFC 9051 2.2, RFC 5322 2.1), and the
+ * store keeps them so (lmtpd normalises DATA the same way): a message
+ * literal with a bare LF or a bare CR, such as a Unix file that curl -T
+ * sends as it is, is stored with CRLF instead, so that FETCH never sends
+ * bare line ends and RFC822.SIZE counts what FETCH sends.  A literal8
+ * (RFC 3516 4.4) is binary and is stored as sent.
  */
 #include "imap_append.h"
 #include "compat.h"
@@ -60,6 +67,7 @@ struct append_ctx {
 	uint64_t		 flags[IMAP_APPEND_MAX_MESSAGES];
 	char			*keywords[IMAP_APPEND_MAX_MESSAGES];
 	uint64_t		 received[IMAP_APPEND_MAX_MESSAGES];
+	bool			 binary[IMAP_APPEND_MAX_MESSAGES];
 	uint32_t		 n;
 	uint32_t		 mailbox_id;
 };
@@ -222,16 +230,19 @@ append_reply_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	}
 	imap_seqset_clear(&set);
 	selected = s->view != NULL && s->view->mailbox_id == x->mailbox_id;
-	imap_session_reply(s, "OK", code.len > 0 ? (const char *)code.data :
-	    NULL, "APPEND completed");
-	buf_clear(&code);
 	s->cmd_ctx = NULL;
 	s->cmd_ctx_free = NULL;
 	append_ctx_free(x);
-	/* Into the selected mailbox: EXISTS comes with the next sync. */
-	if (selected && s->view != NULL)
-		s->view->changed = true;
-	imap_session_resume(s, IMAP_CMD_DONE);
+	/* Into the selected mailbox: EXISTS before the tagged OK. */
+	if (selected)
+		imap_view_reply_synced(s, "OK", code.len > 0 ?
+		    (const char *)code.data : NULL, "APPEND completed");
+	else {
+		imap_session_reply(s, "OK", code.len > 0 ?
+		    (const char *)code.data : NULL, "APPEND completed");
+		imap_session_resume(s, IMAP_CMD_DONE);
+	}
+	buf_clear(&code);
 }
 
 /* Points l at n values encoded big-endian into store. */
@@ -302,11 +313,12 @@ append_found(struct imap_session *s, enum ipc_status st,
 
 /* literal header as left in the command: ["~"] "{" number ["+"] "}" CRLF */
 static int
-append_parse_literal(struct imap_parser *ps, uint64_t *n)
+append_parse_literal(struct imap_parser *ps, uint64_t *n, bool *binary)
 {
 	uint64_t v = 0;
 
-	if (imap_parse_peek(ps, '~'))
+	*binary = imap_parse_peek(ps, '~');
+	if (*binary)
 		ps->p++;
 	if (!imap_parse_peek(ps, '{')) {
 		ps->error = "Expected the message literal";
@@ -333,7 +345,131 @@ append_parse_literal(struct imap_parser *ps, uint64_t *n)
 	return 0;
 }
 
-/* Parses each message and appends its record; false on failure. */
+/* Whether n bytes at p have a line end other than CRLF. */
+static bool
+append_has_bare_eol(const uint8_t *p, uint64_t n)
+{
+	uint64_t i;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\n')
+			return true;
+		if (p[i] == '\r') {
+			if (i + 1 == n || p[i + 1] != '\n')
+				return true;
+			i++;
+		}
+	}
+	return false;
+}
+
+/* Writes len bytes at p to fd at *off; -1 on failure. */
+static int
+append_write(int fd, const uint8_t *p, size_t len, uint64_t *off)
+{
+	ssize_t w;
+
+	while (len > 0) {
+		w = pwrite(fd, p, len, (off_t)*off);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		*off += (uint64_t)w;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Writes n bytes at p to fd at *off with every line end (CRLF, bare LF,
+ * bare CR) as CRLF; -1 on failure.
+ */
+static int
+append_write_crlf(int fd, const uint8_t *p, uint64_t n, uint64_t *off)
+{
+	struct buf b = BUF_INIT;
+	uint64_t i = 0, j;
+	int rv = 0;
+
+	while (i < n && rv == 0) {
+		for (j = i; j < n && p[j] != '\r' && p[j] != '\n'; j++)
+			;
+		buf_append(&b, p + i, (size_t)(j - i));
+		if (j < n) {
+			if (p[j] == '\r' && j + 1 < n && p[j + 1] == '\n')
+				j++;
+			buf_append(&b, "\r\n", 2);
+			j++;
+		}
+		i = j;
+		if (b.len >= 65536 || i == n) {
+			rv = append_write(fd, b.data, b.len, off);
+			buf_reset(&b);
+		}
+	}
+	buf_clear(&b);
+	return rv;
+}
+
+/*
+ * Replaces the spool by one with CRLF line ends in every message that is
+ * not a literal8 and has another line end, and updates the sizes; *map
+ * (the old spool's mapping) becomes the new one's.  0, or -1 with *why.
+ */
+static int
+append_normalise(struct append_ctx *x, uint8_t **map, const char **why)
+{
+	struct imap_append_sink *k = x->sink;
+	uint64_t off = 0, out = 0, start;
+	bool any = false;
+	uint32_t i;
+	int fd;
+
+	for (i = 0; i < x->n && !any; i++) {
+		any = !x->binary[i] && append_has_bare_eol(*map + off,
+		    k->sizes[i]);
+		off += k->sizes[i];
+	}
+	if (!any)
+		return 0;
+	if ((fd = memfd_create("imap-append", MFD_CLOEXEC)) == -1) {
+		imap_session_log(x->s, "memfd_create: %s", strerror(errno));
+		*why = "Cannot take the message now";
+		return -1;
+	}
+	for (i = 0, off = 0; i < x->n; i++) {
+		start = out;
+		if ((x->binary[i] ? append_write(fd, *map + off,
+		    (size_t)k->sizes[i], &out) : append_write_crlf(fd,
+		    *map + off, k->sizes[i], &out)) == -1) {
+			imap_session_log(x->s, "append spool: %s",
+			    strerror(errno));
+			close(fd);
+			*why = "Cannot spool the message";
+			return -1;
+		}
+		off += k->sizes[i];
+		k->sizes[i] = out - start;
+	}
+	munmap(*map, (size_t)k->total);
+	close(k->fd);
+	k->fd = fd;
+	k->total = out;
+	if ((*map = mmap(NULL, (size_t)k->total, PROT_READ, MAP_PRIVATE,
+	    k->fd, 0)) == MAP_FAILED) {
+		*map = NULL;
+		*why = "Cannot read the message";
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Normalises line ends, then parses each message and appends its record;
+ * false on failure.
+ */
 static bool
 append_records(struct append_ctx *x, const char **why)
 {
@@ -347,6 +483,11 @@ append_records(struct append_ctx *x, const char **why)
 	if (k->total > 0 && (map = mmap(NULL, (size_t)k->total, PROT_READ,
 	    MAP_PRIVATE, k->fd, 0)) == MAP_FAILED) {
 		*why = "Cannot read the message";
+		return false;
+	}
+	if (map != NULL && append_normalise(x, &map, why) == -1) {
+		if (map != NULL)
+			munmap(map, (size_t)k->total);
 		return false;
 	}
 	for (i = 0; i < x->n; i++) {
@@ -411,7 +552,7 @@ imap_cmd_append(struct imap_session *s, struct imap_parser *ps)
 				goto bad_n;
 			x->received[x->n] = t > 0 ? (uint64_t)t : 0;
 		}
-		if (append_parse_literal(ps, &size) == -1)
+		if (append_parse_literal(ps, &size, &x->binary[x->n]) == -1)
 			goto bad_n;
 		if (size != x->sink->sizes[x->n]) {
 			ps->error = "Literal does not match";

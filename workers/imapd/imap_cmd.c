@@ -58,6 +58,20 @@ static const struct imap_cmd imap_cmds[] = {
 	{ "APPEND",	AUTHED, STORE, IMAP_CMD_MBOX_LITERAL,
 	    imap_cmd_append },
 	{ "IDLE",	AUTHED, STORE, 0, imap_cmd_idle },
+	/* RFC 9208 4.1 (QUOTA) */
+	{ "GETQUOTA",	AUTHED, STORE, IMAP_CMD_MBOX_LITERAL,
+	    imap_cmd_getquota },
+	{ "GETQUOTAROOT", AUTHED, STORE, IMAP_CMD_MBOX_LITERAL,
+	    imap_cmd_getquotaroot },
+	{ "SETQUOTA",	AUTHED, 0, IMAP_CMD_MBOX_LITERAL, imap_cmd_setquota },
+	/* RFC 5464 4.2, 4.3 (METADATA) */
+	{ "GETMETADATA", AUTHED, STORE, IMAP_CMD_MBOX_LITERAL,
+	    imap_cmd_getmetadata },
+	{ "SETMETADATA", AUTHED, STORE, IMAP_CMD_META_LITERAL,
+	    imap_cmd_setmetadata },
+	{ "COMPRESS",	AUTHED, 0, 0, imap_cmd_compress },	/* RFC 4978 */
+	{ "UNAUTHENTICATE", AUTHED, 0, 0,			/* RFC 8437 */
+	    imap_cmd_unauthenticate },
 	/* 6.4 Client Commands - Selected State */
 	{ "CHECK",	IMAP_STATE_SELECTED, STORE, 0,	/* RFC 3501 6.4.1 */
 	    imap_cmd_check },
@@ -74,6 +88,11 @@ static const struct imap_cmd imap_cmds[] = {
 	    imap_cmd_move },	/* RFC 6851 */
 	{ "UID",	IMAP_STATE_SELECTED, STORE, IMAP_CMD_SEARCH_LITERAL,
 	    imap_cmd_uid },
+	/* RFC 5256 */
+	{ "SORT",	IMAP_STATE_SELECTED, STORE, IMAP_CMD_SEARCH_LITERAL,
+	    imap_cmd_sort },
+	{ "THREAD",	IMAP_STATE_SELECTED, STORE, IMAP_CMD_SEARCH_LITERAL,
+	    imap_cmd_thread },
 };
 
 /* APPENDLIMIT=IMAP_APPEND_LIMIT, spelled out. */
@@ -117,6 +136,20 @@ static const struct {
 	{ "QRESYNC",		0 },				/* RFC 7162 */
 	{ "OBJECTID",		0 },				/* RFC 8474 */
 	{ "PREVIEW",		0 },				/* RFC 8970 */
+	{ "STATUS=SIZE",	0 },				/* RFC 8438 */
+	{ "QUOTA",		0 },				/* RFC 9208 */
+	{ "QUOTA=RES-STORAGE",	0 },				/* RFC 9208 */
+	{ "QUOTA=RES-MESSAGE",	0 },				/* RFC 9208 */
+	{ "METADATA",		0 },				/* RFC 5464 */
+	{ "METADATA-SERVER",	0 },				/* RFC 5464 */
+	{ "SORT",		0 },				/* RFC 5256 */
+	{ "SORT=DISPLAY",	0 },				/* RFC 5957 */
+	{ "ESORT",		0 },				/* RFC 5267 */
+	{ "THREAD=ORDEREDSUBJECT", 0 },				/* RFC 5256 */
+	{ "THREAD=REFERENCES",	0 },				/* RFC 5256 */
+	{ "PARTIAL",		0 },				/* RFC 9394 */
+	{ "COMPRESS=DEFLATE",	0 },				/* RFC 4978 */
+	{ "UNAUTHENTICATE",	0 },				/* RFC 8437 */
 	{ "SASL-IR",		CAP_NOAUTH },			/* RFC 4959 */
 	{ "STARTTLS",		CAP_NOAUTH | CAP_CLEAR | CAP_TLS_CONF },
 	{ "AUTH=PLAIN",		CAP_NOAUTH | CAP_LOGIN_OK },	/* RFC 4616 */

@@ -47,6 +47,12 @@ struct imap_cmd {
 /* Largest literal of SEARCH (a string to search for). */
 #define IMAP_CMD_SEARCH_LITERAL	8192
 #define IMAP_CMD_MBOX_LITERAL	4096
+/*
+ * Largest literal of SETMETADATA: above the largest value the store keeps
+ * (MAILMETA_VALUE_MAX), so that a value too large is answered with RFC
+ * 5464's METADATA MAXSIZE rather than a refused literal.
+ */
+#define IMAP_CMD_META_LITERAL	65536
 
 /*
  * Parses and runs the complete command in buf (len bytes, CRLF included,
@@ -112,6 +118,23 @@ enum imap_cmd_result imap_cmd_namespace(struct imap_session *,
 	    struct imap_parser *);
 enum imap_cmd_result imap_cmd_status(struct imap_session *,
 	    struct imap_parser *);
+/* RFC 4978 COMPRESS, RFC 8437 UNAUTHENTICATE: imap_cmd_conn.c */
+enum imap_cmd_result imap_cmd_compress(struct imap_session *,
+	    struct imap_parser *);
+enum imap_cmd_result imap_cmd_unauthenticate(struct imap_session *,
+	    struct imap_parser *);
+/* RFC 9208 4.1, imap_cmd_quota.c */
+enum imap_cmd_result imap_cmd_getquota(struct imap_session *,
+	    struct imap_parser *);
+enum imap_cmd_result imap_cmd_getquotaroot(struct imap_session *,
+	    struct imap_parser *);
+enum imap_cmd_result imap_cmd_setquota(struct imap_session *,
+	    struct imap_parser *);
+/* RFC 5464 4.2, 4.3, imap_cmd_metadata.c */
+enum imap_cmd_result imap_cmd_getmetadata(struct imap_session *,
+	    struct imap_parser *);
+enum imap_cmd_result imap_cmd_setmetadata(struct imap_session *,
+	    struct imap_parser *);
 /* RFC 2971, any state */
 enum imap_cmd_result imap_cmd_id(struct imap_session *,
 	    struct imap_parser *);
@@ -145,6 +168,15 @@ enum imap_cmd_result imap_cmd_uid(struct imap_session *,
 enum imap_cmd_result imap_cmd_search(struct imap_session *,
 	    struct imap_parser *);
 enum imap_cmd_result imap_cmd_uid_search(struct imap_session *,
+	    struct imap_parser *);
+/* imap_cmd_sort.c: RFC 5256 SORT and THREAD */
+enum imap_cmd_result imap_cmd_sort(struct imap_session *,
+	    struct imap_parser *);
+enum imap_cmd_result imap_cmd_uid_sort(struct imap_session *,
+	    struct imap_parser *);
+enum imap_cmd_result imap_cmd_thread(struct imap_session *,
+	    struct imap_parser *);
+enum imap_cmd_result imap_cmd_uid_thread(struct imap_session *,
 	    struct imap_parser *);
 /*
  * flag-list = "(" [flag *(SP flag)] ")", or flags without parentheses (RFC

@@ -3,8 +3,9 @@
  * imap_cmd_auth.c: the mailbox commands of the authenticated state, RFC
  * 9051 6.3: ENABLE (6.3.1, RFC 5161), CREATE (6.3.4, with USE of RFC 6154
  * 3), DELETE (6.3.5), RENAME (6.3.6), SUBSCRIBE and UNSUBSCRIBE (6.3.7,
- * 6.3.8), NAMESPACE (6.3.10, RFC 2342), STATUS (6.3.11, with SIZE,
- * HIGHESTMODSEQ of RFC 7162 and MAILBOXID of RFC 8474), and ID (RFC 2971),
+ * 6.3.8), NAMESPACE (6.3.10, RFC 2342), STATUS (6.3.11, with SIZE of RFC
+ * 8438, HIGHESTMODSEQ of RFC 7162, MAILBOXID of RFC 8474 and DELETED and
+ * DELETED-STORAGE of RFC 9208 4.1.4), and ID (RFC 2971),
  * valid in any state.  LIST and LSUB are in imap_list.c.
  *
  * Each mailbox command first asks storaged for the account's mailboxes
@@ -16,6 +17,7 @@
 #include "imap_cmd_auth.h"
 #include "imap_mbox.h"
 #include "imap_resp.h"
+#include "imap_view.h"
 #include "imapd.h"
 #include "ipc.h"
 #include "xmalloc.h"
@@ -631,15 +633,8 @@ static const struct {
 	{ "HIGHESTMODSEQ", IMAP_STATUS_HIGHESTMODSEQ,	false }, /* 7162 */
 	{ "MAILBOXID",	   IMAP_STATUS_MAILBOXID,	false }, /* 8474 */
 	{ "APPENDLIMIT",   IMAP_STATUS_APPENDLIMIT,	false }, /* 7889 */
-};
-
-/*
- * Items the store cannot give yet: a count of \Deleted messages (DELETED,
- * and DELETED-STORAGE of RFC 9208).  They are refused rather than answered
- * with a made-up value.
- */
-static const char *const imap_status_unsupported[] = {
-	"DELETED", "DELETED-STORAGE",
+	{ "DELETED",	   IMAP_STATUS_DELETED,		false },
+	{ "DELETED-STORAGE", IMAP_STATUS_DELETED_STORAGE, false }, /* 9208 */
 };
 
 int
@@ -675,20 +670,14 @@ imap_status_parse_atts(struct imap_session *s, struct imap_parser *ps,
 			*items_r |= imap_status_atts[i].bit;
 			continue;
 		}
-		for (i = 0; i < NELEM(imap_status_unsupported); i++)
-			if (strlen(imap_status_unsupported[i]) == att.len &&
-			    strncasecmp(imap_status_unsupported[i], att.p,
-			    att.len) == 0)
-				break;
-		snprintf(why, whysize, "%s STATUS item %.*s",
-		    i < NELEM(imap_status_unsupported) ? "Unsupported" :
-		    "Unknown", (int)(att.len > 32 ? 32 : att.len), att.p);
+		snprintf(why, whysize, "Unknown STATUS item %.*s",
+		    (int)(att.len > 32 ? 32 : att.len), att.p);
 		return -1;
 	} while (!imap_parse_peek(ps, ')'));
 	ps->p++;
 	/* RFC 7162 3.1: STATUS HIGHESTMODSEQ turns CONDSTORE on. */
 	if (*items_r & IMAP_STATUS_HIGHESTMODSEQ)
-		s->enabled |= IMAP_ENABLED_CONDSTORE;
+		imap_view_condstore_enable(s);
 	return 0;
 }
 
@@ -718,6 +707,12 @@ imap_status_write(struct imap_session *s, const struct imap_mbox *mb,
 		case IMAP_STATUS_UNSEEN:	v = mb->unread; break;
 		case IMAP_STATUS_SIZE:		v = mb->size; break;
 		case IMAP_STATUS_HIGHESTMODSEQ:	v = mb->highestmodseq; break;
+		case IMAP_STATUS_DELETED:	v = mb->deleted; break;
+		/* RFC 9208 4.1.4, 5.1: in STORAGE's units of 1024 octets. */
+		case IMAP_STATUS_DELETED_STORAGE:
+			v = mb->deleted_size / 1024 +
+			    (mb->deleted_size % 1024 != 0);
+			break;
 		/* The same for every mailbox (the capability says it too). */
 		case IMAP_STATUS_APPENDLIMIT:	v = IMAP_APPEND_LIMIT; break;
 		case IMAP_STATUS_MAILBOXID:

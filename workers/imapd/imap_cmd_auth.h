@@ -26,6 +26,8 @@
 #define IMAP_STATUS_HIGHESTMODSEQ	0x40	/* RFC 7162 */
 #define IMAP_STATUS_MAILBOXID		0x80	/* RFC 8474 */
 #define IMAP_STATUS_APPENDLIMIT		0x100	/* RFC 7889 */
+#define IMAP_STATUS_DELETED		0x200	/* RFC 9051, RFC 9208 4.1.4 */
+#define IMAP_STATUS_DELETED_STORAGE	0x400	/* RFC 9208 4.1.4 */
 
 /*
  * Answers the running command NO with the RFC 5530 code of store status st
@@ -44,8 +46,8 @@ char	*imap_auth_parse_mailbox(struct imap_session *s,
 /*
  * Parses "(" status-att *(SP status-att) ")" into IMAP_STATUS_* bits.
  * Returns 0, or -1 with the text of a BAD response in why (whysize bytes):
- * a syntax error, an unknown item, or one the store cannot answer
- * (DELETED).  Asking HIGHESTMODSEQ enables CONDSTORE (RFC 7162 3.1).
+ * a syntax error or an unknown item.  Asking HIGHESTMODSEQ enables
+ * CONDSTORE (RFC 7162 3.1).
  */
 int	imap_status_parse_atts(struct imap_session *s, struct imap_parser *ps,
 	    unsigned *items_r, char *why, size_t whysize);

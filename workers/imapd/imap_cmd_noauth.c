@@ -28,6 +28,7 @@ static const struct {
 	{ IPC_S_BLOCKED, "UNAVAILABLE",
 	    "Too many failed logins, try again later" },
 	{ IPC_S_UNAVAIL, "UNAVAILABLE", "Store unavailable, try again" },
+	{ IPC_S_LIMIT, "LIMIT", "Too many connections for this user" },
 	{ IPC_S_MAX, "UNAVAILABLE", "Authentication unavailable, try again" },
 };
 

@@ -980,7 +980,7 @@ sel_store(struct imap_session *s, struct imap_parser *ps, bool uid)
 		ps->p++;
 		if (imap_parse_sp(ps) == -1)
 			goto bad;
-		s->enabled |= IMAP_ENABLED_CONDSTORE;
+		imap_view_condstore_enable(s);
 	}
 	/* ["+" / "-"] "FLAGS" [".SILENT"] */
 	req.mode = 0;
@@ -1217,6 +1217,10 @@ imap_cmd_uid(struct imap_session *s, struct imap_parser *ps)
 		return sel_expunge(s, ps, true);
 	if (IS("SEARCH"))
 		return imap_cmd_uid_search(s, ps);
+	if (IS("SORT"))
+		return imap_cmd_uid_sort(s, ps);
+	if (IS("THREAD"))
+		return imap_cmd_uid_thread(s, ps);
 #undef IS
 	imap_session_reply(s, "BAD", NULL, "Unknown UID command");
 	return IMAP_CMD_DONE;

@@ -85,6 +85,9 @@ struct fetch_ctx {
 	size_t			 nsect;
 	uint64_t		 changedsince;
 	bool			 vanished;	/* QRESYNC's VANISHED modifier */
+	bool			 partial;	/* PARTIAL modifier (RFC 9394) */
+	bool			 partial_neg;	/* counted from the end */
+	uint32_t		 partial_lo, partial_hi;
 	struct imap_seqset	 set;		/* UIDs asked, for VANISHED */
 	bool			 sets_seen;
 	/* Messages asked, and how far. */
@@ -351,6 +354,58 @@ fetch_parse_att(struct imap_parser *ps, struct fetch_ctx *x)
 	return 0;
 }
 
+/*
+ * partial-range = partial-range-first / partial-range-last (RFC 9394 4):
+ * "lo:hi" counts from the first message of the set, "-lo:-hi" from the
+ * last, either way round.
+ */
+static int
+fetch_parse_partial(struct imap_parser *ps, struct fetch_ctx *x)
+{
+	uint32_t a, b;
+
+	x->partial_neg = imap_parse_peek(ps, '-');
+	if (x->partial_neg)
+		ps->p++;
+	if (imap_parse_number(ps, &a) == -1 || a == 0 ||
+	    !imap_parse_peek(ps, ':'))
+		return fetch_error(ps, "Invalid partial range");
+	ps->p++;
+	if (x->partial_neg) {
+		if (!imap_parse_peek(ps, '-'))
+			return fetch_error(ps, "Invalid partial range");
+		ps->p++;
+	}
+	if (imap_parse_number(ps, &b) == -1 || b == 0)
+		return fetch_error(ps, "Invalid partial range");
+	x->partial = true;
+	x->partial_lo = a < b ? a : b;
+	x->partial_hi = a < b ? b : a;
+	return 0;
+}
+
+/* Keeps of the UIDs asked only the positions PARTIAL names. */
+static void
+fetch_apply_partial(struct fetch_ctx *x)
+{
+	uint64_t from, to;	/* 0-based, [from, to) */
+
+	if (x->partial_neg) {
+		from = x->partial_hi >= x->nuids ? 0 : x->nuids - x->partial_hi;
+		to = x->partial_lo > x->nuids ? 0 : x->nuids - x->partial_lo + 1;
+	} else {
+		from = x->partial_lo - 1;
+		to = x->partial_hi < x->nuids ? x->partial_hi : x->nuids;
+	}
+	if (from >= to) {
+		x->nuids = 0;
+		return;
+	}
+	memmove(x->uids, x->uids + from, (size_t)(to - from) *
+	    sizeof(*x->uids));
+	x->nuids = (uint32_t)(to - from);
+}
+
 /* fetch-modifier list: (CHANGEDSINCE n) of RFC 7162 */
 static int
 fetch_parse_modifiers(struct imap_parser *ps, struct fetch_ctx *x)
@@ -363,6 +418,12 @@ fetch_parse_modifiers(struct imap_parser *ps, struct fetch_ctx *x)
 		fetch_name(ps, name, sizeof(name));
 		if (strcmp(name, "VANISHED") == 0) {
 			x->vanished = true;
+			goto next;
+		}
+		if (strcmp(name, "PARTIAL") == 0) {
+			if (imap_parse_sp(ps) == -1 ||
+			    fetch_parse_partial(ps, x) == -1)
+				return -1;
 			goto next;
 		}
 		if (strcmp(name, "CHANGEDSINCE") != 0)
@@ -495,12 +556,17 @@ fetch_resolve(const struct msgrec *r, const struct fetch_sect *fs)
 	uint32_t node = 0, m;
 	size_t i;
 
+	/*
+	 * Before the first number node is the message itself; after it, a
+	 * part (part 1 of a single-part message is part 0 too, so the test
+	 * is on i, not on node).
+	 */
 	for (i = 0; i < fs->npath; i++) {
 		m = node;
-		if (node != 0 && fetch_is_msg(&r->parts[node])) {
+		if (i > 0 && fetch_is_msg(&r->parts[node])) {
 			if ((m = fetch_child(r, node, 1)) == MSGREC_NONE)
 				return MSGREC_NONE;
-		} else if (node != 0 && !fetch_is(&r->parts[node],
+		} else if (i > 0 && !fetch_is(&r->parts[node],
 		    "multipart", NULL))
 			return MSGREC_NONE;
 		if (fetch_is(&r->parts[m], "multipart", NULL))
@@ -1254,8 +1320,20 @@ imap_fetch(struct imap_session *s, struct imap_parser *ps, bool uid)
 		    "Message sequence number out of range");
 		return IMAP_CMD_DONE;
 	}
+	if (x->items & FI_MODSEQ)
+		imap_view_condstore_enable(s);
 	x->nuids = imap_fetch_targets(s->view, &set, uid, &x->uids);
 	x->set = set;		/* kept for VANISHED */
+	if (x->partial) {
+		/* RFC 9394 3.3: an extension of UID FETCH. */
+		if (!uid) {
+			fetch_ctx_free(x);
+			imap_session_reply(s, "BAD", NULL, "PARTIAL needs UID "
+			    "FETCH");
+			return IMAP_CMD_DONE;
+		}
+		fetch_apply_partial(x);
+	}
 	s->cmd_ctx = x;
 	s->cmd_ctx_free = fetch_ctx_free;
 	if (x->vanished) {

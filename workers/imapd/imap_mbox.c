@@ -336,7 +336,8 @@ imap_mbox_reply_ok(const struct ipc_MBOX_LIST_rep *r)
 	    r->roles.count == n && r->subscribed.count == n &&
 	    r->total.count == n && r->unread.count == n &&
 	    r->uidvalidity.count == n && r->uidnext.count == n &&
-	    r->highestmodseq.count == n && r->size.count == n;
+	    r->highestmodseq.count == n && r->size.count == n &&
+	    r->deleted.count == n && r->deleted_size.count == n;
 }
 
 /* Copies the reply's mailboxes into l->v, stored names only. */
@@ -371,6 +372,8 @@ imap_mbox_list_copy(struct imap_mbox_list *l,
 		mb->uidnext = wire_u64list_get(&r->uidnext, i);
 		mb->highestmodseq = wire_u64list_get(&r->highestmodseq, i);
 		mb->size = wire_u64list_get(&r->size, i);
+		mb->deleted = wire_u64list_get(&r->deleted, i);
+		mb->deleted_size = wire_u64list_get(&r->deleted_size, i);
 	}
 }
 

@@ -48,6 +48,8 @@ struct imap_mbox {
 	uint64_t	 uidnext;
 	uint64_t	 highestmodseq;
 	uint64_t	 size;		/* bytes of all messages */
+	uint64_t	 deleted;	/* messages with \Deleted */
+	uint64_t	 deleted_size;	/* their bytes */
 };
 
 /* Every mailbox of the account, sorted by client name (byte order). */

@@ -70,6 +70,7 @@ imap_session_free(struct imap_session **sp)
 	if (store != NULL) {
 		ipc_cancel(store, s->req_id);
 		ipc_cancel(store, s->resume_id);
+		ipc_cancel(store, s->admit_id);
 		if (s->view != NULL)
 			ipc_cancel(store, s->view->sync_id);
 		ipc_send(store, IPC_T_SESSION_CLOSE, conn_id(s->conn), NULL,
@@ -331,11 +332,76 @@ imap_session_greet(struct imap_session *s)
 {
 	char caps[1024], text[1400];
 
+	s->greeted = true;
 	imap_capability_format(s, caps, sizeof(caps));
 	snprintf(text, sizeof(text), "%s Bulwark IMAP ready",
 	    imapd_conf()->hostname);
 	imap_resp_status(s->out, NULL, "OK", caps, text);
 	conn_flush(s->conn);
+}
+
+/*
+ * storaged answered SESSION_ADMIT.  A new connection over the limit of its
+ * address is refused; one whose check failed otherwise is served (storaged
+ * away: the limit is storaged's to keep).
+ */
+static void
+imap_session_admit_cb(struct ipc_chan *c, enum ipc_status st,
+    const char *text, const void *rep, void *arg)
+{
+	struct imap_session *s = arg;
+
+	(void)c;
+	(void)text;
+	(void)rep;
+	s->admit_id = 0;
+	if (s->greeted) {
+		if (st != IPC_S_OK && st != IPC_S_UNAVAIL)
+			imap_session_log(s, "session reopen failed status=%s",
+			    ipc_status_name(st));
+		return;
+	}
+	if (st == IPC_S_LIMIT) {
+		imap_session_log(s, "refused remote=%s reason=connection-limit",
+		    conn_remote(s->conn));
+		imap_resp_status(s->out, NULL, "BYE", "LIMIT",
+		    "Too many connections from your address");
+		imap_session_close(s, "connection-limit");
+		conn_flush(s->conn);
+		return;
+	}
+	imap_session_greet(s);
+	conn_resume(s->conn);
+	if (s->shutdown) {
+		imap_resp_status(s->out, NULL, "BYE", NULL,
+		    "Server shutting down");
+		imap_session_close(s, "shutdown");
+		conn_flush(s->conn);
+		return;
+	}
+	imap_session_input(s);
+}
+
+/*
+ * Opens the session with storaged with this process's connection limits;
+ * check_remote: the limit per address applies (a new connection).
+ */
+static void
+imap_session_admit(struct imap_session *s, struct ipc_chan *store,
+    bool check_remote)
+{
+	const struct imapd_conf *conf = imapd_conf();
+	struct ipc_SESSION_ADMIT_req m;
+
+	ipc_cancel(store, s->admit_id);
+	m.proto = "imap";
+	m.remote = conn_remote(s->conn);
+	m.local = conn_local(s->conn);
+	m.tls = conn_is_tls(s->conn);
+	m.max_remote = check_remote ? conf->max_per_remote : 0;
+	m.max_user = conf->max_per_user;
+	s->admit_id = ipc_request(store, IPC_T_SESSION_ADMIT,
+	    conn_id(s->conn), &m, imap_session_admit_cb, s);
 }
 
 struct imap_session *
@@ -360,9 +426,14 @@ imap_session_new(int fd, const struct sockaddr *sa, socklen_t salen,
 	imap_session_log(s, "connect remote=%s local=%s tls=%d",
 	    conn_remote(s->conn), conn_local(s->conn),
 	    conn_is_tls(s->conn) ? 1 : 0);
-	if (imapd_store() != NULL)
-		conn_send_open(s->conn, imapd_store(), "imap");
-	imap_session_greet(s);
+	if (imapd_store() == NULL) {
+		/* Registered when storaged is back (store_renewed). */
+		imap_session_greet(s);
+		return s;
+	}
+	/* The greeting waits for storaged's word on the limits. */
+	conn_pause(s->conn);
+	imap_session_admit(s, imapd_store(), true);
 	return s;
 }
 
@@ -385,6 +456,36 @@ imap_session_authenticated(struct imap_session *s, uint64_t account_id,
 	    conn_log_value(user, sizeof(user), username, strlen(username)),
 	    conn_remote(s->conn),
 	    conn_is_tls(s->conn) ? tls_version(conn_ssl(s->conn)) : "0");
+}
+
+void
+imap_session_unauthenticate(struct imap_session *s)
+{
+	struct ipc_chan *store = imapd_store();
+	char user[128];
+
+	imap_session_log(s, "unauthenticate user=%s",
+	    conn_log_value(user, sizeof(user), s->username,
+	    s->username != NULL ? strlen(s->username) : 0));
+	if (store != NULL) {
+		ipc_cancel(store, s->resume_id);
+		if (s->view != NULL)
+			ipc_cancel(store, s->view->sync_id);
+		/* A fresh session: unbound, nothing selected or watched. */
+		ipc_send(store, IPC_T_SESSION_CLOSE, conn_id(s->conn), NULL,
+		    -1);
+		imap_session_admit(s, store, false);
+	}
+	imap_view_free(&s->view);
+	s->view_done = NULL;
+	s->state = IMAP_STATE_NOAUTH;
+	s->account_id = 0;
+	s->enabled = 0;
+	free(s->username);
+	s->username = NULL;
+	xfree_secret(s->token, s->token_len);
+	s->token = NULL;
+	s->token_len = 0;
 }
 
 bool
@@ -432,7 +533,11 @@ imap_session_store_renewed(struct imap_session *s, struct ipc_chan *store)
 {
 	struct ipc_SESSION_RESUME_req m;
 
-	conn_send_open(s->conn, store, "imap");
+	/*
+	 * Not counted against the address again: the connection was
+	 * accepted.  A session waiting for its greeting gets it then.
+	 */
+	imap_session_admit(s, store, false);
 	if ((s->state & (IMAP_STATE_AUTH | IMAP_STATE_SELECTED)) == 0)
 		return;
 	m.token.p = s->token;

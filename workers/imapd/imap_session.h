@@ -74,6 +74,8 @@ struct imap_session {
 	imap_line_fn		*line_fn;	/* CONT: gets the next line */
 	uint32_t		 req_id;	/* store request waiting */
 	uint32_t		 resume_id;	/* SESSION_RESUME waiting */
+	uint32_t		 admit_id;	/* SESSION_ADMIT waiting */
+	bool			 greeted;	/* the greeting is written */
 	/* Authenticated (state AUTH or SELECTED). */
 	uint64_t		 account_id;
 	char			*username;	/* while an AUTH request waits:
@@ -141,6 +143,13 @@ void	imap_session_close(struct imap_session *s, const char *reason);
  */
 void	imap_session_authenticated(struct imap_session *s, uint64_t account_id,
 	    const char *username, const uint8_t *token, size_t token_len);
+/*
+ * UNAUTHENTICATE (RFC 8437 3): deselects without expunging, forgets the
+ * account and what ENABLE turned on, and opens a fresh session with
+ * storaged; the state becomes not authenticated.  Compression (RFC 8437
+ * 4.1) is the caller's, after the tagged OK is written.
+ */
+void	imap_session_unauthenticate(struct imap_session *s);
 /* Returns true if the client may send a password: TLS, or allowed clear. */
 bool	imap_session_login_allowed(const struct imap_session *s);
 

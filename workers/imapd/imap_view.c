@@ -421,3 +421,60 @@ imap_view_sync(struct imap_session *s, bool force, imap_view_done_fn *done)
 	    &req, imap_view_sync_cb, s);
 	return false;
 }
+
+void
+imap_view_condstore_enable(struct imap_session *s)
+{
+	if (s->enabled & (IMAP_ENABLED_CONDSTORE | IMAP_ENABLED_QRESYNC))
+		return;
+	s->enabled |= IMAP_ENABLED_CONDSTORE;
+	if (s->view != NULL)
+		buf_printf(s->out, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+		    (unsigned long long)s->view->highestmodseq);
+}
+
+/* --- A tagged response after catching up --- */
+
+struct imap_view_reply {
+	const char	*cond;
+	char		*code;
+	char		*text;
+};
+
+static void
+imap_view_reply_free(void *arg)
+{
+	struct imap_view_reply *r = arg;
+
+	if (r == NULL)
+		return;
+	free(r->code);
+	free(r->text);
+	free(r);
+}
+
+static void
+imap_view_reply_done(struct imap_session *s)
+{
+	struct imap_view_reply *r = s->cmd_ctx;
+
+	imap_session_reply(s, r->cond, r->code, r->text);
+	s->cmd_ctx = NULL;
+	s->cmd_ctx_free = NULL;
+	imap_view_reply_free(r);
+	imap_session_resume(s, IMAP_CMD_DONE);
+}
+
+void
+imap_view_reply_synced(struct imap_session *s, const char *cond,
+    const char *code, const char *text)
+{
+	struct imap_view_reply *r = xcalloc(1, sizeof(*r));
+
+	r->cond = cond;
+	r->code = code != NULL ? xstrdup(code) : NULL;
+	r->text = xstrdup(text);
+	s->cmd_ctx = r;
+	s->cmd_ctx_free = imap_view_reply_free;
+	(void)imap_view_sync(s, true, imap_view_reply_done);
+}

@@ -112,6 +112,22 @@ void	imap_view_write_flag_lists(struct imap_session *s,
 typedef void imap_view_done_fn(struct imap_session *s);
 bool	imap_view_sync(struct imap_session *s, bool force,
 	    imap_view_done_fn *done);
+/*
+ * Ends the running command (which holds no cmd_ctx any more) with the
+ * tagged response cond [code] text, after catching the view up whether or
+ * not storaged said it changed: a command that added messages to the
+ * selected mailbox (APPEND) reports them before its tagged OK (RFC 9051
+ * 6.3.12, RFC 3501 6.3.11).
+ */
+void	imap_view_reply_synced(struct imap_session *s, const char *cond,
+	    const char *code, const char *text);
+/*
+ * A CONDSTORE enabling command (RFC 7162 3.1: FETCH or SEARCH with
+ * MODSEQ, FETCH CHANGEDSINCE, STORE UNCHANGEDSINCE, STATUS HIGHESTMODSEQ)
+ * was given: the first one turns CONDSTORE on and, with a mailbox
+ * selected, writes its HIGHESTMODSEQ (the modseq the view reached).
+ */
+void	imap_view_condstore_enable(struct imap_session *s);
 /* Applies one MBOX_SYNC reply to the view and writes its responses. */
 void	imap_view_apply_sync(struct imap_session *s,
 	    const struct ipc_MBOX_SYNC_rep *r);

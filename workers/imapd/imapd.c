@@ -82,6 +82,9 @@ imapd_conf_imap(const void *msg)
 		imapd.conf.max_line = m->max_line;
 	if (m->max_connections != 0)
 		imapd.conf.max_connections = m->max_connections;
+	/* 0 is "no limit" here: the master always sends these. */
+	imapd.conf.max_per_remote = m->max_per_remote;
+	imapd.conf.max_per_user = m->max_per_user;
 }
 
 static const struct {

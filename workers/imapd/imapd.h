@@ -22,6 +22,8 @@ struct imapd_conf {
 	uint32_t	 idle_timeout;		/* seconds */
 	uint32_t	 max_line;		/* bytes of a command line */
 	uint32_t	 max_connections;	/* per process */
+	uint32_t	 max_per_remote;	/* per address, 0: no limit */
+	uint32_t	 max_per_user;		/* per account, 0: no limit */
 };
 
 /* Returns the configuration; valid for the life of the process. */
