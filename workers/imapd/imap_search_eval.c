@@ -48,6 +48,7 @@ struct imap_search_eval {
 	void			*arg;
 	bool			 need_record;
 	bool			 need_bytes;
+	bool			 need_body;	/* BODY, TEXT: all of it */
 	bool			 has_modseq;
 	uint32_t		*uids;
 	uint32_t		 nuids, pos;
@@ -55,6 +56,7 @@ struct imap_search_eval {
 	uint32_t		 nmsgs, cur;
 	struct buf		 bytes;		/* the message */
 	uint64_t		 off;
+	uint64_t		 read_end;	/* bytes of the message to read */
 };
 
 static void	eval_next_chunk(struct imap_search_eval *);
@@ -177,6 +179,43 @@ search_has_keyword(const char *list, const struct imap_str *kw)
 		p = *e == ' ' ? e + 1 : e;
 	}
 	return false;
+}
+
+/*
+ * HEADER of a field the envelope keeps whole (Subject, Date, Message-ID,
+ * In-Reply-To: the unfolded value, and the decoded Subject) is answered
+ * from the record; T_UNKNOWN for other fields, which need the header.
+ * The envelope has the first of repeated fields only: with a repeated
+ * Subject, a match in a later one is missed (rare, and RFC 5322 allows one).
+ */
+static enum tri
+search_header_env(const struct msgrec_envelope *env,
+    const struct imap_search_node *nd)
+{
+	const char *v = NULL;
+
+	if (env == NULL)
+		return T_UNKNOWN;
+#define IS(n)	(nd->str.len == strlen(n) && \
+	    strncasecmp(nd->str.p, n, nd->str.len) == 0)
+	if (IS("subject")) {
+		if (env->subject == NULL)
+			return T_NO;
+		return search_str_in(env->subject, &nd->value) ||
+		    search_str_in(env->subject_dec, &nd->value) ? T_YES : T_NO;
+	}
+	if (IS("date"))
+		v = env->date;
+	else if (IS("message-id"))
+		v = env->message_id;
+	else if (IS("in-reply-to"))
+		v = env->in_reply_to;
+	else
+		return T_UNKNOWN;
+#undef IS
+	if (v == NULL)
+		return T_NO;
+	return search_str_in(v, &nd->value) ? T_YES : T_NO;
 }
 
 /* HEADER field string: any field of that name whose text holds it. */
@@ -393,6 +432,8 @@ search_eval(struct imap_search_eval *x, const struct imap_search_msg *m,
 	case IMAP_SEARCH_HEADER:
 		if (r == NULL)
 			return T_NO;
+		if ((t = search_header_env(env, nd)) != T_UNKNOWN)
+			return t;
 		if (x->bytes.len == 0 && m->size > 0)
 			return T_UNKNOWN;
 		return search_header(x, r, nd);
@@ -439,11 +480,16 @@ eval_decide(struct imap_search_eval *x, bool with_bytes)
 	}
 	t = search_eval(x, m, rec_open ? &rec : NULL, x->q->root, 0);
 	if (t == T_UNKNOWN && !with_bytes && m->size <= SEARCH_BYTES_MAX) {
-		if (rec_open)
-			msgrec_close(&rec);
-		/* Read the message, then decide again. */
+		/* Read the message (or its header), then decide again. */
 		buf_reset(&x->bytes);
 		x->off = 0;
+		x->read_end = m->size;
+		if (!x->need_body && rec_open && rec.nparts > 0 &&
+		    rec.parts[0].body_off > 0 &&
+		    rec.parts[0].body_off <= m->size)
+			x->read_end = rec.parts[0].body_off;
+		if (rec_open)
+			msgrec_close(&rec);
 		eval_read_more(x);
 		return;
 	}
@@ -490,7 +536,7 @@ eval_read_more(struct imap_search_eval *x)
 	struct ipc_MSG_BODY_req req;
 	struct ipc_chan *store;
 
-	if (x->off >= m->size) {
+	if (x->off >= x->read_end) {
 		eval_decide(x, true);
 		return;
 	}
@@ -501,8 +547,8 @@ eval_read_more(struct imap_search_eval *x)
 	req.mailbox_id = s->view->mailbox_id;
 	req.uid = m->uid;
 	req.offset = x->off;
-	req.length = m->size - x->off > SEARCH_SLICE ? SEARCH_SLICE :
-	    (uint32_t)(m->size - x->off);
+	req.length = x->read_end - x->off > SEARCH_SLICE ? SEARCH_SLICE :
+	    (uint32_t)(x->read_end - x->off);
 	s->req_id = ipc_request(store, IPC_T_MSG_BODY, conn_id(s->conn), &req,
 	    eval_body_cb, x);
 }
@@ -663,10 +709,14 @@ eval_prepare(struct imap_search_eval *x)
 			x->need_record = true;
 			break;
 		case IMAP_SEARCH_HEADER:
+			x->need_record = true;
+			x->need_bytes = true;
+			break;
 		case IMAP_SEARCH_BODY:
 		case IMAP_SEARCH_TEXT:
 			x->need_record = true;
 			x->need_bytes = true;
+			x->need_body = true;
 			break;
 		case IMAP_SEARCH_MODSEQ:
 			x->has_modseq = true;
