@@ -320,6 +320,53 @@ class ImapConformanceTest(unittest.TestCase):
             _, ok = r.cmd(b"D", b"DELETE ConfAgain")
             self.assertTrue(ok.startswith(b"D OK"), ok)
 
+    # --- imaptest "sort-addresses", "sort-display-from" ---
+    def test_sort_keys_follow_the_envelope(self):
+        """SORT CC takes the first ENVELOPE address's mailbox, which for a
+        group is the group's name (RFC 5256 3); a lone word ("From: d") is
+        a local part, and its DISPLAYFROM key is that word (RFC 5957)."""
+        r = self.raw()
+        self.fresh(r, b"ConfSort")
+        for frm, cc in ((b"user2@domain2.org", b"user2@domain2.org"),
+                        (b"b@c.d", b"user2: blah@domain1.org;"),
+                        (b"d", b"user1@domain1.org")):
+            msg = (b"From: " + frm + b"\r\nCc: " + cc +
+                   b"\r\nSubject: s\r\n\r\nbody\r\n")
+            _, ok = r.append(b"A", b"ConfSort", msg)
+            self.assertTrue(ok.startswith(b"A OK"), ok)
+        lines, ok = r.cmd(b"S1", b"SORT (CC) US-ASCII ALL")
+        self.assertEqual(lines, [b"* SORT 3 1 2"])
+        lines, ok = r.cmd(b"S2", b"SORT (DISPLAYFROM) US-ASCII ALL")
+        self.assertEqual(lines, [b"* SORT 2 3 1"])
+
+    # --- imaptest "esearch-condstore" ---
+    def test_esearch_modseq_of_what_is_returned(self):
+        """With a MODSEQ key, ESEARCH's MODSEQ is the highest of the
+        messages it returns: MIN alone returns the first (RFC 7162
+        3.1.5, RFC 4731 3.2)."""
+        r = self.raw()
+        self.fresh(r, b"ConfEsm")
+        for i in range(3):
+            _, ok = r.append(b"A", b"ConfEsm", b"Subject: %d\r\n\r\nx\r\n" % i)
+            self.assertTrue(ok.startswith(b"A OK"), ok)
+        modseq = {}
+        for n in (3, 1, 2):	# the last changed is 2
+            lines, ok = r.cmd(b"F", b"STORE %d +FLAGS (\\Flagged)" % n)
+            lines, ok = r.cmd(b"M", b"FETCH %d (MODSEQ)" % n)
+            m = re.search(rb"\* %d FETCH \(MODSEQ \((\d+)\)\)" % n,
+                          b"\n".join(lines))
+            self.assertIsNotNone(m, lines)
+            modseq[n] = int(m.group(1))
+        lines, ok = r.cmd(b"S1", b"SEARCH RETURN (MIN) MODSEQ 1")
+        self.assertEqual(lines, [b'* ESEARCH (TAG "S1") MIN 1 MODSEQ %d'
+                                 % modseq[1]])
+        lines, ok = r.cmd(b"S2", b"SEARCH RETURN (MAX) MODSEQ 1")
+        self.assertEqual(lines, [b'* ESEARCH (TAG "S2") MAX 3 MODSEQ %d'
+                                 % modseq[3]])
+        lines, ok = r.cmd(b"S3", b"SEARCH RETURN (COUNT) MODSEQ 1")
+        self.assertEqual(lines, [b'* ESEARCH (TAG "S3") COUNT 3 MODSEQ %d'
+                                 % modseq[2]])
+
 
 if __name__ == "__main__":
     unittest.main()

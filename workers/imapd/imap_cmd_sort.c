@@ -128,7 +128,7 @@ sort_keep(struct sort_ctx *x, const char *s, size_t len)
 	return off;
 }
 
-/* The first address (not a group marker) of field f, or NULL. */
+/* The first entry of address field f (maybe a group), or false. */
 static bool
 sort_first_addr(const struct msgrec *r, enum msgrec_addr_field f,
     struct msgrec_addr *a)
@@ -138,10 +138,7 @@ sort_first_addr(const struct msgrec *r, enum msgrec_addr_field f,
 	if (r == NULL || r->nenvs == 0)
 		return false;
 	wire_strlist_iter(&r->envs[0].addr[f], &it);
-	while (msgrec_addr_next(&it, a))
-		if (a->email != NULL && a->email[0] != '\0')
-			return true;
-	return false;
+	return msgrec_addr_next(&it, a);
 }
 
 /*
@@ -166,7 +163,14 @@ sort_key_string(struct sort_ctx *x, const struct msgrec *r, enum sort_key k)
 		    r->s.base_subject : "", SIZE_MAX);
 	if (!sort_first_addr(r, fields[k], &a))
 		return sort_keep(x, "", 0);
-	if (k == SK_DISPLAYFROM || k == SK_DISPLAYTO)
+	/*
+	 * As the ENVELOPE shows it (imap_struct.c): a group opens with an
+	 * address whose mailbox is the group's name; an entry without an
+	 * address is a lone word the header had as a local part ("From: d").
+	 */
+	if (a.group != NULL)
+		return sort_keep(x, a.group, SIZE_MAX);
+	if (k == SK_DISPLAYFROM || k == SK_DISPLAYTO || a.email[0] == '\0')
 		return sort_keep(x, a.name != NULL && a.name[0] != '\0' ?
 		    a.name : a.email, SIZE_MAX);
 	at = strrchr(a.email, '@');

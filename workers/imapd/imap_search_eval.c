@@ -791,9 +791,12 @@ imap_search_result_add(struct imap_search_result *res, uint32_t num,
 		    sizeof(*res->nums));
 		res->uids = xreallocarray(res->uids, res->cap,
 		    sizeof(*res->uids));
+		res->modseqs = xreallocarray(res->modseqs, res->cap,
+		    sizeof(*res->modseqs));
 	}
 	res->nums[res->n] = num;
 	res->uids[res->n] = uid;
+	res->modseqs[res->n] = modseq;
 	res->n++;
 	if (modseq > res->highest_modseq)
 		res->highest_modseq = modseq;
@@ -804,6 +807,7 @@ imap_search_result_clear(struct imap_search_result *res)
 {
 	free(res->nums);
 	free(res->uids);
+	free(res->modseqs);
 	memset(res, 0, sizeof(*res));
 }
 
@@ -857,6 +861,31 @@ result_partial(const struct imap_search *q, uint32_t n, uint32_t *from,
 	}
 	*from = (uint32_t)(a - 1);
 	*to = (uint32_t)b;
+}
+
+/*
+ * MODSEQ of an ESEARCH: the highest of the messages it returns (RFC 7162
+ * 3.1.5, RFC 4731 3.2): all of them with ALL or COUNT, else those MIN,
+ * MAX and PARTIAL name.
+ */
+static uint64_t
+result_modseq(const struct imap_search_result *res, unsigned ret,
+    uint32_t from, uint32_t to)
+{
+	uint64_t m = 0;
+	uint32_t i;
+
+	if (ret & (IMAP_SEARCH_RET_ALL | IMAP_SEARCH_RET_COUNT))
+		return res->highest_modseq;
+	if ((ret & IMAP_SEARCH_RET_MIN) && res->modseqs[0] > m)
+		m = res->modseqs[0];
+	if ((ret & IMAP_SEARCH_RET_MAX) && res->modseqs[res->n - 1] > m)
+		m = res->modseqs[res->n - 1];
+	if (ret & IMAP_SEARCH_RET_PARTIAL)
+		for (i = from; i < to; i++)
+			if (res->modseqs[i] > m)
+				m = res->modseqs[i];
+	return m;
 }
 
 /* RFC 5182 with RFC 9394 3.2: what "$" becomes. */
@@ -927,6 +956,6 @@ imap_search_result_esearch(struct imap_session *s,
 	}
 	if (modseq && res->n > 0)
 		buf_printf(out, " MODSEQ %llu",
-		    (unsigned long long)res->highest_modseq);
+		    (unsigned long long)result_modseq(res, ret, from, to));
 	buf_append(out, "\r\n", 2);
 }

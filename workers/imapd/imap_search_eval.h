@@ -86,6 +86,7 @@ void	imap_search_eval_free(struct imap_search_eval **ep);
 struct imap_search_result {
 	uint32_t	*nums;
 	uint32_t	*uids;
+	uint64_t	*modseqs;
 	uint32_t	 n, cap;
 	uint64_t	 highest_modseq;	/* of the messages found */
 };
