@@ -237,6 +237,25 @@ mail_leave(struct store_db *db, MDB_txn *txn, uint64_t acct,
 	return msgops_put(db, txn, acct, email, m, err);
 }
 
+/*
+ * Takes email (record m) out of mailbox mbox: it leaves, or is destroyed
+ * when it is in no other mailbox.
+ */
+static enum ipc_status
+mail_drop(struct store_db *db, MDB_txn *txn, uint64_t acct,
+    struct mstate_rec *s, uint64_t email, struct message_rec *m,
+    uint32_t mbox, struct store_error *err)
+{
+	enum ipc_status st;
+
+	if (m->nmbox > 1)
+		return mail_leave(db, txn, acct, s, email, m, mbox, err);
+	if ((st = mstate_put(db, txn, acct, s, err)) != IPC_S_OK ||
+	    (st = message_destroy(db, txn, acct, email, err)) != IPC_S_OK)
+		return st;
+	return mstate_get(db, txn, acct, s, err);
+}
+
 /* Expunges one message whose entry is (uid, email), if \Deleted. */
 static enum ipc_status
 mail_expunge_one(struct store_db *db, MDB_txn *txn, struct mail_expunge *r,
@@ -251,15 +270,8 @@ mail_expunge_one(struct store_db *db, MDB_txn *txn, struct mail_expunge *r,
 		return st;
 	if ((m.flags & MSG_F_DELETED) == 0)
 		return IPC_S_OK;
-	if (m.nmbox > 1)
-		st = mail_leave(db, txn, r->account_id, s, email, &m,
-		    r->mailbox_id, err);
-	else if ((st = mstate_put(db, txn, r->account_id, s, err)) ==
-	    IPC_S_OK &&
-	    (st = message_destroy(db, txn, r->account_id, email, err)) ==
-	    IPC_S_OK)
-		st = mstate_get(db, txn, r->account_id, s, err);
-	if (st == IPC_S_OK)
+	if ((st = mail_drop(db, txn, r->account_id, s, email, &m,
+	    r->mailbox_id, err)) == IPC_S_OK)
 		mail_vec_u32(&r->expunged, uid);
 	return st;
 }
@@ -386,12 +398,18 @@ mail_copy_one(struct store_db *db, MDB_txn *txn, struct mail_copy *r,
 	if ((st = message_get(db, txn, r->account_id, email, &m, err)) !=
 	    IPC_S_OK)
 		return st;
-	if (!r->move) {
-		/* message_append writes the mail state: read it again. */
+	if (!r->move || r->to_mailbox == r->mailbox_id) {
+		/*
+		 * A copy; or a move within the mailbox (RFC 6851 allows it):
+		 * a copy there, then the original goes.  message_append
+		 * writes the mail state: read it again.
+		 */
 		if ((st = mail_copy_new(db, txn, r, email, &m, &dst, err)) !=
 		    IPC_S_OK ||
 		    (st = mstate_get(db, txn, r->account_id, s, err)) !=
-		    IPC_S_OK)
+		    IPC_S_OK ||
+		    (r->move && (st = mail_drop(db, txn, r->account_id, s,
+		    email, &m, r->mailbox_id, err)) != IPC_S_OK))
 			return st;
 		msgops_mboxes_add(&r->touched, r->to_mailbox);
 	} else if ((i = msgops_mbox_index(&m, r->to_mailbox)) != -1) {
@@ -432,9 +450,6 @@ mail_msg_copy_op(struct store_db *db, MDB_txn *txn, void *arg,
 	uint64_t email, modseq;
 	uint32_t i, uid;
 
-	if (r->move && r->to_mailbox == r->mailbox_id)
-		return db_error(err, IPC_S_INVALID, "move into the same "
-		    "mailbox");
 	if ((st = mstate_get(db, txn, r->account_id, &s, err)) != IPC_S_OK ||
 	    (st = mailbox_get(db, txn, r->account_id, r->mailbox_id, &mb,
 	    err)) != IPC_S_OK ||

@@ -367,6 +367,24 @@ class ImapConformanceTest(unittest.TestCase):
         self.assertEqual(lines, [b'* ESEARCH (TAG "S3") COUNT 3 MODSEQ %d'
                                  % modseq[2]])
 
+    # --- imaptest "move" ---
+    def test_move_within_the_mailbox(self):
+        """MOVE into the selected mailbox itself (RFC 6851 allows it): the
+        message gets a new UID there and the old one is expunged."""
+        r = self.raw()
+        self.fresh(r, b"ConfMove")
+        _, ok = r.append(b"A", b"ConfMove", b"Subject: m\r\n\r\nx\r\n",
+                         b"(\\Flagged)")
+        self.assertTrue(ok.startswith(b"A OK"), ok)
+        lines, ok = r.cmd(b"M", b"UID MOVE 1 ConfMove")
+        self.assertTrue(ok.startswith(b"M OK"), ok)
+        self.assertTrue([l for l in lines if re.match(
+            rb"\* OK \[COPYUID \d+ 1 2\]", l)], lines)
+        self.assertIn(b"* 1 EXPUNGE", lines)
+        self.assertIn(b"* 1 EXISTS", lines)
+        lines, ok = r.cmd(b"F", b"FETCH 1:* (UID FLAGS)")
+        self.assertEqual(lines, [b"* 1 FETCH (UID 2 FLAGS (\\Flagged))"])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -834,21 +834,25 @@ TEST(test_copy_move)
 	mail_sync_clear(&syn);
 
 	/* COPY into the same mailbox makes a second message there; MOVE
-	 * into it is refused; a missing target is not found. */
+	 * within it makes a new one and drops the original (RFC 6851); a
+	 * missing target is not found. */
 	CHECK_INT(copy(&db, acct, INBOX, INBOX, false, &uids, &r), IPC_S_OK);
 	CHECK_STR(uids_text(&r.dst_uids), "4");
 	mail_copy_clear(&r);
 	CHECK_COUNTS(&db, acct, INBOX, 2, 2);
-	CHECK_INT(copy(&db, acct, INBOX, INBOX, true, &uids, &r),
-	    IPC_S_INVALID);
+	CHECK_INT(copy(&db, acct, INBOX, INBOX, true, &uids, &r), IPC_S_OK);
+	CHECK_STR(uids_text(&r.src_uids), "2");
+	CHECK_STR(uids_text(&r.dst_uids), "5");
 	mail_copy_clear(&r);
+	CHECK_COUNTS(&db, acct, INBOX, 2, 2);
+	CHECK_INT(modseq_of(&db, acct, INBOX, 2), 0);
 	CHECK_INT(copy(&db, acct, INBOX, 999, false, &uids, &r),
 	    IPC_S_NOTFOUND);
 	mail_copy_clear(&r);
 	/* Moving email 1 back from the archive. */
 	uidv(&uids, 1, 3);
 	CHECK_INT(copy(&db, acct, ARCHIVE, INBOX, true, &uids, &r), IPC_S_OK);
-	CHECK_STR(uids_text(&r.dst_uids), "5");
+	CHECK_STR(uids_text(&r.dst_uids), "6");
 	mail_copy_clear(&r);
 	CHECK_COUNTS(&db, acct, INBOX, 3, 3);
 	CHECK_COUNTS(&db, acct, ARCHIVE, 3, 2);

@@ -1125,13 +1125,6 @@ sel_copy_found(struct imap_session *s, enum ipc_status st,
 	req.uids.len = (uint32_t)x->vec.len;
 	req.to_mailbox = mb->id;
 	req.move = x->move;
-	if (x->move && mb->id == s->view->mailbox_id) {
-		imap_session_reply(s, "NO", "CANNOT", "Source and target "
-		    "mailbox are the same");
-		sel_ctx_done(s);
-		imap_session_resume(s, IMAP_CMD_DONE);
-		return;
-	}
 	s->req_id = ipc_request(store, IPC_T_MSG_COPY, conn_id(s->conn), &req,
 	    sel_copy_cb, s);
 }
