@@ -75,6 +75,8 @@ imap {{
 	workers {imap_workers}
 	cleartext-auth yes
 	max-connections 2000
+	max-connections-per-ip 0	# the bench is one address, one user
+	max-connections-per-user 0
 }}
 lmtp {{
 	workers 2
@@ -381,7 +383,10 @@ def stress(server, port, corpus, workdir):
         for line in lines[lines.index("Totals:") + 1:]:
             if line.strip() and re.fullmatch(r"[\d\s]+", line):
                 totals = [int(x) for x in line.split()]
-    errors = len([l for l in lines if "Error:" in l or "error:" in l])
+    errs = [l for l in lines if "Error:" in l or "error:" in l]
+    for l in errs[:5]:
+        log("%s: imaptest: %s" % (server.name, l.strip()[:300]))
+    errors = len(errs)
     if totals is None:
         log("%s: imaptest said:\n%s" % (server.name, out[-2000:]))
         return {"ops": 0.0, "errors": errors}

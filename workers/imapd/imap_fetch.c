@@ -104,7 +104,13 @@ struct fetch_ctx {
 	bool			 buffered;	/* into tmp, not straight out */
 	bool			 any;		/* an item written already */
 	struct buf		 tmp;
+	/* The first slice of the message, read before its response. */
+	struct buf		 pre;
+	uint64_t		 pre_off;
+	bool			 pre_whole;	/* pre holds the whole message */
+	bool			 pre_done;	/* read (or nothing to read) */
 	const char		*fail_code;	/* tagged NO instead of OK */
+	const char		*ok_code;	/* code of the tagged OK */
 	const char		*fail_text;
 };
 
@@ -137,6 +143,7 @@ fetch_ctx_free(void *arg)
 	if (x->rec_open)
 		msgrec_close(&x->rec);
 	buf_clear(&x->tmp);
+	buf_clear(&x->pre);
 	free(x);
 }
 
@@ -489,7 +496,7 @@ fetch_finish(struct fetch_ctx *x)
 	if (x->fail_code != NULL)
 		imap_session_reply(s, "NO", x->fail_code, x->fail_text);
 	else
-		imap_session_reply(s, "OK", NULL, x->uid_cmd ?
+		imap_session_reply(s, "OK", x->ok_code, x->uid_cmd ?
 		    "UID FETCH completed" : "FETCH completed");
 	s->cmd_ctx = NULL;
 	s->cmd_ctx_free = NULL;
@@ -751,6 +758,27 @@ fetch_read_more(struct fetch_ctx *x)
 
 	if (x->off >= x->end)
 		return false;
+	if (x->pre_whole && x->end <= x->pre.len) {
+		/* Every section of a small message comes from memory. */
+		buf_append(x->buffered ? &x->tmp : s->out, x->pre.data +
+		    x->off, (size_t)(x->end - x->off));
+		x->off = x->end;
+		if (!x->buffered)
+			conn_flush(s->conn);
+		return false;
+	}
+	if (!x->pre_whole && x->pre.len > 0 && x->pre_off == x->off &&
+	    x->pre.len <= x->end - x->off) {
+		/* The slice read before the response began. */
+		buf_append(x->buffered ? &x->tmp : s->out, x->pre.data,
+		    x->pre.len);
+		x->off += x->pre.len;
+		buf_reset(&x->pre);
+		if (!x->buffered)
+			conn_flush(s->conn);
+		if (x->off >= x->end)
+			return false;
+	}
 	if ((store = imapd_store()) == NULL) {
 		fetch_abort(x, IPC_S_UNAVAIL, "store gone");
 		return true;
@@ -883,14 +911,21 @@ fetch_next_sect(struct fetch_ctx *x)
 			x->buffered = false;
 			continue;
 		}
-		(void)fetch_read_more(x);
-		return;
+		if (fetch_read_more(x))
+			return;
+		/* All of it was read before the response began. */
+		if (x->buffered)
+			fetch_write_buffered(x, fs, node);
+		x->off = x->end = 0;
+		x->buffered = false;
 	}
 	buf_append(s->out, ")\r\n", 3);
 	if (x->rec_open) {
 		msgrec_close(&x->rec);
 		x->rec_open = false;
 	}
+	buf_reset(&x->pre);
+	x->pre_whole = false;
 	x->cur++;
 	x->si = 0;
 	conn_flush(s->conn);
@@ -979,6 +1014,127 @@ fetch_write_simple(struct fetch_ctx *x, struct fetch_msg *m)
 #undef FETCH_SEP
 }
 
+/*
+ * Where the first read of message m's sections starts and ends, as
+ * fetch_next_sect() will ask it; false if they need no bytes.
+ */
+static bool
+fetch_first_read(struct fetch_ctx *x, struct fetch_msg *m, uint64_t *roff,
+    uint64_t *rend)
+{
+	const struct msgrec_part *pt;
+	struct fetch_sect *fs;
+	uint64_t off, end, o, n;
+	uint32_t node;
+	size_t i;
+
+	for (i = 0; i < x->nsect; i++) {
+		fs = &x->sect[i];
+		if (!fetch_range(x, m, fs, &off, &end) || end < off ||
+		    end > m->size)
+			continue;
+		node = fetch_resolve(&x->rec, fs);
+		if (fs->kind != FS_BODY) {
+			pt = &x->rec.parts[node == MSGREC_NONE ? 0 : node];
+			if (fs->npath == 0 || node == MSGREC_NONE ||
+			    fetch_is(pt, "multipart", NULL) ||
+			    fetch_is_msg(pt) || !fetch_known_cte(pt->encoding) ||
+			    fs->kind == FS_BINARY_SIZE)
+				continue;
+		}
+		if (fs->kind == FS_BINARY || fs->text == FT_FIELDS ||
+		    fs->text == FT_FIELDS_NOT) {
+			if (end - off > FETCH_BUFFERED_MAX || end == off)
+				continue;
+			*roff = off;
+			*rend = end;
+			return true;
+		}
+		fetch_partial(fs, end - off, &o, &n);
+		if (n == 0)
+			continue;
+		*roff = off + o;
+		*rend = off + o + n;
+		return true;
+	}
+	return false;
+}
+
+static void
+fetch_pre_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
+    const void *rep, void *arg)
+{
+	const struct ipc_MSG_BODY_rep *r = rep;
+	struct imap_session *s = arg;
+	struct fetch_ctx *x = s->cmd_ctx;
+
+	(void)c;
+	s->req_id = 0;
+	if (st == IPC_S_NOTFOUND) {
+		/*
+		 * Expunged by another session since this one saw it: nothing
+		 * of its response is written yet, so it is left out and the
+		 * tagged OK says so (RFC 9051 7.1, EXPUNGEISSUED).
+		 */
+		x->ok_code = "EXPUNGEISSUED";
+		if (x->rec_open) {
+			msgrec_close(&x->rec);
+			x->rec_open = false;
+		}
+		x->cur++;
+		fetch_next_msg(x);
+		return;
+	}
+	if (st != IPC_S_OK) {
+		fetch_abort(x, st, text);
+		return;
+	}
+	buf_reset(&x->pre);
+	buf_append(&x->pre, r->data.p, r->data.len);
+	x->pre_done = true;
+	fetch_next_msg(x);
+}
+
+/*
+ * Reads the first slice of the message's sections before anything of its
+ * response is written (true: the read is on its way).  A message of up to
+ * one slice is thus all in hand before its response starts, and one
+ * expunged meanwhile can be left out cleanly.
+ */
+static bool
+fetch_prefetch(struct fetch_ctx *x, struct fetch_msg *m)
+{
+	struct imap_session *s = x->s;
+	struct ipc_MSG_BODY_req req;
+	struct ipc_chan *store;
+	uint64_t off, end;
+
+	buf_reset(&x->pre);
+	x->pre_whole = false;
+	if (!fetch_first_read(x, m, &off, &end) ||
+	    (store = imapd_store()) == NULL)
+		return false;
+	/*
+	 * A message of one slice is read whole: all its sections are then
+	 * served from memory, and nothing can go missing halfway through
+	 * its response when another session expunges it.
+	 */
+	if (m->size <= FETCH_SLICE) {
+		off = 0;
+		end = m->size;
+		x->pre_whole = true;
+	}
+	x->pre_off = off;
+	req.mailbox_id = s->view->mailbox_id;
+	req.uid = m->uid;
+	req.offset = off;
+	req.length = end - off > FETCH_SLICE ? FETCH_SLICE :
+	    (uint32_t)(end - off);
+	s->req_id = ipc_request(store, IPC_T_MSG_BODY, conn_id(s->conn), &req,
+	    fetch_pre_cb, s);
+	return true;
+}
+
 static void
 fetch_next_msg(struct fetch_ctx *x)
 {
@@ -992,7 +1148,7 @@ fetch_next_msg(struct fetch_ctx *x)
 			x->cur++;
 			continue;
 		}
-		if (m->rec != NULL) {
+		if (m->rec != NULL && !x->rec_open) {
 			if (msgrec_open(m->rec, m->reclen, m->size, &x->rec,
 			    &why) == -1) {
 				imap_session_log(s, "bad record uid=%u: %s",
@@ -1004,6 +1160,9 @@ fetch_next_msg(struct fetch_ctx *x)
 			}
 			x->rec_open = true;
 		}
+		if (!x->pre_done && fetch_prefetch(x, m))
+			return;
+		x->pre_done = false;
 		buf_printf(s->out, "* %u FETCH (", m->msn);
 		fetch_write_simple(x, m);
 		x->si = 0;
@@ -1120,6 +1279,9 @@ fetch_meta_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 		return;
 	}
 	x->pos += r->done;
+	/* Asked and gone: expunged by another session meanwhile. */
+	if (n < r->done)
+		x->ok_code = "EXPUNGEISSUED";
 	x->msgs = xreallocarray(x->msgs, n > 0 ? n : 1, sizeof(*x->msgs));
 	x->nmsgs = 0;
 	wire_strlist_iter(&r->keywords, &kit);
