@@ -40,7 +40,7 @@ search_ctx_free(void *arg)
 }
 
 static void
-search_match(void *arg, const struct imap_search_msg *m,
+search_match(void *arg, const struct imap_msg *m,
     const struct msgrec *r)
 {
 	struct search_ctx *x = arg;

@@ -214,7 +214,7 @@ sort_thread_values(struct sort_ctx *x, struct sort_item *it,
 }
 
 static void
-sort_match(void *arg, const struct imap_search_msg *m, const struct msgrec *r)
+sort_match(void *arg, const struct imap_msg *m, const struct msgrec *r)
 {
 	struct sort_ctx *x = arg;
 	struct sort_item *it;

@@ -5,6 +5,7 @@
  * message its response, with sections streamed from MSG_BODY slices.
  */
 #include "imap_fetch.h"
+#include "imap_msg.h"
 #include "compat.h"
 #include "conn.h"
 #include "imap_cmd.h"
@@ -68,14 +69,6 @@ struct fetch_sect {
 	char		*name;		/* response name: "BODY[1.2]" */
 };
 
-struct fetch_msg {
-	uint32_t	 uid, msn;
-	uint64_t	 flags, modseq, email, thread, received, saved, size;
-	char		*keywords;
-	uint8_t		*rec;
-	size_t		 reclen;
-	bool		 show_flags;	/* \Seen was just set */
-};
 
 struct fetch_ctx {
 	struct imap_session	*s;
@@ -94,7 +87,7 @@ struct fetch_ctx {
 	uint32_t		*uids;
 	uint32_t		 nuids, pos;
 	/* The chunk being answered. */
-	struct fetch_msg	*msgs;
+	struct imap_msg	*msgs;
 	uint32_t		 nmsgs, cur;
 	/* The message being answered: its record, its section. */
 	struct msgrec		 rec;
@@ -133,10 +126,8 @@ fetch_ctx_free(void *arg)
 			free(x->sect[i].fields[j]);
 		free(x->sect[i].name);
 	}
-	for (i = 0; i < x->nmsgs; i++) {
-		free(x->msgs[i].keywords);
-		free(x->msgs[i].rec);
-	}
+	for (i = 0; i < x->nmsgs; i++)
+		imap_msg_clear(&x->msgs[i]);
 	free(x->msgs);
 	free(x->uids);
 	imap_seqset_clear(&x->set);
@@ -593,7 +584,7 @@ fetch_resolve(const struct msgrec *r, const struct fetch_sect *fs)
  * section does not exist (NIL).
  */
 static bool
-fetch_range(const struct fetch_ctx *x, const struct fetch_msg *m,
+fetch_range(const struct fetch_ctx *x, const struct imap_msg *m,
     const struct fetch_sect *fs, uint64_t *off, uint64_t *end)
 {
 	const struct msgrec *r = &x->rec;
@@ -752,7 +743,7 @@ static bool
 fetch_read_more(struct fetch_ctx *x)
 {
 	struct imap_session *s = x->s;
-	struct fetch_msg *m = &x->msgs[x->cur];
+	struct imap_msg *m = &x->msgs[x->cur];
 	struct ipc_MSG_BODY_req req;
 	struct ipc_chan *store;
 
@@ -832,7 +823,7 @@ static void
 fetch_next_sect(struct fetch_ctx *x)
 {
 	struct imap_session *s = x->s;
-	struct fetch_msg *m = &x->msgs[x->cur];
+	struct imap_msg *m = &x->msgs[x->cur];
 	struct fetch_sect *fs;
 	uint64_t off, end, o, n;
 	uint32_t node;
@@ -938,7 +929,7 @@ fetch_next_sect(struct fetch_ctx *x)
 
 /* The items that need no message bytes. */
 static void
-fetch_write_simple(struct fetch_ctx *x, struct fetch_msg *m)
+fetch_write_simple(struct fetch_ctx *x, struct imap_msg *m)
 {
 	struct buf *out = x->s->out;
 	char id[OBJID_MAX];
@@ -1019,7 +1010,7 @@ fetch_write_simple(struct fetch_ctx *x, struct fetch_msg *m)
  * fetch_next_sect() will ask it; false if they need no bytes.
  */
 static bool
-fetch_first_read(struct fetch_ctx *x, struct fetch_msg *m, uint64_t *roff,
+fetch_first_read(struct fetch_ctx *x, struct imap_msg *m, uint64_t *roff,
     uint64_t *rend)
 {
 	const struct msgrec_part *pt;
@@ -1102,7 +1093,7 @@ fetch_pre_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
  * expunged meanwhile can be left out cleanly.
  */
 static bool
-fetch_prefetch(struct fetch_ctx *x, struct fetch_msg *m)
+fetch_prefetch(struct fetch_ctx *x, struct imap_msg *m)
 {
 	struct imap_session *s = x->s;
 	struct ipc_MSG_BODY_req req;
@@ -1139,7 +1130,7 @@ static void
 fetch_next_msg(struct fetch_ctx *x)
 {
 	struct imap_session *s = x->s;
-	struct fetch_msg *m;
+	struct imap_msg *m;
 	const char *why;
 
 	while (x->cur < x->nmsgs) {
@@ -1171,10 +1162,8 @@ fetch_next_msg(struct fetch_ctx *x)
 		return;
 	}
 	/* The chunk is done. */
-	for (x->cur = 0; x->cur < x->nmsgs; x->cur++) {
-		free(x->msgs[x->cur].keywords);
-		free(x->msgs[x->cur].rec);
-	}
+	for (x->cur = 0; x->cur < x->nmsgs; x->cur++)
+		imap_msg_clear(&x->msgs[x->cur]);
 	x->nmsgs = x->cur = 0;
 	fetch_next_chunk(x);
 }
@@ -1256,9 +1245,7 @@ fetch_meta_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	struct imap_session *s = arg;
 	struct fetch_ctx *x = s->cmd_ctx;
 	struct wire_iter kit;
-	struct fetch_msg *m;
-	const char *kw;
-	uint64_t roff = 0, rlen;
+	uint64_t roff = 0;
 	uint32_t i, n;
 
 	(void)c;
@@ -1286,44 +1273,19 @@ fetch_meta_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	x->nmsgs = 0;
 	wire_strlist_iter(&r->keywords, &kit);
 	for (i = 0; i < n; i++) {
-		m = &x->msgs[x->nmsgs];
-		memset(m, 0, sizeof(*m));
-		m->uid = imap_view_vec_get(r->found.p, i);
-		kw = wire_strlist_next(&kit);
-		/* Expunged from the view meanwhile: not shown. */
-		if ((m->msn = imap_view_msn(s->view, m->uid)) == 0 ||
-		    i >= r->flags.count || i >= r->sizes.count)
-			continue;
-		m->flags = wire_u64list_get(&r->flags, i);
-		m->modseq = i < r->modseqs.count ?
-		    wire_u64list_get(&r->modseqs, i) : 0;
-		m->email = i < r->email_ids.count ?
-		    wire_u64list_get(&r->email_ids, i) : 0;
-		m->thread = i < r->thread_ids.count ?
-		    wire_u64list_get(&r->thread_ids, i) : 0;
-		m->received = i < r->received.count ?
-		    wire_u64list_get(&r->received, i) : 0;
-		m->saved = i < r->saved.count ?
-		    wire_u64list_get(&r->saved, i) : m->received;
-		m->size = wire_u64list_get(&r->sizes, i);
-		m->keywords = xstrdup(kw != NULL ? kw : "");
-		if (i < r->record_lens.count) {
-			rlen = wire_u64list_get(&r->record_lens, i);
-			if (rlen > r->records.len - roff) {
-				free(m->keywords);
-				x->fail_code = "SERVERBUG";
-				x->fail_text = "Malformed reply from the store";
-				break;
-			}
-			if (rlen > 0) {
-				m->rec = xmalloc((size_t)rlen);
-				memcpy(m->rec, r->records.p + roff,
-				    (size_t)rlen);
-				m->reclen = (size_t)rlen;
-			}
-			roff += rlen;
+		switch (imap_msg_take(&x->msgs[x->nmsgs], s->view, r, i,
+		    wire_strlist_next(&kit), &roff)) {
+		case 1:
+			x->nmsgs++;
+			break;
+		case 0:		/* expunged from the view meanwhile */
+			break;
+		default:
+			x->fail_code = "SERVERBUG";
+			x->fail_text = "Malformed reply from the store";
+			i = n;
+			break;
 		}
-		x->nmsgs++;
 	}
 	x->cur = 0;
 	if (x->sets_seen && !s->view->readonly)

@@ -52,7 +52,7 @@ struct imap_search_eval {
 	bool			 has_modseq;
 	uint32_t		*uids;
 	uint32_t		 nuids, pos;
-	struct imap_search_msg	*msgs;
+	struct imap_msg	*msgs;
 	uint32_t		 nmsgs, cur;
 	struct buf		 bytes;		/* the message */
 	uint64_t		 off;
@@ -67,10 +67,8 @@ eval_free_msgs(struct imap_search_eval *x)
 {
 	uint32_t i;
 
-	for (i = 0; i < x->nmsgs; i++) {
-		free(x->msgs[i].keywords);
-		free(x->msgs[i].rec);
-	}
+	for (i = 0; i < x->nmsgs; i++)
+		imap_msg_clear(&x->msgs[i]);
 	x->nmsgs = x->cur = 0;
 }
 
@@ -294,7 +292,7 @@ search_text(const struct imap_search_eval *x, const struct msgrec *r,
 }
 
 static enum tri
-search_eval(struct imap_search_eval *x, const struct imap_search_msg *m,
+search_eval(struct imap_search_eval *x, const struct imap_msg *m,
     const struct msgrec *r, int idx, int depth)
 {
 	const struct imap_search_node *nd = &x->q->nodes[idx];
@@ -465,7 +463,7 @@ static void	eval_read_more(struct imap_search_eval *);
 static void
 eval_decide(struct imap_search_eval *x, bool with_bytes)
 {
-	struct imap_search_msg *m = &x->msgs[x->cur];
+	struct imap_msg *m = &x->msgs[x->cur];
 	struct msgrec rec;
 	const char *why;
 	bool rec_open = false;
@@ -532,7 +530,7 @@ static void
 eval_read_more(struct imap_search_eval *x)
 {
 	struct imap_session *s = x->s;
-	struct imap_search_msg *m = &x->msgs[x->cur];
+	struct imap_msg *m = &x->msgs[x->cur];
 	struct ipc_MSG_BODY_req req;
 	struct ipc_chan *store;
 
@@ -564,47 +562,6 @@ eval_next_msg(struct imap_search_eval *x)
 	eval_next_chunk(x);
 }
 
-/* Copies message i of a MSG_FETCH reply; -1 if the reply is malformed. */
-static int
-eval_take_msg(struct imap_search_eval *x, const struct ipc_MSG_FETCH_rep *r,
-    uint32_t i, const char *kw, uint64_t *roff)
-{
-	struct imap_search_msg *m = &x->msgs[x->nmsgs];
-	uint64_t rlen;
-
-	memset(m, 0, sizeof(*m));
-	m->uid = imap_view_vec_get(r->found.p, i);
-	if ((m->msn = imap_view_msn(x->s->view, m->uid)) == 0 ||
-	    i >= r->flags.count || i >= r->sizes.count)
-		return 0;
-	m->flags = wire_u64list_get(&r->flags, i);
-	m->modseq = i < r->modseqs.count ?
-	    wire_u64list_get(&r->modseqs, i) : 0;
-	m->email = i < r->email_ids.count ?
-	    wire_u64list_get(&r->email_ids, i) : 0;
-	m->thread = i < r->thread_ids.count ?
-	    wire_u64list_get(&r->thread_ids, i) : 0;
-	m->received = i < r->received.count ?
-	    wire_u64list_get(&r->received, i) : 0;
-	m->saved = i < r->saved.count ?
-	    wire_u64list_get(&r->saved, i) : m->received;
-	m->size = wire_u64list_get(&r->sizes, i);
-	if (i < r->record_lens.count) {
-		rlen = wire_u64list_get(&r->record_lens, i);
-		if (rlen > r->records.len - *roff)
-			return -1;
-		if (rlen > 0) {
-			m->rec = xmalloc((size_t)rlen);
-			memcpy(m->rec, r->records.p + *roff, (size_t)rlen);
-			m->reclen = (size_t)rlen;
-		}
-		*roff += rlen;
-	}
-	m->keywords = xstrdup(kw != NULL ? kw : "");
-	x->nmsgs++;
-	return 0;
-}
-
 static void
 eval_meta_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
     const void *rep, void *arg)
@@ -631,8 +588,14 @@ eval_meta_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	x->msgs = xreallocarray(x->msgs, n > 0 ? n : 1, sizeof(*x->msgs));
 	wire_strlist_iter(&r->keywords, &kit);
 	for (i = 0; i < n; i++)
-		if (eval_take_msg(x, r, i, wire_strlist_next(&kit),
-		    &roff) == -1) {
+		switch (imap_msg_take(&x->msgs[x->nmsgs], x->s->view, r, i,
+		    wire_strlist_next(&kit), &roff)) {
+		case 1:
+			x->nmsgs++;
+			break;
+		case 0:		/* expunged from the view meanwhile */
+			break;
+		default:
 			eval_done(x, "SERVERBUG",
 			    "Malformed reply from the store");
 			return;

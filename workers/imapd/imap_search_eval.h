@@ -21,26 +21,18 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "imap_msg.h"
 #include "imap_search.h"
 
 struct imap_session;
 struct msgrec;
-
-/* One message as MSG_FETCH gave it. */
-struct imap_search_msg {
-	uint32_t	 uid, msn;
-	uint64_t	 flags, modseq, email, thread, received, saved, size;
-	char		*keywords;	/* space-separated */
-	uint8_t		*rec;		/* its record, or NULL */
-	size_t		 reclen;
-};
 
 /*
  * Gets one matching message, in sequence number order, with its record
  * opened (NULL if none was asked for, or it could not be read); both are
  * borrowed for the call.
  */
-typedef void imap_search_match_fn(void *arg, const struct imap_search_msg *m,
+typedef void imap_search_match_fn(void *arg, const struct imap_msg *m,
     const struct msgrec *r);
 /*
  * Ends the run, once: code and text NULL when every message was decided,

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * imap_msg.c: a message of a MSG_FETCH reply, for FETCH and SEARCH (see
+ * imap_msg.h).
+ */
+#include "imap_msg.h"
+#include "imap_view.h"
+#include "wire.h"
+#include "xmalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int
+imap_msg_take(struct imap_msg *m, const struct imap_view *v,
+    const struct ipc_MSG_FETCH_rep *r, uint32_t i, const char *kw,
+    uint64_t *roff)
+{
+	uint64_t rlen = 0;
+
+	memset(m, 0, sizeof(*m));
+	/* The record's place is checked whether or not the message stays. */
+	if (i < r->record_lens.count) {
+		rlen = wire_u64list_get(&r->record_lens, i);
+		if (rlen > r->records.len - *roff)
+			return -1;
+	}
+	m->uid = imap_view_vec_get(r->found.p, i);
+	if ((m->msn = imap_view_msn(v, m->uid)) == 0 ||
+	    i >= r->flags.count || i >= r->sizes.count) {
+		*roff += rlen;
+		memset(m, 0, sizeof(*m));
+		return 0;
+	}
+	m->flags = wire_u64list_get(&r->flags, i);
+	m->modseq = i < r->modseqs.count ?
+	    wire_u64list_get(&r->modseqs, i) : 0;
+	m->email = i < r->email_ids.count ?
+	    wire_u64list_get(&r->email_ids, i) : 0;
+	m->thread = i < r->thread_ids.count ?
+	    wire_u64list_get(&r->thread_ids, i) : 0;
+	m->received = i < r->received.count ?
+	    wire_u64list_get(&r->received, i) : 0;
+	m->saved = i < r->saved.count ?
+	    wire_u64list_get(&r->saved, i) : m->received;
+	m->size = wire_u64list_get(&r->sizes, i);
+	if (rlen > 0) {
+		m->rec = xmalloc((size_t)rlen);
+		memcpy(m->rec, r->records.p + *roff, (size_t)rlen);
+		m->reclen = (size_t)rlen;
+	}
+	*roff += rlen;
+	m->keywords = xstrdup(kw != NULL ? kw : "");
+	return 1;
+}
+
+void
+imap_msg_clear(struct imap_msg *m)
+{
+	free(m->keywords);
+	free(m->rec);
+	memset(m, 0, sizeof(*m));
+}

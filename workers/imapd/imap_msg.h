@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * imap_msg.h: one message of the selected mailbox as a MSG_FETCH reply
+ * (lib/ipc_types.def) gives it to FETCH and SEARCH/SORT/THREAD: its UID
+ * and sequence number, flags, ids, dates, size, keywords and, when asked,
+ * its parsed record (lib/msgrec.h), copied out of the reply.
+ */
+#ifndef BULWARK_IMAP_MSG_H
+#define BULWARK_IMAP_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ipc_msg.h"
+
+struct imap_view;
+
+struct imap_msg {
+	uint32_t	 uid, msn;
+	uint64_t	 flags, modseq, email, thread, received, saved, size;
+	char		*keywords;	/* space-separated */
+	uint8_t		*rec;		/* its record, or NULL */
+	size_t		 reclen;
+	bool		 show_flags;	/* FETCH: \Seen was just set */
+};
+
+/*
+ * Fills *m from message i of reply r, whose keywords are kw (the i-th of
+ * r's list) and whose record starts at *roff of r's records (advanced).
+ * Returns 1, 0 if the message is no longer in view v (expunged here
+ * meanwhile: m holds nothing to free), or -1 if the reply is malformed.
+ */
+int	imap_msg_take(struct imap_msg *m, const struct imap_view *v,
+	    const struct ipc_MSG_FETCH_rep *r, uint32_t i, const char *kw,
+	    uint64_t *roff);
+/* Frees what m holds; m is empty again. */
+void	imap_msg_clear(struct imap_msg *m);
+
+#endif
