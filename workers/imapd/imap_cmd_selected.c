@@ -708,10 +708,7 @@ sel_expunge(struct imap_session *s, struct imap_parser *ps, bool uid)
 	x = sel_ctx_new(s);
 	x->uid = uid;
 	if (uid) {
-		if (imap_seqset_resolve(&set, imap_view_last_uid(s->view) > 0 ?
-		    imap_view_last_uid(s->view) : s->view->uidnext, &why) ==
-		    -1) {
-			imap_seqset_clear(&set);
+		if (imap_view_resolve_set(s->view, &set, true, &why) == -1) {
 			sel_ctx_done(s);
 			imap_session_reply(s, "BAD", NULL, why);
 			return IMAP_CMD_DONE;
@@ -754,7 +751,7 @@ sel_parse_targets(struct imap_session *s, struct imap_parser *ps, bool uid,
 {
 	struct imap_seqset set;
 	const char *why;
-	uint32_t *uids, n, i, star;
+	uint32_t *uids, n, i;
 
 	imap_seqset_init(&set);
 	if (imap_parse_sp(ps) == -1 || imap_seqset_parse(ps, &set) == -1) {
@@ -762,21 +759,8 @@ sel_parse_targets(struct imap_session *s, struct imap_parser *ps, bool uid,
 		(void)imap_cmd_bad(s, ps);
 		return -1;
 	}
-	star = uid ? (s->view->n > 0 ? imap_view_last_uid(s->view) :
-	    s->view->uidnext) : s->view->n;
-	if (set.saved) {
-		/* "$": the last saved search result (RFC 5182). */
-		imap_seqset_clear(&set);
-		(void)imap_view_saved_set(s->view, &set, uid);
-	} else if (imap_seqset_resolve(&set, star, &why) == -1) {
-		imap_seqset_clear(&set);
+	if (imap_view_resolve_set(s->view, &set, uid, &why) == -1) {
 		imap_session_reply(s, "BAD", NULL, why);
-		return -1;
-	}
-	if (!uid && imap_seqset_max(&set) > s->view->n) {
-		imap_seqset_clear(&set);
-		imap_session_reply(s, "BAD", NULL,
-		    "Message sequence number out of range");
 		return -1;
 	}
 	n = imap_fetch_targets(s->view, &set, uid, &uids);

@@ -1408,7 +1408,6 @@ imap_fetch(struct imap_session *s, struct imap_parser *ps, bool uid)
 	struct imap_seqset set;
 	struct fetch_ctx *x;
 	const char *why;
-	uint32_t star;
 
 	imap_seqset_init(&set);
 	x = xcalloc(1, sizeof(*x));
@@ -1420,28 +1419,9 @@ imap_fetch(struct imap_session *s, struct imap_parser *ps, bool uid)
 		fetch_ctx_free(x);
 		return imap_cmd_bad(s, ps);
 	}
-	star = uid ? (s->view->n > 0 ? imap_view_last_uid(s->view) :
-	    s->view->uidnext) : s->view->n;
-	if (set.saved) {
-		/* "$": the last saved search result (RFC 5182). */
-		imap_seqset_clear(&set);
-		(void)imap_view_saved_set(s->view, &set, uid);
-	} else if (imap_seqset_resolve(&set, star, &why) == -1) {
-		imap_seqset_clear(&set);
+	if (imap_view_resolve_set(s->view, &set, uid, &why) == -1) {
 		fetch_ctx_free(x);
-		/* "*" in an empty mailbox: nothing to fetch. */
-		if (!uid && s->view->n == 0) {
-			imap_session_reply(s, "BAD", NULL, why);
-			return IMAP_CMD_DONE;
-		}
 		imap_session_reply(s, "BAD", NULL, why);
-		return IMAP_CMD_DONE;
-	}
-	if (!uid && imap_seqset_max(&set) > s->view->n) {
-		imap_seqset_clear(&set);
-		fetch_ctx_free(x);
-		imap_session_reply(s, "BAD", NULL,
-		    "Message sequence number out of range");
 		return IMAP_CMD_DONE;
 	}
 	if (x->items & FI_MODSEQ)

@@ -164,6 +164,31 @@ imap_view_saved_set(const struct imap_view *v, struct imap_seqset *set,
 	return v->has_saved ? 0 : -1;
 }
 
+int
+imap_view_resolve_set(const struct imap_view *v, struct imap_seqset *set,
+    bool uid, const char **why)
+{
+	uint32_t star;
+
+	if (set->saved) {
+		/* "$": the last saved search result (RFC 5182). */
+		imap_seqset_clear(set);
+		(void)imap_view_saved_set(v, set, uid);
+		return 0;
+	}
+	star = uid ? (v->n > 0 ? imap_view_last_uid(v) : v->uidnext) : v->n;
+	if (imap_seqset_resolve(set, star, why) == -1) {
+		imap_seqset_clear(set);
+		return -1;
+	}
+	if (!uid && imap_seqset_max(set) > v->n) {
+		imap_seqset_clear(set);
+		*why = "Message sequence number out of range";
+		return -1;
+	}
+	return 0;
+}
+
 /* Own changes remembered between two syncs, at most. */
 #define VIEW_OWN_MAX	4096
 

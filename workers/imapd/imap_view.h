@@ -94,6 +94,16 @@ void	imap_view_save_result(struct imap_view *v, const struct buf *vec);
 int	imap_view_saved_set(const struct imap_view *v, struct imap_seqset *set,
 	    bool uid);
 
+/*
+ * Resolves a parsed sequence set against the view (RFC 9051 9): "*" is
+ * the last sequence number, or for UIDs the last UID (UIDNEXT in an empty
+ * mailbox); "$" becomes the saved result; sequence numbers above the
+ * view's count are refused.  Returns 0, or -1 with *why (static, for BAD)
+ * and the set cleared.
+ */
+int	imap_view_resolve_set(const struct imap_view *v, struct imap_seqset *set,
+	    bool uid, const char **why);
+
 /* Appends "(" flags ")" for system flag bits and keywords. */
 void	imap_view_write_flags(struct buf *out, uint64_t flags,
 	    const char *keywords);
