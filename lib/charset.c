@@ -236,7 +236,14 @@ charset_utf8_prefix(const void *vp, size_t len)
 
 	while (i < len) {
 		if (p[i] < 0x80) {
-			i++;
+			uint64_t w;
+
+			/* ASCII runs, eight bytes at a time. */
+			for (i++; i + 8 <= len; i += 8) {
+				memcpy(&w, p + i, 8);
+				if (w & UINT64_C(0x8080808080808080))
+					break;
+			}
 			continue;
 		}
 		if ((n = utf8_char_len(p + i, len - i)) == 0)

@@ -620,28 +620,50 @@ size_t
 lmtp_data_feed(struct lmtp_data *d, struct buf *out, const uint8_t *p,
     size_t len)
 {
-	const uint8_t *lf;
-	size_t i = 0, n;
+	const uint8_t *lf, *line;
+	size_t i = 0, n, span = 0, span_len = 0;
 
 	while (i < len && !d->done) {
-		if (d->bol && p[i] == '.') {
+		line = p + i;
+		if (d->bol && *line == '.') {
 			/* ".", ".\r": wait to see whether the line ends. */
-			if (i + 1 >= len || (p[i + 1] == '\r' && i + 2 >= len))
+			if (i + 1 >= len || (line[1] == '\r' && i + 2 >= len))
 				break;
-			if (p[i + 1] == '\n' || (p[i + 1] == '\r' &&
-			    p[i + 2] == '\n')) {
-				i += p[i + 1] == '\n' ? 2 : 3;
+			crlf_out(&d->norm, out, p + span, span_len);
+			span_len = 0;
+			if (line[1] == '\n' || (line[1] == '\r' &&
+			    line[2] == '\n')) {
+				i += line[1] == '\n' ? 2 : 3;
 				lmtp_crlf_finish(&d->norm, out);
 				d->done = true;
-				break;
+				return i;
 			}
 			i++;	/* RFC 5321 4.5.2: drop the leading dot */
+			line++;
 		}
-		lf = memchr(p + i, '\n', len - i);
-		n = lf != NULL ? (size_t)(lf - (p + i)) + 1 : len - i;
-		lmtp_crlf_feed(&d->norm, out, p + i, n);
+		lf = memchr(line, '\n', len - i);
+		/*
+		 * The usual line, ending in its only CR LF, is taken as it is,
+		 * with the lines like it that follow, in one piece.
+		 */
+		if (lf != NULL && lf > line && lf[-1] == '\r' &&
+		    !d->norm.cr && memchr(line, '\r', (size_t)(lf - line) -
+		    1) == NULL) {
+			if (span_len == 0)
+				span = i;
+			n = (size_t)(lf - line) + 1;
+			span_len += n;
+			i += n;
+			d->bol = true;
+			continue;
+		}
+		crlf_out(&d->norm, out, p + span, span_len);
+		span_len = 0;
+		n = lf != NULL ? (size_t)(lf - line) + 1 : len - i;
+		lmtp_crlf_feed(&d->norm, out, line, n);
 		i += n;
 		d->bol = lf != NULL;
 	}
+	crlf_out(&d->norm, out, p + span, span_len);
 	return i;
 }

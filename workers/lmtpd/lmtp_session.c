@@ -212,7 +212,9 @@ lmtp_session_line(struct lmtp_session *s)
 	if (r == -1) {
 		/* RFC 5321 4.5.3.1.4; the rest of the line is dropped. */
 		lmtp_reply(s, "500 5.5.2 Line too long");
-		buf_consume(s->in, s->in->len);
+		/* No LF in the first max_line bytes; the next may follow. */
+		buf_consume(s->in, s->in->len < lmtpd_conf()->max_line ?
+		    s->in->len : lmtpd_conf()->max_line);
 		s->input = LMTP_IN_SKIP;
 		return true;
 	}
