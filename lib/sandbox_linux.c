@@ -58,11 +58,13 @@ static const int sandbox_store[] = {
 /*
  * Network workers: lmtpd spools each message into a memfd, copies it for
  * each further recipient and hands the memfds to storaged; imapd spools
- * APPEND's messages the same way (pwrite at the spool's end).
+ * APPEND's messages the same way (pwrite at the spool's end), and has
+ * storaged copy a large message it serves into a memfd it keeps one
+ * descriptor of (dup).
  */
 static const int sandbox_network[] = {
 	SCMP_SYS(memfd_create), SCMP_SYS(copy_file_range), SCMP_SYS(pread64),
-	SCMP_SYS(pwrite64),
+	SCMP_SYS(pwrite64), SCMP_SYS(dup),
 };
 
 #ifdef BULWARK_SANITIZE

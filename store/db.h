@@ -48,6 +48,11 @@
  *
  *	metadata	A mbox(u32, 0: the server) entry name (canonical,
  *			no NUL) -> metadata record (the value)
+ *
+ * Schema version 4 added the subscribed names that no mailbox has
+ * (subscription.h; the others are in their mailbox's record):
+ *
+ *	subscriptions	A hash16(stored mailbox name) -> the name (no NUL)
  */
 #ifndef BULWARK_DB_H
 #define BULWARK_DB_H
@@ -90,6 +95,7 @@ struct store_db {
 	MDB_dbi		 blob_refs;
 	MDB_dbi		 catchall;
 	MDB_dbi		 metadata;
+	MDB_dbi		 subscriptions;
 };
 
 /* Named databases an environment may hold, with room for later ones. */

@@ -32,12 +32,15 @@ const struct ipc_handler dispatch_worker[] = {
 	{ IPC_T_MBOX_DELETE,	mail_mbox_delete },
 	{ IPC_T_MBOX_RENAME,	mail_mbox_rename },
 	{ IPC_T_MBOX_SUBSCRIBE,	mail_mbox_subscribe },
+	{ IPC_T_SUBSCRIPTION_SET, mail_subscription_set },
+	{ IPC_T_SUBSCRIPTION_LIST, mail_subscription_list },
 	{ IPC_T_MBOX_SELECT,	mail_mbox_select },
 	{ IPC_T_MBOX_CLOSE,	mail_mbox_close },
 	{ IPC_T_MSG_UIDS,	mail_msg_uids },
 	{ IPC_T_MBOX_SYNC,	mail_mbox_sync },
 	{ IPC_T_MSG_FETCH,	mail_msg_fetch },
 	{ IPC_T_MSG_BODY,	mail_msg_body },
+	{ IPC_T_MSG_BODY_FILE,	mail_msg_body_file },
 	{ IPC_T_MSG_STORE,	mail_msg_store },
 	{ IPC_T_MSG_EXPUNGE,	mail_msg_expunge },
 	{ IPC_T_MSG_COPY,	mail_msg_copy },
@@ -45,6 +48,7 @@ const struct ipc_handler dispatch_worker[] = {
 	{ IPC_T_QUOTA_GET,	mail_quota_get },
 	{ IPC_T_METADATA_GET,	mail_meta_get },
 	{ IPC_T_METADATA_SET,	mail_meta_set },
+	{ IPC_T_MBOX_RECENT,	mail_mbox_recent },
 	{ 0, NULL }
 };
 

@@ -9,10 +9,11 @@
  * (notify.h).
  *
  * mail_mbox.c: MBOX_LIST, MBOX_CREATE, MBOX_DELETE, MBOX_RENAME,
- * MBOX_SUBSCRIBE.  mail_msg.c: MBOX_SELECT, MBOX_CLOSE, MSG_UIDS,
- * MBOX_SYNC, MSG_FETCH, MSG_BODY, MSG_STORE, MSG_EXPUNGE, MSG_COPY,
- * MSG_APPEND.  mail_quota.c: QUOTA_GET.  mail_meta.c: METADATA_GET,
- * METADATA_SET.
+ * MBOX_SUBSCRIBE, SUBSCRIPTION_SET, SUBSCRIPTION_LIST.  mail_msg.c:
+ * MBOX_SELECT, MBOX_CLOSE, MSG_UIDS, MBOX_SYNC, MSG_FETCH, MSG_BODY,
+ * MSG_BODY_FILE, MSG_STORE, MSG_EXPUNGE, MSG_COPY, MSG_APPEND.
+ * mail_quota.c: QUOTA_GET.  mail_meta.c: METADATA_GET,
+ * METADATA_SET.  mail_recent.c: MBOX_RECENT.
  */
 #ifndef BULWARK_MAIL_API_H
 #define BULWARK_MAIL_API_H
@@ -24,6 +25,8 @@ ipc_handler_fn mail_mbox_create;
 ipc_handler_fn mail_mbox_delete;
 ipc_handler_fn mail_mbox_rename;
 ipc_handler_fn mail_mbox_subscribe;
+ipc_handler_fn mail_subscription_set;
+ipc_handler_fn mail_subscription_list;
 
 ipc_handler_fn mail_mbox_select;
 ipc_handler_fn mail_mbox_close;
@@ -31,6 +34,7 @@ ipc_handler_fn mail_msg_uids;
 ipc_handler_fn mail_mbox_sync;
 ipc_handler_fn mail_msg_fetch;
 ipc_handler_fn mail_msg_body;
+ipc_handler_fn mail_msg_body_file;
 ipc_handler_fn mail_msg_store;
 ipc_handler_fn mail_msg_expunge;
 ipc_handler_fn mail_msg_copy;
@@ -39,5 +43,6 @@ ipc_handler_fn mail_msg_append;
 ipc_handler_fn mail_quota_get;
 ipc_handler_fn mail_meta_get;
 ipc_handler_fn mail_meta_set;
+ipc_handler_fn mail_mbox_recent;
 
 #endif

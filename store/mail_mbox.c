@@ -2,7 +2,8 @@
 /*
  * mail_mbox.c: the mailbox requests of protocol workers, MBOX_LIST,
  * MBOX_CREATE, MBOX_DELETE, MBOX_RENAME and MBOX_SUBSCRIBE (see
- * mail_api.h), as thin handlers around mbox_op.h.  MBOX_LIST reads in a
+ * mail_api.h), as thin handlers around mbox_op.h, and SUBSCRIPTION_SET
+ * and SUBSCRIPTION_LIST around subscription.h.  MBOX_LIST reads in a
  * read transaction on the loop; the writes go through the group-commit
  * writer (txn.h) and reply once durable, then tell the sessions that
  * selected a mailbox whose messages changed (notify.h): a deleted one, and
@@ -17,6 +18,7 @@
 #include "notify.h"
 #include "storaged.h"
 #include "strvec.h"
+#include "subscription.h"
 #include "txn.h"
 #include "worker.h"
 #include "xmalloc.h"
@@ -388,4 +390,71 @@ mail_mbox_subscribe(struct ipc_chan *c, const struct ipc_frame *f,
 	j->subscribed = m->subscribed;
 	mail_mbox_submit(c, f, j, mail_mbox_subscribe_apply,
 	    mail_mbox_nothing_done);
+}
+
+/* SUBSCRIPTION_SET, SUBSCRIPTION_LIST (store/subscription.h) */
+
+static enum ipc_status
+mail_subscription_set_apply(struct store_db *db, MDB_txn *txn, void *arg,
+    struct store_error *err)
+{
+	struct mail_mbox_job *j = arg;
+
+	return subscription_set(db, txn, j->account_id, j->name,
+	    j->subscribed, err);
+}
+
+void
+mail_subscription_set(struct ipc_chan *c, const struct ipc_frame *f,
+    const void *msg, void *arg)
+{
+	const struct ipc_SUBSCRIPTION_SET_req *m = msg;
+	struct mail_mbox_job *j;
+	const char *why;
+
+	if ((j = mail_mbox_job_new(c, f, arg, "subscription set")) == NULL)
+		return;
+	if ((why = mbox_op_name_check(m->name)) != NULL) {
+		ipc_reply(c, f, IPC_S_INVALID, why, NULL);
+		free(j);
+		return;
+	}
+	strlcpy(j->name, m->name, sizeof(j->name));
+	j->subscribed = m->subscribed;
+	mail_mbox_submit(c, f, j, mail_subscription_set_apply,
+	    mail_mbox_nothing_done);
+}
+
+void
+mail_subscription_list(struct ipc_chan *c, const struct ipc_frame *f,
+    const void *msg, void *arg)
+{
+	struct ipc_SUBSCRIPTION_LIST_rep rep;
+	struct wchan *w = arg;
+	struct strvec names = STRVEC_INIT;
+	struct buf nb = BUF_INIT;
+	struct store_error err;
+	struct session *s;
+	enum ipc_status st;
+	MDB_txn *txn;
+
+	(void)msg;
+	if ((s = worker_session_bound(c, f, w)) == NULL)
+		return;
+	if ((st = db_begin(&w->sd->db, false, &txn, &err)) == IPC_S_OK) {
+		st = subscription_orphans(&w->sd->db, txn, s->account_id,
+		    &names, &err);
+		db_abort(&txn);
+	}
+	/* Only names deleted mailboxes left can pass the limit of SET. */
+	if (st == IPC_S_OK && names.bytes + 64 > IPC_MAX_PAYLOAD)
+		st = db_error(&err, IPC_S_TOOBIG, "too many subscriptions");
+	if (st != IPC_S_OK)
+		ipc_reply(c, f, st, err.text, NULL);
+	else {
+		strvec_to_wire(&names, &nb, &rep.names);
+		ipc_reply(c, f, IPC_S_OK, NULL, &rep);
+	}
+	strvec_clear(&names);
+	buf_clear(&nb);
 }

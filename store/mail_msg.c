@@ -258,6 +258,37 @@ mail_msg_body(struct ipc_chan *c, const struct ipc_frame *f, const void *msg,
 	buf_clear(&data);
 }
 
+void
+mail_msg_body_file(struct ipc_chan *c, const struct ipc_frame *f,
+    const void *msg, void *arg)
+{
+	const struct ipc_MSG_BODY_FILE_req *m = msg;
+	struct ipc_MSG_BODY_FILE_rep rep;
+	struct wchan *w = arg;
+	struct store_error err;
+	struct session *s;
+	enum ipc_status st;
+	MDB_txn *txn;
+	int fd;
+
+	/* The descriptor is closed after the handler when not taken. */
+	if ((s = worker_session_bound(c, f, w)) == NULL)
+		return;
+	if ((st = db_begin(&w->sd->db, false, &txn, &err)) != IPC_S_OK) {
+		ipc_reply(c, f, st, err.text, NULL);
+		return;
+	}
+	fd = ipc_chan_take_fd(c);
+	st = mail_msg_body_file_op(&w->sd->db, txn, s->account_id,
+	    m->mailbox_id, m->uid, fd, &rep.size, &err);
+	db_abort(&txn);
+	close(fd);
+	if (st != IPC_S_OK)
+		ipc_reply(c, f, st, err.text, NULL);
+	else
+		ipc_reply(c, f, IPC_S_OK, NULL, &rep);
+}
+
 /* --- Writes --- */
 
 /* One write on its way through the writer. */

@@ -185,6 +185,16 @@ enum ipc_status mail_msg_body_op(struct store_db *db, MDB_txn *txn,
 	    uint32_t length, uint64_t *size_r, struct buf *data,
 	    struct store_error *err);
 
+/*
+ * MSG_BODY_FILE: all of uid written into fd, which must be an empty memfd
+ * (a descriptor of anything else is refused: storaged writes only to
+ * memory the worker made for it), and its size in *size_r.  Returns as
+ * mail_msg_body_op() does, or IPC_S_INVALID for a bad descriptor.
+ */
+enum ipc_status mail_msg_body_file_op(struct store_db *db, MDB_txn *txn,
+	    uint64_t account_id, uint32_t mbox, uint32_t uid, int fd,
+	    uint64_t *size_r, struct store_error *err);
+
 /* --- Writes (mail_msg_write.c): apply steps, arg the struct --- */
 
 enum mail_store_mode { MAIL_STORE_SET, MAIL_STORE_ADD, MAIL_STORE_REMOVE };

@@ -14,8 +14,13 @@
 #include "message.h"
 #include "wire.h"
 
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 /* --- Vectors and keywords --- */
 
@@ -512,5 +517,47 @@ mail_msg_body_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	if (n > MAIL_BODY_MAX)
 		n = MAIL_BODY_MAX;
 	buf_append(data, (const uint8_t *)p + offset, (size_t)n);
+	return IPC_S_OK;
+}
+
+enum ipc_status
+mail_msg_body_file_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
+    uint32_t mbox, uint32_t uid, int fd, uint64_t *size_r,
+    struct store_error *err)
+{
+	struct message_rec m;
+	struct stat sb;
+	enum ipc_status st;
+	const uint8_t *p;
+	uint64_t email, modseq;
+	size_t len, off = 0;
+	ssize_t n;
+
+	/*
+	 * Only a memfd has seals, and only an empty one is taken: a file,
+	 * pipe or socket from a worker could make storaged block or write
+	 * where the worker cannot.
+	 */
+	if (fcntl(fd, F_GET_SEALS) == -1 || fstat(fd, &sb) == -1 ||
+	    !S_ISREG(sb.st_mode) || sb.st_size != 0)
+		return db_error(err, IPC_S_INVALID, "not an empty memfd");
+	if ((st = msgops_uid_get(db, txn, account_id, mbox, uid, &email,
+	    &modseq, err)) != IPC_S_OK ||
+	    (st = message_get(db, txn, account_id, email, &m, err)) !=
+	    IPC_S_OK ||
+	    (st = blob_get(db, txn, m.hash, (const void **)&p, &len, NULL,
+	    err)) != IPC_S_OK)
+		return st;
+	while (off < len) {
+		n = pwrite(fd, p + off, len - off, (off_t)off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return db_error(err, IPC_S_INVALID, "cannot write the "
+			    "message to the memfd: %s", n == 0 ? "no space" :
+			    strerror(errno));
+		off += (size_t)n;
+	}
+	*size_r = len;
 	return IPC_S_OK;
 }

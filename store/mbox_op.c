@@ -17,6 +17,7 @@
 #include "mailbox.h"
 #include "message.h"
 #include "message_ops.h"
+#include "subscription.h"
 #include "wire.h"
 #include "xmalloc.h"
 
@@ -256,6 +257,10 @@ mbox_op_make(struct mbox_op_ctx *ctx, const char *name, uint32_t parent,
 	mb.uidvalidity = mbox_op_uidvalidity(ctx);
 	mb.uidnext = 1;
 	mb.created = ctx->now;
+	/* A subscription to the name, made before, is now the mailbox's. */
+	if ((st = subscription_take(ctx->db, ctx->txn, ctx->acct, name,
+	    &mb.subscribed, ctx->err)) != IPC_S_OK)
+		return st;
 	if ((st = changelog_append(ctx->db, ctx->txn, ctx->acct, &ctx->s,
 	    CHANGE_MAILBOX, CHANGE_CREATED, id, &mb.highestmodseq,
 	    ctx->err)) != IPC_S_OK ||
@@ -616,6 +621,10 @@ mbox_op_delete_in(struct mbox_op_ctx *ctx, uint32_t id, uint64_t *modseq_r)
 	    (st = changelog_append(ctx->db, ctx->txn, ctx->acct, &ctx->s,
 	    CHANGE_MAILBOX, CHANGE_DESTROYED, id, &ms, ctx->err)) != IPC_S_OK)
 		return st;
+	/* RFC 9051 6.3.7: the name stays subscribed (SHOULD NOT drop it). */
+	if (mi->rec.subscribed && (st = subscription_leave(ctx->db, ctx->txn,
+	    ctx->acct, mi->rec.name, ctx->err)) != IPC_S_OK)
+		return st;
 	key_mail_init(&k, ctx->acct);
 	key_mail_u32(&k, id);
 	kv = KEY_MAIL_VAL(&k);
@@ -656,6 +665,29 @@ mbox_op_update(struct mbox_op_ctx *ctx, const struct mbox_info *mi)
 }
 
 /*
+ * Subscriptions are names and stay with them through a rename, as RFC
+ * 9051 6.3.6 says ("renaming a mailbox doesn't update subscription
+ * information on the original name"; a client that wants the new name
+ * subscribed asks for it) and as Dovecot does (its subscriptions are a
+ * list of names; after RENAME X Y, LIST (SUBSCRIBED) shows X as
+ * \NonExistent and Y only if Y was subscribed before): the old name of
+ * a subscribed mailbox stays subscribed without it, and the mailbox is
+ * subscribed under its new name exactly if that name was.
+ */
+static enum ipc_status
+mbox_op_rename_subscription(struct mbox_op_ctx *ctx, const char *was,
+    struct mailbox_rec *rec)
+{
+	enum ipc_status st;
+
+	if (rec->subscribed && (st = subscription_leave(ctx->db, ctx->txn,
+	    ctx->acct, was, ctx->err)) != IPC_S_OK)
+		return st;
+	return subscription_take(ctx->db, ctx->txn, ctx->acct, rec->name,
+	    &rec->subscribed, ctx->err);
+}
+
+/*
  * Renames mailbox id and its descendants to name (RFC 9051 6.3.6): every
  * new name is checked before anything is written.
  */
@@ -663,6 +695,7 @@ static enum ipc_status
 mbox_op_rename_tree(struct mbox_op_ctx *ctx, uint32_t id, const char *name)
 {
 	char old[MAILBOX_NAME_MAX + 1], nn[MAILBOX_NAME_MAX + 1];
+	char was[MAILBOX_NAME_MAX + 1];
 	struct mbox_info *mi;
 	enum ipc_status st;
 	size_t i, olen;
@@ -691,6 +724,7 @@ mbox_op_rename_tree(struct mbox_op_ctx *ctx, uint32_t id, const char *name)
 	/* mbox_op_parents may have moved the set: look up by id again. */
 	for (i = 0; i < ctx->set.n; i++) {
 		mi = &ctx->set.v[i];
+		strlcpy(was, mi->rec.name, sizeof(was));
 		if (mi->id == id) {
 			strlcpy(mi->rec.name, name, sizeof(mi->rec.name));
 			mi->rec.parent = parent;
@@ -701,7 +735,8 @@ mbox_op_rename_tree(struct mbox_op_ctx *ctx, uint32_t id, const char *name)
 			strlcpy(mi->rec.name, nn, sizeof(mi->rec.name));
 		} else
 			continue;
-		if ((st = mbox_op_update(ctx, mi)) != IPC_S_OK)
+		if ((st = mbox_op_rename_subscription(ctx, was, &mi->rec)) !=
+		    IPC_S_OK || (st = mbox_op_update(ctx, mi)) != IPC_S_OK)
 			return st;
 	}
 	return IPC_S_OK;

@@ -80,9 +80,9 @@ bool	mbox_op_role_known(const char *role);
 
 /*
  * Creates mailbox name with role (may be "" or NULL) and any missing
- * parents (without role) at now, unsubscribed, with a change-log entry
- * each.  *id_r and *uidvalidity_r (may be NULL) get the new mailbox's.
- * Returns IPC_S_OK, IPC_S_INVALID (name or role), IPC_S_EXISTS (the name
+ * parents (without role) at now, with a change-log entry each; each is
+ * subscribed exactly if its name was (subscription.h).  *id_r and
+ * *uidvalidity_r (may be NULL) get the new mailbox's.  Returns IPC_S_OK, IPC_S_INVALID (name or role), IPC_S_EXISTS (the name
  * exists, or another mailbox has the role), IPC_S_LIMIT, IPC_S_NOTFOUND
  * (no mail state) or an error.
  */
@@ -93,7 +93,8 @@ enum ipc_status mbox_op_create(struct store_db *db, MDB_txn *txn,
 /*
  * Deletes mailbox id and its messages: those in no other mailbox are
  * destroyed, the others only leave it (message_ops.h).  *modseq_r (may be
- * NULL) gets the modseq of its destruction.  Returns IPC_S_OK,
+ * NULL) gets the modseq of its destruction; a subscribed mailbox's
+ * name stays subscribed (subscription.h).  Returns IPC_S_OK,
  * IPC_S_NOTFOUND, IPC_S_DENIED (the inbox), IPC_S_HASCHILDREN or an
  * error.
  */
@@ -108,7 +109,10 @@ enum ipc_status mbox_op_delete(struct store_db *db, MDB_txn *txn,
  * inbox and its children where they are; *inbox_modseq_r (may be NULL)
  * then gets the inbox's new highest modseq if it held messages, else 0
  * (and 0 for any other rename).  *id_r gets the id of the mailbox now
- * called name.  Returns IPC_S_OK, IPC_S_NOTFOUND,
+ * called name.  Subscriptions stay with the names: the old name of a
+ * subscribed mailbox stays subscribed, and a renamed mailbox is
+ * subscribed exactly if its new name was (subscription.h, RFC 9051
+ * 6.3.6).  Returns IPC_S_OK, IPC_S_NOTFOUND,
  * IPC_S_INVALID (the name, or a mailbox moved under itself),
  * IPC_S_EXISTS, IPC_S_LIMIT or an error.
  */

@@ -11,6 +11,7 @@
 #include "key.h"
 #include "mailbox.h"
 #include "quota.h"
+#include "recent.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -429,6 +430,8 @@ message_assign(struct message_op *op, const struct message_new *in,
 		tk = CHANGE_CREATED;
 	}
 	out->thread_id = m->thread;
+	recent_note_uid(op->acct, in->mailbox_id, mb->uidvalidity,
+	    mb->uidnext);
 	out->uid = mb->uidnext++;
 	if ((st = changelog_append(op->db, op->txn, op->acct, &op->s,
 	    CHANGE_EMAIL, CHANGE_CREATED, out->email_id, &out->modseq,

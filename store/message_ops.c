@@ -10,6 +10,7 @@
 #include "changelog.h"
 #include "key.h"
 #include "mailbox.h"
+#include "recent.h"
 #include "wire.h"
 #include "xmalloc.h"
 
@@ -188,6 +189,7 @@ msgops_link(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 		return db_error(err, IPC_S_TOOBIG, "mailbox out of UIDs");
 	mm = &m->mbox[m->nmbox];
 	mm->mailbox = mbox;
+	recent_note_uid(account_id, mbox, mb.uidvalidity, mb.uidnext);
 	mm->uid = mb.uidnext++;
 	mm->modseq = 0;		/* msgops_touch gives it one */
 	if ((st = msgops_uid_put(db, txn, account_id, email, mm,

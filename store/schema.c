@@ -63,6 +63,11 @@ static const struct schema_dbi schema_dbis_v3[] = {
 	SCHEMA_DBI(metadata, 0),
 };
 
+/* ... and those version 4 added: subscriptions without a mailbox. */
+static const struct schema_dbi schema_dbis_v4[] = {
+	SCHEMA_DBI(subscriptions, 0),
+};
+
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 static MDB_dbi *
@@ -303,10 +308,24 @@ fail:
 	return -1;
 }
 
+/*
+ * Version 3 -> 4: the database of subscribed names without a mailbox
+ * (subscription.h).  Nothing moves: until now a subscription lived only
+ * in its mailbox's record, and it stays there.
+ */
+static int
+schema_step_subscriptions(struct store_db *db, MDB_txn *txn,
+    struct store_error *err)
+{
+	return schema_dbi_open(db, txn, schema_dbis_v4, NELEM(schema_dbis_v4),
+	    MDB_CREATE, err);
+}
+
 static const struct schema_step schema_steps[] = {
 	{ 0, "initial layout", schema_step_initial },
 	{ 1, "mail store", schema_step_mail },
 	{ 2, "mailbox counters and annotations", schema_step_counters },
+	{ 3, "subscriptions without a mailbox", schema_step_subscriptions },
 };
 
 /* Opens the meta database, creating it in a new environment. */
@@ -427,7 +446,9 @@ schema_open_dbis(struct store_db *db, struct store_error *err)
 	if (schema_dbi_open(db, txn, schema_dbis_v1, NELEM(schema_dbis_v1), 0,
 	    err) == -1 || schema_dbi_open(db, txn, schema_dbis_v2,
 	    NELEM(schema_dbis_v2), 0, err) == -1 || schema_dbi_open(db, txn,
-	    schema_dbis_v3, NELEM(schema_dbis_v3), 0, err) == -1) {
+	    schema_dbis_v3, NELEM(schema_dbis_v3), 0, err) == -1 ||
+	    schema_dbi_open(db, txn, schema_dbis_v4, NELEM(schema_dbis_v4), 0,
+	    err) == -1) {
 		db_abort(&txn);
 		return -1;
 	}

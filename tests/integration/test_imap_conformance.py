@@ -141,18 +141,20 @@ class ImapConformanceTest(unittest.TestCase):
         r = self.raw()
         self.fresh(r, b"ConfAppend")
         lines, ok = r.append(b"A1", b"ConfAppend", NESTED, b"(\\Seen \\Flagged)")
-        self.assertEqual(lines, [b"* 1 EXISTS"])
+        # Recent in the session that has it selected (RFC 3501 7.3.2).
+        self.assertEqual(lines, [b"* 1 EXISTS", b"* 1 RECENT"])
         self.assertRegex(ok, rb"^A1 OK \[APPENDUID \d+ 1\] ")
         lines, ok = r.cmd(b"A2", b"FETCH 1 (UID FLAGS)")
         self.assertEqual(len(lines), 1, lines)
         m = re.match(rb"^\* 1 FETCH \(UID 1 FLAGS \(([^)]*)\)\)$", lines[0])
         self.assertIsNotNone(m, lines[0])
-        self.assertEqual(sorted(m.group(1).split()), [b"\\Flagged", b"\\Seen"])
+        self.assertEqual(sorted(m.group(1).split()),
+                         [b"\\Flagged", b"\\Recent", b"\\Seen"])
         self.assertTrue(ok.startswith(b"A2 OK"), ok)
         # MULTIAPPEND: both at once, before the OK.
         lines, ok = r.cmd(b"A3", b"APPEND ConfAppend {%d+}\r\n%s {%d+}\r\n%s"
                           % (len(QP), QP, len(QP), QP))
-        self.assertEqual(lines, [b"* 3 EXISTS"])
+        self.assertEqual(lines, [b"* 3 EXISTS", b"* 3 RECENT"])
         self.assertRegex(ok, rb"^A3 OK \[APPENDUID \d+ 2:3\] ")
         # COPY of the new message right after (imaptest "uidplus").
         _, ok = r.cmd(b"A4", b"CREATE ConfAppend2")
@@ -221,7 +223,7 @@ class ImapConformanceTest(unittest.TestCase):
                             lines[0]).group(1))
         # Not CONDSTORE-aware yet: STORE answers without MODSEQ.
         lines, _ = r.cmd(b"T0", b"STORE 1 +FLAGS (\\Draft)")
-        self.assertEqual(lines, [b"* 1 FETCH (FLAGS (\\Draft))"])
+        self.assertEqual(lines, [b"* 1 FETCH (FLAGS (\\Recent \\Draft))"])
         # The first enabling command with a mailbox selected.  The view
         # reached `high` (the APPENDs); its own STORE does not move it on
         # (a later sync does), and a lower HIGHESTMODSEQ only makes a
@@ -240,7 +242,8 @@ class ImapConformanceTest(unittest.TestCase):
         # (The modseq counter is the account's: only "above" is certain.)
         lines, _ = r.cmd(b"T1", b"STORE 2 +FLAGS (\\Seen)")
         self.assertEqual(len(lines), 1, lines)
-        m = re.match(rb"^\* 2 FETCH \(FLAGS \(\\Seen\) MODSEQ \((\d+)\)\)$",
+        m = re.match(rb"^\* 2 FETCH \(FLAGS \(\\Recent \\Seen\) MODSEQ "
+                     rb"\((\d+)\)\)$",
                      lines[0])
         self.assertIsNotNone(m, lines[0])
         self.assertGreater(int(m.group(1)), mod1)
@@ -264,7 +267,8 @@ class ImapConformanceTest(unittest.TestCase):
         # The account's modseq counter moved on with CREATE: only "above".
         lines, _ = r.cmd(b"T", b"STORE 1 +FLAGS (\\Seen)")
         self.assertEqual(len(lines), 1, lines)
-        m = re.match(rb"^\* 1 FETCH \(FLAGS \(\\Seen\) MODSEQ \((\d+)\)\)$",
+        m = re.match(rb"^\* 1 FETCH \(FLAGS \(\\Recent \\Seen\) MODSEQ "
+                     rb"\((\d+)\)\)$",
                      lines[0])
         self.assertIsNotNone(m, lines[0])
         self.assertGreater(int(m.group(1)), int(high_a))
@@ -281,7 +285,8 @@ class ImapConformanceTest(unittest.TestCase):
                           % high)
         self.assertEqual(len(lines), 2, lines)
         self.assertEqual(lines[0], b"* OK [HIGHESTMODSEQ %d] Highest" % high)
-        m = re.match(rb"^\* 1 FETCH \(FLAGS \(\\Seen\) MODSEQ \((\d+)\)\)$",
+        m = re.match(rb"^\* 1 FETCH \(FLAGS \(\\Recent \\Seen\) MODSEQ "
+                     rb"\((\d+)\)\)$",
                      lines[1])
         self.assertIsNotNone(m, lines[1])
         self.assertGreater(int(m.group(1)), high)
@@ -383,7 +388,8 @@ class ImapConformanceTest(unittest.TestCase):
         self.assertIn(b"* 1 EXPUNGE", lines)
         self.assertIn(b"* 1 EXISTS", lines)
         lines, ok = r.cmd(b"F", b"FETCH 1:* (UID FLAGS)")
-        self.assertEqual(lines, [b"* 1 FETCH (UID 2 FLAGS (\\Flagged))"])
+        self.assertEqual(lines,
+                         [b"* 1 FETCH (UID 2 FLAGS (\\Recent \\Flagged))"])
 
 
 if __name__ == "__main__":

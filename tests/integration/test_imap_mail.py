@@ -146,7 +146,8 @@ class ImapMailTest(unittest.TestCase):
         typ, data = c.fetch("1", "(UID FLAGS INTERNALDATE RFC822.SIZE)")
         self.assertEqual(typ, "OK")
         self.assertIn(b"UID 1", data[0])
-        self.assertIn(b"FLAGS (\\Seen $Work)", data[0])
+        # Appended into the selected mailbox: recent here (RFC 3501 2.3.2).
+        self.assertIn(b"FLAGS (\\Recent \\Seen $Work)", data[0])
         self.assertIn(b"RFC822.SIZE %d" % len(PLAIN), data[0])
         date = imaplib.Internaldate2tuple(data[0])
         self.assertEqual(time.mktime(date), 1795600000)
@@ -167,10 +168,10 @@ class ImapMailTest(unittest.TestCase):
         lines = r.cmd(b"S", b"SELECT Multi")
         self.assertIn(b"* 2 EXISTS", lines)
         lines = r.cmd(b"F", b"FETCH 1:2 (FLAGS RFC822.SIZE)")
-        self.assertIn(b"* 1 FETCH (FLAGS (\\Flagged) RFC822.SIZE %d)"
-                      % len(one), lines)
-        self.assertIn(b"* 2 FETCH (FLAGS () RFC822.SIZE %d)" % len(two),
-                      lines)
+        self.assertIn(b"* 1 FETCH (FLAGS (\\Recent \\Flagged) RFC822.SIZE "
+                      b"%d)" % len(one), lines)
+        self.assertIn(b"* 2 FETCH (FLAGS (\\Recent) RFC822.SIZE %d)"
+                      % len(two), lines)
         # A synchronizing literal gets its continuation first.
         r.send(b"B APPEND Multi {%d}\r\n" % len(one))
         self.assertTrue(r.line().startswith(b"+ "))
@@ -247,7 +248,7 @@ class ImapMailTest(unittest.TestCase):
                          b"Subject: Lunch on Friday\r\n\r\n")
         # PEEK did not set \Seen.
         typ, data = c.fetch("1", "(FLAGS)")
-        self.assertEqual(data[0], b"1 (FLAGS ())")
+        self.assertEqual(data[0], b"1 (FLAGS (\\Recent))")
         # Parts of the multipart: numbers, MIME header, BINARY.
         typ, data = c.fetch("2", "(BODY.PEEK[1] BODY.PEEK[1.MIME] "
                                  "BODY.PEEK[2] BINARY.PEEK[2] "
@@ -272,7 +273,7 @@ class ImapMailTest(unittest.TestCase):
         self.assertIn(b"BODY[3] NIL", flat)
         # BODY[] without PEEK sets \Seen and says so.
         typ, data = c.fetch("2", "(BODY[TEXT]<0.8>)")
-        self.assertIn(b"FLAGS (\\Seen)", b" ".join(
+        self.assertIn(b"FLAGS (\\Recent \\Seen)", b" ".join(
             d[0] if isinstance(d, tuple) else d for d in data))
         # Macros and ids.
         typ, data = c.fetch("1:2", "(FAST EMAILID THREADID MODSEQ)")
@@ -293,6 +294,49 @@ class ImapMailTest(unittest.TestCase):
         typ, data = c.fetch("1", "(BODY.PEEK[]<1048570.20>)")
         self.assertEqual(data[0][1], big[1048570:1048590])
         c.logout()
+
+    def test_fetch_large_message_expunged_while_sent(self):
+        # A reader that does not read: the server's output stalls well
+        # before the end of a 24 MB literal.  Another session expunges the
+        # message meanwhile; the literal promised must still arrive whole
+        # (the server serves it from its own copy), then the tagged OK.
+        c = self.client()
+        self.fresh(c, "Gone")
+        big = message_of(8, size=24 * 1024 * 1024)
+        c.append("Gone", None, None, big)
+        c.noop()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+        sock.settimeout(20)
+        sock.connect(("127.0.0.1", self.srv.ports["imap"]))
+        r = Raw.__new__(Raw)
+        r.sock, r.buf = sock, b""
+        r.line()
+        r.cmd(b"L", b'LOGIN "%s" "%s"' % (USER.encode(), PASSWORD.encode()))
+        r.cmd(b"S", b"SELECT Gone")
+        r.send(b"F UID FETCH 1 (BODY.PEEK[])\r\n")
+        head = r.line()
+        m = re.match(rb"\* 1 FETCH \(UID 1 BODY\[\] \{(\d+)\}$", head)
+        self.assertIsNotNone(m, head)
+        self.assertEqual(int(m.group(1)), len(big))
+        typ, _ = c.store("1", "+FLAGS", r"(\Deleted)")
+        self.assertEqual(typ, "OK")
+        typ, data = c.expunge()
+        self.assertEqual((typ, data), ("OK", [b"1"]))
+        got = bytearray(r.buf)
+        while len(got) < len(big):
+            chunk = sock.recv(1 << 20)
+            if not chunk:
+                self.fail("connection closed after %d of %d bytes"
+                          % (len(got), len(big)))
+            got += chunk
+        r.buf = bytes(got[len(big):])
+        self.assertTrue(bytes(got[:len(big)]) == big, "literal differs")
+        rest = r.until(b"F")
+        self.assertEqual(rest[0], b")")
+        self.assertTrue(rest[-1].startswith(b"F OK"), rest)
+        c.logout()
+        r.close()
 
     def test_fetch_bad_input(self):
         c = self.client()
@@ -315,14 +359,16 @@ class ImapMailTest(unittest.TestCase):
             c.append("St", None, None, message_of(i))
         c.noop()
         typ, data = c.store("1:2", "+FLAGS", r"(\Flagged $Todo)")
-        self.assertEqual(sorted(data), [b"1 (FLAGS (\\Flagged $Todo))",
-                                        b"2 (FLAGS (\\Flagged $Todo))"])
+        self.assertEqual(sorted(data),
+                         [b"1 (FLAGS (\\Recent \\Flagged $Todo))",
+                          b"2 (FLAGS (\\Recent \\Flagged $Todo))"])
         typ, data = c.store("2", "-FLAGS", r"(\Flagged)")
-        self.assertEqual(data, [b"2 (FLAGS ($Todo))"])
+        self.assertEqual(data, [b"2 (FLAGS (\\Recent $Todo))"])
         typ, data = c.store("3", "FLAGS.SILENT", r"(\Seen)")
         self.assertEqual(data, [None])
         typ, data = c.fetch("1:3", "(FLAGS MODSEQ)")
-        self.assertRegex(data[2], rb"3 \(FLAGS \(\\Seen\) MODSEQ \((\d+)\)\)")
+        self.assertRegex(data[2],
+                         rb"3 \(FLAGS \(\\Recent \\Seen\) MODSEQ \((\d+)\)\)")
         modseq = int(re.search(rb"MODSEQ \((\d+)\)", data[2]).group(1))
         # CONDSTORE: a change since the given modseq refuses the store.
         typ, data = c._simple_command(
@@ -332,7 +378,7 @@ class ImapMailTest(unittest.TestCase):
         self.assertIn(b"[MODIFIED 3]", c.untagged_responses.get(
             "OK", [b""])[-1] + data[-1] if data[-1] else b"")
         typ, data = c.fetch("3", "(FLAGS)")
-        self.assertEqual(data, [b"3 (FLAGS (\\Seen))"])
+        self.assertEqual(data, [b"3 (FLAGS (\\Recent \\Seen))"])
         # CHANGEDSINCE returns only what changed after it.
         typ, data = c.fetch("1:3", "(FLAGS) (CHANGEDSINCE %d)" % (modseq - 1))
         self.assertEqual(len(data), 1)
@@ -474,6 +520,8 @@ class ImapMailTest(unittest.TestCase):
         # A new message and a flag change reach the idling session.
         a.append("Shared", None, None, message_of(3))
         self.assertEqual(b.line(), b"* 3 EXISTS")
+        # \Recent goes to whichever of a and b learns of it first.
+        self.assertRegex(b.line(), rb"^\* [01] RECENT$")
         a.noop()
         a.store("1", "+FLAGS", r"(\Answered)")
         self.assertEqual(b.line(), b"* 1 FETCH (UID 1 FLAGS (\\Answered))")

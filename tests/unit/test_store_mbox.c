@@ -5,9 +5,11 @@
  * creating with parents, names refused, roles, UIDVALIDITY, deleting (the
  * inbox, children, messages that go and a message that stays elsewhere),
  * renaming a tree and the inbox, subscribing and listing with sizes and
- * unread threads.
+ * unread threads; subscriptions of names without a mailbox
+ * (store/subscription.c) through create, delete and rename, and the
+ * schema step that added them.
  */
-/* unit-deps: store/db.c store/schema.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/message_ops.c store/blob.c store/txn.c store/loopwake.c store/mbox_op.c */
+/* unit-deps: store/db.c store/schema.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/message_ops.c store/blob.c store/txn.c store/loopwake.c store/mbox_op.c store/subscription.c store/recent.c */
 #include "harness.h"
 #include "compat.h"
 #include "ipc.h"
@@ -24,6 +26,8 @@
 #include "store/message.h"
 #include "store/message_ops.h"
 #include "store/record.h"
+#include "store/schema.h"
+#include "store/subscription.h"
 #include "store/txn.h"
 
 #include <stdio.h>
@@ -1048,6 +1052,237 @@ TEST(test_list_bytes)
 	buf_clear(&u);
 }
 
+/* --- Subscriptions without a mailbox --- */
+
+static enum ipc_status
+sub_apply(struct store_db *db, MDB_txn *txn, void *arg,
+    struct store_error *err)
+{
+	struct op *o = arg;
+
+	return subscription_set(db, txn, o->acct, o->name, o->on, err);
+}
+
+static enum ipc_status
+sub(struct store_db *db, uint64_t acct, const char *name, bool on)
+{
+	struct op o = { .acct = acct, .name = name, .on = on };
+
+	return run(db, sub_apply, &o);
+}
+
+/* The orphans of acct, space-separated, in out. */
+static void
+orphans(struct store_db *db, uint64_t acct, char *out, size_t outlen)
+{
+	struct strvec v = STRVEC_INIT;
+	struct store_error err;
+	MDB_txn *txn;
+	size_t i;
+
+	out[0] = '\0';
+	if (db_begin(db, false, &txn, &err) != IPC_S_OK)
+		return;
+	CHECK_INT(subscription_orphans(db, txn, acct, &v, &err), IPC_S_OK);
+	db_abort(&txn);
+	for (i = 0; i < v.n; i++) {
+		if (i > 0)
+			strlcat(out, " ", outlen);
+		strlcat(out, v.v[i], outlen);
+	}
+	strvec_clear(&v);
+}
+
+static bool
+subscribed(struct store_db *db, uint64_t acct, const char *name)
+{
+	struct mailbox_rec mb;
+	uint32_t id = id_of(db, acct, name);
+
+	return id != 0 && get_mailbox(db, acct, id, &mb) && mb.subscribed;
+}
+
+TEST(test_subscription_orphans)
+{
+	struct store_db db;
+	char o[512], big[1001];
+	uint64_t acct, other, before;
+	uint32_t id;
+	int i;
+	enum ipc_status st = IPC_S_OK;
+
+	if (open_fresh(&db) == -1)
+		return;
+	acct = add_account(&db, "alice@example.org");
+	other = add_account(&db, "bob@example.org");
+	/* A name without a mailbox: subscribed (RFC 9051 6.3.7), twice. */
+	CHECK_INT(sub(&db, acct, "News/Old", true), IPC_S_OK);
+	CHECK_INT(sub(&db, acct, "News/Old", true), IPC_S_OK);
+	CHECK_INT(id_of(&db, acct, "News/Old"), 0);
+	CHECK_INT(id_of(&db, acct, "News"), 0);
+	orphans(&db, acct, o, sizeof(o));
+	CHECK_STR(o, "News/Old");
+	orphans(&db, other, o, sizeof(o));
+	CHECK_STR(o, "");
+	/* "INBOX" in any case is the inbox's tree. */
+	CHECK_INT(sub(&db, acct, "inBOX/Lists", true), IPC_S_OK);
+	orphans(&db, acct, o, sizeof(o));
+	CHECK_STR(o, "Inbox/Lists News/Old");
+	/* A name a mailbox has: its record, with a change-log entry. */
+	before = state_of(&db, acct);
+	CHECK_INT(sub(&db, acct, "Drafts", false), IPC_S_OK);
+	CHECK(!subscribed(&db, acct, "Drafts"));
+	CHECK_INT(state_of(&db, acct), before + 1);
+	CHECK_INT(sub(&db, acct, "Drafts", true), IPC_S_OK);
+	CHECK(subscribed(&db, acct, "Drafts"));
+	/* Orphans change no state. */
+	CHECK_INT(sub(&db, acct, "Elsewhere", true), IPC_S_OK);
+	CHECK_INT(sub(&db, acct, "Elsewhere", false), IPC_S_OK);
+	CHECK_INT(state_of(&db, acct), before + 2);
+	/* Unsubscribing a name nobody subscribed is fine (6.3.8). */
+	CHECK_INT(sub(&db, acct, "Never", false), IPC_S_OK);
+	CHECK_INT(sub(&db, acct, "", true), IPC_S_INVALID);
+	CHECK_INT(sub(&db, acct, "a//b", true), IPC_S_INVALID);
+	CHECK_INT(sub(&db, acct, "/a", true), IPC_S_INVALID);
+	orphans(&db, acct, o, sizeof(o));
+	CHECK_STR(o, "Inbox/Lists News/Old");
+
+	/* CREATE of a subscribed name: the mailbox is subscribed. */
+	CHECK_INT(create(&db, acct, "News/Old", &id), IPC_S_OK);
+	CHECK(subscribed(&db, acct, "News/Old"));
+	CHECK(!subscribed(&db, acct, "News"));
+	orphans(&db, acct, o, sizeof(o));
+	CHECK_STR(o, "Inbox/Lists");
+	/* A parent made on the way takes its subscription too. */
+	CHECK_INT(create(&db, acct, "INBOX/Lists/x", NULL), IPC_S_OK);
+	CHECK(subscribed(&db, acct, "Inbox/Lists"));
+	CHECK(!subscribed(&db, acct, "Inbox/Lists/x"));
+	orphans(&db, acct, o, sizeof(o));
+	CHECK_STR(o, "");
+	/* DELETE keeps the subscription (RFC 9051 6.3.7: SHOULD NOT drop). */
+	CHECK_INT(delete(&db, acct, id), IPC_S_OK);
+	orphans(&db, acct, o, sizeof(o));
+	CHECK_STR(o, "News/Old");
+	/* An unsubscribed mailbox leaves nothing behind. */
+	CHECK_INT(delete(&db, acct, id_of(&db, acct, "News")), IPC_S_OK);
+	orphans(&db, acct, o, sizeof(o));
+	CHECK_STR(o, "News/Old");
+	/* UNSUBSCRIBE of the orphan. */
+	CHECK_INT(sub(&db, acct, "News/Old", false), IPC_S_OK);
+	orphans(&db, acct, o, sizeof(o));
+	CHECK_STR(o, "");
+
+	/* SUBSCRIBE makes at most SUBSCRIPTION_BYTES_MAX of orphans. */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	for (i = 0; i < 300 && st == IPC_S_OK; i++) {
+		snprintf(big, sizeof(big), "%03d", i);
+		big[3] = 'x';
+		st = sub(&db, other, big, true);
+	}
+	CHECK_INT(st, IPC_S_LIMIT);
+	CHECK_INT(i - 1, SUBSCRIPTION_BYTES_MAX / 1000);
+	/* What is subscribed stays subscribable. */
+	CHECK_INT(sub(&db, other, "Inbox", true), IPC_S_OK);
+	db_close(&db);
+}
+
+/* RENAME leaves subscriptions with the names (RFC 9051 6.3.6, Dovecot). */
+TEST(test_subscription_rename)
+{
+	struct store_db db;
+	char o[512];
+	uint64_t acct;
+	uint32_t a, nid;
+
+	if (open_fresh(&db) == -1)
+		return;
+	acct = add_account(&db, "alice@example.org");
+	CHECK_INT(create(&db, acct, "A/B", NULL), IPC_S_OK);
+	CHECK_INT(create(&db, acct, "A/C", NULL), IPC_S_OK);
+	a = id_of(&db, acct, "A");
+	CHECK_INT(sub(&db, acct, "A", true), IPC_S_OK);
+	CHECK_INT(sub(&db, acct, "A/B", true), IPC_S_OK);
+	CHECK_INT(sub(&db, acct, "A/gone", true), IPC_S_OK);
+	CHECK_INT(sub(&db, acct, "Z/C", true), IPC_S_OK);
+	CHECK_INT(rename_to(&db, acct, a, "Z", &nid, NULL), IPC_S_OK);
+	CHECK_INT(nid, a);
+	/* The old names stay subscribed, without a mailbox. */
+	orphans(&db, acct, o, sizeof(o));
+	CHECK_STR(o, "A A/B A/gone");
+	/* The new ones are subscribed only where the name was. */
+	CHECK(!subscribed(&db, acct, "Z"));
+	CHECK(!subscribed(&db, acct, "Z/B"));
+	CHECK(subscribed(&db, acct, "Z/C"));
+	/* Back again: the names' subscriptions come back to them. */
+	CHECK_INT(rename_to(&db, acct, a, "A", NULL, NULL), IPC_S_OK);
+	CHECK(subscribed(&db, acct, "A"));
+	CHECK(subscribed(&db, acct, "A/B"));
+	CHECK(!subscribed(&db, acct, "A/C"));
+	orphans(&db, acct, o, sizeof(o));
+	CHECK_STR(o, "A/gone Z/C");
+	/* Renaming the inbox: the inbox keeps its own, the new name its. */
+	CHECK_INT(sub(&db, acct, "Old", true), IPC_S_OK);
+	CHECK_INT(rename_to(&db, acct, INBOX, "Old", &nid, NULL), IPC_S_OK);
+	CHECK(nid != INBOX);
+	CHECK(subscribed(&db, acct, "Old"));
+	CHECK(subscribed(&db, acct, "Inbox"));
+	orphans(&db, acct, o, sizeof(o));
+	CHECK_STR(o, "A/gone Z/C");
+	db_close(&db);
+}
+
+/* Schema step 3 -> 4 adds the subscriptions database, and nothing else. */
+TEST(test_migration_v3_subscriptions)
+{
+	const char *dir = fresh_dir();
+	struct store_error err;
+	struct store_db db;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	uint32_t v = 0;
+	uint64_t acct;
+	char o[64];
+
+	if (db_env_open(&db, dir, MAP_SIZE, &err) == -1 ||
+	    schema_upgrade_to(&db, 3, &err) == -1) {
+		harness_fail(__FILE__, __LINE__, "v3: %s", err.text);
+		return;
+	}
+	CHECK_INT(schema_version(&db, &v, &err), 0);
+	CHECK_INT(v, 3);
+	CHECK_INT(db_begin(&db, false, &txn, &err), IPC_S_OK);
+	CHECK_INT(mdb_dbi_open(txn, "subscriptions", 0, &dbi), MDB_NOTFOUND);
+	CHECK_INT(mdb_dbi_open(txn, "metadata", 0, &dbi), 0);
+	db_abort(&txn);
+	db_close(&db);
+
+	if (db_open(&db, dir, MAP_SIZE, &err) == -1) {
+		harness_fail(__FILE__, __LINE__, "db_open: %s", err.text);
+		return;
+	}
+	CHECK_INT(schema_version(&db, &v, &err), 0);
+	CHECK_INT(v, 4);
+	CHECK_INT(SCHEMA_VERSION, 4);
+	CHECK_INT(db_begin(&db, false, &txn, &err), IPC_S_OK);
+	CHECK_INT(mdb_dbi_open(txn, "subscriptions", 0, &dbi), 0);
+	db_abort(&txn);
+	acct = add_account(&db, "alice@example.org");
+	CHECK_INT(sub(&db, acct, "Later", true), IPC_S_OK);
+	orphans(&db, acct, o, sizeof(o));
+	CHECK_STR(o, "Later");
+	db_close(&db);
+
+	/* Opened again: no step runs twice, the orphan is kept. */
+	if (db_open(&db, dir, MAP_SIZE, &err) == -1) {
+		harness_fail(__FILE__, __LINE__, "db_open: %s", err.text);
+		return;
+	}
+	orphans(&db, acct, o, sizeof(o));
+	CHECK_STR(o, "Later");
+	db_close(&db);
+}
+
 static const struct harness_test tests[] = {
 	TEST_ENTRY(test_name_check),
 	TEST_ENTRY(test_create_with_parents),
@@ -1061,6 +1296,9 @@ static const struct harness_test tests[] = {
 	TEST_ENTRY(test_subscribe),
 	TEST_ENTRY(test_list),
 	TEST_ENTRY(test_list_bytes),
+	TEST_ENTRY(test_subscription_orphans),
+	TEST_ENTRY(test_subscription_rename),
+	TEST_ENTRY(test_migration_v3_subscriptions),
 };
 
 HARNESS_MAIN(tests)

@@ -72,6 +72,8 @@ struct imap_auth_ctx {
 	const char		*role;		/* CREATE USE: static */
 	bool			 subscribe;	/* SUBSCRIBE, not UNSUBSCRIBE */
 	unsigned		 items;		/* STATUS: IMAP_STATUS_* */
+	/* STATUS RECENT: the mailbox while its count is asked (cname owned). */
+	struct imap_mbox	 mb;
 };
 
 static void
@@ -81,6 +83,7 @@ imap_auth_ctx_free(void *arg)
 
 	free(x->name);
 	free(x->name2);
+	free(x->mb.cname);
 	free(x);
 }
 
@@ -534,39 +537,38 @@ imap_subscribe_reply_cb(struct ipc_chan *c, enum ipc_status st,
 	    "SUBSCRIBE completed" : "UNSUBSCRIBE completed");
 }
 
+/*
+ * A subscription is a name, whether or not a mailbox has it (6.3.7: the
+ * server SHOULD NOT drop one whose mailbox is gone, and LIST (SUBSCRIBED)
+ * may show names that do not exist), so neither command asks that the
+ * mailbox exist; the lookup only turns the client name into the stored
+ * one ("INBOX/x" is below the inbox's stored name).
+ */
 static void
 imap_subscribe_lookup_cb(struct imap_session *s, enum ipc_status st,
     const struct imap_mbox_list *l, const struct imap_mbox *mb, void *arg)
 {
 	struct imap_auth_ctx *x = arg;
-	struct ipc_MBOX_SUBSCRIBE_req req;
+	struct ipc_SUBSCRIPTION_SET_req req;
+	char *stored;
 
-	(void)l;
+	(void)mb;
 	if (st != IPC_S_OK) {
 		imap_auth_fail(s, st);
 		imap_auth_done(s);
 		return;
 	}
-	/*
-	 * Subscriptions are kept with mailboxes, so a name that does not
-	 * exist cannot be subscribed (6.3.7 allows the check) and is not
-	 * subscribed (6.3.8: OK).
-	 */
-	if (mb == NULL) {
-		if (x->subscribe)
-			imap_session_reply(s, "NO", "NONEXISTENT",
-			    "No such mailbox");
-		else
-			imap_session_reply(s, "OK", NULL,
-			    "UNSUBSCRIBE completed");
+	if ((stored = imap_mbox_stored_name(l, x->name)) == NULL) {
+		imap_session_reply(s, "NO", "CANNOT", "There is no INBOX");
 		imap_auth_done(s);
 		return;
 	}
 	memset(&req, 0, sizeof(req));
-	req.mailbox_id = mb->id;
+	req.name = stored;
 	req.subscribed = x->subscribe;
-	imap_auth_request(s, IPC_T_MBOX_SUBSCRIBE, &req,
+	imap_auth_request(s, IPC_T_SUBSCRIPTION_SET, &req,
 	    imap_subscribe_reply_cb);
+	free(stored);
 }
 
 static enum imap_cmd_result
@@ -685,6 +687,13 @@ void
 imap_status_write(struct imap_session *s, const struct imap_mbox *mb,
     unsigned items)
 {
+	imap_status_write_recent(s, mb, items, 0);
+}
+
+void
+imap_status_write_recent(struct imap_session *s, const struct imap_mbox *mb,
+    unsigned items, uint32_t recent)
+{
 	char num[48];
 	size_t i, n = 0;
 	uint64_t v;
@@ -721,7 +730,8 @@ imap_status_write(struct imap_session *s, const struct imap_mbox *mb,
 			imap_resp_token(s->out, num);
 			imap_resp_token(s->out, ")");
 			continue;
-		default:			v = 0; break;	/* RECENT */
+		case IMAP_STATUS_RECENT:	v = recent; break;
+		default:			v = 0; break;
 		}
 		snprintf(num, sizeof(num), "%llu", (unsigned long long)v);
 		imap_resp_token(s->out, num);
@@ -730,13 +740,49 @@ imap_status_write(struct imap_session *s, const struct imap_mbox *mb,
 	imap_resp_crlf(s->out);
 }
 
+/* STATUS RECENT counted by storaged, without claiming (RFC 3501 6.3.10). */
+static void
+imap_status_recent_cb(struct ipc_chan *c, enum ipc_status st,
+    const char *text, const void *rep, void *arg)
+{
+	const struct ipc_MBOX_RECENT_rep *r = rep;
+	struct imap_session *s = arg;
+	struct imap_auth_ctx *x = s->cmd_ctx;
+
+	(void)c;
+	s->req_id = 0;
+	if (st != IPC_S_OK) {
+		imap_session_debug(s, "status recent: %s: %s",
+		    ipc_status_name(st), text != NULL ? text : "");
+		imap_auth_fail(s, st);
+	} else {
+		imap_status_write_recent(s, &x->mb, x->items, r->count);
+		imap_session_reply(s, "OK", NULL, "STATUS completed");
+	}
+	imap_auth_done(s);
+}
+
 static void
 imap_status_lookup_cb(struct imap_session *s, enum ipc_status st,
     const struct imap_mbox_list *l, const struct imap_mbox *mb, void *arg)
 {
 	struct imap_auth_ctx *x = arg;
+	struct ipc_MBOX_RECENT_req req;
 
 	(void)l;
+	if (st == IPC_S_OK && mb != NULL && (x->items & IMAP_STATUS_RECENT)) {
+		/* mb is borrowed for this call: keep what STATUS writes. */
+		x->mb = *mb;
+		x->mb.name = x->mb.role = NULL;
+		x->mb.cname = xstrdup(mb->cname);
+		req.mailbox_id = mb->id;
+		req.uidvalidity = (uint32_t)mb->uidvalidity;
+		req.uidnext = (uint32_t)mb->uidnext;
+		req.mode = 2;		/* count */
+		imap_auth_request(s, IPC_T_MBOX_RECENT, &req,
+		    imap_status_recent_cb);
+		return;
+	}
 	if (st != IPC_S_OK || mb == NULL)
 		imap_auth_fail(s, st != IPC_S_OK ? st : IPC_S_NOTFOUND);
 	else {

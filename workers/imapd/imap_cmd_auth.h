@@ -18,7 +18,7 @@
 
 /* STATUS items (RFC 9051 6.3.11, RFC 3501 6.3.10 for RECENT). */
 #define IMAP_STATUS_MESSAGES		0x01
-#define IMAP_STATUS_RECENT		0x02	/* always 0; IMAP4rev1 only */
+#define IMAP_STATUS_RECENT		0x02	/* IMAP4rev1 only */
 #define IMAP_STATUS_UIDNEXT		0x04
 #define IMAP_STATUS_UIDVALIDITY		0x08
 #define IMAP_STATUS_UNSEEN		0x10
@@ -51,8 +51,13 @@ char	*imap_auth_parse_mailbox(struct imap_session *s,
  */
 int	imap_status_parse_atts(struct imap_session *s, struct imap_parser *ps,
 	    unsigned *items_r, char *why, size_t whysize);
-/* Writes "* STATUS mailbox (items)" for mb to s->out. */
+/*
+ * Writes "* STATUS mailbox (items)" for mb to s->out; RECENT is 0 unless
+ * the caller counted it (MBOX_RECENT) for imap_status_write_recent.
+ */
 void	imap_status_write(struct imap_session *s, const struct imap_mbox *mb,
 	    unsigned items);
+void	imap_status_write_recent(struct imap_session *s,
+	    const struct imap_mbox *mb, unsigned items, uint32_t recent);
 
 #endif

@@ -239,7 +239,8 @@ sel_qresync_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 			buf_printf(s->out, "* %u FETCH (UID %u FLAGS ", msn,
 			    uid);
 			imap_view_write_flags(s->out,
-			    wire_u64list_get(&r->flags, i), kw);
+			    wire_u64list_get(&r->flags, i),
+			    imap_view_is_recent(s, uid), kw);
 			buf_printf(s->out, " MODSEQ (%llu))\r\n",
 			    (unsigned long long)wire_u64list_get(&r->modseqs,
 			    i));
@@ -282,7 +283,8 @@ sel_select_done(struct imap_session *s)
 
 	buf_printf(s->out, "* %u EXISTS\r\n", v->n);
 	if (!rev2)
-		buf_printf(s->out, "* 0 RECENT\r\n");
+		buf_printf(s->out, "* %u RECENT\r\n",
+		    imap_view_recent_count(v));
 	imap_view_write_flag_lists(s, v);
 	buf_printf(s->out, "* OK [UIDVALIDITY %u] UIDs valid\r\n",
 	    v->uidvalidity);
@@ -326,7 +328,7 @@ sel_uids_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	if (r->more && r->uids.len > 0)
 		sel_select_uids(s);
 	else
-		sel_select_done(s);
+		(void)imap_view_learn_recent(s, false, sel_select_done);
 }
 
 /* Reads the UIDs MBOX_SELECT's reply did not hold. */
@@ -367,7 +369,7 @@ sel_select_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	if (s->view->n < r->exists)
 		sel_select_uids(s);
 	else
-		sel_select_done(s);
+		(void)imap_view_learn_recent(s, false, sel_select_done);
 }
 
 static void
@@ -813,7 +815,8 @@ sel_store_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 		if (!x->silent) {
 			buf_append(s->out, "FLAGS ", 6);
 			imap_view_write_flags(s->out,
-			    wire_u64list_get(&r->flags, i), kw);
+			    wire_u64list_get(&r->flags, i),
+			    imap_view_is_recent(s, uid), kw);
 		}
 		if (x->uid)
 			buf_printf(s->out, "%sUID %u", x->silent ? "" : " ",

@@ -2,7 +2,9 @@
 /*
  * imap_fetch.c: FETCH and UID FETCH (see imap_fetch.h): parsing the items,
  * then per chunk of messages MSG_FETCH (and MSG_STORE for \Seen), then per
- * message its response, with sections streamed from MSG_BODY slices.
+ * message its response, with sections streamed from MSG_BODY slices (or,
+ * for a message larger than a slice, from a copy storaged wrote into a
+ * memfd with MSG_BODY_FILE).
  */
 #include "imap_fetch.h"
 #include "imap_msg.h"
@@ -23,10 +25,14 @@
 #include "wire.h"
 #include "xmalloc.h"
 
+#include <sys/mman.h>
+
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define FETCH_CHUNK		256		/* UIDs per MSG_FETCH */
 #define FETCH_SLICE		(512u * 1024)	/* bytes per MSG_BODY */
@@ -102,6 +108,7 @@ struct fetch_ctx {
 	uint64_t		 pre_off;
 	bool			 pre_whole;	/* pre holds the whole message */
 	bool			 pre_done;	/* read (or nothing to read) */
+	int			 pre_fd;	/* a large message's copy, or -1 */
 	const char		*fail_code;	/* tagged NO instead of OK */
 	const char		*ok_code;	/* code of the tagged OK */
 	const char		*fail_text;
@@ -135,6 +142,8 @@ fetch_ctx_free(void *arg)
 		msgrec_close(&x->rec);
 	buf_clear(&x->tmp);
 	buf_clear(&x->pre);
+	if (x->pre_fd != -1)
+		close(x->pre_fd);
 	free(x);
 }
 
@@ -714,6 +723,51 @@ fetch_partial(const struct fetch_sect *fs, uint64_t len, uint64_t *o,
 }
 
 static void
+fetch_sect_drained(struct imap_session *s)
+{
+	fetch_next_sect(s->cmd_ctx);
+}
+
+/*
+ * Serves [off, end) from the copy of a large message (fetch_prefetch()),
+ * a slice at a time, waiting for the client when the output is high
+ * (true: the section goes on from the drain callback).
+ */
+static bool
+fetch_read_file(struct fetch_ctx *x)
+{
+	struct imap_session *s = x->s;
+	struct buf *dst;
+	size_t want;
+	ssize_t n;
+
+	while (x->off < x->end) {
+		dst = x->buffered ? &x->tmp : s->out;
+		want = x->end - x->off > FETCH_SLICE ? FETCH_SLICE :
+		    (size_t)(x->end - x->off);
+		buf_reserve(dst, want);
+		n = pread(x->pre_fd, buf_tail(dst), want, (off_t)x->off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fetch_abort(x, IPC_S_INTERNAL, "short message copy");
+			return true;
+		}
+		buf_commit(dst, (size_t)n);
+		x->off += (uint64_t)n;
+		if (x->buffered)
+			continue;
+		conn_flush(s->conn);
+		if (x->off < x->end &&
+		    conn_out_pending(s->conn) > FETCH_OUT_HIGH) {
+			s->drain_fn = fetch_sect_drained;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
 fetch_body_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
     const void *rep, void *arg)
 {
@@ -749,6 +803,8 @@ fetch_read_more(struct fetch_ctx *x)
 
 	if (x->off >= x->end)
 		return false;
+	if (x->pre_fd != -1)
+		return fetch_read_file(x);
 	if (x->pre_whole && x->end <= x->pre.len) {
 		/* Every section of a small message comes from memory. */
 		buf_append(x->buffered ? &x->tmp : s->out, x->pre.data +
@@ -917,6 +973,10 @@ fetch_next_sect(struct fetch_ctx *x)
 	}
 	buf_reset(&x->pre);
 	x->pre_whole = false;
+	if (x->pre_fd != -1) {
+		close(x->pre_fd);
+		x->pre_fd = -1;
+	}
 	x->cur++;
 	x->si = 0;
 	conn_flush(s->conn);
@@ -944,7 +1004,8 @@ fetch_write_simple(struct fetch_ctx *x, struct imap_msg *m)
 	if ((x->items & FI_FLAGS) || m->show_flags) {
 		FETCH_SEP();
 		buf_append(out, "FLAGS ", 6);
-		imap_view_write_flags(out, m->flags, m->keywords);
+		imap_view_write_flags(out, m->flags,
+		    imap_view_is_recent(x->s, m->uid), m->keywords);
 	}
 	if (x->items & FI_INTERNALDATE) {
 		FETCH_SEP();
@@ -1092,6 +1153,64 @@ fetch_pre_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
  * one slice is thus all in hand before its response starts, and one
  * expunged meanwhile can be left out cleanly.
  */
+static void
+fetch_pre_file_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
+    const void *rep, void *arg)
+{
+	const struct ipc_MSG_BODY_FILE_rep *r = rep;
+	struct imap_session *s = arg;
+	struct fetch_ctx *x = s->cmd_ctx;
+
+	(void)c;
+	s->req_id = 0;
+	if (st == IPC_S_OK && r->size != x->msgs[x->cur].size) {
+		st = IPC_S_INTERNAL;
+		text = "message size changed";
+	}
+	if (st != IPC_S_OK) {
+		close(x->pre_fd);
+		x->pre_fd = -1;
+		/* Expunged or failed: as for a small message. */
+		fetch_pre_cb(c, st, text, NULL, arg);
+		return;
+	}
+	buf_reset(&x->pre);
+	x->pre_done = true;
+	fetch_next_msg(x);
+}
+
+/*
+ * A message larger than a slice is copied whole by storaged into a memfd
+ * of this session's before its response starts (true: on its way): it is
+ * then served from there at the client's pace, and stays whole even if
+ * another session expunges it meanwhile, which a response of promised
+ * length could not survive otherwise.
+ */
+static bool
+fetch_prefetch_file(struct fetch_ctx *x, struct imap_msg *m)
+{
+	struct imap_session *s = x->s;
+	struct ipc_MSG_BODY_FILE_req req;
+	struct ipc_chan *store;
+	int fd, sent;
+
+	if ((store = imapd_store()) == NULL)
+		return false;
+	if ((fd = memfd_create("fetch", MFD_CLOEXEC | MFD_ALLOW_SEALING)) ==
+	    -1 || (sent = dup(fd)) == -1) {
+		imap_session_log(s, "memfd: %s", strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return false;
+	}
+	x->pre_fd = fd;
+	req.mailbox_id = s->view->mailbox_id;
+	req.uid = m->uid;
+	s->req_id = ipc_request_fd(store, IPC_T_MSG_BODY_FILE,
+	    conn_id(s->conn), &req, sent, fetch_pre_file_cb, s);
+	return true;
+}
+
 static bool
 fetch_prefetch(struct fetch_ctx *x, struct imap_msg *m)
 {
@@ -1105,6 +1224,12 @@ fetch_prefetch(struct fetch_ctx *x, struct imap_msg *m)
 	if (!fetch_first_read(x, m, &off, &end) ||
 	    (store = imapd_store()) == NULL)
 		return false;
+	/*
+	 * What is asked is more than a slice: the whole message is copied
+	 * (a header or a small part of a large message is read as a slice).
+	 */
+	if (end - off > FETCH_SLICE && fetch_prefetch_file(x, m))
+		return true;
 	/*
 	 * A message of one slice is read whole: all its sections are then
 	 * served from memory, and nothing can go missing halfway through
@@ -1412,6 +1537,7 @@ imap_fetch(struct imap_session *s, struct imap_parser *ps, bool uid)
 	imap_seqset_init(&set);
 	x = xcalloc(1, sizeof(*x));
 	x->s = s;
+	x->pre_fd = -1;
 	x->uid_cmd = uid;
 	if (imap_parse_sp(ps) == -1 || imap_seqset_parse(ps, &set) == -1 ||
 	    imap_parse_sp(ps) == -1 || fetch_parse(ps, x) == -1) {

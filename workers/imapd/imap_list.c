@@ -6,19 +6,26 @@
  * RFC 5819; several patterns; CHILDINFO), and LSUB of IMAP4rev1 (RFC 3501
  * 6.3.9).
  *
- * The store keeps no mailbox without its parents and keeps subscriptions
- * with mailboxes, so every listed name exists: \NonExistent and \Noselect
- * never appear in LIST, and only LSUB shows \Noselect, for the unsubscribed
- * parents of a subscribed name that "%" reaches (RFC 3501 6.3.9).  The
- * reference is prefixed to each pattern as it is (no break-out characters,
- * 6.3.9); patterns are matched against client names ("INBOX/...") with
- * "*" matching anything and "%" anything but the delimiter.  The children
- * and special-use attributes are always returned (6.3.9.5 allows it).
+ * The store keeps no mailbox without its parents, but a subscription is a
+ * name that need not be a mailbox's (RFC 9051 6.3.7, store/subscription.h):
+ * those storaged keeps apart (SUBSCRIPTION_LIST, asked before MBOX_LIST
+ * when subscriptions matter) are listed by LIST (SUBSCRIBED) as
+ * \NonExistent (RFC 5258 3), by LSUB as they are, and their missing
+ * parents count for RECURSIVEMATCH (\NonExistent with CHILDINFO, RFC 5258
+ * 3.5) and for LSUB's "%" (\Noselect, RFC 3501 6.3.9).  \Noselect never
+ * appears in LIST.  The reference is prefixed to each pattern as it is (no
+ * break-out characters, 6.3.9); patterns are matched against client names
+ * ("INBOX/...") with "*" matching anything and "%" anything but the
+ * delimiter.  The children and special-use attributes are always returned
+ * (6.3.9.5 allows it); a name without a mailbox has no child mailbox
+ * (\HasNoChildren), since every mailbox's parents exist.
  */
 #include "imap_cmd.h"
 #include "imap_cmd_auth.h"
 #include "imap_mbox.h"
 #include "imap_resp.h"
+#include "imapd.h"
+#include "ipc.h"
 #include "xmalloc.h"
 
 #include <stdio.h>
@@ -69,6 +76,9 @@ struct imap_list_ctx {
 	unsigned		 status;	/* IMAP_STATUS_* of RETURN */
 	char			*pats[LIST_PATTERNS_MAX]; /* canonical */
 	size_t			 npats;
+	/* Subscribed stored names without a mailbox (SUBSCRIPTION_LIST). */
+	char			**orphans;
+	size_t			 norphans;
 };
 
 static void
@@ -79,7 +89,127 @@ imap_list_ctx_free(void *arg)
 
 	for (i = 0; i < x->npats; i++)
 		free(x->pats[i]);
+	for (i = 0; i < x->norphans; i++)
+		free(x->orphans[i]);
+	free(x->orphans);
 	free(x);
+}
+
+/*
+ * One name LIST or LSUB may show: a mailbox, a subscribed name without
+ * one, or (for RECURSIVEMATCH and LSUB's "%") the missing parent of such
+ * a name, neither.
+ */
+struct imap_list_ent {
+	const char		*cname;
+	const struct imap_mbox	*mb;		/* NULL: no such mailbox */
+	bool			 subscribed;
+	bool			 owned;		/* cname is ours to free */
+};
+
+struct imap_list_set {
+	struct imap_list_ent	*v;
+	size_t			 n, cap;
+};
+
+static void
+imap_list_set_add(struct imap_list_set *set, const char *cname,
+    const struct imap_mbox *mb, bool subscribed, bool owned)
+{
+	struct imap_list_ent *e;
+
+	if (set->n == set->cap) {
+		set->cap = set->cap * 2 + 16;
+		set->v = xreallocarray(set->v, set->cap, sizeof(*set->v));
+	}
+	e = &set->v[set->n++];
+	e->cname = cname;
+	e->mb = mb;
+	e->subscribed = subscribed;
+	e->owned = owned;
+}
+
+/* By name; of equal names, a mailbox first, then a subscribed one. */
+static int
+imap_list_ent_cmp(const void *a, const void *b)
+{
+	const struct imap_list_ent *x = a, *y = b;
+	int c;
+
+	if ((c = strcmp(x->cname, y->cname)) != 0)
+		return c;
+	if ((x->mb != NULL) != (y->mb != NULL))
+		return x->mb != NULL ? -1 : 1;
+	return (int)y->subscribed - (int)x->subscribed;
+}
+
+static int
+imap_list_ent_key_cmp(const void *key, const void *ent)
+{
+	return strcmp(key, ((const struct imap_list_ent *)ent)->cname);
+}
+
+static const struct imap_list_ent *
+imap_list_set_find(const struct imap_list_set *set, const char *cname)
+{
+	return bsearch(cname, set->v, set->n, sizeof(set->v[0]),
+	    imap_list_ent_key_cmp);
+}
+
+static void
+imap_list_set_clear(struct imap_list_set *set)
+{
+	size_t i;
+
+	for (i = 0; i < set->n; i++)
+		if (set->v[i].owned)
+			free((char *)set->v[i].cname);
+	free(set->v);
+	memset(set, 0, sizeof(*set));
+}
+
+/*
+ * The names of l and the orphans of x, each once, in client-name order:
+ * an orphan that a mailbox has meanwhile (the two lists come from two
+ * reads) only marks it subscribed; every missing parent of an orphan is
+ * added as a name that is neither.
+ */
+static void
+imap_list_set_build(struct imap_list_set *set, const struct imap_list_ctx *x,
+    const struct imap_mbox_list *l)
+{
+	struct imap_list_ent *e;
+	char *cn, *p;
+	size_t i, j;
+
+	memset(set, 0, sizeof(*set));
+	for (i = 0; i < l->n; i++)
+		imap_list_set_add(set, l->v[i].cname, &l->v[i],
+		    l->v[i].subscribed, false);
+	for (i = 0; i < x->norphans; i++) {
+		if ((cn = imap_mbox_client_name_of(l, x->orphans[i])) == NULL)
+			continue;
+		imap_list_set_add(set, cn, NULL, true, true);
+		for (p = strrchr(cn, IMAP_MBOX_DELIM); p != NULL;
+		    p = strrchr(cn, IMAP_MBOX_DELIM)) {
+			cn = xstrndup(cn, (size_t)(p - cn));
+			imap_list_set_add(set, cn, NULL, false, true);
+		}
+	}
+	if (set->n == 0)
+		return;
+	qsort(set->v, set->n, sizeof(set->v[0]), imap_list_ent_cmp);
+	for (i = j = 0; i < set->n; i++) {
+		e = &set->v[i];
+		if (j > 0 && strcmp(set->v[j - 1].cname, e->cname) == 0) {
+			set->v[j - 1].subscribed |= e->subscribed;
+			if (e->owned)
+				free((char *)e->cname);
+			continue;
+		}
+		set->v[j++] = *e;
+	}
+	set->n = j;
 }
 
 /* --- Matching --- */
@@ -97,37 +227,52 @@ imap_list_match_any(const struct imap_list_ctx *x, const char *name)
 
 /* --- Output --- */
 
-/* Does mb meet the selection options (other than RECURSIVEMATCH)? */
+/* Does e meet the selection options (other than RECURSIVEMATCH)? */
 static bool
-imap_list_meets(const struct imap_list_ctx *x, const struct imap_mbox *mb)
+imap_list_meets(const struct imap_list_ctx *x, const struct imap_list_ent *e)
 {
-	if ((x->sel & LIST_SEL_SUBSCRIBED) && !mb->subscribed)
+	if ((x->sel & LIST_SEL_SUBSCRIBED) && !e->subscribed)
 		return false;
-	if ((x->sel & LIST_SEL_SPECIALUSE) &&
-	    imap_mbox_role_attr(mb->role) == NULL)
+	if ((x->sel & LIST_SEL_SPECIALUSE) && (e->mb == NULL ||
+	    imap_mbox_role_attr(e->mb->role) == NULL))
 		return false;
 	return true;
 }
 
 /*
- * RECURSIVEMATCH (6.3.9.1, 6.3.9.6): does a descendant of mb meet the
- * selection options?  With unlisted, only one that no pattern matches
- * counts (a parent that does not meet them itself is returned only for
- * such a child).
+ * Is e a name this LIST may show?  Without SUBSCRIBED, only the
+ * mailboxes (6.3.9.1: the others are subscribed names).
+ */
+static bool
+imap_list_candidate(const struct imap_list_ctx *x,
+    const struct imap_list_ent *e)
+{
+	return e->mb != NULL || (x->sel & LIST_SEL_SUBSCRIBED);
+}
+
+/*
+ * RECURSIVEMATCH (6.3.9.1, 6.3.9.6, RFC 5258 3.5): does a descendant of e
+ * meet the selection options?  With unlisted, only one that no pattern
+ * matches counts (a parent that does not meet them itself is returned
+ * only for such a child).  Descendants follow e in the sorted set.
  */
 static bool
 imap_list_child_meets(const struct imap_list_ctx *x,
-    const struct imap_mbox_list *l, const struct imap_mbox *mb,
-    bool unlisted)
+    const struct imap_list_set *set, size_t at, bool unlisted)
 {
-	size_t i, len = strlen(mb->cname);
+	const char *name = set->v[at].cname;
+	size_t i, len = strlen(name);
+	const struct imap_list_ent *c;
 
-	for (i = 0; i < l->n; i++) {
-		if (strncmp(l->v[i].cname, mb->cname, len) != 0 ||
-		    l->v[i].cname[len] != IMAP_MBOX_DELIM)
+	for (i = at + 1; i < set->n; i++) {
+		c = &set->v[i];
+		if (strncmp(c->cname, name, len) != 0)
+			break;
+		if (c->cname[len] != IMAP_MBOX_DELIM ||
+		    !imap_list_candidate(x, c))
 			continue;
-		if (imap_list_meets(x, &l->v[i]) && (!unlisted ||
-		    !imap_list_match_any(x, l->v[i].cname)))
+		if (imap_list_meets(x, c) && (!unlisted ||
+		    !imap_list_match_any(x, c->cname)))
 			return true;
 	}
 	return false;
@@ -144,21 +289,25 @@ imap_list_attr(struct buf *out, size_t *n, const char *attr)
 /* * LIST (attributes) "/" mailbox [SP ("CHILDINFO" (criteria))] */
 static void
 imap_list_write(struct imap_session *s, const struct imap_list_ctx *x,
-    const struct imap_mbox *mb, bool childinfo)
+    const struct imap_list_ent *e, bool childinfo)
 {
-	const char *use = imap_mbox_role_attr(mb->role);
+	const char *use = e->mb != NULL ? imap_mbox_role_attr(e->mb->role) :
+	    NULL;
 	size_t n = 0;
 
 	imap_resp_untagged(s->out);
 	imap_resp_token(s->out, "LIST (");
-	imap_list_attr(s->out, &n, mb->has_children ? "\\HasChildren" :
-	    "\\HasNoChildren");
-	if ((x->ret & LIST_RET_SUBSCRIBED) && mb->subscribed)
+	imap_list_attr(s->out, &n, e->mb != NULL && e->mb->has_children ?
+	    "\\HasChildren" : "\\HasNoChildren");
+	if ((x->ret & LIST_RET_SUBSCRIBED) && e->subscribed)
 		imap_list_attr(s->out, &n, "\\Subscribed");
+	/* RFC 5258 3: it implies \Noselect, which is not sent with it. */
+	if (e->mb == NULL)
+		imap_list_attr(s->out, &n, "\\NonExistent");
 	if (use != NULL)
 		imap_list_attr(s->out, &n, use);
 	imap_resp_token(s->out, ") \"/\" ");
-	imap_mbox_name_write(s, s->out, mb->cname);
+	imap_mbox_name_write(s, s->out, e->cname);
 	if (childinfo) {
 		imap_resp_token(s->out, " (\"CHILDINFO\" (");
 		n = 0;
@@ -169,29 +318,31 @@ imap_list_write(struct imap_session *s, const struct imap_list_ctx *x,
 		imap_resp_token(s->out, "))");
 	}
 	imap_resp_crlf(s->out);
-	if (x->ret & LIST_RET_STATUS)
-		imap_status_write(s, mb, x->status);
+	/* RFC 5819 4: no STATUS for a name that is no mailbox. */
+	if ((x->ret & LIST_RET_STATUS) && e->mb != NULL)
+		imap_status_write(s, e->mb, x->status);
 }
 
-/* The mailboxes a LIST selects, in client-name order (6.3.9.3). */
+/* The names a LIST selects, in client-name order (6.3.9.3). */
 static void
 imap_list_run(struct imap_session *s, const struct imap_list_ctx *x,
-    const struct imap_mbox_list *l)
+    const struct imap_list_set *set)
 {
-	const struct imap_mbox *mb;
+	const struct imap_list_ent *e;
 	bool meets, childinfo;
 	size_t i;
 
-	for (i = 0; i < l->n; i++) {
-		mb = &l->v[i];
-		if (!imap_list_match_any(x, mb->cname))
+	for (i = 0; i < set->n; i++) {
+		e = &set->v[i];
+		if (!imap_list_candidate(x, e) ||
+		    !imap_list_match_any(x, e->cname))
 			continue;
-		meets = imap_list_meets(x, mb);
+		meets = imap_list_meets(x, e);
 		childinfo = false;
 		if (x->sel & LIST_SEL_RECURSIVE)
-			childinfo = imap_list_child_meets(x, l, mb, !meets);
+			childinfo = imap_list_child_meets(x, set, i, !meets);
 		if (meets || childinfo)
-			imap_list_write(s, x, mb, childinfo);
+			imap_list_write(s, x, e, childinfo);
 	}
 }
 
@@ -210,27 +361,27 @@ imap_lsub_cmp(const void *a, const void *b)
 }
 
 /*
- * The unsubscribed parents of subscribed mb that the pattern matches, when
- * it ends with "%" (RFC 3501 6.3.9): added to v as \Noselect.
+ * The unsubscribed parents of subscribed name e that the pattern matches,
+ * when it ends with "%" (RFC 3501 6.3.9): added to v as \Noselect.
  */
 static void
 imap_lsub_parents(const struct imap_list_ctx *x,
-    const struct imap_mbox_list *l, const struct imap_mbox *mb,
+    const struct imap_list_set *set, const struct imap_list_ent *e,
     struct imap_lsub_ent **v, size_t *n, size_t *cap)
 {
-	const struct imap_mbox *p;
+	const struct imap_list_ent *p;
 	const char *pat = x->pats[0];
 	char *name;
 	size_t i;
 
 	if (pat[0] == '\0' || pat[strlen(pat) - 1] != '%')
 		return;
-	name = xstrdup(mb->cname);
+	name = xstrdup(e->cname);
 	for (i = strlen(name); i > 0; i--) {
 		if (name[i] != IMAP_MBOX_DELIM)
 			continue;
 		name[i] = '\0';
-		if (!imap_mbox_match(pat, name) || ((p = imap_mbox_find(l,
+		if (!imap_mbox_match(pat, name) || ((p = imap_list_set_find(set,
 		    name)) != NULL && p->subscribed))
 			continue;
 		if (*n == *cap) {
@@ -243,26 +394,29 @@ imap_lsub_parents(const struct imap_list_ctx *x,
 	free(name);
 }
 
-/* LSUB: subscribed names matching the pattern, RFC 3501 6.3.9. */
+/*
+ * LSUB: subscribed names matching the pattern, RFC 3501 6.3.9, whether a
+ * mailbox has them or not (as Dovecot, with no attribute for those).
+ */
 static void
 imap_lsub_run(struct imap_session *s, const struct imap_list_ctx *x,
-    const struct imap_mbox_list *l)
+    const struct imap_list_set *set)
 {
 	struct imap_lsub_ent *v = NULL;
 	size_t i, n = 0, cap = 0;
 
-	for (i = 0; i < l->n; i++) {
-		if (!l->v[i].subscribed)
+	for (i = 0; i < set->n; i++) {
+		if (!set->v[i].subscribed)
 			continue;
-		if (imap_mbox_match(x->pats[0], l->v[i].cname)) {
+		if (imap_mbox_match(x->pats[0], set->v[i].cname)) {
 			if (n == cap) {
 				cap = cap * 2 + 8;
 				v = xreallocarray(v, cap, sizeof(*v));
 			}
-			v[n].cname = l->v[i].cname;
+			v[n].cname = set->v[i].cname;
 			v[n++].noselect = false;
 		}
-		imap_lsub_parents(x, l, &l->v[i], &v, &n, &cap);
+		imap_lsub_parents(x, set, &set->v[i], &v, &n, &cap);
 	}
 	if (n > 0)
 		qsort(v, n, sizeof(*v), imap_lsub_cmp);
@@ -281,27 +435,93 @@ imap_lsub_run(struct imap_session *s, const struct imap_list_ctx *x,
 	free(v);
 }
 
+/* Ends the command: frees its state and reads the next one. */
+static void
+imap_list_done(struct imap_session *s)
+{
+	s->cmd_ctx_free(s->cmd_ctx);
+	s->cmd_ctx = NULL;
+	s->cmd_ctx_free = NULL;
+	imap_session_resume(s, IMAP_CMD_DONE);
+}
+
 static void
 imap_list_lookup_cb(struct imap_session *s, enum ipc_status st,
     const struct imap_mbox_list *l, const struct imap_mbox *mb, void *arg)
 {
 	struct imap_list_ctx *x = arg;
+	struct imap_list_set set;
 
 	(void)mb;
 	if (st != IPC_S_OK)
 		imap_auth_fail(s, st);
 	else {
+		imap_list_set_build(&set, x, l);
 		if (x->lsub)
-			imap_lsub_run(s, x, l);
+			imap_lsub_run(s, x, &set);
 		else
-			imap_list_run(s, x, l);
+			imap_list_run(s, x, &set);
+		imap_list_set_clear(&set);
 		imap_session_reply(s, "OK", NULL, x->lsub ?
 		    "LSUB completed" : "LIST completed");
 	}
-	s->cmd_ctx_free(s->cmd_ctx);
-	s->cmd_ctx = NULL;
-	s->cmd_ctx_free = NULL;
-	imap_session_resume(s, IMAP_CMD_DONE);
+	imap_list_done(s);
+}
+
+/* The subscribed names without a mailbox are in: now the mailboxes. */
+static void
+imap_list_subs_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
+    const void *rep, void *arg)
+{
+	const struct ipc_SUBSCRIPTION_LIST_rep *r = rep;
+	struct imap_session *s = arg;
+	struct imap_list_ctx *x = s->cmd_ctx;
+	struct wire_iter it;
+	const char *name;
+
+	(void)c;
+	s->req_id = 0;
+	if (st != IPC_S_OK) {
+		imap_session_debug(s, "subscription list failed status=%s "
+		    "why=\"%s\"", ipc_status_name(st),
+		    text != NULL ? text : "");
+		imap_auth_fail(s, st);
+		imap_list_done(s);
+		return;
+	}
+	x->orphans = xcalloc(r->names.count, sizeof(*x->orphans));
+	wire_strlist_iter(&r->names, &it);
+	while (x->norphans < r->names.count &&
+	    (name = wire_strlist_next(&it)) != NULL)
+		x->orphans[x->norphans++] = xstrdup(name);
+	imap_mbox_lookup(s, &x->req, NULL, imap_list_lookup_cb, x);
+}
+
+/*
+ * Runs the command of x (now s->cmd_ctx): LSUB and LIST (SUBSCRIBED)
+ * first ask for the subscribed names that no mailbox has.
+ */
+static enum imap_cmd_result
+imap_list_start(struct imap_session *s, struct imap_list_ctx *x)
+{
+	struct ipc_chan *store;
+	uint32_t id;
+
+	s->cmd_ctx = x;
+	s->cmd_ctx_free = imap_list_ctx_free;
+	if (!x->lsub && !(x->sel & LIST_SEL_SUBSCRIBED)) {
+		imap_mbox_lookup(s, &x->req, NULL, imap_list_lookup_cb, x);
+		return IMAP_CMD_WAIT;
+	}
+	if ((store = imapd_store()) == NULL) {
+		imap_list_subs_cb(NULL, IPC_S_UNAVAIL, NULL, NULL, s);
+		return IMAP_CMD_WAIT;
+	}
+	id = ipc_request(store, IPC_T_SUBSCRIPTION_LIST, conn_id(s->conn),
+	    NULL, imap_list_subs_cb, s);
+	if (id != 0)
+		s->req_id = id;
+	return IMAP_CMD_WAIT;
 }
 
 /* --- Parsing --- */
@@ -511,10 +731,7 @@ imap_cmd_list(struct imap_session *s, struct imap_parser *ps)
 		imap_session_reply(s, "OK", NULL, "LIST completed");
 		return IMAP_CMD_DONE;
 	}
-	s->cmd_ctx = x;
-	s->cmd_ctx_free = imap_list_ctx_free;
-	imap_mbox_lookup(s, &x->req, NULL, imap_list_lookup_cb, x);
-	return IMAP_CMD_WAIT;
+	return imap_list_start(s, x);
 }
 
 /* lsub = "LSUB" SP mailbox SP list-mailbox (RFC 3501) */
@@ -538,8 +755,5 @@ imap_cmd_lsub(struct imap_session *s, struct imap_parser *ps)
 		imap_session_reply(s, "OK", NULL, "LSUB completed");
 		return IMAP_CMD_DONE;
 	}
-	s->cmd_ctx = x;
-	s->cmd_ctx_free = imap_list_ctx_free;
-	imap_mbox_lookup(s, &x->req, NULL, imap_list_lookup_cb, x);
-	return IMAP_CMD_WAIT;
+	return imap_list_start(s, x);
 }

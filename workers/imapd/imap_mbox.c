@@ -318,6 +318,15 @@ imap_mbox_client_name(const char *name, const char *inbox)
 	return xstrdup(name);
 }
 
+char *
+imap_mbox_client_name_of(const struct imap_mbox_list *l, const char *name)
+{
+	if (!imap_utf8_valid((const uint8_t *)name, strlen(name)))
+		return NULL;
+	return imap_mbox_client_name(name, l->inbox != NULL ?
+	    l->inbox->name : NULL);
+}
+
 static void
 imap_mbox_free(struct imap_mbox *mb)
 {

@@ -104,6 +104,14 @@ bool	imap_mbox_match(const char *pat, const char *name);
  */
 char	*imap_mbox_stored_name(const struct imap_mbox_list *l,
 	    const char *cname);
+/*
+ * Returns the client name (owned by the caller) of stored name in list l,
+ * whose inbox decides what reads as "INBOX...", as imap_mbox_list_init
+ * names mailboxes (for a subscribed name without a mailbox); NULL for one
+ * that cannot be shown there, or is not UTF-8.
+ */
+char	*imap_mbox_client_name_of(const struct imap_mbox_list *l,
+	    const char *name);
 /* Returns the mailbox of client name cname in l (borrowed), or NULL. */
 const struct imap_mbox *imap_mbox_find(const struct imap_mbox_list *l,
 	    const char *cname);

@@ -336,12 +336,16 @@ search_eval(struct imap_search_eval *x, const struct imap_msg *m,
 		return imap_seqset_contains(&nd->set, m->uid, 0) ? T_YES :
 		    T_NO;
 	case IMAP_SEARCH_ALL:
-	case IMAP_SEARCH_OLD:
 	case IMAP_SEARCH_SAVEDATESUPPORTED:
 		return T_YES;
-	case IMAP_SEARCH_NEW:
+	/* RFC 3501 6.4.4; under IMAP4rev2 no message is \Recent. */
 	case IMAP_SEARCH_RECENT:
-		return T_NO;	/* no message is \Recent here */
+		return imap_view_is_recent(x->s, m->uid) ? T_YES : T_NO;
+	case IMAP_SEARCH_OLD:
+		return imap_view_is_recent(x->s, m->uid) ? T_NO : T_YES;
+	case IMAP_SEARCH_NEW:
+		return imap_view_is_recent(x->s, m->uid) &&
+		    (m->flags & MAIL_F_SEEN) == 0 ? T_YES : T_NO;
 #define FLAG(bit, want) (((m->flags & (bit)) != 0) == (want) ? T_YES : T_NO)
 	case IMAP_SEARCH_ANSWERED:
 		return FLAG(MAIL_F_ANSWERED, true);

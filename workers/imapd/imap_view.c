@@ -73,6 +73,7 @@ imap_view_free(struct imap_view **vp)
 	free(v->keywords);
 	free(v->own);
 	free(v->saved);
+	free(v->recent);
 	free(v);
 }
 
@@ -268,7 +269,8 @@ imap_view_add_keywords(struct imap_view *v, const char *kw)
 }
 
 void
-imap_view_write_flags(struct buf *out, uint64_t flags, const char *keywords)
+imap_view_write_flags(struct buf *out, uint64_t flags, bool recent,
+    const char *keywords)
 {
 	static const struct {
 		uint64_t	 bit;
@@ -282,6 +284,10 @@ imap_view_write_flags(struct buf *out, uint64_t flags, const char *keywords)
 	size_t i;
 
 	buf_append(out, "(", 1);
+	if (recent) {
+		buf_append(out, "\\Recent", 7);
+		first = false;
+	}
 	for (i = 0; i < sizeof(sys) / sizeof(sys[0]); i++) {
 		if ((flags & sys[i].bit) == 0)
 			continue;
@@ -312,6 +318,155 @@ imap_view_write_flag_lists(struct imap_session *s, const struct imap_view *v)
 		buf_printf(s->out, "* OK [PERMANENTFLAGS (%s%s%s \\*)] "
 		    "Flags permitted\r\n", sys,
 		    v->keywords[0] != '\0' ? " " : "", v->keywords);
+}
+
+/* --- \Recent, RFC 3501 2.3.2 --- */
+
+/* MBOX_RECENT's modes (lib/ipc_types.def). */
+#define VIEW_RECENT_LOOK	0
+#define VIEW_RECENT_CLAIM	1
+
+/* The index of the first UID of the view at or above uid. */
+static uint32_t
+imap_view_lower(const struct imap_view *v, uint32_t uid)
+{
+	uint32_t lo = 0, hi = v->n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (v->uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+bool
+imap_view_is_recent(const struct imap_session *s, uint32_t uid)
+{
+	const struct imap_view *v = s->view;
+	uint32_t lo = 0, hi, mid;
+
+	if (v == NULL || v->nrecent == 0 || (s->enabled & IMAP_ENABLED_REV2))
+		return false;
+	/* The last range that starts at or below uid. */
+	hi = v->nrecent;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (v->recent[mid].lo <= uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && uid < v->recent[lo - 1].hi;
+}
+
+uint32_t
+imap_view_recent_count(const struct imap_view *v)
+{
+	uint32_t i, n = 0;
+
+	for (i = 0; i < v->nrecent; i++)
+		n += imap_view_lower(v, v->recent[i].hi) -
+		    imap_view_lower(v, v->recent[i].lo);
+	return n;
+}
+
+/* Adds [lo, hi) to the recent ranges, which it follows. */
+static void
+imap_view_recent_add(struct imap_view *v, uint32_t lo, uint32_t hi)
+{
+	if (lo >= hi)
+		return;
+	if (v->nrecent > 0 && v->recent[v->nrecent - 1].hi == lo) {
+		v->recent[v->nrecent - 1].hi = hi;
+		return;
+	}
+	if (v->nrecent == v->recent_cap) {
+		v->recent_cap = v->recent_cap < 4 ? 4 : v->recent_cap * 2;
+		v->recent = xreallocarray(v->recent, v->recent_cap,
+		    sizeof(*v->recent));
+	}
+	v->recent[v->nrecent].lo = lo;
+	v->recent[v->nrecent].hi = hi;
+	v->nrecent++;
+}
+
+static void
+imap_view_recent_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
+    const void *rep, void *arg)
+{
+	const struct ipc_MBOX_RECENT_rep *r = rep;
+	struct imap_session *s = arg;
+	struct imap_view *v = s->view;
+	imap_view_done_fn *done;
+
+	(void)c;
+	v->sync_id = 0;
+	done = s->view_done;
+	s->view_done = NULL;
+	if (st == IPC_S_OK) {
+		/*
+		 * A look may give a boundary below what was asked before;
+		 * those UIDs were decided then (the boundary only rises).
+		 */
+		imap_view_recent_add(v, r->first > v->recent_upto ? r->first :
+		    v->recent_upto, v->recent_asking);
+		/* With the EXISTS of new messages (RFC 3501 7.3.2). */
+		if (v->recent_tell)
+			buf_printf(s->out, "* %u RECENT\r\n",
+			    imap_view_recent_count(v));
+	} else
+		imap_session_debug(s, "recent: %s: %s", ipc_status_name(st),
+		    text != NULL ? text : "");
+	/* Asked once, whatever came back: a failure is not tried again. */
+	v->recent_upto = v->recent_asking;
+	/*
+	 * A change noted while this was waiting found the view busy; an
+	 * idling client has no command to bring it, so catch up now.
+	 */
+	if (v->recent_tell && v->changed && s->idling) {
+		(void)imap_view_sync(s, false, done);
+		return;
+	}
+	if (done != NULL)
+		done(s);
+}
+
+bool
+imap_view_learn_recent(struct imap_session *s, bool tell,
+    imap_view_done_fn *done)
+{
+	struct ipc_MBOX_RECENT_req req;
+	struct imap_view *v = s->view;
+	struct ipc_chan *store;
+	uint32_t upto;
+
+	/*
+	 * Up to the UIDNEXT the view was told, or past its last UID if
+	 * MSG_UIDS brought some above that.
+	 */
+	upto = v != NULL ? v->uidnext : 0;
+	if (v != NULL && v->n > 0 && imap_view_last_uid(v) >= upto)
+		upto = imap_view_last_uid(v) + 1;
+	if (v == NULL || (s->enabled & IMAP_ENABLED_REV2) ||
+	    upto <= v->recent_upto || v->sync_id != 0 ||
+	    (store = imapd_store()) == NULL) {
+		if (done != NULL)
+			done(s);
+		return true;
+	}
+	req.mailbox_id = v->mailbox_id;
+	req.uidvalidity = v->uidvalidity;
+	req.uidnext = upto;
+	req.mode = v->readonly ? VIEW_RECENT_LOOK : VIEW_RECENT_CLAIM;
+	v->recent_asking = upto;
+	v->recent_tell = tell;
+	s->view_done = done;
+	v->sync_id = ipc_request(store, IPC_T_MBOX_RECENT, conn_id(s->conn),
+	    &req, imap_view_recent_cb, s);
+	return false;
 }
 
 /* --- Catching up --- */
@@ -384,7 +539,7 @@ imap_view_apply_sync(struct imap_session *s, const struct ipc_MBOX_SYNC_rep *r)
 			continue;
 		buf_printf(s->out, "* %u FETCH (UID %u FLAGS ", msn, uid);
 		imap_view_write_flags(s->out, wire_u64list_get(&r->flags,
-		    (uint32_t)i), kw);
+		    (uint32_t)i), imap_view_is_recent(s, uid), kw);
 		if (condstore && i < r->modseqs.count)
 			buf_printf(s->out, " MODSEQ (%llu)",
 			    (unsigned long long)wire_u64list_get(&r->modseqs,
@@ -413,14 +568,16 @@ imap_view_sync_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	s->view->sync_id = 0;
 	done = s->view_done;
 	s->view_done = NULL;
-	if (st == IPC_S_OK)
+	if (st == IPC_S_OK) {
 		imap_view_apply_sync(s, rep);
-	else {
-		/* Try again at the next point. */
-		s->view->changed = true;
-		imap_session_debug(s, "mailbox sync failed: %s: %s",
-		    ipc_status_name(st), text != NULL ? text : "");
+		/* New messages may be recent here (RFC 3501 7.3.2). */
+		(void)imap_view_learn_recent(s, true, done);
+		return;
 	}
+	/* Try again at the next point. */
+	s->view->changed = true;
+	imap_session_debug(s, "mailbox sync failed: %s: %s",
+	    ipc_status_name(st), text != NULL ? text : "");
 	if (done != NULL)
 		done(s);
 }

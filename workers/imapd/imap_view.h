@@ -51,7 +51,21 @@ struct imap_view {
 	uint32_t	*saved;
 	uint32_t	 nsaved;
 	bool		 has_saved;
-	uint32_t	 sync_id;	/* MBOX_SYNC waiting, 0 none */
+	uint32_t	 sync_id;	/* MBOX_SYNC or MBOX_RECENT waiting */
+	/*
+	 * \Recent (RFC 3501 2.3.2): the UID ranges [lo, hi) recent in this
+	 * session, ascending, as storaged gave them (MBOX_RECENT; claimed by
+	 * a read-write view, looked at by a read-only one).  UIDs below
+	 * recent_upto were asked about; recent_asking is the upto of the
+	 * request waiting, recent_tell whether its reply is told (RECENT).
+	 */
+	struct imap_view_recent {
+		uint32_t	 lo, hi;
+	}		*recent;
+	uint32_t	 nrecent, recent_cap;
+	uint32_t	 recent_upto;
+	uint32_t	 recent_asking;
+	bool		 recent_tell;
 };
 
 /* The view of a just-selected mailbox from MBOX_SELECT's reply. */
@@ -104,8 +118,11 @@ int	imap_view_saved_set(const struct imap_view *v, struct imap_seqset *set,
 int	imap_view_resolve_set(const struct imap_view *v, struct imap_seqset *set,
 	    bool uid, const char **why);
 
-/* Appends "(" flags ")" for system flag bits and keywords. */
-void	imap_view_write_flags(struct buf *out, uint64_t flags,
+/*
+ * Appends "(" flags ")" for system flag bits and keywords, and \Recent
+ * first when recent (imap_view_is_recent).
+ */
+void	imap_view_write_flags(struct buf *out, uint64_t flags, bool recent,
 	    const char *keywords);
 /* Appends the FLAGS and PERMANENTFLAGS responses of the view. */
 void	imap_view_write_flag_lists(struct imap_session *s,
@@ -141,6 +158,23 @@ void	imap_view_condstore_enable(struct imap_session *s);
 /* Applies one MBOX_SYNC reply to the view and writes its responses. */
 void	imap_view_apply_sync(struct imap_session *s,
 	    const struct ipc_MBOX_SYNC_rep *r);
+
+/*
+ * Whether uid has \Recent in the session's view: never for IMAP4rev2,
+ * which has no such flag (RFC 9051 Appendix E, 12).
+ */
+bool	imap_view_is_recent(const struct imap_session *s, uint32_t uid);
+/* How many messages of the view are recent (RECENT, RFC 3501 7.3.2). */
+uint32_t imap_view_recent_count(const struct imap_view *v);
+/*
+ * Learns which of the view's UIDs not asked about yet are recent here
+ * (MBOX_RECENT: a read-write view claims them, a read-only one looks),
+ * then calls done(s), at once if there is nothing to ask (none new, an
+ * IMAP4rev2 session).  With tell, a reply that found new UIDs writes
+ * "* n RECENT" first.  Returns true if done was called before returning.
+ */
+bool	imap_view_learn_recent(struct imap_session *s, bool tell,
+	    imap_view_done_fn *done);
 
 /* Unpacks element i of a uid vector. */
 uint32_t imap_view_vec_get(const uint8_t *vec, size_t i);
