@@ -432,8 +432,9 @@ def main():
             if res["stress"] is not None:
                 log("%s: stress %.0f op/s, %d errors" % (
                     name, res["stress"]["ops"], res["stress"]["errors"]))
-            res["idle-mem"] = idle_memory(server, server.imap_port)
-            log("%s: idle connection %.1f KiB" % (name, res["idle-mem"]))
+            if IDLE > 0:
+                res["idle-mem"] = idle_memory(server, server.imap_port)
+                log("%s: idle connection %.1f KiB" % (name, res["idle-mem"]))
             server.stop()
             running = None
             results[name] = res
