@@ -56,6 +56,7 @@
 #include "xmalloc.h"
 
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <netinet/in.h>
@@ -359,6 +360,35 @@ conn_flush(struct conn *c)
 	    c->out.len - off) == -1)
 		conn_debug(c, "bufferevent_write failed");
 	buf_reset(&c->out);
+}
+
+size_t
+conn_sendfile(struct conn *c, int fd, uint64_t *off, uint64_t len)
+{
+	off_t o;
+	size_t sent = 0;
+	ssize_t n;
+
+	if (c->bev == NULL || c->closing || c->ssl != NULL || c->z != NULL ||
+	    c->starttls || c->out.len > 0 ||
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+		return 0;
+	while (sent < len) {
+		o = (off_t)*off;
+		n = sendfile(c->fd, fd, &o, len - sent > (1u << 30) ? 1u << 30 :
+		    (size_t)(len - sent));
+		if (n == -1 && errno == EINTR)
+			continue;
+		/*
+		 * Full (EAGAIN), or an error that the bufferevent meets and
+		 * reports on the next write, or the file ended early.
+		 */
+		if (n <= 0)
+			break;
+		*off += (uint64_t)n;
+		sent += (size_t)n;
+	}
+	return sent;
 }
 
 size_t

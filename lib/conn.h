@@ -96,6 +96,16 @@ struct buf *conn_out(struct conn *c);
 bool	 conn_pull(struct conn *c);
 /* Hands conn_out() to the socket. */
 void	 conn_flush(struct conn *c);
+/*
+ * Sends up to len bytes of the file fd from *off (advanced) straight to
+ * the socket with sendfile(2), when nothing is queued before them and the
+ * connection is in clear (no TLS, no COMPRESS): the bytes are never
+ * copied through the process.  Returns the bytes sent, 0 when the socket
+ * is full or the connection cannot take them this way (the caller then
+ * writes them as usual).  The file must not change while they may be in
+ * flight: the socket's queue refers to its pages.
+ */
+size_t	 conn_sendfile(struct conn *c, int fd, uint64_t *off, uint64_t len);
 /* Bytes written and not yet sent (conn_out() and the socket's queue). */
 size_t	 conn_out_pending(const struct conn *c);
 /*

@@ -60,11 +60,11 @@ static const int sandbox_store[] = {
  * each further recipient and hands the memfds to storaged; imapd spools
  * APPEND's messages the same way (pwrite at the spool's end), and has
  * storaged copy a large message it serves into a memfd it keeps one
- * descriptor of (dup).
+ * descriptor of (dup), which it sends from with sendfile.
  */
 static const int sandbox_network[] = {
 	SCMP_SYS(memfd_create), SCMP_SYS(copy_file_range), SCMP_SYS(pread64),
-	SCMP_SYS(pwrite64), SCMP_SYS(dup),
+	SCMP_SYS(pwrite64), SCMP_SYS(dup), SCMP_SYS(sendfile),
 };
 
 #ifdef BULWARK_SANITIZE

@@ -8,6 +8,7 @@
 #include "admin.h"
 #include "deliver.h"
 #include "mail_api.h"
+#include "notify.h"
 #include "storaged.h"
 #include "worker.h"
 
@@ -49,6 +50,7 @@ const struct ipc_handler dispatch_worker[] = {
 	{ IPC_T_METADATA_GET,	mail_meta_get },
 	{ IPC_T_METADATA_SET,	mail_meta_set },
 	{ IPC_T_MBOX_RECENT,	mail_mbox_recent },
+	{ IPC_T_ACCOUNT_WATCH,	notify_account_watch },
 	{ 0, NULL }
 };
 

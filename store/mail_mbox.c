@@ -9,11 +9,15 @@
  * selected a mailbox whose messages changed (notify.h): a deleted one, and
  * the inbox when a rename emptied it.  Renames and subscriptions leave
  * messages as they are, and no session can have a new mailbox selected,
- * so those notify nobody.
+ * so those notify no selecting session.  Every successful write here also
+ * tells the sessions that watch the account's names or subscriptions
+ * (IMAP NOTIFY, notify_list_changed()), except the one that asked.
  */
 #include "mail_api.h"
+#include "acctwatch.h"
 #include "compat.h"
 #include "log.h"
+#include "mailbox.h"
 #include "mbox_op.h"
 #include "notify.h"
 #include "storaged.h"
@@ -43,6 +47,9 @@ struct mail_mbox_job {
 	uint32_t		 out_uidvalidity;
 	uint32_t		 notify_id;	/* 0: nobody to tell */
 	uint64_t		 notify_modseq;
+	/* For watching sessions: ACCTWATCH_EV_*, 0: nothing to tell. */
+	uint32_t		 list_event;
+	char			 oldname[MAILBOX_NAME_MAX + 1];
 };
 
 /* --- MBOX_LIST --- */
@@ -72,7 +79,7 @@ mail_mbox_u64_wire(const struct mail_mbox_u64s *v)
 enum {
 	MBL_IDS, MBL_PARENTS, MBL_SUBSCRIBED, MBL_TOTAL, MBL_UNREAD,
 	MBL_UIDVALIDITY, MBL_UIDNEXT, MBL_HMS, MBL_SIZE, MBL_THREADS,
-	MBL_UNREAD_THREADS, MBL_SORT, MBL_DELETED, MBL_DELETED_SIZE, MBL_N
+	MBL_SORT, MBL_DELETED, MBL_DELETED_SIZE, MBL_N
 };
 
 static void
@@ -107,7 +114,6 @@ mail_mbox_list_reply(struct ipc_chan *c, const struct ipc_frame *f,
 		mail_mbox_u64_add(&u[MBL_HMS], mi->rec.highestmodseq);
 		mail_mbox_u64_add(&u[MBL_SIZE], mi->size);
 		mail_mbox_u64_add(&u[MBL_THREADS], mi->rec.threads);
-		mail_mbox_u64_add(&u[MBL_UNREAD_THREADS], mi->unread_threads);
 		mail_mbox_u64_add(&u[MBL_SORT], mi->rec.sort_order);
 		mail_mbox_u64_add(&u[MBL_DELETED], mi->rec.deleted);
 		mail_mbox_u64_add(&u[MBL_DELETED_SIZE], mi->rec.deleted_size);
@@ -125,7 +131,6 @@ mail_mbox_list_reply(struct ipc_chan *c, const struct ipc_frame *f,
 	rep.highestmodseq = mail_mbox_u64_wire(&u[MBL_HMS]);
 	rep.size = mail_mbox_u64_wire(&u[MBL_SIZE]);
 	rep.threads = mail_mbox_u64_wire(&u[MBL_THREADS]);
-	rep.unread_threads = mail_mbox_u64_wire(&u[MBL_UNREAD_THREADS]);
 	rep.sort_order = mail_mbox_u64_wire(&u[MBL_SORT]);
 	rep.deleted = mail_mbox_u64_wire(&u[MBL_DELETED]);
 	rep.deleted_size = mail_mbox_u64_wire(&u[MBL_DELETED_SIZE]);
@@ -154,7 +159,8 @@ mail_mbox_list(struct ipc_chan *c, const struct ipc_frame *f, const void *msg,
 		return;
 	memset(&l, 0, sizeof(l));
 	if ((st = db_begin(&w->sd->db, false, &txn, &err)) == IPC_S_OK) {
-		st = mbox_op_list(&w->sd->db, txn, s->account_id, &l, &err);
+		st = mbox_op_list(&w->sd->db, txn, s->account_id, false, &l,
+		    &err);
 		db_abort(&txn);
 	}
 	if (st != IPC_S_OK)
@@ -206,6 +212,20 @@ mail_mbox_submit(struct ipc_chan *c, const struct ipc_frame *f,
 	}
 }
 
+/* Tells watching sessions of the name or subscription j changed. */
+static void
+mail_mbox_list_changed(const struct mail_mbox_job *j)
+{
+	struct notify_origin o;
+
+	o.chan_serial = j->chan_serial;
+	o.session = j->ref.session;
+	notify_list_changed(j->sd, j->account_id, &o, j->list_event,
+	    j->list_event == ACCTWATCH_EV_CREATE ? j->out_id : j->mailbox_id,
+	    j->name, j->list_event == ACCTWATCH_EV_RENAME ? j->oldname : NULL,
+	    j->subscribed);
+}
+
 /*
  * The write of j is durable (st IPC_S_OK, reply rep) or failed: replies
  * on its channel if still open, tells the sessions of a changed mailbox,
@@ -230,6 +250,8 @@ mail_mbox_finish(struct mail_mbox_job *j, enum ipc_status st,
 	if (st == IPC_S_OK && j->notify_id != 0)
 		notify_mailbox(j->sd, j->account_id, j->notify_id,
 		    j->notify_modseq);
+	if (st == IPC_S_OK && j->list_event != 0)
+		mail_mbox_list_changed(j);
 	free(j);
 }
 
@@ -241,6 +263,7 @@ mail_mbox_create_apply(struct store_db *db, MDB_txn *txn, void *arg,
 {
 	struct mail_mbox_job *j = arg;
 
+	j->list_event = ACCTWATCH_EV_CREATE;
 	return mbox_op_create(db, txn, j->account_id, j->name, j->role,
 	    j->now, &j->out_id, &j->out_uidvalidity, err);
 }
@@ -282,6 +305,20 @@ mail_mbox_create(struct ipc_chan *c, const struct ipc_frame *f,
 	    mail_mbox_create_done);
 }
 
+/* Reads the stored name of j's mailbox into name (MAILBOX_NAME_MAX + 1). */
+static enum ipc_status
+mail_mbox_name_of(struct store_db *db, MDB_txn *txn,
+    const struct mail_mbox_job *j, char *name, struct store_error *err)
+{
+	struct mailbox_rec mb;
+	enum ipc_status st;
+
+	if ((st = mailbox_get(db, txn, j->account_id, j->mailbox_id, &mb,
+	    err)) == IPC_S_OK)
+		strlcpy(name, mb.name, MAILBOX_NAME_MAX + 1);
+	return st;
+}
+
 /* MBOX_DELETE */
 
 static enum ipc_status
@@ -289,8 +326,13 @@ mail_mbox_delete_apply(struct store_db *db, MDB_txn *txn, void *arg,
     struct store_error *err)
 {
 	struct mail_mbox_job *j = arg;
+	enum ipc_status st;
 
+	/* Its name, for the sessions that watch names. */
+	if ((st = mail_mbox_name_of(db, txn, j, j->name, err)) != IPC_S_OK)
+		return st;
 	j->notify_id = j->mailbox_id;
+	j->list_event = ACCTWATCH_EV_DELETE;
 	return mbox_op_delete(db, txn, j->account_id, j->mailbox_id,
 	    &j->notify_modseq, err);
 }
@@ -325,6 +367,10 @@ mail_mbox_rename_apply(struct store_db *db, MDB_txn *txn, void *arg,
 	struct mail_mbox_job *j = arg;
 	enum ipc_status st;
 
+	if ((st = mail_mbox_name_of(db, txn, j, j->oldname, err)) !=
+	    IPC_S_OK)
+		return st;
+	j->list_event = ACCTWATCH_EV_RENAME;
 	st = mbox_op_rename(db, txn, j->account_id, j->mailbox_id, j->name,
 	    j->now, &j->out_id, &j->notify_modseq, err);
 	/* The inbox was emptied into a new mailbox. */
@@ -341,6 +387,8 @@ mail_mbox_rename_done(void *arg, enum ipc_status st,
 	struct ipc_MBOX_RENAME_rep rep;
 
 	rep.mailbox_id = j->out_id;
+	/* The mailbox now called name (a new one when the inbox moved). */
+	j->mailbox_id = j->out_id;
 	mail_mbox_finish(j, st, err, &rep);
 }
 
@@ -372,7 +420,11 @@ mail_mbox_subscribe_apply(struct store_db *db, MDB_txn *txn, void *arg,
     struct store_error *err)
 {
 	struct mail_mbox_job *j = arg;
+	enum ipc_status st;
 
+	if ((st = mail_mbox_name_of(db, txn, j, j->name, err)) != IPC_S_OK)
+		return st;
+	j->list_event = ACCTWATCH_EV_SUBSCRIBE;
 	return mbox_op_subscribe(db, txn, j->account_id, j->mailbox_id,
 	    j->subscribed, err);
 }
@@ -400,6 +452,7 @@ mail_subscription_set_apply(struct store_db *db, MDB_txn *txn, void *arg,
 {
 	struct mail_mbox_job *j = arg;
 
+	j->list_event = ACCTWATCH_EV_SUBSCRIBE;
 	return subscription_set(db, txn, j->account_id, j->name,
 	    j->subscribed, err);
 }

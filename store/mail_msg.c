@@ -10,6 +10,7 @@
 #include "mail_api.h"
 #include "log.h"
 #include "mail_msg.h"
+#include "msgsearch.h"
 #include "notify.h"
 #include "session.h"
 #include "storaged.h"
@@ -179,6 +180,57 @@ mail_mbox_sync(struct ipc_chan *c, const struct ipc_frame *f, const void *msg,
 	buf_clear(&kb);
 }
 
+static void	mail_msg_text_keys_clear(struct mail_text_keys *);
+
+/* SEARCH's text keys of a MSG_FETCH, checked; false: refused (replied). */
+static bool
+mail_msg_text_keys(struct ipc_chan *c, const struct ipc_frame *f,
+    const struct ipc_MSG_FETCH_req *m, struct mail_text_keys *k)
+{
+	struct wire_iter fi, vi;
+	uint32_t i;
+
+	memset(k, 0, sizeof(*k));
+	if (m->text_kinds.count == 0)
+		return true;
+	if (m->text_kinds.count > MSGSEARCH_MAX_KEYS ||
+	    m->text_fields.count != m->text_kinds.count ||
+	    m->text_values.count != m->text_kinds.count) {
+		ipc_reply(c, f, IPC_S_INVALID, "bad text keys", NULL);
+		return false;
+	}
+	k->n = m->text_kinds.count;
+	k->kinds = xreallocarray(NULL, k->n, sizeof(*k->kinds));
+	k->fields = xreallocarray(NULL, k->n, sizeof(*k->fields));
+	k->values = xreallocarray(NULL, k->n, sizeof(*k->values));
+	k->vlens = xreallocarray(NULL, k->n, sizeof(*k->vlens));
+	wire_strlist_iter(&m->text_fields, &fi);
+	wire_strlist_iter(&m->text_values, &vi);
+	for (i = 0; i < k->n; i++) {
+		k->kinds[i] = wire_u64list_get(&m->text_kinds, i);
+		k->fields[i] = wire_strlist_next(&fi);
+		k->values[i] = wire_strlist_next(&vi);
+		k->vlens[i] = strlen(k->values[i]);
+		if (k->kinds[i] < MSGSEARCH_FROM ||
+		    k->kinds[i] > MSGSEARCH_TEXT) {
+			mail_msg_text_keys_clear(k);
+			ipc_reply(c, f, IPC_S_INVALID, "bad text key", NULL);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void
+mail_msg_text_keys_clear(struct mail_text_keys *k)
+{
+	free(k->kinds);
+	free(k->fields);
+	free(k->values);
+	free(k->vlens);
+	memset(k, 0, sizeof(*k));
+}
+
 void
 mail_msg_fetch(struct ipc_chan *c, const struct ipc_frame *f, const void *msg,
     void *arg)
@@ -187,6 +239,7 @@ mail_msg_fetch(struct ipc_chan *c, const struct ipc_frame *f, const void *msg,
 	struct ipc_MSG_FETCH_rep rep;
 	struct wchan *w = arg;
 	struct buf kb = BUF_INIT;
+	struct mail_text_keys keys;
 	struct mail_fetch r;
 	struct store_error err;
 	struct session *s;
@@ -195,15 +248,18 @@ mail_msg_fetch(struct ipc_chan *c, const struct ipc_frame *f, const void *msg,
 	uint32_t n;
 
 	if ((s = worker_session_bound(c, f, w)) == NULL ||
-	    !mail_msg_uids_ok(c, f, &m->uids, &n))
+	    !mail_msg_uids_ok(c, f, &m->uids, &n) ||
+	    !mail_msg_text_keys(c, f, m, &keys))
 		return;
 	if ((st = db_begin(&w->sd->db, false, &txn, &err)) != IPC_S_OK) {
+		mail_msg_text_keys_clear(&keys);
 		ipc_reply(c, f, st, err.text, NULL);
 		return;
 	}
 	st = mail_msg_fetch_op(&w->sd->db, txn, s->account_id, m->mailbox_id,
-	    m->uids.p, n, m->with_record, &r, &err);
+	    m->uids.p, n, m->with_record, &keys, m->body_max, &r, &err);
 	db_abort(&txn);
+	mail_msg_text_keys_clear(&keys);
 	if (st != IPC_S_OK)
 		ipc_reply(c, f, st, err.text, NULL);
 	else {
@@ -220,6 +276,11 @@ mail_msg_fetch(struct ipc_chan *c, const struct ipc_frame *f, const void *msg,
 		rep.records.p = r.records.data;
 		rep.records.len = (uint32_t)r.records.len;
 		rep.record_lens = mail_msg_u64s(&r.record_lens);
+		rep.text_hits.p = r.text_hits.data;
+		rep.text_hits.len = (uint32_t)r.text_hits.len;
+		rep.bodies.p = r.bodies.data;
+		rep.bodies.len = (uint32_t)r.bodies.len;
+		rep.body_lens = mail_msg_u64s(&r.body_lens);
 		ipc_reply(c, f, IPC_S_OK, NULL, &rep);
 	}
 	mail_fetch_clear(&r);

@@ -160,18 +160,38 @@ struct mail_fetch {
 				 received, saved, sizes, record_lens;
 	struct strvec		 keywords;
 	struct buf		 records;
+	struct buf		 text_hits;	/* (keys + 7) / 8 per found */
+	struct buf		 bodies;
+	struct mail_vec		 body_lens;	/* or MSG_FETCH_NO_BODY */
 };
+
+#define MSG_FETCH_NO_BODY	UINT64_MAX
+
+/* SEARCH's text keys for MSG_FETCH (lib/msgsearch.h). */
+struct mail_text_keys {
+	uint32_t		 n;
+	uint64_t		*kinds;		/* enum msgsearch_kind */
+	const char		**fields;	/* HEADER's field names */
+	const char		**values;
+	size_t			*vlens;
+};
+
+/* Bytes of messages searched for text keys before a reply is cut. */
+#define MAIL_SEARCH_BYTES_MAX	(16u << 20)
 
 /*
  * MSG_FETCH of the n UIDs at uids (a checked uid vector) of mailbox mbox,
  * with their records if with_record, until the data passes
- * MAIL_REPLY_MAX (one message at least).  Returns IPC_S_OK,
- * IPC_S_NOTFOUND (mailbox) or an error; clear r with mail_fetch_clear.
+ * MAIL_REPLY_MAX (one message at least), and, when keys is not NULL,
+ * which of the text keys each message matches, until MAIL_SEARCH_BYTES_MAX
+ * bytes have been searched, and the bytes of messages of up to body_max
+ * bytes (0: none) while they fit.  Returns IPC_S_OK, IPC_S_NOTFOUND (mailbox)
+ * or an error; clear r with mail_fetch_clear.
  */
 enum ipc_status mail_msg_fetch_op(struct store_db *db, MDB_txn *txn,
 	    uint64_t account_id, uint32_t mbox, const uint8_t *uids,
-	    uint32_t n, bool with_record, struct mail_fetch *r,
-	    struct store_error *err);
+	    uint32_t n, bool with_record, const struct mail_text_keys *keys,
+	    uint32_t body_max, struct mail_fetch *r, struct store_error *err);
 void	mail_fetch_clear(struct mail_fetch *r);
 
 /*

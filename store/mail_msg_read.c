@@ -10,8 +10,11 @@
 #include "blob.h"
 #include "compat.h"
 #include "key.h"
+#include "log.h"
 #include "mailbox.h"
 #include "message.h"
+#include "msgrec.h"
+#include "msgsearch.h"
 #include "wire.h"
 
 #include <sys/stat.h>
@@ -402,29 +405,103 @@ mail_sync_clear(struct mail_sync *r)
 
 /* --- MSG_FETCH, MSG_BODY --- */
 
+/*
+ * Matches the text keys against one message: one bit per key appended to
+ * hits; *searched grows by the bytes read.  A message whose record or
+ * bytes cannot be read matches nothing (and is logged).
+ */
+static enum ipc_status
+mail_fetch_text(struct store_db *db, MDB_txn *txn, uint64_t acct,
+    uint64_t email, const struct message_rec *m, const void *rec,
+    size_t reclen, const struct mail_text_keys *keys, struct buf *hits,
+    size_t *searched, struct store_error *err)
+{
+	struct msgrec mr;
+	enum ipc_status st;
+	const void *raw = NULL;
+	const char *why;
+	size_t len = 0, stride = (keys->n + 7) / 8, at;
+	uint32_t k;
+	uint8_t *h;
+	bool need_raw = false, open = false;
+
+	at = hits->len;
+	buf_reserve(hits, stride);
+	memset(buf_tail(hits), 0, stride);
+	buf_commit(hits, stride);
+	for (k = 0; k < keys->n; k++)
+		need_raw |= msgsearch_needs_raw((enum msgsearch_kind)
+		    keys->kinds[k]);
+	if (rec == NULL && (st = message_record(db, txn, acct, email, &rec,
+	    &reclen, err)) != IPC_S_OK)
+		return st;
+	if (need_raw && (st = blob_get(db, txn, m->hash, &raw, &len, NULL,
+	    err)) != IPC_S_OK)
+		return st;
+	if (msgrec_open(rec, reclen, need_raw ? len : m->size, &mr,
+	    &why) == -1) {
+		log_warnx("message %llu: bad record: %s",
+		    (unsigned long long)email, why);
+		return IPC_S_OK;
+	}
+	open = true;
+	h = hits->data + at;
+	for (k = 0; k < keys->n; k++)
+		if (msgsearch_match(&mr, raw, len,
+		    (enum msgsearch_kind)keys->kinds[k], keys->fields[k],
+		    keys->values[k], keys->vlens[k]))
+			h[k / 8] |= (uint8_t)(1u << (k % 8));
+	*searched += need_raw ? len : reclen;
+	if (open)
+		msgrec_close(&mr);
+	return IPC_S_OK;
+}
+
 /* Adds the data of one present message; returns false if it did not fit. */
 static enum ipc_status
 mail_fetch_one(struct store_db *db, MDB_txn *txn, uint64_t acct,
     uint32_t uid, uint64_t email, uint64_t modseq, bool with_record,
-    struct mail_fetch *r, size_t *bytes, struct buf *kw, bool *full,
-    struct store_error *err)
+    const struct mail_text_keys *keys, uint32_t body_max,
+    struct mail_fetch *r, size_t *bytes, size_t *searched, struct buf *kw,
+    bool *full, struct store_error *err)
 {
 	struct message_rec m;
 	enum ipc_status st;
-	const void *rec = NULL;
-	size_t reclen = 0, need;
+	const void *rec = NULL, *body = NULL;
+	size_t reclen = 0, need, blen = 0;
 
+	if (keys != NULL && r->found.n > 0 &&
+	    *searched >= MAIL_SEARCH_BYTES_MAX) {
+		*full = true;
+		return IPC_S_OK;
+	}
 	if ((st = message_get(db, txn, acct, email, &m, err)) != IPC_S_OK)
 		return st;
 	if (with_record && (st = message_record(db, txn, acct, email, &rec,
 	    &reclen, err)) != IPC_S_OK)
 		return st;
 	mail_keywords_text(&m, kw);
-	need = 4 + 8 * 9 + 4 + kw->len + reclen;
+	need = 4 + 8 * 9 + 4 + kw->len + reclen +
+	    (keys != NULL ? (keys->n + 7) / 8 : 0);
 	if (r->found.n > 0 && *bytes + need > MAIL_REPLY_MAX) {
 		*full = true;
 		return IPC_S_OK;
 	}
+	if (body_max > 0 && m.size <= body_max) {
+		/* Whole, while the reply has room; the first one may go without. */
+		if (*bytes + need + m.size <= MAIL_REPLY_MAX) {
+			if ((st = blob_get(db, txn, m.hash, &body, &blen, NULL,
+			    err)) != IPC_S_OK)
+				return st;
+			need += blen;
+		} else if (r->found.n > 0) {
+			*full = true;
+			return IPC_S_OK;
+		}
+	}
+	if (keys != NULL && (st = mail_fetch_text(db, txn, acct, email, &m,
+	    rec, reclen, keys, &r->text_hits, searched, err)) != IPC_S_OK)
+		return st;
 	*bytes += need;
 	mail_vec_u32(&r->found, uid);
 	mail_vec_u64(&r->email_ids, email);
@@ -439,12 +516,19 @@ mail_fetch_one(struct store_db *db, MDB_txn *txn, uint64_t acct,
 		buf_append(&r->records, rec, reclen);
 		mail_vec_u64(&r->record_lens, reclen);
 	}
+	if (body_max > 0) {
+		if (body != NULL)
+			buf_append(&r->bodies, body, blen);
+		mail_vec_u64(&r->body_lens, body != NULL ? blen :
+		    MSG_FETCH_NO_BODY);
+	}
 	return IPC_S_OK;
 }
 
 enum ipc_status
 mail_msg_fetch_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
     uint32_t mbox, const uint8_t *uids, uint32_t n, bool with_record,
+    const struct mail_text_keys *keys, uint32_t body_max,
     struct mail_fetch *r, struct store_error *err)
 {
 	struct mailbox_rec mb;
@@ -452,10 +536,12 @@ mail_msg_fetch_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	enum ipc_status st;
 	uint64_t email, modseq;
 	uint32_t i, uid;
-	size_t bytes = 0;
+	size_t bytes = 0, searched = 0;
 	bool full = false;
 
 	memset(r, 0, sizeof(*r));
+	if (keys != NULL && keys->n == 0)
+		keys = NULL;
 	if ((st = mailbox_get(db, txn, account_id, mbox, &mb, err)) !=
 	    IPC_S_OK)
 		return st;
@@ -465,7 +551,8 @@ mail_msg_fetch_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 		    &modseq, err);
 		if (st == IPC_S_OK)
 			st = mail_fetch_one(db, txn, account_id, uid, email,
-			    modseq, with_record, r, &bytes, &kw, &full, err);
+			    modseq, with_record, keys, body_max, r, &bytes,
+			    &searched, &kw, &full, err);
 		else if (st == IPC_S_NOTFOUND)
 			st = IPC_S_OK;
 		if (st != IPC_S_OK)
@@ -482,13 +569,15 @@ mail_fetch_clear(struct mail_fetch *r)
 {
 	struct mail_vec *v[] = { &r->found, &r->email_ids, &r->thread_ids,
 	    &r->modseqs, &r->flags, &r->received, &r->saved, &r->sizes,
-	    &r->record_lens };
+	    &r->record_lens, &r->body_lens };
 	size_t i;
 
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 		mail_vec_clear(v[i]);
 	strvec_clear(&r->keywords);
 	buf_clear(&r->records);
+	buf_clear(&r->text_hits);
+	buf_clear(&r->bodies);
 }
 
 enum ipc_status

@@ -151,11 +151,11 @@ size_t
 mbox_op_list_bytes(size_t n, size_t text_bytes)
 {
 	/*
-	 * Status and empty text (11), state (9), 14 U64LIST and 2 STRLIST
-	 * headers (5 each); per mailbox 14 u64 and two strings' length and
+	 * Status and empty text (11), state (9), 13 U64LIST and 2 STRLIST
+	 * headers (5 each); per mailbox 13 u64 and two strings' length and
 	 * NUL.
 	 */
-	return 11 + 9 + 16 * 5 + n * (14 * 8 + 2 * 5) + text_bytes;
+	return 11 + 9 + 15 * 5 + n * (13 * 8 + 2 * 5) + text_bytes;
 }
 
 /* Whether the set still fits the limits once written. */
@@ -409,7 +409,7 @@ mbox_op_count(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 
 enum ipc_status
 mbox_op_list(struct store_db *db, MDB_txn *txn, uint64_t account_id,
-    struct mbox_list *l, struct store_error *err)
+    bool unread_threads, struct mbox_list *l, struct store_error *err)
 {
 	struct mstate_rec s;
 	enum ipc_status st;
@@ -419,6 +419,11 @@ mbox_op_list(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	    err)) != IPC_S_OK)
 		return st;
 	l->state = s.modseq;
+	if (!unread_threads) {
+		for (size_t i = 0; i < l->n; i++)
+			l->v[i].size = l->v[i].rec.size;
+		return IPC_S_OK;
+	}
 	return mbox_op_count(db, txn, account_id, l, err);
 }
 

@@ -56,13 +56,15 @@ struct mbox_list {
 
 /*
  * Reads every mailbox of account_id, with its size (the record's
- * counter) and unread threads (counted in one pass over the messages when
- * some mailbox has unread ones), into *l (initialize it
+ * counter) and, if unread_threads, its unread threads (counted in one
+ * pass over the account's messages when some mailbox has unread ones:
+ * JMAP's Mailbox/get needs them, IMAP never does), into *l (initialize it
  * zeroed; mbox_list_clear frees it).  Returns IPC_S_OK, IPC_S_NOTFOUND
  * (no mail state) or an error.
  */
 enum ipc_status mbox_op_list(struct store_db *db, MDB_txn *txn,
-	    uint64_t account_id, struct mbox_list *l, struct store_error *err);
+	    uint64_t account_id, bool unread_threads, struct mbox_list *l,
+	    struct store_error *err);
 void	mbox_list_clear(struct mbox_list *l);
 /*
  * Bytes of the MBOX_LIST reply payload for n mailboxes whose names and

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * notify.c: MBOX_CHANGED to the sessions that selected a changed mailbox
+ * notify.c: MBOX_CHANGED to the sessions that selected a changed mailbox,
+ * ACCOUNT_CHANGED and MBOX_LIST_CHANGED to those that watch their account
  * (see notify.h).  A walk over every worker channel's session table: the
  * tables are small hashes of at most SESSION_MAX, and writes that notify
  * are far rarer than reads.  An index from (account, mailbox) to sessions
@@ -11,6 +12,7 @@
  * mailbox record is read here, once, only if some session looks at it.
  */
 #include "notify.h"
+#include "acctwatch.h"
 #include "log.h"
 #include "mailbox.h"
 #include "session.h"
@@ -54,12 +56,16 @@ notify_mailbox(struct storaged *sd, uint64_t account_id, uint32_t mailbox_id,
 		for (i = 0; i <= w->sessions.mask; i++) {
 			s = w->sessions.slot[i];
 			if (s == NULL || s->account_id != account_id ||
-			    s->selected != mailbox_id)
+			    (s->selected != mailbox_id &&
+			    (s->watch & ACCTWATCH_MESSAGES) == 0))
 				continue;
 			if (msg.modseq == 0 && (msg.modseq = notify_hms(sd,
 			    account_id, mailbox_id)) == 0)
 				return;
-			ipc_send(w->chan, IPC_T_MBOX_CHANGED, s->id, &msg, -1);
+			/* Same fields: one encoder fits both types. */
+			ipc_send(w->chan, s->selected == mailbox_id ?
+			    IPC_T_MBOX_CHANGED : IPC_T_ACCOUNT_CHANGED, s->id,
+			    &msg, -1);
 			n++;
 		}
 	}
@@ -68,4 +74,62 @@ notify_mailbox(struct storaged *sd, uint64_t account_id, uint32_t mailbox_id,
 		    "modseq=%llu sessions=%zu",
 		    (unsigned long long)account_id, mailbox_id,
 		    (unsigned long long)msg.modseq, n);
+}
+
+void
+notify_list_changed(struct storaged *sd, uint64_t account_id,
+    const struct notify_origin *origin, uint32_t event, uint32_t mailbox_id,
+    const char *name, const char *oldname, bool subscribed)
+{
+	struct ipc_MBOX_LIST_CHANGED_req msg;
+	struct session *s;
+	struct wchan *w;
+	uint32_t need;
+	size_t i, n = 0;
+
+	if (account_id == 0)
+		return;
+	need = event == ACCTWATCH_EV_SUBSCRIBE ? ACCTWATCH_SUBSCRIPTIONS :
+	    ACCTWATCH_NAMES;
+	msg.event = event;
+	msg.mailbox_id = mailbox_id;
+	msg.name = name;
+	msg.oldname = oldname != NULL ? oldname : "";
+	msg.subscribed = subscribed;
+	TAILQ_FOREACH(w, &sd->workers, entry) {
+		if (w->sessions.slot == NULL)
+			continue;
+		for (i = 0; i <= w->sessions.mask; i++) {
+			s = w->sessions.slot[i];
+			if (s == NULL || s->account_id != account_id ||
+			    (s->watch & need) == 0)
+				continue;
+			if (origin != NULL && origin->chan_serial ==
+			    w->serial && origin->session == s->id)
+				continue;
+			ipc_send(w->chan, IPC_T_MBOX_LIST_CHANGED, s->id, &msg,
+			    -1);
+			n++;
+		}
+	}
+	if (n > 0)
+		log_trace(LOG_TRACE_STORE, "notify account=%llu list event=%u "
+		    "mailbox=%u sessions=%zu", (unsigned long long)account_id,
+		    event, mailbox_id, n);
+}
+
+void
+notify_account_watch(struct ipc_chan *c, const struct ipc_frame *f,
+    const void *msg, void *arg)
+{
+	const struct ipc_ACCOUNT_WATCH_req *m = msg;
+	struct wchan *w = arg;
+	struct session *s;
+
+	(void)c;
+	/* One-way: no reply; a session not bound watches nothing. */
+	if ((s = session_find(&w->sessions, f->session)) == NULL ||
+	    s->account_id == 0)
+		return;
+	s->watch = m->events & ACCTWATCH_ALL;
 }

@@ -5,16 +5,46 @@
  * notify_mailbox(); every session (on any worker channel) bound to that
  * account with that mailbox selected (MBOX_SELECT) gets MBOX_CHANGED with
  * the mailbox's new highest modseq, and fetches what changed with
- * MBOX_SYNC.  Runs on the loop thread.
+ * MBOX_SYNC.  Sessions that watch their account (ACCOUNT_WATCH, IMAP
+ * NOTIFY of RFC 5465) also get ACCOUNT_CHANGED for the other mailboxes,
+ * and MBOX_LIST_CHANGED for mailboxes created, deleted and renamed and for
+ * subscriptions (notify_list_changed()).  A session that watches nothing
+ * costs nothing beyond the walk notify_mailbox() always made.  Runs on the
+ * loop thread.
  */
 #ifndef BULWARK_NOTIFY_H
 #define BULWARK_NOTIFY_H
 
 #include <stdint.h>
 
+#include "ipc.h"
 #include "storaged.h"
 
 void	notify_mailbox(struct storaged *sd, uint64_t account_id,
 	    uint32_t mailbox_id, uint64_t modseq);
+
+/*
+ * Who asked for a change: the worker channel (wchan serial) and the
+ * session id on it, which is not told of its own change (RFC 5465 5).
+ */
+struct notify_origin {
+	uint64_t	 chan_serial;
+	uint64_t	 session;
+};
+
+/*
+ * Tells the sessions of account_id that watch it (ACCTWATCH_NAMES for
+ * ACCTWATCH_EV_CREATE, _DELETE and _RENAME, ACCTWATCH_SUBSCRIPTIONS for
+ * _SUBSCRIBE) except origin (NULL: none): MBOX_LIST_CHANGED with event,
+ * mailbox_id (0 if unknown), name and oldname (stored names, borrowed;
+ * oldname NULL but for a rename), subscribed.
+ */
+void	notify_list_changed(struct storaged *sd, uint64_t account_id,
+	    const struct notify_origin *origin, uint32_t event,
+	    uint32_t mailbox_id, const char *name, const char *oldname,
+	    bool subscribed);
+
+/* ACCOUNT_WATCH: what the frame's session watches from now on. */
+ipc_handler_fn notify_account_watch;
 
 #endif

@@ -34,6 +34,7 @@ struct session {
 	char			 username[NAME_ADDR_MAX + 1];
 	uint32_t		 selected;	/* MBOX_SELECT's mailbox, 0: none */
 	uint32_t		 max_user;	/* SESSION_ADMIT's, 0: no limit */
+	uint32_t		 watch;		/* ACCOUNT_WATCH's, ACCTWATCH_* */
 };
 
 struct session_table {

@@ -19,6 +19,9 @@ failed on, and checks the responses the RFCs require, worked out by hand:
   MODSEQ (RFC 7162 3.1).
 - Comments inside an addr-spec are not part of the address (RFC 5322
   3.2.2, 4.4): ENVELOPE and SEARCH FROM see user@domain.
+- APPEND of a literal8 with NUL (RFC 3516 4.4): the part is stored
+  base64-encoded, so BODY[] can be sent, and BINARY[] gives back the
+  octets; a NUL in a header cannot be encoded and is refused.
 """
 import re
 import socket
@@ -96,6 +99,16 @@ QP = (b"From: user@domain.org\r\n"
       b"a=3Db  \r\n"
       b"soft=\r\n"
       b"break\r\n")
+
+# imaptest's append-binary message: a NUL in an application/octet-stream
+# body declared binary.
+BINARY = (b"From: user@domain.org\r\n"
+          b"Date: Sat, 24 Mar 2007 23:00:00 +0200\r\n"
+          b"Mime-Version: 1.0\r\n"
+          b"Content-Type: application/octet-stream\r\n"
+          b"Content-Transfer-Encoding: binary\r\n"
+          b"\r\n"
+          b"\x00-\xe4\r\n\r\n")
 
 COMMENTED = (b"From: <user-from (comment)@ (comment) domain.org>\r\n"
              b"To: <user-to@domain.org>\r\n"
@@ -371,6 +384,72 @@ class ImapConformanceTest(unittest.TestCase):
         lines, ok = r.cmd(b"S3", b"SEARCH RETURN (COUNT) MODSEQ 1")
         self.assertEqual(lines, [b'* ESEARCH (TAG "S3") COUNT 3 MODSEQ %d'
                                  % modseq[2]])
+
+    # --- imaptest "append-binary" ---
+    def test_append_binary_encodes_nul(self):
+        r = self.raw()
+        self.fresh(r, b"ConfBin")
+        lines, ok = r.cmd(b"A1", b"APPEND ConfBin ~{%d+}\r\n%s"
+                          % (len(BINARY), BINARY))
+        self.assertRegex(ok, rb"^A1 OK \[APPENDUID \d+ 1\] ")
+        # Stored as base64 (RFC 3516 4.4 lets the server change the CTE):
+        # 00 2d e4 0d 0a 0d 0a, the message's last line ended by CRLF.
+        stored = BINARY.replace(b"binary", b"base64").replace(
+            b"\x00-\xe4\r\n\r\n", b"AC3kDQoNCg==\r\n")
+        lines, _ = r.cmd(b"F1", b"FETCH 1 (RFC822.SIZE BODY.PEEK[1] "
+                         b"BODY.PEEK[])")
+        self.assertEqual(lines, [b"* 1 FETCH (RFC822.SIZE %d BODY[1] {14}"
+                                 b"\r\nAC3kDQoNCg==\r\n BODY[] {%d}\r\n%s)"
+                                 % (len(stored), len(stored), stored)])
+        lines, _ = r.cmd(b"F2", b"FETCH 1 (BINARY.SIZE[1] BINARY.PEEK[1])")
+        self.assertEqual(lines, [b"* 1 FETCH (BINARY.SIZE[1] 7 BINARY[1] "
+                                 b"~{7}\r\n\x00-\xe4\r\n\r\n)"])
+        lines, _ = r.cmd(b"F3", b"FETCH 1 (BODYSTRUCTURE)")
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn(b'("application" "octet-stream" NIL NIL NIL "base64" 14',
+                      lines[0])
+
+    def test_append_binary_multipart_and_refusals(self):
+        """Only the part with a NUL is re-encoded; a literal8 without NUL
+        is stored as sent; a NUL in a header is NO [UNKNOWN-CTE]."""
+        r = self.raw()
+        self.fresh(r, b"ConfBin2")
+        raw = bytes(range(256))
+        msg = (b"From: a@domain.org\r\nMime-Version: 1.0\r\n"
+               b"Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+               b"--b\r\nContent-Type: text/plain; charset=utf-8\r\n"
+               b"Content-Transfer-Encoding: 8bit\r\n\r\n"
+               b"K\xc3\xb6ln\r\n"
+               b"--b\r\nContent-Type: application/x-raw\r\n"
+               b"Content-Transfer-Encoding: binary\r\n\r\n" + raw +
+               b"\r\n--b--\r\n")
+        _, ok = r.cmd(b"A1", b"APPEND ConfBin2 ~{%d+}\r\n%s" % (len(msg), msg))
+        self.assertTrue(ok.startswith(b"A1 OK"), ok)
+        lines, _ = r.cmd(b"F1", b"FETCH 1 (BODY.PEEK[1] BODY.PEEK[2.MIME] "
+                         b"BINARY.SIZE[2])")
+        self.assertEqual(lines, [
+            b"* 1 FETCH (BODY[1] {5}\r\nK\xc3\xb6ln BODY[2.MIME] {70}\r\n"
+            b"Content-Type: application/x-raw\r\n"
+            b"Content-Transfer-Encoding: base64\r\n\r\n BINARY.SIZE[2] 256)"])
+        lines, _ = r.cmd(b"F2", b"FETCH 1 (BINARY.PEEK[2])")
+        self.assertEqual(lines, [b"* 1 FETCH (BINARY[2] ~{256}\r\n%s)" % raw])
+        # No NUL: nothing to change, the octets are kept as they came.
+        plain = BINARY.replace(b"\x00", b"\x01")
+        _, ok = r.cmd(b"A2", b"APPEND ConfBin2 ~{%d+}\r\n%s"
+                      % (len(plain), plain))
+        self.assertTrue(ok.startswith(b"A2 OK"), ok)
+        lines, _ = r.cmd(b"F3", b"FETCH 2 (BODY.PEEK[])")
+        self.assertEqual(lines, [b"* 2 FETCH (BODY[] {%d}\r\n%s)"
+                                 % (len(plain), plain)])
+        # A NUL in a header field: no body encoding can hold it.
+        bad = b"Subject: a\x00b\r\n\r\nbody\r\n"
+        lines, ok = r.cmd(b"A3", b"APPEND ConfBin2 ~{%d+}\r\n%s"
+                          % (len(bad), bad))
+        self.assertTrue(ok.startswith(b"A3 NO [UNKNOWN-CTE]"), ok)
+        lines, _ = r.cmd(b"N", b"NOOP")
+        self.assertEqual(lines, [])
+        lines, _ = r.cmd(b"ST", b"STATUS ConfBin2 (MESSAGES)")
+        self.assertEqual(lines, [b"* STATUS ConfBin2 (MESSAGES 2)"])
 
     # --- imaptest "move" ---
     def test_move_within_the_mailbox(self):

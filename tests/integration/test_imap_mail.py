@@ -209,6 +209,43 @@ class ImapMailTest(unittest.TestCase):
         self.assertTrue(lines[-1].startswith(b"F BAD"))
         r.close()
 
+    def test_select_unseen(self):
+        """RFC 3501 6.3.1: SELECT and EXAMINE name the first message
+        without \\Seen by its sequence number (OK [UNSEEN n]); none when
+        every message is seen, and none after ENABLE IMAP4rev2 (RFC 9051
+        deprecated it and has no such response code)."""
+        c = self.client()
+        self.fresh(c, "Unseen")
+        for flags in (r"(\Seen)", r"(\Seen)", None, None):
+            self.assertEqual(c.append("Unseen", flags, None, PLAIN)[0], "OK")
+
+        def unseen(readonly=False):
+            typ, _ = c.select("Unseen", readonly=readonly)
+            self.assertEqual(typ, "OK")
+            return c.response("UNSEEN")[1]
+
+        self.assertEqual(unseen(), [b"3"])
+        self.assertEqual(unseen(readonly=True), [b"3"])
+        # A sequence number, not a UID: UID 3 is message 2 once 1 is gone.
+        c.select("Unseen")
+        c.store("1", "+FLAGS", r"(\Deleted)")
+        c.expunge()
+        self.assertEqual(unseen(), [b"2"])
+        c.store("2", "+FLAGS", r"(\Seen)")
+        self.assertEqual(unseen(), [b"3"])
+        c.store("3", "+FLAGS", r"(\Seen)")
+        self.assertEqual(unseen(), [None])
+        c.store("1", "-FLAGS", r"(\Seen)")
+        self.assertEqual(unseen(readonly=True), [b"1"])
+        c.logout()
+        # IMAP4rev2: no UNSEEN code, though message 1 is unseen.
+        c = self.client()
+        self.assertEqual(c.enable("IMAP4rev2")[0], "OK")
+        typ, data = c.select("Unseen")
+        self.assertEqual((typ, data), ("OK", [b"3"]))
+        self.assertEqual(c.response("UNSEEN")[1], [None])
+        c.logout()
+
     def test_fetch_items_and_sections(self):
         c = self.client()
         self.fresh(c, "Fe")
@@ -467,7 +504,87 @@ class ImapMailTest(unittest.TestCase):
         self.assertEqual(data, [b"2"])
         typ, data = c.search("BADCHARSET", "ALL")
         self.assertEqual(typ, "NO")
+        # Text keys beside other keys: those decide first, storaged
+        # matches the text of the messages left undecided.
+        mixed = {
+            "FLAGGED BODY zebra": b"", "OR FLAGGED BODY zebra": b"1 2",
+            "NOT BODY zebra": b"1 3", "UNSEEN TEXT lunch": b"1",
+            "OR SEEN FROM alice": b"1 3", "2:3 OR BODY zebra LARGER 10000":
+            b"2 3", "NOT (OR SUBJECT lunch HEADER X-Priority 3)": b"2 3",
+            "SEEN NOT FROM nobody": b"3", "SENTBEFORE 25-Nov-2026 TO dave":
+            b"1",
+        }
+        for crit, want in mixed.items():
+            typ, data = c.search(None, crit)
+            self.assertEqual((typ, data[-1].strip()), ("OK", want), crit)
         c.logout()
+
+    def test_search_text_many_messages(self):
+        """SEARCH BODY over more bytes than storaged searches in one
+        reply (16 MiB) and more messages than one chunk (1,024): every
+        match is found once, in order, alone and beside a flag key."""
+        c = self.client()
+        self.fresh(c, "Many")
+        big = message_of(0, size=3 << 20)
+        for i in range(8):
+            c.append("Many", r"(\Seen)" if i % 2 else None, None,
+                     big.replace(b"line 000001", b"needle%d ..." % i)
+                     if i in (2, 5, 7) else big)
+        small = [message_of(i, subject=b"small %d" % i) +
+                 (b"pin %d\r\n" % i if i % 250 == 0 else b"")
+                 for i in range(1100)]
+        for m in small:
+            c.append("Many", None, None, m)
+        c.select("Many")
+        typ, data = c.search(None, "BODY", "needle")
+        self.assertEqual(data, [b"3 6 8"])
+        typ, data = c.search(None, "SEEN", "BODY", "needle")
+        self.assertEqual(data, [b"6 8"])
+        typ, data = c.search(None, "OR", "BODY", "needle", "BODY", "pin")
+        self.assertEqual(data, [b"3 6 8 9 259 509 759 1009"])
+        typ, data = c.search(None, "BODY", "pin", "NOT", "FLAGGED")
+        self.assertEqual(data, [b"9 259 509 759 1009"])
+        typ, data = c.search(None, "SUBJECT", '"small 1099"')
+        self.assertEqual(data, [b"1108"])
+        c.logout()
+
+    def test_utf8_append_and_search_charset(self):
+        """RFC 6855 4: after ENABLE UTF8=ACCEPT, APPEND takes a message
+        with UTF-8 headers as UTF8 (literal8); without it, that is BAD.
+        RFC 6855 3: SEARCH with a CHARSET after ENABLE UTF8=ACCEPT is BAD,
+        SEARCH without one takes UTF-8 strings."""
+        msg = (b"From: J\xc3\xb6rg <j@example.org>\r\n"
+               b"Subject: Gr\xc3\xbc\xc3\x9fe aus K\xc3\xb6ln\r\n"
+               b"\r\nHallo\r\n")
+        r = self.raw()
+        r.cmd(b"C", b"CREATE Utf8")
+        utf8 = b"UTF8 (~{%d+}\r\n%s)" % (len(msg), msg)
+        lines = r.cmd(b"A1", b"APPEND Utf8 " + utf8)
+        self.assertTrue(lines[-1].startswith(b"A1 BAD"), lines)
+        lines = r.cmd(b"E", b"ENABLE UTF8=ACCEPT")
+        self.assertIn(b"* ENABLED UTF8=ACCEPT", lines)
+        lines = r.cmd(b"A2", b"APPEND Utf8 (\\Flagged) " + utf8)
+        self.assertRegex(lines[-1], rb"^A2 OK \[APPENDUID \d+ 1\]")
+        # UTF8 takes only a literal8.
+        lines = r.cmd(b"A3", b"APPEND Utf8 UTF8 ({%d+}\r\n%s)"
+                      % (len(msg), msg))
+        self.assertTrue(lines[-1].startswith(b"A3 BAD"), lines)
+        lines = r.cmd(b"S", b"SELECT Utf8")
+        self.assertIn(b"* 1 EXISTS", lines)
+        lines = r.cmd(b"F", b"FETCH 1 (FLAGS RFC822.SIZE BODY.PEEK[])")
+        self.assertEqual(lines[0], b"* 1 FETCH (FLAGS (\\Recent \\Flagged) "
+                         b"RFC822.SIZE %d BODY[] {%d}" % (len(msg), len(msg)))
+        self.assertEqual(b"\r\n".join(lines[1:-1]), msg + b")")
+        lines = r.cmd(b"Q1", b"SEARCH CHARSET UTF-8 ALL")
+        self.assertTrue(lines[-1].startswith(b"Q1 BAD"), lines)
+        lines = r.cmd(b"Q2", b"UID SEARCH CHARSET US-ASCII FLAGGED")
+        self.assertTrue(lines[-1].startswith(b"Q2 BAD"), lines)
+        lines = r.cmd(b"Q3", b'SEARCH SUBJECT "gr\xc3\xbc\xc3\x9fe aus"')
+        self.assertEqual(lines[0], b"* SEARCH 1")
+        self.assertTrue(lines[-1].startswith(b"Q3 OK"), lines)
+        lines = r.cmd(b"Q4", b'SEARCH FROM "j\xc3\xb6rg"')
+        self.assertEqual(lines[0], b"* SEARCH 1")
+        r.close()
 
     def test_esearch_and_searchres(self):
         r = self.raw()

@@ -185,6 +185,46 @@ class ImapMailboxTest(unittest.TestCase):
                                  b"* STATUS Junk (MESSAGES 0 UIDNEXT 1 UNSEEN 0)"])
         r.close()
 
+    def test_list_return_status_recent(self):
+        """RECENT in LIST's STATUS (RFC 5819 with RFC 3501 6.3.10) is what
+        STATUS RECENT says: each mailbox's own count, which a read-write
+        SELECT takes."""
+        user = self.account()
+        c = self.login(user)
+        for name, n in (("Rec/A", 2), ("Rec/B", 1)):
+            self.assertEqual(c.create(name)[0], "OK")
+            for i in range(n):
+                self.assertEqual(c.append(name, None, None, b"Subject: r%d"
+                                          b"\r\n\r\nx\r\n" % i)[0], "OK")
+        r = self.raw(user)
+        cmd = b'LIST "" (Rec Rec/*) RETURN (STATUS (MESSAGES RECENT))'
+        lines, st = r.cmd(cmd)
+        self.assertEqual(st, b"OK LIST completed")
+        self.assertEqual(lines, [b'* LIST (\\HasChildren) "/" Rec',
+                                 b"* STATUS Rec (MESSAGES 0 RECENT 0)",
+                                 b'* LIST (\\HasNoChildren) "/" Rec/A',
+                                 b"* STATUS Rec/A (MESSAGES 2 RECENT 2)",
+                                 b'* LIST (\\HasNoChildren) "/" Rec/B',
+                                 b"* STATUS Rec/B (MESSAGES 1 RECENT 1)"])
+        self.assertEqual(c.select("Rec/A")[0], "OK")
+        lines, st = r.cmd(cmd)
+        self.assertEqual(st, b"OK LIST completed")
+        self.assertEqual(lines[3], b"* STATUS Rec/A (MESSAGES 2 RECENT 0)")
+        self.assertEqual(lines[5], b"* STATUS Rec/B (MESSAGES 1 RECENT 1)")
+        self.assertEqual(r.cmd(b"STATUS Rec/B (RECENT)"),
+                         ([b"* STATUS Rec/B (RECENT 1)"], b"OK STATUS completed"))
+        # With SUBSCRIBED: a name without a mailbox gets no STATUS.
+        self.assertEqual(c.subscribe("Rec/Gone")[0], "OK")
+        self.assertEqual(c.subscribe("Rec/B")[0], "OK")
+        lines, st = r.cmd(b'LIST (SUBSCRIBED) "" Rec/* RETURN (STATUS (RECENT))')
+        self.assertEqual(st, b"OK LIST completed")
+        self.assertEqual(lines, [b'* LIST (\\HasNoChildren \\Subscribed) "/" Rec/B',
+                                 b"* STATUS Rec/B (RECENT 1)",
+                                 b'* LIST (\\HasNoChildren \\Subscribed '
+                                 b'\\NonExistent) "/" Rec/Gone'])
+        r.close()
+        c.logout()
+
     def test_list_subscribed_and_recursivematch(self):
         c = self.login()
         self.assertEqual(c.create("Lists/dev")[0], "OK")

@@ -310,6 +310,32 @@ class ImapQuotaMetadataTest(unittest.TestCase):
         self.assertEqual(r.cmd(b'SETMETADATA Missing (/private/comment "x")'),
                          ([], b"NO [NONEXISTENT] No such mailbox"))
 
+    def test_metadata_binary_values(self):
+        """RFC 5464 4.3: a value may be sent as a literal8; values are
+        octets, and one that holds a NUL comes back as a literal8 (no other
+        string can carry it), the others as before."""
+        r = self.login(self.account())
+        val = b"bin\x00ary\r\n\xff"
+        self.assertEqual(r.cmd(b"SETMETADATA INBOX (/private/bin ~{%d+}\r\n%s "
+                               b"/private/text ~{4+}\r\nabcd)" % (len(val), val)),
+                         ([], b"OK SETMETADATA completed"))
+        self.assertEqual(r.cmd(b"GETMETADATA INBOX (/private/bin /private/text)"),
+                         ([b"* METADATA INBOX (/private/bin ~{%d}\r\n%s "
+                           b'/private/text "abcd")' % (len(val), val)],
+                          b"OK GETMETADATA completed"))
+        # The server's entries too, and the limit counts octets.
+        self.assertEqual(r.cmd(b'SETMETADATA "" (/shared/x ~{1+}\r\n\x00)')[1],
+                         b"OK SETMETADATA completed")
+        self.assertEqual(r.cmd(b'GETMETADATA "" /shared/x')[0],
+                         [b'* METADATA "" (/shared/x ~{1}\r\n\x00)'])
+        big = b"\x00" * 8193
+        self.assertEqual(r.cmd(b"SETMETADATA INBOX (/private/big ~{%d+}\r\n%s)"
+                               % (len(big), big)),
+                         ([], b"NO [METADATA MAXSIZE 8192] Annotation too large"))
+        # A literal8 is no entry name.
+        self.assertTrue(r.cmd(b"SETMETADATA INBOX (~{4+}\r\n/p/x \"v\")")[1]
+                        .startswith(b"BAD"))
+
     def test_metadata_removed_with_mailbox(self):
         r = self.login(self.account())
         self.assertTrue(r.cmd(b"CREATE Work")[1].startswith(b"OK"))

@@ -222,7 +222,7 @@ id_of(struct store_db *db, uint64_t acct, const char *name)
 	memset(&l, 0, sizeof(l));
 	if (db_begin(db, false, &txn, &err) != IPC_S_OK)
 		return 0;
-	if (mbox_op_list(db, txn, acct, &l, &err) == IPC_S_OK)
+	if (mbox_op_list(db, txn, acct, true, &l, &err) == IPC_S_OK)
 		for (i = 0; i < l.n; i++)
 			if (strcmp(l.v[i].rec.name, name) == 0)
 				id = l.v[i].id;
@@ -246,7 +246,7 @@ names_after_defaults(struct store_db *db, uint64_t acct, char *out,
 	memset(&l, 0, sizeof(l));
 	if (db_begin(db, false, &txn, &err) != IPC_S_OK)
 		return;
-	CHECK_INT(mbox_op_list(db, txn, acct, &l, &err), IPC_S_OK);
+	CHECK_INT(mbox_op_list(db, txn, acct, true, &l, &err), IPC_S_OK);
 	db_abort(&txn);
 	for (i = 0; i < l.n; i++) {
 		if (l.v[i].id <= ARCHIVE)
@@ -982,7 +982,7 @@ TEST(test_list)
 	memset(&l, 0, sizeof(l));
 	if (db_begin(&db, false, &txn, &err) != IPC_S_OK)
 		return;
-	CHECK_INT(mbox_op_list(&db, txn, acct, &l, &err), IPC_S_OK);
+	CHECK_INT(mbox_op_list(&db, txn, acct, true, &l, &err), IPC_S_OK);
 	db_abort(&txn);
 	CHECK_INT(l.n, 6);
 	CHECK_INT(l.state, state_of(&db, acct));
@@ -1040,7 +1040,7 @@ TEST(test_list_bytes)
 	ul.p = u.data;
 	rep.ids = rep.parents = rep.subscribed = rep.total = rep.unread = ul;
 	rep.uidvalidity = rep.uidnext = rep.highestmodseq = rep.size = ul;
-	rep.threads = rep.unread_threads = rep.sort_order = ul;
+	rep.threads = rep.sort_order = ul;
 	rep.deleted = rep.deleted_size = ul;
 	rep.state = 42;
 	ipc_encode_reply(&out, IPC_T_MBOX_LIST, 1, 1, IPC_S_OK, NULL, &rep);

@@ -298,7 +298,7 @@ fetch(struct store_db *db, uint64_t acct, uint32_t mbox,
 	if ((st = db_begin(db, false, &txn, &err)) != IPC_S_OK)
 		return st;
 	st = mail_msg_fetch_op(db, txn, acct, mbox, uids->data,
-	    (uint32_t)(uids->len / 4), with_record, r, &err);
+	    (uint32_t)(uids->len / 4), with_record, NULL, 0, r, &err);
 	db_abort(&txn);
 	return st;
 }

@@ -421,7 +421,7 @@ TEST(test_counters_rename_inbox)
 	/* MBOX_LIST takes size from the counter. */
 	memset(&l, 0, sizeof(l));
 	CHECK_INT(db_begin(&db, false, &txn, &err), IPC_S_OK);
-	CHECK_INT(mbox_op_list(&db, txn, acct, &l, &err), IPC_S_OK);
+	CHECK_INT(mbox_op_list(&db, txn, acct, true, &l, &err), IPC_S_OK);
 	db_abort(&txn);
 	for (i = 0; i < l.n; i++)
 		if (l.v[i].id == id) {

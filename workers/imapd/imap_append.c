@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * imap_append.c: APPEND (RFC 9051 6.3.12) with MULTIAPPEND (RFC 3502),
- * UIDPLUS's APPENDUID (RFC 4315), APPENDLIMIT (RFC 7889) and literal8
- * messages (RFC 3516).
+ * UIDPLUS's APPENDUID (RFC 4315), APPENDLIMIT (RFC 7889), literal8
+ * messages (RFC 3516) and the UTF8 data item of UTF8=ACCEPT (RFC 6855 4).
  *
  * A message literal never enters the command buffer: the session diverts
  * it (imap_reader_literal_divert) into one memfd per command as it
@@ -17,7 +17,10 @@
  * literal with a bare LF or a bare CR, such as a Unix file that curl -T
  * sends as it is, is stored with CRLF instead, so that FETCH never sends
  * bare line ends and RFC822.SIZE counts what FETCH sends.  A literal8
- * (RFC 3516 4.4) is binary and is stored as sent.
+ * (RFC 3516 4.4) is binary and is stored as sent, unless it holds NUL,
+ * which FETCH could not send: then each body part with NUL is stored
+ * base64-encoded (lib/mime_binary.h), and FETCH BINARY decodes it again;
+ * a NUL no encoding can hold (in a header) is refused with UNKNOWN-CTE.
  */
 #include "imap_append.h"
 #include "compat.h"
@@ -31,6 +34,7 @@
 #include "imapd.h"
 #include "ipc.h"
 #include "mime.h"
+#include "mime_binary.h"
 #include "msgrec.h"
 #include "wire.h"
 #include "xmalloc.h"
@@ -345,6 +349,37 @@ append_parse_literal(struct imap_parser *ps, uint64_t *n, bool *binary)
 	return 0;
 }
 
+/*
+ * append-data = literal / literal8 / utf8-literal, where RFC 6855 4 adds
+ * utf8-literal = "UTF8" SP "(" literal8 ")" for a session that enabled
+ * UTF8=ACCEPT (a message with UTF-8 headers); BAD for the others.
+ */
+static int
+append_parse_data(struct imap_session *s, struct imap_parser *ps,
+    uint64_t *n, bool *binary)
+{
+	if (ps->end - ps->p < 6 || strncasecmp((const char *)ps->p, "UTF8 (",
+	    6) != 0)
+		return append_parse_literal(ps, n, binary);
+	if ((s->enabled & IMAP_ENABLED_UTF8) == 0) {
+		ps->error = "UTF8 needs ENABLE UTF8=ACCEPT";
+		return -1;
+	}
+	ps->p += 6;
+	if (append_parse_literal(ps, n, binary) == -1)
+		return -1;
+	if (!*binary) {
+		ps->error = "UTF8 takes a literal8";
+		return -1;
+	}
+	if (!imap_parse_peek(ps, ')')) {
+		ps->error = "Expected \")\" after the UTF8 literal";
+		return -1;
+	}
+	ps->p++;
+	return 0;
+}
+
 /* Whether n bytes at p have a line end other than CRLF. */
 static bool
 append_has_bare_eol(const uint8_t *p, uint64_t n)
@@ -413,13 +448,71 @@ append_write_crlf(int fd, const uint8_t *p, uint64_t n, uint64_t *off)
 	return rv;
 }
 
+/* What a message needs before it is stored. */
+enum append_fix {
+	APPEND_FIX_NONE,
+	APPEND_FIX_CRLF,	/* a literal with other line ends */
+	APPEND_FIX_BINARY	/* a literal8 with NUL */
+};
+
+static enum append_fix
+append_fix_of(const struct append_ctx *x, uint32_t i, const uint8_t *p,
+    uint64_t n)
+{
+	if (!x->binary[i])
+		return append_has_bare_eol(p, n) ? APPEND_FIX_CRLF :
+		    APPEND_FIX_NONE;
+	return memchr(p, '\0', (size_t)n) != NULL ? APPEND_FIX_BINARY :
+	    APPEND_FIX_NONE;
+}
+
 /*
- * Replaces the spool by one with CRLF line ends in every message that is
- * not a literal8 and has another line end, and updates the sizes; *map
- * (the old spool's mapping) becomes the new one's.  0, or -1 with *why.
+ * Writes message i (n bytes at p) to fd at *off as it is to be stored.
+ * Returns 0, or -1 with *code and *why.
  */
 static int
-append_normalise(struct append_ctx *x, uint8_t **map, const char **why)
+append_write_fixed(struct append_ctx *x, uint32_t i, const uint8_t *p,
+    uint64_t n, int fd, uint64_t *off, const char **code, const char **why)
+{
+	struct buf b = BUF_INIT;
+	int rv;
+
+	switch (append_fix_of(x, i, p, n)) {
+	case APPEND_FIX_CRLF:
+		rv = append_write_crlf(fd, p, n, off);
+		break;
+	case APPEND_FIX_BINARY:
+		if (mime_binary_encode(p, (size_t)n, &b) !=
+		    MIME_BINARY_ENCODED) {
+			buf_clear(&b);
+			*code = "UNKNOWN-CTE";
+			*why = "NUL outside a body part that can be encoded";
+			return -1;
+		}
+		rv = append_write(fd, b.data, b.len, off);
+		buf_clear(&b);
+		break;
+	default:
+		rv = append_write(fd, p, (size_t)n, off);
+		break;
+	}
+	if (rv == -1) {
+		imap_session_log(x->s, "append spool: %s", strerror(errno));
+		*code = "SERVERBUG";
+		*why = "Cannot spool the message";
+	}
+	return rv;
+}
+
+/*
+ * Replaces the spool by one where every message is as it is to be stored
+ * (append_fix_of: CRLF line ends, binary parts encoded), if any needs it,
+ * and updates the sizes; *map (the old spool's mapping) becomes the new
+ * one's.  0, or -1 with *code and *why.
+ */
+static int
+append_normalise(struct append_ctx *x, uint8_t **map, const char **code,
+    const char **why)
 {
 	struct imap_append_sink *k = x->sink;
 	uint64_t off = 0, out = 0, start;
@@ -428,12 +521,13 @@ append_normalise(struct append_ctx *x, uint8_t **map, const char **why)
 	int fd;
 
 	for (i = 0; i < x->n && !any; i++) {
-		any = !x->binary[i] && append_has_bare_eol(*map + off,
-		    k->sizes[i]);
+		any = append_fix_of(x, i, *map + off, k->sizes[i]) !=
+		    APPEND_FIX_NONE;
 		off += k->sizes[i];
 	}
 	if (!any)
 		return 0;
+	*code = "SERVERBUG";
 	if ((fd = memfd_create("imap-append", MFD_CLOEXEC)) == -1) {
 		imap_session_log(x->s, "memfd_create: %s", strerror(errno));
 		*why = "Cannot take the message now";
@@ -441,17 +535,19 @@ append_normalise(struct append_ctx *x, uint8_t **map, const char **why)
 	}
 	for (i = 0, off = 0; i < x->n; i++) {
 		start = out;
-		if ((x->binary[i] ? append_write(fd, *map + off,
-		    (size_t)k->sizes[i], &out) : append_write_crlf(fd,
-		    *map + off, k->sizes[i], &out)) == -1) {
-			imap_session_log(x->s, "append spool: %s",
-			    strerror(errno));
+		if (append_write_fixed(x, i, *map + off, k->sizes[i], fd, &out,
+		    code, why) == -1) {
 			close(fd);
-			*why = "Cannot spool the message";
 			return -1;
 		}
 		off += k->sizes[i];
 		k->sizes[i] = out - start;
+		if (k->sizes[i] > IMAP_APPEND_LIMIT) {
+			close(fd);
+			*code = "TOOBIG";
+			*why = "Message too large once encoded";
+			return -1;
+		}
 	}
 	munmap(*map, (size_t)k->total);
 	close(k->fd);
@@ -460,6 +556,7 @@ append_normalise(struct append_ctx *x, uint8_t **map, const char **why)
 	if ((*map = mmap(NULL, (size_t)k->total, PROT_READ, MAP_PRIVATE,
 	    k->fd, 0)) == MAP_FAILED) {
 		*map = NULL;
+		*code = "SERVERBUG";
 		*why = "Cannot read the message";
 		return -1;
 	}
@@ -467,11 +564,11 @@ append_normalise(struct append_ctx *x, uint8_t **map, const char **why)
 }
 
 /*
- * Normalises line ends, then parses each message and appends its record;
- * false on failure.
+ * Normalises the messages, then parses each one and appends its record;
+ * false on failure, with the tagged NO's *code and *why.
  */
 static bool
-append_records(struct append_ctx *x, const char **why)
+append_records(struct append_ctx *x, const char **code, const char **why)
 {
 	struct imap_append_sink *k = x->sink;
 	struct mime_msg *msg;
@@ -480,12 +577,14 @@ append_records(struct append_ctx *x, const char **why)
 	size_t before;
 	uint32_t i;
 
+	*code = "LIMIT";
 	if (k->total > 0 && (map = mmap(NULL, (size_t)k->total, PROT_READ,
 	    MAP_PRIVATE, k->fd, 0)) == MAP_FAILED) {
+		*code = "SERVERBUG";
 		*why = "Cannot read the message";
 		return false;
 	}
-	if (map != NULL && append_normalise(x, &map, why) == -1) {
+	if (map != NULL && append_normalise(x, &map, code, why) == -1) {
 		if (map != NULL)
 			munmap(map, (size_t)k->total);
 		return false;
@@ -517,7 +616,7 @@ imap_cmd_append(struct imap_session *s, struct imap_parser *ps)
 	struct append_ctx *x;
 	struct imap_str name;
 	struct buf kw = BUF_INIT;
-	const char *why;
+	const char *why, *code;
 	uint64_t size;
 	int64_t t;
 	int zone;
@@ -552,7 +651,7 @@ imap_cmd_append(struct imap_session *s, struct imap_parser *ps)
 				goto bad_n;
 			x->received[x->n] = t > 0 ? (uint64_t)t : 0;
 		}
-		if (append_parse_literal(ps, &size, &x->binary[x->n]) == -1)
+		if (append_parse_data(s, ps, &size, &x->binary[x->n]) == -1)
 			goto bad_n;
 		if (size != x->sink->sizes[x->n]) {
 			ps->error = "Literal does not match";
@@ -579,8 +678,8 @@ imap_cmd_append(struct imap_session *s, struct imap_parser *ps)
 		append_end(s, "NO", "CANNOT", why);
 		return IMAP_CMD_WAIT;
 	}
-	if (!append_records(x, &why)) {
-		append_end(s, "NO", "LIMIT", why);
+	if (!append_records(x, &code, &why)) {
+		append_end(s, "NO", code, why);
 		return IMAP_CMD_WAIT;
 	}
 	(void)imap_mbox_lookup(s, &x->mreq, x->cname, append_found, x);

@@ -69,6 +69,8 @@ static const struct imap_cmd imap_cmds[] = {
 	    imap_cmd_getmetadata },
 	{ "SETMETADATA", AUTHED, STORE, IMAP_CMD_META_LITERAL,
 	    imap_cmd_setmetadata },
+	/* RFC 5465 */
+	{ "NOTIFY",	AUTHED, STORE, IMAP_CMD_MBOX_LITERAL, imap_cmd_notify },
 	{ "COMPRESS",	AUTHED, 0, 0, imap_cmd_compress },	/* RFC 4978 */
 	{ "UNAUTHENTICATE", AUTHED, 0, 0,			/* RFC 8437 */
 	    imap_cmd_unauthenticate },
@@ -142,6 +144,7 @@ static const struct {
 	{ "QUOTA=RES-MESSAGE",	0 },				/* RFC 9208 */
 	{ "METADATA",		0 },				/* RFC 5464 */
 	{ "METADATA-SERVER",	0 },				/* RFC 5464 */
+	{ "NOTIFY",		0 },				/* RFC 5465 */
 	{ "SORT",		0 },				/* RFC 5256 */
 	{ "SORT=DISPLAY",	0 },				/* RFC 5957 */
 	{ "ESORT",		0 },				/* RFC 5267 */

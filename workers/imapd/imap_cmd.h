@@ -135,6 +135,9 @@ enum imap_cmd_result imap_cmd_getmetadata(struct imap_session *,
 	    struct imap_parser *);
 enum imap_cmd_result imap_cmd_setmetadata(struct imap_session *,
 	    struct imap_parser *);
+/* RFC 5465, imap_cmd_notify.c */
+enum imap_cmd_result imap_cmd_notify(struct imap_session *,
+	    struct imap_parser *);
 /* RFC 2971, any state */
 enum imap_cmd_result imap_cmd_id(struct imap_session *,
 	    struct imap_parser *);

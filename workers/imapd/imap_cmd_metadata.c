@@ -7,6 +7,10 @@
  * are checked here (lib/mailmeta.h; a bad one is BAD, 3.2) and again by
  * storaged, which keeps the entries (METADATA_GET, METADATA_SET).
  *
+ * Values are octets: SETMETADATA takes them as strings or as literal8
+ * (4.3's value, RFC 3516 binary content), and the METADATA response sends
+ * a value that holds a NUL, which no string can carry, as a literal8.
+ *
  * Entries without a value are left out of the METADATA response, and no
  * METADATA response is sent when none has one.  No unsolicited METADATA
  * response is sent (4.4.2 makes them depend on ENABLE METADATA, which is
@@ -190,6 +194,17 @@ imap_meta_write_mailbox(struct imap_session *s, const char *name)
 		imap_mbox_name_write(s, s->out, name);
 }
 
+/* value = nstring / literal8: literal8 only when a NUL needs it. */
+static void
+imap_meta_write_value(struct imap_session *s, const uint8_t *p, size_t len)
+{
+	if (len > 0 && memchr(p, '\0', len) != NULL) {
+		buf_printf(s->out, "~{%zu}\r\n", len);
+		buf_append(s->out, p, len);
+	} else
+		imap_resp_string(s->out, p, len, 0);
+}
+
 /* metadata-resp = "METADATA" SP mailbox SP entry-values (4.4.1) */
 static void
 imap_meta_write(struct imap_session *s, const struct imap_meta_ctx *x,
@@ -214,7 +229,7 @@ imap_meta_write(struct imap_session *s, const struct imap_meta_ctx *x,
 			imap_resp_sp(s->out);
 		imap_resp_astring(s->out, name, strlen(name), 0);
 		imap_resp_sp(s->out);
-		imap_resp_string(s->out, r->values.p + off, (size_t)len, 0);
+		imap_meta_write_value(s, r->values.p + off, (size_t)len);
 		off += len;
 	}
 	imap_resp_token(s->out, ")");
@@ -436,15 +451,68 @@ bad:
 	return imap_cmd_bad(s, ps);
 }
 
-/* entry-value = entry SP value, value = nstring (literal8 not taken) */
+/*
+ * literal8 = "~{" number64 ["+"] "}" CRLF *OCTET (RFC 4466, RFC 7888):
+ * the reader has framed it, so its octets are in the command; unlike a
+ * literal it may hold NUL.
+ */
+static int
+imap_meta_parse_literal8(struct imap_parser *ps, struct imap_str *v)
+{
+	const uint8_t *digits;
+	uint64_t n = 0;
+
+	ps->p += 2;	/* "~{" */
+	digits = ps->p;
+	while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9') {
+		if (n > (UINT64_MAX - 9) / 10)
+			break;
+		n = n * 10 + (uint64_t)(*ps->p++ - '0');
+	}
+	if (ps->p == digits || (ps->p < ps->end && *ps->p >= '0' &&
+	    *ps->p <= '9')) {
+		ps->error = "Invalid literal size";
+		return -1;
+	}
+	if (imap_parse_peek(ps, '+'))
+		ps->p++;
+	if (!imap_parse_peek(ps, '}')) {
+		ps->error = "Invalid literal size";
+		return -1;
+	}
+	ps->p++;
+	if (imap_parse_peek(ps, '\r'))
+		ps->p++;
+	if (!imap_parse_peek(ps, '\n')) {
+		ps->error = "Expected end of line after literal size";
+		return -1;
+	}
+	ps->p++;
+	if ((uint64_t)(ps->end - ps->p) < n) {
+		ps->error = "Truncated literal";
+		return -1;
+	}
+	v->p = (const char *)ps->p;
+	v->len = (size_t)n;
+	v->literal = true;
+	ps->p += n;
+	return 0;
+}
+
+/* entry-value = entry SP value, value = nstring / literal8 */
 static int
 imap_meta_parse_value(struct imap_parser *ps, struct imap_meta_ctx *x,
     bool *toobig)
 {
 	struct imap_str v;
 
-	if (imap_meta_parse_entry(ps, x) == -1 || imap_parse_sp(ps) == -1 ||
-	    imap_parse_nstring(ps, &v) == -1)
+	if (imap_meta_parse_entry(ps, x) == -1 || imap_parse_sp(ps) == -1)
+		return -1;
+	if (imap_parse_peek(ps, '~') && ps->end - ps->p > 1 &&
+	    ps->p[1] == '{') {
+		if (imap_meta_parse_literal8(ps, &v) == -1)
+			return -1;
+	} else if (imap_parse_nstring(ps, &v) == -1)
 		return -1;
 	if (v.p != NULL && v.len > MAILMETA_VALUE_MAX)
 		*toobig = true;

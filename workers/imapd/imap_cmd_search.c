@@ -110,6 +110,16 @@ search_run(struct imap_session *s, struct imap_parser *ps, bool uid)
 		search_ctx_free(x);
 		return imap_cmd_bad(s, ps);
 	}
+	/*
+	 * RFC 6855 3: after ENABLE UTF8=ACCEPT a client must not name a
+	 * charset (its strings are UTF-8); the server SHOULD answer BAD.
+	 */
+	if (x->q.charset.p != NULL && (s->enabled & IMAP_ENABLED_UTF8)) {
+		search_ctx_free(x);
+		imap_session_reply(s, "BAD", NULL,
+		    "No CHARSET after ENABLE UTF8=ACCEPT");
+		return IMAP_CMD_DONE;
+	}
 	if (!imap_search_charset_ok(&x->q)) {
 		search_ctx_free(x);
 		imap_session_reply(s, "NO", "BADCHARSET (US-ASCII UTF-8)",

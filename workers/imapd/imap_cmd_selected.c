@@ -11,6 +11,7 @@
  * up (imap_view_sync).  FETCH lives in imap_fetch.c.
  */
 #include "imap_cmd.h"
+#include "imap_cmd_notify.h"
 #include "compat.h"
 #include "conn.h"
 #include "imap_fetch.h"
@@ -51,6 +52,7 @@ struct sel_ctx {
 	uint64_t		 q_modseq;
 	struct imap_seqset	 q_known;	/* known-uids, may be empty */
 	uint32_t		 mailbox_id;
+	uint32_t		 unseen;	/* SELECT: first unseen UID */
 	struct buf		 vec;		/* uid vector of the request */
 	/* The tagged response, written once the view caught up. */
 	const char		*cond;
@@ -280,12 +282,23 @@ sel_select_done(struct imap_session *s)
 	struct imap_view *v = s->view;
 	bool rev2 = (s->enabled & IMAP_ENABLED_REV2) != 0;
 	char id[OBJID_MAX];
+	uint32_t msn;
 
 	buf_printf(s->out, "* %u EXISTS\r\n", v->n);
 	if (!rev2)
 		buf_printf(s->out, "* %u RECENT\r\n",
 		    imap_view_recent_count(v));
 	imap_view_write_flag_lists(s, v);
+	/*
+	 * RFC 3501 6.3.1: the sequence number of the first message without
+	 * \Seen, if there is one.  RFC 9051 deprecated it (Appendix E, 11)
+	 * and its resp-text-code has no UNSEEN: IMAP4rev2 gets none.
+	 * storaged found the UID while it read the flags for SELECT; one
+	 * expunged since is not in the view, and nothing is said.
+	 */
+	if (!rev2 && x->unseen != 0 && (msn = imap_view_msn(v,
+	    x->unseen)) != 0)
+		buf_printf(s->out, "* OK [UNSEEN %u] First unseen\r\n", msn);
 	buf_printf(s->out, "* OK [UIDVALIDITY %u] UIDs valid\r\n",
 	    v->uidvalidity);
 	buf_printf(s->out, "* OK [UIDNEXT %u] Predicted next UID\r\n",
@@ -366,6 +379,7 @@ sel_select_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	}
 	s->view = imap_view_new(x->mailbox_id, x->readonly, r);
 	s->state = IMAP_STATE_SELECTED;
+	x->unseen = r->unseen;
 	if (s->view->n < r->exists)
 		sel_select_uids(s);
 	else
@@ -1250,6 +1264,9 @@ imap_selected_changed(struct imap_session *s, uint32_t mailbox_id)
 	if (s->view == NULL || s->view->mailbox_id != mailbox_id)
 		return;
 	s->view->changed = true;
+	/* NOTIFY (RFC 5465) decides when and what the client hears. */
+	if (imap_notify_selected_changed(s))
+		return;
 	if (s->idling)
 		(void)imap_view_sync(s, false, sel_idle_synced);
 }

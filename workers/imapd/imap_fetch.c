@@ -105,13 +105,18 @@ struct fetch_ctx {
 	struct buf		 tmp;
 	/* The first slice of the message, read before its response. */
 	struct buf		 pre;
-	uint64_t		 pre_off;
-	bool			 pre_whole;	/* pre holds the whole message */
+	uint64_t		 pre_off;	/* where pre starts */
+	/* The bytes in hand (pre, or the message's own), from mem_off. */
+	const uint8_t		*mem;
+	size_t			 mem_len;
+	uint64_t		 mem_off;
 	bool			 pre_done;	/* read (or nothing to read) */
 	int			 pre_fd;	/* a large message's copy, or -1 */
 	const char		*fail_code;	/* tagged NO instead of OK */
 	const char		*ok_code;	/* code of the tagged OK */
 	const char		*fail_text;
+	/* NOTIFY's unsolicited FETCH: no tagged response, this instead. */
+	void			(*notify_done)(struct imap_session *);
 };
 
 static void	fetch_next_chunk(struct fetch_ctx *);
@@ -492,16 +497,20 @@ static void
 fetch_finish(struct fetch_ctx *x)
 {
 	struct imap_session *s = x->s;
+	void (*notify_done)(struct imap_session *) = x->notify_done;
 
-	if (x->fail_code != NULL)
+	if (notify_done == NULL && x->fail_code != NULL)
 		imap_session_reply(s, "NO", x->fail_code, x->fail_text);
-	else
+	else if (notify_done == NULL)
 		imap_session_reply(s, "OK", x->ok_code, x->uid_cmd ?
 		    "UID FETCH completed" : "FETCH completed");
 	s->cmd_ctx = NULL;
 	s->cmd_ctx_free = NULL;
 	fetch_ctx_free(x);
-	imap_session_resume(s, IMAP_CMD_DONE);
+	if (notify_done != NULL)
+		notify_done(s);
+	else
+		imap_session_resume(s, IMAP_CMD_DONE);
 }
 
 /* A store failure in the middle of a response: the stream is broken. */
@@ -509,6 +518,7 @@ static void
 fetch_abort(struct fetch_ctx *x, enum ipc_status st, const char *text)
 {
 	struct imap_session *s = x->s;
+	void (*notify_done)(struct imap_session *) = x->notify_done;
 
 	imap_session_log(s, "fetch failed: %s: %s", ipc_status_name(st),
 	    text != NULL ? text : "");
@@ -516,7 +526,10 @@ fetch_abort(struct fetch_ctx *x, enum ipc_status st, const char *text)
 	s->cmd_ctx_free = NULL;
 	fetch_ctx_free(x);
 	imap_session_close(s, "store-error");
-	imap_session_resume(s, IMAP_CMD_WAIT);
+	if (notify_done != NULL)
+		notify_done(s);
+	else
+		imap_session_resume(s, IMAP_CMD_WAIT);
 }
 
 static void
@@ -742,6 +755,14 @@ fetch_read_file(struct fetch_ctx *x)
 	ssize_t n;
 
 	while (x->off < x->end) {
+		if (!x->buffered) {
+			/* In clear, straight from the copy to the socket. */
+			conn_flush(s->conn);
+			(void)conn_sendfile(s->conn, x->pre_fd, &x->off,
+			    x->end - x->off);
+			if (x->off >= x->end)
+				break;
+		}
 		dst = x->buffered ? &x->tmp : s->out;
 		want = x->end - x->off > FETCH_SLICE ? FETCH_SLICE :
 		    (size_t)(x->end - x->off);
@@ -805,22 +826,16 @@ fetch_read_more(struct fetch_ctx *x)
 		return false;
 	if (x->pre_fd != -1)
 		return fetch_read_file(x);
-	if (x->pre_whole && x->end <= x->pre.len) {
-		/* Every section of a small message comes from memory. */
-		buf_append(x->buffered ? &x->tmp : s->out, x->pre.data +
-		    x->off, (size_t)(x->end - x->off));
-		x->off = x->end;
-		if (!x->buffered)
-			conn_flush(s->conn);
-		return false;
-	}
-	if (!x->pre_whole && x->pre.len > 0 && x->pre_off == x->off &&
-	    x->pre.len <= x->end - x->off) {
-		/* The slice read before the response began. */
-		buf_append(x->buffered ? &x->tmp : s->out, x->pre.data,
-		    x->pre.len);
-		x->off += x->pre.len;
-		buf_reset(&x->pre);
+	if (x->mem_len > 0 && x->off >= x->mem_off &&
+	    x->off < x->mem_off + x->mem_len) {
+		/* From the bytes read before the response began. */
+		uint64_t stop = x->mem_off + x->mem_len;
+
+		if (stop > x->end)
+			stop = x->end;
+		buf_append(x->buffered ? &x->tmp : s->out, x->mem +
+		    (x->off - x->mem_off), (size_t)(stop - x->off));
+		x->off = stop;
 		if (!x->buffered)
 			conn_flush(s->conn);
 		if (x->off >= x->end)
@@ -972,7 +987,8 @@ fetch_next_sect(struct fetch_ctx *x)
 		x->rec_open = false;
 	}
 	buf_reset(&x->pre);
-	x->pre_whole = false;
+	x->mem = NULL;
+	x->mem_len = 0;
 	if (x->pre_fd != -1) {
 		close(x->pre_fd);
 		x->pre_fd = -1;
@@ -1067,11 +1083,12 @@ fetch_write_simple(struct fetch_ctx *x, struct imap_msg *m)
 }
 
 /*
- * Where the first read of message m's sections starts and ends, as
- * fetch_next_sect() will ask it; false if they need no bytes.
+ * The span of message m that its sections read, from the first byte any
+ * of them reads to the last, as fetch_next_sect() will ask them; false if
+ * they need no bytes.
  */
 static bool
-fetch_first_read(struct fetch_ctx *x, struct imap_msg *m, uint64_t *roff,
+fetch_read_span(struct fetch_ctx *x, struct imap_msg *m, uint64_t *roff,
     uint64_t *rend)
 {
 	const struct msgrec_part *pt;
@@ -1079,7 +1096,15 @@ fetch_first_read(struct fetch_ctx *x, struct imap_msg *m, uint64_t *roff,
 	uint64_t off, end, o, n;
 	uint32_t node;
 	size_t i;
+	bool any = false;
 
+#define SPAN(a, b) do {							\
+	if (!any || (a) < *roff)					\
+		*roff = (a);						\
+	if (!any || (b) > *rend)					\
+		*rend = (b);						\
+	any = true;							\
+} while (0)
 	for (i = 0; i < x->nsect; i++) {
 		fs = &x->sect[i];
 		if (!fetch_range(x, m, fs, &off, &end) || end < off ||
@@ -1098,18 +1123,16 @@ fetch_first_read(struct fetch_ctx *x, struct imap_msg *m, uint64_t *roff,
 		    fs->text == FT_FIELDS_NOT) {
 			if (end - off > FETCH_BUFFERED_MAX || end == off)
 				continue;
-			*roff = off;
-			*rend = end;
-			return true;
+			SPAN(off, end);
+			continue;
 		}
 		fetch_partial(fs, end - off, &o, &n);
 		if (n == 0)
 			continue;
-		*roff = off + o;
-		*rend = off + o + n;
-		return true;
+		SPAN(off + o, off + o + n);
 	}
-	return false;
+#undef SPAN
+	return any;
 }
 
 static void
@@ -1143,6 +1166,9 @@ fetch_pre_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	}
 	buf_reset(&x->pre);
 	buf_append(&x->pre, r->data.p, r->data.len);
+	x->mem = x->pre.data;
+	x->mem_len = x->pre.len;
+	x->mem_off = x->pre_off;
 	x->pre_done = true;
 	fetch_next_msg(x);
 }
@@ -1217,28 +1243,36 @@ fetch_prefetch(struct fetch_ctx *x, struct imap_msg *m)
 	struct imap_session *s = x->s;
 	struct ipc_MSG_BODY_req req;
 	struct ipc_chan *store;
-	uint64_t off, end;
+	uint64_t off = 0, end = 0;
 
 	buf_reset(&x->pre);
-	x->pre_whole = false;
-	if (!fetch_first_read(x, m, &off, &end) ||
+	x->mem = NULL;
+	x->mem_len = 0;
+	if (m->has_body) {
+		/* It came whole with the chunk. */
+		x->mem = m->body;
+		x->mem_len = m->bodylen;
+		x->mem_off = 0;
+		return false;
+	}
+	if (!fetch_read_span(x, m, &off, &end) ||
 	    (store = imapd_store()) == NULL)
 		return false;
 	/*
-	 * What is asked is more than a slice: the whole message is copied
-	 * (a header or a small part of a large message is read as a slice).
+	 * The sections span more than a slice: the whole message is copied
+	 * (headers or a small part of a large message are read as a slice).
 	 */
 	if (end - off > FETCH_SLICE && fetch_prefetch_file(x, m))
 		return true;
 	/*
-	 * A message of one slice is read whole: all its sections are then
-	 * served from memory, and nothing can go missing halfway through
-	 * its response when another session expunges it.
+	 * A message of one slice is read whole.  Either way every section
+	 * is then served from what was read before its response began, and
+	 * nothing can go missing halfway through it when another session
+	 * expunges the message.
 	 */
 	if (m->size <= FETCH_SLICE) {
 		off = 0;
 		end = m->size;
-		x->pre_whole = true;
 	}
 	x->pre_off = off;
 	req.mailbox_id = s->view->mailbox_id;
@@ -1370,8 +1404,9 @@ fetch_meta_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	struct imap_session *s = arg;
 	struct fetch_ctx *x = s->cmd_ctx;
 	struct wire_iter kit;
-	uint64_t roff = 0;
+	uint64_t roff = 0, boff = 0;
 	uint32_t i, n;
+	int ok;
 
 	(void)c;
 	s->req_id = 0;
@@ -1398,8 +1433,15 @@ fetch_meta_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	x->nmsgs = 0;
 	wire_strlist_iter(&r->keywords, &kit);
 	for (i = 0; i < n; i++) {
-		switch (imap_msg_take(&x->msgs[x->nmsgs], s->view, r, i,
-		    wire_strlist_next(&kit), &roff)) {
+		ok = imap_msg_take(&x->msgs[x->nmsgs], s->view, r, i,
+		    wire_strlist_next(&kit), &roff);
+		if (ok >= 0 && imap_msg_take_body(ok == 1 ?
+		    &x->msgs[x->nmsgs] : NULL, r, i, &boff) == -1) {
+			if (ok == 1)
+				imap_msg_clear(&x->msgs[x->nmsgs]);
+			ok = -1;
+		}
+		switch (ok) {
 		case 1:
 			x->nmsgs++;
 			break;
@@ -1432,6 +1474,22 @@ fetch_needs_record(const struct fetch_ctx *x)
 	return false;
 }
 
+/*
+ * Whether the sections read most of a message (a whole part or its text):
+ * then messages of up to a slice come whole with the chunk's data.
+ */
+static bool
+fetch_wants_bodies(const struct fetch_ctx *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->nsect; i++)
+		if (x->sect[i].kind == FS_BINARY ||
+		    x->sect[i].text == FT_ALL || x->sect[i].text == FT_TEXT)
+			return true;
+	return false;
+}
+
 static void
 fetch_next_chunk(struct fetch_ctx *x)
 {
@@ -1453,10 +1511,12 @@ fetch_next_chunk(struct fetch_ctx *x)
 	}
 	for (i = x->pos; i < x->nuids && i - x->pos < FETCH_CHUNK; i++)
 		imap_view_vec_put(&vec, x->uids[i]);
+	memset(&req, 0, sizeof(req));
 	req.mailbox_id = s->view->mailbox_id;
 	req.uids.p = vec.data;
 	req.uids.len = (uint32_t)vec.len;
 	req.with_record = fetch_needs_record(x);
+	req.body_max = fetch_wants_bodies(x) ? FETCH_SLICE : 0;
 	s->req_id = ipc_request(store, IPC_T_MSG_FETCH, conn_id(s->conn), &req,
 	    fetch_meta_cb, s);
 	buf_clear(&vec);
@@ -1582,4 +1642,66 @@ imap_fetch(struct imap_session *s, struct imap_parser *ps, bool uid)
 	}
 	fetch_next_chunk(x);
 	return IMAP_CMD_WAIT;
+}
+
+/* --- NOTIFY (RFC 5465 5.2), imap_cmd_notify.c --- */
+
+/* Parses att ("(" fetch-att ... ")") into a new context, or NULL. */
+static struct fetch_ctx *
+fetch_parse_text(const char *att, const char **why)
+{
+	struct imap_parser ps;
+	struct fetch_ctx *x;
+	size_t len = strlen(att);
+	uint8_t *buf;
+
+	buf = xmalloc(len + 2);
+	memcpy(buf, att, len);
+	memcpy(buf + len, "\r\n", 2);
+	imap_parser_init(&ps, buf, len + 2);
+	x = xcalloc(1, sizeof(*x));
+	x->pre_fd = -1;
+	x->uid_cmd = true;
+	if (fetch_parse(&ps, x) == -1) {
+		*why = ps.error != NULL ? ps.error : "Invalid fetch attributes";
+		fetch_ctx_free(x);
+		x = NULL;
+	}
+	free(buf);
+	return x;
+}
+
+int
+imap_fetch_check(const char *att, const char **why)
+{
+	struct fetch_ctx *x;
+
+	if ((x = fetch_parse_text(att, why)) == NULL)
+		return -1;
+	fetch_ctx_free(x);
+	return 0;
+}
+
+void
+imap_fetch_notify(struct imap_session *s, const uint32_t *uids, uint32_t n,
+    const char *att, void (*done)(struct imap_session *))
+{
+	struct fetch_ctx *x;
+	const char *why;
+
+	if (n == 0 || s->view == NULL ||
+	    (x = fetch_parse_text(att, &why)) == NULL) {
+		done(s);
+		return;
+	}
+	x->s = s;
+	x->notify_done = done;
+	if (x->items & FI_MODSEQ)
+		imap_view_condstore_enable(s);
+	x->uids = xreallocarray(NULL, n, sizeof(*x->uids));
+	memcpy(x->uids, uids, n * sizeof(*uids));
+	x->nuids = n;
+	s->cmd_ctx = x;
+	s->cmd_ctx_free = fetch_ctx_free;
+	fetch_next_chunk(x);
 }

@@ -36,4 +36,17 @@ uint32_t imap_fetch_targets(const struct imap_view *v,
 enum imap_cmd_result imap_fetch(struct imap_session *s,
 	    struct imap_parser *ps, bool uid);
 
+/*
+ * NOTIFY (RFC 5465 5.2).  imap_fetch_check: returns 0 if att (borrowed,
+ * NUL-terminated) is "(" fetch-att *(SP fetch-att) ")" as FETCH takes it,
+ * else -1 with a static reason for BAD in *why.  imap_fetch_notify: writes
+ * unsolicited FETCH responses, with UID, of att for the n UIDs of uids
+ * (borrowed; the view's, ascending), as UID FETCH would, between commands
+ * (uses s->cmd_ctx and s->req_id, which must be free), and then calls
+ * done(s) instead of a tagged response; at once if there is nothing to do.
+ */
+int	imap_fetch_check(const char *att, const char **why);
+void	imap_fetch_notify(struct imap_session *s, const uint32_t *uids,
+	    uint32_t n, const char *att, void (*done)(struct imap_session *));
+
 #endif

@@ -19,6 +19,11 @@
  * delimiter.  The children and special-use attributes are always returned
  * (6.3.9.5 allows it); a name without a mailbox has no child mailbox
  * (\HasNoChildren), since every mailbox's parents exist.
+ *
+ * STATUS RECENT (RFC 5819 with RFC 3501 6.3.10) is counted by storaged
+ * per mailbox (MBOX_RECENT, as STATUS does): the rows LIST selects are
+ * kept, with copies of their mailboxes, while their counts are asked one
+ * after the other, and written when the last has come.
  */
 #include "imap_cmd.h"
 #include "imap_cmd_auth.h"
@@ -79,6 +84,24 @@ struct imap_list_ctx {
 	/* Subscribed stored names without a mailbox (SUBSCRIPTION_LIST). */
 	char			**orphans;
 	size_t			 norphans;
+	/* STATUS RECENT: the rows to write, and the one being counted. */
+	struct imap_list_row	*rows;
+	size_t			 nrows, caprows;
+	size_t			 next;
+};
+
+/*
+ * A name LIST writes, kept while the RECENT counts of STATUS are asked:
+ * mb is a copy of the listed mailbox (valid when has_mb; its cname is
+ * cname, its role owned, its stored name NULL).
+ */
+struct imap_list_row {
+	char			*cname;
+	struct imap_mbox	 mb;
+	bool			 has_mb;
+	bool			 subscribed;
+	bool			 childinfo;
+	uint32_t		 recent;
 };
 
 static void
@@ -92,6 +115,11 @@ imap_list_ctx_free(void *arg)
 	for (i = 0; i < x->norphans; i++)
 		free(x->orphans[i]);
 	free(x->orphans);
+	for (i = 0; i < x->nrows; i++) {
+		free(x->rows[i].cname);
+		free(x->rows[i].mb.role);
+	}
+	free(x->rows);
 	free(x);
 }
 
@@ -286,10 +314,13 @@ imap_list_attr(struct buf *out, size_t *n, const char *attr)
 	imap_resp_token(out, attr);
 }
 
-/* * LIST (attributes) "/" mailbox [SP ("CHILDINFO" (criteria))] */
+/*
+ * * LIST (attributes) "/" mailbox [SP ("CHILDINFO" (criteria))], and the
+ * STATUS of RETURN with recent as its RECENT.
+ */
 static void
 imap_list_write(struct imap_session *s, const struct imap_list_ctx *x,
-    const struct imap_list_ent *e, bool childinfo)
+    const struct imap_list_ent *e, bool childinfo, uint32_t recent)
 {
 	const char *use = e->mb != NULL ? imap_mbox_role_attr(e->mb->role) :
 	    NULL;
@@ -320,12 +351,65 @@ imap_list_write(struct imap_session *s, const struct imap_list_ctx *x,
 	imap_resp_crlf(s->out);
 	/* RFC 5819 4: no STATUS for a name that is no mailbox. */
 	if ((x->ret & LIST_RET_STATUS) && e->mb != NULL)
-		imap_status_write(s, e->mb, x->status);
+		imap_status_write_recent(s, e->mb, x->status, recent);
 }
 
-/* The names a LIST selects, in client-name order (6.3.9.3). */
+/* Whether the LIST has STATUS RECENT to count before it writes. */
+static bool
+imap_list_wants_recent(const struct imap_list_ctx *x)
+{
+	return !x->lsub && (x->ret & LIST_RET_STATUS) &&
+	    (x->status & IMAP_STATUS_RECENT);
+}
+
+/* Keeps e (borrowed from the lookup's list) to be written later. */
 static void
-imap_list_run(struct imap_session *s, const struct imap_list_ctx *x,
+imap_list_keep(struct imap_list_ctx *x, const struct imap_list_ent *e,
+    bool childinfo)
+{
+	struct imap_list_row *r;
+
+	if (x->nrows == x->caprows) {
+		x->caprows = x->caprows * 2 + 16;
+		x->rows = xreallocarray(x->rows, x->caprows, sizeof(*x->rows));
+	}
+	r = &x->rows[x->nrows++];
+	memset(r, 0, sizeof(*r));
+	r->cname = xstrdup(e->cname);
+	r->subscribed = e->subscribed;
+	r->childinfo = childinfo;
+	if (e->mb != NULL) {
+		r->has_mb = true;
+		r->mb = *e->mb;
+		r->mb.name = NULL;
+		r->mb.cname = r->cname;
+		r->mb.role = e->mb->role != NULL ? xstrdup(e->mb->role) : NULL;
+	}
+}
+
+/* Writes the rows kept, with their RECENT counts. */
+static void
+imap_list_write_rows(struct imap_session *s, const struct imap_list_ctx *x)
+{
+	struct imap_list_ent e;
+	size_t i;
+
+	for (i = 0; i < x->nrows; i++) {
+		e.cname = x->rows[i].cname;
+		e.mb = x->rows[i].has_mb ? &x->rows[i].mb : NULL;
+		e.subscribed = x->rows[i].subscribed;
+		e.owned = false;
+		imap_list_write(s, x, &e, x->rows[i].childinfo,
+		    x->rows[i].recent);
+	}
+}
+
+/*
+ * The names a LIST selects, in client-name order (6.3.9.3): written, or
+ * kept in x for STATUS RECENT.
+ */
+static void
+imap_list_run(struct imap_session *s, struct imap_list_ctx *x,
     const struct imap_list_set *set)
 {
 	const struct imap_list_ent *e;
@@ -341,8 +425,12 @@ imap_list_run(struct imap_session *s, const struct imap_list_ctx *x,
 		childinfo = false;
 		if (x->sel & LIST_SEL_RECURSIVE)
 			childinfo = imap_list_child_meets(x, set, i, !meets);
-		if (meets || childinfo)
-			imap_list_write(s, x, e, childinfo);
+		if (!meets && !childinfo)
+			continue;
+		if (imap_list_wants_recent(x))
+			imap_list_keep(x, e, childinfo);
+		else
+			imap_list_write(s, x, e, childinfo, 0);
 	}
 }
 
@@ -445,6 +533,67 @@ imap_list_done(struct imap_session *s)
 	imap_session_resume(s, IMAP_CMD_DONE);
 }
 
+static void	imap_list_recent_next(struct imap_session *);
+
+/* The RECENT count of row x->next: 0 for a mailbox gone meanwhile. */
+static void
+imap_list_recent_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
+    const void *rep, void *arg)
+{
+	const struct ipc_MBOX_RECENT_rep *r = rep;
+	struct imap_session *s = arg;
+	struct imap_list_ctx *x = s->cmd_ctx;
+
+	(void)c;
+	s->req_id = 0;
+	if (st == IPC_S_OK)
+		x->rows[x->next].recent = r->count;
+	else if (st != IPC_S_NOTFOUND && st != IPC_S_CONFLICT) {
+		imap_session_debug(s, "list recent failed status=%s "
+		    "why=\"%s\"", ipc_status_name(st),
+		    text != NULL ? text : "");
+		imap_auth_fail(s, st);
+		imap_list_done(s);
+		return;
+	}
+	x->next++;
+	imap_list_recent_next(s);
+}
+
+/*
+ * Asks MBOX_RECENT (count, as STATUS RECENT, RFC 3501 6.3.10) for the
+ * next kept row that is a mailbox; after the last, writes the rows.
+ */
+static void
+imap_list_recent_next(struct imap_session *s)
+{
+	struct imap_list_ctx *x = s->cmd_ctx;
+	struct ipc_MBOX_RECENT_req req;
+	struct ipc_chan *store;
+	uint32_t id;
+
+	while (x->next < x->nrows && !x->rows[x->next].has_mb)
+		x->next++;
+	if (x->next == x->nrows) {
+		imap_list_write_rows(s, x);
+		imap_session_reply(s, "OK", NULL, "LIST completed");
+		imap_list_done(s);
+		return;
+	}
+	if ((store = imapd_store()) == NULL) {
+		imap_list_recent_cb(NULL, IPC_S_UNAVAIL, NULL, NULL, s);
+		return;
+	}
+	req.mailbox_id = x->rows[x->next].mb.id;
+	req.uidvalidity = (uint32_t)x->rows[x->next].mb.uidvalidity;
+	req.uidnext = (uint32_t)x->rows[x->next].mb.uidnext;
+	req.mode = 2;		/* count */
+	id = ipc_request(store, IPC_T_MBOX_RECENT, conn_id(s->conn), &req,
+	    imap_list_recent_cb, s);
+	if (id != 0)
+		s->req_id = id;
+}
+
 static void
 imap_list_lookup_cb(struct imap_session *s, enum ipc_status st,
     const struct imap_mbox_list *l, const struct imap_mbox *mb, void *arg)
@@ -462,6 +611,10 @@ imap_list_lookup_cb(struct imap_session *s, enum ipc_status st,
 		else
 			imap_list_run(s, x, &set);
 		imap_list_set_clear(&set);
+		if (imap_list_wants_recent(x)) {
+			imap_list_recent_next(s);
+			return;
+		}
 		imap_session_reply(s, "OK", NULL, x->lsub ?
 		    "LSUB completed" : "LIST completed");
 	}

@@ -54,10 +54,35 @@ imap_msg_take(struct imap_msg *m, const struct imap_view *v,
 	return 1;
 }
 
+int
+imap_msg_take_body(struct imap_msg *m, const struct ipc_MSG_FETCH_rep *r,
+    uint32_t i, uint64_t *boff)
+{
+	uint64_t len;
+
+	if (i >= r->body_lens.count)
+		return 0;
+	if ((len = wire_u64list_get(&r->body_lens, i)) == UINT64_MAX)
+		return 0;
+	if (len > r->bodies.len - *boff)
+		return -1;
+	if (m != NULL) {
+		if (len != m->size)
+			return -1;
+		m->body = xmalloc(len > 0 ? (size_t)len : 1);
+		memcpy(m->body, r->bodies.p + *boff, (size_t)len);
+		m->bodylen = (size_t)len;
+		m->has_body = true;
+	}
+	*boff += len;
+	return 0;
+}
+
 void
 imap_msg_clear(struct imap_msg *m)
 {
 	free(m->keywords);
 	free(m->rec);
+	free(m->body);
 	memset(m, 0, sizeof(*m));
 }

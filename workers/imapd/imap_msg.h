@@ -22,6 +22,9 @@ struct imap_msg {
 	char		*keywords;	/* space-separated */
 	uint8_t		*rec;		/* its record, or NULL */
 	size_t		 reclen;
+	uint8_t		*body;		/* its bytes, when they came along */
+	size_t		 bodylen;
+	bool		 has_body;
 	bool		 show_flags;	/* FETCH: \Seen was just set */
 };
 
@@ -34,6 +37,13 @@ struct imap_msg {
 int	imap_msg_take(struct imap_msg *m, const struct imap_view *v,
 	    const struct ipc_MSG_FETCH_rep *r, uint32_t i, const char *kw,
 	    uint64_t *roff);
+/*
+ * Takes the bytes of message i of reply r, if they came (MSG_FETCH's
+ * body_max), from *boff of r's bodies (advanced); m may be NULL (the
+ * message left the view).  Returns 0, or -1 if the reply is malformed.
+ */
+int	imap_msg_take_body(struct imap_msg *m,
+	    const struct ipc_MSG_FETCH_rep *r, uint32_t i, uint64_t *boff);
 /* Frees what m holds; m is empty again. */
 void	imap_msg_clear(struct imap_msg *m);
 

@@ -7,12 +7,13 @@
  *
  * The tree of imap_search.c is evaluated over the view's messages in
  * chunks: MSG_FETCH gives flags, dates, sizes, ids and (when a key or the
- * caller looks at headers) the parsed record; only keys that need the
- * message's bytes (HEADER, BODY, TEXT) read them with MSG_BODY, and only
- * for messages the other keys have not decided already (the evaluation is
- * three-valued: yes, no, or not without the bytes).  Text matches are
- * substring matches ignoring ASCII case, in UTF-8; bodies are decoded
- * (transfer encoding and charset) before they are searched.
+ * caller looks at the envelope) the parsed record.  The text keys (FROM,
+ * TO, CC, BCC, SUBJECT, HEADER, BODY, TEXT) are matched by storaged, next
+ * to the messages (lib/msgsearch.h), and come back as one bit per key and
+ * message.  They are asked with the chunk when nothing else could decide
+ * a message; otherwise the other keys decide first (the evaluation is
+ * three-valued: yes, no, or not without the text keys), and a second
+ * MSG_FETCH asks the text keys for the messages left undecided.
  */
 #include "imap_search_eval.h"
 #include "conn.h"
@@ -23,6 +24,7 @@
 #include "mailflags.h"
 #include "mime.h"
 #include "msgrec.h"
+#include "msgsearch.h"
 #include "objid.h"
 #include "wire.h"
 #include "xmalloc.h"
@@ -33,10 +35,8 @@
 #include <strings.h>
 #include <time.h>
 
-#define SEARCH_CHUNK		256
-#define SEARCH_SLICE		(512u * 1024)
-/* Messages larger than this are not read for BODY and TEXT. */
-#define SEARCH_BYTES_MAX	(64ull << 20)
+#define SEARCH_CHUNK		1024	/* messages per MSG_FETCH */
+#define SEARCH_CHUNK_RECORDS	256	/* when records come with them */
 
 enum tri { T_NO, T_YES, T_UNKNOWN };
 
@@ -47,20 +47,28 @@ struct imap_search_eval {
 	imap_search_done_fn	*done;
 	void			*arg;
 	bool			 need_record;
-	bool			 need_bytes;
-	bool			 need_body;	/* BODY, TEXT: all of it */
 	bool			 has_modseq;
+	/* Text keys, matched by storaged: the key of each node, or -1. */
+	int			*text_key;
+	uint32_t		 ntext;
+	size_t			 stride;	/* bytes of bits per message */
+	bool			 text_first;	/* only text keys decide */
+	struct buf		 kinds, fields, values;	/* the request's lists */
+	/* Messages to search, and how far. */
 	uint32_t		*uids;
 	uint32_t		 nuids, pos;
+	/* The chunk: its messages, their decisions so far. */
 	struct imap_msg	*msgs;
-	uint32_t		 nmsgs, cur;
-	struct buf		 bytes;		/* the message */
-	uint64_t		 off;
-	uint64_t		 read_end;	/* bytes of the message to read */
+	enum tri		*dec;
+	uint32_t		 nmsgs;
+	const uint8_t		*hits;		/* bits of the message decided */
+	uint8_t			*chunk_hits;	/* stride per message, or NULL */
+	/* UIDs of the chunk the text keys must decide, and how far. */
+	uint32_t		*pend;
+	uint32_t		 npend, pend_pos;
 };
 
 static void	eval_next_chunk(struct imap_search_eval *);
-static void	eval_next_msg(struct imap_search_eval *);
 
 static void
 eval_free_msgs(struct imap_search_eval *x)
@@ -69,7 +77,10 @@ eval_free_msgs(struct imap_search_eval *x)
 
 	for (i = 0; i < x->nmsgs; i++)
 		imap_msg_clear(&x->msgs[i]);
-	x->nmsgs = x->cur = 0;
+	x->nmsgs = 0;
+	free(x->chunk_hits);
+	x->chunk_hits = NULL;
+	x->npend = x->pend_pos = 0;
 }
 
 void
@@ -82,58 +93,17 @@ imap_search_eval_free(struct imap_search_eval **ep)
 		return;
 	eval_free_msgs(x);
 	free(x->msgs);
+	free(x->dec);
+	free(x->pend);
 	free(x->uids);
-	buf_clear(&x->bytes);
+	free(x->text_key);
+	buf_clear(&x->kinds);
+	buf_clear(&x->fields);
+	buf_clear(&x->values);
 	free(x);
 }
 
 /* --- Matching --- */
-
-/* Whether needle (nlen bytes) occurs in hay, ignoring ASCII case. */
-static bool
-search_contains(const char *hay, size_t hlen, const char *needle,
-    size_t nlen)
-{
-	size_t i, j;
-
-	if (nlen == 0)
-		return true;
-	if (hay == NULL || hlen < nlen)
-		return false;
-	for (i = 0; i + nlen <= hlen; i++) {
-		for (j = 0; j < nlen; j++)
-			if (tolower((unsigned char)hay[i + j]) !=
-			    tolower((unsigned char)needle[j]))
-				break;
-		if (j == nlen)
-			return true;
-	}
-	return false;
-}
-
-static bool
-search_str_in(const char *hay, const struct imap_str *n)
-{
-	return hay != NULL && search_contains(hay, strlen(hay), n->p, n->len);
-}
-
-/* Whether an address list (FROM, TO, CC, BCC) of the envelope matches. */
-static bool
-search_addr(const struct msgrec *r, enum msgrec_addr_field f,
-    const struct imap_str *n)
-{
-	struct wire_iter it;
-	struct msgrec_addr a;
-
-	if (r->nenvs == 0)
-		return false;
-	wire_strlist_iter(&r->envs[0].addr[f], &it);
-	while (msgrec_addr_next(&it, &a))
-		if (search_str_in(a.name, n) || search_str_in(a.email, n) ||
-		    (a.group != NULL && search_str_in(a.group, n)))
-			return true;
-	return false;
-}
 
 /* The day (seconds at 00:00 UTC) of t seen in zone (minutes east). */
 static int64_t
@@ -177,118 +147,6 @@ search_has_keyword(const char *list, const struct imap_str *kw)
 		p = *e == ' ' ? e + 1 : e;
 	}
 	return false;
-}
-
-/*
- * HEADER of a field the envelope keeps whole (Subject, Date, Message-ID,
- * In-Reply-To: the unfolded value, and the decoded Subject) is answered
- * from the record; T_UNKNOWN for other fields, which need the header.
- * The envelope has the first of repeated fields only: with a repeated
- * Subject, a match in a later one is missed (rare, and RFC 5322 allows one).
- */
-static enum tri
-search_header_env(const struct msgrec_envelope *env,
-    const struct imap_search_node *nd)
-{
-	const char *v = NULL;
-
-	if (env == NULL)
-		return T_UNKNOWN;
-#define IS(n)	(nd->str.len == strlen(n) && \
-	    strncasecmp(nd->str.p, n, nd->str.len) == 0)
-	if (IS("subject")) {
-		if (env->subject == NULL)
-			return T_NO;
-		return search_str_in(env->subject, &nd->value) ||
-		    search_str_in(env->subject_dec, &nd->value) ? T_YES : T_NO;
-	}
-	if (IS("date"))
-		v = env->date;
-	else if (IS("message-id"))
-		v = env->message_id;
-	else if (IS("in-reply-to"))
-		v = env->in_reply_to;
-	else
-		return T_UNKNOWN;
-#undef IS
-	if (v == NULL)
-		return T_NO;
-	return search_str_in(v, &nd->value) ? T_YES : T_NO;
-}
-
-/* HEADER field string: any field of that name whose text holds it. */
-static enum tri
-search_header(const struct imap_search_eval *x, const struct msgrec *r,
-    const struct imap_search_node *nd)
-{
-	char name[256];
-	const char *v;
-	struct buf t = BUF_INIT;
-	size_t vlen, i;
-	bool hit = false;
-
-	if (x->bytes.len == 0 && r->nparts > 0 && r->parts[0].body_off > 0)
-		return T_UNKNOWN;
-	if (nd->str.len == 0 || nd->str.len >= sizeof(name))
-		return T_NO;
-	memcpy(name, nd->str.p, nd->str.len);
-	name[nd->str.len] = '\0';
-	for (i = 0; !hit && mime_header_find(x->bytes.data, r->nparts > 0 ?
-	    (size_t)r->parts[0].body_off : x->bytes.len, name, i, &v, &vlen);
-	    i++) {
-		buf_reset(&t);
-		mime_header_text(v, vlen, &t);
-		hit = search_contains((const char *)t.data, t.len,
-		    nd->value.p, nd->value.len);
-	}
-	buf_clear(&t);
-	return hit ? T_YES : T_NO;
-}
-
-/* BODY: the text parts decoded to UTF-8. */
-static bool
-search_body(const struct imap_search_eval *x, const struct msgrec *r,
-    const struct imap_str *n)
-{
-	const struct msgrec_part *pt;
-	struct buf t = BUF_INIT;
-	uint32_t i;
-	bool hit = false;
-
-	for (i = 0; !hit && i < r->nparts; i++) {
-		pt = &r->parts[i];
-		if (pt->type == NULL || strcmp(pt->type, "text") != 0 ||
-		    pt->body_end > x->bytes.len || pt->body_end < pt->body_off)
-			continue;
-		buf_reset(&t);
-		mime_body_text(pt->encoding, pt->charset, false,
-		    x->bytes.data + pt->body_off,
-		    (size_t)(pt->body_end - pt->body_off), &t);
-		hit = search_contains((const char *)t.data, t.len, n->p,
-		    n->len);
-	}
-	buf_clear(&t);
-	return hit;
-}
-
-/* TEXT: the header (decoded) and the body. */
-static bool
-search_text(const struct imap_search_eval *x, const struct msgrec *r,
-    const struct imap_str *n)
-{
-	struct buf t = BUF_INIT;
-	size_t hlen = r->nparts > 0 ? (size_t)r->parts[0].body_off :
-	    x->bytes.len;
-	bool hit;
-
-	if (hlen > x->bytes.len)
-		hlen = x->bytes.len;
-	mime_header_text((const char *)x->bytes.data, hlen, &t);
-	hit = search_contains((const char *)x->bytes.data, hlen, n->p,
-	    n->len) || search_contains((const char *)t.data, t.len, n->p,
-	    n->len) || search_body(x, r, n);
-	buf_clear(&t);
-	return hit;
 }
 
 static enum tri
@@ -415,39 +273,17 @@ search_eval(struct imap_search_eval *x, const struct imap_msg *m,
 		return nd->str.len == strlen(id) && memcmp(id, nd->str.p,
 		    nd->str.len) == 0 ? T_YES : T_NO;
 	case IMAP_SEARCH_FROM:
-		return r != NULL && search_addr(r, MSGREC_FROM, &nd->str) ?
-		    T_YES : T_NO;
 	case IMAP_SEARCH_TO:
-		return r != NULL && search_addr(r, MSGREC_TO, &nd->str) ?
-		    T_YES : T_NO;
 	case IMAP_SEARCH_CC:
-		return r != NULL && search_addr(r, MSGREC_CC, &nd->str) ?
-		    T_YES : T_NO;
 	case IMAP_SEARCH_BCC:
-		return r != NULL && search_addr(r, MSGREC_BCC, &nd->str) ?
-		    T_YES : T_NO;
 	case IMAP_SEARCH_SUBJECT:
-		if (env == NULL)
-			return T_NO;
-		return search_str_in(env->subject_dec, &nd->str) ||
-		    search_str_in(env->subject, &nd->str) ? T_YES : T_NO;
 	case IMAP_SEARCH_HEADER:
-		if (r == NULL)
-			return T_NO;
-		if ((t = search_header_env(env, nd)) != T_UNKNOWN)
-			return t;
-		if (x->bytes.len == 0 && m->size > 0)
-			return T_UNKNOWN;
-		return search_header(x, r, nd);
 	case IMAP_SEARCH_BODY:
 	case IMAP_SEARCH_TEXT:
-		if (r == NULL)
-			return T_NO;
-		if (x->bytes.len == 0 && m->size > 0)
+		if (x->hits == NULL || x->text_key[idx] < 0)
 			return T_UNKNOWN;
-		if (nd->key == IMAP_SEARCH_BODY)
-			return search_body(x, r, &nd->str) ? T_YES : T_NO;
-		return search_text(x, r, &nd->str) ? T_YES : T_NO;
+		c = x->text_key[idx];
+		return (x->hits[c / 8] >> (c % 8)) & 1 ? T_YES : T_NO;
 	}
 	return T_NO;
 }
@@ -461,13 +297,11 @@ eval_done(struct imap_search_eval *x, const char *code, const char *text)
 	x->done(x->arg, code, text);
 }
 
-static void	eval_read_more(struct imap_search_eval *);
-
-/* Decides the current message, with its bytes if they were read. */
-static void
-eval_decide(struct imap_search_eval *x, bool with_bytes)
+/* Decides message i of the chunk with hits (NULL: without text keys). */
+static enum tri
+eval_decide(struct imap_search_eval *x, uint32_t i, const uint8_t *hits)
 {
-	struct imap_msg *m = &x->msgs[x->cur];
+	struct imap_msg *m = &x->msgs[i];
 	struct msgrec rec;
 	const char *why;
 	bool rec_open = false;
@@ -480,90 +314,129 @@ eval_decide(struct imap_search_eval *x, bool with_bytes)
 			imap_session_log(x->s, "bad record uid=%u: %s",
 			    m->uid, why);
 	}
+	x->hits = hits;
 	t = search_eval(x, m, rec_open ? &rec : NULL, x->q->root, 0);
-	if (t == T_UNKNOWN && !with_bytes && m->size <= SEARCH_BYTES_MAX) {
-		/* Read the message (or its header), then decide again. */
-		buf_reset(&x->bytes);
-		x->off = 0;
-		x->read_end = m->size;
-		if (!x->need_body && rec_open && rec.nparts > 0 &&
-		    rec.parts[0].body_off > 0 &&
-		    rec.parts[0].body_off <= m->size)
-			x->read_end = rec.parts[0].body_off;
-		if (rec_open)
-			msgrec_close(&rec);
-		eval_read_more(x);
-		return;
-	}
-	if (t == T_YES)
-		x->match(x->arg, m, rec_open ? &rec : NULL);
+	x->hits = NULL;
 	if (rec_open)
 		msgrec_close(&rec);
-	buf_reset(&x->bytes);
-	x->cur++;
-	eval_next_msg(x);
+	return t;
 }
 
+/*
+ * Gives the chunk's matches in order; one still undecided was expunged
+ * before its text could be searched, and does not match.
+ */
 static void
-eval_body_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
+eval_emit(struct imap_search_eval *x)
+{
+	struct imap_msg *m;
+	struct msgrec rec;
+	const char *why;
+	bool rec_open;
+	uint32_t i;
+
+	for (i = 0; i < x->nmsgs; i++) {
+		if (x->dec[i] != T_YES)
+			continue;
+		m = &x->msgs[i];
+		rec_open = m->rec != NULL &&
+		    msgrec_open(m->rec, m->reclen, m->size, &rec, &why) == 0;
+		x->match(x->arg, m, rec_open ? &rec : NULL);
+		if (rec_open)
+			msgrec_close(&rec);
+	}
+	eval_free_msgs(x);
+	eval_next_chunk(x);
+}
+
+/* Fills a MSG_FETCH request's text keys. */
+static void
+eval_text_req(struct imap_search_eval *x, struct ipc_MSG_FETCH_req *req)
+{
+	req->text_kinds.count = x->ntext;
+	req->text_kinds.p = x->kinds.data;
+	req->text_fields.count = x->ntext;
+	req->text_fields.p = x->fields.data;
+	req->text_fields.len = x->fields.len;
+	req->text_values.count = x->ntext;
+	req->text_values.p = x->values.data;
+	req->text_values.len = x->values.len;
+}
+
+/* Whether reply r's text_hits has the bits of n messages. */
+static bool
+eval_hits_ok(const struct imap_search_eval *x,
+    const struct ipc_MSG_FETCH_rep *r, uint32_t n)
+{
+	return r->text_hits.len == (uint64_t)n * x->stride;
+}
+
+static void	eval_text_next(struct imap_search_eval *);
+
+static void
+eval_text_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
     const void *rep, void *arg)
 {
-	const struct ipc_MSG_BODY_rep *r = rep;
+	const struct ipc_MSG_FETCH_rep *r = rep;
 	struct imap_search_eval *x = arg;
+	uint32_t i, j, n, uid;
 
 	(void)c;
 	x->s->req_id = 0;
-	if (st == IPC_S_NOTFOUND) {
-		/* Expunged meanwhile: it does not match. */
-		buf_reset(&x->bytes);
-		x->cur++;
-		eval_next_msg(x);
+	if (st != IPC_S_OK) {
+		eval_done(x, st == IPC_S_UNAVAIL ? "UNAVAILABLE" :
+		    "SERVERBUG", text != NULL ? text : "Cannot search");
 		return;
 	}
-	if (st != IPC_S_OK || r->data.len == 0) {
-		eval_done(x, "SERVERBUG", text != NULL ? text :
-		    "Cannot read a message");
+	n = r->found.len / 4;
+	if (r->done == 0 || r->done > x->npend - x->pend_pos ||
+	    n > r->done || !eval_hits_ok(x, r, n)) {
+		eval_done(x, "SERVERBUG", "Malformed reply from the store");
 		return;
 	}
-	buf_append(&x->bytes, r->data.p, r->data.len);
-	x->off += r->data.len;
-	eval_read_more(x);
+	x->pend_pos += r->done;
+	/* Both the chunk and the reply are in UID order. */
+	for (i = 0, j = 0; j < n; j++) {
+		uid = imap_view_vec_get(r->found.p, j);
+		while (i < x->nmsgs && x->msgs[i].uid < uid)
+			i++;
+		if (i == x->nmsgs)
+			break;
+		if (x->msgs[i].uid == uid && x->dec[i] == T_UNKNOWN)
+			x->dec[i] = eval_decide(x, i,
+			    r->text_hits.p + (size_t)j * x->stride);
+	}
+	eval_text_next(x);
 }
 
+/* Asks the text keys for the chunk's undecided messages. */
 static void
-eval_read_more(struct imap_search_eval *x)
+eval_text_next(struct imap_search_eval *x)
 {
 	struct imap_session *s = x->s;
-	struct imap_msg *m = &x->msgs[x->cur];
-	struct ipc_MSG_BODY_req req;
+	struct ipc_MSG_FETCH_req req;
 	struct ipc_chan *store;
+	struct buf vec = BUF_INIT;
+	uint32_t i;
 
-	if (x->off >= x->read_end) {
-		eval_decide(x, true);
+	if (x->pend_pos >= x->npend) {
+		eval_emit(x);
 		return;
 	}
 	if ((store = imapd_store()) == NULL) {
 		eval_done(x, "UNAVAILABLE", "Store unavailable, try again");
 		return;
 	}
+	for (i = x->pend_pos; i < x->npend; i++)
+		imap_view_vec_put(&vec, x->pend[i]);
+	memset(&req, 0, sizeof(req));
 	req.mailbox_id = s->view->mailbox_id;
-	req.uid = m->uid;
-	req.offset = x->off;
-	req.length = x->read_end - x->off > SEARCH_SLICE ? SEARCH_SLICE :
-	    (uint32_t)(x->read_end - x->off);
-	s->req_id = ipc_request(store, IPC_T_MSG_BODY, conn_id(s->conn), &req,
-	    eval_body_cb, x);
-}
-
-static void
-eval_next_msg(struct imap_search_eval *x)
-{
-	if (x->cur < x->nmsgs) {
-		eval_decide(x, false);
-		return;
-	}
-	eval_free_msgs(x);
-	eval_next_chunk(x);
+	req.uids.p = vec.data;
+	req.uids.len = (uint32_t)vec.len;
+	eval_text_req(x, &req);
+	s->req_id = ipc_request(store, IPC_T_MSG_FETCH, conn_id(s->conn), &req,
+	    eval_text_cb, x);
+	buf_clear(&vec);
 }
 
 static void
@@ -575,6 +448,7 @@ eval_meta_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	struct wire_iter kit;
 	uint64_t roff = 0;
 	uint32_t i, n;
+	bool with_hits;
 
 	(void)c;
 	x->s->req_id = 0;
@@ -584,17 +458,27 @@ eval_meta_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 		return;
 	}
 	n = r->found.len / 4;
-	if (r->done == 0 || r->done > x->nuids - x->pos || n > r->done) {
+	with_hits = x->text_first && x->ntext > 0;
+	if (r->done == 0 || r->done > x->nuids - x->pos || n > r->done ||
+	    (with_hits && !eval_hits_ok(x, r, n))) {
 		eval_done(x, "SERVERBUG", "Malformed reply from the store");
 		return;
 	}
 	x->pos += r->done;
 	x->msgs = xreallocarray(x->msgs, n > 0 ? n : 1, sizeof(*x->msgs));
+	x->dec = xreallocarray(x->dec, n > 0 ? n : 1, sizeof(*x->dec));
+	x->pend = xreallocarray(x->pend, n > 0 ? n : 1, sizeof(*x->pend));
+	if (with_hits)
+		x->chunk_hits = xreallocarray(NULL, n > 0 ? n : 1, x->stride);
 	wire_strlist_iter(&r->keywords, &kit);
 	for (i = 0; i < n; i++)
 		switch (imap_msg_take(&x->msgs[x->nmsgs], x->s->view, r, i,
 		    wire_strlist_next(&kit), &roff)) {
 		case 1:
+			if (with_hits)
+				memcpy(x->chunk_hits + (size_t)x->nmsgs *
+				    x->stride, r->text_hits.p +
+				    (size_t)i * x->stride, x->stride);
 			x->nmsgs++;
 			break;
 		case 0:		/* expunged from the view meanwhile */
@@ -604,8 +488,15 @@ eval_meta_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 			    "Malformed reply from the store");
 			return;
 		}
-	x->cur = 0;
-	eval_next_msg(x);
+	for (i = 0; i < x->nmsgs; i++) {
+		x->dec[i] = eval_decide(x, i, with_hits ? x->chunk_hits +
+		    (size_t)i * x->stride : NULL);
+		if (x->dec[i] == T_UNKNOWN)
+			x->pend[x->npend++] = x->msgs[i].uid;
+	}
+	if (with_hits)
+		x->npend = 0;	/* every key was there: nothing is left */
+	eval_text_next(x);
 }
 
 static void
@@ -615,7 +506,7 @@ eval_next_chunk(struct imap_search_eval *x)
 	struct ipc_MSG_FETCH_req req;
 	struct ipc_chan *store;
 	struct buf vec = BUF_INIT;
-	uint32_t i;
+	uint32_t i, chunk;
 
 	if (x->pos >= x->nuids) {
 		eval_done(x, NULL, NULL);
@@ -625,34 +516,103 @@ eval_next_chunk(struct imap_search_eval *x)
 		eval_done(x, "UNAVAILABLE", "Store unavailable, try again");
 		return;
 	}
-	for (i = x->pos; i < x->nuids && i - x->pos < SEARCH_CHUNK; i++)
+	chunk = x->need_record ? SEARCH_CHUNK_RECORDS : SEARCH_CHUNK;
+	for (i = x->pos; i < x->nuids && i - x->pos < chunk; i++)
 		imap_view_vec_put(&vec, x->uids[i]);
+	memset(&req, 0, sizeof(req));
 	req.mailbox_id = s->view->mailbox_id;
 	req.uids.p = vec.data;
 	req.uids.len = (uint32_t)vec.len;
 	req.with_record = x->need_record;
+	if (x->text_first && x->ntext > 0)
+		eval_text_req(x, &req);
 	s->req_id = ipc_request(store, IPC_T_MSG_FETCH, conn_id(s->conn), &req,
 	    eval_meta_cb, x);
 	buf_clear(&vec);
 }
 
+/* Adds node i's text key to the lists storaged gets. */
+static const char *
+eval_add_text(struct imap_search_eval *x, int i, enum msgsearch_kind kind,
+    const struct imap_str *field, const struct imap_str *value)
+{
+	char *f, *v;
+
+	if (x->ntext >= MSGSEARCH_MAX_KEYS)
+		return "Too many text keys";
+	/* IMAP strings hold no NUL (RFC 9051 4.3): a copy is the same text. */
+	if ((value->len > 0 && memchr(value->p, '\0', value->len) != NULL) ||
+	    (field != NULL && field->len > 0 &&
+	    memchr(field->p, '\0', field->len) != NULL))
+		return "NUL in a search string";
+	f = field != NULL ? xstrndup(field->p, field->len) : xstrdup("");
+	v = xstrndup(value->p, value->len);
+	wire_u64list_add(&x->kinds, (uint64_t)kind);
+	wire_strlist_add(&x->fields, f);
+	wire_strlist_add(&x->values, v);
+	free(f);
+	free(v);
+	x->text_key[i] = (int)x->ntext++;
+	return NULL;
+}
+
 /*
- * Walks the tree: resolves its sets, notes what the keys need.  Returns
- * NULL or a BAD text.
+ * Walks the tree: resolves its sets, notes what the keys need and which
+ * go to storaged.  Returns NULL or a BAD text.
  */
 static const char *
 eval_prepare(struct imap_search_eval *x)
 {
 	struct imap_view *v = x->s->view;
 	struct imap_search_node *nd;
-	const char *why;
+	const char *why = NULL;
 	int i;
 
-	for (i = 0; i < x->q->n; i++) {
+	x->text_key = xreallocarray(NULL, x->q->n > 0 ? (size_t)x->q->n : 1,
+	    sizeof(*x->text_key));
+	x->text_first = true;
+	for (i = 0; i < x->q->n && why == NULL; i++) {
 		nd = &x->q->nodes[i];
+		x->text_key[i] = -1;
 		switch (nd->key) {
+		case IMAP_SEARCH_AND:
+		case IMAP_SEARCH_OR:
+		case IMAP_SEARCH_NOT:
+		case IMAP_SEARCH_ALL:
+			break;
+		case IMAP_SEARCH_FROM:
+			why = eval_add_text(x, i, MSGSEARCH_FROM, NULL,
+			    &nd->str);
+			break;
+		case IMAP_SEARCH_TO:
+			why = eval_add_text(x, i, MSGSEARCH_TO, NULL, &nd->str);
+			break;
+		case IMAP_SEARCH_CC:
+			why = eval_add_text(x, i, MSGSEARCH_CC, NULL, &nd->str);
+			break;
+		case IMAP_SEARCH_BCC:
+			why = eval_add_text(x, i, MSGSEARCH_BCC, NULL,
+			    &nd->str);
+			break;
+		case IMAP_SEARCH_SUBJECT:
+			why = eval_add_text(x, i, MSGSEARCH_SUBJECT, NULL,
+			    &nd->str);
+			break;
+		case IMAP_SEARCH_HEADER:
+			why = eval_add_text(x, i, MSGSEARCH_HEADER, &nd->str,
+			    &nd->value);
+			break;
+		case IMAP_SEARCH_BODY:
+			why = eval_add_text(x, i, MSGSEARCH_BODY, NULL,
+			    &nd->str);
+			break;
+		case IMAP_SEARCH_TEXT:
+			why = eval_add_text(x, i, MSGSEARCH_TEXT, NULL,
+			    &nd->str);
+			break;
 		case IMAP_SEARCH_SEQSET:
 		case IMAP_SEARCH_UID:
+			x->text_first = false;
 			if (nd->set.saved) {
 				imap_seqset_clear(&nd->set);
 				(void)imap_view_saved_set(v, &nd->set,
@@ -665,34 +625,23 @@ eval_prepare(struct imap_search_eval *x)
 			    &why) == -1)
 				return why;
 			break;
-		case IMAP_SEARCH_FROM:
-		case IMAP_SEARCH_TO:
-		case IMAP_SEARCH_CC:
-		case IMAP_SEARCH_BCC:
-		case IMAP_SEARCH_SUBJECT:
 		case IMAP_SEARCH_SENTBEFORE:
 		case IMAP_SEARCH_SENTON:
 		case IMAP_SEARCH_SENTSINCE:
+			x->text_first = false;
 			x->need_record = true;
-			break;
-		case IMAP_SEARCH_HEADER:
-			x->need_record = true;
-			x->need_bytes = true;
-			break;
-		case IMAP_SEARCH_BODY:
-		case IMAP_SEARCH_TEXT:
-			x->need_record = true;
-			x->need_bytes = true;
-			x->need_body = true;
 			break;
 		case IMAP_SEARCH_MODSEQ:
+			x->text_first = false;
 			x->has_modseq = true;
 			break;
 		default:
+			x->text_first = false;
 			break;
 		}
 	}
-	return NULL;
+	x->stride = (x->ntext + 7) / 8;
+	return why;
 }
 
 bool

@@ -14,6 +14,7 @@
 #include "imap_view.h"
 #include "imap_append.h"
 #include "imap_cmd.h"
+#include "imap_cmd_notify.h"
 #include "imap_resp.h"
 #include "imapd.h"
 #include "compat.h"
@@ -76,6 +77,7 @@ imap_session_free(struct imap_session **sp)
 		ipc_send(store, IPC_T_SESSION_CLOSE, conn_id(s->conn), NULL,
 		    -1);
 	}
+	imap_notify_free(s);
 	imapd_session_remove(s);
 	if (s->cmd_ctx_free != NULL)
 		s->cmd_ctx_free(s->cmd_ctx);
@@ -169,6 +171,9 @@ imap_session_after(struct imap_session *s, enum imap_cmd_result r)
 			    "Server shutting down");
 			imap_session_close(s, "shutdown");
 		}
+		/* Between commands: what NOTIFY holds may go out now. */
+		if (s->notify != NULL)
+			imap_notify_kick(s);
 		break;
 	case IMAP_CMD_WAIT:
 		conn_pause(s->conn);
@@ -194,6 +199,20 @@ imap_session_resume(struct imap_session *s, enum imap_cmd_result r)
 		imap_session_input(s);
 	else
 		conn_flush(s->conn);
+}
+
+void
+imap_session_wake(struct imap_session *s)
+{
+	/* A shutdown that came meanwhile waited for this, as for a command. */
+	if (s->shutdown && s->tag == NULL && !conn_is_closing(s->conn)) {
+		imap_resp_status(s->out, NULL, "BYE", NULL,
+		    "Server shutting down");
+		imap_session_close(s, "shutdown");
+	}
+	conn_resume(s->conn);
+	imap_session_input(s);
+	conn_flush(s->conn);
 }
 
 void
@@ -478,6 +497,7 @@ imap_session_unauthenticate(struct imap_session *s)
 	}
 	imap_view_free(&s->view);
 	s->view_done = NULL;
+	imap_notify_free(s);
 	s->state = IMAP_STATE_NOAUTH;
 	s->account_id = 0;
 	s->enabled = 0;
@@ -517,6 +537,8 @@ imap_session_resume_cb(struct ipc_chan *c, enum ipc_status st,
 	s->resume_id = 0;
 	if (st == IPC_S_OK) {
 		imap_session_debug(s, "session resumed");
+		/* The new storaged knows nothing of what NOTIFY watches. */
+		imap_notify_store_renewed(s);
 		return;
 	}
 	if (st == IPC_S_UNAVAIL)

@@ -28,6 +28,7 @@
 
 struct ipc_chan;
 struct imap_cmd;
+struct imap_notify;
 
 /* Connection states, RFC 9051 3; bits so that a command lists several. */
 enum imap_state {
@@ -95,6 +96,8 @@ struct imap_session {
 	bool			 idling;	/* inside IDLE */
 	/* ENABLE (RFC 5161) and what it turned on: IMAP_ENABLED_*. */
 	unsigned		 enabled;
+	/* NOTIFY (RFC 5465, imap_cmd_notify.h); NULL before the first. */
+	struct imap_notify	*notify;
 	/* Private to imap_session.c; a waiting command pauses the conn. */
 	bool			 dispatching;	/* inside a handler */
 	bool			 processing;	/* inside the input loop */
@@ -124,6 +127,13 @@ void	imap_session_reply(struct imap_session *s, const char *cond,
  * its continuation; reading commands goes on after IMAP_CMD_DONE.
  */
 void	imap_session_resume(struct imap_session *s, enum imap_cmd_result r);
+/*
+ * NOTIFY (RFC 5465 3.1) speaks between commands: imap_cmd_notify.c pauses
+ * the connection while it asks storaged and writes, so that no command
+ * starts meanwhile, then wakes it: resumes reading and serves what the
+ * client sent in the meantime.
+ */
+void	imap_session_wake(struct imap_session *s);
 /* Sends the next line from the client to fn (the handler returns CONT). */
 void	imap_session_expect_line(struct imap_session *s, imap_line_fn *fn);
 /*

@@ -4,6 +4,7 @@
  * storaged (see imap_view.h).
  */
 #include "imap_view.h"
+#include "imap_cmd_notify.h"
 #include "compat.h"
 #include "conn.h"
 #include "imap_resp.h"
@@ -522,9 +523,12 @@ imap_view_apply_sync(struct imap_session *s, const struct ipc_MBOX_SYNC_rep *r)
 			imap_view_write_flag_lists(s, v);
 	if (added > 0 || vcount > 0 || (!qresync && n > 0))
 		buf_printf(s->out, "* %u EXISTS\r\n", v->n);
-	/* Flag changes of messages the client knows. */
+	/*
+	 * Flag changes of messages the client knows, unless NOTIFY left
+	 * out FlagChange (RFC 5465 5.1).
+	 */
 	wire_strlist_iter(&r->keywords, &kit);
-	n = r->changed.len / 4;
+	n = imap_notify_sel_flags(s) ? r->changed.len / 4 : 0;
 	for (i = 0; i < n; i++) {
 		uid = imap_view_vec_get(r->changed.p, i);
 		kw = wire_strlist_next(&kit);
@@ -589,7 +593,12 @@ imap_view_sync(struct imap_session *s, bool force, imap_view_done_fn *done)
 	struct ipc_chan *store;
 	struct imap_view *v = s->view;
 
+	/*
+	 * NOTIFY without message events for the selected mailbox: the
+	 * client hears of no change (RFC 5465 3.1), and the view stays.
+	 */
 	if (v == NULL || (!v->changed && !force) || v->sync_id != 0 ||
+	    (!force && imap_notify_sel_hidden(s)) ||
 	    (store = imapd_store()) == NULL) {
 		if (done != NULL)
 			done(s);

@@ -8,6 +8,7 @@
  */
 #include "imapd.h"
 #include "imap_cmd.h"
+#include "imap_cmd_notify.h"
 #include "imap_session.h"
 #include "boot.h"
 #include "charset.h"
@@ -168,6 +169,18 @@ imapd_shutdown(void)
 	}
 }
 
+/* The session a frame from storaged is for, or NULL (it has gone). */
+static struct imap_session *
+imapd_session_of(const struct ipc_frame *f)
+{
+	struct imap_session *s;
+
+	TAILQ_FOREACH(s, &imapd.sessions, entry)
+		if (conn_id(s->conn) == f->session)
+			return s;
+	return NULL;
+}
+
 /* storaged: a mailbox a session selected changed. */
 static void
 imapd_mbox_changed(struct ipc_chan *c, const struct ipc_frame *f,
@@ -178,15 +191,40 @@ imapd_mbox_changed(struct ipc_chan *c, const struct ipc_frame *f,
 
 	(void)c;
 	(void)arg;
-	TAILQ_FOREACH(s, &imapd.sessions, entry)
-		if (conn_id(s->conn) == f->session) {
-			imap_selected_changed(s, m->mailbox_id);
-			break;
-		}
+	if ((s = imapd_session_of(f)) != NULL)
+		imap_selected_changed(s, m->mailbox_id);
+}
+
+/* storaged: NOTIFY events (imap_cmd_notify.h). */
+static void
+imapd_account_changed(struct ipc_chan *c, const struct ipc_frame *f,
+    const void *msg, void *arg)
+{
+	const struct ipc_ACCOUNT_CHANGED_req *m = msg;
+	struct imap_session *s;
+
+	(void)c;
+	(void)arg;
+	if ((s = imapd_session_of(f)) != NULL)
+		imap_notify_account_changed(s, m->mailbox_id);
+}
+
+static void
+imapd_mbox_list_changed(struct ipc_chan *c, const struct ipc_frame *f,
+    const void *msg, void *arg)
+{
+	struct imap_session *s;
+
+	(void)c;
+	(void)arg;
+	if ((s = imapd_session_of(f)) != NULL)
+		imap_notify_list_changed(s, msg);
 }
 
 static const struct ipc_handler imapd_store_handlers[] = {
 	{ IPC_T_MBOX_CHANGED,	imapd_mbox_changed },
+	{ IPC_T_ACCOUNT_CHANGED, imapd_account_changed },
+	{ IPC_T_MBOX_LIST_CHANGED, imapd_mbox_list_changed },
 	{ 0, NULL }
 };
 

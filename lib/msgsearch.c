@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * msgsearch.c: IMAP SEARCH's text keys over a stored message (see
+ * msgsearch.h).
+ */
+#include "msgsearch.h"
+#include "buf.h"
+#include "mime.h"
+#include "msgrec.h"
+#include "wire.h"
+
+#include <string.h>
+#include <strings.h>
+
+static const unsigned char fold[256] = {
+#define R(a) a, a + 1, a + 2, a + 3, a + 4, a + 5, a + 6, a + 7
+	R(0), R(8), R(16), R(24), R(32), R(40), R(48), R(56),
+	64, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm',
+	'n', 'o', 'p', 'q', 'r', 's', 't', 'u', 'v', 'w', 'x', 'y', 'z',
+	91, 92, 93, 94, 95,
+	R(96), R(104), R(112), R(120), R(128), R(136), R(144), R(152),
+	R(160), R(168), R(176), R(184), R(192), R(200), R(208), R(216),
+	R(224), R(232), R(240), R(248)
+#undef R
+};
+
+bool
+msgsearch_contains(const void *hay, size_t hlen, const void *needle,
+    size_t nlen)
+{
+	const unsigned char *h = hay, *n = needle, *p, *end;
+	unsigned char lo, up;
+	size_t j;
+
+	if (nlen == 0)
+		return true;
+	if (h == NULL || hlen < nlen)
+		return false;
+	/*
+	 * memchr for the first byte in either case finds the candidates
+	 * (it runs many bytes at a time); each is then compared whole.
+	 */
+	lo = fold[n[0]];
+	up = lo >= 'a' && lo <= 'z' ? lo - 'a' + 'A' : lo;
+	end = h + (hlen - nlen) + 1;
+	for (p = h; p < end; p++) {
+		if (*p != lo && *p != up) {
+			const unsigned char *a, *b;
+
+			a = memchr(p, lo, (size_t)(end - p));
+			b = up != lo ? memchr(p, up, (size_t)((a != NULL ? a :
+			    end) - p)) : NULL;
+			if (b != NULL)
+				a = b;
+			if (a == NULL)
+				return false;
+			p = a;
+		}
+		for (j = 1; j < nlen; j++)
+			if (fold[p[j]] != fold[n[j]])
+				break;
+		if (j == nlen)
+			return true;
+	}
+	return false;
+}
+
+static bool
+str_in(const char *hay, const void *v, size_t vlen)
+{
+	return hay != NULL && msgsearch_contains(hay, strlen(hay), v, vlen);
+}
+
+/* Whether an address list (FROM, TO, CC, BCC) of the envelope matches. */
+static bool
+match_addr(const struct msgrec *r, enum msgrec_addr_field f, const void *v,
+    size_t vlen)
+{
+	struct wire_iter it;
+	struct msgrec_addr a;
+
+	if (r->nenvs == 0)
+		return false;
+	wire_strlist_iter(&r->envs[0].addr[f], &it);
+	while (msgrec_addr_next(&it, &a))
+		if (str_in(a.name, v, vlen) || str_in(a.email, v, vlen) ||
+		    (a.group != NULL && str_in(a.group, v, vlen)))
+			return true;
+	return false;
+}
+
+/* The length of the top-level header in the stored bytes. */
+static size_t
+header_len(const struct msgrec *r, size_t len)
+{
+	if (r->nparts > 0 && r->parts[0].body_off <= len)
+		return (size_t)r->parts[0].body_off;
+	return len;
+}
+
+/*
+ * Whether a raw header value reads the same as its text: printable ASCII
+ * on one line, no encoded word (mime_header_text would only trim it).
+ */
+static bool
+plain_value(const char *v, size_t len)
+{
+	size_t i;
+
+	if (len > 0 && v[len - 1] == '\n')
+		len--;
+	if (len > 0 && v[len - 1] == '\r')
+		len--;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] > 0x7e ||
+		    (v[i] == '=' && i + 1 < len && v[i + 1] == '?'))
+			return false;
+	return true;
+}
+
+/*
+ * HEADER field string: any field of that name whose text holds it (so an
+ * empty string matches any message with the field, RFC 9051 6.4.4).
+ */
+static bool
+match_header(const struct msgrec *r, const void *raw, size_t len,
+    const char *field, const void *v, size_t vlen)
+{
+	struct buf t = BUF_INIT;
+	const char *val;
+	size_t vl, i;
+	bool hit = false;
+
+	if (raw == NULL || *field == '\0')
+		return false;
+	for (i = 0; !hit && mime_header_find(raw, header_len(r, len), field, i,
+	    &val, &vl); i++) {
+		/* The raw value first: most matches need no decoding. */
+		if (msgsearch_contains(val, vl, v, vlen)) {
+			hit = true;
+			break;
+		}
+		if (plain_value(val, vl))
+			continue;	/* its text is the raw value */
+		buf_reset(&t);
+		mime_header_text(val, vl, &t);
+		hit = msgsearch_contains(t.data, t.len, v, vlen);
+	}
+	buf_clear(&t);
+	return hit;
+}
+
+/* BODY: the text parts decoded to UTF-8. */
+static bool
+match_body(const struct msgrec *r, const void *raw, size_t len,
+    const void *v, size_t vlen)
+{
+	const struct msgrec_part *pt;
+	struct buf t = BUF_INIT;
+	uint32_t i;
+	bool hit = false;
+
+	if (raw == NULL)
+		return false;
+	for (i = 0; !hit && i < r->nparts; i++) {
+		pt = &r->parts[i];
+		if (pt->type == NULL || strcmp(pt->type, "text") != 0 ||
+		    pt->body_end > len || pt->body_end < pt->body_off)
+			continue;
+		buf_reset(&t);
+		mime_body_text(pt->encoding, pt->charset, false,
+		    (const char *)raw + pt->body_off,
+		    (size_t)(pt->body_end - pt->body_off), &t);
+		hit = msgsearch_contains(t.data, t.len, v, vlen);
+	}
+	buf_clear(&t);
+	return hit;
+}
+
+/* TEXT: the header (raw and decoded) and the body. */
+static bool
+match_text(const struct msgrec *r, const void *raw, size_t len,
+    const void *v, size_t vlen)
+{
+	struct buf t = BUF_INIT;
+	size_t hlen;
+	bool hit;
+
+	if (raw == NULL)
+		return false;
+	hlen = header_len(r, len);
+	if (msgsearch_contains(raw, hlen, v, vlen))
+		return true;
+	mime_header_text(raw, hlen, &t);
+	hit = msgsearch_contains(t.data, t.len, v, vlen);
+	buf_clear(&t);
+	return hit || match_body(r, raw, len, v, vlen);
+}
+
+bool
+msgsearch_needs_raw(enum msgsearch_kind kind)
+{
+	return kind == MSGSEARCH_HEADER || kind == MSGSEARCH_BODY ||
+	    kind == MSGSEARCH_TEXT;
+}
+
+bool
+msgsearch_match(const struct msgrec *r, const void *raw, size_t len,
+    enum msgsearch_kind kind, const char *field, const void *v, size_t vlen)
+{
+	const struct msgrec_envelope *env = r->nenvs > 0 ? &r->envs[0] : NULL;
+
+	switch (kind) {
+	case MSGSEARCH_FROM:
+		return match_addr(r, MSGREC_FROM, v, vlen);
+	case MSGSEARCH_TO:
+		return match_addr(r, MSGREC_TO, v, vlen);
+	case MSGSEARCH_CC:
+		return match_addr(r, MSGREC_CC, v, vlen);
+	case MSGSEARCH_BCC:
+		return match_addr(r, MSGREC_BCC, v, vlen);
+	case MSGSEARCH_SUBJECT:
+		return env != NULL && (str_in(env->subject_dec, v, vlen) ||
+		    str_in(env->subject, v, vlen));
+	case MSGSEARCH_HEADER:
+		return match_header(r, raw, len, field, v, vlen);
+	case MSGSEARCH_BODY:
+		return match_body(r, raw, len, v, vlen);
+	case MSGSEARCH_TEXT:
+		return match_text(r, raw, len, v, vlen);
+	}
+	return false;
+}

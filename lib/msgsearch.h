@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * msgsearch.h: the text keys of IMAP SEARCH (RFC 9051 6.4.4) matched
+ * against a stored message: its parsed record (lib/msgrec.h) and its raw
+ * bytes.  storaged runs them next to the data (MSG_FETCH's text keys, see
+ * lib/ipc_types.def), so that no worker reads a message to search it.
+ *
+ * A match is a substring match ignoring ASCII case, in UTF-8: header
+ * values are unfolded and their encoded words decoded, bodies are decoded
+ * (transfer encoding and charset) before they are searched.
+ */
+#ifndef BULWARK_MSGSEARCH_H
+#define BULWARK_MSGSEARCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct msgrec;
+
+/* The kinds of text key; the numbers travel in IPC, keep them. */
+enum msgsearch_kind {
+	MSGSEARCH_FROM = 1,
+	MSGSEARCH_TO = 2,
+	MSGSEARCH_CC = 3,
+	MSGSEARCH_BCC = 4,
+	MSGSEARCH_SUBJECT = 5,
+	MSGSEARCH_HEADER = 6,		/* field: the header field's name */
+	MSGSEARCH_BODY = 7,		/* the text parts */
+	MSGSEARCH_TEXT = 8,		/* the header and the text parts */
+};
+
+/* At most this many text keys in one request. */
+#define MSGSEARCH_MAX_KEYS	1024
+
+/* Whether needle (nlen bytes) occurs in hay, ignoring ASCII case. */
+bool	msgsearch_contains(const void *hay, size_t hlen, const void *needle,
+	    size_t nlen);
+
+/*
+ * Whether the message of `len` bytes at raw, whose record is r, matches
+ * the key: kind, field (HEADER's field name, NUL-terminated) and value
+ * (vlen bytes).  raw may be NULL for the kinds answered from the record
+ * (FROM, TO, CC, BCC, SUBJECT).
+ */
+bool	msgsearch_match(const struct msgrec *r, const void *raw, size_t len,
+	    enum msgsearch_kind kind, const char *field, const void *value,
+	    size_t vlen);
+
+/* Whether the kind needs the message's bytes (not only its record). */
+bool	msgsearch_needs_raw(enum msgsearch_kind kind);
+
+#endif
