@@ -37,6 +37,7 @@
 #define FETCH_CHUNK		256		/* UIDs per MSG_FETCH */
 #define FETCH_SLICE		(512u * 1024)	/* bytes per MSG_BODY */
 #define FETCH_OUT_HIGH		(256u * 1024)	/* wait for the client */
+#define FETCH_FLUSH_AT		(64u * 1024)	/* send what is written */
 #define FETCH_MAX_SECTIONS	32
 #define FETCH_MAX_DEPTH		32		/* section-part numbers */
 #define FETCH_MAX_FIELDS	64		/* HEADER.FIELDS names */
@@ -995,7 +996,12 @@ fetch_next_sect(struct fetch_ctx *x)
 	}
 	x->cur++;
 	x->si = 0;
-	conn_flush(s->conn);
+	/*
+	 * Small responses are gathered into one send(2); they leave when
+	 * enough are written, and before each wait for storaged.
+	 */
+	if (conn_out(s->conn)->len >= FETCH_FLUSH_AT)
+		conn_flush(s->conn);
 	if (conn_out_pending(s->conn) > FETCH_OUT_HIGH) {
 		s->drain_fn = fetch_drained;
 		return;
@@ -1230,6 +1236,7 @@ fetch_prefetch_file(struct fetch_ctx *x, struct imap_msg *m)
 		return false;
 	}
 	x->pre_fd = fd;
+	conn_flush(s->conn);
 	req.mailbox_id = s->view->mailbox_id;
 	req.uid = m->uid;
 	s->req_id = ipc_request_fd(store, IPC_T_MSG_BODY_FILE,
@@ -1275,6 +1282,7 @@ fetch_prefetch(struct fetch_ctx *x, struct imap_msg *m)
 		end = m->size;
 	}
 	x->pre_off = off;
+	conn_flush(s->conn);
 	req.mailbox_id = s->view->mailbox_id;
 	req.uid = m->uid;
 	req.offset = off;
@@ -1321,6 +1329,7 @@ fetch_next_msg(struct fetch_ctx *x)
 		return;
 	}
 	/* The chunk is done. */
+	conn_flush(s->conn);
 	for (x->cur = 0; x->cur < x->nmsgs; x->cur++)
 		imap_msg_clear(&x->msgs[x->cur]);
 	x->nmsgs = x->cur = 0;
