@@ -104,6 +104,13 @@ struct fetch_ctx {
 	bool			 buffered;	/* into tmp, not straight out */
 	bool			 any;		/* an item written already */
 	struct buf		 tmp;
+	/* The next chunk, asked while this one is answered. */
+	uint32_t		 ahead_id;	/* its request, pending */
+	bool			 ahead_ready;	/* in next[], or failed */
+	bool			 ahead_ok;
+	bool			 ahead_wait;	/* this chunk is done: go on */
+	struct imap_msg	*next;
+	uint32_t		 nnext;
 	/* The first slice of the message, read before its response. */
 	struct buf		 pre;
 	uint64_t		 pre_off;	/* where pre starts */
@@ -142,6 +149,11 @@ fetch_ctx_free(void *arg)
 	for (i = 0; i < x->nmsgs; i++)
 		imap_msg_clear(&x->msgs[i]);
 	free(x->msgs);
+	if (x->ahead_id != 0 && imapd_store() != NULL)
+		ipc_cancel(imapd_store(), x->ahead_id);
+	for (i = 0; i < x->nnext; i++)
+		imap_msg_clear(&x->next[i]);
+	free(x->next);
 	free(x->uids);
 	imap_seqset_clear(&x->set);
 	if (x->rec_open)
@@ -1405,69 +1417,110 @@ fetch_set_seen(struct fetch_ctx *x)
 	buf_clear(&vec);
 }
 
-static void
-fetch_meta_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
-    const void *rep, void *arg)
+/*
+ * Takes a MSG_FETCH reply into *msgs (*nmsgs of them), moving x->pos on;
+ * false (with x->fail_code and fail_text set) if it failed.
+ */
+static bool
+fetch_take(struct fetch_ctx *x, enum ipc_status st, const char *text,
+    const struct ipc_MSG_FETCH_rep *r, struct imap_msg **msgs,
+    uint32_t *nmsgs)
 {
-	const struct ipc_MSG_FETCH_rep *r = rep;
-	struct imap_session *s = arg;
-	struct fetch_ctx *x = s->cmd_ctx;
+	struct imap_session *s = x->s;
+	struct imap_msg *v;
 	struct wire_iter kit;
 	uint64_t roff = 0, boff = 0;
-	uint32_t i, n;
+	uint32_t i, n, k = 0;
 	int ok;
 
-	(void)c;
-	s->req_id = 0;
+	*nmsgs = 0;
 	if (st != IPC_S_OK) {
 		x->fail_code = st == IPC_S_UNAVAIL ? "UNAVAILABLE" :
 		    "SERVERBUG";
 		x->fail_text = text != NULL ? text : "Cannot read messages";
-		fetch_finish(x);
-		return;
+		return false;
 	}
 	n = r->found.len / 4;
 	if (r->done == 0 || r->done > x->nuids - x->pos ||
 	    n > r->done) {
 		x->fail_code = "SERVERBUG";
 		x->fail_text = "Malformed reply from the store";
-		fetch_finish(x);
-		return;
+		return false;
 	}
 	x->pos += r->done;
 	/* Asked and gone: expunged by another session meanwhile. */
 	if (n < r->done)
 		x->ok_code = "EXPUNGEISSUED";
-	x->msgs = xreallocarray(x->msgs, n > 0 ? n : 1, sizeof(*x->msgs));
-	x->nmsgs = 0;
+	v = *msgs = xreallocarray(*msgs, n > 0 ? n : 1, sizeof(**msgs));
 	wire_strlist_iter(&r->keywords, &kit);
 	for (i = 0; i < n; i++) {
-		ok = imap_msg_take(&x->msgs[x->nmsgs], s->view, r, i,
+		ok = imap_msg_take(&v[k], s->view, r, i,
 		    wire_strlist_next(&kit), &roff);
-		if (ok >= 0 && imap_msg_take_body(ok == 1 ?
-		    &x->msgs[x->nmsgs] : NULL, r, i, &boff) == -1) {
+		if (ok >= 0 && imap_msg_take_body(ok == 1 ? &v[k] : NULL, r, i,
+		    &boff) == -1) {
 			if (ok == 1)
-				imap_msg_clear(&x->msgs[x->nmsgs]);
+				imap_msg_clear(&v[k]);
 			ok = -1;
 		}
-		switch (ok) {
-		case 1:
-			x->nmsgs++;
-			break;
-		case 0:		/* expunged from the view meanwhile */
-			break;
-		default:
+		if (ok == 1)
+			k++;
+		else if (ok == -1) {
+			for (i = 0; i < k; i++)
+				imap_msg_clear(&v[i]);
 			x->fail_code = "SERVERBUG";
 			x->fail_text = "Malformed reply from the store";
-			i = n;
-			break;
+			return false;
 		}
+		/* 0: expunged from the view meanwhile */
 	}
+	*nmsgs = k;
+	return true;
+}
+
+static void	fetch_ahead(struct fetch_ctx *);
+
+/* Answers the chunk in x->msgs, the next one read meanwhile. */
+static void
+fetch_chunk_begin(struct fetch_ctx *x)
+{
+	fetch_ahead(x);
 	x->cur = 0;
-	if (x->sets_seen && !s->view->readonly)
+	if (x->sets_seen && !x->s->view->readonly)
 		fetch_set_seen(x);
 	else
 		fetch_next_msg(x);
+}
+
+static void
+fetch_meta_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
+    const void *rep, void *arg)
+{
+	struct imap_session *s = arg;
+	struct fetch_ctx *x = s->cmd_ctx;
+
+	(void)c;
+	s->req_id = 0;
+	if (!fetch_take(x, st, text, rep, &x->msgs, &x->nmsgs)) {
+		fetch_finish(x);
+		return;
+	}
+	fetch_chunk_begin(x);
+}
+
+static void
+fetch_ahead_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
+    const void *rep, void *arg)
+{
+	struct fetch_ctx *x = arg;
+
+	(void)c;
+	x->ahead_id = 0;
+	x->ahead_ok = fetch_take(x, st, text, rep, &x->next, &x->nnext);
+	x->ahead_ready = true;
+	if (x->ahead_wait) {
+		x->ahead_wait = false;
+		fetch_next_chunk(x);
+	}
 }
 
 static bool
@@ -1499,25 +1552,18 @@ fetch_wants_bodies(const struct fetch_ctx *x)
 	return false;
 }
 
-static void
-fetch_next_chunk(struct fetch_ctx *x)
+/* Asks the chunk from x->pos; returns the request id (0: store gone). */
+static uint32_t
+fetch_chunk_request(struct fetch_ctx *x, ipc_reply_cb *cb, void *arg)
 {
 	struct imap_session *s = x->s;
 	struct ipc_MSG_FETCH_req req;
 	struct ipc_chan *store;
 	struct buf vec = BUF_INIT;
-	uint32_t i;
+	uint32_t i, id;
 
-	if (x->pos >= x->nuids) {
-		fetch_finish(x);
-		return;
-	}
-	if ((store = imapd_store()) == NULL) {
-		x->fail_code = "UNAVAILABLE";
-		x->fail_text = "Store unavailable, try again";
-		fetch_finish(x);
-		return;
-	}
+	if ((store = imapd_store()) == NULL)
+		return 0;
 	for (i = x->pos; i < x->nuids && i - x->pos < FETCH_CHUNK; i++)
 		imap_view_vec_put(&vec, x->uids[i]);
 	memset(&req, 0, sizeof(req));
@@ -1526,9 +1572,61 @@ fetch_next_chunk(struct fetch_ctx *x)
 	req.uids.len = (uint32_t)vec.len;
 	req.with_record = fetch_needs_record(x);
 	req.body_max = fetch_wants_bodies(x) ? FETCH_SLICE : 0;
-	s->req_id = ipc_request(store, IPC_T_MSG_FETCH, conn_id(s->conn), &req,
-	    fetch_meta_cb, s);
+	id = ipc_request(store, IPC_T_MSG_FETCH, conn_id(s->conn), &req, cb,
+	    arg);
 	buf_clear(&vec);
+	return id;
+}
+
+/*
+ * Asks the next chunk while this one is answered, so that storaged reads
+ * it while imapd writes (the view does not change during the command).
+ */
+static void
+fetch_ahead(struct fetch_ctx *x)
+{
+	if (x->pos >= x->nuids || x->ahead_id != 0 || x->ahead_ready ||
+	    imapd_store() == NULL)
+		return;
+	x->ahead_id = fetch_chunk_request(x, fetch_ahead_cb, x);
+}
+
+static void
+fetch_next_chunk(struct fetch_ctx *x)
+{
+	struct imap_session *s = x->s;
+	struct imap_msg *t;
+
+	if (x->ahead_ready) {
+		/* The chunk read ahead: its array becomes the current one. */
+		x->ahead_ready = false;
+		t = x->msgs;
+		x->msgs = x->next;
+		x->nmsgs = x->nnext;
+		x->next = t;
+		x->nnext = 0;
+		if (!x->ahead_ok) {
+			fetch_finish(x);
+			return;
+		}
+		fetch_chunk_begin(x);
+		return;
+	}
+	if (x->ahead_id != 0) {
+		x->ahead_wait = true;	/* fetch_ahead_cb goes on */
+		return;
+	}
+	if (x->pos >= x->nuids) {
+		fetch_finish(x);
+		return;
+	}
+	if (imapd_store() == NULL) {
+		x->fail_code = "UNAVAILABLE";
+		x->fail_text = "Store unavailable, try again";
+		fetch_finish(x);
+		return;
+	}
+	s->req_id = fetch_chunk_request(x, fetch_meta_cb, s);
 }
 
 static void
