@@ -432,8 +432,8 @@ get_summary(struct rd *r, struct msgrec_summary *s)
 
 /* Reads and checks everything; fills r->parts and r->envs if allocated. */
 static int
-decode(const void *rec, size_t len, uint64_t size, struct msgrec *m,
-    const char **error_r)
+decode(const void *rec, size_t len, uint64_t size, bool envs_only,
+    struct msgrec *m, const char **error_r)
 {
 	struct rd r;
 	uint8_t version;
@@ -469,6 +469,13 @@ decode(const void *rec, size_t len, uint64_t size, struct msgrec *m,
 	}
 	for (i = 0; r.err == NULL && i < m->nenvs; i++)
 		get_env(&r, &m->envs[i]);
+	if (envs_only && r.err == NULL) {
+		/* The parts are neither read nor checked: none is shown. */
+		free(m->parts);
+		m->parts = NULL;
+		m->nparts = 0;
+		return 0;
+	}
 	for (i = 0; r.err == NULL && i < m->nparts; i++)
 		get_part(&r, m->parts, i, m->nenvs, size);
 	if (r.err == NULL && wire_reader_finish(&r.w) < 0)
@@ -486,7 +493,15 @@ msgrec_open(const void *rec, size_t len, uint64_t size, struct msgrec *r,
     const char **error_r)
 {
 	memset(r, 0, sizeof(*r));
-	return decode(rec, len, size, r, error_r);
+	return decode(rec, len, size, false, r, error_r);
+}
+
+int
+msgrec_open_envelopes(const void *rec, size_t len, uint64_t size,
+    struct msgrec *r, const char **error_r)
+{
+	memset(r, 0, sizeof(*r));
+	return decode(rec, len, size, true, r, error_r);
 }
 
 void

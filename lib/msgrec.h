@@ -161,6 +161,14 @@ struct msgrec {
  */
 int	msgrec_open(const void *rec, size_t len, uint64_t size,
 	    struct msgrec *r, const char **error_r);
+/*
+ * The same, for a reader of the envelopes only (SEARCH FROM, SUBJECT...):
+ * the summary and envelopes are checked and filled; the parts are neither
+ * read nor checked, and r->nparts is 0 (the summary keeps their count);
+ * the body lists must not be used.
+ */
+int	msgrec_open_envelopes(const void *rec, size_t len, uint64_t size,
+	    struct msgrec *r, const char **error_r);
 void	msgrec_close(struct msgrec *r);
 
 /*

@@ -89,13 +89,50 @@ match_addr(const struct msgrec *r, enum msgrec_addr_field f, const void *v,
 	return false;
 }
 
-/* The length of the top-level header in the stored bytes. */
+/*
+ * The length of the top-level header in the stored bytes (without the
+ * record, all of them: a scan of the header stops at its blank line).
+ */
 static size_t
 header_len(const struct msgrec *r, size_t len)
 {
-	if (r->nparts > 0 && r->parts[0].body_off <= len)
+	if (r != NULL && r->nparts > 0 && r->parts[0].body_off <= len)
 		return (size_t)r->parts[0].body_off;
 	return len;
+}
+
+/*
+ * The next field called name (n bytes, any case) of the header [*p, end),
+ * which ends at a blank line: its raw value (after the colon, folded
+ * lines and the last line break included) in *v, *vlen; *p moves past it.
+ */
+static bool
+next_field(const char **p, const char *end, const char *name, size_t n,
+    const char **v, size_t *vlen)
+{
+	const char *line, *eol, *c;
+
+	for (line = *p; line < end; line = eol) {
+		eol = memchr(line, '\n', (size_t)(end - line));
+		eol = eol == NULL ? end : eol + 1;
+		if (line[0] == '\n' || (line[0] == '\r' && line + 1 < end &&
+		    line[1] == '\n'))
+			break;		/* the blank line ends the header */
+		if ((size_t)(eol - line) <= n || line[n] != ':' ||
+		    strncasecmp(line, name, n) != 0)
+			continue;
+		/* The value runs over continuation lines. */
+		for (c = eol; c < end && (*c == ' ' || *c == '\t'); ) {
+			c = memchr(c, '\n', (size_t)(end - c));
+			c = c == NULL ? end : c + 1;
+		}
+		*v = line + n + 1;
+		*vlen = (size_t)(c - *v);
+		*p = c;
+		return true;
+	}
+	*p = end;
+	return false;
 }
 
 /*
@@ -127,14 +164,15 @@ match_header(const struct msgrec *r, const void *raw, size_t len,
     const char *field, const void *v, size_t vlen)
 {
 	struct buf t = BUF_INIT;
-	const char *val;
-	size_t vl, i;
+	const char *val, *p, *end;
+	size_t vl, n = strlen(field);
 	bool hit = false;
 
-	if (raw == NULL || *field == '\0')
+	if (raw == NULL || n == 0)
 		return false;
-	for (i = 0; !hit && mime_header_find(raw, header_len(r, len), field, i,
-	    &val, &vl); i++) {
+	p = raw;
+	end = p + header_len(r, len);
+	while (!hit && next_field(&p, end, field, n, &val, &vl)) {
 		/* The raw value first: most matches need no decoding. */
 		if (msgsearch_contains(val, vl, v, vlen)) {
 			hit = true;
@@ -205,11 +243,27 @@ msgsearch_needs_raw(enum msgsearch_kind kind)
 }
 
 bool
+msgsearch_needs_parts(enum msgsearch_kind kind)
+{
+	return kind == MSGSEARCH_BODY || kind == MSGSEARCH_TEXT;
+}
+
+bool
+msgsearch_needs_record(enum msgsearch_kind kind)
+{
+	return kind != MSGSEARCH_HEADER;
+}
+
+bool
 msgsearch_match(const struct msgrec *r, const void *raw, size_t len,
     enum msgsearch_kind kind, const char *field, const void *v, size_t vlen)
 {
-	const struct msgrec_envelope *env = r->nenvs > 0 ? &r->envs[0] : NULL;
+	const struct msgrec_envelope *env;
 
+	if (r == NULL)
+		return kind == MSGSEARCH_HEADER &&
+		    match_header(NULL, raw, len, field, v, vlen);
+	env = r->nenvs > 0 ? &r->envs[0] : NULL;
 	switch (kind) {
 	case MSGSEARCH_FROM:
 		return match_addr(r, MSGREC_FROM, v, vlen);

@@ -41,7 +41,7 @@ bool	msgsearch_contains(const void *hay, size_t hlen, const void *needle,
  * Whether the message of `len` bytes at raw, whose record is r, matches
  * the key: kind, field (HEADER's field name, NUL-terminated) and value
  * (vlen bytes).  raw may be NULL for the kinds answered from the record
- * (FROM, TO, CC, BCC, SUBJECT).
+ * (FROM, TO, CC, BCC, SUBJECT); r may be NULL for HEADER.
  */
 bool	msgsearch_match(const struct msgrec *r, const void *raw, size_t len,
 	    enum msgsearch_kind kind, const char *field, const void *value,
@@ -49,5 +49,12 @@ bool	msgsearch_match(const struct msgrec *r, const void *raw, size_t len,
 
 /* Whether the kind needs the message's bytes (not only its record). */
 bool	msgsearch_needs_raw(enum msgsearch_kind kind);
+/* Whether the kind needs the message's record (not only its bytes). */
+bool	msgsearch_needs_record(enum msgsearch_kind kind);
+/*
+ * Whether it needs the record's parts, not only its envelopes
+ * (msgrec_open_envelopes() is enough otherwise).
+ */
+bool	msgsearch_needs_parts(enum msgsearch_kind kind);
 
 #endif

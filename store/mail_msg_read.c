@@ -423,31 +423,40 @@ mail_fetch_text(struct store_db *db, MDB_txn *txn, uint64_t acct,
 	size_t len = 0, stride = (keys->n + 7) / 8, at;
 	uint32_t k;
 	uint8_t *h;
-	bool need_raw = false, open = false;
+	bool need_raw = false, need_rec = false, need_parts = false;
+	bool open = false;
 
 	at = hits->len;
 	buf_reserve(hits, stride);
 	memset(buf_tail(hits), 0, stride);
 	buf_commit(hits, stride);
-	for (k = 0; k < keys->n; k++)
+	for (k = 0; k < keys->n; k++) {
 		need_raw |= msgsearch_needs_raw((enum msgsearch_kind)
 		    keys->kinds[k]);
-	if (rec == NULL && (st = message_record(db, txn, acct, email, &rec,
-	    &reclen, err)) != IPC_S_OK)
+		need_rec |= msgsearch_needs_record((enum msgsearch_kind)
+		    keys->kinds[k]);
+		need_parts |= msgsearch_needs_parts((enum msgsearch_kind)
+		    keys->kinds[k]);
+	}
+	if (need_rec && rec == NULL && (st = message_record(db, txn, acct,
+	    email, &rec, &reclen, err)) != IPC_S_OK)
 		return st;
 	if (need_raw && (st = blob_get(db, txn, m->hash, &raw, &len, NULL,
 	    err)) != IPC_S_OK)
 		return st;
-	if (msgrec_open(rec, reclen, need_raw ? len : m->size, &mr,
-	    &why) == -1) {
-		log_warnx("message %llu: bad record: %s",
-		    (unsigned long long)email, why);
-		return IPC_S_OK;
+	if (need_rec) {
+		if ((need_parts ? msgrec_open(rec, reclen, need_raw ? len :
+		    m->size, &mr, &why) : msgrec_open_envelopes(rec, reclen,
+		    need_raw ? len : m->size, &mr, &why)) == -1) {
+			log_warnx("message %llu: bad record: %s",
+			    (unsigned long long)email, why);
+			return IPC_S_OK;
+		}
+		open = true;
 	}
-	open = true;
 	h = hits->data + at;
 	for (k = 0; k < keys->n; k++)
-		if (msgsearch_match(&mr, raw, len,
+		if (msgsearch_match(open ? &mr : NULL, raw, len,
 		    (enum msgsearch_kind)keys->kinds[k], keys->fields[k],
 		    keys->values[k], keys->vlens[k]))
 			h[k / 8] |= (uint8_t)(1u << (k % 8));

@@ -156,6 +156,40 @@ TEST(keys)
 	CHECK(match(MSGSEARCH_TEXT, "", "Ren\xc3\xa9""e"));
 	CHECK(match(MSGSEARCH_TEXT, "", "zebra"));
 	CHECK(!match(MSGSEARCH_TEXT, "", "secret"));
+	/* The envelopes alone answer the address and subject kinds. */
+	{
+		struct msgrec r;
+		const char *why;
+
+		CHECK(msgrec_open_envelopes(rec.data, rec.len,
+		    sizeof(msg1) - 1, &r, &why) == 0);
+		CHECK_INT(r.nparts, 0);
+		CHECK(msgsearch_match(&r, NULL, 0, MSGSEARCH_FROM, "",
+		    "bob@", 4));
+		CHECK(msgsearch_match(&r, NULL, 0, MSGSEARCH_SUBJECT, "",
+		    "folded", 6));
+		CHECK(!msgsearch_match(&r, NULL, 0, MSGSEARCH_CC, "", "bob",
+		    3));
+		CHECK(msgsearch_match(&r, msg1, sizeof(msg1) - 1,
+		    MSGSEARCH_HEADER, "x-tag", "plain", 5));
+		msgrec_close(&r);
+		/* A truncated record is refused all the same. */
+		CHECK(msgrec_open_envelopes(rec.data, 20, sizeof(msg1) - 1,
+		    &r, &why) == -1);
+	}
+	CHECK(!msgsearch_needs_parts(MSGSEARCH_FROM));
+	CHECK(msgsearch_needs_parts(MSGSEARCH_TEXT));
+	/* HEADER needs no record: the scan stops at the blank line. */
+	CHECK(msgsearch_match(NULL, msg1, sizeof(msg1) - 1, MSGSEARCH_HEADER,
+	    "subject", "second", 6));
+	CHECK(msgsearch_match(NULL, msg1, sizeof(msg1) - 1, MSGSEARCH_HEADER,
+	    "x-tag", "", 0));
+	CHECK(!msgsearch_match(NULL, msg1, sizeof(msg1) - 1, MSGSEARCH_HEADER,
+	    "content-transfer-encoding", "", 0));
+	CHECK(!msgsearch_match(NULL, msg1, sizeof(msg1) - 1, MSGSEARCH_FROM,
+	    "", "bob", 3));
+	CHECK(!msgsearch_needs_record(MSGSEARCH_HEADER));
+	CHECK(msgsearch_needs_record(MSGSEARCH_BODY));
 	/* Without the bytes, the header and body kinds match nothing. */
 	CHECK(msgsearch_needs_raw(MSGSEARCH_BODY));
 	CHECK(!msgsearch_needs_raw(MSGSEARCH_FROM));
