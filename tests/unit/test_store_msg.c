@@ -12,6 +12,7 @@
 #include "compat.h"
 #include "mime.h"
 #include "msgrec.h"
+#include "msgsearch.h"
 
 #include "store/account.h"
 #include "store/auth.h"
@@ -520,6 +521,66 @@ TEST(test_fetch)
 	db_close(&db);
 }
 
+/* MSG_FETCH's text keys (matched in storaged) and inline bodies. */
+TEST(test_fetch_text_and_bodies)
+{
+	static uint64_t kinds[] = { MSGSEARCH_FROM, MSGSEARCH_SUBJECT,
+	    MSGSEARCH_HEADER, MSGSEARCH_BODY, MSGSEARCH_TEXT };
+	static const char *fields[] = { "", "", "message-id", "", "" };
+	static const char *values[] = { "carol", "TWO", "2@", "body", "bob" };
+	size_t vlens[5];
+	struct mail_text_keys keys = { 5, kinds, fields, values, vlens };
+	struct buf uids = BUF_INIT;
+	struct store_error err;
+	struct store_db db;
+	struct mail_fetch r;
+	MDB_txn *txn;
+	uint64_t acct;
+	size_t i, off;
+
+	for (i = 0; i < 5; i++)
+		vlens[i] = strlen(values[i]);
+	if (open_fresh(&db, &acct) == -1)
+		return;
+	append3(&db, acct);
+	uidv(&uids, 4, 1, 2, 3, 99);
+	CHECK_INT(db_begin(&db, false, &txn, &err), IPC_S_OK);
+	CHECK_INT(mail_msg_fetch_op(&db, txn, acct, INBOX, uids.data, 4, false,
+	    &keys, 1000, &r, &err), IPC_S_OK);
+	db_abort(&txn);
+	CHECK_INT(r.done, 4);
+	CHECK_STR(uids_text(&r.found), "1 2 3");
+	/* One byte of bits per message: keys 0..4 are bits 0..4. */
+	CHECK_INT(r.text_hits.len, 3);
+	if (r.text_hits.len == 3) {
+		CHECK_INT(r.text_hits.data[0], 0x18);	/* BODY, TEXT */
+		CHECK_INT(r.text_hits.data[1], 0x1e);	/* all but FROM */
+		CHECK_INT(r.text_hits.data[2], 0x01);	/* FROM carol */
+	}
+	/* Every message fits: the bodies back to back. */
+	CHECK_INT(r.body_lens.n, 3);
+	for (i = 0, off = 0; i < 3 && r.body_lens.n == 3; i++) {
+		CHECK_INT(mail_vec_u64_get(&r.body_lens, i), strlen(msgs[i]));
+		CHECK(off + strlen(msgs[i]) <= r.bodies.len &&
+		    memcmp(r.bodies.data + off, msgs[i], strlen(msgs[i])) == 0);
+		off += strlen(msgs[i]);
+	}
+	CHECK_INT(r.bodies.len, off);
+	mail_fetch_clear(&r);
+	/* Larger than body_max: no bytes, each marked so. */
+	CHECK_INT(db_begin(&db, false, &txn, &err), IPC_S_OK);
+	CHECK_INT(mail_msg_fetch_op(&db, txn, acct, INBOX, uids.data, 4, false,
+	    NULL, 10, &r, &err), IPC_S_OK);
+	db_abort(&txn);
+	CHECK_INT(r.text_hits.len, 0);
+	CHECK_INT(r.bodies.len, 0);
+	CHECK_INT(r.body_lens.n, 3);
+	CHECK(mail_vec_u64_get(&r.body_lens, 1) == MSG_FETCH_NO_BODY);
+	mail_fetch_clear(&r);
+	buf_clear(&uids);
+	db_close(&db);
+}
+
 TEST(test_body_slices)
 {
 	struct buf out = BUF_INIT;
@@ -955,6 +1016,7 @@ static const struct harness_test tests[] = {
 	TEST_ENTRY(test_helpers),
 	TEST_ENTRY(test_select_and_uids),
 	TEST_ENTRY(test_fetch),
+	TEST_ENTRY(test_fetch_text_and_bodies),
 	TEST_ENTRY(test_body_slices),
 	TEST_ENTRY(test_store_flags),
 	TEST_ENTRY(test_expunge_and_sync),
