@@ -11,12 +11,15 @@
 #define ACCTWATCH_MESSAGES	0x01	/* ACCOUNT_CHANGED, any mailbox */
 #define ACCTWATCH_NAMES		0x02	/* create, delete, rename */
 #define ACCTWATCH_SUBSCRIPTIONS	0x04	/* subscribe, unsubscribe */
-#define ACCTWATCH_ALL		0x07
+#define ACCTWATCH_METADATA	0x08	/* a mailbox's annotations */
+#define ACCTWATCH_SERVER_METADATA 0x10	/* the account's server ones */
+#define ACCTWATCH_ALL		0x1f
 
 /* MBOX_LIST_CHANGED event */
 #define ACCTWATCH_EV_CREATE	1
 #define ACCTWATCH_EV_DELETE	2
 #define ACCTWATCH_EV_RENAME	3
 #define ACCTWATCH_EV_SUBSCRIBE	4	/* subscribed says which way */
+#define ACCTWATCH_EV_METADATA	5	/* entries set or removed */
 
 #endif

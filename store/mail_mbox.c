@@ -223,7 +223,7 @@ mail_mbox_list_changed(const struct mail_mbox_job *j)
 	notify_list_changed(j->sd, j->account_id, &o, j->list_event,
 	    j->list_event == ACCTWATCH_EV_CREATE ? j->out_id : j->mailbox_id,
 	    j->name, j->list_event == ACCTWATCH_EV_RENAME ? j->oldname : NULL,
-	    j->subscribed);
+	    j->subscribed, NULL);
 }
 
 /*

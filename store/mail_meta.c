@@ -11,6 +11,8 @@
 #include "log.h"
 #include "mailbox.h"
 #include "metadata.h"
+#include "notify.h"
+#include "acctwatch.h"
 #include "storaged.h"
 #include "strvec.h"
 #include "txn.h"
@@ -159,6 +161,7 @@ struct mail_meta_job {
 	size_t			 n;
 	struct strvec		 names;		/* e[i].name points here */
 	uint8_t			*values;	/* e[i].value points here */
+	char			 mbox_name[MAILBOX_NAME_MAX + 1];
 };
 
 static void
@@ -218,7 +221,16 @@ mail_meta_set_apply(struct store_db *db, MDB_txn *txn, void *arg,
     struct store_error *err)
 {
 	struct mail_meta_job *j = arg;
+	struct mailbox_rec mb;
+	enum ipc_status st;
 
+	/* The name, for the sessions told (RFC 5465 5.6). */
+	if (j->mailbox_id != 0) {
+		if ((st = mailbox_get(db, txn, j->account_id, j->mailbox_id,
+		    &mb, err)) != IPC_S_OK)
+			return st;
+		strlcpy(j->mbox_name, mb.name, sizeof(j->mbox_name));
+	}
 	return metadata_set(db, txn, j->account_id, j->mailbox_id, j->e, j->n,
 	    err);
 }
@@ -229,11 +241,17 @@ mail_meta_set_done(void *arg, enum ipc_status st,
 {
 	struct mail_meta_job *j = arg;
 	struct wchan *w = worker_find(j->sd, j->chan_serial);
+	struct notify_origin o;
 
-	if (st == IPC_S_OK)
+	if (st == IPC_S_OK) {
 		log_debug("metadata set ok account=%llu mailbox=%u entries=%zu",
 		    (unsigned long long)j->account_id, j->mailbox_id, j->n);
-	else
+		o.chan_serial = j->chan_serial;
+		o.session = j->ref.session;
+		notify_list_changed(j->sd, j->account_id, &o,
+		    ACCTWATCH_EV_METADATA, j->mailbox_id, j->mbox_name, NULL,
+		    false, &j->names);
+	} else
 		log_debug("metadata set failed account=%llu mailbox=%u "
 		    "status=%s why=\"%s\"", (unsigned long long)j->account_id,
 		    j->mailbox_id, ipc_status_name(st), err->text);

@@ -79,9 +79,11 @@ notify_mailbox(struct storaged *sd, uint64_t account_id, uint32_t mailbox_id,
 void
 notify_list_changed(struct storaged *sd, uint64_t account_id,
     const struct notify_origin *origin, uint32_t event, uint32_t mailbox_id,
-    const char *name, const char *oldname, bool subscribed)
+    const char *name, const char *oldname, bool subscribed,
+    const struct strvec *entries)
 {
 	struct ipc_MBOX_LIST_CHANGED_req msg;
+	struct buf eb = BUF_INIT;
 	struct session *s;
 	struct wchan *w;
 	uint32_t need;
@@ -89,8 +91,22 @@ notify_list_changed(struct storaged *sd, uint64_t account_id,
 
 	if (account_id == 0)
 		return;
-	need = event == ACCTWATCH_EV_SUBSCRIBE ? ACCTWATCH_SUBSCRIPTIONS :
-	    ACCTWATCH_NAMES;
+	switch (event) {
+	case ACCTWATCH_EV_SUBSCRIBE:
+		need = ACCTWATCH_SUBSCRIPTIONS;
+		break;
+	case ACCTWATCH_EV_METADATA:
+		need = mailbox_id != 0 ? ACCTWATCH_METADATA :
+		    ACCTWATCH_SERVER_METADATA;
+		break;
+	default:
+		need = ACCTWATCH_NAMES;
+		break;
+	}
+	if (entries != NULL)
+		strvec_to_wire(entries, &eb, &msg.entries);
+	else
+		memset(&msg.entries, 0, sizeof(msg.entries));
 	msg.event = event;
 	msg.mailbox_id = mailbox_id;
 	msg.name = name;
@@ -112,6 +128,7 @@ notify_list_changed(struct storaged *sd, uint64_t account_id,
 			n++;
 		}
 	}
+	buf_clear(&eb);
 	if (n > 0)
 		log_trace(LOG_TRACE_STORE, "notify account=%llu list event=%u "
 		    "mailbox=%u sessions=%zu", (unsigned long long)account_id,

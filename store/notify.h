@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "ipc.h"
+#include "strvec.h"
 #include "storaged.h"
 
 void	notify_mailbox(struct storaged *sd, uint64_t account_id,
@@ -35,14 +36,16 @@ struct notify_origin {
 /*
  * Tells the sessions of account_id that watch it (ACCTWATCH_NAMES for
  * ACCTWATCH_EV_CREATE, _DELETE and _RENAME, ACCTWATCH_SUBSCRIPTIONS for
- * _SUBSCRIBE) except origin (NULL: none): MBOX_LIST_CHANGED with event,
- * mailbox_id (0 if unknown), name and oldname (stored names, borrowed;
- * oldname NULL but for a rename), subscribed.
+ * _SUBSCRIBE, ACCTWATCH_METADATA or ACCTWATCH_SERVER_METADATA for
+ * _METADATA) except origin (NULL: none): MBOX_LIST_CHANGED with event,
+ * mailbox_id (0 if unknown, or the server's metadata), name and oldname
+ * (stored names, borrowed; oldname NULL but for a rename), subscribed,
+ * and the names of the metadata entries changed (NULL: none).
  */
 void	notify_list_changed(struct storaged *sd, uint64_t account_id,
 	    const struct notify_origin *origin, uint32_t event,
 	    uint32_t mailbox_id, const char *name, const char *oldname,
-	    bool subscribed);
+	    bool subscribed, const struct strvec *entries);
 
 /* ACCOUNT_WATCH: what the frame's session watches from now on. */
 ipc_handler_fn notify_account_watch;

@@ -168,6 +168,9 @@ class ImapNotifyTest(unittest.TestCase):
             b"NOTIFY SOMETIMES",
             b"NOTIFY NONE extra",
             b"NOTIFY SET (selected (MailboxName))",
+            b"NOTIFY SET (selected (MessageNew MessageExpunge "
+            b"MailboxMetadataChange))",
+            b"NOTIFY SET (selected-delayed (ServerMetadataChange))",
             b"NOTIFY SET (selected (MessageNew MessageExpunge)) "
             b"(selected-delayed (MessageNew MessageExpunge))",
             b"NOTIFY SET (personal (MessageNew (UID) MessageExpunge))",
@@ -186,8 +189,8 @@ class ImapNotifyTest(unittest.TestCase):
         badevent = [
             b"NOTIFY SET (selected (MessageNew MessageExpunge "
             b"AnnotationChange))",
-            b"NOTIFY SET (personal (MailboxMetadataChange))",
-            b"NOTIFY SET (personal (ServerMetadataChange))",
+            b"NOTIFY SET (personal (MailboxMetadataChange "
+            b"AnnotationChange))",
             b"NOTIFY SET (personal (FutureEvent))",
         ]
         for i, text in enumerate(badevent):
@@ -199,7 +202,9 @@ class ImapNotifyTest(unittest.TestCase):
             self.assertEqual(sorted(m.group(1).split()),
                              sorted([b"MessageNew", b"MessageExpunge",
                                      b"FlagChange", b"MailboxName",
-                                     b"SubscriptionChange"]))
+                                     b"SubscriptionChange",
+                                     b"MailboxMetadataChange",
+                                     b"ServerMetadataChange"]))
         # The first NOTIFY still holds: Keep's new message is told.
         c.append("Keep", None, None, message(1))
         got = self.wait_for(r, lambda l: l.startswith(b"* STATUS Keep "),
@@ -514,6 +519,60 @@ class ImapNotifyTest(unittest.TestCase):
         c.create("Sub/New")
         self.assertEqual(r.quiet(), [])
         r.close()
+        c.logout()
+
+    def test_metadata_events(self):
+        """RFC 5465 5.6, 5.7 (required with METADATA): an unsolicited
+        METADATA response names the entries another session set or
+        removed, for the mailboxes the group covers, and "" for the
+        server's."""
+        c = self.client()
+        c.create("Meta")
+        c.create("Other")
+        r = self.raw()
+        self.ok(r, b"N", b"NOTIFY SET (mailboxes Meta "
+                b"(MailboxMetadataChange ServerMetadataChange))")
+
+        w = self.raw()
+
+        def setmeta(mbox, *kv):
+            self.ok(w, b"W", ("SETMETADATA %s (%s)" % (
+                mbox, " ".join(kv))).encode())
+
+        setmeta("Meta", "/private/comment", '"hello"',
+                "/shared/vendor/x", '"y"')
+        got = self.wait_for(r, lambda l: l.startswith(b"* METADATA"),
+                            "METADATA of Meta")
+        self.assertEqual(got[-1], b"* METADATA Meta /private/comment "
+                         b"/shared/vendor/x")
+        # A removed entry is named too (5.6: MUST).
+        setmeta("Meta", "/private/comment", "NIL")
+        got = self.wait_for(r, lambda l: l.startswith(b"* METADATA"),
+                            "METADATA after NIL")
+        self.assertEqual(got[-1], b"* METADATA Meta /private/comment")
+        # The server's entries: the mailbox is "".
+        setmeta('""', "/private/comment", '"srv"')
+        got = self.wait_for(r, lambda l: l.startswith(b"* METADATA"),
+                            "server METADATA")
+        self.assertEqual(got[-1], b'* METADATA "" /private/comment')
+        # A mailbox outside the group: nothing.
+        setmeta("Other", "/private/comment", '"no"')
+        self.assertEqual(r.quiet(), [])
+        # Without the events: nothing for Meta either.
+        self.ok(r, b"M", b"NOTIFY SET (mailboxes Meta (MailboxName))")
+        setmeta("Meta", "/private/comment", '"again"')
+        setmeta('""', "/private/comment", '"again"')
+        self.assertEqual(r.quiet(), [])
+        # Its own change is not told to the session that made it.
+        self.ok(r, b"O", b"NOTIFY SET (mailboxes Meta "
+                b"(MailboxMetadataChange))")
+        lines = self.ok(r, b"S", b'SETMETADATA Meta (/private/comment '
+                        b'"mine")')
+        self.assertEqual(untagged(lines, b"METADATA"), [])
+        self.assertEqual(r.quiet(), [])
+        self.ok(r, b"X", b"NOTIFY NONE")
+        r.close()
+        w.close()
         c.logout()
 
     def test_zz_storaged_restart_keeps_watching(self):

@@ -10,9 +10,11 @@
  * what the session had.  The pairing rules of section 5 (MessageNew with
  * MessageExpunge, FlagChange with both) are not enforced, as in Dovecot.
  * The events reported are MessageNew (with FETCH attributes for the
- * selected mailbox), MessageExpunge, FlagChange, MailboxName and
- * SubscriptionChange; AnnotationChange (no per-message annotations here),
- * MailboxMetadataChange and ServerMetadataChange get BADEVENT.
+ * selected mailbox), MessageExpunge, FlagChange, MailboxName,
+ * SubscriptionChange, MailboxMetadataChange and ServerMetadataChange (an
+ * unsolicited METADATA response with the names of the entries set or
+ * removed, RFC 5464 4.4.2); AnnotationChange (no per-message annotations
+ * here) gets BADEVENT.
  *
  * Mailboxes other than the selected one: storaged tells the session which
  * mailbox changed (ACCOUNT_CHANGED), and the session sends a STATUS
@@ -49,11 +51,14 @@
 #define NE_FLAGS	0x04	/* FlagChange */
 #define NE_NAME		0x08	/* MailboxName */
 #define NE_SUBSCRIBE	0x10	/* SubscriptionChange */
+#define NE_MBOXMETA	0x20	/* MailboxMetadataChange */
+#define NE_SRVMETA	0x40	/* ServerMetadataChange */
 #define NE_MESSAGE	(NE_NEW | NE_EXPUNGE | NE_FLAGS)
 
 /* What BADEVENT lists: every event this server reports (RFC 5465 3.1). */
 #define NF_BADEVENT	"BADEVENT (MessageNew MessageExpunge FlagChange " \
-			"MailboxName SubscriptionChange)"
+			"MailboxName SubscriptionChange MailboxMetadataChange " \
+			"ServerMetadataChange)"
 
 /* Mailboxes one NOTIFY may name, and event groups it may have. */
 #define NF_NAMES_MAX	256
@@ -89,9 +94,12 @@ struct nf_seen {
 /* One MBOX_LIST_CHANGED waiting. */
 struct nf_event {
 	uint32_t	 event;		/* ACCTWATCH_EV_* */
+	uint32_t	 mailbox_id;
 	char		*name;		/* stored names */
 	char		*oldname;
 	bool		 subscribed;
+	char		**entries;	/* metadata entry names */
+	size_t		 nentries;
 };
 
 struct imap_notify {
@@ -138,11 +146,14 @@ static void	nf_pipeline(struct imap_session *);
 static void
 nf_events_clear(struct imap_notify *n)
 {
-	size_t i;
+	size_t i, j;
 
 	for (i = 0; i < n->nevents; i++) {
 		free(n->events[i].name);
 		free(n->events[i].oldname);
+		for (j = 0; j < n->events[i].nentries; j++)
+			free(n->events[i].entries[j]);
+		free(n->events[i].entries);
 	}
 	free(n->events);
 	n->events = NULL;
@@ -211,6 +222,10 @@ nf_watch_of(const struct imap_notify *n)
 			w |= ACCTWATCH_NAMES;
 		if (n->groups[i].events & NE_SUBSCRIBE)
 			w |= ACCTWATCH_SUBSCRIPTIONS;
+		if (n->groups[i].events & NE_MBOXMETA)
+			w |= ACCTWATCH_METADATA;
+		if (n->groups[i].events & NE_SRVMETA)
+			w |= ACCTWATCH_SERVER_METADATA;
 	}
 	return w;
 }
@@ -478,6 +493,42 @@ nf_list_parent(struct imap_session *s, const struct imap_mbox_list *l,
 	free(parent);
 }
 
+/*
+ * metadata-resp = "METADATA" SP mailbox SP entry-list (RFC 5464 4.4.2):
+ * the names of the entries set or removed, cname "" for the server's.
+ */
+static void
+nf_write_metadata(struct imap_session *s, const char *cname,
+    const struct nf_event *e)
+{
+	size_t i;
+
+	imap_resp_untagged(s->out);
+	imap_resp_token(s->out, "METADATA ");
+	if (cname[0] == '\0')
+		imap_resp_astring(s->out, "", 0, 0);
+	else
+		imap_mbox_name_write(s, s->out, cname);
+	for (i = 0; i < e->nentries; i++) {
+		imap_resp_sp(s->out);
+		imap_resp_astring(s->out, e->entries[i],
+		    strlen(e->entries[i]), 0);
+	}
+	imap_resp_crlf(s->out);
+}
+
+/* Whether some group asks for ServerMetadataChange. */
+static bool
+nf_server_meta(const struct imap_notify *n)
+{
+	size_t i;
+
+	for (i = 0; i < n->ngroups; i++)
+		if (n->groups[i].events & NE_SRVMETA)
+			return true;
+	return false;
+}
+
 static void
 nf_list_event(struct imap_session *s, const struct imap_mbox_list *l,
     const struct nf_event *e)
@@ -487,6 +538,11 @@ nf_list_event(struct imap_session *s, const struct imap_mbox_list *l,
 	char *cname, *oldc = NULL;
 	bool sub;
 
+	if (e->event == ACCTWATCH_EV_METADATA && e->mailbox_id == 0) {
+		if (nf_server_meta(n))
+			nf_write_metadata(s, "", e);
+		return;
+	}
 	if ((cname = imap_mbox_client_name_of(l, e->name)) == NULL)
 		return;
 	mb = imap_mbox_find(l, cname);
@@ -510,6 +566,10 @@ nf_list_event(struct imap_session *s, const struct imap_mbox_list *l,
 		/* SUBSCRIBED covers a name both ways of the change. */
 		if (nf_events_for(n, cname, true) & NE_SUBSCRIBE)
 			nf_write_list(s, mb, cname, e->subscribed, NULL);
+		break;
+	case ACCTWATCH_EV_METADATA:
+		if (mb != NULL && (nf_events_for(n, cname, sub) & NE_MBOXMETA))
+			nf_write_metadata(s, cname, e);
 		break;
 	}
 	free(cname);
@@ -709,8 +769,12 @@ imap_notify_list_changed(struct imap_session *s,
 	struct imap_notify *n = s->notify;
 	struct nf_event *e;
 
+	struct wire_iter it;
+	const char *en;
+
 	if (n == NULL || (n->watch & (ACCTWATCH_NAMES |
-	    ACCTWATCH_SUBSCRIPTIONS)) == 0)
+	    ACCTWATCH_SUBSCRIPTIONS | ACCTWATCH_METADATA |
+	    ACCTWATCH_SERVER_METADATA)) == 0)
 		return;
 	if (n->nevents == NF_PENDING_MAX) {
 		nf_overflow(s);
@@ -720,10 +784,20 @@ imap_notify_list_changed(struct imap_session *s,
 	n->events = xreallocarray(n->events, n->nevents + 1,
 	    sizeof(*n->events));
 	e = &n->events[n->nevents++];
+	memset(e, 0, sizeof(*e));
 	e->event = m->event;
+	e->mailbox_id = m->mailbox_id;
 	e->name = xstrdup(m->name);
 	e->oldname = xstrdup(m->oldname);
 	e->subscribed = m->subscribed;
+	if (m->entries.count > 0) {
+		e->entries = xreallocarray(NULL, m->entries.count,
+		    sizeof(*e->entries));
+		wire_strlist_iter(&m->entries, &it);
+		while ((en = wire_strlist_next(&it)) != NULL &&
+		    e->nentries < m->entries.count)
+			e->entries[e->nentries++] = xstrdup(en);
+	}
 	nf_pipeline(s);
 }
 
@@ -816,11 +890,12 @@ nf_parse_event(struct imap_parser *ps, struct nf_parse *np, unsigned *ev,
 		*ev |= NE_NAME;
 	else if (nf_atom_is(&a, "SubscriptionChange"))
 		*ev |= NE_SUBSCRIBE;
+	else if (nf_atom_is(&a, "MailboxMetadataChange"))
+		*ev |= NE_MBOXMETA;
+	else if (nf_atom_is(&a, "ServerMetadataChange"))
+		*ev |= NE_SRVMETA;
 	else {
-		/*
-		 * AnnotationChange, MailboxMetadataChange,
-		 * ServerMetadataChange, event-ext: not reported.
-		 */
+		/* AnnotationChange, event-ext: not reported. */
 		np->badevent = true;
 	}
 	return 0;
@@ -860,7 +935,7 @@ nf_parse_events(struct imap_parser *ps, struct nf_parse *np, bool selected,
 	 * and so does imaptest's NOTIFY script, so they are taken here too:
 	 * each event is reported as asked.  6.1 and 8 are kept.
 	 */
-	if (selected && (*ev & (NE_NAME | NE_SUBSCRIBE)))
+	if (selected && (*ev & ~NE_MESSAGE))
 		np->bad = "SELECTED takes message events only";
 	else if (!selected && *att_r != NULL)
 		np->bad = "Fetch attributes are for SELECTED only";
