@@ -349,6 +349,38 @@ class ImapSortTest(unittest.TestCase):
                              args, b"THREAD")
         return line[len(b"* THREAD"):].strip()
 
+    def test_sort_unicode_casemap(self):
+        """RFC 5256 7: strings collate in i;unicode-casemap (RFC 5051):
+        titlecase, then decomposed, then octets.  "apfel" (APFEL) sorts
+        before "\u00e4rger" (A, U+0308 = CC 88, RGER: 0xCC > 'P'), which
+        sorts before "Zebra"; i;ascii-casemap would put "\u00e4rger"
+        (0xC3) after "Zebra".  "\u00c4rger" and "A\u0308rger" (decomposed)
+        are the same string to it and tie by sequence number, and so do
+        the Greek sigmas."""
+        r = Raw(self.srv.ports["imap"])
+        r.cmd(b"L", b'LOGIN "%s" "%s"' % (USER.encode(), PASSWORD.encode()))
+        r.cmd(b"C", b"CREATE Uni")
+        subjects = ["Zebra", "\u00e4rger", "apfel", "\u00c4rger",
+                    "A\u0308rger", "\u03c3igma", "\u03a3IGMA"]
+        for subj in subjects:
+            m = ("Subject: =?UTF-8?B?%s?=\r\n\r\nx\r\n" % __import__(
+                "base64").b64encode(subj.encode()).decode()).encode()
+            r.send(b"A APPEND Uni {%d+}\r\n" % len(m) + m + b"\r\n")
+            line = r.until(b"A")[-1]
+            self.assertTrue(line.startswith(b"A OK"), line)
+        lines = r.cmd(b"S", b"SELECT Uni")
+        self.assertTrue(lines[-1].startswith(b"S OK"), lines)
+        # Keys: ZEBRA, A\u0308RGER (2, 4, 5), APFEL, \u03a3IGMA (6, 7).
+        # "APFEL" < "A\u0308RGER" ('P' 0x50 < 0xCC) < "ZEBRA" < Greek.
+        self.assertEqual(self.sort(r, b"(SUBJECT) UTF-8 ALL"),
+                         b"3 2 4 5 1 6 7")
+        self.assertEqual(self.sort(r, b"(REVERSE SUBJECT) UTF-8 ALL"),
+                         b"6 7 1 2 4 5 3")
+        # ORDEREDSUBJECT groups the three spellings of one subject.
+        self.assertEqual(self.thread(r, b"ORDEREDSUBJECT UTF-8 ALL"),
+                         b"(1)(2 (4)(5))(3)(6 7)")
+        r.close()
+
     def test_thread_orderedsubject(self):
         r = self.raw(b"Th")
         # Base subjects: hello (1 2 3 4 8), lost (5 6), orphan (7).

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * test_imap_sort.c: the pure parts of SORT and THREAD (RFC 5256): the
- * i;ascii-casemap comparison, whether a subject is a reply or forward
+ * i;unicode-casemap keys (RFC 5051), whether a subject is a reply or forward
  * (RFC 5256 2.1), ORDEREDSUBJECT, and REFERENCES with chains, missing
  * parents, duplicate ids, loops, dummies at the top and below it, merging
  * by subject, and a chain too long for recursion.  Expected thread lists
@@ -10,6 +10,7 @@
 /* unit-deps: workers/imapd/imap_thread.c */
 #include "harness.h"
 #include "buf.h"
+#include "casemap.h"
 #include "workers/imapd/imap_thread.h"
 
 #include <stdio.h>
@@ -46,15 +47,24 @@ thread_of(const struct tmsg *v, uint32_t n, bool refs_alg)
 	struct imap_thread_msg m[32];
 	static char words[32][MAXREFS][32];
 	static const char *ptrs[32][MAXREFS];
+	static struct buf keys[32];
+	const char *subj[32];
 	const char *p, *e;
 	uint32_t i, k;
 
 	buf_reset(&out);
 	for (i = 0; i < n && i < 32; i++) {
+		/* Subjects come as their keys, as imap_cmd_sort.c gives them. */
+		buf_reset(&keys[i]);
+		(void)casemap_key(v[i].subject, strlen(v[i].subject), &keys[i]);
+		buf_append(&keys[i], "", 1);
+		subj[i] = (const char *)keys[i].data;
+	}
+	for (i = 0; i < n && i < 32; i++) {
 		memset(&m[i], 0, sizeof(m[i]));
 		m[i].num = i + 1;
 		m[i].date = v[i].date;
-		m[i].subject = v[i].subject;
+		m[i].subject = subj[i];
 		m[i].reply = v[i].reply;
 		m[i].id = v[i].id;
 		for (k = 0, p = v[i].refs; p != NULL && *p != '\0' &&
@@ -77,22 +87,60 @@ thread_of(const struct tmsg *v, uint32_t n, bool refs_alg)
 	return buf_str(&out);
 }
 
-TEST(casecmp)
+/* The key of s, NUL-terminated, in one of a few static slots. */
+static const char *
+key(const char *s)
 {
-	CHECK_INT(imap_thread_casecmp("hello", "HELLO"), 0);
-	CHECK_INT(imap_thread_casecmp("", ""), 0);
-	CHECK(imap_thread_casecmp("", "a") < 0);
-	CHECK(imap_thread_casecmp("a", "") > 0);
-	CHECK(imap_thread_casecmp("a", "B") < 0);
-	CHECK(imap_thread_casecmp("B", "a") > 0);
-	CHECK(imap_thread_casecmp("ab", "abc") < 0);
+	static struct buf slot[8];
+	static unsigned next;
+	struct buf *b = &slot[next++ % 8];
+
+	buf_reset(b);
+	(void)casemap_key(s, strlen(s), b);
+	buf_append(b, "", 1);
+	return (const char *)b->data;
+}
+
+/* i;unicode-casemap (RFC 5051), as keys compared as octets. */
+TEST(casemap)
+{
+	struct buf b = BUF_INIT;
+
+	CHECK_INT(strcmp(key("hello"), key("HELLO")), 0);
+	CHECK_INT(strcmp(key(""), key("")), 0);
+	CHECK(strcmp(key(""), key("a")) < 0);
+	CHECK(strcmp(key("a"), key("B")) < 0);
+	CHECK(strcmp(key("ab"), key("abc")) < 0);
 	/* "_" is 0x5f, after "Z" (0x5a), so after "a" read as "A". */
-	CHECK(imap_thread_casecmp("_", "a") > 0);
-	CHECK(imap_thread_casecmp("_", "z") > 0);
-	/* "[" (0x5b) sorts after the letters too, "1" before them. */
-	CHECK(imap_thread_casecmp("1", "a") < 0);
-	/* Only ASCII letters fold: UTF-8 octets compare as octets. */
-	CHECK(imap_thread_casecmp("\xc3\xa4", "\xc3\x84") > 0);
+	CHECK(strcmp(key("_"), key("a")) > 0);
+	CHECK(strcmp(key("1"), key("a")) < 0);
+	/* Beyond ASCII: a-umlaut in either case, composed or not. */
+	CHECK_STR(key("\xc3\xa4"), key("\xc3\x84"));
+	CHECK_STR(key("\xc3\xa4"), key("A\xcc\x88"));
+	CHECK_STR(key("Stra\xc3\x9f" "e"), key("STRA\xc3\x9f" "E"));
+	/* Greek sigma, final sigma and capital all title-case to capital. */
+	CHECK_STR(key("\xcf\x83"), key("\xce\xa3"));
+	CHECK_STR(key("\xcf\x82"), key("\xce\xa3"));
+	/* RFC 5051's example: U+01C4 is D, z, U+030C. */
+	CHECK_STR(key("\xc7\x84"), "Dz\xcc\x8c");
+	/*
+	 * Compatibility decompositions too, after the titlecase step: the
+	 * "fi" ligature has no simple titlecase, so its key is "fi", which
+	 * is not "FI" (RFC 5051 2 maps case before it decomposes).
+	 */
+	CHECK_STR(key("\xef\xac\x81"), "fi");
+	CHECK(strcmp(key("\xef\xac\x81"), key("fi")) != 0);
+	/* Not UTF-8: the string itself, compared as octets. */
+	CHECK(!casemap_key("a\xff", 2, &b));
+	CHECK_INT(b.len, 2);
+	CHECK(memcmp(b.data, "a\xff", 2) == 0);
+	buf_reset(&b);
+	CHECK(!casemap_key("\xc0\x80", 2, &b));	/* overlong NUL */
+	buf_reset(&b);
+	CHECK(casemap_key("x\xc3\xa4", 3, &b));
+	CHECK_INT(b.len, 4);
+	CHECK(b.len == 4 && memcmp(b.data, "XA\xcc\x88", 4) == 0);
+	buf_clear(&b);
 }
 
 TEST(is_reply)
@@ -313,7 +361,7 @@ TEST(references_long_chain)
 }
 
 static const struct harness_test tests[] = {
-	TEST_ENTRY(casecmp),
+	TEST_ENTRY(casemap),
 	TEST_ENTRY(is_reply),
 	TEST_ENTRY(orderedsubject),
 	TEST_ENTRY(references_tree),

@@ -8,10 +8,12 @@
  * Both commands take search criteria, run by imap_search_eval.c; for each
  * message found the values the sort keys or the threading need are copied
  * from its record (addresses, base subject, sent date, ids), then sorted
- * or threaded (imap_thread.c) when the search is over.  Strings are
- * compared in i;ascii-casemap; ties go by sequence number (RFC 5256 3).
+ * or threaded (imap_thread.c) when the search is over.  Strings are kept
+ * as their i;unicode-casemap keys (lib/casemap.h, as RFC 5256 7 says) and
+ * compared as octets; ties go by sequence number (RFC 5256 3).
  */
 #include "imap_cmd.h"
+#include "casemap.h"
 #include "imap_resp.h"
 #include "imap_search.h"
 #include "imap_search_eval.h"
@@ -128,6 +130,19 @@ sort_keep(struct sort_ctx *x, const char *s, size_t len)
 	return off;
 }
 
+/* Keeps the i;unicode-casemap key of s (as sort_keep); its offset. */
+static size_t
+sort_keep_key(struct sort_ctx *x, const char *s, size_t len)
+{
+	size_t off = x->strs.len;
+
+	if (len == SIZE_MAX)
+		len = strlen(s);
+	(void)casemap_key(s, len, &x->strs);
+	buf_append(&x->strs, "", 1);
+	return off;
+}
+
 /* The first entry of address field f (maybe a group), or false. */
 static bool
 sort_first_addr(const struct msgrec *r, enum msgrec_addr_field f,
@@ -159,22 +174,22 @@ sort_key_string(struct sort_ctx *x, const struct msgrec *r, enum sort_key k)
 	const char *at;
 
 	if (k == SK_SUBJECT)
-		return sort_keep(x, r != NULL && r->s.base_subject != NULL ?
+		return sort_keep_key(x, r != NULL && r->s.base_subject != NULL ?
 		    r->s.base_subject : "", SIZE_MAX);
 	if (!sort_first_addr(r, fields[k], &a))
-		return sort_keep(x, "", 0);
+		return sort_keep_key(x, "", 0);
 	/*
 	 * As the ENVELOPE shows it (imap_struct.c): a group opens with an
 	 * address whose mailbox is the group's name; an entry without an
 	 * address is a lone word the header had as a local part ("From: d").
 	 */
 	if (a.group != NULL)
-		return sort_keep(x, a.group, SIZE_MAX);
+		return sort_keep_key(x, a.group, SIZE_MAX);
 	if (k == SK_DISPLAYFROM || k == SK_DISPLAYTO || a.email[0] == '\0')
-		return sort_keep(x, a.name != NULL && a.name[0] != '\0' ?
+		return sort_keep_key(x, a.name != NULL && a.name[0] != '\0' ?
 		    a.name : a.email, SIZE_MAX);
 	at = strrchr(a.email, '@');
-	return sort_keep(x, a.email, at != NULL ? (size_t)(at - a.email) :
+	return sort_keep_key(x, a.email, at != NULL ? (size_t)(at - a.email) :
 	    strlen(a.email));
 }
 
@@ -274,7 +289,7 @@ sort_item_cmp(const void *pa, const void *pb)
 			c = a->size < b->size ? -1 : a->size > b->size;
 			break;
 		default:
-			c = imap_thread_casecmp(strs + a->str[x->crit[i].key],
+			c = strcmp(strs + a->str[x->crit[i].key],
 			    strs + b->str[x->crit[i].key]);
 			break;
 		}

@@ -18,25 +18,6 @@
 
 /* --- Strings --- */
 
-static unsigned char
-thread_upper(unsigned char c)
-{
-	return c >= 'a' && c <= 'z' ? (unsigned char)(c - 'a' + 'A') : c;
-}
-
-int
-imap_thread_casecmp(const char *a, const char *b)
-{
-	const unsigned char *p = (const unsigned char *)a;
-	const unsigned char *q = (const unsigned char *)b;
-
-	while (*p != '\0' && thread_upper(*p) == thread_upper(*q)) {
-		p++;
-		q++;
-	}
-	return (int)thread_upper(*p) - (int)thread_upper(*q);
-}
-
 static bool
 thread_wsp(char c)
 {
@@ -127,11 +108,10 @@ struct thread_hash {
 	const char	**keys;
 	uint32_t	 *vals;
 	size_t		  mask;
-	bool		  fold;		/* i;ascii-casemap keys */
 };
 
 static void
-thread_hash_init(struct thread_hash *h, size_t n, bool fold)
+thread_hash_init(struct thread_hash *h, size_t n)
 {
 	size_t size = 16;
 
@@ -140,7 +120,6 @@ thread_hash_init(struct thread_hash *h, size_t n, bool fold)
 	h->keys = xcalloc(size, sizeof(*h->keys));
 	h->vals = xcalloc(size, sizeof(*h->vals));
 	h->mask = size - 1;
-	h->fold = fold;
 }
 
 static void
@@ -158,12 +137,10 @@ thread_hash_slot(const struct thread_hash *h, const char *key)
 	size_t i;
 
 	for (p = (const unsigned char *)key; *p != '\0'; p++)
-		v = (v ^ (h->fold ? thread_upper(*p) : *p)) *
-		    1099511628211ULL;
+		v = (v ^ *p) * 1099511628211ULL;
 	for (i = (size_t)v & h->mask; h->keys[i] != NULL;
 	    i = (i + 1) & h->mask)
-		if ((h->fold ? imap_thread_casecmp(h->keys[i], key) :
-		    strcmp(h->keys[i], key)) == 0)
+		if (strcmp(h->keys[i], key) == 0)
 			break;
 	return i;
 }
@@ -220,7 +197,7 @@ thread_os_cmp(const void *a, const void *b)
 	const struct thread_os *x = a, *y = b;
 	int c;
 
-	if ((c = imap_thread_casecmp(x->m->subject, y->m->subject)) != 0)
+	if ((c = strcmp(x->m->subject, y->m->subject)) != 0)
 		return c;
 	if (x->m->date != y->m->date)
 		return x->m->date < y->m->date ? -1 : 1;
@@ -246,7 +223,7 @@ imap_thread_orderedsubject(const struct imap_thread_msg *m, uint32_t n,
 	qsort(v, n, sizeof(*v), thread_os_cmp);
 	/* Threads: runs of one base subject, by their first message. */
 	for (i = 0; i < n; i = j) {
-		for (j = i + 1; j < n && imap_thread_casecmp(v[i].m->subject,
+		for (j = i + 1; j < n && strcmp(v[i].m->subject,
 		    v[j].m->subject) == 0; j++)
 			;
 		t[nt].date = v[i].m->date;
@@ -257,7 +234,7 @@ imap_thread_orderedsubject(const struct imap_thread_msg *m, uint32_t n,
 	qsort(t, nt, sizeof(*t), thread_key_cmp);
 	for (k = 0; k < nt; k++) {
 		i = t[k].node;
-		for (j = i + 1; j < n && imap_thread_casecmp(v[i].m->subject,
+		for (j = i + 1; j < n && strcmp(v[i].m->subject,
 		    v[j].m->subject) == 0; j++)
 			;
 		buf_printf(out, "(%u", v[i].m->num);
@@ -563,7 +540,7 @@ thread_by_subject(struct thread_tree *t)
 	uint32_t *slot, i, j, x, y, d;
 	const char *s;
 
-	thread_hash_init(&subj, t->ntop, true);
+	thread_hash_init(&subj, t->ntop);
 	/* Where each top node stands, for a new dummy to take its place. */
 	slot = xreallocarray(NULL, t->n + t->ntop + 1, sizeof(*slot));
 	for (i = 0; i < t->ntop; i++)
@@ -678,7 +655,7 @@ imap_thread_references(const struct imap_thread_msg *m, uint32_t n,
 	t.m = m;
 	for (i = 0; i < n; i++)
 		nids += m[i].nrefs;
-	thread_hash_init(&t.ids, nids, false);
+	thread_hash_init(&t.ids, nids);
 	thread_link_all(&t, n);
 	thread_hash_clear(&t.ids);
 	thread_prune(&t);
