@@ -6,11 +6,13 @@
  * base subject, the Message-ID and the references.  Short words make ids
  * and subjects collide, so duplicates, loops, missing parents and merges
  * by subject come often.  Both algorithms must give balanced thread lists
- * that name every message exactly once; is_reply and the collation run on
- * every line too.  Nothing may crash, leak or read out of bounds.
+ * that name every message exactly once; is_reply runs on every line too,
+ * and subjects go through the i;unicode-casemap keys (lib/casemap.c) as
+ * imapd gives them.  Nothing may crash, leak or read out of bounds.
  */
 /* fuzz-deps: workers/imapd/imap_thread.c */
 #include "buf.h"
+#include "casemap.h"
 #include "workers/imapd/imap_thread.h"
 
 #include <stdlib.h>
@@ -79,6 +81,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct imap_thread_msg m[FZ_MSGS];
 	static const char *refs[FZ_MSGS][FZ_REFS];
+	static struct buf keys[FZ_MSGS];
 	char *copy, *line, *next, *w[FZ_REFS + 2];
 	struct buf out = BUF_INIT;
 	uint32_t n = 0, nw, k;
@@ -98,15 +101,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		m[n].reply = (line[1] & 1) != 0;
 		(void)imap_thread_is_reply(line + 2);
 		nw = fz_words(line + 2, w, FZ_REFS + 2);
-		m[n].subject = w[0];
+		buf_reset(&keys[n]);
+		(void)casemap_key(w[0], strlen(w[0]), &keys[n]);
+		buf_append(&keys[n], "", 1);
+		m[n].subject = (const char *)keys[n].data;
 		m[n].id = nw > 1 ? w[1] : "";
 		for (k = 2; k < nw; k++)
 			refs[n][k - 2] = w[k];
 		m[n].refs = refs[n];
 		m[n].nrefs = nw > 2 ? nw - 2 : 0;
-		if (n > 0)
-			(void)imap_thread_casecmp(m[n].subject,
-			    m[n - 1].subject);
 		n++;
 	}
 	imap_thread_references(m, n, &out);
