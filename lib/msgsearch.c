@@ -5,50 +5,74 @@
  */
 #include "msgsearch.h"
 #include "buf.h"
+#include "casemap.h"
 #include "mime.h"
 #include "msgrec.h"
 #include "wire.h"
 
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
-static const unsigned char fold[256] = {
-#define R(a) a, a + 1, a + 2, a + 3, a + 4, a + 5, a + 6, a + 7
-	R(0), R(8), R(16), R(24), R(32), R(40), R(48), R(56),
-	64, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm',
-	'n', 'o', 'p', 'q', 'r', 's', 't', 'u', 'v', 'w', 'x', 'y', 'z',
-	91, 92, 93, 94, 95,
-	R(96), R(104), R(112), R(120), R(128), R(136), R(144), R(152),
-	R(160), R(168), R(176), R(184), R(192), R(200), R(208), R(216),
-	R(224), R(232), R(240), R(248)
-#undef R
-};
+/* Whether the len bytes at p are all ASCII (8 at a time). */
+static bool
+all_ascii(const unsigned char *p, size_t len)
+{
+	uint64_t w;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, p + i, 8);
+		if (w & 0x8080808080808080ULL)
+			return false;
+	}
+	for (; i < len; i++)
+		if (p[i] & 0x80)
+			return false;
+	return true;
+}
+
+static unsigned char
+upper(unsigned char c)
+{
+	return c >= 'a' && c <= 'z' ? (unsigned char)(c - 'a' + 'A') : c;
+}
 
 bool
-msgsearch_contains(const void *hay, size_t hlen, const void *needle,
-    size_t nlen)
+msgsearch_contains(const void *hay, size_t hlen, const void *key,
+    size_t klen)
 {
-	const unsigned char *h = hay, *n = needle, *p, *end;
+	const unsigned char *h = hay, *k = key, *p, *end, *a, *b;
+	struct buf t = BUF_INIT;
 	unsigned char lo, up;
 	size_t j;
+	bool hit;
 
-	if (nlen == 0)
+	if (klen == 0)
 		return true;
-	if (h == NULL || hlen < nlen)
+	if (h == NULL || hlen == 0)
 		return false;
+	if (!all_ascii(h, hlen)) {
+		/* The text's own key, then octets (RFC 5051 2). */
+		(void)casemap_key(hay, hlen, &t);
+		hit = t.len >= klen && memmem(t.data, t.len, key, klen) != NULL;
+		buf_clear(&t);
+		return hit;
+	}
 	/*
-	 * memchr for the first byte in either case finds the candidates
-	 * (it runs many bytes at a time); each is then compared whole.
+	 * ASCII text: its key is the text with a-z as A-Z, compared without
+	 * being made.  memchr for the key's first byte in either case finds
+	 * the candidates (it runs many bytes at a time).
 	 */
-	lo = fold[n[0]];
-	up = lo >= 'a' && lo <= 'z' ? lo - 'a' + 'A' : lo;
-	end = h + (hlen - nlen) + 1;
+	if (hlen < klen || k[0] >= 0x80 || (k[0] >= 'a' && k[0] <= 'z'))
+		return false;
+	up = k[0];
+	lo = up >= 'A' && up <= 'Z' ? (unsigned char)(up - 'A' + 'a') : up;
+	end = h + (hlen - klen) + 1;
 	for (p = h; p < end; p++) {
 		if (*p != lo && *p != up) {
-			const unsigned char *a, *b;
-
-			a = memchr(p, lo, (size_t)(end - p));
-			b = up != lo ? memchr(p, up, (size_t)((a != NULL ? a :
+			a = memchr(p, up, (size_t)(end - p));
+			b = lo != up ? memchr(p, lo, (size_t)((a != NULL ? a :
 			    end) - p)) : NULL;
 			if (b != NULL)
 				a = b;
@@ -56,10 +80,10 @@ msgsearch_contains(const void *hay, size_t hlen, const void *needle,
 				return false;
 			p = a;
 		}
-		for (j = 1; j < nlen; j++)
-			if (fold[p[j]] != fold[n[j]])
+		for (j = 1; j < klen; j++)
+			if (upper(p[j]) != k[j])
 				break;
-		if (j == nlen)
+		if (j == klen)
 			return true;
 	}
 	return false;

@@ -5,9 +5,11 @@
  * bytes.  storaged runs them next to the data (MSG_FETCH's text keys, see
  * lib/ipc_types.def), so that no worker reads a message to search it.
  *
- * A match is a substring match ignoring ASCII case, in UTF-8: header
- * values are unfolded and their encoded words decoded, bodies are decoded
- * (transfer encoding and charset) before they are searched.
+ * A match is a substring match in the i;unicode-casemap collation (RFC
+ * 5051, as I18NLEVEL=1 of RFC 5255 4 asks): the string searched for comes
+ * as its key (casemap_key() of lib/casemap.h) and is looked for in the
+ * key of the text; header values are unfolded and their encoded words
+ * decoded, bodies are decoded (transfer encoding and charset) first.
  */
 #ifndef BULWARK_MSGSEARCH_H
 #define BULWARK_MSGSEARCH_H
@@ -33,14 +35,17 @@ enum msgsearch_kind {
 /* At most this many text keys in one request. */
 #define MSGSEARCH_MAX_KEYS	1024
 
-/* Whether needle (nlen bytes) occurs in hay, ignoring ASCII case. */
-bool	msgsearch_contains(const void *hay, size_t hlen, const void *needle,
-	    size_t nlen);
+/*
+ * Whether the i;unicode-casemap key of the hlen bytes at hay holds key
+ * (klen bytes, a casemap_key()).
+ */
+bool	msgsearch_contains(const void *hay, size_t hlen, const void *key,
+	    size_t klen);
 
 /*
  * Whether the message of `len` bytes at raw, whose record is r, matches
  * the key: kind, field (HEADER's field name, NUL-terminated) and value
- * (vlen bytes).  raw may be NULL for the kinds answered from the record
+ * (the casemap_key() of the string searched for, vlen bytes).  raw may be NULL for the kinds answered from the record
  * (FROM, TO, CC, BCC, SUBJECT); r may be NULL for HEADER.
  */
 bool	msgsearch_match(const struct msgrec *r, const void *raw, size_t len,

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "mail_msg.h"
 #include "msgsearch.h"
+#include "casemap.h"
 #include "notify.h"
 #include "session.h"
 #include "storaged.h"
@@ -188,6 +189,9 @@ mail_msg_text_keys(struct ipc_chan *c, const struct ipc_frame *f,
     const struct ipc_MSG_FETCH_req *m, struct mail_text_keys *k)
 {
 	struct wire_iter fi, vi;
+	struct buf key = BUF_INIT;
+	const char *v;
+	char *kv;
 	uint32_t i;
 
 	memset(k, 0, sizeof(*k));
@@ -202,28 +206,43 @@ mail_msg_text_keys(struct ipc_chan *c, const struct ipc_frame *f,
 	k->n = m->text_kinds.count;
 	k->kinds = xreallocarray(NULL, k->n, sizeof(*k->kinds));
 	k->fields = xreallocarray(NULL, k->n, sizeof(*k->fields));
-	k->values = xreallocarray(NULL, k->n, sizeof(*k->values));
+	k->values = xcalloc(k->n, sizeof(*k->values));
 	k->vlens = xreallocarray(NULL, k->n, sizeof(*k->vlens));
 	wire_strlist_iter(&m->text_fields, &fi);
 	wire_strlist_iter(&m->text_values, &vi);
 	for (i = 0; i < k->n; i++) {
 		k->kinds[i] = wire_u64list_get(&m->text_kinds, i);
 		k->fields[i] = wire_strlist_next(&fi);
-		k->values[i] = wire_strlist_next(&vi);
-		k->vlens[i] = strlen(k->values[i]);
+		/* Matched in i;unicode-casemap: the string's key, once. */
+		v = wire_strlist_next(&vi);
+		buf_reset(&key);
+		(void)casemap_key(v, strlen(v), &key);
+		kv = xmalloc(key.len + 1);
+		memcpy(kv, key.data, key.len);
+		kv[key.len] = '\0';
+		k->values[i] = kv;
+		k->vlens[i] = key.len;
 		if (k->kinds[i] < MSGSEARCH_FROM ||
 		    k->kinds[i] > MSGSEARCH_TEXT) {
+			k->n = i + 1;
+			buf_clear(&key);
 			mail_msg_text_keys_clear(k);
 			ipc_reply(c, f, IPC_S_INVALID, "bad text key", NULL);
 			return false;
 		}
 	}
+	buf_clear(&key);
 	return true;
 }
 
 static void
 mail_msg_text_keys_clear(struct mail_text_keys *k)
 {
+	uint32_t i;
+
+	/* The values are the keys made in mail_msg_text_keys(), owned. */
+	for (i = 0; k->values != NULL && i < k->n; i++)
+		free((void *)(uintptr_t)k->values[i]);
 	free(k->kinds);
 	free(k->fields);
 	free(k->values);

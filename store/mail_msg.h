@@ -172,7 +172,7 @@ struct mail_text_keys {
 	uint32_t		 n;
 	uint64_t		*kinds;		/* enum msgsearch_kind */
 	const char		**fields;	/* HEADER's field names */
-	const char		**values;
+	const char		**values;	/* casemap_key()s */
 	size_t			*vlens;
 };
 

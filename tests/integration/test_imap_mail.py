@@ -487,6 +487,9 @@ class ImapMailTest(unittest.TestCase):
             'HEADER In-Reply-To ""': b"", 'HEADER X-Priority ""': b"1",
             'HEADER Subject "gr\xc3\xbc\xc3\x9fe"': b"2",
             'BODY "zebra"': b"2", 'BODY "k\xc3\xa4the"': b"2",
+            # i;unicode-casemap (RFC 5051, I18NLEVEL=1): case beyond ASCII.
+            'BODY "K\xc3\x84THE"': b"2", 'SUBJECT "GR\xc3\x9c\xc3\x9f"': b"2",
+            'SUBJECT "GRUSS"': b"",
             'TEXT "lunch on"': b"1", "LARGER 10000": b"3",
             "SMALLER 10000": b"1 2", "OR FLAGGED SEEN": b"1 3",
             "NOT (OR FLAGGED SEEN)": b"2", "2:3 NOT SEEN": b"2",

@@ -164,7 +164,7 @@ class ImapSortTest(unittest.TestCase):
         r = Raw(self.srv.ports["imap"])
         caps = self.untagged(r, b"CAPABILITY", b"CAPABILITY").split()
         for c in (b"SORT", b"SORT=DISPLAY", b"ESORT", b"THREAD=ORDEREDSUBJECT",
-                  b"THREAD=REFERENCES", b"PARTIAL"):
+                  b"THREAD=REFERENCES", b"PARTIAL", b"I18NLEVEL=1"):
             self.assertIn(c, caps)
         self.assertNotIn(b"CONTEXT=SORT", caps)
         r.close()

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * test_msgsearch.c: SEARCH's text keys over a stored message
- * (msgsearch.h): the substring matcher against a naive reference on
- * random input, and each kind of key on parsed messages (encoded words,
+ * (msgsearch.h): the i;unicode-casemap substring matcher against its
+ * definition (the text's key holds the needle's) on random input, and each kind of key on parsed messages (encoded words,
  * folded and repeated header fields, base64 and quoted-printable text
  * parts in other charsets, attachments left out of BODY).
  */
@@ -10,66 +10,116 @@
 #include "mime.h"
 #include "msgrec.h"
 #include "msgsearch.h"
+#include "casemap.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
-static bool
-naive(const char *h, size_t hl, const char *n, size_t nl)
+/* The key of s (static, one of a few slots). */
+static const char *
+K(const char *s, size_t *len)
 {
-	size_t i, j;
+	static struct buf slot[4];
+	static unsigned next;
+	struct buf *b = &slot[next++ % 4];
 
-	if (nl == 0)
-		return true;
-	for (i = 0; i + nl <= hl; i++) {
-		for (j = 0; j < nl; j++)
-			if (tolower((unsigned char)h[i + j]) !=
-			    tolower((unsigned char)n[j]))
-				break;
-		if (j == nl)
-			return true;
-	}
-	return false;
+	buf_reset(b);
+	(void)casemap_key(s, strlen(s), b);
+	buf_append(b, "", 1);
+	*len = b->len - 1;
+	return (const char *)b->data;
+}
+
+static bool
+has(const char *hay, const char *needle)
+{
+	size_t kl;
+	const char *k = K(needle, &kl);
+
+	return msgsearch_contains(hay, hay != NULL ? strlen(hay) : 0, k, kl);
 }
 
 TEST(contains_cases)
 {
-	CHECK(msgsearch_contains("Hello World", 11, "world", 5));
-	CHECK(msgsearch_contains("Hello World", 11, "HELLO W", 7));
-	CHECK(msgsearch_contains("Hello World", 11, "", 0));
-	CHECK(!msgsearch_contains("Hello World", 11, "worlds", 6));
-	CHECK(!msgsearch_contains("", 0, "a", 1));
-	CHECK(!msgsearch_contains(NULL, 0, "a", 1));
-	CHECK(msgsearch_contains("xx1", 3, "1", 1));
-	CHECK(msgsearch_contains("aaab", 4, "AAB", 3));
-	/* Bytes outside ASCII compare exactly. */
-	CHECK(msgsearch_contains("k\xc3\xa4the", 6, "K\xc3\xa4THE", 6));
-	CHECK(!msgsearch_contains("k\xc3\xa4the", 6, "K\xc3\x84THE", 6));
+	CHECK(has("Hello World", "world"));
+	CHECK(has("Hello World", "HELLO W"));
+	CHECK(has("Hello World", ""));
+	CHECK(!has("Hello World", "worlds"));
+	CHECK(!has("", "a"));
+	CHECK(!has(NULL, "a"));
+	CHECK(has("xx1", "1"));
+	CHECK(has("aaab", "AAB"));
 	/* '@' and '`' are not letters: no case to fold. */
-	CHECK(!msgsearch_contains("a`b", 3, "a@b", 3));
-	CHECK(!msgsearch_contains("[x]", 3, "{X}", 3));
+	CHECK(!has("a`b", "a@b"));
+	CHECK(!has("[x]", "{X}"));
+	/* i;unicode-casemap beyond ASCII (RFC 5051). */
+	CHECK(has("k\xc3\xa4the", "K\xc3\x84THE"));
+	CHECK(has("K\xc3\x84THE", "k\xc3\xa4th"));
+	CHECK(has("Ka\xcc\x88the", "K\xc3\xa4"));	/* decomposed */
+	CHECK(has("\xce\xa3\xce\x97\xce\x9c\xce\x95\xce\xa1\xce\x91",
+	    "\xcf\x83\xce\xb7\xce\xbc"));		/* Greek */
+	CHECK(has("ein \xef\xac\x81lm", "\xef\xac\x81"));
+	CHECK(!has("ein film", "\xef\xac\x81"));	/* ligature: "fi" */
+	CHECK(!has("Kathe", "K\xc3\xa4the"));
+	/* Not UTF-8: octets, against the needle's key. */
+	CHECK(has("x\xff" "ABC", "abc"));
+	CHECK(!has("x\xff" "abc", "abc"));
+}
+
+/* The definition: the key of the text holds the key of the needle. */
+static bool
+reference(const char *h, size_t hl, const char *n, size_t nl)
+{
+	struct buf hk = BUF_INIT, nk = BUF_INIT;
+	bool hit;
+
+	(void)casemap_key(h, hl, &hk);
+	(void)casemap_key(n, nl, &nk);
+	hit = nk.len == 0 || (hk.len >= nk.len &&
+	    memmem(hk.data, hk.len, nk.data, nk.len) != NULL);
+	buf_clear(&hk);
+	buf_clear(&nk);
+	return hit;
 }
 
 TEST(contains_random)
 {
 	char h[64], n[6];
-	const char alpha[] = "aAbB@`[{ \xc3";
+	/* ASCII of both cases, non-letters, and pieces of UTF-8. */
+	const char *alpha[] = { "a", "A", "b", "B", "@", "`", "[", "{", " ",
+	    "\xc3\xa4", "\xc3\x84", "\xc3", "\xef\xac\x81", "f", "i" };
+	const size_t nalpha = sizeof(alpha) / sizeof(alpha[0]);
+	struct buf nk = BUF_INIT;
 	size_t hl, nl, i;
 	int round;
 
 	srandom(7);
-	for (round = 0; round < 200000; round++) {
-		hl = (size_t)random() % sizeof(h);
-		nl = (size_t)random() % sizeof(n);
-		for (i = 0; i < hl; i++)
-			h[i] = alpha[random() % (sizeof(alpha) - 1)];
-		for (i = 0; i < nl; i++)
-			n[i] = alpha[random() % (sizeof(alpha) - 1)];
-		if (msgsearch_contains(h, hl, n, nl) != naive(h, hl, n, nl))
+	for (round = 0; round < 100000; round++) {
+		for (hl = 0, i = (size_t)random() % 20; i > 0; i--) {
+			const char *a = alpha[random() % nalpha];
+
+			if (hl + strlen(a) > sizeof(h))
+				break;
+			memcpy(h + hl, a, strlen(a));
+			hl += strlen(a);
+		}
+		for (nl = 0, i = (size_t)random() % 3; i > 0; i--) {
+			const char *a = alpha[random() % nalpha];
+
+			if (nl + strlen(a) > sizeof(n))
+				break;
+			memcpy(n + nl, a, strlen(a));
+			nl += strlen(a);
+		}
+		buf_reset(&nk);
+		(void)casemap_key(n, nl, &nk);
+		if (msgsearch_contains(h, hl, nk.data, nk.len) !=
+		    reference(h, hl, n, nl))
 			harness_fail(__FILE__, __LINE__, "mismatch hay %.*s "
 			    "needle %.*s", (int)hl, h, (int)nl, n);
 	}
+	buf_clear(&nk);
 }
 
 static const char msg1[] =
@@ -112,8 +162,13 @@ match(enum msgsearch_kind k, const char *field, const char *v)
 
 	CHECK(msgrec_open(rec.data, rec.len, sizeof(msg1) - 1, &r, &why) ==
 	    0);
-	hit = msgsearch_match(&r, msg1, sizeof(msg1) - 1, k, field, v,
-	    strlen(v));
+	{
+		size_t kl;
+		const char *kv = K(v, &kl);
+
+		hit = msgsearch_match(&r, msg1, sizeof(msg1) - 1, k, field, kv,
+		    kl);
+	}
 	msgrec_close(&r);
 	return hit;
 }
@@ -165,13 +220,13 @@ TEST(keys)
 		    sizeof(msg1) - 1, &r, &why) == 0);
 		CHECK_INT(r.nparts, 0);
 		CHECK(msgsearch_match(&r, NULL, 0, MSGSEARCH_FROM, "",
-		    "bob@", 4));
+		    "BOB@", 4));
 		CHECK(msgsearch_match(&r, NULL, 0, MSGSEARCH_SUBJECT, "",
-		    "folded", 6));
-		CHECK(!msgsearch_match(&r, NULL, 0, MSGSEARCH_CC, "", "bob",
+		    "FOLDED", 6));
+		CHECK(!msgsearch_match(&r, NULL, 0, MSGSEARCH_CC, "", "BOB",
 		    3));
 		CHECK(msgsearch_match(&r, msg1, sizeof(msg1) - 1,
-		    MSGSEARCH_HEADER, "x-tag", "plain", 5));
+		    MSGSEARCH_HEADER, "x-tag", "PLAIN", 5));
 		msgrec_close(&r);
 		/* A truncated record is refused all the same. */
 		CHECK(msgrec_open_envelopes(rec.data, 20, sizeof(msg1) - 1,
@@ -181,13 +236,13 @@ TEST(keys)
 	CHECK(msgsearch_needs_parts(MSGSEARCH_TEXT));
 	/* HEADER needs no record: the scan stops at the blank line. */
 	CHECK(msgsearch_match(NULL, msg1, sizeof(msg1) - 1, MSGSEARCH_HEADER,
-	    "subject", "second", 6));
+	    "subject", "SECOND", 6));
 	CHECK(msgsearch_match(NULL, msg1, sizeof(msg1) - 1, MSGSEARCH_HEADER,
 	    "x-tag", "", 0));
 	CHECK(!msgsearch_match(NULL, msg1, sizeof(msg1) - 1, MSGSEARCH_HEADER,
 	    "content-transfer-encoding", "", 0));
 	CHECK(!msgsearch_match(NULL, msg1, sizeof(msg1) - 1, MSGSEARCH_FROM,
-	    "", "bob", 3));
+	    "", "BOB", 3));
 	CHECK(!msgsearch_needs_record(MSGSEARCH_HEADER));
 	CHECK(msgsearch_needs_record(MSGSEARCH_BODY));
 	/* Without the bytes, the header and body kinds match nothing. */

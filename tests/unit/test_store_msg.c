@@ -527,7 +527,8 @@ TEST(test_fetch_text_and_bodies)
 	static uint64_t kinds[] = { MSGSEARCH_FROM, MSGSEARCH_SUBJECT,
 	    MSGSEARCH_HEADER, MSGSEARCH_BODY, MSGSEARCH_TEXT };
 	static const char *fields[] = { "", "", "message-id", "", "" };
-	static const char *values[] = { "carol", "TWO", "2@", "body", "bob" };
+	/* The strings as storaged's handler makes them: casemap_key()s. */
+	static const char *values[] = { "CAROL", "TWO", "2@", "BODY", "BOB" };
 	size_t vlens[5];
 	struct mail_text_keys keys = { 5, kinds, fields, values, vlens };
 	struct buf uids = BUF_INIT;

@@ -151,6 +151,7 @@ static const struct {
 	{ "THREAD=ORDEREDSUBJECT", 0 },				/* RFC 5256 */
 	{ "THREAD=REFERENCES",	0 },				/* RFC 5256 */
 	{ "PARTIAL",		0 },				/* RFC 9394 */
+	{ "I18NLEVEL=1",	0 },				/* RFC 5255 */
 	{ "COMPRESS=DEFLATE",	0 },				/* RFC 4978 */
 	{ "UNAUTHENTICATE",	0 },				/* RFC 8437 */
 	{ "SASL-IR",		CAP_NOAUTH },			/* RFC 4959 */
