@@ -218,7 +218,8 @@ mail_msg_text_keys(struct ipc_chan *c, const struct ipc_frame *f,
 		buf_reset(&key);
 		(void)casemap_key(v, strlen(v), &key);
 		kv = xmalloc(key.len + 1);
-		memcpy(kv, key.data, key.len);
+		if (key.len > 0)
+			memcpy(kv, key.data, key.len);
 		kv[key.len] = '\0';
 		k->values[i] = kv;
 		k->vlens[i] = key.len;
