@@ -212,19 +212,31 @@ match_header(const struct msgrec *r, const void *raw, size_t len,
 	return hit;
 }
 
-/* BODY: the text parts decoded to UTF-8. */
+/* Whether key (klen bytes) occurs in the keyed text t. */
 static bool
-match_body(const struct msgrec *r, const void *raw, size_t len,
-    const void *v, size_t vlen)
+in_keyed(const struct buf *t, const void *key, size_t klen)
+{
+	if (klen == 0)
+		return true;
+	return t->len >= klen && memmem(t->data, t->len, key, klen) != NULL;
+}
+
+/*
+ * BODY: the text parts decoded to UTF-8, each keyed once per message (a
+ * NUL between parts, which no key holds, so no match spans two).
+ */
+static const struct buf *
+body_keyed(const struct msgrec *r, const void *raw, size_t len,
+    struct msgsearch_cache *c)
 {
 	const struct msgrec_part *pt;
 	struct buf t = BUF_INIT;
 	uint32_t i;
-	bool hit = false;
 
-	if (raw == NULL)
-		return false;
-	for (i = 0; !hit && i < r->nparts; i++) {
+	if (c->body_done)
+		return &c->body;
+	c->body_done = true;
+	for (i = 0; i < r->nparts; i++) {
 		pt = &r->parts[i];
 		if (pt->type == NULL || strcmp(pt->type, "text") != 0 ||
 		    pt->body_end > len || pt->body_end < pt->body_off)
@@ -233,30 +245,47 @@ match_body(const struct msgrec *r, const void *raw, size_t len,
 		mime_body_text(pt->encoding, pt->charset, false,
 		    (const char *)raw + pt->body_off,
 		    (size_t)(pt->body_end - pt->body_off), &t);
-		hit = msgsearch_contains(t.data, t.len, v, vlen);
+		if (t.len > 0)
+			(void)casemap_key((const char *)t.data, t.len, &c->body);
+		buf_append(&c->body, "", 1);
 	}
 	buf_clear(&t);
-	return hit;
+	return &c->body;
 }
 
-/* TEXT: the header (raw and decoded) and the body. */
-static bool
-match_text(const struct msgrec *r, const void *raw, size_t len,
-    const void *v, size_t vlen)
+/* TEXT's header: raw, then decoded, each keyed once per message. */
+static const struct buf *
+head_keyed(const struct msgrec *r, const void *raw, size_t len,
+    struct msgsearch_cache *c)
 {
 	struct buf t = BUF_INIT;
-	size_t hlen;
-	bool hit;
+	size_t hlen = header_len(r, len);
 
-	if (raw == NULL)
-		return false;
-	hlen = header_len(r, len);
-	if (msgsearch_contains(raw, hlen, v, vlen))
-		return true;
+	if (c->head_done)
+		return &c->head;
+	c->head_done = true;
+	if (hlen > 0)
+		(void)casemap_key(raw, hlen, &c->head);
+	buf_append(&c->head, "", 1);
 	mime_header_text(raw, hlen, &t);
-	hit = msgsearch_contains(t.data, t.len, v, vlen);
+	if (t.len > 0)
+		(void)casemap_key((const char *)t.data, t.len, &c->head);
 	buf_clear(&t);
-	return hit || match_body(r, raw, len, v, vlen);
+	return &c->head;
+}
+
+void
+msgsearch_cache_clear(struct msgsearch_cache *c)
+{
+	buf_clear(&c->body);
+	buf_clear(&c->head);
+	c->body_done = c->head_done = false;
+}
+
+size_t
+msgsearch_cache_bytes(const struct msgsearch_cache *c)
+{
+	return c->body.len + c->head.len;
 }
 
 bool
@@ -280,7 +309,8 @@ msgsearch_needs_record(enum msgsearch_kind kind)
 
 bool
 msgsearch_match(const struct msgrec *r, const void *raw, size_t len,
-    enum msgsearch_kind kind, const char *field, const void *v, size_t vlen)
+    enum msgsearch_kind kind, const char *field, const void *v, size_t vlen,
+    struct msgsearch_cache *c)
 {
 	const struct msgrec_envelope *env;
 
@@ -303,9 +333,11 @@ msgsearch_match(const struct msgrec *r, const void *raw, size_t len,
 	case MSGSEARCH_HEADER:
 		return match_header(r, raw, len, field, v, vlen);
 	case MSGSEARCH_BODY:
-		return match_body(r, raw, len, v, vlen);
+		return raw != NULL && in_keyed(body_keyed(r, raw, len, c), v,
+		    vlen);
 	case MSGSEARCH_TEXT:
-		return match_text(r, raw, len, v, vlen);
+		return raw != NULL && (in_keyed(head_keyed(r, raw, len, c), v,
+		    vlen) || in_keyed(body_keyed(r, raw, len, c), v, vlen));
 	}
 	return false;
 }

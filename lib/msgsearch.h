@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 struct msgrec;
 
 /* The kinds of text key; the numbers travel in IPC, keep them. */
@@ -43,14 +45,29 @@ bool	msgsearch_contains(const void *hay, size_t hlen, const void *key,
 	    size_t klen);
 
 /*
+ * What BODY and TEXT make of one message, made once for all its keys:
+ * zero it before the message's first msgsearch_match(), clear it after
+ * its last.
+ */
+struct msgsearch_cache {
+	struct buf	 body;		/* keyed text parts */
+	struct buf	 head;		/* keyed header, raw and decoded */
+	bool		 body_done, head_done;
+};
+
+/*
  * Whether the message of `len` bytes at raw, whose record is r, matches
  * the key: kind, field (HEADER's field name, NUL-terminated) and value
- * (the casemap_key() of the string searched for, vlen bytes).  raw may be NULL for the kinds answered from the record
- * (FROM, TO, CC, BCC, SUBJECT); r may be NULL for HEADER.
+ * (the casemap_key() of the string searched for, vlen bytes).  raw may be
+ * NULL for the kinds answered from the record (FROM, TO, CC, BCC,
+ * SUBJECT); r may be NULL for HEADER.  c caches the message's text.
  */
 bool	msgsearch_match(const struct msgrec *r, const void *raw, size_t len,
 	    enum msgsearch_kind kind, const char *field, const void *value,
-	    size_t vlen);
+	    size_t vlen, struct msgsearch_cache *c);
+void	msgsearch_cache_clear(struct msgsearch_cache *c);
+/* Bytes of text the cache holds (for a budget of work). */
+size_t	msgsearch_cache_bytes(const struct msgsearch_cache *c);
 
 /* Whether the kind needs the message's bytes (not only its record). */
 bool	msgsearch_needs_raw(enum msgsearch_kind kind);

@@ -416,6 +416,7 @@ mail_fetch_text(struct store_db *db, MDB_txn *txn, uint64_t acct,
     size_t reclen, const struct mail_text_keys *keys, struct buf *hits,
     size_t *searched, struct store_error *err)
 {
+	struct msgsearch_cache cache;
 	struct msgrec mr;
 	enum ipc_status st;
 	const void *raw = NULL;
@@ -455,12 +456,19 @@ mail_fetch_text(struct store_db *db, MDB_txn *txn, uint64_t acct,
 		open = true;
 	}
 	h = hits->data + at;
+	memset(&cache, 0, sizeof(cache));
 	for (k = 0; k < keys->n; k++)
 		if (msgsearch_match(open ? &mr : NULL, raw, len,
 		    (enum msgsearch_kind)keys->kinds[k], keys->fields[k],
-		    keys->values[k], keys->vlens[k]))
+		    keys->values[k], keys->vlens[k], &cache))
 			h[k / 8] |= (uint8_t)(1u << (k % 8));
-	*searched += need_raw ? len : reclen;
+	/*
+	 * The work: the bytes read once, and the text each key looked
+	 * through, so that many keys cannot hold the loop long.
+	 */
+	*searched += (need_raw ? len : reclen) +
+	    msgsearch_cache_bytes(&cache) * keys->n;
+	msgsearch_cache_clear(&cache);
 	if (open)
 		msgrec_close(&mr);
 	return IPC_S_OK;

@@ -152,6 +152,15 @@ static const char msg1[] =
     "--b--\r\n";
 
 static struct buf rec = BUF_INIT;
+/* Each call below is its own message: an empty cache each time. */
+static struct msgsearch_cache cache;
+
+static struct msgsearch_cache *
+fresh(void)
+{
+	msgsearch_cache_clear(&cache);
+	return &cache;
+}
 
 static bool
 match(enum msgsearch_kind k, const char *field, const char *v)
@@ -167,7 +176,7 @@ match(enum msgsearch_kind k, const char *field, const char *v)
 		const char *kv = K(v, &kl);
 
 		hit = msgsearch_match(&r, msg1, sizeof(msg1) - 1, k, field, kv,
-		    kl);
+		    kl, fresh());
 	}
 	msgrec_close(&r);
 	return hit;
@@ -211,6 +220,34 @@ TEST(keys)
 	CHECK(match(MSGSEARCH_TEXT, "", "Ren\xc3\xa9""e"));
 	CHECK(match(MSGSEARCH_TEXT, "", "zebra"));
 	CHECK(!match(MSGSEARCH_TEXT, "", "secret"));
+	/* One cache for all the keys of a message answers as fresh ones do. */
+	{
+		static const struct { enum msgsearch_kind k; const char *v; }
+		    ks[] = { { MSGSEARCH_BODY, "zebra" },
+		    { MSGSEARCH_TEXT, "second subject" },
+		    { MSGSEARCH_BODY, "attachment" },
+		    { MSGSEARCH_TEXT, "k\xc3\xb6ln" },
+		    { MSGSEARCH_BODY, "k\xc3\xb6ln, softbreak" },
+		    { MSGSEARCH_TEXT, "secret" } };
+		struct msgsearch_cache shared;
+		struct msgrec r;
+		const char *why, *kv;
+		size_t i, kl;
+
+		memset(&shared, 0, sizeof(shared));
+		CHECK(msgrec_open(rec.data, rec.len, sizeof(msg1) - 1, &r,
+		    &why) == 0);
+		for (i = 0; i < sizeof(ks) / sizeof(ks[0]); i++) {
+			kv = K(ks[i].v, &kl);
+			CHECK(msgsearch_match(&r, msg1, sizeof(msg1) - 1,
+			    ks[i].k, "", kv, kl, &shared) ==
+			    msgsearch_match(&r, msg1, sizeof(msg1) - 1,
+			    ks[i].k, "", kv, kl, fresh()));
+		}
+		CHECK(msgsearch_cache_bytes(&shared) > 0);
+		msgsearch_cache_clear(&shared);
+		msgrec_close(&r);
+	}
 	/* The envelopes alone answer the address and subject kinds. */
 	{
 		struct msgrec r;
@@ -220,13 +257,13 @@ TEST(keys)
 		    sizeof(msg1) - 1, &r, &why) == 0);
 		CHECK_INT(r.nparts, 0);
 		CHECK(msgsearch_match(&r, NULL, 0, MSGSEARCH_FROM, "",
-		    "BOB@", 4));
+		    "BOB@", 4, fresh()));
 		CHECK(msgsearch_match(&r, NULL, 0, MSGSEARCH_SUBJECT, "",
-		    "FOLDED", 6));
+		    "FOLDED", 6, fresh()));
 		CHECK(!msgsearch_match(&r, NULL, 0, MSGSEARCH_CC, "", "BOB",
-		    3));
+		    3, fresh()));
 		CHECK(msgsearch_match(&r, msg1, sizeof(msg1) - 1,
-		    MSGSEARCH_HEADER, "x-tag", "PLAIN", 5));
+		    MSGSEARCH_HEADER, "x-tag", "PLAIN", 5, fresh()));
 		msgrec_close(&r);
 		/* A truncated record is refused all the same. */
 		CHECK(msgrec_open_envelopes(rec.data, 20, sizeof(msg1) - 1,
@@ -236,19 +273,20 @@ TEST(keys)
 	CHECK(msgsearch_needs_parts(MSGSEARCH_TEXT));
 	/* HEADER needs no record: the scan stops at the blank line. */
 	CHECK(msgsearch_match(NULL, msg1, sizeof(msg1) - 1, MSGSEARCH_HEADER,
-	    "subject", "SECOND", 6));
+	    "subject", "SECOND", 6, fresh()));
 	CHECK(msgsearch_match(NULL, msg1, sizeof(msg1) - 1, MSGSEARCH_HEADER,
-	    "x-tag", "", 0));
+	    "x-tag", "", 0, fresh()));
 	CHECK(!msgsearch_match(NULL, msg1, sizeof(msg1) - 1, MSGSEARCH_HEADER,
-	    "content-transfer-encoding", "", 0));
+	    "content-transfer-encoding", "", 0, fresh()));
 	CHECK(!msgsearch_match(NULL, msg1, sizeof(msg1) - 1, MSGSEARCH_FROM,
-	    "", "BOB", 3));
+	    "", "BOB", 3, fresh()));
 	CHECK(!msgsearch_needs_record(MSGSEARCH_HEADER));
 	CHECK(msgsearch_needs_record(MSGSEARCH_BODY));
 	/* Without the bytes, the header and body kinds match nothing. */
 	CHECK(msgsearch_needs_raw(MSGSEARCH_BODY));
 	CHECK(!msgsearch_needs_raw(MSGSEARCH_FROM));
 	buf_clear(&rec);
+	msgsearch_cache_clear(&cache);
 }
 
 static const struct harness_test tests[] = {
