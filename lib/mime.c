@@ -47,6 +47,8 @@ struct frame {
 	const uint8_t	*boundary;
 	size_t		 blen;
 	uint64_t	 body_line;	/* index of the first body line */
+	bool		 fields;	/* a header field was read */
+	size_t		 resume;	/* next field after broken lines */
 	struct mime_span hdr[MH_COUNT];
 };
 
@@ -58,6 +60,7 @@ struct parser {
 	size_t		 prev_eol;	/* start of the previous line break */
 	size_t		 prev_start;	/* where the previous line starts */
 	bool		 at_eof;	/* closing at the end of the bytes */
+	int		 eol;		/* '\n', or '\r' for bare CR breaks */
 	int		 top;		/* index of the innermost frame */
 	struct frame	 fr[MIME_MAX_DEPTH + 2];
 };
@@ -460,6 +463,78 @@ delimiter(struct parser *ps, int k, bool close, size_t next)
 	push_frame(ps, child);
 }
 
+/* Whether f is the header of a message (not of a body part). */
+static bool
+is_message_start(const struct parser *ps, const struct frame *f)
+{
+	const struct mime_part *p = &ps->m->parts[f->part];
+
+	return p->parent == MIME_NONE ||
+	    is_message_type(&ps->m->parts[p->parent]);
+}
+
+/* An mbox "From " line, or its ">From " quoted form (n octets at s). */
+static bool
+mbox_from(const uint8_t *s, size_t n)
+{
+	if (n > 0 && s[0] == '>') {
+		s++;
+		n--;
+	}
+	return n >= 5 && memcmp(s, "From ", 5) == 0;
+}
+
+/*
+ * Whether the line [line, cend) is a header field (RFC 5322 2.2: a name of
+ * printable characters, then ':'; white space before the colon is the
+ * obsolete form of 4.5).  *q_r is the end of the name, *r_r the colon.
+ */
+static bool
+is_field(const uint8_t *d, size_t line, size_t cend, size_t *q_r,
+    size_t *r_r)
+{
+	size_t q, r;
+
+	for (q = line; q < cend && d[q] > 32 && d[q] < 127 && d[q] != ':';
+	    q++)
+		;
+	for (r = q; r < cend && (d[r] == ' ' || d[r] == '\t'); r++)
+		;
+	*q_r = q;
+	*r_r = r;
+	return q != line && r != cend && d[r] == ':';
+}
+
+/*
+ * After a line that is no header field: where the header resumes with a
+ * field before the empty line (the line was a broken field), or 0 if the
+ * empty line, a possible delimiter or the end comes first (the header
+ * ended without its empty line and the body started).
+ */
+static size_t
+header_resumes(const struct parser *ps, size_t pos)
+{
+	const uint8_t *d = ps->d, *e;
+	size_t cend, q, r;
+
+	while (pos < ps->len) {
+		e = memchr(d + pos, ps->eol, ps->len - pos);
+		cend = e == NULL ? ps->len : (size_t)(e - d);
+		if (ps->eol == '\n' && cend > pos && d[cend - 1] == '\r')
+			cend--;
+		if (cend == pos || (cend - pos >= 2 && d[pos] == '-' &&
+		    d[pos + 1] == '-'))
+			return 0;
+		if (d[pos] != ' ' && d[pos] != '\t' &&
+		    is_field(d, pos, cend, &q, &r))
+			return pos;
+		if (e == NULL)
+			break;
+		pos = (size_t)(e - d) + 1;
+	}
+	return 0;
+}
+
 static void
 header_line(struct parser *ps, struct frame *f, size_t line, size_t cend,
     size_t next)
@@ -478,25 +553,41 @@ header_line(struct parser *ps, struct frame *f, size_t line, size_t cend,
 			    f->hdr[f->cur].p);
 		return;
 	}
-	for (q = line; q < cend && d[q] > 32 && d[q] < 127 && d[q] != ':';
-	    q++)
-		;
-	for (r = q; r < cend && (d[r] == ' ' || d[r] == '\t'); r++)
-		;
-	if (q == line || r == cend || d[r] != ':') {
-		/* An mbox separator before the first header field. */
-		if (ps->top == 0 && ps->line_no == 0 && cend - line >= 5 &&
-		    memcmp(d + line, "From ", 5) == 0) {
-			ps->m->parts[0].hdr_off = next;
+	if (!is_field(d, line, cend, &q, &r)) {
+		/*
+		 * An mbox separator before the first header field of a
+		 * message: the top one, or one attached as message/rfc822
+		 * straight from an mbox file (also in its ">From " quoted
+		 * form).  It is no field, but it is no body either: the
+		 * fields follow it.
+		 */
+		if ((f->part == 0 ? ps->line_no == 0 :
+		    line == ps->m->parts[f->part].hdr_off) &&
+		    is_message_start(ps, f) && mbox_from(d + line,
+		    cend - line)) {
+			ps->m->parts[f->part].hdr_off = next;
 			return;
 		}
-		/* Not a header field: the body starts here. */
+		/*
+		 * Not a header field.  If fields come after it before the
+		 * empty line, it is a broken field (a folded line that lost
+		 * its leading white space, a name with spaces): RFC 5322
+		 * 2.1 ends the header only at the empty line, so it is
+		 * skipped, and so is what folds onto it.  Otherwise the
+		 * empty line is missing and the body starts here.
+		 */
+		if (f->fields && (line < f->resume ||
+		    (f->resume = header_resumes(ps, next)) != 0)) {
+			f->cur = -1;
+			return;
+		}
 		end_header(ps, f, line, ps->line_no, false);
 		if (&ps->fr[ps->top] != f && ps->fr[ps->top].state == FS_HEADER)
 			header_line(ps, &ps->fr[ps->top], line, cend, next);
 		return;
 	}
 	f->cur = -1;
+	f->fields = true;
 	if ((id = hdr_lookup(d + line, q - line)) >= 0 &&
 	    f->hdr[id].p == NULL) {
 		f->hdr[id].p = d + r + 1;
@@ -533,6 +624,7 @@ parse_all(struct parser *ps)
 	if (ps->len > 0 && memchr(d, '\n', ps->len) == NULL &&
 	    memchr(d, '\r', ps->len) != NULL)
 		eol = '\r';
+	ps->eol = eol;
 	push_frame(ps, new_part(ps, MIME_NONE, 0));
 	/* A UTF-8 byte order mark before the first field is not a field. */
 	if (ps->len >= 3 && memcmp(d, "\xef\xbb\xbf", 3) == 0)

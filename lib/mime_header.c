@@ -152,6 +152,19 @@ addr_spec(struct mime_msg *m, const char *s, size_t n)
 	return d;
 }
 
+/* Whether the phrase is one word and no encoded word (RFC 2047). */
+static bool
+lone_word(const struct buf *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->len; i++)
+		if (b->data[i] == ' ' || (b->data[i] == '=' &&
+		    i + 1 < b->len && b->data[i + 1] == '?'))
+			return false;
+	return true;
+}
+
 /* Ends one mailbox (at ',' ';' or the end). */
 static void
 addr_end(struct addr_state *st)
@@ -172,9 +185,16 @@ addr_end(struct addr_state *st)
 			    mime_strndup(m, st->comment, st->clen));
 		else
 			name = mime_strndup(m, "", 0);
+		/*
+		 * No '@': words are a display name without address ("To:
+		 * Undisclosed Recipients"); one plain word is a local part
+		 * without domain ("To: martin", "nsb (Nathaniel
+		 * Borenstein)"), kept as the address so that it stays
+		 * apart from "Name <>".
+		 */
 		if (strchr(email, '@') == NULL && st->phrase->len > 0 &&
-		    (n = strlen(email)) > 0 && strchr(email, '"') == NULL) {
-			/* A display name without address ("Undisclosed"). */
+		    (n = strlen(email)) > 0 && strchr(email, '"') == NULL &&
+		    !lone_word(st->phrase)) {
 			name = mime_decode_words_dup(m,
 			    mime_strndup(m, st->phrase->data,
 			    st->phrase->len));

@@ -68,7 +68,8 @@ struct mime_span {
 
 struct mime_addr {
 	char		*name;		/* decoded display name or "" */
-	char		*email;		/* addr-spec or "" (empty group) */
+	char		*email;		/* addr-spec (a bare local part has no
+					   '@'), or "" (none, empty group) */
 	char		*group;		/* group display name or NULL */
 };
 

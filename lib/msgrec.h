@@ -45,7 +45,8 @@ void	msgrec_encode(const struct mime_msg *msg, uint64_t prefix_len,
 /* An address as IMAP and JMAP present it; group syntax as in RFC 8621. */
 struct msgrec_addr {
 	const char	*name;		/* decoded display name, UTF-8, or "" */
-	const char	*email;		/* addr-spec, or "" for a group marker */
+	const char	*email;		/* addr-spec (or a lone local part), or ""
+					 * for a group marker or no address */
 	const char	*group;		/* group display name or NULL */
 };
 

@@ -233,6 +233,20 @@ TEST(missing_headers)
 	    "((NIL NIL \"martin\" \"MISSING_DOMAIN\")"
 	    "(\"Mail Daemon\" NIL \"MAILER-DAEMON\" \"MISSING_DOMAIN\")) "
 	    "NIL NIL NIL NIL)");
+	/* No address at all: neither local part nor domain. */
+	CHECK_STR(render("From: John Doe\r\nTo: MAILER-DAEMON <>\r\n\r\n",
+	    ENV),
+	    "(NIL NIL "
+	    "((\"John Doe\" NIL \"MISSING_MAILBOX\" \"MISSING_DOMAIN\")) "
+	    "((\"John Doe\" NIL \"MISSING_MAILBOX\" \"MISSING_DOMAIN\")) "
+	    "((\"John Doe\" NIL \"MISSING_MAILBOX\" \"MISSING_DOMAIN\")) "
+	    "((\"MAILER-DAEMON\" NIL \"MISSING_MAILBOX\" \"MISSING_DOMAIN\")) "
+	    "NIL NIL NIL NIL)");
+	/* A comment names a local part without domain. */
+	CHECK_STR(render("Cc: nsb (Nathaniel Borenstein)\r\n\r\n", ENV),
+	    "(NIL NIL NIL NIL NIL NIL "
+	    "((\"Nathaniel Borenstein\" NIL \"nsb\" \"MISSING_DOMAIN\")) "
+	    "NIL NIL NIL)");
 	/* A malformed transfer encoding reads as 7bit (RFC 2045 6.1). */
 	CHECK_STR(render("Content-Transfer-Encoding: text/html\r\n\r\nx",
 	    BODY),

@@ -313,6 +313,20 @@ TEST(address_lists)
 	CHECK_STR(addr(&r, 0, MSGREC_REPLY_TO, 0), "Just A Name||-");
 	CHECK_STR(addr(&r, 0, MSGREC_SENDER, 0), "broken|e@x.org|-");
 	msgrec_close(&r);
+	/*
+	 * No '@': one word is a local part without domain (its comment
+	 * the name), a name in front of "<>" stays a name, and several
+	 * words or an encoded word are a name without address.
+	 */
+	if (parse("To: martin, nsb (Nathaniel Borenstein), MAILER-DAEMON <>,"
+	    " Undisclosed Recipients, =?utf-8?q?J=C3=B6rg?=\n\n", &r) != 0)
+		return;
+	CHECK_STR(addr(&r, 0, MSGREC_TO, 0), "|martin|-");
+	CHECK_STR(addr(&r, 0, MSGREC_TO, 1), "Nathaniel Borenstein|nsb|-");
+	CHECK_STR(addr(&r, 0, MSGREC_TO, 2), "MAILER-DAEMON||-");
+	CHECK_STR(addr(&r, 0, MSGREC_TO, 3), "Undisclosed Recipients||-");
+	CHECK_STR(addr(&r, 0, MSGREC_TO, 4), "Jörg||-");
+	msgrec_close(&r);
 }
 
 static const char *alt_msg =
@@ -489,6 +503,46 @@ TEST(nested_message)
 	msgrec_close(&r);
 }
 
+/*
+ * A message attached straight from an mbox file starts with its "From "
+ * separator, sometimes quoted as ">From ": the fields after it are still
+ * the encapsulated message's header, not its body.
+ */
+TEST(nested_message_mbox_from)
+{
+	struct msgrec r;
+	const char *msg =
+	    "Subject: fwd\nContent-Type: multipart/mixed; boundary=x\n\n"
+	    "--x\nContent-Type: message/rfc822\n\n"
+	    ">From - Fri Dec 13 15:01:21 1996\n"
+	    "From: Inner <inner@example.com>\nSubject: inner\n\nbody\n"
+	    "--x\nContent-Type: message/rfc822\n\n"
+	    "From inner@example.com Tue May 10 11:28:07 2005\n"
+	    "Subject: second\n\ntext\n"
+	    "--x\nContent-Type: text/plain\n\n"
+	    "From the start: a body line, not a separator\n"
+	    "--x--\n";
+
+	if (parse(msg, &r) != 0)
+		return;
+	CHECK_INT(r.nparts, 6);
+	CHECK_INT(r.nenvs, 3);
+	CHECK_INT(r.parts[2].env, 1);
+	CHECK_STR(r.envs[1].subject_dec, "inner");
+	CHECK_STR(addr(&r, 1, MSGREC_FROM, 0), "Inner|inner@example.com|-");
+	CHECK_STR(body(&r, 2), "body");
+	/* the header starts after the separator line */
+	CHECK_INT(r.parts[2].hdr_off, r.parts[1].body_off +
+	    strlen(">From - Fri Dec 13 15:01:21 1996\n"));
+	CHECK_INT(r.parts[4].env, 2);
+	CHECK_STR(r.envs[2].subject_dec, "second");
+	CHECK_STR(body(&r, 4), "text");
+	/* only a message's first line can be a separator */
+	CHECK_STR(r.parts[5].type, "text");
+	CHECK_STR(body(&r, 5), "From the start: a body line, not a separator");
+	msgrec_close(&r);
+}
+
 TEST(message_global)
 {
 	struct msgrec r;
@@ -581,6 +635,29 @@ TEST(broken_structure)
 	if (parse("Subject: s\nthis is the body\nmore\n", &r) == 0) {
 		CHECK_STR(r.s.subject, "s");
 		CHECK_STR(body(&r, 0), "this is the body\nmore\n");
+		msgrec_close(&r);
+	}
+	/*
+	 * A broken field (a folded line without its white space, a name
+	 * with a space) with fields after it: the header goes on to the
+	 * empty line, and the broken line takes no continuation.
+	 */
+	if (parse("Subject: s\nReceived: from a\nby b; 1 Jan 2024\n"
+	    "quite To: x@y.z\n cont@y.z\nFrom: f@g.h\n\nbody\n", &r) == 0) {
+		CHECK_STR(r.s.subject, "s");
+		CHECK_STR(addr(&r, 0, MSGREC_FROM, 0), "|f@g.h|-");
+		CHECK_INT(r.envs[0].addr[MSGREC_TO].count, 0);
+		CHECK_STR(body(&r, 0), "body\n");
+		msgrec_close(&r);
+	}
+	/* ... but not when the empty line or a delimiter comes first */
+	if (parse("Content-Type: multipart/mixed; boundary=b\n\n"
+	    "--b\nContent-Type: text/plain\nbar\n\nX-Not: a field\n"
+	    "--b\nContent-Type: text/html\n<p>baz</p>\n--b--\n", &r) == 0) {
+		CHECK_INT(r.nparts, 3);
+		CHECK_STR(body(&r, 1), "bar\n\nX-Not: a field");
+		CHECK_STR(r.parts[2].subtype, "html");
+		CHECK_STR(body(&r, 2), "<p>baz</p>");
 		msgrec_close(&r);
 	}
 	/* NULL and empty */
@@ -1163,6 +1240,7 @@ static const struct harness_test tests[] = {
 	TEST_ENTRY(msg_text),
 	TEST_ENTRY(related_and_inline),
 	TEST_ENTRY(nested_message),
+	TEST_ENTRY(nested_message_mbox_from),
 	TEST_ENTRY(message_global),
 	TEST_ENTRY(digest_default),
 	TEST_ENTRY(line_endings),

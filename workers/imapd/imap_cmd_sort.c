@@ -180,8 +180,10 @@ sort_key_string(struct sort_ctx *x, const struct msgrec *r, enum sort_key k)
 		return sort_keep_key(x, "", 0);
 	/*
 	 * As the ENVELOPE shows it (imap_struct.c): a group opens with an
-	 * address whose mailbox is the group's name; an entry without an
-	 * address is a lone word the header had as a local part ("From: d").
+	 * address whose mailbox is the group's name.  A lone word ("From:
+	 * d") is kept as an address without a domain; an entry without an
+	 * address ("Name <>", or such a word in a record written before
+	 * lib/mime kept it so) sorts by its name.
 	 */
 	if (a.group != NULL)
 		return sort_keep_key(x, a.group, SIZE_MAX);

@@ -33,8 +33,9 @@
  *   7.5.2).  A mailbox without a domain gets the host "MISSING_DOMAIN" and
  *   a display name without an address the mailbox "MISSING_MAILBOX" (as
  *   Dovecot does): a NIL host would read as group syntax.  The record
- *   keeps "To: martin" as a name without an address; a lone word like
- *   that goes out as the local part it was.
+ *   keeps "To: martin" as the address "martin", so it goes out as the
+ *   local part it was, and "Name <>" as a name.  (Records written before
+ *   lib/mime kept that lone word as a name show it as one.)
  * - Content-Language always goes out as a list, as Dovecot sends it.
  * - The source route (addr-adl) is not in the record and is always NIL.
  */
@@ -187,17 +188,6 @@ put_name(struct buf *out, const char *s)
 }
 
 /*
- * Whether a name-only entry is a lone word, which the header had as a
- * local part without a domain ("To: martin"); the record cannot tell it
- * from a display name without an address.
- */
-static bool
-is_lone_word(const char *s)
-{
-	return *s != '\0' && is_plain(s) && strpbrk(s, " \t\"()<>,;:@") == NULL;
-}
-
-/*
  * address = "(" addr-name SP addr-adl SP addr-mailbox SP addr-host ")"
  * The source route (addr-adl) is not kept; NIL.
  */
@@ -207,15 +197,10 @@ put_address(struct buf *out, const struct msgrec_addr *a)
 	const char *at = strrchr(a->email, '@');
 
 	imap_resp_token(out, "(");
-	if (*a->email == '\0' && is_lone_word(a->name)) {
-		imap_resp_token(out, "NIL NIL ");
-		put_str(out, a->name);
-		imap_resp_token(out, " \"MISSING_DOMAIN\")");
-		return;
-	}
 	put_name(out, a->name);
 	imap_resp_token(out, " NIL ");
-	if (at == a->email)
+	/* "Name <>", "Name" alone or "<@host>": no local part to send. */
+	if (at == a->email || *a->email == '\0')
 		imap_resp_token(out, "\"MISSING_MAILBOX\"");
 	else
 		imap_resp_string(out, a->email, at == NULL ?
