@@ -75,6 +75,12 @@ void	mime_body_text(const char *encoding, const char *charset,
  */
 bool	mime_header_find(const void *hdr, size_t len, const char *name,
 	    size_t index, const char **value_r, size_t *vlen_r);
+/*
+ * The same as an iterator: the next field called name in the header from
+ * *pos to end, whose *pos then moves past it (to end when none is left).
+ */
+bool	mime_header_next(const char **pos, const char *end, const char *name,
+	    const char **value_r, size_t *vlen_r);
 
 /*
  * Appends a raw header value as text (RFC 8621 4.1.2.2 asText): unfolded,

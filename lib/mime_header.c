@@ -30,13 +30,13 @@ mime_unfold(struct mime_msg *m, struct mime_span v)
 }
 
 bool
-mime_header_find(const void *hdr, size_t len, const char *name,
-    size_t index, const char **value_r, size_t *vlen_r)
+mime_header_next(const char **pos, const char *end, const char *name,
+    const char **value_r, size_t *vlen_r)
 {
-	const char *p = hdr, *end = p + len, *line, *eol, *c;
+	const char *line, *eol, *c;
 	size_t n = strlen(name);
 
-	for (line = p; line < end; line = eol) {
+	for (line = *pos; line < end; line = eol) {
 		eol = memchr(line, '\n', (size_t)(end - line));
 		eol = eol == NULL ? end : eol + 1;
 		if (line[0] == '\n' || (line[0] == '\r' && line + 1 < end &&
@@ -45,7 +45,7 @@ mime_header_find(const void *hdr, size_t len, const char *name,
 		if (line[0] == ' ' || line[0] == '\t')
 			continue;
 		if ((size_t)(eol - line) <= n || line[n] != ':' ||
-		    strncasecmp(line, name, n) != 0 || index-- > 0)
+		    strncasecmp(line, name, n) != 0)
 			continue;
 		/* The value runs over continuation lines. */
 		for (c = eol; c < end && (*c == ' ' || *c == '\t'); ) {
@@ -54,8 +54,22 @@ mime_header_find(const void *hdr, size_t len, const char *name,
 		}
 		*value_r = line + n + 1;
 		*vlen_r = (size_t)(c - (line + n + 1));
+		*pos = c;
 		return true;
 	}
+	*pos = end;
+	return false;
+}
+
+bool
+mime_header_find(const void *hdr, size_t len, const char *name,
+    size_t index, const char **value_r, size_t *vlen_r)
+{
+	const char *p = hdr, *end = p + len;
+
+	while (mime_header_next(&p, end, name, value_r, vlen_r))
+		if (index-- == 0)
+			return true;
 	return false;
 }
 

@@ -126,40 +126,6 @@ header_len(const struct msgrec *r, size_t len)
 }
 
 /*
- * The next field called name (n bytes, any case) of the header [*p, end),
- * which ends at a blank line: its raw value (after the colon, folded
- * lines and the last line break included) in *v, *vlen; *p moves past it.
- */
-static bool
-next_field(const char **p, const char *end, const char *name, size_t n,
-    const char **v, size_t *vlen)
-{
-	const char *line, *eol, *c;
-
-	for (line = *p; line < end; line = eol) {
-		eol = memchr(line, '\n', (size_t)(end - line));
-		eol = eol == NULL ? end : eol + 1;
-		if (line[0] == '\n' || (line[0] == '\r' && line + 1 < end &&
-		    line[1] == '\n'))
-			break;		/* the blank line ends the header */
-		if ((size_t)(eol - line) <= n || line[n] != ':' ||
-		    strncasecmp(line, name, n) != 0)
-			continue;
-		/* The value runs over continuation lines. */
-		for (c = eol; c < end && (*c == ' ' || *c == '\t'); ) {
-			c = memchr(c, '\n', (size_t)(end - c));
-			c = c == NULL ? end : c + 1;
-		}
-		*v = line + n + 1;
-		*vlen = (size_t)(c - *v);
-		*p = c;
-		return true;
-	}
-	*p = end;
-	return false;
-}
-
-/*
  * Whether a raw header value reads the same as its text: printable ASCII
  * on one line, no encoded word (mime_header_text would only trim it).
  */
@@ -189,14 +155,14 @@ match_header(const struct msgrec *r, const void *raw, size_t len,
 {
 	struct buf t = BUF_INIT;
 	const char *val, *p, *end;
-	size_t vl, n = strlen(field);
+	size_t vl;
 	bool hit = false;
 
-	if (raw == NULL || n == 0)
+	if (raw == NULL || *field == '\0')
 		return false;
 	p = raw;
 	end = p + header_len(r, len);
-	while (!hit && next_field(&p, end, field, n, &val, &vl)) {
+	while (!hit && mime_header_next(&p, end, field, &val, &vl)) {
 		/* The raw value first: most matches need no decoding. */
 		if (msgsearch_contains(val, vl, v, vlen)) {
 			hit = true;
