@@ -24,6 +24,7 @@ failed on, and checks the responses the RFCs require, worked out by hand:
   octets; a NUL in a header cannot be encoded and is refused.
 """
 import re
+import time
 import socket
 import unittest
 
@@ -225,6 +226,50 @@ class ImapConformanceTest(unittest.TestCase):
                          b"* 1 FETCH (BINARY[1] {16}\r\n%s)" % decoded)
 
     # --- imaptest "esearch-condstore" ---
+    def test_qresync_store_and_held_back_expunge(self):
+        """RFC 7162 3.2.4: with QRESYNC on, every FETCH response to a STORE
+        carries UID (.SILENT too).  3.2: while an expunge by another
+        session waits (STORE may not report it), the response says a
+        HIGHESTMODSEQ below the expunge's, so a client that disconnects
+        then asks for it again; the expunge comes at the next NOOP.
+        Found by imaptest's imap4rev2 stress mode with tracking."""
+        a, b = self.raw(), self.raw()
+        _, ok = a.cmd(b"E", b"ENABLE QRESYNC")
+        self.assertTrue(ok.startswith(b"E OK"), ok)
+        self.fresh(a, b"ConfHeld")
+        for i in range(3):
+            _, ok = a.append(b"A", b"ConfHeld", QP)
+            self.assertTrue(ok.startswith(b"A OK"), ok)
+        lines, ok = a.cmd(b"N", b"NOOP")
+        lines, ok = a.cmd(b"T1", b"STORE 1 +FLAGS (\\Flagged)")
+        self.assertEqual(len(lines), 1, lines)
+        self.assertRegex(lines[0], rb"^\* 1 FETCH \(FLAGS \(\\Recent \\Flagged\) "
+                         rb"UID 1 MODSEQ \(\d+\)\)$")
+        lines, ok = a.cmd(b"T2", b"STORE 1 +FLAGS.SILENT (\\Answered)")
+        self.assertEqual(len(lines), 1, lines)
+        self.assertRegex(lines[0], rb"^\* 1 FETCH \(UID 1 MODSEQ \(\d+\)\)$")
+        # Nothing waits: no HIGHESTMODSEQ code after its own STOREs.
+        self.assertFalse([l for l in lines if b"HIGHESTMODSEQ" in l])
+        # B expunges message 3; A's STORE may not tell it.
+        _, ok = b.cmd(b"S", b"SELECT ConfHeld")
+        _, ok = b.cmd(b"D", b"STORE 3 +FLAGS.SILENT (\\Deleted)")
+        lines, ok = b.cmd(b"X", b"EXPUNGE")
+        self.assertIn(b"* 3 EXPUNGE", lines)
+        # One EXISTS at most, never the same one twice.
+        self.assertLessEqual(lines.count(b"* 2 EXISTS"), 1, lines)
+        lines, ok = b.cmd(b"H", b"STATUS ConfHeld (HIGHESTMODSEQ)")
+        expunged_at = int(re.search(rb"HIGHESTMODSEQ (\d+)", lines[0]).group(1))
+        time.sleep(0.3)		# B's change reaches A's imapd
+        lines, ok = a.cmd(b"T3", b"STORE 2 +FLAGS (\\Draft)")
+        self.assertFalse([l for l in lines if l.endswith(b"EXPUNGE") or
+                          l.startswith(b"* VANISHED")], lines)
+        held = [l for l in lines if l.startswith(b"* OK [HIGHESTMODSEQ ")]
+        self.assertEqual(len(held), 1, lines)
+        self.assertLess(int(re.search(rb"HIGHESTMODSEQ (\d+)", held[0])
+                            .group(1)), expunged_at)
+        lines, ok = a.cmd(b"N2", b"NOOP")
+        self.assertIn(b"* VANISHED 3", lines)
+
     def test_fetch_modseq_enables_condstore(self):
         r = self.raw()
         self.fresh(r, b"ConfModseq")
@@ -251,11 +296,12 @@ class ImapConformanceTest(unittest.TestCase):
         lines, _ = r.cmd(b"F2", b"FETCH 2 (MODSEQ)")
         self.assertEqual(len(lines), 1, lines)
         self.assertRegex(lines[0], rb"^\* 2 FETCH \(MODSEQ \(\d+\)\)$")
-        # From now on STORE's FETCH responses carry MODSEQ.
+        # From now on STORE's FETCH responses carry UID and MODSEQ
+        # (RFC 7162 3.2.4).
         # (The modseq counter is the account's: only "above" is certain.)
         lines, _ = r.cmd(b"T1", b"STORE 2 +FLAGS (\\Seen)")
         self.assertEqual(len(lines), 1, lines)
-        m = re.match(rb"^\* 2 FETCH \(FLAGS \(\\Recent \\Seen\) MODSEQ "
+        m = re.match(rb"^\* 2 FETCH \(FLAGS \(\\Recent \\Seen\) UID 2 MODSEQ "
                      rb"\((\d+)\)\)$",
                      lines[0])
         self.assertIsNotNone(m, lines[0])
@@ -280,7 +326,7 @@ class ImapConformanceTest(unittest.TestCase):
         # The account's modseq counter moved on with CREATE: only "above".
         lines, _ = r.cmd(b"T", b"STORE 1 +FLAGS (\\Seen)")
         self.assertEqual(len(lines), 1, lines)
-        m = re.match(rb"^\* 1 FETCH \(FLAGS \(\\Recent \\Seen\) MODSEQ "
+        m = re.match(rb"^\* 1 FETCH \(FLAGS \(\\Recent \\Seen\) UID 1 MODSEQ "
                      rb"\((\d+)\)\)$",
                      lines[0])
         self.assertIsNotNone(m, lines[0])
@@ -298,7 +344,7 @@ class ImapConformanceTest(unittest.TestCase):
                           % high)
         self.assertEqual(len(lines), 2, lines)
         self.assertEqual(lines[0], b"* OK [HIGHESTMODSEQ %d] Highest" % high)
-        m = re.match(rb"^\* 1 FETCH \(FLAGS \(\\Recent \\Seen\) MODSEQ "
+        m = re.match(rb"^\* 1 FETCH \(FLAGS \(\\Recent \\Seen\) UID 1 MODSEQ "
                      rb"\((\d+)\)\)$",
                      lines[1])
         self.assertIsNotNone(m, lines[1])

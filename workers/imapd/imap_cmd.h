@@ -194,6 +194,7 @@ void	imap_qresync_vanished(struct imap_session *s, const uint8_t *vec,
 /* NOOP while selected: catches up, answers, returns true (else false). */
 bool	imap_selected_noop(struct imap_session *s);
 /* storaged said mailbox_id changed (MBOX_CHANGED). */
-void	imap_selected_changed(struct imap_session *s, uint32_t mailbox_id);
+void	imap_selected_changed(struct imap_session *s, uint32_t mailbox_id,
+	    uint64_t modseq);
 
 #endif

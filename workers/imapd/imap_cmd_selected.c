@@ -810,6 +810,7 @@ sel_store_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 		sel_fail(s, st, text);
 		return;
 	}
+	imap_view_own_hms(s->view, r->highestmodseq);
 	wire_strlist_iter(&r->keywords, &kit);
 	for (i = 0; i < r->changed.len / 4; i++) {
 		uid = imap_view_vec_get(r->changed.p, i);
@@ -832,12 +833,12 @@ sel_store_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 			    wire_u64list_get(&r->flags, i),
 			    imap_view_is_recent(s, uid), kw);
 		}
-		if (x->uid)
+		/* With CONDSTORE on, every FETCH has UID (RFC 7162 3.2.4). */
+		if (x->uid || condstore)
 			buf_printf(s->out, "%sUID %u", x->silent ? "" : " ",
 			    uid);
 		if (condstore && i < r->modseqs.count)
-			buf_printf(s->out, "%sMODSEQ (%llu)",
-			    x->silent && !x->uid ? "" : " ",
+			buf_printf(s->out, " MODSEQ (%llu)",
 			    (unsigned long long)wire_u64list_get(&r->modseqs,
 			    i));
 		buf_append(s->out, ")\r\n", 3);
@@ -864,6 +865,7 @@ sel_store_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 		sel_reply_synced(s, "OK", code.len > 0 ?
 		    (const char *)code.data : NULL, "UID STORE completed");
 	else {
+		imap_view_write_held_modseq(s);
 		imap_session_reply(s, "OK", code.len > 0 ?
 		    (const char *)code.data : NULL, "STORE completed");
 		sel_ctx_done(s);
@@ -1259,11 +1261,12 @@ imap_cmd_idle(struct imap_session *s, struct imap_parser *ps)
 
 /* storaged: the selected mailbox changed (MBOX_CHANGED). */
 void
-imap_selected_changed(struct imap_session *s, uint32_t mailbox_id)
+imap_selected_changed(struct imap_session *s, uint32_t mailbox_id,
+    uint64_t modseq)
 {
 	if (s->view == NULL || s->view->mailbox_id != mailbox_id)
 		return;
-	s->view->changed = true;
+	imap_view_notified(s->view, modseq);
 	/* NOTIFY (RFC 5465) decides when and what the client hears. */
 	if (imap_notify_selected_changed(s))
 		return;

@@ -512,6 +512,8 @@ fetch_finish(struct fetch_ctx *x)
 	struct imap_session *s = x->s;
 	void (*notify_done)(struct imap_session *) = x->notify_done;
 
+	if (notify_done == NULL)
+		imap_view_write_held_modseq(s);
 	if (notify_done == NULL && x->fail_code != NULL)
 		imap_session_reply(s, "NO", x->fail_code, x->fail_text);
 	else if (notify_done == NULL)
@@ -1031,7 +1033,13 @@ fetch_write_simple(struct fetch_ctx *x, struct imap_msg *m)
 
 #define FETCH_SEP()	do { buf_append(out, sep, strlen(sep)); sep = " "; } \
 	while (0)
-	if ((x->items & FI_UID) || x->uid_cmd) {
+	/*
+	 * UID when asked, and with CONDSTORE on whenever \Seen was set
+	 * (RFC 7162 3.2.4).
+	 */
+	if ((x->items & FI_UID) || x->uid_cmd || (m->show_flags &&
+	    (x->s->enabled & (IMAP_ENABLED_CONDSTORE |
+	    IMAP_ENABLED_QRESYNC)))) {
 		FETCH_SEP();
 		buf_printf(out, "UID %u", m->uid);
 	}
@@ -1363,6 +1371,7 @@ fetch_seen_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	(void)text;
 	s->req_id = 0;
 	if (st == IPC_S_OK) {
+		imap_view_own_hms(s->view, r->highestmodseq);
 		wire_strlist_iter(&r->keywords, &kit);
 		for (i = 0; i < r->changed.len / 4; i++) {
 			uid = imap_view_vec_get(r->changed.p, i);

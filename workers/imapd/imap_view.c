@@ -470,6 +470,56 @@ imap_view_learn_recent(struct imap_session *s, bool tell,
 	return false;
 }
 
+/*
+ * RFC 7162 3.2: changes the view has not caught up with (expunges among
+ * them, maybe) wait while MODSEQ data goes out in a FETCH or STORE
+ * response, so the client is told the modseq it is really caught up to.
+ */
+void
+imap_view_write_held_modseq(struct imap_session *s)
+{
+	const struct imap_view *v = s->view;
+	uint32_t i, j;
+
+	if (v == NULL || !v->changed || (s->enabled &
+	    (IMAP_ENABLED_CONDSTORE | IMAP_ENABLED_QRESYNC)) == 0)
+		return;
+	/*
+	 * Nothing is held back if what waits is only this session's own
+	 * changes, or what the view caught up with since.
+	 */
+	for (i = 0; !v->notified_over && i < v->nnotified; i++) {
+		if (v->notified[i] <= v->highestmodseq)
+			continue;
+		for (j = 0; j < v->nown_hms; j++)
+			if (v->own_hms[j] == v->notified[i])
+				break;
+		if (j == v->nown_hms)
+			break;
+	}
+	if (!v->notified_over && i == v->nnotified)
+		return;
+	buf_printf(s->out, "* OK [HIGHESTMODSEQ %llu] Later changes wait\r\n",
+	    (unsigned long long)v->highestmodseq);
+}
+
+void
+imap_view_own_hms(struct imap_view *v, uint64_t hms)
+{
+	if (v->nown_hms < sizeof(v->own_hms) / sizeof(v->own_hms[0]))
+		v->own_hms[v->nown_hms++] = hms;
+}
+
+void
+imap_view_notified(struct imap_view *v, uint64_t modseq)
+{
+	v->changed = true;
+	if (v->nnotified == sizeof(v->notified) / sizeof(v->notified[0]))
+		v->notified_over = true;
+	else
+		v->notified[v->nnotified++] = modseq;
+}
+
 /* --- Catching up --- */
 
 void
@@ -484,6 +534,7 @@ imap_view_apply_sync(struct imap_session *s, const struct ipc_MBOX_SYNC_rep *r)
 	const char *kw;
 	size_t i, n;
 	uint32_t uid, msn, added, vcount = 0, first = 0, last = 0;
+	uint32_t removed = 0;
 
 	/* Expunges first: sequence numbers of later responses count them. */
 	n = r->vanished.len / 4;
@@ -491,6 +542,7 @@ imap_view_apply_sync(struct imap_session *s, const struct ipc_MBOX_SYNC_rep *r)
 		uid = imap_view_vec_get(r->vanished.p, i);
 		if ((msn = imap_view_remove(v, uid)) == 0)
 			continue;
+		removed++;
 		if (!qresync) {
 			buf_printf(s->out, "* %u EXPUNGE\r\n", msn);
 			continue;
@@ -521,7 +573,8 @@ imap_view_apply_sync(struct imap_session *s, const struct ipc_MBOX_SYNC_rep *r)
 	for (i = 0; (kw = wire_strlist_next(&kit)) != NULL; i++)
 		if (imap_view_add_keywords(v, kw))
 			imap_view_write_flag_lists(s, v);
-	if (added > 0 || vcount > 0 || (!qresync && n > 0))
+	/* Only when the count changed (a known UID again is no news). */
+	if (added > 0 || removed > 0)
 		buf_printf(s->out, "* %u EXISTS\r\n", v->n);
 	/*
 	 * Flag changes of messages the client knows, unless NOTIFY left
@@ -578,8 +631,9 @@ imap_view_sync_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 		(void)imap_view_learn_recent(s, true, done);
 		return;
 	}
-	/* Try again at the next point. */
+	/* Try again at the next point; what waits is not known. */
 	s->view->changed = true;
+	s->view->notified_over = true;
 	imap_session_debug(s, "mailbox sync failed: %s: %s",
 	    ipc_status_name(st), text != NULL ? text : "");
 	if (done != NULL)
@@ -605,6 +659,9 @@ imap_view_sync(struct imap_session *s, bool force, imap_view_done_fn *done)
 		return true;
 	}
 	v->changed = false;
+	v->nnotified = 0;
+	v->notified_over = false;
+	v->nown_hms = 0;
 	req.mailbox_id = v->mailbox_id;
 	req.since = v->highestmodseq;
 	s->view_done = done;

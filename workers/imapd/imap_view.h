@@ -39,6 +39,16 @@ struct imap_view {
 	char		*keywords;	/* in use, space-separated; "" none */
 	bool		 changed;	/* MBOX_CHANGED since the last sync */
 	/*
+	 * The modseqs of those MBOX_CHANGED (notified_over: more than fit):
+	 * the ones not of this session's own changes are what waits.
+	 */
+	uint64_t	 notified[8];
+	uint32_t	 nnotified;
+	bool		 notified_over;
+	/* The mailbox's modseq after each of this session's own STOREs. */
+	uint64_t	 own_hms[8];
+	uint32_t	 nown_hms;
+	/*
 	 * Flag changes this session made and already reported (STORE, the
 	 * \Seen of FETCH): the sync that brings them back skips them.
 	 */
@@ -180,5 +190,16 @@ bool	imap_view_learn_recent(struct imap_session *s, bool tell,
 uint32_t imap_view_vec_get(const uint8_t *vec, size_t i);
 /* Appends uid to a uid vector being built. */
 void	imap_view_vec_put(struct buf *vec, uint32_t uid);
+
+/*
+ * Writes * OK [HIGHESTMODSEQ n] with the modseq the view has caught up to,
+ * when CONDSTORE is on and changes wait (RFC 7162 3.2): FETCH and STORE
+ * responses, which may not carry the expunges, call it before their end.
+ */
+void	imap_view_write_held_modseq(struct imap_session *s);
+/* MBOX_CHANGED for the view's mailbox, up to modseq. */
+void	imap_view_notified(struct imap_view *v, uint64_t modseq);
+/* The mailbox's modseq after a STORE of this session (MSG_STORE's). */
+void	imap_view_own_hms(struct imap_view *v, uint64_t hms);
 
 #endif

@@ -192,7 +192,7 @@ imapd_mbox_changed(struct ipc_chan *c, const struct ipc_frame *f,
 	(void)c;
 	(void)arg;
 	if ((s = imapd_session_of(f)) != NULL)
-		imap_selected_changed(s, m->mailbox_id);
+		imap_selected_changed(s, m->mailbox_id, m->modseq);
 }
 
 /* storaged: NOTIFY events (imap_cmd_notify.h). */
