@@ -50,13 +50,25 @@ casemap_key(const char *s, size_t len, struct buf *out)
 	int n;
 
 	while (p < end) {
-		/* The ASCII fast path: titlecase of a-z, nothing to decompose. */
+		/*
+		 * A run of ASCII, in one piece: titlecase of a-z is A-Z, and
+		 * nothing decomposes.
+		 */
 		if (*p < 0x80) {
-			uint8_t b = *p >= 'a' && *p <= 'z' ?
-			    (uint8_t)(*p - 'a' + 'A') : *p;
+			const uint8_t *q = p;
+			uint8_t *d;
+			size_t i, run;
 
-			buf_append(out, &b, 1);
-			p++;
+			while (q < end && *q < 0x80)
+				q++;
+			run = (size_t)(q - p);
+			buf_reserve(out, run);
+			d = buf_tail(out);
+			for (i = 0; i < run; i++)
+				d[i] = p[i] >= 'a' && p[i] <= 'z' ?
+				    (uint8_t)(p[i] - 'a' + 'A') : p[i];
+			buf_commit(out, run);
+			p = q;
 			continue;
 		}
 		if ((n = u8_mbtoucr(&c, p, (size_t)(end - p))) <= 0) {

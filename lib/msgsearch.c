@@ -38,32 +38,20 @@ upper(unsigned char c)
 	return c >= 'a' && c <= 'z' ? (unsigned char)(c - 'a' + 'A') : c;
 }
 
-bool
-msgsearch_contains(const void *hay, size_t hlen, const void *key,
+/*
+ * Whether key (klen > 0 bytes) occurs in the key of the ASCII text hay:
+ * the text with a-z as A-Z, compared without being made.  memchr for the
+ * key's first byte in either case finds the candidates (it runs many
+ * bytes at a time).
+ */
+static bool
+contains_ascii(const unsigned char *h, size_t hlen, const unsigned char *k,
     size_t klen)
 {
-	const unsigned char *h = hay, *k = key, *p, *end, *a, *b;
-	struct buf t = BUF_INIT;
+	const unsigned char *p, *end, *a, *b;
 	unsigned char lo, up;
 	size_t j;
-	bool hit;
 
-	if (klen == 0)
-		return true;
-	if (h == NULL || hlen == 0)
-		return false;
-	if (!all_ascii(h, hlen)) {
-		/* The text's own key, then octets (RFC 5051 2). */
-		(void)casemap_key(hay, hlen, &t);
-		hit = t.len >= klen && memmem(t.data, t.len, key, klen) != NULL;
-		buf_clear(&t);
-		return hit;
-	}
-	/*
-	 * ASCII text: its key is the text with a-z as A-Z, compared without
-	 * being made.  memchr for the key's first byte in either case finds
-	 * the candidates (it runs many bytes at a time).
-	 */
 	if (hlen < klen || k[0] >= 0x80 || (k[0] >= 'a' && k[0] <= 'z'))
 		return false;
 	up = k[0];
@@ -87,6 +75,26 @@ msgsearch_contains(const void *hay, size_t hlen, const void *key,
 			return true;
 	}
 	return false;
+}
+
+bool
+msgsearch_contains(const void *hay, size_t hlen, const void *key,
+    size_t klen)
+{
+	struct buf t = BUF_INIT;
+	bool hit;
+
+	if (klen == 0)
+		return true;
+	if (hay == NULL || hlen == 0)
+		return false;
+	if (all_ascii(hay, hlen))
+		return contains_ascii(hay, hlen, key, klen);
+	/* The text's own key, then octets (RFC 5051 2). */
+	(void)casemap_key(hay, hlen, &t);
+	hit = t.len >= klen && memmem(t.data, t.len, key, klen) != NULL;
+	buf_clear(&t);
+	return hit;
 }
 
 static bool
@@ -178,80 +186,145 @@ match_header(const struct msgrec *r, const void *raw, size_t len,
 	return hit;
 }
 
-/* Whether key (klen bytes) occurs in the keyed text t. */
+/*
+ * Keys text t (NUL-separated pieces, each keyed alone) into k, unless it
+ * is all ASCII (then its pieces are searched in place); *ascii says which.
+ */
+static void
+key_pieces(const struct buf *t, struct buf *k, bool *ascii)
+{
+	const char *p = (const char *)t->data, *end = p + t->len, *z;
+
+	*ascii = all_ascii(t->data, t->len);
+	if (*ascii)
+		return;
+	while (p < end) {
+		if ((z = memchr(p, '\0', (size_t)(end - p))) == NULL)
+			z = end;
+		if (z > p)
+			(void)casemap_key(p, (size_t)(z - p), k);
+		buf_append(k, "", 1);
+		p = z + 1;
+	}
+}
+
+/* Whether key (klen bytes) occurs in text t (ascii) or its keys k. */
 static bool
-in_keyed(const struct buf *t, const void *key, size_t klen)
+in_text(const struct buf *t, const struct buf *k, bool ascii, const void *key,
+    size_t klen)
 {
 	if (klen == 0)
 		return true;
-	return t->len >= klen && memmem(t->data, t->len, key, klen) != NULL;
+	if (ascii)
+		return msgsearch_contains(t->data, t->len, key, klen);
+	return k->len >= klen && memmem(k->data, k->len, key, klen) != NULL;
 }
 
 /*
- * BODY: the text parts decoded to UTF-8, each keyed once per message (a
- * NUL between parts, which no key holds, so no match spans two).
+ * Appends text t (len bytes) to the cache's pieces: in ascii if it is
+ * ASCII (searched in place), else its key to keyed; a NUL ends each piece
+ * (no key holds one, so no match spans two).  Returns where it went.
  */
-static const struct buf *
-body_keyed(const struct msgrec *r, const void *raw, size_t len,
-    struct msgsearch_cache *c)
+static struct buf *
+add_piece(struct msgsearch_cache *c, const void *t, size_t len)
+{
+	struct buf *to;
+
+	if (all_ascii(t, len)) {
+		to = &c->body_ascii;
+		buf_append(to, t, len);
+	} else {
+		to = &c->body_key;
+		(void)casemap_key(t, len, to);
+	}
+	buf_append(to, "", 1);
+	return to;
+}
+
+/* Whether key occurs in the pieces of to from byte `from` on. */
+static bool
+in_pieces(const struct msgsearch_cache *c, const struct buf *to,
+    size_t from, const void *key, size_t klen)
+{
+	if (to->len <= from)
+		return false;
+	if (to == &c->body_ascii)
+		return contains_ascii(to->data + from, to->len - from, key,
+		    klen);
+	return to->len - from >= klen && memmem(to->data + from,
+	    to->len - from, key, klen) != NULL;
+}
+
+/*
+ * BODY: the text parts decoded to UTF-8, each once per message and only
+ * as far as a key needs: what earlier keys decoded is searched first,
+ * then further parts one at a time until one holds the key.
+ */
+static bool
+match_body(const struct msgrec *r, const void *raw, size_t len,
+    const void *key, size_t klen, struct msgsearch_cache *c)
 {
 	const struct msgrec_part *pt;
-	struct buf t = BUF_INIT;
-	uint32_t i;
+	struct buf *to;
+	size_t from;
 
-	if (c->body_done)
-		return &c->body;
-	c->body_done = true;
-	for (i = 0; i < r->nparts; i++) {
-		pt = &r->parts[i];
+	if (klen == 0)
+		return true;
+	if (in_pieces(c, &c->body_ascii, 0, key, klen) ||
+	    in_pieces(c, &c->body_key, 0, key, klen))
+		return true;
+	for (; c->body_next < r->nparts; ) {
+		pt = &r->parts[c->body_next++];
 		if (pt->type == NULL || strcmp(pt->type, "text") != 0 ||
 		    pt->body_end > len || pt->body_end < pt->body_off)
 			continue;
-		buf_reset(&t);
+		buf_reset(&c->part);
 		mime_body_text(pt->encoding, pt->charset, false,
 		    (const char *)raw + pt->body_off,
-		    (size_t)(pt->body_end - pt->body_off), &t);
-		if (t.len > 0)
-			(void)casemap_key((const char *)t.data, t.len, &c->body);
-		buf_append(&c->body, "", 1);
+		    (size_t)(pt->body_end - pt->body_off), &c->part);
+		to = all_ascii(c->part.data, c->part.len) ? &c->body_ascii :
+		    &c->body_key;
+		from = to->len;
+		(void)add_piece(c, c->part.data, c->part.len);
+		if (in_pieces(c, to, from, key, klen))
+			return true;
 	}
-	buf_clear(&t);
-	return &c->body;
+	return false;
 }
 
-/* TEXT's header: raw, then decoded, each keyed once per message. */
-static const struct buf *
-head_keyed(const struct msgrec *r, const void *raw, size_t len,
-    struct msgsearch_cache *c)
+/* TEXT's header: raw, then decoded, made once per message. */
+static bool
+match_head(const struct msgrec *r, const void *raw, size_t len,
+    const void *key, size_t klen, struct msgsearch_cache *c)
 {
-	struct buf t = BUF_INIT;
 	size_t hlen = header_len(r, len);
 
-	if (c->head_done)
-		return &c->head;
-	c->head_done = true;
-	if (hlen > 0)
-		(void)casemap_key(raw, hlen, &c->head);
-	buf_append(&c->head, "", 1);
-	mime_header_text(raw, hlen, &t);
-	if (t.len > 0)
-		(void)casemap_key((const char *)t.data, t.len, &c->head);
-	buf_clear(&t);
-	return &c->head;
+	if (!c->head_done) {
+		c->head_done = true;
+		buf_append(&c->head, raw, hlen);
+		buf_append(&c->head, "", 1);
+		mime_header_text(raw, hlen, &c->head);
+		key_pieces(&c->head, &c->head_key, &c->head_ascii);
+	}
+	return in_text(&c->head, &c->head_key, c->head_ascii, key, klen);
 }
 
 void
 msgsearch_cache_clear(struct msgsearch_cache *c)
 {
-	buf_clear(&c->body);
+	buf_clear(&c->body_ascii);
+	buf_clear(&c->body_key);
+	buf_clear(&c->part);
 	buf_clear(&c->head);
-	c->body_done = c->head_done = false;
+	buf_clear(&c->head_key);
+	c->body_next = 0;
+	c->head_done = false;
 }
 
 size_t
 msgsearch_cache_bytes(const struct msgsearch_cache *c)
 {
-	return c->body.len + c->head.len;
+	return c->body_ascii.len + c->body_key.len + c->head.len;
 }
 
 bool
@@ -299,11 +372,10 @@ msgsearch_match(const struct msgrec *r, const void *raw, size_t len,
 	case MSGSEARCH_HEADER:
 		return match_header(r, raw, len, field, v, vlen);
 	case MSGSEARCH_BODY:
-		return raw != NULL && in_keyed(body_keyed(r, raw, len, c), v,
-		    vlen);
+		return raw != NULL && match_body(r, raw, len, v, vlen, c);
 	case MSGSEARCH_TEXT:
-		return raw != NULL && (in_keyed(head_keyed(r, raw, len, c), v,
-		    vlen) || in_keyed(body_keyed(r, raw, len, c), v, vlen));
+		return raw != NULL && (match_head(r, raw, len, v, vlen, c) ||
+		    match_body(r, raw, len, v, vlen, c));
 	}
 	return false;
 }

@@ -50,9 +50,13 @@ bool	msgsearch_contains(const void *hay, size_t hlen, const void *key,
  * its last.
  */
 struct msgsearch_cache {
-	struct buf	 body;		/* keyed text parts */
-	struct buf	 head;		/* keyed header, raw and decoded */
-	bool		 body_done, head_done;
+	/* The text parts decoded so far: ASCII ones, keys of the others. */
+	struct buf	 body_ascii, body_key;
+	struct buf	 part;		/* the part being decoded */
+	uint32_t	 body_next;	/* the next part to look at */
+	struct buf	 head;		/* the header, raw, NUL, decoded */
+	struct buf	 head_key;	/* its keys, unless all ASCII */
+	bool		 head_done, head_ascii;
 };
 
 /*
