@@ -8,6 +8,7 @@
  */
 #include "mail_api.h"
 #include "compat.h"
+#include "changelog.h"
 #include "log.h"
 #include "mailbox.h"
 #include "metadata.h"
@@ -162,6 +163,7 @@ struct mail_meta_job {
 	struct strvec		 names;		/* e[i].name points here */
 	uint8_t			*values;	/* e[i].value points here */
 	char			 mbox_name[MAILBOX_NAME_MAX + 1];
+	uint64_t		 modseq;	/* the mailbox's, after */
 };
 
 static void
@@ -222,17 +224,36 @@ mail_meta_set_apply(struct store_db *db, MDB_txn *txn, void *arg,
 {
 	struct mail_meta_job *j = arg;
 	struct mailbox_rec mb;
+	struct mstate_rec s;
 	enum ipc_status st;
 
+	if (j->mailbox_id == 0)
+		return metadata_set(db, txn, j->account_id, 0, j->e, j->n,
+		    err);
 	/* The name, for the sessions told (RFC 5465 5.6). */
-	if (j->mailbox_id != 0) {
-		if ((st = mailbox_get(db, txn, j->account_id, j->mailbox_id,
-		    &mb, err)) != IPC_S_OK)
-			return st;
-		strlcpy(j->mbox_name, mb.name, sizeof(j->mbox_name));
-	}
-	return metadata_set(db, txn, j->account_id, j->mailbox_id, j->e, j->n,
-	    err);
+	if ((st = mailbox_get(db, txn, j->account_id, j->mailbox_id, &mb,
+	    err)) != IPC_S_OK)
+		return st;
+	strlcpy(j->mbox_name, mb.name, sizeof(j->mbox_name));
+	if ((st = metadata_set(db, txn, j->account_id, j->mailbox_id, j->e,
+	    j->n, err)) != IPC_S_OK)
+		return st;
+	/*
+	 * RFC 7162 3.2: with METADATA, a mailbox's modseq moves on when
+	 * SETMETADATA changes one of its entries.
+	 */
+	if ((st = mailbox_get(db, txn, j->account_id, j->mailbox_id, &mb,
+	    err)) != IPC_S_OK ||
+	    (st = mstate_get(db, txn, j->account_id, &s, err)) != IPC_S_OK ||
+	    (st = changelog_append(db, txn, j->account_id, &s,
+	    CHANGE_MAILBOX, CHANGE_UPDATED, j->mailbox_id, &j->modseq,
+	    err)) != IPC_S_OK)
+		return st;
+	mb.highestmodseq = j->modseq;
+	if ((st = mailbox_put(db, txn, j->account_id, j->mailbox_id, &mb,
+	    err)) != IPC_S_OK)
+		return st;
+	return mstate_put(db, txn, j->account_id, &s, err);
 }
 
 static void
@@ -251,6 +272,9 @@ mail_meta_set_done(void *arg, enum ipc_status st,
 		notify_list_changed(j->sd, j->account_id, &o,
 		    ACCTWATCH_EV_METADATA, j->mailbox_id, j->mbox_name, NULL,
 		    false, &j->names);
+		if (j->mailbox_id != 0)
+			notify_mailbox(j->sd, j->account_id, j->mailbox_id,
+			    j->modseq);
 	} else
 		log_debug("metadata set failed account=%llu mailbox=%u "
 		    "status=%s why=\"%s\"", (unsigned long long)j->account_id,

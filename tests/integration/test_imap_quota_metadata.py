@@ -251,6 +251,35 @@ class ImapQuotaMetadataTest(unittest.TestCase):
         self.assertEqual(r2.cmd(b'GETMETADATA "" (/shared/comment)')[0],
                          [b'* METADATA "" (/shared/comment "server note")'])
 
+    def test_metadata_moves_the_mailbox_modseq(self):
+        """RFC 7162 3.2: with METADATA, SETMETADATA that changes a
+        mailbox's entry moves that mailbox's modseq on (a CONDSTORE client
+        then knows to look again); the server's entries move none."""
+        import re
+        r = self.login(self.account())
+
+        def hms(box=b"INBOX"):
+            lines, st = r.cmd(b"STATUS %s (HIGHESTMODSEQ)" % box)
+            self.assertTrue(st.startswith(b"OK"), st)
+            return int(re.search(rb"HIGHESTMODSEQ (\d+)", lines[0]).group(1))
+
+        r.cmd(b"CREATE Other")
+        before, other = hms(), hms(b"Other")
+        self.assertEqual(r.cmd(b'SETMETADATA INBOX (/private/comment "x")')[1],
+                         b"OK SETMETADATA completed")
+        after = hms()
+        self.assertGreater(after, before)
+        self.assertEqual(hms(b"Other"), other)
+        self.assertEqual(r.cmd(b'SETMETADATA "" (/private/comment "y")')[1],
+                         b"OK SETMETADATA completed")
+        self.assertEqual(hms(), after)
+        # A selected session hears of it: the view's modseq moves too.
+        r2 = self.login(r.user)
+        lines, st = r2.cmd(b"SELECT INBOX (CONDSTORE)")
+        self.assertIn(b"* OK [HIGHESTMODSEQ %d] Highest" % after, lines)
+        r.cmd(b'SETMETADATA INBOX (/private/comment NIL)')
+        self.assertGreater(hms(), after)
+
     def test_metadata_depth_and_maxsize(self):
         r = self.login(self.account())
         self.assertEqual(r.cmd(b'SETMETADATA INBOX (/private/vendor/x/a "1" '
