@@ -37,7 +37,8 @@ deliver_done(void *arg, enum ipc_status st, const struct store_error *err)
 		    "why=\"%s\"", (unsigned long long)j->in.account_id,
 		    j->in.mailbox_id, ipc_status_name(st), err->text);
 	if (st == IPC_S_OK && !j->out.duplicate)
-		notify_mailbox(j->sd, j->in.account_id, j->in.mailbox_id, 0);
+		notify_mailbox(j->sd, j->in.account_id, j->in.mailbox_id, 0,
+		    NULL);
 	if (w == NULL)
 		log_warnx("deliver reply lost: lmtpd channel closed");
 	else if (st != IPC_S_OK)

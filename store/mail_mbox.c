@@ -247,9 +247,12 @@ mail_mbox_finish(struct mail_mbox_job *j, enum ipc_status st,
 	if (w != NULL)
 		ipc_reply_ref(w->chan, &j->ref, st, st == IPC_S_OK ? NULL :
 		    err->text, rep);
-	if (st == IPC_S_OK && j->notify_id != 0)
+	if (st == IPC_S_OK && j->notify_id != 0) {
+		struct notify_origin o = { j->chan_serial, j->ref.session };
+
 		notify_mailbox(j->sd, j->account_id, j->notify_id,
-		    j->notify_modseq);
+		    j->notify_modseq, &o);
+	}
 	if (st == IPC_S_OK && j->list_event != 0)
 		mail_mbox_list_changed(j);
 	free(j);

@@ -274,7 +274,7 @@ mail_meta_set_done(void *arg, enum ipc_status st,
 		    false, &j->names);
 		if (j->mailbox_id != 0)
 			notify_mailbox(j->sd, j->account_id, j->mailbox_id,
-			    j->modseq);
+			    j->modseq, &o);
 	} else
 		log_debug("metadata set failed account=%llu mailbox=%u "
 		    "status=%s why=\"%s\"", (unsigned long long)j->account_id,

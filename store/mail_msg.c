@@ -442,12 +442,13 @@ mail_msg_chan(struct mail_msg_job *j, const char *what)
 static void
 mail_msg_notify(struct mail_msg_job *j, const struct msgops_mboxes *ms)
 {
+	struct notify_origin o = { j->chan_serial, j->ref.session };
 	size_t i;
 
 	for (i = 0; i < ms->n; i++)
 		if (ms->hms[i] != 0)
 			notify_mailbox(j->sd, j->account_id, ms->ids[i],
-			    ms->hms[i]);
+			    ms->hms[i], &o);
 }
 
 static void
@@ -666,10 +667,11 @@ mail_append_done(void *arg, enum ipc_status st, const struct store_error *err)
 	struct mail_append *a = j->a;
 	struct ipc_MSG_APPEND_rep rep;
 	struct wchan *w = worker_find(j->sd, j->chan_serial);
+	struct notify_origin o = { j->chan_serial, j->ref.session };
 
 	if (st == IPC_S_OK)
 		notify_mailbox(j->sd, a->account_id, a->mailbox_id,
-		    a->highestmodseq);
+		    a->highestmodseq, &o);
 	else
 		log_debug("append failed account=%llu mailbox=%u status=%s "
 		    "why=\"%s\"", (unsigned long long)a->account_id,

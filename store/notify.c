@@ -39,7 +39,7 @@ notify_hms(struct storaged *sd, uint64_t account_id, uint32_t mailbox_id)
 
 void
 notify_mailbox(struct storaged *sd, uint64_t account_id, uint32_t mailbox_id,
-    uint64_t modseq)
+    uint64_t modseq, const struct notify_origin *origin)
 {
 	struct ipc_MBOX_CHANGED_req msg;
 	struct session *s;
@@ -58,6 +58,11 @@ notify_mailbox(struct storaged *sd, uint64_t account_id, uint32_t mailbox_id,
 			if (s == NULL || s->account_id != account_id ||
 			    (s->selected != mailbox_id &&
 			    (s->watch & ACCTWATCH_MESSAGES) == 0))
+				continue;
+			/* Its own change elsewhere: not told (RFC 5465 5). */
+			if (s->selected != mailbox_id && origin != NULL &&
+			    origin->chan_serial == w->serial &&
+			    origin->session == s->id)
 				continue;
 			if (msg.modseq == 0 && (msg.modseq = notify_hms(sd,
 			    account_id, mailbox_id)) == 0)

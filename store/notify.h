@@ -21,9 +21,6 @@
 #include "strvec.h"
 #include "storaged.h"
 
-void	notify_mailbox(struct storaged *sd, uint64_t account_id,
-	    uint32_t mailbox_id, uint64_t modseq);
-
 /*
  * Who asked for a change: the worker channel (wchan serial) and the
  * session id on it, which is not told of its own change (RFC 5465 5).
@@ -32,6 +29,15 @@ struct notify_origin {
 	uint64_t	 chan_serial;
 	uint64_t	 session;
 };
+
+/*
+ * origin (NULL: none, as for a delivery) gets MBOX_CHANGED if it has the
+ * mailbox selected, but no ACCOUNT_CHANGED for its own change elsewhere.
+ */
+void	notify_mailbox(struct storaged *sd, uint64_t account_id,
+	    uint32_t mailbox_id, uint64_t modseq,
+	    const struct notify_origin *origin);
+
 
 /*
  * Tells the sessions of account_id that watch it (ACCTWATCH_NAMES for

@@ -265,6 +265,27 @@ class ImapNotifyTest(unittest.TestCase):
         r.close()
         c.logout()
 
+    def test_own_changes_elsewhere_not_told(self):
+        """RFC 5465 5: the server SHOULD NOT tell a client of what it
+        did itself: its own APPEND, STORE and EXPUNGE in a mailbox other
+        than the selected one bring no STATUS; another session's do."""
+        c = self.client()
+        c.create("Mine")
+        r = self.raw()
+        self.ok(r, b"N", b"NOTIFY SET (personal (MessageNew MessageExpunge "
+                b"FlagChange))")
+        lines = self.ok(r, b"A", b"APPEND Mine {%d+}\r\n%s" % (
+            len(message(1)), message(1)))
+        self.assertEqual(untagged(lines, b"STATUS"), [])
+        self.assertEqual(r.quiet(), [])
+        # The same from another session is told.
+        c.append("Mine", None, None, message(2))
+        got = self.wait_for(r, lambda l: l.startswith(b"* STATUS Mine "),
+                            "STATUS after the other session's APPEND")
+        self.assertEqual(self.status_of(got[-1])[1][b"MESSAGES"], 2)
+        r.close()
+        c.logout()
+
     def test_other_mailbox_changes(self):
         c = self.client()
         c.create("Far")
