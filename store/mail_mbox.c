@@ -174,18 +174,24 @@ mail_mbox_list(struct ipc_chan *c, const struct ipc_frame *f, const void *msg,
 
 /*
  * Makes the job of request f (what names it in the log) for the
- * session's account, or returns NULL after replying (session not bound,
- * storaged stopping).
+ * session's account, with the mailbox name of the request unless it is
+ * NULL, or returns NULL after replying (session not bound, storaged
+ * stopping, a bad name).
  */
 static struct mail_mbox_job *
 mail_mbox_job_new(struct ipc_chan *c, const struct ipc_frame *f,
-    struct wchan *w, const char *what)
+    struct wchan *w, const char *what, const char *name)
 {
 	struct mail_mbox_job *j;
 	struct session *s;
+	const char *why;
 
 	if ((s = worker_session_bound(c, f, w)) == NULL)
 		return NULL;
+	if (name != NULL && (why = mbox_op_name_check(name)) != NULL) {
+		ipc_reply(c, f, IPC_S_INVALID, why, NULL);
+		return NULL;
+	}
 	if (w->sd->stopping) {
 		ipc_reply(c, f, IPC_S_UNAVAIL, "storaged is stopping", NULL);
 		return NULL;
@@ -197,6 +203,8 @@ mail_mbox_job_new(struct ipc_chan *c, const struct ipc_frame *f,
 	ipc_reqref_set(&j->ref, f);
 	j->account_id = s->account_id;
 	j->now = storaged_now();
+	if (name != NULL)
+		strlcpy(j->name, name, sizeof(j->name));
 	return j;
 }
 
@@ -290,19 +298,15 @@ mail_mbox_create(struct ipc_chan *c, const struct ipc_frame *f,
 {
 	const struct ipc_MBOX_CREATE_req *m = msg;
 	struct mail_mbox_job *j;
-	const char *why;
 
-	if ((j = mail_mbox_job_new(c, f, arg, "mailbox create")) == NULL)
+	if ((j = mail_mbox_job_new(c, f, arg, "mailbox create",
+	    m->name)) == NULL)
 		return;
-	if ((why = mbox_op_name_check(m->name)) == NULL &&
-	    !mbox_op_role_known(m->role))
-		why = "unknown role";
-	if (why != NULL) {
-		ipc_reply(c, f, IPC_S_INVALID, why, NULL);
+	if (!mbox_op_role_known(m->role)) {
+		ipc_reply(c, f, IPC_S_INVALID, "unknown role", NULL);
 		free(j);
 		return;
 	}
-	strlcpy(j->name, m->name, sizeof(j->name));
 	strlcpy(j->role, m->role, sizeof(j->role));
 	mail_mbox_submit(c, f, j, mail_mbox_create_apply,
 	    mail_mbox_create_done);
@@ -354,7 +358,8 @@ mail_mbox_delete(struct ipc_chan *c, const struct ipc_frame *f,
 	const struct ipc_MBOX_DELETE_req *m = msg;
 	struct mail_mbox_job *j;
 
-	if ((j = mail_mbox_job_new(c, f, arg, "mailbox delete")) == NULL)
+	if ((j = mail_mbox_job_new(c, f, arg, "mailbox delete",
+	    NULL)) == NULL)
 		return;
 	j->mailbox_id = m->mailbox_id;
 	mail_mbox_submit(c, f, j, mail_mbox_delete_apply,
@@ -401,17 +406,11 @@ mail_mbox_rename(struct ipc_chan *c, const struct ipc_frame *f,
 {
 	const struct ipc_MBOX_RENAME_req *m = msg;
 	struct mail_mbox_job *j;
-	const char *why;
 
-	if ((j = mail_mbox_job_new(c, f, arg, "mailbox rename")) == NULL)
+	if ((j = mail_mbox_job_new(c, f, arg, "mailbox rename",
+	    m->name)) == NULL)
 		return;
-	if ((why = mbox_op_name_check(m->name)) != NULL) {
-		ipc_reply(c, f, IPC_S_INVALID, why, NULL);
-		free(j);
-		return;
-	}
 	j->mailbox_id = m->mailbox_id;
-	strlcpy(j->name, m->name, sizeof(j->name));
 	mail_mbox_submit(c, f, j, mail_mbox_rename_apply,
 	    mail_mbox_rename_done);
 }
@@ -439,7 +438,8 @@ mail_mbox_subscribe(struct ipc_chan *c, const struct ipc_frame *f,
 	const struct ipc_MBOX_SUBSCRIBE_req *m = msg;
 	struct mail_mbox_job *j;
 
-	if ((j = mail_mbox_job_new(c, f, arg, "mailbox subscribe")) == NULL)
+	if ((j = mail_mbox_job_new(c, f, arg, "mailbox subscribe",
+	    NULL)) == NULL)
 		return;
 	j->mailbox_id = m->mailbox_id;
 	j->subscribed = m->subscribed;
@@ -466,16 +466,10 @@ mail_subscription_set(struct ipc_chan *c, const struct ipc_frame *f,
 {
 	const struct ipc_SUBSCRIPTION_SET_req *m = msg;
 	struct mail_mbox_job *j;
-	const char *why;
 
-	if ((j = mail_mbox_job_new(c, f, arg, "subscription set")) == NULL)
+	if ((j = mail_mbox_job_new(c, f, arg, "subscription set",
+	    m->name)) == NULL)
 		return;
-	if ((why = mbox_op_name_check(m->name)) != NULL) {
-		ipc_reply(c, f, IPC_S_INVALID, why, NULL);
-		free(j);
-		return;
-	}
-	strlcpy(j->name, m->name, sizeof(j->name));
 	j->subscribed = m->subscribed;
 	mail_mbox_submit(c, f, j, mail_subscription_set_apply,
 	    mail_mbox_nothing_done);
