@@ -3,12 +3,13 @@
  * imap_cmd_notify.c: the NOTIFY command and its notifications (RFC 5465;
  * see imap_cmd_notify.h).
  *
- * NOTIFY SET parses its event groups (RFC 5465 8) into a new state that
- * replaces the session's only once the whole command is valid: syntax and
- * the rules of section 6.1 answer BAD, an event this server does not
- * report answers NO [BADEVENT (the ones it does)], and neither changes
- * what the session had.  The pairing rules of section 5 (MessageNew with
- * MessageExpunge, FlagChange with both) are not enforced, as in Dovecot.
+ * NOTIFY SET parses its event groups (RFC 5465 8, imap_notify_parse.c)
+ * into a new state that replaces the session's only once the whole
+ * command is valid: syntax and the rules of section 6.1 answer BAD, an
+ * event this server does not report answers NO [BADEVENT (the ones it
+ * does)], and neither changes what the session had.  The pairing rules
+ * of section 5 (MessageNew with MessageExpunge, FlagChange with both) are
+ * not enforced, as in Dovecot.
  * The events reported are MessageNew (with FETCH attributes for the
  * selected mailbox), MessageExpunge, FlagChange, MailboxName,
  * SubscriptionChange, MailboxMetadataChange and ServerMetadataChange (an
@@ -31,6 +32,7 @@
 #include "imap_cmd.h"
 #include "imap_fetch.h"
 #include "imap_mbox.h"
+#include "imap_notify_parse.h"
 #include "imap_resp.h"
 #include "imap_session.h"
 #include "imap_view.h"
@@ -43,26 +45,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-
-/* Events of RFC 5465 5, as bits. */
-#define NE_NEW		0x01	/* MessageNew */
-#define NE_EXPUNGE	0x02	/* MessageExpunge */
-#define NE_FLAGS	0x04	/* FlagChange */
-#define NE_NAME		0x08	/* MailboxName */
-#define NE_SUBSCRIBE	0x10	/* SubscriptionChange */
-#define NE_MBOXMETA	0x20	/* MailboxMetadataChange */
-#define NE_SRVMETA	0x40	/* ServerMetadataChange */
-#define NE_MESSAGE	(NE_NEW | NE_EXPUNGE | NE_FLAGS)
 
 /* What BADEVENT lists: every event this server reports (RFC 5465 3.1). */
 #define NF_BADEVENT	"BADEVENT (MessageNew MessageExpunge FlagChange " \
 			"MailboxName SubscriptionChange MailboxMetadataChange " \
 			"ServerMetadataChange)"
 
-/* Mailboxes one NOTIFY may name, and event groups it may have. */
-#define NF_NAMES_MAX	256
-#define NF_GROUPS_MAX	64
 /*
  * Events waiting for the session to be between commands; past either
  * bound, or with this much output unsent, notifications stop (RFC 5465
@@ -70,20 +58,6 @@
  */
 #define NF_PENDING_MAX	1024
 #define NF_OUT_MAX	(1024 * 1024)
-/* Longest fetch-att list of MessageNew, parentheses included. */
-#define NF_FETCH_ATT_MAX 1024
-
-/* filter-mailboxes-other */
-enum nf_filter {
-	NF_INBOXES, NF_PERSONAL, NF_SUBSCRIBED, NF_SUBTREE, NF_MAILBOXES
-};
-
-struct nf_group {
-	enum nf_filter	 filter;
-	char		**names;	/* client names: SUBTREE, MAILBOXES */
-	size_t		 nnames;
-	unsigned	 events;	/* NE_* */
-};
 
 /* What the client was last shown of a mailbox (STATUS). */
 struct nf_seen {
@@ -103,14 +77,8 @@ struct nf_event {
 };
 
 struct imap_notify {
-	/* SELECTED or SELECTED-DELAYED (RFC 5465 6.1). */
-	bool		 sel_set;
-	bool		 sel_delayed;
-	unsigned	 sel_events;
-	char		*fetch_att;	/* "(...)" of MessageNew, or NULL */
-	/* The other groups, in the client's order. */
-	struct nf_group	*groups;
-	size_t		 ngroups;
+	/* What NOTIFY SET asked for. */
+	struct imap_notify_set set;
 	uint32_t	 watch;		/* ACCOUNT_WATCH sent: ACCTWATCH_* */
 	/* Waiting to be told. */
 	uint32_t	*changed;	/* mailbox ids */
@@ -164,31 +132,11 @@ nf_events_clear(struct imap_notify *n)
 }
 
 static void
-nf_groups_clear(struct imap_notify *n)
-{
-	size_t i, j;
-
-	for (i = 0; i < n->ngroups; i++) {
-		for (j = 0; j < n->groups[i].nnames; j++)
-			free(n->groups[i].names[j]);
-		free(n->groups[i].names);
-	}
-	free(n->groups);
-	n->groups = NULL;
-	n->ngroups = 0;
-	free(n->fetch_att);
-	n->fetch_att = NULL;
-	n->sel_set = false;
-	n->sel_delayed = false;
-	n->sel_events = 0;
-}
-
-static void
 nf_free(struct imap_notify *n)
 {
 	if (n == NULL)
 		return;
-	nf_groups_clear(n);
+	imap_notify_set_clear(&n->set);
 	nf_events_clear(n);
 	free(n->seen);
 	free(n);
@@ -215,16 +163,16 @@ nf_watch_of(const struct imap_notify *n)
 	uint32_t w = 0;
 	size_t i;
 
-	for (i = 0; i < n->ngroups; i++) {
-		if (n->groups[i].events & NE_MESSAGE)
+	for (i = 0; i < n->set.ngroups; i++) {
+		if (n->set.groups[i].events & IMAP_NE_MESSAGE)
 			w |= ACCTWATCH_MESSAGES;
-		if (n->groups[i].events & NE_NAME)
+		if (n->set.groups[i].events & IMAP_NE_NAME)
 			w |= ACCTWATCH_NAMES;
-		if (n->groups[i].events & NE_SUBSCRIBE)
+		if (n->set.groups[i].events & IMAP_NE_SUBSCRIBE)
 			w |= ACCTWATCH_SUBSCRIPTIONS;
-		if (n->groups[i].events & NE_MBOXMETA)
+		if (n->set.groups[i].events & IMAP_NE_MBOXMETA)
 			w |= ACCTWATCH_METADATA;
-		if (n->groups[i].events & NE_SRVMETA)
+		if (n->set.groups[i].events & IMAP_NE_SRVMETA)
 			w |= ACCTWATCH_SERVER_METADATA;
 	}
 	return w;
@@ -256,7 +204,8 @@ imap_notify_sel_hidden(const struct imap_session *s)
 {
 	const struct imap_notify *n = s->notify;
 
-	return n != NULL && (n->sel_events & (NE_NEW | NE_EXPUNGE)) == 0;
+	return n != NULL &&
+	    (n->set.sel_events & (IMAP_NE_NEW | IMAP_NE_EXPUNGE)) == 0;
 }
 
 bool
@@ -264,7 +213,7 @@ imap_notify_sel_flags(const struct imap_session *s)
 {
 	const struct imap_notify *n = s->notify;
 
-	return n == NULL || (n->sel_events & NE_FLAGS) != 0;
+	return n == NULL || (n->set.sel_events & IMAP_NE_FLAGS) != 0;
 }
 
 /*
@@ -278,7 +227,7 @@ nf_overflow(struct imap_session *s)
 
 	imap_session_log(s, "notify overflow");
 	nf_events_clear(n);
-	nf_groups_clear(n);
+	imap_notify_set_clear(&n->set);
 	n->overflow = true;
 	if (n->watch != 0)
 		nf_send_watch(s, 0);
@@ -297,23 +246,23 @@ nf_in_subtree(const char *name, const char *cname)
 }
 
 static bool
-nf_group_matches(const struct nf_group *g, const char *cname,
+nf_group_matches(const struct imap_notify_group *g, const char *cname,
     bool subscribed)
 {
 	size_t i;
 
 	switch (g->filter) {
-	case NF_INBOXES:
-	case NF_PERSONAL:
+	case IMAP_NF_INBOXES:
+	case IMAP_NF_PERSONAL:
 		return true;
-	case NF_SUBSCRIBED:
+	case IMAP_NF_SUBSCRIBED:
 		return subscribed;
-	case NF_SUBTREE:
+	case IMAP_NF_SUBTREE:
 		for (i = 0; i < g->nnames; i++)
 			if (nf_in_subtree(g->names[i], cname))
 				return true;
 		return false;
-	case NF_MAILBOXES:
+	case IMAP_NF_MAILBOXES:
 		for (i = 0; i < g->nnames; i++)
 			if (strcmp(g->names[i], cname) == 0)
 				return true;
@@ -330,9 +279,9 @@ nf_events_for(const struct imap_notify *n, const char *cname,
 	unsigned ev = 0;
 	size_t i;
 
-	for (i = 0; i < n->ngroups; i++)
-		if (nf_group_matches(&n->groups[i], cname, subscribed))
-			ev |= n->groups[i].events;
+	for (i = 0; i < n->set.ngroups; i++)
+		if (nf_group_matches(&n->set.groups[i], cname, subscribed))
+			ev |= n->set.groups[i].events;
 	return ev;
 }
 
@@ -401,7 +350,7 @@ nf_write_status(struct imap_session *s, const struct imap_mbox *mb,
 	    (unsigned long long)mb->uidnext,
 	    (unsigned long long)mb->uidvalidity,
 	    (unsigned long long)mb->unread);
-	if (nf_condstore(s) || (events & NE_FLAGS))
+	if (nf_condstore(s) || (events & IMAP_NE_FLAGS))
 		buf_printf(s->out, " HIGHESTMODSEQ %llu",
 		    (unsigned long long)mb->highestmodseq);
 	imap_resp_token(s->out, ")");
@@ -418,7 +367,7 @@ nf_status_changed(struct imap_session *s, const struct imap_mbox *mb)
 	bool count, flags;
 
 	ev = nf_events_for(n, mb->cname, mb->subscribed);
-	if ((ev & NE_MESSAGE) == 0 ||
+	if ((ev & IMAP_NE_MESSAGE) == 0 ||
 	    (s->view != NULL && s->view->mailbox_id == mb->id))
 		return;
 	e = nf_seen_find(n, mb->id);
@@ -426,8 +375,8 @@ nf_status_changed(struct imap_session *s, const struct imap_mbox *mb)
 	    e->uidnext != mb->uidnext || e->uidvalidity != mb->uidvalidity;
 	flags = e == NULL || e->unseen != mb->unread ||
 	    e->uidvalidity != mb->uidvalidity || e->hms != mb->highestmodseq;
-	if (((ev & (NE_NEW | NE_EXPUNGE)) && count) ||
-	    ((ev & NE_FLAGS) && flags)) {
+	if (((ev & (IMAP_NE_NEW | IMAP_NE_EXPUNGE)) && count) ||
+	    ((ev & IMAP_NE_FLAGS) && flags)) {
 		nf_write_status(s, mb, ev);
 		nf_seen_set(n, mb);
 	}
@@ -488,7 +437,7 @@ nf_list_parent(struct imap_session *s, const struct imap_mbox_list *l,
 		return;
 	parent = xstrndup(cname, (size_t)(slash - cname));
 	if ((pmb = imap_mbox_find(l, parent)) != NULL &&
-	    (nf_events_for(s->notify, parent, pmb->subscribed) & NE_NAME))
+	    (nf_events_for(s->notify, parent, pmb->subscribed) & IMAP_NE_NAME))
 		nf_write_list(s, pmb, parent, pmb->subscribed, NULL);
 	free(parent);
 }
@@ -523,8 +472,8 @@ nf_server_meta(const struct imap_notify *n)
 {
 	size_t i;
 
-	for (i = 0; i < n->ngroups; i++)
-		if (n->groups[i].events & NE_SRVMETA)
+	for (i = 0; i < n->set.ngroups; i++)
+		if (n->set.groups[i].events & IMAP_NE_SRVMETA)
 			return true;
 	return false;
 }
@@ -552,23 +501,25 @@ nf_list_event(struct imap_session *s, const struct imap_mbox_list *l,
 	case ACCTWATCH_EV_DELETE:
 		if (e->event == ACCTWATCH_EV_DELETE)
 			mb = NULL;
-		if (nf_events_for(n, cname, sub) & NE_NAME)
+		if (nf_events_for(n, cname, sub) & IMAP_NE_NAME)
 			nf_write_list(s, mb, cname, sub, NULL);
 		nf_list_parent(s, l, cname);
 		break;
 	case ACCTWATCH_EV_RENAME:
 		oldc = imap_mbox_client_name_of(l, e->oldname);
-		if ((nf_events_for(n, cname, sub) & NE_NAME) ||
-		    (oldc != NULL && (nf_events_for(n, oldc, sub) & NE_NAME)))
+		if ((nf_events_for(n, cname, sub) & IMAP_NE_NAME) ||
+		    (oldc != NULL &&
+		    (nf_events_for(n, oldc, sub) & IMAP_NE_NAME)))
 			nf_write_list(s, mb, cname, sub, oldc);
 		break;
 	case ACCTWATCH_EV_SUBSCRIBE:
 		/* SUBSCRIBED covers a name both ways of the change. */
-		if (nf_events_for(n, cname, true) & NE_SUBSCRIBE)
+		if (nf_events_for(n, cname, true) & IMAP_NE_SUBSCRIBE)
 			nf_write_list(s, mb, cname, e->subscribed, NULL);
 		break;
 	case ACCTWATCH_EV_METADATA:
-		if (mb != NULL && (nf_events_for(n, cname, sub) & NE_MBOXMETA))
+		if (mb != NULL &&
+		    (nf_events_for(n, cname, sub) & IMAP_NE_MBOXMETA))
 			nf_write_metadata(s, cname, e);
 		break;
 	}
@@ -596,9 +547,10 @@ nf_sel_due(const struct imap_session *s)
 {
 	const struct imap_notify *n = s->notify;
 
-	return n->sel_set && (n->sel_events & (NE_NEW | NE_EXPUNGE)) &&
+	return n->set.sel_set &&
+	    (n->set.sel_events & (IMAP_NE_NEW | IMAP_NE_EXPUNGE)) &&
 	    !n->sel_stalled && s->view != NULL && s->view->changed &&
-	    s->view->sync_id == 0 && (!n->sel_delayed || s->idling);
+	    s->view->sync_id == 0 && (!n->set.sel_delayed || s->idling);
 }
 
 /* The pipeline is done: reading commands goes on. */
@@ -631,7 +583,7 @@ nf_sel_synced(struct imap_session *s)
 	/* Still changed and no further: the sync failed. */
 	if (v != NULL && v->changed && v->highestmodseq == n->sel_hms)
 		n->sel_stalled = true;
-	if (n->fetch_att == NULL || v == NULL ||
+	if (n->set.fetch_att == NULL || v == NULL ||
 	    imap_view_last_uid(v) <= n->fetch_from) {
 		nf_end(s);
 		return;
@@ -640,7 +592,7 @@ nf_sel_synced(struct imap_session *s)
 	for (i = 0; i < v->n; i++)
 		if (v->uids[i] > n->fetch_from)
 			uids[k++] = v->uids[i];
-	imap_fetch_notify(s, uids, k, n->fetch_att, nf_fetched);
+	imap_fetch_notify(s, uids, k, n->set.fetch_att, nf_fetched);
 	free(uids);
 }
 
@@ -812,278 +764,6 @@ imap_notify_selected_changed(struct imap_session *s)
 	return true;
 }
 
-/* --- The NOTIFY command: parsing (RFC 5465 8) --- */
-
-/* The parse of one NOTIFY SET, before it replaces the session's. */
-struct nf_parse {
-	struct imap_notify	*n;
-	bool			 status;
-	bool			 badevent;	/* an event not reported */
-	const char		*bad;		/* a rule of 5 or 6.1 broken */
-};
-
-static bool
-nf_atom_is(const struct imap_str *a, const char *w)
-{
-	return a->len == strlen(w) && strncasecmp(a->p, w, a->len) == 0;
-}
-
-/*
- * "(" fetch-att *(SP fetch-att) ")" after MessageNew: kept as written,
- * checked by FETCH's own parser.
- */
-static int
-nf_parse_fetch_att(struct imap_parser *ps, char **att_r)
-{
-	const uint8_t *start = ps->p;
-	const char *why;
-	char *att;
-	int depth = 0;
-
-	while (ps->p < ps->end && *ps->p != '\r' && *ps->p != '\n') {
-		if (*ps->p == '(')
-			depth++;
-		else if (*ps->p == ')' && --depth == 0)
-			break;
-		ps->p++;
-	}
-	if (depth != 0 || ps->p >= ps->end) {
-		ps->error = "Unbalanced parentheses in fetch attributes";
-		return -1;
-	}
-	ps->p++;
-	if ((size_t)(ps->p - start) > NF_FETCH_ATT_MAX) {
-		ps->error = "Fetch attributes too long";
-		return -1;
-	}
-	att = xstrndup((const char *)start, (size_t)(ps->p - start));
-	if (imap_fetch_check(att, &why) == -1) {
-		free(att);
-		ps->error = why;
-		return -1;
-	}
-	free(*att_r);
-	*att_r = att;
-	return 0;
-}
-
-/* One event of events; adds to *ev. */
-static int
-nf_parse_event(struct imap_parser *ps, struct nf_parse *np, unsigned *ev,
-    char **att_r)
-{
-	struct imap_str a;
-
-	if (imap_parse_atom(ps, &a) == -1)
-		return -1;
-	if (nf_atom_is(&a, "MessageNew")) {
-		*ev |= NE_NEW;
-		if (ps->p + 1 < ps->end && ps->p[0] == ' ' && ps->p[1] == '(') {
-			ps->p++;
-			return nf_parse_fetch_att(ps, att_r);
-		}
-	} else if (nf_atom_is(&a, "MessageExpunge"))
-		*ev |= NE_EXPUNGE;
-	else if (nf_atom_is(&a, "FlagChange"))
-		*ev |= NE_FLAGS;
-	else if (nf_atom_is(&a, "MailboxName"))
-		*ev |= NE_NAME;
-	else if (nf_atom_is(&a, "SubscriptionChange"))
-		*ev |= NE_SUBSCRIBE;
-	else if (nf_atom_is(&a, "MailboxMetadataChange"))
-		*ev |= NE_MBOXMETA;
-	else if (nf_atom_is(&a, "ServerMetadataChange"))
-		*ev |= NE_SRVMETA;
-	else {
-		/* AnnotationChange, event-ext: not reported. */
-		np->badevent = true;
-	}
-	return 0;
-}
-
-/* events = ( "(" event *(SP event) ")" ) / "NONE" */
-static int
-nf_parse_events(struct imap_parser *ps, struct nf_parse *np, bool selected,
-    unsigned *ev, char **att_r)
-{
-	struct imap_str a;
-
-	*ev = 0;
-	if (!imap_parse_peek(ps, '(')) {
-		if (imap_parse_atom(ps, &a) == -1)
-			return -1;
-		if (!nf_atom_is(&a, "NONE")) {
-			ps->error = "Expected events or NONE";
-			return -1;
-		}
-		return 0;
-	}
-	ps->p++;
-	for (;;) {
-		if (nf_parse_event(ps, np, ev, att_r) == -1)
-			return -1;
-		if (imap_parse_peek(ps, ')')) {
-			ps->p++;
-			break;
-		}
-		if (imap_parse_sp(ps) == -1)
-			return -1;
-	}
-	/*
-	 * RFC 5465 5 wants BAD for MessageNew without MessageExpunge (or
-	 * the reverse) and for FlagChange without both; Dovecot takes them,
-	 * and so does imaptest's NOTIFY script, so they are taken here too:
-	 * each event is reported as asked.  6.1 and 8 are kept.
-	 */
-	if (selected && (*ev & ~NE_MESSAGE))
-		np->bad = "SELECTED takes message events only";
-	else if (!selected && *att_r != NULL)
-		np->bad = "Fetch attributes are for SELECTED only";
-	return 0;
-}
-
-/* one-or-more-mailbox, as client names (undecodable ones are dropped) */
-static int
-nf_parse_mailboxes(struct imap_session *s, struct imap_parser *ps,
-    struct nf_group *g)
-{
-	struct imap_str m;
-	const char *why;
-	bool list = imap_parse_peek(ps, '(');
-	char *cname;
-
-	if (list)
-		ps->p++;
-	for (;;) {
-		if (imap_parse_astring(ps, &m) == -1)
-			return -1;
-		if (g->nnames == NF_NAMES_MAX) {
-			ps->error = "Too many mailboxes";
-			return -1;
-		}
-		/* A name that cannot exist is ignored (RFC 5465 3.1). */
-		if ((cname = imap_mbox_name_decode(s, m.p, m.len, false,
-		    &why)) != NULL) {
-			g->names = xreallocarray(g->names, g->nnames + 1,
-			    sizeof(*g->names));
-			g->names[g->nnames++] = cname;
-		}
-		if (!list || imap_parse_peek(ps, ')'))
-			break;
-		if (imap_parse_sp(ps) == -1)
-			return -1;
-	}
-	if (list)
-		ps->p++;
-	return 0;
-}
-
-/* event-group = "(" filter-mailboxes SP events ")" */
-static int
-nf_parse_group(struct imap_session *s, struct imap_parser *ps,
-    struct nf_parse *np)
-{
-	struct imap_notify *n = np->n;
-	struct nf_group g;
-	struct imap_str a;
-	char *att = NULL;
-	bool selected = false;
-	unsigned ev;
-
-	memset(&g, 0, sizeof(g));
-	if (!imap_parse_peek(ps, '(')) {
-		ps->error = "Expected \"(\" before an event group";
-		return -1;
-	}
-	ps->p++;
-	if (imap_parse_atom(ps, &a) == -1)
-		return -1;
-	if (nf_atom_is(&a, "SELECTED") || nf_atom_is(&a, "SELECTED-DELAYED")) {
-		if (n->sel_set) {
-			ps->error = "SELECTED given twice";
-			return -1;
-		}
-		selected = n->sel_set = true;
-		n->sel_delayed = nf_atom_is(&a, "SELECTED-DELAYED");
-	} else if (nf_atom_is(&a, "INBOXES"))
-		g.filter = NF_INBOXES;
-	else if (nf_atom_is(&a, "PERSONAL"))
-		g.filter = NF_PERSONAL;
-	else if (nf_atom_is(&a, "SUBSCRIBED"))
-		g.filter = NF_SUBSCRIBED;
-	else if (nf_atom_is(&a, "SUBTREE") || nf_atom_is(&a, "MAILBOXES")) {
-		g.filter = nf_atom_is(&a, "SUBTREE") ? NF_SUBTREE :
-		    NF_MAILBOXES;
-		if (imap_parse_sp(ps) == -1 ||
-		    nf_parse_mailboxes(s, ps, &g) == -1)
-			goto fail;
-	} else {
-		ps->error = "Unknown mailbox filter";
-		return -1;
-	}
-	if (imap_parse_sp(ps) == -1 ||
-	    nf_parse_events(ps, np, selected, &ev, &att) == -1)
-		goto fail;
-	if (!imap_parse_peek(ps, ')')) {
-		ps->error = "Expected \")\" after events";
-		goto fail;
-	}
-	ps->p++;
-	if (selected) {
-		n->sel_events = ev;
-		n->fetch_att = att;
-		return 0;
-	}
-	free(att);
-	if (n->ngroups == NF_GROUPS_MAX) {
-		ps->error = "Too many event groups";
-		att = NULL;
-		goto fail;
-	}
-	g.events = ev;
-	n->groups = xreallocarray(n->groups, n->ngroups + 1,
-	    sizeof(*n->groups));
-	n->groups[n->ngroups++] = g;
-	return 0;
-fail:
-	free(att);
-	while (g.nnames > 0)
-		free(g.names[--g.nnames]);
-	free(g.names);
-	return -1;
-}
-
-/* notify-set after "SET": [SP "STATUS"] SP event-groups */
-static int
-nf_parse_set(struct imap_session *s, struct imap_parser *ps,
-    struct nf_parse *np)
-{
-	struct imap_str a;
-
-	if (imap_parse_sp(ps) == -1)
-		return -1;
-	if (!imap_parse_peek(ps, '(')) {
-		if (imap_parse_atom(ps, &a) == -1)
-			return -1;
-		if (!nf_atom_is(&a, "STATUS")) {
-			ps->error = "Expected STATUS or an event group";
-			return -1;
-		}
-		np->status = true;
-		if (imap_parse_sp(ps) == -1)
-			return -1;
-	}
-	for (;;) {
-		if (nf_parse_group(s, ps, np) == -1)
-			return -1;
-		if (imap_parse_at_eol(ps))
-			break;
-		if (imap_parse_sp(ps) == -1)
-			return -1;
-	}
-	return imap_parse_eol(ps);
-}
-
 /* --- The NOTIFY command: answering --- */
 
 static void
@@ -1128,48 +808,60 @@ nf_cmd_list_cb(struct imap_session *s, enum ipc_status st,
 		/* RFC 5465 3.1: for each other mailbox with message events. */
 		ev = nf_events_for(n, m->cname, m->subscribed);
 		if (status && (s->view == NULL ||
-		    s->view->mailbox_id != m->id) && (ev & NE_MESSAGE))
+		    s->view->mailbox_id != m->id) && (ev & IMAP_NE_MESSAGE))
 			nf_write_status(s, m, ev);
 	}
 	nf_cmd_finish(s);
 }
 
+/* The session's side of the parse: imap_notify_parse_ops. */
+static char *
+nf_name_decode(void *arg, const void *p, size_t len)
+{
+	const char *why;
+
+	return imap_mbox_name_decode(arg, p, len, false, &why);
+}
+
+static int
+nf_fetch_check(void *arg, const char *att, const char **why)
+{
+	(void)arg;
+	return imap_fetch_check(att, why);
+}
+
 enum imap_cmd_result
 imap_cmd_notify(struct imap_session *s, struct imap_parser *ps)
 {
-	struct nf_parse np;
+	struct imap_notify_parse_ops ops;
+	struct imap_notify_args na;
+	struct imap_notify *n;
 	struct nf_cmd *x;
-	struct imap_str a;
 	uint32_t old_watch;
 
-	memset(&np, 0, sizeof(np));
-	if (imap_parse_sp(ps) == -1 || imap_parse_atom(ps, &a) == -1)
+	ops.name_decode = nf_name_decode;
+	ops.fetch_check = nf_fetch_check;
+	ops.arg = s;
+	if (imap_notify_parse(ps, &ops, &na) == -1)
 		return imap_cmd_bad(s, ps);
-	np.n = xcalloc(1, sizeof(*np.n));
-	if (nf_atom_is(&a, "NONE")) {
-		if (imap_parse_eol(ps) == -1)
-			goto bad;
-	} else if (!nf_atom_is(&a, "SET")) {
-		ps->error = "Expected SET or NONE";
-		goto bad;
-	} else if (nf_parse_set(s, ps, &np) == -1)
-		goto bad;
-	if (np.bad != NULL) {
-		nf_free(np.n);
-		imap_session_reply(s, "BAD", NULL, np.bad);
+	if (na.bad != NULL) {
+		imap_notify_set_clear(&na.set);
+		imap_session_reply(s, "BAD", NULL, na.bad);
 		return IMAP_CMD_DONE;
 	}
-	if (np.badevent) {
-		nf_free(np.n);
+	if (na.badevent) {
+		imap_notify_set_clear(&na.set);
 		imap_session_reply(s, "NO", NF_BADEVENT, "Unsupported event");
 		return IMAP_CMD_DONE;
 	}
+	n = xcalloc(1, sizeof(*n));
+	n->set = na.set;
 	old_watch = s->notify != NULL ? s->notify->watch : 0;
 	imap_notify_free(s);
-	s->notify = np.n;
-	if (nf_watch_of(np.n) != 0 || old_watch != 0)
-		nf_send_watch(s, nf_watch_of(np.n));
-	if (!nf_atom_is(&a, "SET")) {
+	s->notify = n;
+	if (nf_watch_of(n) != 0 || old_watch != 0)
+		nf_send_watch(s, nf_watch_of(n));
+	if (na.none) {
 		imap_session_reply(s, "OK", NULL, "NOTIFY completed");
 		return IMAP_CMD_DONE;
 	}
@@ -1178,12 +870,9 @@ imap_cmd_notify(struct imap_session *s, struct imap_parser *ps)
 		return IMAP_CMD_WAIT;
 	}
 	x = xcalloc(1, sizeof(*x));
-	x->status = np.status;
+	x->status = na.status;
 	s->cmd_ctx = x;
 	s->cmd_ctx_free = nf_cmd_free;
 	(void)imap_mbox_lookup(s, &x->req, NULL, nf_cmd_list_cb, x);
 	return IMAP_CMD_WAIT;
-bad:
-	nf_free(np.n);
-	return imap_cmd_bad(s, ps);
 }
