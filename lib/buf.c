@@ -12,15 +12,15 @@
 #include <string.h>
 
 void
-buf_reserve(struct buf *b, size_t n)
+buf_grow(struct buf *b, size_t n)
 {
 	size_t off, need, cap;
 	uint8_t *p;
 
 	off = b->data == NULL ? 0 : (size_t)(b->data - b->base);
-	if (off + b->len + n <= b->cap)
+	if (n <= b->cap - off - b->len)
 		return;
-	if (b->len + n > SIZE_MAX / 2)
+	if (n > SIZE_MAX / 2 || b->len + n > SIZE_MAX / 2)
 		fatalx("buf_reserve: %zu bytes is too large", b->len + n);
 	need = b->len + n;
 	if (need <= b->cap) {
@@ -41,28 +41,6 @@ buf_reserve(struct buf *b, size_t n)
 	}
 	b->base = b->data = p;
 	b->cap = cap;
-}
-
-void
-buf_append(struct buf *b, const void *p, size_t n)
-{
-	if (n == 0)
-		return;
-	buf_reserve(b, n);
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-}
-
-uint8_t *
-buf_tail(struct buf *b)
-{
-	return b->data + b->len;
-}
-
-void
-buf_commit(struct buf *b, size_t n)
-{
-	b->len += n;
 }
 
 void

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct buf {
 	uint8_t	*base;		/* allocation */
@@ -19,16 +20,52 @@ struct buf {
 
 #define BUF_INIT	{ NULL, NULL, 0, 0 }
 
+/* buf_reserve() when the room is not there yet: slides or grows. */
+void	 buf_grow(struct buf *b, size_t n);
+
+/*
+ * The calls below run for every piece of every response (imapd writes
+ * ENVELOPEs a few bytes at a time), so their common case is inline.
+ */
+
 /* Ensures room for n more bytes after data + len; dies on overflow. */
-void	 buf_reserve(struct buf *b, size_t n);
+static inline void
+buf_reserve(struct buf *b, size_t n)
+{
+	size_t used = b->data == NULL ? 0 : (size_t)(b->data - b->base) +
+	    b->len;
+
+	if (n > b->cap - used)
+		buf_grow(b, n);
+}
+
 /* Appends n bytes from p. */
-void	 buf_append(struct buf *b, const void *p, size_t n);
+static inline void
+buf_append(struct buf *b, const void *p, size_t n)
+{
+	if (n == 0)
+		return;
+	buf_reserve(b, n);
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+}
+
 /* Marks n bytes at the end as written (after buf_reserve and a direct write). */
-void	 buf_commit(struct buf *b, size_t n);
+static inline void
+buf_commit(struct buf *b, size_t n)
+{
+	b->len += n;
+}
+
+/* Returns a pointer to the free space after the data (buf_reserve first). */
+static inline uint8_t *
+buf_tail(struct buf *b)
+{
+	return b->data + b->len;
+}
+
 /* Drops n bytes from the front; n must be at most len. */
 void	 buf_consume(struct buf *b, size_t n);
-/* Returns a pointer to the free space after the data (buf_reserve first). */
-uint8_t	*buf_tail(struct buf *b);
 /* Appends printf-formatted text (no NUL). */
 void	 buf_printf(struct buf *b, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
