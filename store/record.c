@@ -271,7 +271,15 @@ record_message_dec(const void *p, size_t len, struct message_rec *r)
 	struct wire_bytes h;
 	uint32_t i;
 
-	memset(r, 0, sizeof(*r));
+	/*
+	 * Field by field, not memset(): the struct is kilobytes of arrays
+	 * (keywords, mailboxes) that a read per message of a SEARCH or
+	 * FETCH would clear for nothing; only counted entries are read.
+	 */
+	memset(r->hash, 0, sizeof(r->hash));
+	r->thread = r->received = r->size = 0;
+	r->flags = r->nkeywords = r->nmbox = 0;
+	r->base_subject[0] = r->message_id[0] = '\0';
 	record_begin(&rd, p, len);
 	if (wire_get_BYTES(&rd, &h) == 0 && h.len != MSG_HASH_LEN)
 		rd.err = "bad blob hash";

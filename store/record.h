@@ -129,6 +129,7 @@ struct message_mbox {
 	uint64_t	 modseq;
 };
 
+/* Decoded, only the first nkeywords keywords and nmbox mboxes are set. */
 struct message_rec {
 	uint8_t		 hash[MSG_HASH_LEN];
 	uint64_t	 thread;
