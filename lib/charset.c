@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <iconv.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -94,10 +95,16 @@ static const struct charset_def charset_defs[] = {
 
 #define CHARSET_NDEFS	(sizeof(charset_defs) / sizeof(charset_defs[0]))
 
+/*
+ * The descriptors are opened once and shared; an iconv_t holds the state
+ * of one conversion, so the lock keeps storaged's read threads
+ * (store/readpool.h) from converting with the same one at once.
+ */
 static struct {
-	int	 done;
-	iconv_t	 cd[CHARSET_NDEFS];
-} charset_state;
+	pthread_mutex_t	 mtx;
+	int		 done;
+	iconv_t		 cd[CHARSET_NDEFS];
+} charset_state = { .mtx = PTHREAD_MUTEX_INITIALIZER };
 
 /* windows-1252 0x80-0x9f; undefined bytes keep their C1 control. */
 static const uint16_t cp1252_high[32] = {
@@ -112,15 +119,17 @@ charset_init(void)
 {
 	size_t i;
 
-	if (charset_state.done)
-		return;
-	charset_state.done = 1;
-	for (i = 0; i < CHARSET_NDEFS; i++) {
-		charset_state.cd[i] = (iconv_t)-1;
-		if (charset_defs[i].kind == CS_ICONV)
-			charset_state.cd[i] = iconv_open("UTF-8",
-			    charset_defs[i].iconv_name);
+	pthread_mutex_lock(&charset_state.mtx);
+	if (!charset_state.done) {
+		for (i = 0; i < CHARSET_NDEFS; i++) {
+			charset_state.cd[i] = (iconv_t)-1;
+			if (charset_defs[i].kind == CS_ICONV)
+				charset_state.cd[i] = iconv_open("UTF-8",
+				    charset_defs[i].iconv_name);
+		}
+		charset_state.done = 1;
 	}
+	pthread_mutex_unlock(&charset_state.mtx);
 }
 
 /* Normalizes a charset name into out (size n): lower-case alphanumerics. */
@@ -356,5 +365,7 @@ charset_to_utf8(const char *charset, const void *in, size_t len,
 		conv_utf8(p, len, out);
 		return;
 	}
+	pthread_mutex_lock(&charset_state.mtx);
 	conv_iconv(charset_state.cd[i], p, len, out);
+	pthread_mutex_unlock(&charset_state.mtx);
 }

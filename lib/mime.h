@@ -77,7 +77,8 @@ bool	mime_header_find(const void *hdr, size_t len, const char *name,
 	    size_t index, const char **value_r, size_t *vlen_r);
 /*
  * The same as an iterator: the next field called name in the header from
- * *pos to end, whose *pos then moves past it (to end when none is left).
+ * *pos to end, whose *pos then moves past it (when none is left: to the
+ * blank line that ends the header, or to end).
  */
 bool	mime_header_next(const char **pos, const char *end, const char *name,
 	    const char **value_r, size_t *vlen_r);

@@ -40,8 +40,10 @@ mime_header_next(const char **pos, const char *end, const char *name,
 		eol = memchr(line, '\n', (size_t)(end - line));
 		eol = eol == NULL ? end : eol + 1;
 		if (line[0] == '\n' || (line[0] == '\r' && line + 1 < end &&
-		    line[1] == '\n'))
-			break;		/* the blank line ends the header */
+		    line[1] == '\n')) {
+			*pos = line;	/* the blank line ends the header */
+			return false;
+		}
 		if (line[0] == ' ' || line[0] == '\t')
 			continue;
 		if ((size_t)(eol - line) <= n || line[n] != ':' ||

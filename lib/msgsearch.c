@@ -159,7 +159,7 @@ plain_value(const char *v, size_t len)
  */
 static bool
 match_header(const struct msgrec *r, const void *raw, size_t len,
-    const char *field, const void *v, size_t vlen)
+    const char *field, const void *v, size_t vlen, size_t *scanned)
 {
 	struct buf t = BUF_INIT;
 	const char *val, *p, *end;
@@ -182,6 +182,8 @@ match_header(const struct msgrec *r, const void *raw, size_t len,
 		mime_header_text(val, vl, &t);
 		hit = msgsearch_contains(t.data, t.len, v, vlen);
 	}
+	if ((size_t)(p - (const char *)raw) > *scanned)
+		*scanned = (size_t)(p - (const char *)raw);
 	buf_clear(&t);
 	return hit;
 }
@@ -355,7 +357,7 @@ msgsearch_match(const struct msgrec *r, const void *raw, size_t len,
 
 	if (r == NULL)
 		return kind == MSGSEARCH_HEADER &&
-		    match_header(NULL, raw, len, field, v, vlen);
+		    match_header(NULL, raw, len, field, v, vlen, &c->scanned);
 	env = r->nenvs > 0 ? &r->envs[0] : NULL;
 	switch (kind) {
 	case MSGSEARCH_FROM:
@@ -370,7 +372,8 @@ msgsearch_match(const struct msgrec *r, const void *raw, size_t len,
 		return env != NULL && (str_in(env->subject_dec, v, vlen) ||
 		    str_in(env->subject, v, vlen));
 	case MSGSEARCH_HEADER:
-		return match_header(r, raw, len, field, v, vlen);
+		return match_header(r, raw, len, field, v, vlen,
+		    &c->scanned);
 	case MSGSEARCH_BODY:
 		return raw != NULL && match_body(r, raw, len, v, vlen, c);
 	case MSGSEARCH_TEXT:

@@ -57,6 +57,7 @@ struct msgsearch_cache {
 	struct buf	 head;		/* the header, raw, NUL, decoded */
 	struct buf	 head_key;	/* its keys, unless all ASCII */
 	bool		 head_done, head_ascii;
+	size_t		 scanned;	/* raw bytes HEADER looked through */
 };
 
 /*
@@ -70,7 +71,10 @@ bool	msgsearch_match(const struct msgrec *r, const void *raw, size_t len,
 	    enum msgsearch_kind kind, const char *field, const void *value,
 	    size_t vlen, struct msgsearch_cache *c);
 void	msgsearch_cache_clear(struct msgsearch_cache *c);
-/* Bytes of text the cache holds (for a budget of work). */
+/*
+ * Bytes of text the cache holds (for a budget of work; c->scanned is the
+ * raw header HEADER keys looked through besides).
+ */
 size_t	msgsearch_cache_bytes(const struct msgsearch_cache *c);
 
 /* Whether the kind needs the message's bytes (not only its record). */

@@ -264,21 +264,15 @@ mail_msg_fetch(struct ipc_chan *c, const struct ipc_frame *f, const void *msg,
 	struct store_error err;
 	struct session *s;
 	enum ipc_status st;
-	MDB_txn *txn;
 	uint32_t n;
 
 	if ((s = worker_session_bound(c, f, w)) == NULL ||
 	    !mail_msg_uids_ok(c, f, &m->uids, &n) ||
 	    !mail_msg_text_keys(c, f, m, &keys))
 		return;
-	if ((st = db_begin(&w->sd->db, false, &txn, &err)) != IPC_S_OK) {
-		mail_msg_text_keys_clear(&keys);
-		ipc_reply(c, f, st, err.text, NULL);
-		return;
-	}
-	st = mail_msg_fetch_op(&w->sd->db, txn, s->account_id, m->mailbox_id,
-	    m->uids.p, n, m->with_record, &keys, m->body_max, &r, &err);
-	db_abort(&txn);
+	st = mail_msg_fetch_par(&w->sd->db, w->sd->rp, s->account_id,
+	    m->mailbox_id, m->uids.p, n, m->with_record, &keys, m->body_max,
+	    &r, &err);
 	mail_msg_text_keys_clear(&keys);
 	if (st != IPC_S_OK)
 		ipc_reply(c, f, st, err.text, NULL);

@@ -163,6 +163,14 @@ struct mail_fetch {
 	struct buf		 text_hits;	/* (keys + 7) / 8 per found */
 	struct buf		 bodies;
 	struct mail_vec		 body_lens;	/* or MSG_FETCH_NO_BODY */
+	size_t			 bytes;	/* of the reply, as the budget counts */
+	size_t			 searched;	/* work of the text keys */
+};
+
+/* How much one MSG_FETCH reply may hold and search. */
+struct mail_fetch_budget {
+	size_t			 reply_max;	/* MAIL_REPLY_MAX */
+	size_t			 search_max;	/* MAIL_SEARCH_BYTES_MAX */
 };
 
 #define MSG_FETCH_NO_BODY	UINT64_MAX
@@ -179,20 +187,39 @@ struct mail_text_keys {
 /* Bytes of messages searched for text keys before a reply is cut. */
 #define MAIL_SEARCH_BYTES_MAX	(16u << 20)
 
+/* The whole budget of one reply. */
+extern const struct mail_fetch_budget mail_fetch_budget_full;
+
 /*
  * MSG_FETCH of the n UIDs at uids (a checked uid vector) of mailbox mbox,
  * with their records if with_record, until the data passes
- * MAIL_REPLY_MAX (one message at least), and, when keys is not NULL,
- * which of the text keys each message matches, until MAIL_SEARCH_BYTES_MAX
+ * bud->reply_max (one message at least), and, when keys is not NULL,
+ * which of the text keys each message matches, until bud->search_max
  * bytes have been searched, and the bytes of messages of up to body_max
- * bytes (0: none) while they fit.  Returns IPC_S_OK, IPC_S_NOTFOUND (mailbox)
- * or an error; clear r with mail_fetch_clear.
+ * bytes (0: none) while they fit.  bud NULL is mail_fetch_budget_full.
+ * Returns IPC_S_OK, IPC_S_NOTFOUND (mailbox) or an error; clear r with
+ * mail_fetch_clear.
  */
 enum ipc_status mail_msg_fetch_op(struct store_db *db, MDB_txn *txn,
 	    uint64_t account_id, uint32_t mbox, const uint8_t *uids,
 	    uint32_t n, bool with_record, const struct mail_text_keys *keys,
-	    uint32_t body_max, struct mail_fetch *r, struct store_error *err);
+	    uint32_t body_max, const struct mail_fetch_budget *bud,
+	    struct mail_fetch *r, struct store_error *err);
 void	mail_fetch_clear(struct mail_fetch *r);
+
+struct readpool;
+
+/*
+ * The same in read transactions of its own: split into batches over the
+ * threads of rp (store/readpool.h, may be NULL) when the UIDs are many,
+ * the budget shared, and joined in UID order.  Batches that saw different
+ * snapshots (a commit came between their transactions) are read again
+ * in one.
+ */
+enum ipc_status mail_msg_fetch_par(struct store_db *db, struct readpool *rp,
+	    uint64_t account_id, uint32_t mbox, const uint8_t *uids,
+	    uint32_t n, bool with_record, const struct mail_text_keys *keys,
+	    uint32_t body_max, struct mail_fetch *r, struct store_error *err);
 
 /*
  * MSG_BODY: the bytes [offset, offset + length) of uid (length cut to

@@ -15,12 +15,15 @@
 #include "message.h"
 #include "msgrec.h"
 #include "msgsearch.h"
+#include "readpool.h"
 #include "wire.h"
+#include "xmalloc.h"
 
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -463,10 +466,11 @@ mail_fetch_text(struct store_db *db, MDB_txn *txn, uint64_t acct,
 		    keys->values[k], keys->vlens[k], &cache))
 			h[k / 8] |= (uint8_t)(1u << (k % 8));
 	/*
-	 * The work: the bytes read once, and the text each key looked
-	 * through, so that many keys cannot hold the loop long.
+	 * The work: the record and the raw header read, and the text each
+	 * key looked through, so that many keys cannot hold the loop long.
+	 * Parts not looked at (attachments) are not work.
 	 */
-	*searched += (need_raw ? len : reclen) +
+	*searched += (need_rec ? reclen : 0) + cache.scanned * keys->n +
 	    msgsearch_cache_bytes(&cache) * keys->n;
 	msgsearch_cache_clear(&cache);
 	if (open)
@@ -479,16 +483,16 @@ static enum ipc_status
 mail_fetch_one(struct store_db *db, MDB_txn *txn, uint64_t acct,
     uint32_t uid, uint64_t email, uint64_t modseq, bool with_record,
     const struct mail_text_keys *keys, uint32_t body_max,
-    struct mail_fetch *r, size_t *bytes, size_t *searched, struct buf *kw,
-    bool *full, struct store_error *err)
+    const struct mail_fetch_budget *bud, struct mail_fetch *r,
+    size_t *bytes, size_t *searched, struct buf *kw, bool *full,
+    struct store_error *err)
 {
 	struct message_rec m;
 	enum ipc_status st;
 	const void *rec = NULL, *body = NULL;
 	size_t reclen = 0, need, blen = 0;
 
-	if (keys != NULL && r->found.n > 0 &&
-	    *searched >= MAIL_SEARCH_BYTES_MAX) {
+	if (keys != NULL && r->found.n > 0 && *searched >= bud->search_max) {
 		*full = true;
 		return IPC_S_OK;
 	}
@@ -500,13 +504,13 @@ mail_fetch_one(struct store_db *db, MDB_txn *txn, uint64_t acct,
 	mail_keywords_text(&m, kw);
 	need = 4 + 8 * 9 + 4 + kw->len + reclen +
 	    (keys != NULL ? (keys->n + 7) / 8 : 0);
-	if (r->found.n > 0 && *bytes + need > MAIL_REPLY_MAX) {
+	if (r->found.n > 0 && *bytes + need > bud->reply_max) {
 		*full = true;
 		return IPC_S_OK;
 	}
 	if (body_max > 0 && m.size <= body_max) {
 		/* Whole, while the reply has room; the first one may go without. */
-		if (*bytes + need + m.size <= MAIL_REPLY_MAX) {
+		if (*bytes + need + m.size <= bud->reply_max) {
 			if ((st = blob_get(db, txn, m.hash, &body, &blen, NULL,
 			    err)) != IPC_S_OK)
 				return st;
@@ -542,11 +546,16 @@ mail_fetch_one(struct store_db *db, MDB_txn *txn, uint64_t acct,
 	return IPC_S_OK;
 }
 
+const struct mail_fetch_budget mail_fetch_budget_full = {
+	MAIL_REPLY_MAX, MAIL_SEARCH_BYTES_MAX
+};
+
 enum ipc_status
 mail_msg_fetch_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
     uint32_t mbox, const uint8_t *uids, uint32_t n, bool with_record,
     const struct mail_text_keys *keys, uint32_t body_max,
-    struct mail_fetch *r, struct store_error *err)
+    const struct mail_fetch_budget *bud, struct mail_fetch *r,
+    struct store_error *err)
 {
 	struct mailbox_rec mb;
 	struct buf kw = BUF_INIT;
@@ -557,6 +566,8 @@ mail_msg_fetch_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	bool full = false;
 
 	memset(r, 0, sizeof(*r));
+	if (bud == NULL)
+		bud = &mail_fetch_budget_full;
 	if (keys != NULL && keys->n == 0)
 		keys = NULL;
 	if ((st = mailbox_get(db, txn, account_id, mbox, &mb, err)) !=
@@ -568,8 +579,8 @@ mail_msg_fetch_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 		    &modseq, err);
 		if (st == IPC_S_OK)
 			st = mail_fetch_one(db, txn, account_id, uid, email,
-			    modseq, with_record, keys, body_max, r, &bytes,
-			    &searched, &kw, &full, err);
+			    modseq, with_record, keys, body_max, bud, r,
+			    &bytes, &searched, &kw, &full, err);
 		else if (st == IPC_S_NOTFOUND)
 			st = IPC_S_OK;
 		if (st != IPC_S_OK)
@@ -577,6 +588,8 @@ mail_msg_fetch_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 		if (!full)
 			r->done = i + 1;
 	}
+	r->bytes = bytes;
+	r->searched = searched;
 	buf_clear(&kw);
 	return st;
 }
@@ -595,6 +608,175 @@ mail_fetch_clear(struct mail_fetch *r)
 	buf_clear(&r->records);
 	buf_clear(&r->text_hits);
 	buf_clear(&r->bodies);
+}
+
+/* --- MSG_FETCH over the read pool --- */
+
+/*
+ * The UIDs are cut into batches that the threads take in order; fewer UIDs
+ * than FETCH_BATCH_MIN in a batch are not worth a hand-over.  The budget
+ * is shared: a batch gets what the batches before it left, and the first
+ * batch cut short ends the reply (its successors' work is dropped).
+ */
+#define FETCH_BATCH_MIN		32
+#define FETCH_BATCHES_PER_PART	4
+
+struct fetch_par {
+	struct store_db			*db;
+	uint64_t			 acct;
+	uint32_t			 mbox;
+	const uint8_t			*uids;
+	bool				 with_record;
+	const struct mail_text_keys	*keys;
+	uint32_t			 body_max;
+	size_t				 used_bytes;	/* atomic */
+	size_t				 used_search;	/* atomic */
+	bool				 cut;		/* atomic */
+	struct fetch_batch {
+		uint32_t		 first, n;	/* of the UIDs */
+		bool			 ran;
+		struct mail_fetch	 r;
+		enum ipc_status		 st;
+		struct store_error	 err;
+		size_t			 txnid;
+	}				*b;
+};
+
+static void
+fetch_par_run(void *arg, unsigned int i)
+{
+	struct fetch_par *fp = arg;
+	struct fetch_batch *b = &fp->b[i];
+	struct mail_fetch_budget bud;
+	size_t ub, us;
+	MDB_txn *txn;
+
+	if (__atomic_load_n(&fp->cut, __ATOMIC_ACQUIRE))
+		return;
+	ub = __atomic_load_n(&fp->used_bytes, __ATOMIC_RELAXED);
+	us = __atomic_load_n(&fp->used_search, __ATOMIC_RELAXED);
+	bud.reply_max = ub < MAIL_REPLY_MAX ? MAIL_REPLY_MAX - ub : 0;
+	bud.search_max = us < MAIL_SEARCH_BYTES_MAX ?
+	    MAIL_SEARCH_BYTES_MAX - us : 0;
+	b->ran = true;
+	if ((b->st = db_begin(fp->db, false, &txn, &b->err)) != IPC_S_OK) {
+		__atomic_store_n(&fp->cut, true, __ATOMIC_RELEASE);
+		return;
+	}
+	b->txnid = mdb_txn_id(txn);
+	b->st = mail_msg_fetch_op(fp->db, txn, fp->acct, fp->mbox,
+	    fp->uids + (size_t)b->first * 4, b->n, fp->with_record, fp->keys,
+	    fp->body_max, &bud, &b->r, &b->err);
+	db_abort(&txn);
+	__atomic_add_fetch(&fp->used_bytes, b->r.bytes, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&fp->used_search, b->r.searched, __ATOMIC_RELAXED);
+	if (b->st != IPC_S_OK || b->r.done < b->n)
+		__atomic_store_n(&fp->cut, true, __ATOMIC_RELEASE);
+}
+
+static void
+vec_join(struct mail_vec *to, const struct mail_vec *from)
+{
+	buf_append(&to->b, from->b.data, from->b.len);
+	to->n += from->n;
+}
+
+/* Appends batch b's results to a's. */
+static void
+fetch_join(struct mail_fetch *a, const struct mail_fetch *b)
+{
+	size_t i;
+
+	vec_join(&a->found, &b->found);
+	vec_join(&a->email_ids, &b->email_ids);
+	vec_join(&a->thread_ids, &b->thread_ids);
+	vec_join(&a->modseqs, &b->modseqs);
+	vec_join(&a->flags, &b->flags);
+	vec_join(&a->received, &b->received);
+	vec_join(&a->saved, &b->saved);
+	vec_join(&a->sizes, &b->sizes);
+	vec_join(&a->record_lens, &b->record_lens);
+	vec_join(&a->body_lens, &b->body_lens);
+	for (i = 0; i < b->keywords.n; i++)
+		strvec_add(&a->keywords, b->keywords.v[i]);
+	buf_append(&a->records, b->records.data, b->records.len);
+	buf_append(&a->text_hits, b->text_hits.data, b->text_hits.len);
+	buf_append(&a->bodies, b->bodies.data, b->bodies.len);
+	a->done += b->done;
+	a->bytes += b->bytes;
+	a->searched += b->searched;
+}
+
+/* Whether every batch that ran saw the first one's snapshot. */
+static bool
+fetch_par_same(const struct fetch_par *fp, uint32_t nb)
+{
+	uint32_t i;
+
+	for (i = 1; i < nb; i++)
+		if (fp->b[i].ran && fp->b[i].st == IPC_S_OK &&
+		    fp->b[i].txnid != fp->b[0].txnid)
+			return false;
+	return true;
+}
+
+enum ipc_status
+mail_msg_fetch_par(struct store_db *db, struct readpool *rp,
+    uint64_t account_id, uint32_t mbox, const uint8_t *uids, uint32_t n,
+    bool with_record, const struct mail_text_keys *keys, uint32_t body_max,
+    struct mail_fetch *r, struct store_error *err)
+{
+	struct fetch_par fp = { .db = db, .acct = account_id, .mbox = mbox,
+	    .uids = uids, .with_record = with_record, .keys = keys,
+	    .body_max = body_max };
+	struct fetch_batch *b0;
+	enum ipc_status st;
+	uint32_t nb, i, at;
+
+	nb = readpool_width(rp) * FETCH_BATCHES_PER_PART;
+	if (nb > n / FETCH_BATCH_MIN)
+		nb = n / FETCH_BATCH_MIN;
+	if (readpool_width(rp) < 2 || nb < 2)
+		nb = 1;
+	fp.b = xcalloc(nb, sizeof(*fp.b));
+	for (i = 0, at = 0; i < nb; i++) {
+		fp.b[i].first = at;
+		fp.b[i].n = (n - at) / (nb - i);
+		at += fp.b[i].n;
+	}
+	readpool_run(nb > 1 ? rp : NULL, nb, fetch_par_run, &fp);
+	b0 = &fp.b[0];
+	if (b0->st == IPC_S_OK && !fetch_par_same(&fp, nb)) {
+		/* A commit came between the batches' snapshots: read in one. */
+		for (i = 0; i < nb; i++)
+			mail_fetch_clear(&fp.b[i].r);
+		memset(fp.b, 0, nb * sizeof(*fp.b));
+		fp.used_bytes = fp.used_search = 0;
+		fp.cut = false;
+		b0->n = n;
+		fetch_par_run(&fp, 0);
+		nb = 1;
+	}
+	/* The reply: the batches in order, up to the first cut short. */
+	for (i = 1; i < nb && b0->st == IPC_S_OK && b0->r.done == b0->n;
+	    i++) {
+		if (!fp.b[i].ran || fp.b[i].st != IPC_S_OK)
+			break;		/* the worker asks again from here */
+		if (fp.b[i].r.found.n > 0 &&
+		    b0->r.bytes + fp.b[i].r.bytes > MAIL_REPLY_MAX)
+			break;
+		fetch_join(&b0->r, &fp.b[i].r);
+		b0->n += fp.b[i].n;
+	}
+	for (i = 1; i < nb; i++)
+		mail_fetch_clear(&fp.b[i].r);
+	*r = b0->r;
+	if ((st = b0->st) != IPC_S_OK) {
+		*err = b0->err;
+		mail_fetch_clear(r);
+	}
+	free(fp.b);
+	return st;
 }
 
 enum ipc_status

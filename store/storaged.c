@@ -10,6 +10,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "message.h"
+#include "readpool.h"
 #include "txn.h"
 #include "worker.h"
 #include "workq.h"
@@ -138,6 +139,20 @@ storaged_listeners(struct storaged *sd, struct boot_conf *bc)
 		log_warnx("no admin socket: bulwarkctl cannot connect");
 }
 
+/*
+ * Threads that share long reads with the loop: one per further online
+ * core, at most three (a SEARCH chunk is not worth more parts).
+ */
+static unsigned int
+storaged_read_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 2)
+		return 0;
+	return n > 4 ? 3 : (unsigned int)n - 1;
+}
+
 static void
 storaged_loop_init(struct storaged *sd, struct boot_conf *bc)
 {
@@ -155,6 +170,7 @@ storaged_loop_init(struct storaged *sd, struct boot_conf *bc)
 			fatalx("evsignal_new");
 	}
 	sd->wq = workq_new(sd->base, sd->conf.threads, STORAGED_MAX_JOBS);
+	sd->rp = readpool_new(storaged_read_threads());
 	sd->txnq = mail_txnq_new(sd->base, &sd->db, STORAGED_MAX_WRITES);
 	storaged_prune_start(sd);
 	sd->master = boot_master_chan(sd->base, bc, dispatch_master,
@@ -290,6 +306,7 @@ storaged_exit(struct storaged *sd)
 		_exit(0);
 	}
 	workq_free(&sd->wq);
+	readpool_free(&sd->rp);
 	admin_free(&sd->admin);
 	worker_free_all(sd);
 	ipc_chan_free(&sd->master);

@@ -59,6 +59,7 @@ TAILQ_HEAD(wchan_list, wchan);
 struct admin;
 struct mail_txnq;
 struct workq;
+struct readpool;
 struct event;
 struct event_base;
 
@@ -71,6 +72,7 @@ struct storaged {
 	struct event_base	*base;
 	struct ipc_chan		*master;
 	struct workq		*wq;
+	struct readpool		*rp;	/* long reads, store/readpool.h */
 	struct mail_txnq	*txnq;		/* the mail writer (txn.h) */
 	struct auth_limiter	*limiter;
 	struct wchan_list	 workers;

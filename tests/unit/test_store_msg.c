@@ -7,7 +7,7 @@
  * and UNCHANGEDSINCE, EXPUNGE with VANISHED, SYNC since a modseq, COPY and
  * MOVE, and the mailbox counters through all of them.
  */
-/* unit-deps: store/db.c store/schema.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/blob.c store/txn.c store/loopwake.c store/message_ops.c store/mail_msg_read.c store/mail_msg_write.c store/mail_msg_append.c store/recent.c */
+/* unit-deps: store/db.c store/schema.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/blob.c store/txn.c store/loopwake.c store/message_ops.c store/mail_msg_read.c store/readpool.c store/mail_msg_write.c store/mail_msg_append.c store/recent.c */
 #include "harness.h"
 #include "compat.h"
 #include "mime.h"
@@ -23,6 +23,7 @@
 #include "store/mailbox.h"
 #include "store/message.h"
 #include "store/quota.h"
+#include "store/readpool.h"
 #include "store/txn.h"
 
 #include <stdarg.h>
@@ -299,7 +300,7 @@ fetch(struct store_db *db, uint64_t acct, uint32_t mbox,
 	if ((st = db_begin(db, false, &txn, &err)) != IPC_S_OK)
 		return st;
 	st = mail_msg_fetch_op(db, txn, acct, mbox, uids->data,
-	    (uint32_t)(uids->len / 4), with_record, NULL, 0, r, &err);
+	    (uint32_t)(uids->len / 4), with_record, NULL, 0, NULL, r, &err);
 	db_abort(&txn);
 	return st;
 }
@@ -547,7 +548,7 @@ TEST(test_fetch_text_and_bodies)
 	uidv(&uids, 4, 1, 2, 3, 99);
 	CHECK_INT(db_begin(&db, false, &txn, &err), IPC_S_OK);
 	CHECK_INT(mail_msg_fetch_op(&db, txn, acct, INBOX, uids.data, 4, false,
-	    &keys, 1000, &r, &err), IPC_S_OK);
+	    &keys, 1000, NULL, &r, &err), IPC_S_OK);
 	db_abort(&txn);
 	CHECK_INT(r.done, 4);
 	CHECK_STR(uids_text(&r.found), "1 2 3");
@@ -571,7 +572,7 @@ TEST(test_fetch_text_and_bodies)
 	/* Larger than body_max: no bytes, each marked so. */
 	CHECK_INT(db_begin(&db, false, &txn, &err), IPC_S_OK);
 	CHECK_INT(mail_msg_fetch_op(&db, txn, acct, INBOX, uids.data, 4, false,
-	    NULL, 10, &r, &err), IPC_S_OK);
+	    NULL, 10, NULL, &r, &err), IPC_S_OK);
 	db_abort(&txn);
 	CHECK_INT(r.text_hits.len, 0);
 	CHECK_INT(r.bodies.len, 0);
@@ -1013,11 +1014,150 @@ TEST(test_append_request_checks)
 	buf_clear(&lb);
 }
 
+/*
+ * Whether the first n messages of a and b carry the same data (stride:
+ * bytes of text bits per message).
+ */
+static bool
+fetch_same_prefix(const struct mail_fetch *a, const struct mail_fetch *b,
+    uint32_t n, size_t stride)
+{
+	size_t ab = 0, bb = 0;
+	uint32_t i;
+
+	if (a->found.n < n || b->found.n < n ||
+	    (a->body_lens.n > 0) != (b->body_lens.n > 0) ||
+	    (a->body_lens.n > 0 && (a->body_lens.n < n || b->body_lens.n < n)))
+		return false;
+	for (i = 0; i < n; i++) {
+		if (mail_vec_u32_get(&a->found, i) !=
+		    mail_vec_u32_get(&b->found, i) ||
+		    mail_vec_u64_get(&a->email_ids, i) !=
+		    mail_vec_u64_get(&b->email_ids, i) ||
+		    mail_vec_u64_get(&a->flags, i) !=
+		    mail_vec_u64_get(&b->flags, i) ||
+		    strcmp(a->keywords.v[i], b->keywords.v[i]) != 0)
+			return false;
+		if (a->body_lens.n == 0)
+			continue;
+		if (mail_vec_u64_get(&a->body_lens, i) !=
+		    mail_vec_u64_get(&b->body_lens, i))
+			return false;
+		if (mail_vec_u64_get(&a->body_lens, i) != MSG_FETCH_NO_BODY) {
+			ab += mail_vec_u64_get(&a->body_lens, i);
+			bb += mail_vec_u64_get(&b->body_lens, i);
+		}
+	}
+	return ab == bb && ab <= a->bodies.len && ab <= b->bodies.len &&
+	    memcmp(a->bodies.data, b->bodies.data, ab) == 0 &&
+	    a->text_hits.len >= n * stride && b->text_hits.len >= n * stride &&
+	    memcmp(a->text_hits.data, b->text_hits.data, n * stride) == 0;
+}
+
+/*
+ * MSG_FETCH split over the read pool: the same answer as one read, in UID
+ * order, within one reply's budget; a reply cut short continues where it
+ * ends.
+ */
+TEST(test_fetch_parallel)
+{
+	static uint64_t kinds[] = { MSGSEARCH_SUBJECT, MSGSEARCH_BODY };
+	static const char *fields[] = { "", "" };
+	static const char *values[] = { "TWO", "PADDING 7" };
+	size_t vlens[2] = { 3, 9 };
+	struct mail_text_keys keys = { 2, kinds, fields, values, vlens };
+	enum { N = 700 };
+	const char *texts[N];
+	char *owned[N];
+	uint64_t fl[N];
+	struct readpool *rp = readpool_new(2);
+	struct buf uids = BUF_INIT, big = BUF_INIT;
+	struct mail_vec u;
+	struct store_error err;
+	struct store_db db;
+	struct mail_fetch one, par;
+	uint64_t acct;
+	uint32_t i, at, rounds;
+	uint8_t b4[4];
+	int k;
+
+	if (open_fresh(&db, &acct) == -1) {
+		readpool_free(&rp);
+		return;
+	}
+	/* Messages of about 2 KB: 700 of them pass one reply's budget. */
+	for (i = 0; i < N; i++) {
+		buf_reset(&big);
+		buf_append(&big, msgs[i % 4], strlen(msgs[i % 4]));
+		for (k = 0; k < 40; k++)
+			buf_printf(&big, "padding %u line %d of the text\r\n",
+			    i, k);
+		owned[i] = strndup((const char *)big.data, big.len);
+		texts[i] = owned[i];
+		fl[i] = i % 3 == 0 ? MAIL_F_SEEN : 0;
+	}
+	memset(&u, 0, sizeof(u));
+	CHECK_INT(append(&db, acct, INBOX, texts, N, fl, NULL, -1, &u),
+	    IPC_S_OK);
+	CHECK_INT(u.n, N);
+	mail_vec_clear(&u);
+	/* Every UID, and some that are not there. */
+	for (i = 1; i <= N + 5; i++) {
+		wire_be32_put(b4, i);
+		buf_append(&uids, b4, 4);
+	}
+	/* Small enough for one reply: the same as one read. */
+	CHECK_INT(mail_msg_fetch_par(&db, NULL, acct, INBOX, uids.data,
+	    N + 5, false, &keys, 0, &one, &err), IPC_S_OK);
+	CHECK_INT(mail_msg_fetch_par(&db, rp, acct, INBOX, uids.data,
+	    N + 5, false, &keys, 0, &par, &err), IPC_S_OK);
+	CHECK_INT(one.done, N + 5);
+	CHECK_INT(par.done, N + 5);
+	CHECK_INT(par.found.n, N);
+	CHECK(fetch_same_prefix(&one, &par, N, 1));
+	/* The keys matched where they should: message 2 (TWO), 8 (7). */
+	CHECK_INT(par.text_hits.len, N);
+	if (par.text_hits.len == N) {
+		CHECK_INT(par.text_hits.data[1], 0x01);
+		CHECK_INT(par.text_hits.data[7], 0x02);
+		CHECK_INT(par.text_hits.data[0], 0x00);
+	}
+	mail_fetch_clear(&one);
+	mail_fetch_clear(&par);
+	/* With the bodies: cut short, then continued, to the same data. */
+	CHECK_INT(mail_msg_fetch_par(&db, NULL, acct, INBOX, uids.data,
+	    N + 5, false, NULL, 4096, &one, &err), IPC_S_OK);
+	CHECK(one.done < N);		/* one read cuts too */
+	for (at = 0, rounds = 0; at < N + 5 && rounds < 20; rounds++) {
+		CHECK_INT(mail_msg_fetch_par(&db, rp, acct, INBOX,
+		    uids.data + (size_t)at * 4, N + 5 - at, false, NULL, 4096,
+		    &par, &err), IPC_S_OK);
+		CHECK(par.done > 0);
+		CHECK(par.bytes <= MAIL_REPLY_MAX);
+		if (at == 0)
+			CHECK(fetch_same_prefix(&one, &par, par.found.n, 0));
+		if (par.found.n > 0)
+			CHECK_INT(mail_vec_u32_get(&par.found, 0), at + 1);
+		at += par.done;
+		mail_fetch_clear(&par);
+	}
+	CHECK_INT(at, N + 5);
+	CHECK(rounds >= 2);
+	mail_fetch_clear(&one);
+	for (i = 0; i < N; i++)
+		free(owned[i]);
+	buf_clear(&uids);
+	buf_clear(&big);
+	readpool_free(&rp);
+	db_close(&db);
+}
+
 static const struct harness_test tests[] = {
 	TEST_ENTRY(test_helpers),
 	TEST_ENTRY(test_select_and_uids),
 	TEST_ENTRY(test_fetch),
 	TEST_ENTRY(test_fetch_text_and_bodies),
+	TEST_ENTRY(test_fetch_parallel),
 	TEST_ENTRY(test_body_slices),
 	TEST_ENTRY(test_store_flags),
 	TEST_ENTRY(test_expunge_and_sync),

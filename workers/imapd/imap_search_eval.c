@@ -35,7 +35,7 @@
 #include <strings.h>
 #include <time.h>
 
-#define SEARCH_CHUNK		1024	/* messages per MSG_FETCH */
+#define SEARCH_CHUNK		4096	/* messages per MSG_FETCH */
 #define SEARCH_CHUNK_RECORDS	256	/* when records come with them */
 
 enum tri { T_NO, T_YES, T_UNKNOWN };
