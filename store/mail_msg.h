@@ -171,6 +171,7 @@ struct mail_fetch {
 struct mail_fetch_budget {
 	size_t			 reply_max;	/* MAIL_REPLY_MAX */
 	size_t			 search_max;	/* MAIL_SEARCH_BYTES_MAX */
+	bool			 must_fit;	/* even the first message */
 };
 
 #define MSG_FETCH_NO_BODY	UINT64_MAX
@@ -193,7 +194,8 @@ extern const struct mail_fetch_budget mail_fetch_budget_full;
 /*
  * MSG_FETCH of the n UIDs at uids (a checked uid vector) of mailbox mbox,
  * with their records if with_record, until the data passes
- * bud->reply_max (one message at least), and, when keys is not NULL,
+ * bud->reply_max (one message at least, unless bud->must_fit; then the
+ * first message may have no body either), and, when keys is not NULL,
  * which of the text keys each message matches, until bud->search_max
  * bytes have been searched, and the bytes of messages of up to body_max
  * bytes (0: none) while they fit.  bud NULL is mail_fetch_budget_full.

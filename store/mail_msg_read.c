@@ -491,8 +491,11 @@ mail_fetch_one(struct store_db *db, MDB_txn *txn, uint64_t acct,
 	enum ipc_status st;
 	const void *rec = NULL, *body = NULL;
 	size_t reclen = 0, need, blen = 0;
+	bool more;
 
-	if (keys != NULL && r->found.n > 0 && *searched >= bud->search_max) {
+	/* The first message goes whatever its size, unless bud says not. */
+	more = r->found.n > 0 || bud->must_fit;
+	if (keys != NULL && more && *searched >= bud->search_max) {
 		*full = true;
 		return IPC_S_OK;
 	}
@@ -504,7 +507,7 @@ mail_fetch_one(struct store_db *db, MDB_txn *txn, uint64_t acct,
 	mail_keywords_text(&m, kw);
 	need = 4 + 8 * 9 + 4 + kw->len + reclen +
 	    (keys != NULL ? (keys->n + 7) / 8 : 0);
-	if (r->found.n > 0 && *bytes + need > bud->reply_max) {
+	if (more && *bytes + need > bud->reply_max) {
 		*full = true;
 		return IPC_S_OK;
 	}
@@ -515,7 +518,7 @@ mail_fetch_one(struct store_db *db, MDB_txn *txn, uint64_t acct,
 			    err)) != IPC_S_OK)
 				return st;
 			need += blen;
-		} else if (r->found.n > 0) {
+		} else if (more) {
 			*full = true;
 			return IPC_S_OK;
 		}
@@ -547,7 +550,7 @@ mail_fetch_one(struct store_db *db, MDB_txn *txn, uint64_t acct,
 }
 
 const struct mail_fetch_budget mail_fetch_budget_full = {
-	MAIL_REPLY_MAX, MAIL_SEARCH_BYTES_MAX
+	MAIL_REPLY_MAX, MAIL_SEARCH_BYTES_MAX, false
 };
 
 enum ipc_status
@@ -615,8 +618,9 @@ mail_fetch_clear(struct mail_fetch *r)
 /*
  * The UIDs are cut into batches that the threads take in order; fewer UIDs
  * than FETCH_BATCH_MIN in a batch are not worth a hand-over.  The budget
- * is shared: a batch gets what the batches before it left, and the first
- * batch cut short ends the reply (its successors' work is dropped).
+ * is shared in order: a batch gets what the batches before it left, and
+ * the first batch cut short ends the reply (the batches after it stop or
+ * are dropped).
  */
 #define FETCH_BATCH_MIN		32
 #define FETCH_BATCHES_PER_PART	4
@@ -629,12 +633,13 @@ struct fetch_par {
 	bool				 with_record;
 	const struct mail_text_keys	*keys;
 	uint32_t			 body_max;
-	size_t				 used_bytes;	/* atomic */
-	size_t				 used_search;	/* atomic */
-	bool				 cut;		/* atomic */
+	uint32_t			 cut;	/* atomic: first batch cut */
 	struct fetch_batch {
 		uint32_t		 first, n;	/* of the UIDs */
 		bool			 ran;
+		bool			 over;		/* atomic: its use is set */
+		size_t			 used_bytes;	/* of the reply */
+		size_t			 used_search;
 		struct mail_fetch	 r;
 		enum ipc_status		 st;
 		struct store_error	 err;
@@ -642,36 +647,57 @@ struct fetch_par {
 	}				*b;
 };
 
+/* Notes that batch i was cut short: the batches after it are not needed. */
+static void
+fetch_par_cut(struct fetch_par *fp, uint32_t i)
+{
+	uint32_t c = __atomic_load_n(&fp->cut, __ATOMIC_RELAXED);
+
+	while (i < c && !__atomic_compare_exchange_n(&fp->cut, &c, i, false,
+	    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		;
+}
+
 static void
 fetch_par_run(void *arg, unsigned int i)
 {
 	struct fetch_par *fp = arg;
 	struct fetch_batch *b = &fp->b[i];
 	struct mail_fetch_budget bud;
-	size_t ub, us;
+	size_t ub = 0, us = 0;
+	uint32_t j;
 	MDB_txn *txn;
 
-	if (__atomic_load_n(&fp->cut, __ATOMIC_ACQUIRE))
+	if (i > __atomic_load_n(&fp->cut, __ATOMIC_ACQUIRE))
 		return;
-	ub = __atomic_load_n(&fp->used_bytes, __ATOMIC_RELAXED);
-	us = __atomic_load_n(&fp->used_search, __ATOMIC_RELAXED);
+	/*
+	 * The budget is what the batches before this one left, as far as
+	 * they are over; batches still running are checked at the join.
+	 * A later batch never shrinks an earlier one's budget.
+	 */
+	for (j = 0; j < i; j++)
+		if (__atomic_load_n(&fp->b[j].over, __ATOMIC_ACQUIRE)) {
+			ub += fp->b[j].used_bytes;
+			us += fp->b[j].used_search;
+		}
 	bud.reply_max = ub < MAIL_REPLY_MAX ? MAIL_REPLY_MAX - ub : 0;
 	bud.search_max = us < MAIL_SEARCH_BYTES_MAX ?
 	    MAIL_SEARCH_BYTES_MAX - us : 0;
+	/* Only the reply's first message may pass the budget. */
+	bud.must_fit = i > 0;
 	b->ran = true;
-	if ((b->st = db_begin(fp->db, false, &txn, &b->err)) != IPC_S_OK) {
-		__atomic_store_n(&fp->cut, true, __ATOMIC_RELEASE);
-		return;
+	if ((b->st = db_begin(fp->db, false, &txn, &b->err)) == IPC_S_OK) {
+		b->txnid = mdb_txn_id(txn);
+		b->st = mail_msg_fetch_op(fp->db, txn, fp->acct, fp->mbox,
+		    fp->uids + (size_t)b->first * 4, b->n, fp->with_record,
+		    fp->keys, fp->body_max, &bud, &b->r, &b->err);
+		db_abort(&txn);
 	}
-	b->txnid = mdb_txn_id(txn);
-	b->st = mail_msg_fetch_op(fp->db, txn, fp->acct, fp->mbox,
-	    fp->uids + (size_t)b->first * 4, b->n, fp->with_record, fp->keys,
-	    fp->body_max, &bud, &b->r, &b->err);
-	db_abort(&txn);
-	__atomic_add_fetch(&fp->used_bytes, b->r.bytes, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&fp->used_search, b->r.searched, __ATOMIC_RELAXED);
+	b->used_bytes = b->r.bytes;
+	b->used_search = b->r.searched;
+	__atomic_store_n(&b->over, true, __ATOMIC_RELEASE);
 	if (b->st != IPC_S_OK || b->r.done < b->n)
-		__atomic_store_n(&fp->cut, true, __ATOMIC_RELEASE);
+		fetch_par_cut(fp, i);
 }
 
 static void
@@ -739,6 +765,7 @@ mail_msg_fetch_par(struct store_db *db, struct readpool *rp,
 	if (readpool_width(rp) < 2 || nb < 2)
 		nb = 1;
 	fp.b = xcalloc(nb, sizeof(*fp.b));
+	fp.cut = UINT32_MAX;
 	for (i = 0, at = 0; i < nb; i++) {
 		fp.b[i].first = at;
 		fp.b[i].n = (n - at) / (nb - i);
@@ -751,8 +778,7 @@ mail_msg_fetch_par(struct store_db *db, struct readpool *rp,
 		for (i = 0; i < nb; i++)
 			mail_fetch_clear(&fp.b[i].r);
 		memset(fp.b, 0, nb * sizeof(*fp.b));
-		fp.used_bytes = fp.used_search = 0;
-		fp.cut = false;
+		fp.cut = UINT32_MAX;
 		b0->n = n;
 		fetch_par_run(&fp, 0);
 		nb = 1;
