@@ -231,9 +231,11 @@ bad(struct rd *r, const char *why)
 static int
 get_utf8(struct rd *r, const char **v)
 {
-	if (wire_get_STR(&r->w, v) < 0)
+	size_t len;
+
+	if (wire_get_STRN(&r->w, v, &len) < 0)
 		return bad(r, "truncated string");
-	if (!charset_utf8_valid(*v, strlen(*v)))
+	if (len > 0 && !charset_utf8_valid(*v, len))
 		return bad(r, "string is not UTF-8");
 	return 0;
 }
@@ -252,6 +254,7 @@ get_list(struct rd *r, struct wire_strlist *l, uint32_t multiple,
 {
 	struct wire_iter it;
 	const char *s;
+	size_t len;
 
 	if (wire_get_STRLIST(&r->w, l) < 0)
 		return bad(r, "truncated list");
@@ -259,8 +262,8 @@ get_list(struct rd *r, struct wire_strlist *l, uint32_t multiple,
 		return bad(r, "list has a bad length");
 	if (utf8) {
 		wire_strlist_iter(l, &it);
-		while ((s = wire_strlist_next(&it)) != NULL)
-			if (!charset_utf8_valid(s, strlen(s)))
+		while ((s = wire_strlist_next_len(&it, &len)) != NULL)
+			if (len > 0 && !charset_utf8_valid(s, len))
 				return bad(r, "list string is not UTF-8");
 	}
 	return 0;

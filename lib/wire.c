@@ -263,7 +263,7 @@ wire_is_cstr(const uint8_t *p, uint32_t len)
 }
 
 int
-wire_get_STR(struct wire_reader *r, const char **v)
+wire_get_STRN(struct wire_reader *r, const char **v, size_t *len_r)
 {
 	const uint8_t *p;
 	uint32_t len;
@@ -274,7 +274,16 @@ wire_get_STR(struct wire_reader *r, const char **v)
 	if (!wire_is_cstr(p, len))
 		return wire_fail(r, "bad string");
 	*v = (const char *)p;
+	*len_r = len - 1;
 	return 0;
+}
+
+int
+wire_get_STR(struct wire_reader *r, const char **v)
+{
+	size_t len;
+
+	return wire_get_STRN(r, v, &len);
 }
 
 int
@@ -321,7 +330,7 @@ wire_strlist_iter(const struct wire_strlist *l, struct wire_iter *it)
 }
 
 const char *
-wire_strlist_next(struct wire_iter *it)
+wire_strlist_next_len(struct wire_iter *it, size_t *len_r)
 {
 	const char *s;
 	uint32_t len;
@@ -331,7 +340,17 @@ wire_strlist_next(struct wire_iter *it)
 	len = wire_be32_get(it->p);
 	s = (const char *)it->p + 4;
 	it->p += 4 + len;
+	/* wire_get_STRLIST checked that each ends in its only NUL. */
+	*len_r = len > 0 ? len - 1 : 0;
 	return s;
+}
+
+const char *
+wire_strlist_next(struct wire_iter *it)
+{
+	size_t len;
+
+	return wire_strlist_next_len(it, &len);
 }
 
 void

@@ -97,6 +97,8 @@ int	wire_get_BOOL(struct wire_reader *r, bool *v);
 int	wire_get_U32(struct wire_reader *r, uint32_t *v);
 int	wire_get_U64(struct wire_reader *r, uint64_t *v);
 int	wire_get_STR(struct wire_reader *r, const char **v);
+/* The same with the string's length (strlen(*v)) in *len. */
+int	wire_get_STRN(struct wire_reader *r, const char **v, size_t *len);
 int	wire_get_BYTES(struct wire_reader *r, struct wire_bytes *v);
 int	wire_get_STRLIST(struct wire_reader *r, struct wire_strlist *v);
 int	wire_get_U64LIST(struct wire_reader *r, struct wire_u64list *v);
@@ -106,6 +108,8 @@ uint64_t wire_u64list_get(const struct wire_u64list *l, uint32_t i);
 /* Iterates a STRLIST checked by wire_get_STRLIST; returns NULL at its end. */
 void	wire_strlist_iter(const struct wire_strlist *l, struct wire_iter *it);
 const char *wire_strlist_next(struct wire_iter *it);
+/* The same with the string's length (strlen) in *len. */
+const char *wire_strlist_next_len(struct wire_iter *it, size_t *len);
 
 /* Big-endian helpers for fixed headers. */
 void	wire_be16_put(uint8_t *p, uint16_t v);

@@ -57,46 +57,43 @@ imap_resp_is_atom(const void *p, size_t len)
 	return true;
 }
 
-/* Can the bytes go inside DQUOTEs?  QUOTED-CHAR excludes CR, LF and NUL. */
-static bool
-imap_resp_quotable(const uint8_t *s, size_t len, unsigned flags)
-{
-	bool eight = false;
-	size_t i;
-
-	if (len > IMAP_RESP_QUOTED_MAX)
-		return false;
-	for (i = 0; i < len; i++) {
-		if (s[i] == '\0' || s[i] == '\r' || s[i] == '\n')
-			return false;
-		if (s[i] >= 0x80)
-			eight = true;
-	}
-	if (eight)
-		return (flags & IMAP_RESP_UTF8) && imap_utf8_valid(s, len);
-	return true;
-}
-
+/*
+ * A quoted string when the bytes can go inside DQUOTEs (QUOTED-CHAR
+ * excludes CR, LF and NUL), else a literal.  One pass for the common
+ * case: the bytes are copied into DQUOTEs as they are checked, and the copy is dropped for a literal if one turns out to
+ * be needed (CR, LF, NUL, too long, or 8-bit where UTF-8 may not go).
+ */
 void
 imap_resp_string(struct buf *out, const void *p, size_t len, unsigned flags)
 {
-	const uint8_t *s = p, *run;
+	const uint8_t *s = p;
+	uint8_t *d, *start;
 	char hdr[32];
-	size_t i;
+	size_t i, mark;
+	bool eight = false;
 	int n;
 
-	if (imap_resp_quotable(s, len, flags)) {
-		buf_append(out, "\"", 1);
-		for (i = 0, run = s; i < len; i++) {
-			if (s[i] != '"' && s[i] != '\\')
-				continue;
-			buf_append(out, run, s + i - run);
-			buf_append(out, "\\", 1);
-			run = s + i;
+	if (len <= IMAP_RESP_QUOTED_MAX) {
+		mark = out->len;
+		buf_reserve(out, 2 * len + 2);
+		start = d = buf_tail(out);
+		*d++ = '"';
+		for (i = 0; i < len; i++) {
+			if (s[i] >= 0x80)
+				eight = true;
+			else if (s[i] == '"' || s[i] == '\\')
+				*d++ = '\\';
+			else if (s[i] == '\0' || s[i] == '\r' || s[i] == '\n')
+				break;
+			*d++ = s[i];
 		}
-		buf_append(out, run, s + len - run);
-		buf_append(out, "\"", 1);
-		return;
+		if (i == len && (!eight || ((flags & IMAP_RESP_UTF8) &&
+		    imap_utf8_valid(s, len)))) {
+			*d++ = '"';
+			buf_commit(out, (size_t)(d - start));
+			return;
+		}
+		out->len = mark;
 	}
 	/* Server literals are always synchronizing (RFC 9051 4.3). */
 	n = snprintf(hdr, sizeof(hdr), "{%zu}\r\n", len);
