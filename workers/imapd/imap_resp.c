@@ -7,6 +7,7 @@
 #include "imap_resp.h"
 #include "imap_parse.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -24,24 +25,6 @@ imap_resp_tagged(struct buf *out, const char *tag)
 	buf_append(out, " ", 1);
 }
 
-void
-imap_resp_token(struct buf *out, const char *token)
-{
-	buf_append(out, token, strlen(token));
-}
-
-void
-imap_resp_sp(struct buf *out)
-{
-	buf_append(out, " ", 1);
-}
-
-void
-imap_resp_crlf(struct buf *out)
-{
-	buf_append(out, "\r\n", 2);
-}
-
 bool
 imap_resp_is_atom(const void *p, size_t len)
 {
@@ -55,6 +38,32 @@ imap_resp_is_atom(const void *p, size_t len)
 		if (!imap_is_astring_char(s[i]))
 			return false;
 	return true;
+}
+
+/* Whether a word has a byte with the value of every byte of m. */
+static inline uint64_t
+has_byte(uint64_t w, uint64_t m)
+{
+	uint64_t x = w ^ m;
+
+	return (x - UINT64_C(0x0101010101010101)) & ~x &
+	    UINT64_C(0x8080808080808080);
+}
+
+/*
+ * Whether the eight bytes at p are all plain inside DQUOTEs: ASCII and
+ * none of NUL, CR, LF, DQUOTE, backslash.
+ */
+static inline bool
+plain8(const uint8_t *p)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+	return ((w & ones * 0x80) | has_byte(w, 0) | has_byte(w, ones * '\r') |
+	    has_byte(w, ones * '\n') | has_byte(w, ones * '"') |
+	    has_byte(w, ones * '\\')) == 0;
 }
 
 /*
@@ -79,6 +88,14 @@ imap_resp_string(struct buf *out, const void *p, size_t len, unsigned flags)
 		start = d = buf_tail(out);
 		*d++ = '"';
 		for (i = 0; i < len; i++) {
+			/* Runs of plain bytes, eight at a time. */
+			while (i + 8 <= len && plain8(s + i)) {
+				memcpy(d, s + i, 8);
+				d += 8;
+				i += 8;
+			}
+			if (i == len)
+				break;
 			if (s[i] >= 0x80)
 				eight = true;
 			else if (s[i] == '"' || s[i] == '\\')

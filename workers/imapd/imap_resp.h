@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "buf.h"
 
@@ -31,12 +32,30 @@
 void	imap_resp_untagged(struct buf *out);
 /* tag SP; tag must be a valid tag (imap_parse_tag) */
 void	imap_resp_tagged(struct buf *out, const char *tag);
-/* A protocol token (atom, keyword, number) written as is. */
-void	imap_resp_token(struct buf *out, const char *token);
+/*
+ * A protocol token (atom, keyword, number) written as is.  This and the
+ * two below are inline: FETCH writes them for every message.
+ */
+static inline void
+imap_resp_token(struct buf *out, const char *token)
+{
+	buf_append(out, token, strlen(token));
+}
+
 /* SP */
-void	imap_resp_sp(struct buf *out);
+static inline void
+imap_resp_sp(struct buf *out)
+{
+	buf_append(out, " ", 1);
+}
+
 /* CRLF, ending the response line */
-void	imap_resp_crlf(struct buf *out);
+static inline void
+imap_resp_crlf(struct buf *out)
+{
+	buf_append(out, "\r\n", 2);
+}
+
 /* string = quoted / literal */
 void	imap_resp_string(struct buf *out, const void *p, size_t len,
 	    unsigned flags);
