@@ -34,7 +34,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#define FETCH_CHUNK		256		/* UIDs per MSG_FETCH */
+#define FETCH_CHUNK		1024		/* UIDs per MSG_FETCH */
 #define FETCH_SLICE		(512u * 1024)	/* bytes per MSG_BODY */
 #define FETCH_OUT_HIGH		(256u * 1024)	/* wait for the client */
 #define FETCH_FLUSH_AT		(64u * 1024)	/* send what is written */
