@@ -36,7 +36,8 @@ buf_grow(struct buf *b, size_t n)
 	if (b->len > 0)
 		memcpy(p, b->data, b->len);
 	if (b->base != NULL) {
-		sodium_memzero(b->base, b->cap);
+		if (!b->nowipe)
+			sodium_memzero(b->base, b->cap);
 		free(b->base);
 	}
 	b->base = b->data = p;
@@ -65,7 +66,8 @@ void
 buf_clear(struct buf *b)
 {
 	if (b->base != NULL) {
-		sodium_memzero(b->base, b->cap);
+		if (!b->nowipe)
+			sodium_memzero(b->base, b->cap);
 		free(b->base);
 	}
 	b->base = b->data = NULL;

@@ -7,6 +7,7 @@
 #ifndef BULWARK_BUF_H
 #define BULWARK_BUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -16,9 +17,15 @@ struct buf {
 	uint8_t	*data;		/* first unconsumed byte */
 	size_t	 len;		/* bytes at data */
 	size_t	 cap;		/* bytes allocated at base */
+	/*
+	 * Memory is wiped before it is freed, unless this is set: for bulk
+	 * data that is no secret of the process holding it (storaged's
+	 * copies of messages it keeps anyway).
+	 */
+	bool	 nowipe;
 };
 
-#define BUF_INIT	{ NULL, NULL, 0, 0 }
+#define BUF_INIT	{ NULL, NULL, 0, 0, false }
 
 /* buf_reserve() when the room is not there yet: slides or grows. */
 void	 buf_grow(struct buf *b, size_t n);
@@ -71,7 +78,7 @@ void	 buf_printf(struct buf *b, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* Empties the buffer, keeping its allocation. */
 void	 buf_reset(struct buf *b);
-/* Frees the allocation, wiping it first, and resets b. */
+/* Frees the allocation, wiping it first (see nowipe), and resets b. */
 void	 buf_clear(struct buf *b);
 
 #endif

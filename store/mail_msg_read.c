@@ -569,6 +569,8 @@ mail_msg_fetch_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	bool full = false;
 
 	memset(r, 0, sizeof(*r));
+	/* Copies of what the store holds: freeing them needs no wipe. */
+	r->records.nowipe = r->bodies.nowipe = true;
 	if (bud == NULL)
 		bud = &mail_fetch_budget_full;
 	if (keys != NULL && keys->n == 0)
@@ -762,7 +764,11 @@ mail_msg_fetch_par(struct store_db *db, struct readpool *rp,
 	nb = readpool_width(rp) * FETCH_BATCHES_PER_PART;
 	if (nb > n / FETCH_BATCH_MIN)
 		nb = n / FETCH_BATCH_MIN;
-	if (readpool_width(rp) < 2 || nb < 2)
+	/*
+	 * Bodies are copied, not searched or decoded: a split would only
+	 * add the join's copy of them.
+	 */
+	if (readpool_width(rp) < 2 || nb < 2 || body_max > 0)
 		nb = 1;
 	fp.b = xcalloc(nb, sizeof(*fp.b));
 	fp.cut = UINT32_MAX;
