@@ -209,3 +209,39 @@ db_scan_dups(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
 		return db_mdb_error(err, rc, "scan");
 	return IPC_S_OK;
 }
+
+int
+db_seq_get(MDB_txn *txn, MDB_dbi dbi, struct db_seq *seq, const MDB_val *key,
+    MDB_val *data)
+{
+	MDB_val k, d;
+	int rc;
+
+	if (seq == NULL) {
+		k = *key;
+		return mdb_get(txn, dbi, &k, data);
+	}
+	if (seq->c == NULL && (rc = mdb_cursor_open(txn, dbi, &seq->c)) != 0)
+		return rc;
+	if (seq->at && mdb_cursor_get(seq->c, &k, &d, MDB_NEXT) == 0 &&
+	    k.mv_size == key->mv_size &&
+	    memcmp(k.mv_data, key->mv_data, k.mv_size) == 0) {
+		*data = d;
+		return 0;
+	}
+	k = *key;
+	rc = mdb_cursor_get(seq->c, &k, &d, MDB_SET_KEY);
+	seq->at = rc == 0;
+	if (rc == 0)
+		*data = d;
+	return rc;
+}
+
+void
+db_seq_close(struct db_seq *seq)
+{
+	if (seq->c != NULL)
+		mdb_cursor_close(seq->c);
+	seq->c = NULL;
+	seq->at = false;
+}

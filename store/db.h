@@ -156,6 +156,26 @@ enum ipc_status db_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *key,
 enum ipc_status db_put_u64(MDB_txn *txn, MDB_dbi dbi, const char *key,
 	    uint64_t v, struct store_error *err);
 
+/*
+ * Lookups in ascending key order through one cursor: a read over the
+ * messages of a mailbox in UID order finds each next entry right after the
+ * one before, which costs a step instead of a search from the root.
+ * Zero it before the first db_seq_get; close it before its txn ends.
+ */
+struct db_seq {
+	MDB_cursor	*c;
+	bool		 at;		/* the cursor is on an entry */
+};
+
+/*
+ * mdb_get through seq (NULL: plain mdb_get): the entry after the cursor's
+ * is tried first, then the key is searched.  Returns 0, MDB_NOTFOUND or
+ * an LMDB error.
+ */
+int	db_seq_get(MDB_txn *txn, MDB_dbi dbi, struct db_seq *seq,
+	    const MDB_val *key, MDB_val *data);
+void	db_seq_close(struct db_seq *seq);
+
 /* Sees one entry of a scan; returns 0 to go on, non-zero to stop. */
 typedef int db_scan_fn(const MDB_val *key, const MDB_val *val, void *arg);
 

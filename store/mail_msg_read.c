@@ -409,13 +409,23 @@ mail_sync_clear(struct mail_sync *r)
 /* --- MSG_FETCH, MSG_BODY --- */
 
 /*
+ * The cursors of one MSG_FETCH: UIDs come in order, and their email ids
+ * mostly too (messages delivered in turn), so each lookup is mostly a
+ * step from the one before (db_seq_get).
+ */
+struct fetch_seq {
+	struct db_seq		 uids, msgs, recs;
+};
+
+/*
  * Matches the text keys against one message: one bit per key appended to
  * hits; *searched grows by the bytes read.  A message whose record or
  * bytes cannot be read matches nothing (and is logged).
  */
 static enum ipc_status
-mail_fetch_text(struct store_db *db, MDB_txn *txn, uint64_t acct,
-    uint64_t email, const struct message_rec *m, const void *rec,
+mail_fetch_text(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
+    uint64_t acct, uint64_t email, const struct message_rec *m,
+    const void *rec,
     size_t reclen, const struct mail_text_keys *keys, struct buf *hits,
     size_t *searched, struct store_error *err)
 {
@@ -442,8 +452,8 @@ mail_fetch_text(struct store_db *db, MDB_txn *txn, uint64_t acct,
 		need_parts |= msgsearch_needs_parts((enum msgsearch_kind)
 		    keys->kinds[k]);
 	}
-	if (need_rec && rec == NULL && (st = message_record(db, txn, acct,
-	    email, &rec, &reclen, err)) != IPC_S_OK)
+	if (need_rec && rec == NULL && (st = message_record_seq(db, txn,
+	    &seq->recs, acct, email, &rec, &reclen, err)) != IPC_S_OK)
 		return st;
 	if (need_raw && (st = blob_get(db, txn, m->hash, &raw, &len, NULL,
 	    err)) != IPC_S_OK)
@@ -480,8 +490,9 @@ mail_fetch_text(struct store_db *db, MDB_txn *txn, uint64_t acct,
 
 /* Adds the data of one present message; returns false if it did not fit. */
 static enum ipc_status
-mail_fetch_one(struct store_db *db, MDB_txn *txn, uint64_t acct,
-    uint32_t uid, uint64_t email, uint64_t modseq, bool with_record,
+mail_fetch_one(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
+    uint64_t acct, uint32_t uid, uint64_t email, uint64_t modseq,
+    bool with_record,
     const struct mail_text_keys *keys, uint32_t body_max,
     const struct mail_fetch_budget *bud, struct mail_fetch *r,
     size_t *bytes, size_t *searched, struct buf *kw, bool *full,
@@ -499,10 +510,11 @@ mail_fetch_one(struct store_db *db, MDB_txn *txn, uint64_t acct,
 		*full = true;
 		return IPC_S_OK;
 	}
-	if ((st = message_get(db, txn, acct, email, &m, err)) != IPC_S_OK)
+	if ((st = message_get_seq(db, txn, &seq->msgs, acct, email, &m,
+	    err)) != IPC_S_OK)
 		return st;
-	if (with_record && (st = message_record(db, txn, acct, email, &rec,
-	    &reclen, err)) != IPC_S_OK)
+	if (with_record && (st = message_record_seq(db, txn, &seq->recs, acct,
+	    email, &rec, &reclen, err)) != IPC_S_OK)
 		return st;
 	mail_keywords_text(&m, kw);
 	need = 4 + 8 * 9 + 4 + kw->len + reclen +
@@ -523,8 +535,8 @@ mail_fetch_one(struct store_db *db, MDB_txn *txn, uint64_t acct,
 			return IPC_S_OK;
 		}
 	}
-	if (keys != NULL && (st = mail_fetch_text(db, txn, acct, email, &m,
-	    rec, reclen, keys, &r->text_hits, searched, err)) != IPC_S_OK)
+	if (keys != NULL && (st = mail_fetch_text(db, txn, seq, acct, email,
+	    &m, rec, reclen, keys, &r->text_hits, searched, err)) != IPC_S_OK)
 		return st;
 	*bytes += need;
 	mail_vec_u32(&r->found, uid);
@@ -561,6 +573,7 @@ mail_msg_fetch_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
     struct store_error *err)
 {
 	struct mailbox_rec mb;
+	struct fetch_seq seq;
 	struct buf kw = BUF_INIT;
 	enum ipc_status st;
 	uint64_t email, modseq;
@@ -569,6 +582,7 @@ mail_msg_fetch_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	bool full = false;
 
 	memset(r, 0, sizeof(*r));
+	memset(&seq, 0, sizeof(seq));
 	/* Copies of what the store holds: freeing them needs no wipe. */
 	r->records.nowipe = r->bodies.nowipe = true;
 	if (bud == NULL)
@@ -580,10 +594,10 @@ mail_msg_fetch_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 		return st;
 	for (i = 0; i < n && !full; i++) {
 		uid = wire_be32_get(uids + (size_t)i * 4);
-		st = msgops_uid_get(db, txn, account_id, mbox, uid, &email,
-		    &modseq, err);
+		st = msgops_uid_get_seq(db, txn, &seq.uids, account_id, mbox,
+		    uid, &email, &modseq, err);
 		if (st == IPC_S_OK)
-			st = mail_fetch_one(db, txn, account_id, uid, email,
+			st = mail_fetch_one(db, txn, &seq, account_id, uid, email,
 			    modseq, with_record, keys, body_max, bud, r,
 			    &bytes, &searched, &kw, &full, err);
 		else if (st == IPC_S_NOTFOUND)
@@ -595,6 +609,9 @@ mail_msg_fetch_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	}
 	r->bytes = bytes;
 	r->searched = searched;
+	db_seq_close(&seq.uids);
+	db_seq_close(&seq.msgs);
+	db_seq_close(&seq.recs);
 	buf_clear(&kw);
 	return st;
 }

@@ -112,6 +112,14 @@ enum ipc_status
 message_get(struct store_db *db, MDB_txn *txn, uint64_t account_id,
     uint64_t email_id, struct message_rec *m, struct store_error *err)
 {
+	return message_get_seq(db, txn, NULL, account_id, email_id, m, err);
+}
+
+enum ipc_status
+message_get_seq(struct store_db *db, MDB_txn *txn, struct db_seq *seq,
+    uint64_t account_id, uint64_t email_id, struct message_rec *m,
+    struct store_error *err)
+{
 	struct key_mail k;
 	MDB_val kv, d;
 	int rc;
@@ -119,7 +127,8 @@ message_get(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	key_mail_init(&k, account_id);
 	key_mail_u64(&k, email_id);
 	kv = KEY_MAIL_VAL(&k);
-	if ((rc = mdb_get(txn, db->messages, &kv, &d)) == MDB_NOTFOUND)
+	if ((rc = db_seq_get(txn, db->messages, seq, &kv, &d)) ==
+	    MDB_NOTFOUND)
 		return db_error(err, IPC_S_NOTFOUND, "no email %llu",
 		    (unsigned long long)email_id);
 	if (rc != 0)
@@ -135,6 +144,15 @@ message_record(struct store_db *db, MDB_txn *txn, uint64_t account_id,
     uint64_t email_id, const void **p, size_t *len_r,
     struct store_error *err)
 {
+	return message_record_seq(db, txn, NULL, account_id, email_id, p,
+	    len_r, err);
+}
+
+enum ipc_status
+message_record_seq(struct store_db *db, MDB_txn *txn, struct db_seq *seq,
+    uint64_t account_id, uint64_t email_id, const void **p, size_t *len_r,
+    struct store_error *err)
+{
 	struct key_mail k;
 	MDB_val kv, d;
 	int rc;
@@ -142,7 +160,7 @@ message_record(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	key_mail_init(&k, account_id);
 	key_mail_u64(&k, email_id);
 	kv = KEY_MAIL_VAL(&k);
-	if ((rc = mdb_get(txn, db->msgrecs, &kv, &d)) == MDB_NOTFOUND)
+	if ((rc = db_seq_get(txn, db->msgrecs, seq, &kv, &d)) == MDB_NOTFOUND)
 		return db_error(err, IPC_S_NOTFOUND, "no record of email %llu",
 		    (unsigned long long)email_id);
 	if (rc != 0)

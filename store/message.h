@@ -92,6 +92,13 @@ enum ipc_status message_get(struct store_db *db, MDB_txn *txn,
 enum ipc_status message_record(struct store_db *db, MDB_txn *txn,
 	    uint64_t account_id, uint64_t email_id, const void **p,
 	    size_t *len_r, struct store_error *err);
+/* The two above through seq (db.h), for reads in email id order. */
+enum ipc_status message_get_seq(struct store_db *db, MDB_txn *txn,
+	    struct db_seq *seq, uint64_t account_id, uint64_t email_id,
+	    struct message_rec *m, struct store_error *err);
+enum ipc_status message_record_seq(struct store_db *db, MDB_txn *txn,
+	    struct db_seq *seq, uint64_t account_id, uint64_t email_id,
+	    const void **p, size_t *len_r, struct store_error *err);
 /*
  * Deletes all mail of account_id inside write txn (the account is being
  * deleted): messages, mailboxes, indexes, change log, and its blob

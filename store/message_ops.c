@@ -69,6 +69,15 @@ msgops_uid_get(struct store_db *db, MDB_txn *txn, uint64_t account_id,
     uint32_t mbox, uint32_t uid, uint64_t *email_r, uint64_t *modseq_r,
     struct store_error *err)
 {
+	return msgops_uid_get_seq(db, txn, NULL, account_id, mbox, uid,
+	    email_r, modseq_r, err);
+}
+
+enum ipc_status
+msgops_uid_get_seq(struct store_db *db, MDB_txn *txn, struct db_seq *seq,
+    uint64_t account_id, uint32_t mbox, uint32_t uid, uint64_t *email_r,
+    uint64_t *modseq_r, struct store_error *err)
+{
 	struct key_mail k;
 	MDB_val kv, d;
 	int rc;
@@ -77,7 +86,8 @@ msgops_uid_get(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	key_mail_u32(&k, mbox);
 	key_mail_u32(&k, uid);
 	kv = KEY_MAIL_VAL(&k);
-	if ((rc = mdb_get(txn, db->mbox_uids, &kv, &d)) == MDB_NOTFOUND)
+	if ((rc = db_seq_get(txn, db->mbox_uids, seq, &kv, &d)) ==
+	    MDB_NOTFOUND)
 		return db_error(err, IPC_S_NOTFOUND, "no message of UID %u",
 		    uid);
 	if (rc != 0)

@@ -42,6 +42,11 @@ bool	msgops_keyword_valid(const char *kw);
 enum ipc_status msgops_uid_get(struct store_db *db, MDB_txn *txn,
 	    uint64_t account_id, uint32_t mbox, uint32_t uid,
 	    uint64_t *email_r, uint64_t *modseq_r, struct store_error *err);
+/* The same through seq (db.h), for reads in UID order. */
+enum ipc_status msgops_uid_get_seq(struct store_db *db, MDB_txn *txn,
+	    struct db_seq *seq, uint64_t account_id, uint32_t mbox,
+	    uint32_t uid, uint64_t *email_r, uint64_t *modseq_r,
+	    struct store_error *err);
 /* Writes message record m of email inside write txn. */
 enum ipc_status msgops_put(struct store_db *db, MDB_txn *txn,
 	    uint64_t account_id, uint64_t email, const struct message_rec *m,
