@@ -50,6 +50,7 @@ struct mail_mbox_job {
 	/* For watching sessions: ACCTWATCH_EV_*, 0: nothing to tell. */
 	uint32_t		 list_event;
 	char			 oldname[MAILBOX_NAME_MAX + 1];
+	struct mbox_made	 made;		/* parents CREATE, RENAME made */
 };
 
 /* --- MBOX_LIST --- */
@@ -225,9 +226,15 @@ static void
 mail_mbox_list_changed(const struct mail_mbox_job *j)
 {
 	struct notify_origin o;
+	size_t i;
 
 	o.chan_serial = j->chan_serial;
 	o.session = j->ref.session;
+	/* The parents made on the way first, outermost first (RFC 5465 5.4). */
+	for (i = 0; i < j->made.names.n; i++)
+		notify_list_changed(j->sd, j->account_id, &o,
+		    ACCTWATCH_EV_CREATE, j->made.ids[i], j->made.names.v[i],
+		    NULL, false, NULL);
 	notify_list_changed(j->sd, j->account_id, &o, j->list_event,
 	    j->list_event == ACCTWATCH_EV_CREATE ? j->out_id : j->mailbox_id,
 	    j->name, j->list_event == ACCTWATCH_EV_RENAME ? j->oldname : NULL,
@@ -263,6 +270,7 @@ mail_mbox_finish(struct mail_mbox_job *j, enum ipc_status st,
 	}
 	if (st == IPC_S_OK && j->list_event != 0)
 		mail_mbox_list_changed(j);
+	mbox_made_clear(&j->made);
 	free(j);
 }
 
@@ -275,8 +283,9 @@ mail_mbox_create_apply(struct store_db *db, MDB_txn *txn, void *arg,
 	struct mail_mbox_job *j = arg;
 
 	j->list_event = ACCTWATCH_EV_CREATE;
+	mbox_made_clear(&j->made);	/* a batch that failed runs again */
 	return mbox_op_create(db, txn, j->account_id, j->name, j->role,
-	    j->now, &j->out_id, &j->out_uidvalidity, err);
+	    j->now, &j->out_id, &j->out_uidvalidity, &j->made, err);
 }
 
 static void
@@ -379,8 +388,9 @@ mail_mbox_rename_apply(struct store_db *db, MDB_txn *txn, void *arg,
 	    IPC_S_OK)
 		return st;
 	j->list_event = ACCTWATCH_EV_RENAME;
+	mbox_made_clear(&j->made);	/* a batch that failed runs again */
 	st = mbox_op_rename(db, txn, j->account_id, j->mailbox_id, j->name,
-	    j->now, &j->out_id, &j->notify_modseq, err);
+	    j->now, &j->out_id, &j->notify_modseq, &j->made, err);
 	/* The inbox was emptied into a new mailbox. */
 	if (st == IPC_S_OK && j->notify_modseq != 0)
 		j->notify_id = j->mailbox_id;

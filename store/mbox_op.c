@@ -40,6 +40,7 @@ struct mbox_op_ctx {
 	uint64_t		 now;
 	struct mstate_rec	 s;
 	struct mbox_list	 set;
+	struct mbox_made	*made;	/* may be NULL */
 	struct store_error	*err;
 };
 
@@ -296,6 +297,12 @@ mbox_op_parents(struct mbox_op_ctx *ctx, const char *name,
 		else if ((st = mbox_op_make(ctx, prefix, parent, "", &parent))
 		    != IPC_S_OK)
 			return st;
+		else if (ctx->made != NULL) {
+			ctx->made->ids = xreallocarray(ctx->made->ids,
+			    ctx->made->names.n + 1, sizeof(*ctx->made->ids));
+			ctx->made->ids[ctx->made->names.n] = parent;
+			strvec_add(&ctx->made->names, prefix);
+		}
 	}
 	*parent_r = parent;
 	return IPC_S_OK;
@@ -460,13 +467,21 @@ mbox_op_create_in(struct mbox_op_ctx *ctx, const char *name,
 	return mstate_put(ctx->db, ctx->txn, ctx->acct, &ctx->s, ctx->err);
 }
 
+void
+mbox_made_clear(struct mbox_made *made)
+{
+	free(made->ids);
+	made->ids = NULL;
+	strvec_clear(&made->names);
+}
+
 enum ipc_status
 mbox_op_create(struct store_db *db, MDB_txn *txn, uint64_t account_id,
     const char *name, const char *role, uint64_t now, uint32_t *id_r,
-    uint32_t *uidvalidity_r, struct store_error *err)
+    uint32_t *uidvalidity_r, struct mbox_made *made, struct store_error *err)
 {
 	struct mbox_op_ctx ctx = { .db = db, .txn = txn, .acct = account_id,
-	    .now = now, .err = err };
+	    .now = now, .made = made, .err = err };
 	enum ipc_status st;
 
 	st = mbox_op_create_in(&ctx, name, role != NULL ? role : "", id_r,
@@ -848,10 +863,11 @@ mbox_op_rename_in(struct mbox_op_ctx *ctx, uint32_t id, const char *name,
 enum ipc_status
 mbox_op_rename(struct store_db *db, MDB_txn *txn, uint64_t account_id,
     uint32_t id, const char *name, uint64_t now, uint32_t *id_r,
-    uint64_t *inbox_modseq_r, struct store_error *err)
+    uint64_t *inbox_modseq_r, struct mbox_made *made,
+    struct store_error *err)
 {
 	struct mbox_op_ctx ctx = { .db = db, .txn = txn, .acct = account_id,
-	    .now = now, .err = err };
+	    .now = now, .made = made, .err = err };
 	enum ipc_status st;
 	uint64_t ims;
 	uint32_t nid = 0;

@@ -33,6 +33,7 @@
 
 #include "db.h"
 #include "record.h"
+#include "strvec.h"
 
 #define MBOX_OP_MAX	4096	/* mailboxes per account */
 
@@ -81,17 +82,30 @@ const char *mbox_op_name_check(const char *name);
 bool	mbox_op_role_known(const char *role);
 
 /*
+ * The missing parents a CREATE or RENAME made on the way (RFC 9051 6.3.4),
+ * outermost first, for the sessions to be told of them (RFC 5465 5.4).
+ * Zero it first; mbox_made_clear() empties it.
+ */
+struct mbox_made {
+	uint32_t	*ids;
+	struct strvec	 names;		/* names.n entries, as ids */
+};
+
+void	mbox_made_clear(struct mbox_made *made);
+
+/*
  * Creates mailbox name with role (may be "" or NULL) and any missing
  * parents (without role) at now, with a change-log entry each; each is
  * subscribed exactly if its name was (subscription.h).  *id_r and
- * *uidvalidity_r (may be NULL) get the new mailbox's.  Returns IPC_S_OK, IPC_S_INVALID (name or role), IPC_S_EXISTS (the name
- * exists, or another mailbox has the role), IPC_S_LIMIT, IPC_S_NOTFOUND
- * (no mail state) or an error.
+ * *uidvalidity_r (may be NULL) get the new mailbox's, made (may be NULL)
+ * the parents made.  Returns IPC_S_OK, IPC_S_INVALID (name or role),
+ * IPC_S_EXISTS (the name exists, or another mailbox has the role),
+ * IPC_S_LIMIT, IPC_S_NOTFOUND (no mail state) or an error.
  */
 enum ipc_status mbox_op_create(struct store_db *db, MDB_txn *txn,
 	    uint64_t account_id, const char *name, const char *role,
 	    uint64_t now, uint32_t *id_r, uint32_t *uidvalidity_r,
-	    struct store_error *err);
+	    struct mbox_made *made, struct store_error *err);
 /*
  * Deletes mailbox id and its messages: those in no other mailbox are
  * destroyed, the others only leave it (message_ops.h).  *modseq_r (may be
@@ -111,7 +125,7 @@ enum ipc_status mbox_op_delete(struct store_db *db, MDB_txn *txn,
  * inbox and its children where they are; *inbox_modseq_r (may be NULL)
  * then gets the inbox's new highest modseq if it held messages, else 0
  * (and 0 for any other rename).  *id_r gets the id of the mailbox now
- * called name.  Subscriptions stay with the names: the old name of a
+ * called name, made (may be NULL) the parents made.  Subscriptions stay with the names: the old name of a
  * subscribed mailbox stays subscribed, and a renamed mailbox is
  * subscribed exactly if its new name was (subscription.h, RFC 9051
  * 6.3.6).  Returns IPC_S_OK, IPC_S_NOTFOUND,
@@ -120,7 +134,8 @@ enum ipc_status mbox_op_delete(struct store_db *db, MDB_txn *txn,
  */
 enum ipc_status mbox_op_rename(struct store_db *db, MDB_txn *txn,
 	    uint64_t account_id, uint32_t id, const char *name, uint64_t now,
-	    uint32_t *id_r, uint64_t *inbox_modseq_r, struct store_error *err);
+	    uint32_t *id_r, uint64_t *inbox_modseq_r, struct mbox_made *made,
+	    struct store_error *err);
 /*
  * Sets the subscription of mailbox id, with a change-log entry when it
  * changes.  Returns IPC_S_OK, IPC_S_NOTFOUND or an error.

@@ -490,10 +490,36 @@ class ImapNotifyTest(unittest.TestCase):
         self.ok(r, b"N", b"NOTIFY SET (personal (MailboxName))")
         typ, _ = c.create("Tree/Leaf")
         self.assertEqual(typ, "OK")
+        # Tree did not exist: CREATE made it (RFC 9051 6.3.4), and it is
+        # told as created first, then the leaf, then the leaf's parent.
+        got = self.wait_for(r, lambda l: l.endswith(b'"/" Tree/Leaf'),
+                            "LIST of the leaf")
+        self.assertEqual(got, [b'* LIST (\\HasChildren) "/" Tree',
+                               b'* LIST (\\HasNoChildren) "/" Tree/Leaf'])
         got = self.wait_for(r, lambda l: l.endswith(b'"/" Tree'),
                             "LIST of the parent")
-        self.assertIn(b'* LIST (\\HasNoChildren) "/" Tree/Leaf', got)
-        self.assertEqual(got[-1], b'* LIST (\\HasChildren) "/" Tree')
+        self.assertEqual(got, [b'* LIST (\\HasChildren) "/" Tree'])
+        # Each level made on the way is told, outermost first, each
+        # followed by its parent's (whose children changed, 5.4).
+        typ, _ = c.create("Deep/er/Leaf")
+        self.assertEqual(typ, "OK")
+        got = self.wait_for(r, lambda l: l.endswith(b'"/" Deep/er/Leaf'),
+                            "LIST of Deep/er/Leaf")
+        self.assertEqual(got, [b'* LIST (\\HasChildren) "/" Deep',
+                               b'* LIST (\\HasChildren) "/" Deep/er',
+                               b'* LIST (\\HasChildren) "/" Deep',
+                               b'* LIST (\\HasNoChildren) "/" Deep/er/Leaf'])
+        got = self.wait_for(r, lambda l: l.endswith(b'"/" Deep/er'),
+                            "LIST of the parent of Deep/er/Leaf")
+        self.assertEqual(got, [b'* LIST (\\HasChildren) "/" Deep/er'])
+        # RENAME to a name under a new parent makes it too.
+        typ, _ = c.rename("Deep/er/Leaf", "Far/Leaf")
+        self.assertEqual(typ, "OK")
+        got = self.wait_for(r, lambda l: b"OLDNAME" in l, "OLDNAME")
+        self.assertEqual(got[0], b'* LIST (\\HasChildren) "/" Far')
+        self.assertEqual(got[-1], b'* LIST (\\HasNoChildren) "/" '
+                         b'Far/Leaf ("OLDNAME" (Deep/er/Leaf))')
+        self.assertEqual(r.quiet(), [])
         typ, _ = c.rename("Tree/Leaf", "Tree/Branch")
         self.assertEqual(typ, "OK")
         got = self.wait_for(r, lambda l: b"OLDNAME" in l, "OLDNAME")

@@ -97,8 +97,28 @@ struct op {
 	/* Results. */
 	uint32_t	 out_id, uidvalidity;
 	uint64_t	 modseq;
+	struct mbox_made made;
 	char		 why[256];
 };
+
+/* The parents an op made, as "name(id) ..." (the last made, kept). */
+static char made_text[512];
+
+static void
+made_note(struct op *o)
+{
+	size_t i;
+
+	made_text[0] = '\0';
+	for (i = 0; i < o->made.names.n; i++) {
+		if (i > 0)
+			strlcat(made_text, " ", sizeof(made_text));
+		strlcat(made_text, o->made.names.v[i], sizeof(made_text));
+		snprintf(made_text + strlen(made_text), sizeof(made_text) -
+		    strlen(made_text), "(%u)", o->made.ids[i]);
+	}
+	mbox_made_clear(&o->made);
+}
 
 static enum ipc_status
 create_apply(struct store_db *db, MDB_txn *txn, void *arg,
@@ -106,8 +126,9 @@ create_apply(struct store_db *db, MDB_txn *txn, void *arg,
 {
 	struct op *o = arg;
 
+	mbox_made_clear(&o->made);
 	return mbox_op_create(db, txn, o->acct, o->name, o->role, o->now,
-	    &o->out_id, &o->uidvalidity, err);
+	    &o->out_id, &o->uidvalidity, &o->made, err);
 }
 
 static enum ipc_status
@@ -125,8 +146,9 @@ rename_apply(struct store_db *db, MDB_txn *txn, void *arg,
 {
 	struct op *o = arg;
 
+	mbox_made_clear(&o->made);
 	return mbox_op_rename(db, txn, o->acct, o->id, o->name, o->now,
-	    &o->out_id, &o->modseq, err);
+	    &o->out_id, &o->modseq, &o->made, err);
 }
 
 static enum ipc_status
@@ -158,6 +180,7 @@ create_at(struct store_db *db, uint64_t acct, const char *name,
 	    .now = now };
 	enum ipc_status st = run(db, create_apply, &o);
 
+	made_note(&o);
 	if (id_r != NULL)
 		*id_r = st == IPC_S_OK ? o.out_id : 0;
 	return st;
@@ -184,6 +207,7 @@ rename_to(struct store_db *db, uint64_t acct, uint32_t id, const char *name,
 	struct op o = { .acct = acct, .id = id, .name = name, .now = NOW };
 	enum ipc_status st = run(db, rename_apply, &o);
 
+	made_note(&o);
 	if (id_r != NULL)
 		*id_r = o.out_id;
 	if (modseq_r != NULL)
@@ -550,6 +574,8 @@ TEST(test_create_with_parents)
 	CHECK_INT(before, 6);
 	CHECK_INT(create(&db, acct, "a/b/c", &id), IPC_S_OK);
 	CHECK_INT(id, 9);
+	/* The parents made, outermost first, for NOTIFY (RFC 5465 5.4). */
+	CHECK_STR(made_text, "a(7) a/b(8)");
 	names_after_defaults(&db, acct, names, sizeof(names));
 	CHECK_STR(names, "a(0) a/b(7) a/b/c(8)");
 	a = id_of(&db, acct, "a");
@@ -575,6 +601,7 @@ TEST(test_create_with_parents)
 	/* An existing parent is reused; a sibling is made under it. */
 	CHECK_INT(create(&db, acct, "a/b/d", &id), IPC_S_OK);
 	CHECK_INT(id, 10);
+	CHECK_STR(made_text, "");
 	names_after_defaults(&db, acct, names, sizeof(names));
 	CHECK_STR(names, "a(0) a/b(7) a/b/c(8) a/b/d(8)");
 	CHECK_INT(state_of(&db, acct), 10);
@@ -820,6 +847,7 @@ TEST(test_rename_tree)
 	CHECK_INT(ims, 0);
 	x = id_of(&db, acct, "x");
 	CHECK_INT(x, 11);
+	CHECK_STR(made_text, "x(11)");
 	/* "ab" only shares a prefix: it stays. */
 	names_after_defaults(&db, acct, names, sizeof(names));
 	CHECK_STR(names, "x/y(11) x/y/b(7) x/y/b/c(8) ab(0) x(0)");

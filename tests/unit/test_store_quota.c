@@ -414,7 +414,7 @@ TEST(test_counters_rename_inbox)
 	    IPC_S_OK);
 	CHECK_INT(db_begin(&db, true, &txn, &err), IPC_S_OK);
 	CHECK_INT(mbox_op_rename(&db, txn, acct, INBOX, "Old", NOW, &id, &ims,
-	    &err), IPC_S_OK);
+	    NULL, &err), IPC_S_OK);
 	CHECK_INT(db_commit(&txn, &err), IPC_S_OK);
 	CHECK_MBOX(&db, acct, INBOX, 0, 0, 0, 0, 0);
 	CHECK_MBOX(&db, acct, id, 2, 1, S0 + S1, 1, S0);
@@ -793,7 +793,7 @@ TEST(test_metadata)
 	/* Deleted with their mailbox. */
 	CHECK_INT(db_begin(&db, true, &txn, &err), IPC_S_OK);
 	CHECK_INT(mbox_op_create(&db, txn, acct, "Work", "", NOW, &work, NULL,
-	    &err), IPC_S_OK);
+	    NULL, &err), IPC_S_OK);
 	CHECK_INT(db_commit(&txn, &err), IPC_S_OK);
 	CHECK_INT(meta_set(&db, acct, work, "/private/comment", "w"),
 	    IPC_S_OK);
