@@ -422,6 +422,49 @@ class ImapNotifyTest(unittest.TestCase):
         r.close()
         c.logout()
 
+    def test_message_new_not_for_own_messages(self):
+        # RFC 5465 5.2: the FETCH of MessageNew is for messages others
+        # add; the session's own APPEND and COPY into the selected
+        # mailbox get their EXISTS only.  (A message another session adds
+        # while this one runs a command is learnt by the command's end and
+        # told between commands; when it comes does not depend on the
+        # test, so only its FETCH is checked.)
+        c = self.client()
+        c.create("During")
+        r = self.raw()
+        self.ok(r, b"E", b"ENABLE IMAP4rev2")
+        self.ok(r, b"S", b"SELECT During")
+        self.ok(r, b"N", b"NOTIFY SET (selected (MessageNew (UID "
+                b"FLAGS) MessageExpunge))")
+        own = message(21, b"mine")
+        r.send(b"A APPEND During {%d}\r\n" % len(own))
+        self.assertTrue(r.line().startswith(b"+"))
+        c.append("During", None, None, message(22, b"theirs"))
+        time.sleep(0.5)
+        r.send(own + b"\r\n")
+        lines = r.until(b"A")
+        self.assertTrue(lines[-1].startswith(b"A OK"), lines)
+        lines += r.quiet()
+        fetches = [l for l in lines if b"FETCH" in l]
+        self.assertEqual(fetches, [b"* 1 FETCH (UID 1 FLAGS ())"])
+        self.assertIn(b"* 2 EXISTS", lines)
+        # The own APPEND alone: EXISTS with its OK, no FETCH after.
+        lines = r.cmd(b"B", b"APPEND During {%d+}\r\n%s" % (len(own), own))
+        self.assertIn(b"* 3 EXISTS", lines)
+        self.assertEqual([l for l in lines if b"FETCH" in l], [])
+        self.assertEqual(r.quiet(), [])
+        # COPY into the selected mailbox itself: no FETCH either.
+        lines = self.ok(r, b"C", b"UID COPY 1 During")
+        self.assertIn(b"* 4 EXISTS", lines)
+        self.assertEqual([l for l in lines if b"FETCH" in l], [])
+        self.assertEqual(r.quiet(), [])
+        # Another delivery between commands is still told.
+        c.append("During", None, None, message(23))
+        got = self.wait_for(r, lambda l: b"FETCH" in l, "FETCH of UID 5")
+        self.assertEqual(got[-1], b"* 5 FETCH (UID 5 FLAGS ())")
+        r.close()
+        c.logout()
+
     def test_selected_without_flag_change_and_delayed(self):
         c = self.client()
         c.create("Calm")

@@ -23,6 +23,7 @@
  * a NUL no encoding can hold (in a header) is refused with UNKNOWN-CTE.
  */
 #include "imap_append.h"
+#include "imap_cmd_notify.h"
 #include "compat.h"
 #include "conn.h"
 #include "imap_cmd.h"
@@ -234,6 +235,8 @@ append_reply_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	}
 	imap_seqset_clear(&set);
 	selected = s->view != NULL && s->view->mailbox_id == x->mailbox_id;
+	if (selected)
+		imap_notify_own_new(s, r->uids.p, r->uids.len / 4);
 	s->cmd_ctx = NULL;
 	s->cmd_ctx_free = NULL;
 	append_ctx_free(x);

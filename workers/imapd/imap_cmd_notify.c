@@ -92,8 +92,17 @@ struct imap_notify {
 	/* Writing: the connection is paused. */
 	bool		 busy;
 	uint32_t	 list_id;	/* MBOX_LIST waiting */
-	uint32_t	 fetch_from;	/* last UID before the selected sync */
-	uint64_t	 sel_hms;	/* the view's modseq before it */
+	/*
+	 * MessageNew's FETCH (RFC 5465 5.2): the selected mailbox's last UID
+	 * that was told, or was there when it was first seen here.  A
+	 * message the session learnt otherwise (the sync at the end of a
+	 * command) is told between commands too.
+	 */
+	uint32_t	 told_mailbox, told_uidvalidity, told_uid;
+	/* UIDs the session itself added there, not told (ascending). */
+	uint32_t	*own;
+	size_t		 nown;
+	uint64_t	 sel_hms;	/* the view's modseq before the sync */
 	/*
 	 * The selected sync failed (storaged refused MBOX_SYNC): not tried
 	 * again before the next change or command, or it would loop.
@@ -139,6 +148,7 @@ nf_free(struct imap_notify *n)
 	imap_notify_set_clear(&n->set);
 	nf_events_clear(n);
 	free(n->seen);
+	free(n->own);
 	free(n);
 }
 
@@ -572,28 +582,120 @@ nf_fetched(struct imap_session *s)
 	nf_end(s);
 }
 
-/* MessageNew's FETCH for the messages the sync brought (RFC 5465 5.2). */
+/*
+ * Notes the selected mailbox's messages as told when the session first
+ * sees it here (after SELECT or NOTIFY SET): only later ones are new.
+ */
+static void
+nf_told_init(struct imap_session *s)
+{
+	struct imap_notify *n = s->notify;
+	const struct imap_view *v = s->view;
+
+	if (v == NULL || (n->told_mailbox == v->mailbox_id &&
+	    n->told_uidvalidity == v->uidvalidity))
+		return;
+	n->told_mailbox = v->mailbox_id;
+	n->told_uidvalidity = v->uidvalidity;
+	n->told_uid = imap_view_last_uid(v);
+}
+
+void
+imap_notify_view_new(struct imap_session *s)
+{
+	if (s->notify == NULL)
+		return;
+	s->notify->told_mailbox = 0;
+	s->notify->nown = 0;
+	nf_told_init(s);
+}
+
+static int
+nf_uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void
+imap_notify_own_new(struct imap_session *s, const uint8_t *uids, uint32_t n)
+{
+	struct imap_notify *nf = s->notify;
+	uint32_t i;
+
+	if (nf == NULL || n == 0)
+		return;
+	nf->own = xreallocarray(nf->own, nf->nown + n, sizeof(*nf->own));
+	for (i = 0; i < n; i++)
+		nf->own[nf->nown++] = imap_view_vec_get(uids, i);
+	qsort(nf->own, nf->nown, sizeof(*nf->own), nf_uid_cmp);
+}
+
+/* Whether uid is one the session added itself. */
+static bool
+nf_own_has(struct imap_notify *n, uint32_t uid)
+{
+	return n->nown > 0 && bsearch(&uid, n->own, n->nown, sizeof(*n->own),
+	    nf_uid_cmp) != NULL;
+}
+
+/* Whether the view holds new messages whose MessageNew FETCH is owed. */
+static bool
+nf_new_owed(const struct imap_session *s)
+{
+	const struct imap_notify *n = s->notify;
+
+	return n->set.sel_set && (n->set.sel_events & IMAP_NE_NEW) &&
+	    n->set.fetch_att != NULL && s->view != NULL &&
+	    n->told_mailbox == s->view->mailbox_id &&
+	    imap_view_last_uid(s->view) > n->told_uid;
+}
+
+/* MessageNew's FETCH for the new messages of the view (RFC 5465 5.2). */
+static void
+nf_fetch_new(struct imap_session *s)
+{
+	struct imap_notify *n = s->notify;
+	struct imap_view *v = s->view;
+	uint32_t *uids, k = 0, i, from;
+
+	if (!nf_new_owed(s)) {
+		nf_end(s);
+		return;
+	}
+	from = n->told_uid;
+	n->told_uid = imap_view_last_uid(v);
+	uids = xreallocarray(NULL, v->n, sizeof(*uids));
+	for (i = 0; i < v->n; i++)
+		if (v->uids[i] > from && !nf_own_has(n, v->uids[i]))
+			uids[k++] = v->uids[i];
+	/* The own UIDs up to here are done with. */
+	for (i = 0; i < n->nown && n->own[i] <= n->told_uid; i++)
+		;
+	if (i > 0) {
+		memmove(n->own, n->own + i, (n->nown - i) * sizeof(*n->own));
+		n->nown -= i;
+	}
+	if (k == 0) {
+		free(uids);
+		nf_end(s);
+		return;
+	}
+	imap_fetch_notify(s, uids, k, n->set.fetch_att, nf_fetched);
+	free(uids);
+}
+
 static void
 nf_sel_synced(struct imap_session *s)
 {
 	struct imap_notify *n = s->notify;
 	struct imap_view *v = s->view;
-	uint32_t *uids, k = 0, i;
 
 	/* Still changed and no further: the sync failed. */
 	if (v != NULL && v->changed && v->highestmodseq == n->sel_hms)
 		n->sel_stalled = true;
-	if (n->set.fetch_att == NULL || v == NULL ||
-	    imap_view_last_uid(v) <= n->fetch_from) {
-		nf_end(s);
-		return;
-	}
-	uids = xreallocarray(NULL, v->n, sizeof(*uids));
-	for (i = 0; i < v->n; i++)
-		if (v->uids[i] > n->fetch_from)
-			uids[k++] = v->uids[i];
-	imap_fetch_notify(s, uids, k, n->set.fetch_att, nf_fetched);
-	free(uids);
+	nf_fetch_new(s);
 }
 
 static void
@@ -602,10 +704,9 @@ nf_sync_selected(struct imap_session *s)
 	struct imap_notify *n = s->notify;
 
 	if (!nf_sel_due(s)) {
-		nf_end(s);
+		nf_fetch_new(s);
 		return;
 	}
-	n->fetch_from = imap_view_last_uid(s->view);
 	n->sel_hms = s->view->highestmodseq;
 	(void)imap_view_sync(s, false, nf_sel_synced);
 }
@@ -664,7 +765,8 @@ nf_pipeline(struct imap_session *s)
 	}
 	other = (n->nchanged > 0 || n->nevents > 0) &&
 	    (store = imapd_store()) != NULL;
-	sel = nf_sel_due(s);
+	nf_told_init(s);
+	sel = nf_sel_due(s) || nf_new_owed(s);
 	if (!other && !sel)
 		return;
 	n->busy = true;
@@ -859,6 +961,7 @@ imap_cmd_notify(struct imap_session *s, struct imap_parser *ps)
 	old_watch = s->notify != NULL ? s->notify->watch : 0;
 	imap_notify_free(s);
 	s->notify = n;
+	nf_told_init(s);	/* what the view holds now is not new */
 	if (nf_watch_of(n) != 0 || old_watch != 0)
 		nf_send_watch(s, nf_watch_of(n));
 	if (na.none) {

@@ -43,6 +43,18 @@ void	imap_notify_list_changed(struct imap_session *s,
 bool	imap_notify_selected_changed(struct imap_session *s);
 /* A new storaged: tells it again what the session watches. */
 void	imap_notify_store_renewed(struct imap_session *s);
+/*
+ * SELECT or EXAMINE has its new view whole: its messages are not new to
+ * MessageNew.
+ */
+void	imap_notify_view_new(struct imap_session *s);
+/*
+ * The session's own APPEND, COPY or MOVE put the n UIDs (a uid vector of
+ * imap_view.h) into the selected mailbox: no MessageNew FETCH for them
+ * (RFC 5465 5.2).
+ */
+void	imap_notify_own_new(struct imap_session *s, const uint8_t *uids,
+	    uint32_t n);
 
 /*
  * For the view (imap_view.c): whether the client asked not to hear of

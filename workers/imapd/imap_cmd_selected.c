@@ -284,6 +284,7 @@ sel_select_done(struct imap_session *s)
 	char id[OBJID_MAX];
 	uint32_t msn;
 
+	imap_notify_view_new(s);
 	buf_printf(s->out, "* %u EXISTS\r\n", v->n);
 	if (!rev2)
 		buf_printf(s->out, "* %u RECENT\r\n",
@@ -1057,6 +1058,9 @@ sel_copy_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 		return;
 	}
 	n = r->src_uids.len / 4;
+	/* Into the selected mailbox itself: no MessageNew FETCH for them. */
+	if (s->view != NULL && s->view->mailbox_id == x->mailbox_id)
+		imap_notify_own_new(s, r->dst_uids.p, r->dst_uids.len / 4);
 	if (n > 0 && r->dst_uids.len / 4 == n) {
 		imap_seqset_init(&src);
 		imap_seqset_init(&dst);
@@ -1128,6 +1132,7 @@ sel_copy_found(struct imap_session *s, enum ipc_status st,
 	req.uids.len = (uint32_t)x->vec.len;
 	req.to_mailbox = mb->id;
 	req.move = x->move;
+	x->mailbox_id = mb->id;
 	s->req_id = ipc_request(store, IPC_T_MSG_COPY, conn_id(s->conn), &req,
 	    sel_copy_cb, s);
 }
