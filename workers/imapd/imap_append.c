@@ -23,10 +23,10 @@
  * a NUL no encoding can hold (in a header) is refused with UNKNOWN-CTE.
  */
 #include "imap_append.h"
-#include "imap_cmd_notify.h"
 #include "compat.h"
 #include "conn.h"
 #include "imap_cmd.h"
+#include "imap_cmd_notify.h"
 #include "imap_date.h"
 #include "imap_mbox.h"
 #include "imap_resp.h"
