@@ -1048,10 +1048,12 @@ fetch_same_prefix(const struct mail_fetch *a, const struct mail_fetch *b,
 			bb += mail_vec_u64_get(&b->body_lens, i);
 		}
 	}
+	/* memcmp of no bytes may still not be given NULL (UBSan). */
 	return ab == bb && ab <= a->bodies.len && ab <= b->bodies.len &&
-	    memcmp(a->bodies.data, b->bodies.data, ab) == 0 &&
+	    (ab == 0 || memcmp(a->bodies.data, b->bodies.data, ab) == 0) &&
 	    a->text_hits.len >= n * stride && b->text_hits.len >= n * stride &&
-	    memcmp(a->text_hits.data, b->text_hits.data, n * stride) == 0;
+	    (n * stride == 0 || memcmp(a->text_hits.data, b->text_hits.data,
+	    n * stride) == 0);
 }
 
 /*
