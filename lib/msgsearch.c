@@ -321,6 +321,7 @@ msgsearch_cache_clear(struct msgsearch_cache *c)
 	buf_clear(&c->head_key);
 	c->body_next = 0;
 	c->head_done = false;
+	c->scanned = 0;
 }
 
 size_t

@@ -425,9 +425,8 @@ struct fetch_seq {
 static enum ipc_status
 mail_fetch_text(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
     uint64_t acct, uint64_t email, const struct message_rec *m,
-    const void *rec,
-    size_t reclen, const struct mail_text_keys *keys, struct buf *hits,
-    size_t *searched, struct store_error *err)
+    const void *rec, size_t reclen, const struct mail_text_keys *keys,
+    struct buf *hits, size_t *searched, struct store_error *err)
 {
 	struct msgsearch_cache cache;
 	struct msgrec mr;
@@ -470,6 +469,9 @@ mail_fetch_text(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 	}
 	h = hits->data + at;
 	memset(&cache, 0, sizeof(cache));
+	/* Decoded text of a message storaged holds: no wipe per message. */
+	cache.body_ascii.nowipe = cache.body_key.nowipe = true;
+	cache.part.nowipe = cache.head.nowipe = cache.head_key.nowipe = true;
 	for (k = 0; k < keys->n; k++)
 		if (msgsearch_match(open ? &mr : NULL, raw, len,
 		    (enum msgsearch_kind)keys->kinds[k], keys->fields[k],
@@ -488,12 +490,11 @@ mail_fetch_text(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 	return IPC_S_OK;
 }
 
-/* Adds the data of one present message; returns false if it did not fit. */
+/* Adds the data of one present message, or sets *full if it does not fit. */
 static enum ipc_status
 mail_fetch_one(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
     uint64_t acct, uint32_t uid, uint64_t email, uint64_t modseq,
-    bool with_record,
-    const struct mail_text_keys *keys, uint32_t body_max,
+    bool with_record, const struct mail_text_keys *keys, uint32_t body_max,
     const struct mail_fetch_budget *bud, struct mail_fetch *r,
     size_t *bytes, size_t *searched, struct buf *kw, bool *full,
     struct store_error *err)
