@@ -851,7 +851,8 @@ fetch_read_more(struct fetch_ctx *x)
 		buf_append(x->buffered ? &x->tmp : s->out, x->mem +
 		    (x->off - x->mem_off), (size_t)(stop - x->off));
 		x->off = stop;
-		if (!x->buffered)
+		/* Gathered with the responses around it when it is small. */
+		if (!x->buffered && s->out->len >= FETCH_FLUSH_AT)
 			conn_flush(s->conn);
 		if (x->off >= x->end)
 			return false;
@@ -865,6 +866,7 @@ fetch_read_more(struct fetch_ctx *x)
 	req.offset = x->off;
 	req.length = x->end - x->off > FETCH_SLICE ? FETCH_SLICE :
 	    (uint32_t)(x->end - x->off);
+	conn_flush(s->conn);	/* what is written leaves while it waits */
 	s->req_id = ipc_request(store, IPC_T_MSG_BODY, conn_id(s->conn), &req,
 	    fetch_body_cb, s);
 	return true;
