@@ -175,14 +175,19 @@ class Imap:
         self.sock = socket.create_connection(("127.0.0.1", port),
                                              timeout=timeout)
         self.buf = bytearray()
+        # One buffer that every read lands in: recv(1 MiB) made a new
+        # object of 1 MiB for each read, and took the client 1 s of the
+        # one it needed to read 850 MB of BODY[] (a server that only
+        # sendfile()s the same bytes: 1.0 s, against 0.34 s this way).
+        self.view = memoryview(bytearray(1 << 20))
         self.n = 0
         self.readline()
 
     def fill(self):
-        chunk = self.sock.recv(1 << 20)
-        if not chunk:
+        got = self.sock.recv_into(self.view)
+        if not got:
             raise EOFError("server closed the connection")
-        self.buf += chunk
+        self.buf += self.view[:got]
 
     def readline(self):
         while True:
@@ -194,16 +199,26 @@ class Imap:
             self.fill()
 
     def skip(self, n):
-        """Reads and drops n literal bytes; returns them counted."""
-        while len(self.buf) < n:
-            if len(self.buf) > 0:
-                n -= len(self.buf)
-                got = len(self.buf)
-                self.buf.clear()
+        """Reads and drops n literal bytes, counted in self.skipped."""
+        have = len(self.buf)
+        if have >= n:
+            del self.buf[:n]
+            self.skipped += n
+            return
+        self.buf.clear()
+        self.skipped += have
+        n -= have
+        while n > 0:
+            got = self.sock.recv_into(self.view)
+            if not got:
+                raise EOFError("server closed the connection")
+            if got <= n:
+                n -= got
                 self.skipped += got
-            self.fill()
-        del self.buf[:n]
-        self.skipped += n
+            else:
+                self.buf += self.view[n:got]
+                self.skipped += n
+                n = 0
 
     def command(self, text):
         """Runs a command; returns (tagged line, untagged lines, bytes of
