@@ -49,6 +49,8 @@ buf_consume(struct buf *b, size_t n)
 {
 	if (n > b->len)
 		fatalx("buf_consume: %zu > %zu", n, b->len);
+	if (n == 0)
+		return;		/* data may be NULL: no NULL + 0 (UBSan) */
 	b->data += n;
 	b->len -= n;
 	if (b->len == 0)
