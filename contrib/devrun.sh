@@ -59,6 +59,10 @@ imap {
 	workers 2
 	cleartext-auth yes	# loopback development only
 }
+http {
+	workers 1
+	cleartext-auth yes	# loopback development only
+}
 CONF
 
 CTL="$TOP/$BUILD/bulwarkctl -f $CONF"
@@ -87,13 +91,15 @@ Bulwark is running (pid $pid) from $BUILD with its data in run/.
   IMAP      127.0.0.1:10143 (STARTTLS; cleartext login allowed on loopback)
   IMAPS     127.0.0.1:10993 (self-signed certificate run/cert.pem)
   LMTP      127.0.0.1:10024 and run/lmtp.sock (for an MTA such as Postfix)
+  JMAP      http://127.0.0.1:18080/.well-known/jmap (Basic auth in clear on loopback)
   account   demo@example.org, password demo
   try       curl -k imaps://127.0.0.1:10993/ -u demo@example.org:demo -X NOOP -v
             openssl s_client -quiet -connect 127.0.0.1:10993
             swaks --protocol LMTP --server 127.0.0.1:10024 --to demo@example.org
+            curl -L -u demo@example.org:demo http://127.0.0.1:18080/.well-known/jmap
   admin     $BUILD/bulwarkctl -f run/bulwark.conf message list demo@example.org
-Listeners for HTTP (JMAP) and ManageSieve are configured but not opened until
-their workers exist.  Ctrl-C stops the server.
+The ManageSieve listener is configured but not opened until its worker
+exists.  Ctrl-C stops the server.
 
 INFO
 wait $pid

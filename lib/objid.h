@@ -4,7 +4,7 @@
  * EMAILID, THREADID) and JMAP (RFC 8620 1.2 Id) show for the store's
  * numeric ids, so that both protocols name a message the same way.  An id
  * is a letter for its kind followed by the number in lower-case hex:
- * mailbox "B1f", email "M2a0", thread "T7".  They are stable for the life
+ * mailbox "B1f", email "M2a0", thread "T7", account "A3".  They are stable for the life
  * of the object and never reused (the store never reuses a number).
  */
 #ifndef BULWARK_OBJID_H
@@ -24,5 +24,6 @@ objid_format(char *out, char kind, uint64_t n)
 #define OBJID_MAILBOX	'B'
 #define OBJID_EMAIL	'M'
 #define OBJID_THREAD	'T'
+#define OBJID_ACCOUNT	'A'	/* JMAP accountId (RFC 8620 1.6.2) */
 
 #endif

@@ -205,6 +205,66 @@ check_host(const char *s)
 	return len == 0 || s[-1] == '-' ? "is not a valid host name" : NULL;
 }
 
+/*
+ * CORS origins (RFC 6454 6.2 serializations): "*" alone, or origins
+ * "http://host" or "https://host:port" separated by spaces.
+ */
+static const char *
+check_origins(const char *s)
+{
+	const char *p, *host, *end;
+	struct in6_addr in6;
+	char name[254];
+	size_t n = 0, len;
+
+	if (strcmp(s, "*") == 0)
+		return NULL;
+	for (p = s; *p != '\0'; p = end) {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		if ((end = strchr(p, ' ')) == NULL)
+			end = p + strlen(p);
+		if (strncmp(p, "https://", 8) == 0)
+			host = p + 8;
+		else if (strncmp(p, "http://", 7) == 0)
+			host = p + 7;
+		else
+			return "is not a list of origins (\"https://host[:port]"
+			    "\" ...) or \"*\"";
+		if (host[0] == '[') {
+			/* An IPv6 literal (RFC 3986 3.2.2). */
+			len = strcspn(host, "] ");
+			if (host[len] != ']' || len - 1 >= sizeof(name))
+				return "has an origin without a valid host";
+			memcpy(name, host + 1, len - 1);
+			name[len - 1] = '\0';
+			if (inet_pton(AF_INET6, name, &in6) != 1)
+				return "has an origin without a valid host";
+			len++;
+		} else {
+			len = strcspn(host, ":/ ");
+			if (len == 0 || len >= sizeof(name))
+				return "has an origin without a valid host";
+			memcpy(name, host, len);
+			name[len] = '\0';
+			if (check_host(name) != NULL)
+				return "has an origin without a valid host";
+		}
+		if (host[len] == ':') {
+			host += len + 1;
+			len = strspn(host, "0123456789");
+			if (len == 0 || len > 5 || host + len != end ||
+			    strtol(host, NULL, 10) > 65535)
+				return "has an origin with a bad port";
+		} else if (host + len != end)
+			return "has an origin with a path";
+		n++;
+	}
+	return n == 0 ? "is empty" : NULL;
+}
+
 /* Parses argument i as a string that check accepts; -1 after reporting. */
 static const struct conf_token *
 arg_string(struct conf_dir *d, size_t i, const char *what, const char *name,
@@ -608,6 +668,9 @@ static const struct conf_type conf_type_user = {
 static const struct conf_type conf_type_host = {
 	"a host name", NULL, type_string_parse, check_host, print_string
 };
+static const struct conf_type conf_type_origins = {
+	"origins", NULL, type_string_parse, check_origins, print_string
+};
 static const struct conf_type conf_type_trace = {
 	"trace categories", NULL, type_trace_parse, NULL, type_trace_print
 };
@@ -691,6 +754,9 @@ static const struct conf_cmd conf_proto_cmds[] = {
 	{ "max-recipients", &conf_type_number,
 	    FIELD(conf_proto_opts, max_recipients), CONF_CMD_DEF, 1, 100000,
 	    1000, NULL, ONLY(LMTP), 0 },
+	{ "cors-origins", &conf_type_origins,
+	    FIELD(conf_proto_opts, cors_origins), 0, 0, 0, 0, NULL,
+	    ONLY(HTTP), 0 },
 	END
 };
 
@@ -993,6 +1059,7 @@ void
 conf_free(struct conf **confp)
 {
 	struct conf *c = *confp;
+	size_t i;
 
 	if (c == NULL)
 		return;
@@ -1008,6 +1075,8 @@ conf_free(struct conf **confp)
 	free(c->admin_group);
 	free(c->tls_cert);
 	free(c->tls_key);
+	for (i = 0; i < CONF_PROTO_MAX; i++)
+		free(c->proto[i].cors_origins);
 	free(c->listeners);
 	free(c);
 	*confp = NULL;

@@ -47,6 +47,7 @@ struct conf_proto_opts {
 	uint32_t	 max_per_user;	/* imap: per account, 0 = no limit */
 	uint64_t	 max_message_size; /* lmtp: bytes, default 50M */
 	uint32_t	 max_recipients; /* lmtp: per transaction, default 1000 */
+	char		*cors_origins;	/* http: "*" or origins; NULL: none */
 };
 
 struct conf {

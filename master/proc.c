@@ -92,10 +92,28 @@ proc_conf_lmtp(struct buf *out, const struct proc_env *env)
 	ipc_encode(out, IPC_T_CONF_LMTP, 0, 0, 0, &m);
 }
 
+static void
+proc_conf_jmap(struct buf *out, const struct proc_env *env)
+{
+	const struct conf_proto_opts *o = &env->conf->proto[CONF_PROTO_HTTP];
+	struct ipc_CONF_JMAP_req m = {
+		.hostname = env->conf->hostname,
+		.cleartext_auth = o->cleartext_auth,
+		.idle_timeout = o->idle_timeout,
+		.max_line = o->max_line,
+		.max_connections = o->max_connections,
+		.cors_origins = o->cors_origins != NULL ? o->cors_origins : "",
+	};
+
+	proc_conf_tls(out, env);
+	ipc_encode(out, IPC_T_CONF_JMAP, 0, 0, 0, &m);
+}
+
 const struct proc_kind proc_kinds[] = {
 	{ "storaged",	true,	-1,			proc_conf_store },
 	{ "imapd",	false,	CONF_PROTO_IMAP,	proc_conf_imap },
 	{ "lmtpd",	false,	CONF_PROTO_LMTP,	proc_conf_lmtp },
+	{ "jmapd",	false,	CONF_PROTO_HTTP,	proc_conf_jmap },
 };
 const size_t proc_kinds_n = sizeof(proc_kinds) / sizeof(proc_kinds[0]);
 

@@ -441,7 +441,8 @@ worker_auth_precheck(struct wchan *w, const struct session *s,
 		    "session already authenticated";
 		return IPC_S_DENIED;
 	}
-	if (strcmp(m->mech, "PLAIN") != 0 && strcmp(m->mech, "LOGIN") != 0) {
+	if (strcmp(m->mech, "PLAIN") != 0 && strcmp(m->mech, "LOGIN") != 0 &&
+	    strcmp(m->mech, "BASIC") != 0) {
 		*text_r = "unsupported mechanism";
 		return IPC_S_INVALID;
 	}

@@ -70,7 +70,7 @@ tls certificate "{cert}"
 tls key "{key}"
 listen imap on $lo port {imap}
 listen imap on $lo port {imaps} tls
-{lmtp_listen}{extra}auth {{
+{lmtp_listen}{http_listen}{extra}auth {{
 	fail-limit {fail_limit}
 	fail-window 5m
 	block-time 15m
@@ -83,6 +83,10 @@ imap {{
 lmtp {{
 	workers {lmtp_workers}
 {lmtp_opts}}}
+http {{
+	workers {http_workers}
+	cleartext-auth {http_cleartext}
+{http_opts}}}
 log {{
 	verbose 1
 }}
@@ -91,7 +95,8 @@ log {{
 
 class Server:
     def __init__(self, test=None, imap_workers=2, fail_limit=5, cleartext="no",
-                 lmtp_workers=0, lmtp_opts=""):
+                 lmtp_workers=0, lmtp_opts="", http_workers=0,
+                 http_cleartext="yes", http_opts=""):
         self.test_id = test.id() if test is not None else "server"
         self.root = os.geteuid() == 0
         if self.root:
@@ -100,14 +105,18 @@ class Server:
         os.chmod(self.dir, 0o755)
         os.mkdir(os.path.join(self.dir, "empty"), 0o755)
         self.cert, self.key = make_cert(self.dir)
-        self.ports = {"imap": free_port(), "imaps": free_port(), "lmtp": free_port()}
+        self.ports = {"imap": free_port(), "imaps": free_port(), "lmtp": free_port(),
+                      "http": free_port(), "https": free_port()}
         # LMTP over TCP and over a Unix socket any local user may use (the
         # MTA in tests runs as its own user).  lmtp_workers=0 (the default)
         # leaves LMTP off, as it was before lmtpd existed.
         self.lmtp_socket = os.path.join(self.dir, "run", "lmtp.sock")
         self.params = dict(imap_workers=imap_workers, fail_limit=fail_limit,
                            cleartext=cleartext, admin_group="", extra="",
-                           lmtp_workers=lmtp_workers, lmtp_opts=lmtp_opts)
+                           lmtp_workers=lmtp_workers, lmtp_opts=lmtp_opts,
+                           http_workers=http_workers,
+                           http_cleartext=http_cleartext,
+                           http_opts=http_opts)
         self.conf = os.path.join(self.dir, "bulwark.conf")
         self.write_conf()
         self.logpath = os.path.join(self.dir, "bulwarkd.log")
@@ -120,11 +129,19 @@ class Server:
             lmtp_listen = ("listen lmtp on $lo port %d\n"
                            "listen lmtp socket \"%s\" mode 0666\n"
                            % (self.ports["lmtp"], self.lmtp_socket))
+        # JMAP over HTTP (jmapd) in clear and with TLS; http_workers=0
+        # (the default) leaves it off.
+        http_listen = ""
+        if self.params["http_workers"] > 0:
+            http_listen = ("listen http on $lo port %d\n"
+                           "listen http on $lo port %d tls\n"
+                           % (self.ports["http"], self.ports["https"]))
         with open(self.conf, "w") as f:
             f.write(CONF_TEMPLATE.format(
                 dir=self.dir, cert=self.cert, key=self.key,
                 store_user=STORE_USER, worker_user=WORKER_USER,
-                lmtp_listen=lmtp_listen, **self.ports, **self.params))
+                lmtp_listen=lmtp_listen, http_listen=http_listen,
+                **self.ports, **self.params))
 
     # --- lifecycle ---
     def start(self, timeout=30):
@@ -141,6 +158,7 @@ class Server:
         """Waits until storaged and the configured imapd and lmtpd counts are READY."""
         want = self.params["imap_workers"]
         want_lmtp = self.params["lmtp_workers"]
+        want_http = self.params["http_workers"]
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -148,6 +166,7 @@ class Server:
             kids = self.children()
             if (len(kids.get("storaged", [])) == 1 and len(kids.get("imapd", [])) == want
                     and len(kids.get("lmtpd", [])) == want_lmtp
+                    and len(kids.get("jmapd", [])) == want_http
                     and self.all_ready(kids)):
                 return
             time.sleep(0.05)
