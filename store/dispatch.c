@@ -47,6 +47,7 @@ const struct ipc_handler dispatch_worker[] = {
 	{ IPC_T_MSG_COPY,	mail_msg_copy },
 	{ IPC_T_MSG_APPEND,	mail_msg_append },
 	{ IPC_T_QUOTA_GET,	mail_quota_get },
+	{ IPC_T_CHANGES_GET,	mail_changes_get },
 	{ IPC_T_METADATA_GET,	mail_meta_get },
 	{ IPC_T_METADATA_SET,	mail_meta_set },
 	{ IPC_T_MBOX_RECENT,	mail_mbox_recent },

@@ -41,6 +41,8 @@ ipc_handler_fn mail_msg_copy;
 ipc_handler_fn mail_msg_append;
 
 ipc_handler_fn mail_quota_get;
+/* mail_changes.c: CHANGES_GET (JMAP /changes, store/changes.h). */
+ipc_handler_fn mail_changes_get;
 ipc_handler_fn mail_meta_get;
 ipc_handler_fn mail_meta_set;
 ipc_handler_fn mail_mbox_recent;
