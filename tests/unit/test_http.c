@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * test_http.c: the HTTP/1.1 request parser and response writers of
- * lib/http.c: request lines and target forms, field lines and their
+ * test_http.c: the HTTP/1.1 request parser of lib/http.c and the
+ * response writers of lib/http_util.c: request lines and target forms, field lines and their
  * helpers, every refusal status with a request that causes it, message
  * framing and the smuggling cases (RFC 9112 6, 11.2), chunked bodies with
  * extensions and trailers, pipelining, input split at every byte,
