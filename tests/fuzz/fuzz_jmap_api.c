@@ -5,7 +5,8 @@
  * to the API endpoint.  Whatever it is, the answer must be 200 with a
  * Response object whose methodResponses has one entry per method call and
  * a sessionState, or 400 with a problem details object of one of the
- * request-level types; both must be valid JSON.  Result references and
+ * request-level types; both must be valid JSON.  Each input is run as
+ * the body of a POST and as a WebSocket message (RFC 8887 4.3).  Result references and
  * their JSON Pointers (3.7) are reached through Core/echo.  Nothing may
  * read out of bounds, leak or crash.
  */
@@ -64,14 +65,19 @@ fz_check(int status, const char *ctype, const struct buf *out,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct jmap_env env = { 1, "fuzz@example.org", 16 };
+	struct jmap_env env = { 1, "fuzz@example.org", 16, false };
 	struct buf out = BUF_INIT;
 	const char *ctype = NULL;
-	int status;
+	int status, ws;
 
-	status = jmap_api_exec(&env, "application/json", data, size, &out,
-	    &ctype);
-	fz_check(status, ctype, &out, data, size);
+	/* Each input as a POST body, then as a WebSocket message. */
+	for (ws = 0; ws < 2; ws++) {
+		env.ws = ws == 1;
+		status = jmap_api_exec(&env, "application/json", data, size,
+		    &out, &ctype);
+		fz_check(status, ctype, &out, data, size);
+		buf_reset(&out);
+	}
 	buf_clear(&out);
 	return 0;
 }

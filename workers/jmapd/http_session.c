@@ -52,8 +52,10 @@
 #define JMAP_WELL_KNOWN		"/.well-known/jmap"
 #define JMAP_SESSION_PATH	"/jmap/session"
 #define JMAP_API_PATH		"/jmap/api"
+#define JMAP_WS_PATH		"/jmap/ws"
 
 static void	http_session_input(struct http_session *);
+static void	http_session_ws_open(struct http_session *);
 static void	http_session_deadline_stop(struct http_session *);
 
 /* A key for the hashes of Authorization values, new in every process. */
@@ -361,9 +363,16 @@ http_session_api(struct http_session *s)
 static void
 http_session_session(struct http_session *s)
 {
+	const struct http_request *req = &s->parser.req;
 	struct buf b = BUF_INIT;
+	char url[300];
 
-	jmap_session_write(&b, jmapd_conf(), s->account_id, s->username);
+	/* RFC 8887 4: a wss-URI on this host (ws: on a cleartext port). */
+	snprintf(url, sizeof(url), "%s://%.256s%s", conn_is_tls(s->conn) ?
+	    "wss" : "ws", req->host != NULL && req->host[0] != '\0' ?
+	    req->host : jmapd_conf()->hostname, JMAP_WS_PATH);
+	jmap_session_write(&b, jmapd_conf(), s->account_id, s->username,
+	    url);
 	http_session_respond(s, 200, "application/json", b.data, b.len,
 	    "Cache-Control: no-cache, no-store, must-revalidate\r\n");
 	buf_clear(&b);
@@ -401,6 +410,14 @@ http_session_route(struct http_session *s)
 			http_session_auth(s, http_session_session);
 		return;
 	}
+	if (strcmp(req->path, JMAP_WS_PATH) == 0) {
+		if (req->method != HTTP_M_GET)
+			http_session_respond(s, 405, NULL, NULL, 0,
+			    "Allow: GET\r\n");
+		else
+			http_session_auth(s, http_session_ws_open);
+		return;
+	}
 	if (strcmp(req->path, JMAP_API_PATH) == 0 ||
 	    strcmp(req->path, JMAP_API_PATH "/") == 0) {
 		if (req->method != HTTP_M_POST)
@@ -411,6 +428,128 @@ http_session_route(struct http_session *s)
 		return;
 	}
 	http_session_problem(s, 404, NULL, "No such resource");
+}
+
+/* --- JMAP over WebSocket (RFC 8887, RFC 6455) --- */
+
+static void
+http_ws_close(struct http_session *s, int code, const char *reason)
+{
+	ws_close_frame(s->out, code, reason);
+	conn_flush(s->conn);
+	conn_close(s->conn, code == WS_CLOSE_NORMAL ? "websocket closed" :
+	    reason);
+}
+
+/* One whole message from the client. */
+static void
+http_ws_message(struct http_session *s)
+{
+	struct ws_reader *r = &s->ws;
+	struct jmap_env env;
+	struct buf b = BUF_INIT;
+	const char *ctype;
+	int code;
+
+	switch (r->opcode) {
+	case WS_OP_TEXT:
+		memset(&env, 0, sizeof(env));
+		env.account_id = s->account_id;
+		env.username = s->username;
+		env.max_calls_in_request = jmapd_conf()->max_calls_in_request;
+		env.ws = true;
+		(void)jmap_api_exec(&env, NULL, r->payload.data,
+		    r->payload.len, &b, &ctype);
+		ws_frame(s->out, WS_OP_TEXT, b.data, b.len);
+		buf_clear(&b);
+		break;
+	case WS_OP_BINARY:
+		/* RFC 8887 4.3.1 */
+		http_ws_close(s, WS_CLOSE_UNSUPPORTED, "binary messages are "
+		    "not JMAP");
+		break;
+	case WS_OP_PING:
+		/* RFC 6455 5.5.3: the same application data. */
+		ws_frame(s->out, WS_OP_PONG, r->payload.data, r->payload.len);
+		break;
+	case WS_OP_CLOSE:
+		/* 5.5.1: answer with the code received, if any. */
+		code = r->payload.len >= 2 ? r->payload.data[0] << 8 |
+		    r->payload.data[1] : WS_CLOSE_NORMAL;
+		http_ws_close(s, code, "");
+		break;
+	default:			/* pong: nothing to do */
+		break;
+	}
+}
+
+static bool
+http_ws_input(struct http_session *s)
+{
+	enum ws_result r;
+	size_t used = 0;
+
+	r = ws_read(&s->ws, s->in->data, s->in->len, &used);
+	buf_consume(s->in, used);
+	if (r == WS_ERROR) {
+		http_ws_close(s, s->ws.code, s->ws.reason);
+		return false;
+	}
+	if (r == WS_MESSAGE) {
+		http_ws_message(s);
+		return !conn_is_closing(s->conn);
+	}
+	return used > 0;
+}
+
+/*
+ * The opening handshake (RFC 6455 4.2.1, 4.2.2) with the JMAP
+ * subprotocol (RFC 8887 4.2), after the credentials were checked.
+ */
+static void
+http_session_ws_open(struct http_session *s)
+{
+	const struct http_request *req = &s->parser.req;
+	const char *key;
+	char accept[29];
+	uint8_t raw[32];
+	size_t rawlen = 0;
+
+	key = http_header_get(req, "sec-websocket-key");
+	if (!http_header_has_token(req, "upgrade", "websocket") ||
+	    !http_header_has_token(req, "connection", "upgrade") ||
+	    key == NULL || sodium_base642bin(raw, sizeof(raw), key,
+	    strlen(key), NULL, &rawlen, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0 || rawlen != 16) {
+		http_session_problem(s, 400, NULL, "Not a WebSocket opening "
+		    "handshake");
+		return;
+	}
+	if (!http_header_has_token(req, "sec-websocket-version", "13")) {
+		http_session_respond(s, 426, NULL, NULL, 0,
+		    "Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n");
+		return;
+	}
+	if (!http_header_has_token(req, "sec-websocket-protocol", "jmap")) {
+		http_session_problem(s, 400, NULL, "The WebSocket subprotocol "
+		    "must be jmap (RFC 8887)");
+		return;
+	}
+	ws_accept_key(key, accept);
+	http_response_head(s->out, 101, time(NULL));
+	buf_printf(s->out, "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+	    "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: jmap\r\n",
+	    accept);
+	http_cors_fields(s->out, req);
+	buf_append(s->out, "\r\n", 2);
+	conn_flush(s->conn);
+	http_session_log(s, "websocket open");
+	ws_reader_init(&s->ws, jmapd_conf()->max_size_request);
+	s->state = HS_WS;
+	buf_reset(&s->body);
+	conn_resume(s->conn);
+	if (!s->processing)
+		http_session_input(s);
 }
 
 /* --- The input loop --- */
@@ -520,7 +659,12 @@ http_session_input(struct http_session *s)
 	if (s->processing)
 		return;
 	s->processing = true;
-	while (s->state != HS_BUSY && conn_may_read(s->conn, HTTP_OUT_HIGH)) {
+	while (s->state == HS_WS && conn_may_read(s->conn, HTTP_OUT_HIGH)) {
+		if (!http_ws_input(s) && !conn_pull(s->conn))
+			break;
+	}
+	while ((s->state == HS_HEAD || s->state == HS_BODY) &&
+	    conn_may_read(s->conn, HTTP_OUT_HIGH)) {
 		/* The clock of a request starts with its first byte. */
 		if (s->state == HS_HEAD && !s->deadline_set && s->in->len > 0)
 			http_session_deadline(s, jmapd_conf()->idle_timeout <
@@ -621,6 +765,8 @@ http_session_free(struct http_session **sp)
 	jmapd_session_remove(s);
 	if (s->deadline != NULL)
 		event_free(s->deadline);
+	if (s->state == HS_WS)
+		ws_reader_clear(&s->ws);
 	http_parser_clear(&s->parser);
 	buf_clear(&s->body);
 	free(s->username);
@@ -632,6 +778,10 @@ void
 http_session_shutdown(struct http_session *s)
 {
 	s->shutdown = true;
+	if (s->state == HS_WS && !conn_is_closing(s->conn)) {
+		http_ws_close(s, WS_CLOSE_GOING_AWAY, "server shutting down");
+		return;
+	}
 	/* A request being answered closes the connection when it is done. */
 	if (s->state == HS_BUSY || conn_is_closing(s->conn))
 		return;

@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "http.h"
+#include "ws.h"
 
 struct event;
 struct ipc_chan;
@@ -30,8 +31,10 @@ struct http_session {
 		HS_HEAD,		/* reading a request's head */
 		HS_BODY,		/* reading its body */
 		HS_BUSY,		/* answering it (maybe waiting) */
+		HS_WS,			/* a WebSocket (RFC 6455, 8887) */
 	}			 state;
 	struct buf		 body;
+	struct ws_reader	 ws;		/* in state HS_WS */
 	/* The request must arrive whole by then (RFC 9110 15.5.9, 408). */
 	struct event		*deadline;
 	bool			 deadline_set;

@@ -43,7 +43,7 @@ static const struct {
 	{ "Core/echo",	JMAP_CAP_CORE,	jmap_core_echo },	/* 4 */
 };
 
-static const char *const jmap_caps[] = { JMAP_CAP_CORE };
+static const char *const jmap_caps[] = { JMAP_CAP_CORE, JMAP_CAP_WEBSOCKET };
 
 /* --- Responses --- */
 
@@ -167,14 +167,26 @@ jmap_args_resolve(const struct json *args, const struct json *responses,
 
 /* --- The Request object (RFC 8620 3.3) --- */
 
-void
-jmap_problem(struct buf *out, int status, const char *type,
-    const char *limit, const char *detail)
+/*
+ * A problem details object; over a WebSocket (RFC 8887 4.3.4) with
+ * "@type": "RequestError" and the request's id when it had one.
+ */
+static void
+jmap_problem_obj(struct buf *out, int status, const char *type,
+    const char *limit, const char *detail, bool ws, const char *reqid)
 {
 	struct json_out o;
 
 	json_out_init(&o, out);
 	json_out_begin_object(&o);
+	if (ws) {
+		json_out_key(&o, "@type");
+		json_out_strz(&o, "RequestError");
+		if (reqid != NULL) {
+			json_out_key(&o, "requestId");
+			json_out_strz(&o, reqid);
+		}
+	}
 	json_out_key(&o, "type");
 	json_out_strz(&o, type != NULL ? type : "about:blank");
 	if (limit != NULL) {
@@ -188,12 +200,20 @@ jmap_problem(struct buf *out, int status, const char *type,
 	json_out_end_object(&o);
 }
 
-/* A request-level error (3.6.1): its problem details, and 400. */
-static int
-jmap_request_error(struct buf *out, const char **ctype_r, const char *type,
+void
+jmap_problem(struct buf *out, int status, const char *type,
     const char *limit, const char *detail)
 {
-	jmap_problem(out, 400, type, limit, detail);
+	jmap_problem_obj(out, status, type, limit, detail, false, NULL);
+}
+
+/* A request-level error (3.6.1): its problem details, and 400. */
+static int
+jmap_request_error(const struct jmap_env *env, const char *reqid,
+    struct buf *out, const char **ctype_r, const char *type,
+    const char *limit, const char *detail)
+{
+	jmap_problem_obj(out, 400, type, limit, detail, env->ws, reqid);
 	*ctype_r = JMAP_PROBLEM_TYPE;
 	return 400;
 }
@@ -320,29 +340,43 @@ jmap_api_exec(const struct jmap_env *env, const char *content_type,
 {
 	struct json_limits lim;
 	struct json *req = NULL, *responses;
-	const struct json *using, *calls, *ids;
-	const char *ct = content_type, *why;
+	const struct json *using, *calls, *ids, *v;
+	const char *ct = content_type, *why, *reqid = NULL, *type = NULL;
+	const char *limit = NULL;
 	char err[160], state[17];
 	struct json_out o;
 	size_t i;
+	int status;
 
 	/* RFC 8620 3.6.1: notJSON also for another content type. */
-	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0 ||
-	    (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' '))
-		return jmap_request_error(out, ctype_r, JMAP_ERR_URN "notJSON",
-		    NULL, "The request's Content-Type must be "
-		    "application/json");
+	if (!env->ws && (ct == NULL ||
+	    strncasecmp(ct, "application/json", 16) != 0 ||
+	    (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')))
+		return jmap_request_error(env, NULL, out, ctype_r,
+		    JMAP_ERR_URN "notJSON", NULL, "The request's "
+		    "Content-Type must be application/json");
 	memset(&lim, 0, sizeof(lim));
 	lim.max_depth = JMAP_MAX_DEPTH;
 	lim.max_nodes = len + 1;
 	lim.max_string = len + 1;
 	if (json_parse(body, len, &lim, &req, err, sizeof(err)) == -1)
-		return jmap_request_error(out, ctype_r, JMAP_ERR_URN "notJSON",
-		    NULL, err);
+		return jmap_request_error(env, NULL, out, ctype_r,
+		    JMAP_ERR_URN "notJSON", NULL, err);
+	/* RFC 8887 4.3.2: "@type" Request, and an id to echo. */
+	if (env->ws && (v = json_get(req, "id")) != NULL &&
+	    json_type(v) == JSON_STRING)
+		reqid = json_str(v, NULL);
+	if (env->ws && ((v = json_get(req, "@type")) == NULL ||
+	    json_type(v) != JSON_STRING ||
+	    strcmp(json_str(v, NULL), "Request") != 0)) {
+		type = JMAP_ERR_URN "notRequest";
+		why = "A WebSocket message must be a Request object (this "
+		    "server does not push over WebSocket)";
+		goto fail;
+	}
 	if ((why = jmap_request_check(req)) != NULL) {
-		json_free(&req);
-		return jmap_request_error(out, ctype_r, JMAP_ERR_URN
-		    "notRequest", NULL, why);
+		type = JMAP_ERR_URN "notRequest";
+		goto fail;
 	}
 	using = json_get(req, "using");
 	for (i = 0; i < json_len(using); i++) {
@@ -351,16 +385,17 @@ jmap_api_exec(const struct jmap_env *env, const char *content_type,
 		snprintf(err, sizeof(err), "The server does not support "
 		    "the capability %.80s", json_str(json_at(using, i),
 		    NULL));
-		json_free(&req);
-		return jmap_request_error(out, ctype_r, JMAP_ERR_URN
-		    "unknownCapability", NULL, err);
+		type = JMAP_ERR_URN "unknownCapability";
+		why = err;
+		goto fail;
 	}
 	calls = json_get(req, "methodCalls");
 	if (json_len(calls) > env->max_calls_in_request) {
-		json_free(&req);
-		return jmap_request_error(out, ctype_r, JMAP_ERR_URN "limit",
-		    "maxCallsInRequest", "The request has more method calls "
-		    "than the server takes at once");
+		type = JMAP_ERR_URN "limit";
+		limit = "maxCallsInRequest";
+		why = "The request has more method calls than the server "
+		    "takes at once";
+		goto fail;
 	}
 	responses = json_new_array();
 	for (i = 0; i < json_len(calls); i++)
@@ -368,6 +403,15 @@ jmap_api_exec(const struct jmap_env *env, const char *content_type,
 	jmap_session_state(state, env->account_id, env->username);
 	json_out_init(&o, out);
 	json_out_begin_object(&o);
+	if (env->ws) {
+		/* RFC 8887 4.3.3 */
+		json_out_key(&o, "@type");
+		json_out_strz(&o, "Response");
+		if (reqid != NULL) {
+			json_out_key(&o, "requestId");
+			json_out_strz(&o, reqid);
+		}
+	}
 	json_out_key(&o, "methodResponses");
 	json_out_value(&o, responses);
 	/* 3.4: createdIds only when the request had it. */
@@ -382,13 +426,19 @@ jmap_api_exec(const struct jmap_env *env, const char *content_type,
 	json_free(&req);
 	*ctype_r = "application/json";
 	return 200;
+
+fail:
+	status = jmap_request_error(env, reqid, out, ctype_r, type, limit,
+	    why);
+	json_free(&req);
+	return status;
 }
 
 /* --- The session resource (RFC 8620 2) --- */
 
 void
 jmap_session_write(struct buf *out, const struct jmapd_conf *conf,
-    uint64_t account_id, const char *username)
+    uint64_t account_id, const char *username, const char *ws_url)
 {
 	struct json_out o;
 	char id[OBJID_MAX], state[17];
@@ -421,6 +471,14 @@ jmap_session_write(struct buf *out, const struct jmapd_conf *conf,
 	json_out_strz(&o, "i;ascii-casemap");
 	json_out_strz(&o, "i;unicode-casemap");
 	json_out_end_array(&o);
+	json_out_end_object(&o);
+	/* RFC 8887 4 */
+	json_out_key(&o, JMAP_CAP_WEBSOCKET);
+	json_out_begin_object(&o);
+	json_out_key(&o, "url");
+	json_out_strz(&o, ws_url);
+	json_out_key(&o, "supportsPush");
+	json_out_bool(&o, false);
 	json_out_end_object(&o);
 	json_out_end_object(&o);
 	json_out_key(&o, "accounts");

@@ -17,6 +17,7 @@ struct jmapd_conf;
 
 /* The capabilities this server implements (RFC 8620 2, 9.4). */
 #define JMAP_CAP_CORE	"urn:ietf:params:jmap:core"
+#define JMAP_CAP_WEBSOCKET	"urn:ietf:params:jmap:websocket"
 /* RFC 7807 3: the media type of problem details. */
 #define JMAP_PROBLEM_TYPE	"application/problem+json"
 
@@ -25,6 +26,11 @@ struct jmap_env {
 	uint64_t	 account_id;
 	const char	*username;
 	uint32_t	 max_calls_in_request;
+	/*
+	 * Over a WebSocket (RFC 8887 4.3): the request is a message with
+	 * "@type" and "id" and no Content-Type; the answers say "@type".
+	 */
+	bool		 ws;
 };
 
 /*
@@ -49,9 +55,10 @@ void	jmap_problem(struct buf *out, int status, const char *type,
 
 /*
  * Writes the session resource (RFC 8620 2) of account_id, whose login
- * name is username, with the limits of conf, to out.
+ * name is username, with the limits of conf and the WebSocket URL ws_url
+ * (RFC 8887 4), to out.
  */
 void	jmap_session_write(struct buf *out, const struct jmapd_conf *conf,
-	    uint64_t account_id, const char *username);
+	    uint64_t account_id, const char *username, const char *ws_url);
 
 #endif
