@@ -10,9 +10,14 @@
 #include "ws.h"
 #include "json.h"
 
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/evp.h>
+#include <zlib.h>
 
 /* RFC 6455 1.3 */
 #define WS_GUID		"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -82,9 +87,11 @@ ws_header(struct ws_reader *r)
 
 	if (r->hdrlen < 2)
 		return 0;
-	if ((b0 & 0x70) != 0)
-		return ws_fail(r, WS_CLOSE_PROTOCOL, "reserved bits set"), -1;
 	r->op = b0 & 0x0f;
+	/* RFC 7692 6: RSV1 marks the first frame of a compressed message. */
+	if ((b0 & 0x30) != 0 || ((b0 & 0x40) != 0 && (!r->deflate ||
+	    (r->op != WS_OP_TEXT && r->op != WS_OP_BINARY))))
+		return ws_fail(r, WS_CLOSE_PROTOCOL, "reserved bits set"), -1;
 	r->fin = (b0 & 0x80) != 0;
 	if (r->op != WS_OP_CONT && r->op != WS_OP_TEXT &&
 	    r->op != WS_OP_BINARY && r->op != WS_OP_CLOSE &&
@@ -120,14 +127,74 @@ ws_header(struct ws_reader *r)
 		    "the last one ended"), -1;
 	if ((r->op & 0x8) == 0 && len > r->max_message - r->frag.len)
 		return ws_fail(r, WS_CLOSE_TOO_BIG, "message too big"), -1;
-	if ((r->op & 0x8) == 0 && r->frag_op == 0)
+	if ((r->op & 0x8) == 0 && r->frag_op == 0) {
 		r->frag_op = r->op;
+		r->frag_z = (b0 & 0x40) != 0;
+	}
 	buf_reset(&r->ctl);
 	r->left = len;
 	r->pos = 0;
 	r->hdrlen = 0;
 	r->in_payload = true;
 	return 1;
+}
+
+/*
+ * Decompresses the message in r->payload (RFC 7692 7.2.2): the payload
+ * and 0x00 0x00 0xff 0xff through inflate, no larger than the limit.
+ */
+static enum ws_result
+ws_inflate(struct ws_reader *r)
+{
+	static const uint8_t tail[4] = { 0x00, 0x00, 0xff, 0xff };
+	struct buf out = BUF_INIT, t;
+	size_t room;
+	z_stream z;
+	int rc = Z_OK, pass;
+
+	memset(&z, 0, sizeof(z));
+	if (inflateInit2(&z, -15) != Z_OK)
+		return ws_fail(r, WS_CLOSE_BAD_DATA, "cannot decompress");
+	for (pass = 0; pass < 2 && rc == Z_OK; pass++) {
+		z.next_in = pass == 0 ? r->payload.data : (uint8_t *)tail;
+		z.avail_in = pass == 0 ? (uInt)r->payload.len : 4;
+		if (z.avail_in == 0)
+			continue;
+		for (;;) {
+			/* One byte past the limit tells a message too big. */
+			room = r->max_message + 1 - out.len;
+			if (room > 64 * 1024)
+				room = 64 * 1024;
+			buf_reserve(&out, room);
+			z.next_out = buf_tail(&out);
+			z.avail_out = (uInt)room;
+			rc = inflate(&z, Z_SYNC_FLUSH);
+			buf_commit(&out, room - z.avail_out);
+			if (out.len > r->max_message) {
+				rc = Z_MEM_ERROR;
+				break;
+			}
+			if (rc == Z_BUF_ERROR) {
+				rc = Z_OK;	/* no progress: input used up */
+				break;
+			}
+			if (rc != Z_OK || (z.avail_in == 0 && z.avail_out > 0))
+				break;
+		}
+	}
+	inflateEnd(&z);
+	if (rc == Z_MEM_ERROR) {
+		buf_clear(&out);
+		return ws_fail(r, WS_CLOSE_TOO_BIG, "message too big");
+	}
+	if (rc != Z_OK && rc != Z_STREAM_END) {
+		buf_clear(&out);
+		return ws_fail(r, WS_CLOSE_BAD_DATA, "bad compressed data");
+	}
+	t = r->payload;
+	r->payload = out;
+	buf_clear(&t);
+	return WS_MESSAGE;
 }
 
 /* The frame's payload is in: a message, or 0 to read on. */
@@ -168,6 +235,11 @@ ws_frame_end(struct ws_reader *r, bool *done)
 	buf_reset(&r->frag);
 	r->opcode = r->frag_op;
 	r->frag_op = 0;
+	if (r->frag_z) {
+		r->frag_z = false;
+		if (ws_inflate(r) == WS_ERROR)
+			return WS_ERROR;
+	}
 	if (r->opcode == WS_OP_TEXT && r->payload.len > 0 &&
 	    !json_utf8_valid(r->payload.data, r->payload.len))
 		return ws_fail(r, WS_CLOSE_BAD_DATA, "text not UTF-8");
@@ -221,13 +293,14 @@ ws_read(struct ws_reader *r, const uint8_t *data, size_t len,
 	return r->code != 0 ? WS_ERROR : WS_MORE;
 }
 
-void
-ws_frame(struct buf *out, int opcode, const void *p, size_t len)
+static void
+ws_frame_rsv(struct buf *out, int opcode, bool rsv1, const void *p,
+    size_t len)
 {
 	uint8_t h[10];
 	size_t n = 2, i;
 
-	h[0] = 0x80 | (uint8_t)opcode;
+	h[0] = 0x80 | (rsv1 ? 0x40 : 0) | (uint8_t)opcode;
 	if (len < 126)
 		h[1] = (uint8_t)len;
 	else if (len <= 0xffff) {
@@ -244,6 +317,148 @@ ws_frame(struct buf *out, int opcode, const void *p, size_t len)
 	buf_append(out, h, n);
 	if (len > 0)
 		buf_append(out, p, len);
+}
+
+void
+ws_frame(struct buf *out, int opcode, const void *p, size_t len)
+{
+	ws_frame_rsv(out, opcode, false, p, len);
+}
+
+void
+ws_frame_deflate(struct buf *out, int opcode, const void *p, size_t len,
+    int window_bits)
+{
+	struct buf z = BUF_INIT;
+	size_t bound;
+	z_stream s;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	if (len == 0 || deflateInit2(&s, 5, Z_DEFLATED, -window_bits, 8,
+	    Z_DEFAULT_STRATEGY) != Z_OK) {
+		ws_frame(out, opcode, p, len);
+		return;
+	}
+	bound = deflateBound(&s, (uLong)len) + 16;
+	buf_reserve(&z, bound);
+	s.next_in = (Bytef *)(uintptr_t)p;
+	s.avail_in = (uInt)len;
+	s.next_out = buf_tail(&z);
+	s.avail_out = (uInt)bound;
+	/* 7.2.1: ends with an empty stored block, whose 4 bytes go. */
+	rc = deflate(&s, Z_SYNC_FLUSH);
+	buf_commit(&z, bound - s.avail_out);
+	deflateEnd(&s);
+	if (rc != Z_OK || s.avail_in != 0 || z.len < 4 || z.len - 4 >= len ||
+	    memcmp(z.data + z.len - 4, "\x00\x00\xff\xff", 4) != 0)
+		ws_frame(out, opcode, p, len);
+	else
+		ws_frame_rsv(out, opcode, true, z.data, z.len - 4);
+	buf_clear(&z);
+}
+
+/* A window bits value: 1*DIGIT without leading zeroes, 8 to 15. */
+static int
+ws_bits(const char *v, size_t n)
+{
+	if (n == 0 || n > 2 || (n == 2 && v[0] == '0'))
+		return -1;
+	if (n == 1)
+		return v[0] == '8' || v[0] == '9' ? v[0] - '0' : -1;
+	if (v[0] != '1' || v[1] < '0' || v[1] > '5')
+		return -1;
+	return 10 + v[1] - '0';
+}
+
+/*
+ * One offer [p, end): "permessage-deflate" and its parameters; the
+ * server window to use, 0 to decline.
+ */
+static int
+ws_deflate_offer(const char *p, const char *end)
+{
+	const char *q, *eq, *pe;
+	size_t n, vn;
+	unsigned seen = 0, bit;
+	int bits = 15, b;
+
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	n = strcspn(p, ";,");
+	if (p + n > end)
+		n = (size_t)(end - p);
+	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	if (n != 18 || strncasecmp(p, "permessage-deflate", 18) != 0)
+		return 0;
+	for (q = p + strcspn(p, ";,"); q < end && *q == ';'; q = pe) {
+		q++;
+		if ((pe = memchr(q, ';', (size_t)(end - q))) == NULL)
+			pe = end;
+		while (q < pe && (*q == ' ' || *q == '\t'))
+			q++;
+		n = (size_t)(pe - q);
+		while (n > 0 && (q[n - 1] == ' ' || q[n - 1] == '\t'))
+			n--;
+		eq = memchr(q, '=', n);
+		vn = eq != NULL ? n - (size_t)(eq + 1 - q) : 0;
+		if (eq != NULL)
+			n = (size_t)(eq - q);
+		if (eq != NULL && vn >= 2 && eq[1] == '"' && eq[vn] == '"') {
+			eq++;		/* a quoted-string value */
+			vn -= 2;
+		}
+#define WS_PARAM(name) (n == sizeof(name) - 1 && \
+	strncasecmp(q, name, n) == 0)
+		if (WS_PARAM("server_no_context_takeover") && eq == NULL)
+			bit = 1;
+		else if (WS_PARAM("client_no_context_takeover") && eq == NULL)
+			bit = 2;
+		else if (WS_PARAM("server_max_window_bits") && eq != NULL) {
+			bit = 4;
+			if ((b = ws_bits(eq + 1, vn)) < 0)
+				return 0;
+			bits = b;
+		} else if (WS_PARAM("client_max_window_bits")) {
+			bit = 8;
+			if (eq != NULL && ws_bits(eq + 1, vn) < 0)
+				return 0;
+		} else
+			return 0;	/* unknown, or a value it must not have */
+#undef WS_PARAM
+		if (seen & bit)
+			return 0;	/* the same parameter twice */
+		seen |= bit;
+	}
+	return bits < 9 ? 0 : bits;
+}
+
+bool
+ws_deflate_accept(const char *offers, char *resp, size_t size, int *bits_r)
+{
+	const char *p, *end;
+	int bits;
+
+	resp[0] = '\0';
+	*bits_r = 0;
+	if (offers == NULL)
+		return false;
+	for (p = offers; *p != '\0'; p = *end != '\0' ? end + 1 : end) {
+		if ((end = strchr(p, ',')) == NULL)
+			end = p + strlen(p);
+		if ((bits = ws_deflate_offer(p, end)) == 0)
+			continue;
+		*bits_r = bits;
+		snprintf(resp, size, "permessage-deflate; "
+		    "server_no_context_takeover; client_no_context_takeover%s",
+		    bits < 15 ? "; server_max_window_bits=" : "");
+		if (bits < 15)
+			snprintf(resp + strlen(resp), size - strlen(resp), "%d",
+			    bits);
+		return true;
+	}
+	return false;
 }
 
 void

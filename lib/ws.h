@@ -5,7 +5,9 @@
  * client's frames that checks every rule a server must (masking, reserved
  * bits, opcodes, control frames, fragmentation, sizes, UTF-8 of text) and
  * puts fragmented messages together, and the writer of unmasked frames.
- * No extension is negotiated, so the reserved bits must be 0.
+ * The one extension is permessage-deflate (RFC 7692), without context
+ * takeover in either direction: every message is compressed and
+ * decompressed on its own, and no compression state outlives it.
  */
 #ifndef BULWARK_WS_H
 #define BULWARK_WS_H
@@ -44,6 +46,7 @@ enum ws_result {
 
 struct ws_reader {
 	size_t		 max_message;	/* of a reassembled message */
+	bool		 deflate;	/* permessage-deflate agreed */
 	/* A message (WS_MESSAGE): text, binary, close, ping or pong. */
 	int		 opcode;
 	struct buf	 payload;	/* unmasked, reassembled */
@@ -53,6 +56,7 @@ struct ws_reader {
 	/* Private. */
 	struct buf	 frag;		/* a data message being assembled */
 	int		 frag_op;	/* its opcode, 0: none */
+	bool		 frag_z;	/* it is compressed (RSV1) */
 	struct buf	 ctl;		/* a control frame's payload */
 	uint8_t		 hdr[14];
 	size_t		 hdrlen;
@@ -81,6 +85,25 @@ enum ws_result ws_read(struct ws_reader *r, const uint8_t *data, size_t len,
 
 /* Appends one unmasked frame with FIN set (RFC 6455 5.2). */
 void	ws_frame(struct buf *out, int opcode, const void *p, size_t len);
+/*
+ * The same for a data message compressed with permessage-deflate (RFC
+ * 7692 7.2.1) with an LZ77 window of 2^window_bits bytes (9 to 15); sent
+ * uncompressed if compression fails or does not help.
+ */
+void	ws_frame_deflate(struct buf *out, int opcode, const void *p,
+	    size_t len, int window_bits);
+
+/*
+ * Answers the client's Sec-WebSocket-Extensions offers (RFC 6455 9.1,
+ * RFC 7692 5 and 7.1): accepts the first valid permessage-deflate offer
+ * with server_no_context_takeover and client_no_context_takeover, and
+ * server_max_window_bits when the offer limits it (a limit of 8 is
+ * declined: zlib's smallest raw window is 2^9).  Writes the response
+ * value to resp (size bytes) and the window to use to *bits_r.  Returns
+ * false, with resp "", when no offer is accepted.
+ */
+bool	ws_deflate_accept(const char *offers, char *resp, size_t size,
+	    int *bits_r);
 /* Appends a Close frame with code and a short reason (5.5.1). */
 void	ws_close_frame(struct buf *out, int code, const char *reason);
 

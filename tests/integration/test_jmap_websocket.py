@@ -6,7 +6,9 @@ the capability in the session resource; the opening handshake with the
 right); Request and Response objects with "@type" and the request id,
 RequestError objects for request-level errors; fragmented messages,
 pings, binary messages (1003), frames a client must not send (1002),
-text that is not UTF-8 (1007); and wss:// on the TLS port.
+text that is not UTF-8 (1007); permessage-deflate (RFC 7692) with the
+client library and with frames compressed here; and wss:// on the TLS
+port.
 """
 import asyncio
 import base64
@@ -17,6 +19,7 @@ import socket
 import ssl
 import struct
 import unittest
+import zlib
 
 from bulwark import Server
 
@@ -236,6 +239,77 @@ class JmapWebSocketTest(unittest.TestCase):
         s = self.raw_ws()
         s.sendall(self.frame(8, struct.pack("!H", 1000) + b"bye"))
         self.assertEqual(self.close_code(s), 1000)
+
+    def test_permessage_deflate(self):
+        """RFC 7692: websockets offers it by default; both ends compress."""
+        async def go(**kw):
+            async with self.connect(**kw) as ws:
+                names = [type(e).__name__ for e in ws.extensions]
+                await ws.send(json.dumps({
+                    "@type": "Request", "id": "z", "using": [CORE],
+                    "methodCalls": [["Core/echo", {"pad": "ab" * 4000}, "c"]]}))
+                r = json.loads(await ws.recv())
+                return names, r
+        names, r = run(go())
+        self.assertEqual(names, ["PerMessageDeflate"])
+        self.assertEqual(r["methodResponses"][0][1]["pad"], "ab" * 4000)
+        names, r = run(go(compression=None))
+        self.assertEqual(names, [])
+        self.assertEqual(r["requestId"], "z")
+
+    def handshake(self, extensions):
+        s = socket.create_connection(("127.0.0.1", self.srv.ports["http"]),
+                                     timeout=30)
+        s.sendall(b"GET /jmap/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                  b"Connection: Upgrade\r\nSec-WebSocket-Key: "
+                  b"dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                  b"Sec-WebSocket-Protocol: jmap\r\n"
+                  b"Sec-WebSocket-Extensions: " + extensions + b"\r\n"
+                  b"Authorization: " + basic().encode() + b"\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += s.recv(1)
+        self.assertTrue(head.startswith(b"HTTP/1.1 101 "), head)
+        return s, head
+
+    def test_deflate_negotiation_and_raw_frames(self):
+        s, head = self.handshake(b"permessage-deflate; server_max_window_bits=10")
+        self.assertIn(b"Sec-WebSocket-Extensions: permessage-deflate; "
+                      b"server_no_context_takeover; client_no_context_takeover; "
+                      b"server_max_window_bits=10\r\n", head)
+        # A compressed request (RFC 7692 7.2.1), RSV1 on its frame.
+        text = json.dumps({"@type": "Request", "id": "raw", "using": [CORE],
+                           "methodCalls": [["Core/echo", {"p": "q" * 3000},
+                                            "c"]]}).encode()
+        c = zlib.compressobj(6, zlib.DEFLATED, -15)
+        z = c.compress(text) + c.flush(zlib.Z_SYNC_FLUSH)
+        self.assertEqual(z[-4:], b"\x00\x00\xff\xff")
+        f = bytearray(self.frame(1, z[:-4]))
+        f[0] |= 0x40
+        s.sendall(bytes(f))
+        hdr = s.recv(2)
+        self.assertEqual(hdr[0], 0xc1)          # FIN, RSV1, text
+        n = hdr[1] & 0x7f
+        if n == 126:
+            n = struct.unpack("!H", s.recv(2))[0]
+        body = b""
+        while len(body) < n:
+            body += s.recv(n - len(body))
+        d = zlib.decompressobj(-15)
+        r = json.loads(d.decompress(body + b"\x00\x00\xff\xff"))
+        self.assertEqual(r["requestId"], "raw")
+        self.assertEqual(r["methodResponses"][0][1]["p"], "q" * 3000)
+        s.close()
+        # Offers the server declines: no extension, and RSV1 is then 1002.
+        for offer in (b"permessage-deflate; server_max_window_bits=8",
+                      b"permessage-deflate; unknown_param",
+                      b"x-webkit-deflate-frame"):
+            s, head = self.handshake(offer)
+            self.assertNotIn(b"Sec-WebSocket-Extensions", head)
+            f = bytearray(self.frame(1, z[:-4]))
+            f[0] |= 0x40
+            s.sendall(bytes(f))
+            self.assertEqual(self.close_code(s), 1002)
 
     def test_wss_on_the_tls_port(self):
         ctx = ssl.create_default_context(cafile=self.srv.cert)

@@ -207,11 +207,126 @@ TEST(test_writer)
 	buf_clear(&b);
 }
 
+TEST(test_deflate_accept)
+{
+	char resp[128];
+	int bits;
+
+	CHECK(!ws_deflate_accept(NULL, resp, sizeof(resp), &bits));
+	CHECK(!ws_deflate_accept("", resp, sizeof(resp), &bits));
+	CHECK(!ws_deflate_accept("x-webkit-deflate-frame", resp,
+	    sizeof(resp), &bits));
+	CHECK(ws_deflate_accept("permessage-deflate; client_max_window_bits",
+	    resp, sizeof(resp), &bits));
+	CHECK_STR(resp, "permessage-deflate; server_no_context_takeover; "
+	    "client_no_context_takeover");
+	CHECK_INT(bits, 15);
+	CHECK(ws_deflate_accept("x-other, permessage-deflate;"
+	    "server_max_window_bits=10 ; client_max_window_bits=12", resp,
+	    sizeof(resp), &bits));
+	CHECK_STR(resp, "permessage-deflate; server_no_context_takeover; "
+	    "client_no_context_takeover; server_max_window_bits=10");
+	CHECK_INT(bits, 10);
+	CHECK(ws_deflate_accept("permessage-deflate; server_max_window_bits="
+	    "\"9\"", resp, sizeof(resp), &bits));
+	CHECK_INT(bits, 9);
+	/* 7: declined offers, then one that is fine. */
+	CHECK(!ws_deflate_accept("permessage-deflate; server_max_window_bits=8",
+	    resp, sizeof(resp), &bits));
+	CHECK(!ws_deflate_accept("permessage-deflate; server_max_window_bits="
+	    "09", resp, sizeof(resp), &bits));
+	CHECK(!ws_deflate_accept("permessage-deflate; server_max_window_bits",
+	    resp, sizeof(resp), &bits));
+	CHECK(!ws_deflate_accept("permessage-deflate; mystery", resp,
+	    sizeof(resp), &bits));
+	CHECK(!ws_deflate_accept("permessage-deflate; "
+	    "server_no_context_takeover; server_no_context_takeover", resp,
+	    sizeof(resp), &bits));
+	CHECK(!ws_deflate_accept("permessage-deflate; "
+	    "client_no_context_takeover=1", resp, sizeof(resp), &bits));
+	CHECK(ws_deflate_accept("permessage-deflate; server_max_window_bits=16,"
+	    " permessage-deflate", resp, sizeof(resp), &bits));
+	CHECK_INT(bits, 15);
+	CHECK_STR(resp, "permessage-deflate; server_no_context_takeover; "
+	    "client_no_context_takeover");
+}
+
+/* A server frame masked as a client's, for the reader. */
+static void
+as_client(struct buf *in, struct buf *out)
+{
+	size_t hl = 2, n, i;
+
+	if ((in->data[1] & 0x7f) == 126)
+		hl = 4;
+	else if ((in->data[1] & 0x7f) == 127)
+		hl = 10;
+	n = in->len - hl;
+	buf_append(out, in->data, hl);
+	out->data[out->len - hl + 1] |= 0x80;
+	buf_append(out, "\x11\x22\x33\x44", 4);
+	for (i = 0; i < n; i++) {
+		uint8_t c = in->data[hl + i] ^ "\x11\x22\x33\x44"[i & 3];
+
+		buf_append(out, &c, 1);
+	}
+}
+
+TEST(test_deflate_round_trip)
+{
+	struct buf f = BUF_INIT, c = BUF_INIT;
+	struct ws_reader r;
+	char text[20000];
+	size_t used, i;
+
+	for (i = 0; i < sizeof(text); i++)
+		text[i] = "{\"methodResponses\":[]} "[i % 24];
+	ws_frame_deflate(&f, WS_OP_TEXT, text, sizeof(text), 15);
+	CHECK((f.data[0] & 0x40) != 0);		/* RSV1: compressed */
+	CHECK(f.len < 1000);
+	as_client(&f, &c);
+	ws_reader_init(&r, sizeof(text));
+	r.deflate = true;
+	CHECK_INT(ws_read(&r, c.data, c.len, &used), WS_MESSAGE);
+	CHECK_INT(used, c.len);
+	CHECK_INT(r.payload.len, sizeof(text));
+	CHECK(memcmp(r.payload.data, text, sizeof(text)) == 0);
+	ws_reader_clear(&r);
+	/* One byte under the size: 1009. */
+	ws_reader_init(&r, sizeof(text) - 1);
+	r.deflate = true;
+	CHECK_INT(ws_read(&r, c.data, c.len, &used), WS_ERROR);
+	CHECK_INT(r.code, WS_CLOSE_TOO_BIG);
+	ws_reader_clear(&r);
+	/* Not agreed: RSV1 is a protocol error. */
+	ws_reader_init(&r, sizeof(text));
+	CHECK_INT(ws_read(&r, c.data, c.len, &used), WS_ERROR);
+	CHECK_INT(r.code, WS_CLOSE_PROTOCOL);
+	ws_reader_clear(&r);
+	/* Garbage that says it is compressed: 1007. */
+	buf_reset(&f);
+	buf_reset(&c);
+	cframe(&f, 1, 4, WS_OP_TEXT, "\xff\xff\xff", 3, 1);
+	ws_reader_init(&r, 100);
+	r.deflate = true;
+	CHECK_INT(ws_read(&r, f.data, f.len, &used), WS_ERROR);
+	CHECK_INT(r.code, WS_CLOSE_BAD_DATA);
+	ws_reader_clear(&r);
+	/* Short or incompressible: sent as it is. */
+	buf_reset(&f);
+	ws_frame_deflate(&f, WS_OP_TEXT, "ab", 2, 15);
+	CHECK(memcmp(f.data, "\x81\x02" "ab", 4) == 0);
+	buf_clear(&f);
+	buf_clear(&c);
+}
+
 static const struct harness_test tests[] = {
 	TEST_ENTRY(test_accept_key),
 	TEST_ENTRY(test_messages),
 	TEST_ENTRY(test_violations),
 	TEST_ENTRY(test_writer),
+	TEST_ENTRY(test_deflate_accept),
+	TEST_ENTRY(test_deflate_round_trip),
 };
 
 HARNESS_MAIN(tests)

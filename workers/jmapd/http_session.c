@@ -47,6 +47,7 @@
 #define HTTP_BODY_RATE		(16 * 1024)
 /* Responses from this size on are compressed when the client takes it. */
 #define HTTP_GZIP_MIN		1024
+#define HTTP_WS_DEFLATE_MIN	256	/* WebSocket messages, RFC 7692 */
 
 /* The resources of RFC 8620 and where they live. */
 #define JMAP_WELL_KNOWN		"/.well-known/jmap"
@@ -460,7 +461,11 @@ http_ws_message(struct http_session *s)
 		env.ws = true;
 		(void)jmap_api_exec(&env, NULL, r->payload.data,
 		    r->payload.len, &b, &ctype);
-		ws_frame(s->out, WS_OP_TEXT, b.data, b.len);
+		if (s->ws_bits > 0 && b.len >= HTTP_WS_DEFLATE_MIN)
+			ws_frame_deflate(s->out, WS_OP_TEXT, b.data, b.len,
+			    s->ws_bits);
+		else
+			ws_frame(s->out, WS_OP_TEXT, b.data, b.len);
 		buf_clear(&b);
 		break;
 	case WS_OP_BINARY:
@@ -510,8 +515,9 @@ static void
 http_session_ws_open(struct http_session *s)
 {
 	const struct http_request *req = &s->parser.req;
+	struct buf offers = BUF_INIT;
 	const char *key;
-	char accept[29];
+	char accept[29], ext[128];
 	uint8_t raw[32];
 	size_t rawlen = 0;
 
@@ -536,15 +542,26 @@ http_session_ws_open(struct http_session *s)
 		return;
 	}
 	ws_accept_key(key, accept);
+	/* RFC 7692: every field's offers, in order. */
+	(void)http_header_list(req, "sec-websocket-extensions", &offers);
+	buf_append(&offers, "", 1);
+	s->ws_bits = 0;
+	if (!ws_deflate_accept((const char *)offers.data, ext, sizeof(ext),
+	    &s->ws_bits))
+		s->ws_bits = 0;
+	buf_clear(&offers);
 	http_response_head(s->out, 101, time(NULL));
 	buf_printf(s->out, "Upgrade: websocket\r\nConnection: Upgrade\r\n"
 	    "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: jmap\r\n",
 	    accept);
+	if (s->ws_bits > 0)
+		buf_printf(s->out, "Sec-WebSocket-Extensions: %s\r\n", ext);
 	http_cors_fields(s->out, req);
 	buf_append(s->out, "\r\n", 2);
 	conn_flush(s->conn);
 	http_session_log(s, "websocket open");
 	ws_reader_init(&s->ws, jmapd_conf()->max_size_request);
+	s->ws.deflate = s->ws_bits > 0;
 	s->state = HS_WS;
 	buf_reset(&s->body);
 	conn_resume(s->conn);

@@ -35,6 +35,7 @@ struct http_session {
 	}			 state;
 	struct buf		 body;
 	struct ws_reader	 ws;		/* in state HS_WS */
+	int			 ws_bits;	/* permessage-deflate window */
 	/* The request must arrive whole by then (RFC 9110 15.5.9, 408). */
 	struct event		*deadline;
 	bool			 deadline_set;
