@@ -127,8 +127,12 @@ class JmapCoreTest(unittest.TestCase):
         self.assertIs(acct["isPersonal"], True)
         self.assertIs(acct["isReadOnly"], False)
         self.assertEqual(s["username"], USER)
-        for k in ("apiUrl", "downloadUrl", "uploadUrl", "eventSourceUrl"):
-            self.assertIsInstance(s[k], str, k)
+        # Absolute, on the host the client used (Node's fetch, which
+        # jmap-jam uses, takes no relative URL).
+        base = "http://127.0.0.1:%d/" % self.srv.ports["http"]
+        self.assertEqual(s["apiUrl"], base + "jmap/api/")
+        for k in ("downloadUrl", "uploadUrl", "eventSourceUrl"):
+            self.assertTrue(s[k].startswith(base + "jmap/"), k)
         for var in ("{accountId}", "{blobId}", "{type}", "{name}"):
             self.assertIn(var, s["downloadUrl"])
         self.assertIn("{accountId}", s["uploadUrl"])
@@ -144,7 +148,19 @@ class JmapCoreTest(unittest.TestCase):
              "%s:%s" % (USER, PASSWORD),
              "https://localhost:%d/jmap/session" % self.srv.ports["https"]],
             capture_output=True, timeout=30, check=True).stdout
-        self.assertEqual(json.loads(out)["username"], USER)
+        s = json.loads(out)
+        self.assertEqual(s["username"], USER)
+        # The API as the session names it, over TLS.
+        self.assertEqual(s["apiUrl"], "https://localhost:%d/jmap/api/"
+                         % self.srv.ports["https"])
+        out = subprocess.run(
+            [CURL, "-sS", "--cacert", self.srv.cert, "-u",
+             "%s:%s" % (USER, PASSWORD), "-H", "Content-Type: application/json",
+             "--data-binary", json.dumps({"using": [CORE], "methodCalls": [
+                 ["Core/echo", {"tls": 1}, "t"]]}), s["apiUrl"]],
+            capture_output=True, timeout=30, check=True).stdout
+        self.assertEqual(json.loads(out)["methodResponses"],
+                         [["Core/echo", {"tls": 1}, "t"]])
 
     # --- RFC 8620 3 ---
 

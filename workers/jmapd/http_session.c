@@ -366,14 +366,21 @@ http_session_session(struct http_session *s)
 {
 	const struct http_request *req = &s->parser.req;
 	struct buf b = BUF_INIT;
-	char url[300];
+	const char *host;
+	char base[300], url[300];
 
-	/* RFC 8887 4: a wss-URI on this host (ws: on a cleartext port). */
+	/*
+	 * The URLs on the host the client asked for, with its scheme; RFC
+	 * 8887 4: a wss-URI (ws: on a cleartext port).
+	 */
+	host = req->host != NULL && req->host[0] != '\0' ? req->host :
+	    jmapd_conf()->hostname;
+	snprintf(base, sizeof(base), "%s://%.256s", conn_is_tls(s->conn) ?
+	    "https" : "http", host);
 	snprintf(url, sizeof(url), "%s://%.256s%s", conn_is_tls(s->conn) ?
-	    "wss" : "ws", req->host != NULL && req->host[0] != '\0' ?
-	    req->host : jmapd_conf()->hostname, JMAP_WS_PATH);
+	    "wss" : "ws", host, JMAP_WS_PATH);
 	jmap_session_write(&b, jmapd_conf(), s->account_id, s->username,
-	    url);
+	    base, url);
 	http_session_respond(s, 200, "application/json", b.data, b.len,
 	    "Cache-Control: no-cache, no-store, must-revalidate\r\n");
 	buf_clear(&b);

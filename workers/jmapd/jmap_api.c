@@ -436,9 +436,20 @@ fail:
 
 /* --- The session resource (RFC 8620 2) --- */
 
+/* An absolute URL: base ("https://host") and path. */
+static void
+jmap_url(struct json_out *o, const char *base, const char *path)
+{
+	char url[600];
+
+	snprintf(url, sizeof(url), "%s%s", base, path);
+	json_out_strz(o, url);
+}
+
 void
 jmap_session_write(struct buf *out, const struct jmapd_conf *conf,
-    uint64_t account_id, const char *username, const char *ws_url)
+    uint64_t account_id, const char *username, const char *base,
+    const char *ws_url)
 {
 	struct json_out o;
 	char id[OBJID_MAX], state[17];
@@ -502,14 +513,14 @@ jmap_session_write(struct buf *out, const struct jmapd_conf *conf,
 	json_out_key(&o, "username");
 	json_out_strz(&o, username);
 	json_out_key(&o, "apiUrl");
-	json_out_strz(&o, "/jmap/api/");
+	jmap_url(&o, base, "/jmap/api/");
 	json_out_key(&o, "downloadUrl");
-	json_out_strz(&o, "/jmap/download/{accountId}/{blobId}/{name}"
+	jmap_url(&o, base, "/jmap/download/{accountId}/{blobId}/{name}"
 	    "?accept={type}");
 	json_out_key(&o, "uploadUrl");
-	json_out_strz(&o, "/jmap/upload/{accountId}/");
+	jmap_url(&o, base, "/jmap/upload/{accountId}/");
 	json_out_key(&o, "eventSourceUrl");
-	json_out_strz(&o, "/jmap/eventsource/?types={types}"
+	jmap_url(&o, base, "/jmap/eventsource/?types={types}"
 	    "&closeafter={closeafter}&ping={ping}");
 	json_out_key(&o, "state");
 	json_out_strz(&o, state);

@@ -55,10 +55,13 @@ void	jmap_problem(struct buf *out, int status, const char *type,
 
 /*
  * Writes the session resource (RFC 8620 2) of account_id, whose login
- * name is username, with the limits of conf and the WebSocket URL ws_url
- * (RFC 8887 4), to out.
+ * name is username, with the limits of conf, the resources' absolute
+ * URLs under base ("https://host[:port]", as the client reached the
+ * server: clients such as Node's fetch take no relative URL) and the
+ * WebSocket URL ws_url (RFC 8887 4), to out.
  */
 void	jmap_session_write(struct buf *out, const struct jmapd_conf *conf,
-	    uint64_t account_id, const char *username, const char *ws_url);
+	    uint64_t account_id, const char *username, const char *base,
+	    const char *ws_url);
 
 #endif
