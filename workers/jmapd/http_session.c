@@ -195,7 +195,8 @@ http_session_respond(struct http_session *s, int status, const char *type,
 	if (LOG_IS_TRACE(LOG_TRACE_JMAP))
 		log_trace(LOG_TRACE_JMAP, "%016llx %s %s %d %zu",
 		    (unsigned long long)conn_id(s->conn),
-		    req->method_name, req->path, status, len);
+		    req->method_name != NULL ? req->method_name : "-",
+		    req->path != NULL ? req->path : "-", status, len);
 	buf_reset(&s->body);
 	if (!s->keep_alive || s->shutdown) {
 		conn_close(s->conn, s->shutdown ? "shutdown" : "done");
@@ -241,13 +242,16 @@ http_session_auth_cb(struct ipc_chan *c, enum ipc_status st,
 {
 	const struct ipc_AUTH_rep *r = rep;
 	struct http_session *s = arg;
+	char user[256];
 
 	(void)c;
 	s->req_id = 0;
 	if (st != IPC_S_OK) {
 		memset(s->auth_mac, 0, sizeof(s->auth_mac));
+		/* The name is the client's: quoted and escaped for the log. */
 		http_session_log(s, "auth failed user=%s: %s",
-		    s->username != NULL ? s->username : "",
+		    conn_log_value(user, sizeof(user), s->username,
+		    s->username != NULL ? strlen(s->username) : 0),
 		    text != NULL ? text : "refused");
 		if (st == IPC_S_UNAVAIL)
 			http_session_problem(s, 503, NULL,
@@ -259,7 +263,8 @@ http_session_auth_cb(struct ipc_chan *c, enum ipc_status st,
 	s->account_id = r->account_id;
 	free(s->username);
 	s->username = xstrdup(r->username);
-	http_session_log(s, "login user=%s tls=%d", s->username,
+	http_session_log(s, "login user=%s tls=%d", conn_log_value(user,
+	    sizeof(user), s->username, strlen(s->username)),
 	    conn_is_tls(s->conn));
 	s->auth_cont(s);
 }
