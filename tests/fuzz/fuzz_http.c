@@ -10,11 +10,16 @@
  * parsed head must hold fields within the limits, trimmed, without CR, LF
  * or NUL; a body must match its framing and the limit; and every way of
  * feeding must give the same transcript.  The field and query helpers run
- * on each head, and the input, cut into chunks by http_chunk(), must parse
+ * on each head, and so do jmapd's parsers of field values (Accept-Encoding
+ * in workers/jmapd/http_encode.c, Sec-WebSocket-Extensions in lib/ws.c)
+ * on every value; the input, cut into chunks by http_chunk(), must parse
  * back to itself.
  */
+/* fuzz-deps: workers/jmapd/http_encode.c */
 #include "buf.h"
 #include "http.h"
+#include "ws.h"
+#include "workers/jmapd/http_encode.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +33,8 @@ static void
 fz_check_head(const struct http_parser *p, struct buf *log)
 {
 	const struct http_request *q = &p->req;
-	char dst[64];
+	char dst[64], ext[128];
+	int bits;
 	struct buf list = BUF_INIT;
 	size_t i, k;
 	ssize_t n;
@@ -56,6 +62,12 @@ fz_check_head(const struct http_parser *p, struct buf *log)
 			abort();
 		buf_reset(&list);
 		(void)http_header_has_token(q, f->name, "close");
+		(void)http_accepts_gzip(f->value);
+		if (ws_deflate_accept(f->value, ext, sizeof(ext), &bits) ?
+		    bits < 9 || bits > 15 ||
+		    strncmp(ext, "permessage-deflate;", 19) != 0 :
+		    ext[0] != '\0' || bits != 0)
+			abort();
 	}
 	if ((n = http_pct_decode(q->path, strlen(q->path), false, dst,
 	    sizeof(dst))) >= 0 && strlen(dst) != (size_t)n)
