@@ -52,6 +52,12 @@ const struct ipc_handler dispatch_worker[] = {
 	{ IPC_T_METADATA_SET,	mail_meta_set },
 	{ IPC_T_MBOX_RECENT,	mail_mbox_recent },
 	{ IPC_T_ACCOUNT_WATCH,	notify_account_watch },
+	{ IPC_T_MBOX_THREADS,	mail_mbox_threads },
+	{ IPC_T_EMAIL_LIST,	mail_email_list },
+	{ IPC_T_EMAIL_GET,	mail_email_get },
+	{ IPC_T_EMAIL_BODY,	mail_email_body },
+	{ IPC_T_THREAD_GET,	mail_thread_get },
+	{ IPC_T_EMAIL_SET,	mail_email_set },
 	{ 0, NULL }
 };
 

@@ -46,5 +46,15 @@ ipc_handler_fn mail_changes_get;
 ipc_handler_fn mail_meta_get;
 ipc_handler_fn mail_meta_set;
 ipc_handler_fn mail_mbox_recent;
+/*
+ * mail_email.c: MBOX_THREADS, EMAIL_LIST, EMAIL_GET, EMAIL_BODY,
+ * THREAD_GET, EMAIL_SET (JMAP Mail, store/email_op.h).
+ */
+ipc_handler_fn mail_mbox_threads;
+ipc_handler_fn mail_email_list;
+ipc_handler_fn mail_email_get;
+ipc_handler_fn mail_email_body;
+ipc_handler_fn mail_thread_get;
+ipc_handler_fn mail_email_set;
 
 #endif
