@@ -53,6 +53,13 @@
  * (subscription.h; the others are in their mailbox's record):
  *
  *	subscriptions	A hash16(stored mailbox name) -> the name (no NUL)
+ *
+ * Schema version 5 added the JMAP uploads (RFC 8620 6.1, upload.h), each
+ * holding one reference to its blob in blobs:
+ *
+ *	uploads		A hash32 -> upload record (size, expiry, type)
+ *			A -> the account's upload usage (bytes, count)
+ *	upload_expiry	expires(u64 BE) A hash32 -> "" (sweep order)
  */
 #ifndef BULWARK_DB_H
 #define BULWARK_DB_H
@@ -96,6 +103,8 @@ struct store_db {
 	MDB_dbi		 catchall;
 	MDB_dbi		 metadata;
 	MDB_dbi		 subscriptions;
+	MDB_dbi		 uploads;
+	MDB_dbi		 upload_expiry;
 };
 
 /* Named databases an environment may hold, with room for later ones. */

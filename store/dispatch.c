@@ -58,6 +58,8 @@ const struct ipc_handler dispatch_worker[] = {
 	{ IPC_T_EMAIL_BODY,	mail_email_body },
 	{ IPC_T_THREAD_GET,	mail_thread_get },
 	{ IPC_T_EMAIL_SET,	mail_email_set },
+	{ IPC_T_BLOB_UPLOAD,	mail_blob_upload },
+	{ IPC_T_BLOB_FILE,	mail_blob_file },
 	{ 0, NULL }
 };
 

@@ -56,5 +56,11 @@ ipc_handler_fn mail_email_get;
 ipc_handler_fn mail_email_body;
 ipc_handler_fn mail_thread_get;
 ipc_handler_fn mail_email_set;
+/*
+ * mail_blob.c: BLOB_UPLOAD, BLOB_FILE (JMAP uploads and downloads,
+ * store/upload.h).
+ */
+ipc_handler_fn mail_blob_upload;
+ipc_handler_fn mail_blob_file;
 
 #endif

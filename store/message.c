@@ -688,6 +688,25 @@ message_purge_cb(const MDB_val *k, const MDB_val *v, void *arg)
 	return ctx->st == IPC_S_OK || ctx->st == IPC_S_NOTFOUND ? 0 : 1;
 }
 
+/*
+ * Drops the blob reference of one JMAP upload (upload.h: key A hash32;
+ * the key A alone is the account's usage).  Their expiry entries are left
+ * to upload_sweep, which deletes those without an upload: this file does
+ * not need upload.c.
+ */
+static int
+message_purge_upload_cb(const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct message_purge_ctx *ctx = arg;
+
+	(void)v;
+	if (k->mv_size != 8 + MSG_HASH_LEN)
+		return 0;
+	ctx->st = blob_unref(ctx->db, ctx->txn,
+	    (const uint8_t *)k->mv_data + 8, NULL, ctx->err);
+	return ctx->st == IPC_S_OK || ctx->st == IPC_S_NOTFOUND ? 0 : 1;
+}
+
 /* Deletes every key of dbi starting with pre. */
 static enum ipc_status
 message_del_prefix(MDB_txn *txn, MDB_dbi dbi, unsigned int flags,
@@ -719,7 +738,7 @@ message_account_purge(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	const MDB_dbi dbis[] = { db->mail_state, db->mailboxes, db->messages,
 	    db->msgrecs, db->mbox_uids, db->mbox_dates, db->mbox_threads,
 	    db->threads, db->msgids, db->changes, db->vanished, db->dups,
-	    db->metadata };
+	    db->metadata, db->uploads };
 	struct key_mail pre;
 	enum ipc_status st;
 	size_t i;
@@ -727,6 +746,11 @@ message_account_purge(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	key_mail_init(&pre, account_id);
 	if ((st = db_scan(txn, db->messages, pre.b, pre.len,
 	    message_purge_cb, &ctx, err)) != IPC_S_OK)
+		return st;
+	if (ctx.st != IPC_S_OK && ctx.st != IPC_S_NOTFOUND)
+		return ctx.st;
+	if ((st = db_scan(txn, db->uploads, pre.b, pre.len,
+	    message_purge_upload_cb, &ctx, err)) != IPC_S_OK)
 		return st;
 	if (ctx.st != IPC_S_OK && ctx.st != IPC_S_NOTFOUND)
 		return ctx.st;

@@ -68,6 +68,12 @@ static const struct schema_dbi schema_dbis_v4[] = {
 	SCHEMA_DBI(subscriptions, 0),
 };
 
+/* ... and those version 5 added: JMAP uploads. */
+static const struct schema_dbi schema_dbis_v5[] = {
+	SCHEMA_DBI(uploads, 0),
+	SCHEMA_DBI(upload_expiry, 0),
+};
+
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 static MDB_dbi *
@@ -321,11 +327,24 @@ schema_step_subscriptions(struct store_db *db, MDB_txn *txn,
 	    MDB_CREATE, err);
 }
 
+/*
+ * Version 4 -> 5: the databases of JMAP uploads (upload.h).  No account
+ * has any yet.
+ */
+static int
+schema_step_uploads(struct store_db *db, MDB_txn *txn,
+    struct store_error *err)
+{
+	return schema_dbi_open(db, txn, schema_dbis_v5, NELEM(schema_dbis_v5),
+	    MDB_CREATE, err);
+}
+
 static const struct schema_step schema_steps[] = {
 	{ 0, "initial layout", schema_step_initial },
 	{ 1, "mail store", schema_step_mail },
 	{ 2, "mailbox counters and annotations", schema_step_counters },
 	{ 3, "subscriptions without a mailbox", schema_step_subscriptions },
+	{ 4, "uploads", schema_step_uploads },
 };
 
 /* Opens the meta database, creating it in a new environment. */
@@ -448,7 +467,8 @@ schema_open_dbis(struct store_db *db, struct store_error *err)
 	    NELEM(schema_dbis_v2), 0, err) == -1 || schema_dbi_open(db, txn,
 	    schema_dbis_v3, NELEM(schema_dbis_v3), 0, err) == -1 ||
 	    schema_dbi_open(db, txn, schema_dbis_v4, NELEM(schema_dbis_v4), 0,
-	    err) == -1) {
+	    err) == -1 || schema_dbi_open(db, txn, schema_dbis_v5,
+	    NELEM(schema_dbis_v5), 0, err) == -1) {
 		db_abort(&txn);
 		return -1;
 	}

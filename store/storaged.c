@@ -12,6 +12,7 @@
 #include "message.h"
 #include "readpool.h"
 #include "txn.h"
+#include "upload.h"
 #include "worker.h"
 #include "workq.h"
 #include "xmalloc.h"
@@ -25,7 +26,10 @@
 
 #include <event2/event.h>
 
-/* Expired duplicate entries deleted by one periodic transaction, at most. */
+/*
+ * Expired duplicate entries, and expired uploads, deleted by one periodic
+ * transaction, at most.
+ */
 #define STORAGED_PRUNE_MAX	10000
 
 static void storaged_prune_start(struct storaged *);
@@ -178,10 +182,14 @@ storaged_loop_init(struct storaged *sd, struct boot_conf *bc)
 	storaged_listeners(sd, bc);
 }
 
-/* One periodic clean-up of duplicate-suppression entries. */
+/*
+ * One periodic clean-up of duplicate-suppression entries and of expired
+ * JMAP uploads (upload.h).
+ */
 struct storaged_prune {
 	uint64_t	 now;
 	size_t		 pruned;
+	size_t		 swept;
 };
 
 static enum ipc_status
@@ -189,9 +197,13 @@ storaged_prune_apply(struct store_db *db, MDB_txn *txn, void *arg,
     struct store_error *err)
 {
 	struct storaged_prune *p = arg;
+	enum ipc_status st;
 
-	return message_dup_prune(db, txn, p->now, STORAGED_PRUNE_MAX,
-	    &p->pruned, err);
+	if ((st = message_dup_prune(db, txn, p->now, STORAGED_PRUNE_MAX,
+	    &p->pruned, err)) != IPC_S_OK)
+		return st;
+	return upload_sweep(db, txn, p->now, STORAGED_PRUNE_MAX, &p->swept,
+	    err);
 }
 
 static void
@@ -201,9 +213,11 @@ storaged_prune_done(void *arg, enum ipc_status st,
 	struct storaged_prune *p = arg;
 
 	if (st != IPC_S_OK)
-		log_warnx("duplicate entries prune failed: %s", err->text);
-	else if (p->pruned > 0)
-		log_debug("duplicate entries pruned count=%zu", p->pruned);
+		log_warnx("duplicate entries and uploads prune failed: %s",
+		    err->text);
+	else if (p->pruned > 0 || p->swept > 0)
+		log_debug("duplicate entries pruned count=%zu uploads=%zu",
+		    p->pruned, p->swept);
 	free(p);
 }
 

@@ -1290,8 +1290,9 @@ TEST(test_migration_v3_subscriptions)
 		return;
 	}
 	CHECK_INT(schema_version(&db, &v, &err), 0);
-	CHECK_INT(v, 4);
-	CHECK_INT(SCHEMA_VERSION, 4);
+	/* Brought to the current version, past the subscriptions step. */
+	CHECK_INT(v, SCHEMA_VERSION);
+	CHECK(SCHEMA_VERSION >= 4);
 	CHECK_INT(db_begin(&db, false, &txn, &err), IPC_S_OK);
 	CHECK_INT(mdb_dbi_open(txn, "subscriptions", 0, &dbi), 0);
 	db_abort(&txn);
