@@ -34,6 +34,7 @@
 #define WS_CLOSE_BAD_DATA	1007
 #define WS_CLOSE_POLICY		1008
 #define WS_CLOSE_TOO_BIG	1009
+#define WS_CLOSE_RESTART	1012	/* IANA registry: Service Restart */
 
 /* The accept key for key, 28 characters and a NUL (RFC 6455 4.2.2). */
 void	ws_accept_key(const char *key, char out[29]);

@@ -75,7 +75,7 @@ class JmapWebSocketTest(unittest.TestCase):
         c.request("GET", "/jmap/session", headers={"Authorization": basic()})
         s = json.loads(c.getresponse().read())
         self.assertEqual(s["capabilities"][WS],
-                         {"url": self.url(), "supportsPush": False})
+                         {"url": self.url(), "supportsPush": True})
 
     def test_requests_and_responses(self):
         async def go():
@@ -102,13 +102,47 @@ class JmapWebSocketTest(unittest.TestCase):
         self.assertNotIn("requestId", out[20])
         self.assertEqual(out[20]["methodResponses"][0][1], {"x": "\u00fc"})
 
+    def test_store_requests_sent_at_once_answer_in_order(self):
+        # Mailbox/get waits for storaged; requests sent before any answer
+        # are answered one by one, in the order sent (RFC 8887 4.3).
+        mail = "urn:ietf:params:jmap:mail"
+
+        async def go():
+            async with self.connect() as ws:
+                for i in range(8):
+                    calls = [["Core/echo", {"n": i}, "e"]]
+                    if i % 2 == 0:
+                        calls.insert(0, ["Mailbox/get", {
+                            "accountId": self.account(),
+                            "properties": ["role"]}, "m"])
+                    await ws.send(json.dumps({
+                        "@type": "Request", "id": "r%d" % i,
+                        "using": [CORE, mail], "methodCalls": calls}))
+                return [json.loads(await ws.recv()) for i in range(8)]
+        out = run(go())
+        for i, res in enumerate(out):
+            self.assertEqual(res["requestId"], "r%d" % i)
+            calls = res["methodResponses"]
+            self.assertEqual(calls[-1], ["Core/echo", {"n": i}, "e"])
+            if i % 2 == 0:
+                self.assertEqual(calls[0][0], "Mailbox/get")
+                roles = {m["role"] for m in calls[0][1]["list"]}
+                self.assertIn("inbox", roles)
+
+    def account(self):
+        c = http.client.HTTPConnection("127.0.0.1", self.srv.ports["http"],
+                                       timeout=30)
+        c.request("GET", "/jmap/session", headers={"Authorization": basic()})
+        s = json.loads(c.getresponse().read())
+        return s["primaryAccounts"]["urn:ietf:params:jmap:mail"]
+
     def test_request_errors(self):
         async def go():
             async with self.connect() as ws:
                 res = []
                 for m in ("{not json",
                           json.dumps({"using": [CORE], "methodCalls": []}),
-                          json.dumps({"@type": "WebSocketPushEnable",
+                          json.dumps({"@type": "WebSocketPushEnabled",
                                       "dataTypes": None}),
                           json.dumps({"@type": "Request", "id": "e1",
                                       "using": ["urn:x"], "methodCalls": []}),

@@ -12,6 +12,8 @@
  * and closing are lib/conn.h's; a session is freed only from its conn's
  * end callback.
  */
+#include "http_blob.h"
+#include "http_push.h"
 #include "http_session.h"
 #include "http_encode.h"
 #include "jmap_api.h"
@@ -30,6 +32,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <sodium.h>
@@ -48,26 +51,27 @@
 /* Responses from this size on are compressed when the client takes it. */
 #define HTTP_GZIP_MIN		1024
 #define HTTP_WS_DEFLATE_MIN	256	/* WebSocket messages, RFC 7692 */
+#define HTTP_FILE_PIECE		(256 * 1024)	/* of a download, copied */
+#define HTTP_UPLOAD_SPILL	(256 * 1024)	/* body kept before the memfd */
 
 /* The resources of RFC 8620 and where they live. */
 #define JMAP_WELL_KNOWN		"/.well-known/jmap"
 #define JMAP_SESSION_PATH	"/jmap/session"
 #define JMAP_API_PATH		"/jmap/api"
 #define JMAP_WS_PATH		"/jmap/ws"
+#define JMAP_EVENTS_PATH	"/jmap/eventsource"
 
 static void	http_session_input(struct http_session *);
 static void	http_session_ws_open(struct http_session *);
 static void	http_session_deadline_stop(struct http_session *);
+static void	http_cors_fields(struct buf *, const struct http_request *);
+static void	http_session_response_end(struct http_session *);
 
 /* A key for the hashes of Authorization values, new in every process. */
 static uint8_t	http_auth_key[crypto_generichash_KEYBYTES];
 static bool	http_auth_key_set;
 
-static void
-http_session_log(struct http_session *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
+void
 http_session_log(struct http_session *s, const char *fmt, ...)
 {
 	char line[512];
@@ -77,6 +81,122 @@ http_session_log(struct http_session *s, const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	conn_log(s->conn, "%s", line);
+}
+
+/*
+ * The head of a response whose body is a stream without a length (RFC
+ * 9112 6.3: it ends with the connection); the connection then only
+ * writes (state HS_STREAM).
+ */
+void
+http_session_stream_begin(struct http_session *s, const char *type,
+    const char *extra)
+{
+	const struct http_request *req = &s->parser.req;
+
+	http_response_head(s->out, 200, time(NULL));
+	buf_printf(s->out, "Content-Type: %s\r\n", type);
+	http_cors_fields(s->out, req);
+	if (extra != NULL)
+		buf_append(s->out, extra, strlen(extra));
+	buf_append(s->out, "Connection: close\r\n\r\n", 21);
+	conn_flush(s->conn);
+	http_session_log(s, "stream %s", req->path);
+	s->state = HS_STREAM;
+	s->keep_alive = false;
+	buf_reset(&s->body);
+	conn_resume(s->conn);
+}
+
+/* Sends the file's next pieces; ends the response after the last. */
+static void
+http_session_file_pump(struct http_session *s)
+{
+	size_t want;
+	ssize_t n;
+
+	while (s->file_off < s->file_len) {
+		if (conn_is_closing(s->conn))
+			return;
+		if (conn_out_pending(s->conn) >= HTTP_OUT_HIGH) {
+			/* The drained callback comes back here. */
+			conn_flush(s->conn);
+			return;
+		}
+		if (conn_sendfile(s->conn, s->file_fd, &s->file_off,
+		    s->file_len - s->file_off) > 0)
+			continue;
+		want = s->file_len - s->file_off > HTTP_FILE_PIECE ?
+		    HTTP_FILE_PIECE : (size_t)(s->file_len - s->file_off);
+		buf_reserve(s->out, want);
+		n = pread(s->file_fd, buf_tail(s->out), want,
+		    (off_t)s->file_off);
+		if (n <= 0) {
+			http_session_log(s, "download read failed");
+			conn_close(s->conn, "download read failed");
+			return;
+		}
+		buf_commit(s->out, (size_t)n);
+		s->file_off += (uint64_t)n;
+		conn_flush(s->conn);
+	}
+	close(s->file_fd);
+	s->file_fd = -1;
+	conn_resume(s->conn);
+	http_session_response_end(s);
+}
+
+void
+http_session_respond_file(struct http_session *s, int status,
+    const char *type, int fd, uint64_t len, const char *extra)
+{
+	const struct http_request *req = &s->parser.req;
+
+	http_response_head(s->out, status, time(NULL));
+	buf_printf(s->out, "Content-Type: %s\r\n", type);
+	http_cors_fields(s->out, req);
+	buf_printf(s->out, "Content-Length: %llu\r\n",
+	    (unsigned long long)len);
+	if (extra != NULL)
+		buf_append(s->out, extra, strlen(extra));
+	if (!s->keep_alive || s->shutdown)
+		buf_append(s->out, "Connection: close\r\n", 19);
+	buf_append(s->out, "\r\n", 2);
+	conn_flush(s->conn);
+	if (req->method == HTTP_M_HEAD || len == 0) {
+		close(fd);
+		http_session_response_end(s);
+		return;
+	}
+	s->file_fd = fd;
+	s->file_off = 0;
+	s->file_len = len;
+	conn_pause(s->conn);
+	http_session_file_pump(s);
+}
+
+struct buf *
+http_session_body(struct http_session *s)
+{
+	return &s->body;
+}
+
+void
+http_session_wait(struct http_session *s, uint32_t req_id)
+{
+	s->req_id = req_id;
+}
+
+void
+http_session_ws_send(struct http_session *s, const void *p, size_t len)
+{
+	if (s->state != HS_WS || conn_is_closing(s->conn))
+		return;
+	if (s->ws_bits > 0 && len >= HTTP_WS_DEFLATE_MIN)
+		ws_frame_deflate(s->out, WS_OP_TEXT, p, len, s->ws_bits);
+	else
+		ws_frame(s->out, WS_OP_TEXT, p, len);
+	conn_flush(s->conn);
 }
 
 const struct http_request *
@@ -197,7 +317,18 @@ http_session_respond(struct http_session *s, int status, const char *type,
 		    (unsigned long long)conn_id(s->conn),
 		    req->method_name != NULL ? req->method_name : "-",
 		    req->path != NULL ? req->path : "-", status, len);
+	http_session_response_end(s);
+}
+
+/* The response is written: the next request, or the end. */
+static void
+http_session_response_end(struct http_session *s)
+{
 	buf_reset(&s->body);
+	if (s->up_fd != -1)
+		close(s->up_fd);
+	s->up_fd = -1;
+	s->up_len = 0;
 	if (!s->keep_alive || s->shutdown) {
 		conn_close(s->conn, s->shutdown ? "shutdown" : "done");
 		return;
@@ -348,22 +479,56 @@ http_session_auth(struct http_session *s, void (*cont)(struct http_session *))
 /* --- Resources --- */
 
 static void
+http_session_ws_push(void *arg, const struct json *msg)
+{
+	http_push_ws(arg, msg);
+}
+
+/* Who asks, for jmap_api_start. */
+static void
+http_session_env(const struct http_session *s, struct jmap_env *env,
+    bool ws)
+{
+	const struct jmapd_conf *conf = jmapd_conf();
+
+	memset(env, 0, sizeof(*env));
+	env->account_id = s->account_id;
+	env->username = s->username;
+	env->session = conn_id(s->conn);
+	env->max_calls_in_request = conf->max_calls_in_request;
+	env->max_objects_in_get = conf->max_objects_in_get;
+	env->max_objects_in_set = conf->max_objects_in_set;
+	env->ws = ws;
+	if (ws) {
+		env->ws_push = http_session_ws_push;
+		env->ws_push_arg = (void *)s;
+	}
+}
+
+static void
+http_session_api_done(void *arg, int status, const char *ctype,
+    const struct buf *body)
+{
+	struct http_session *s = arg;
+
+	s->jreq = NULL;
+	http_session_respond(s, status, ctype, body->data, body->len,
+	    status == 200 ? "Cache-Control: no-cache, no-store, "
+	    "must-revalidate\r\n" : NULL);
+}
+
+static void
 http_session_api(struct http_session *s)
 {
 	struct jmap_env env;
-	struct buf b = BUF_INIT;
-	const char *ctype;
-	int status;
+	struct jmap_req *r;
 
-	memset(&env, 0, sizeof(env));
-	env.account_id = s->account_id;
-	env.username = s->username;
-	env.max_calls_in_request = jmapd_conf()->max_calls_in_request;
-	status = jmap_api_exec(&env, http_header_get(&s->parser.req,
-	    "content-type"), s->body.data, s->body.len, &b, &ctype);
-	http_session_respond(s, status, ctype, b.data, b.len, status == 200 ?
-	    "Cache-Control: no-cache, no-store, must-revalidate\r\n" : NULL);
-	buf_clear(&b);
+	http_session_env(s, &env, false);
+	r = jmap_api_start(&env, http_header_get(&s->parser.req,
+	    "content-type"), s->body.data, s->body.len, http_session_api_done,
+	    s);
+	if (r != NULL)
+		s->jreq = r;
 }
 
 static void
@@ -431,6 +596,32 @@ http_session_route(struct http_session *s)
 			http_session_auth(s, http_session_ws_open);
 		return;
 	}
+	if (http_blob_is_upload(req->path)) {
+		if (req->method != HTTP_M_POST)
+			http_session_respond(s, 405, NULL, NULL, 0,
+			    "Allow: POST\r\n");
+		else
+			http_session_auth(s, http_blob_upload);
+		return;
+	}
+	if (strncmp(req->path, JMAP_DOWNLOAD_PREFIX,
+	    strlen(JMAP_DOWNLOAD_PREFIX)) == 0) {
+		if (!get)
+			http_session_respond(s, 405, NULL, NULL, 0,
+			    "Allow: GET, HEAD\r\n");
+		else
+			http_session_auth(s, http_blob_download);
+		return;
+	}
+	if (strcmp(req->path, JMAP_EVENTS_PATH) == 0 ||
+	    strcmp(req->path, JMAP_EVENTS_PATH "/") == 0) {
+		if (!get)
+			http_session_respond(s, 405, NULL, NULL, 0,
+			    "Allow: GET, HEAD\r\n");
+		else
+			http_session_auth(s, http_push_eventsource);
+		return;
+	}
 	if (strcmp(req->path, JMAP_API_PATH) == 0 ||
 	    strcmp(req->path, JMAP_API_PATH "/") == 0) {
 		if (req->method != HTTP_M_POST)
@@ -454,31 +645,44 @@ http_ws_close(struct http_session *s, int code, const char *reason)
 	    reason);
 }
 
+/* The answer to a request that came as a WebSocket message. */
+static void
+http_ws_done(void *arg, int status, const char *ctype,
+    const struct buf *b)
+{
+	struct http_session *s = arg;
+
+	(void)ctype;
+	s->jreq = NULL;
+	s->ws_busy = false;
+	if (conn_is_closing(s->conn))
+		return;
+	/* 204: a push setting, which has no answer (RFC 8887 4.3.5). */
+	if (status != 204)
+		http_session_ws_send(s, b->data, b->len);
+	/* From the event loop: the messages read meanwhile come next. */
+	if (!s->processing)
+		http_session_input(s);
+}
+
 /* One whole message from the client. */
 static void
 http_ws_message(struct http_session *s)
 {
 	struct ws_reader *r = &s->ws;
 	struct jmap_env env;
-	struct buf b = BUF_INIT;
-	const char *ctype;
+	struct jmap_req *jr;
 	int code;
 
 	switch (r->opcode) {
 	case WS_OP_TEXT:
-		memset(&env, 0, sizeof(env));
-		env.account_id = s->account_id;
-		env.username = s->username;
-		env.max_calls_in_request = jmapd_conf()->max_calls_in_request;
-		env.ws = true;
-		(void)jmap_api_exec(&env, NULL, r->payload.data,
-		    r->payload.len, &b, &ctype);
-		if (s->ws_bits > 0 && b.len >= HTTP_WS_DEFLATE_MIN)
-			ws_frame_deflate(s->out, WS_OP_TEXT, b.data, b.len,
-			    s->ws_bits);
-		else
-			ws_frame(s->out, WS_OP_TEXT, b.data, b.len);
-		buf_clear(&b);
+		/* One request at a time: reading waits for its answer. */
+		s->ws_busy = true;
+		http_session_env(s, &env, true);
+		jr = jmap_api_start(&env, NULL, r->payload.data,
+		    r->payload.len, http_ws_done, s);
+		if (jr != NULL)
+			s->jreq = jr;
 		break;
 	case WS_OP_BINARY:
 		/* RFC 8887 4.3.1 */
@@ -633,9 +837,20 @@ http_session_bad(struct http_session *s)
 static bool
 http_session_head(struct http_session *s)
 {
+	const struct jmapd_conf *conf = jmapd_conf();
+	const struct http_request *req = &s->parser.req;
 	size_t used = 0;
+	uint64_t max;
 	int r;
 
+	/*
+	 * A head may announce the larger body of an upload; once the path
+	 * is known the body gets its own limit (RFC 8620 2: maxSizeUpload,
+	 * maxSizeRequest).
+	 */
+	s->parser.limits.max_body = conf->max_size_upload >
+	    conf->max_size_request ? conf->max_size_upload :
+	    conf->max_size_request;
 	r = http_parse(&s->parser, s->in->data, s->in->len, &used);
 	buf_consume(s->in, used);
 	if (r == HTTP_PARSE_ERROR) {
@@ -644,10 +859,22 @@ http_session_head(struct http_session *s)
 	}
 	if (r == HTTP_PARSE_MORE)
 		return used > 0;
-	if (s->parser.req.body_kind == HTTP_BODY_NONE) {
+	if (req->body_kind == HTTP_BODY_NONE) {
 		http_session_route(s);
 		return true;
 	}
+	max = http_blob_is_upload(req->path) ? conf->max_size_upload :
+	    conf->max_size_request;
+	s->parser.limits.max_body = max;
+	if (req->body_kind == HTTP_BODY_LENGTH && req->content_length > max) {
+		s->parser.status = 413;
+		s->parser.reason = "Content too large";
+		http_session_bad(s);
+		return false;
+	}
+	if (http_blob_is_upload(req->path) && req->method == HTTP_M_POST &&
+	    !http_blob_upload_begin(s))
+		return false;
 	/* RFC 9110 10.1.1: the client waits for this before the body. */
 	if (s->parser.req.expect_continue && s->in->len == 0) {
 		buf_append(s->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
@@ -656,7 +883,7 @@ http_session_head(struct http_session *s)
 	s->state = HS_BODY;
 	http_session_deadline(s, HTTP_BODY_SECS + (int)((s->parser.req.
 	    body_kind == HTTP_BODY_LENGTH ? s->parser.req.content_length :
-	    jmapd_conf()->max_size_request) / HTTP_BODY_RATE));
+	    s->parser.limits.max_body) / HTTP_BODY_RATE));
 	return true;
 }
 
@@ -670,6 +897,13 @@ http_session_read_body(struct http_session *s)
 	    &s->body);
 	buf_consume(s->in, used);
 	if (r == HTTP_PARSE_ERROR) {
+		http_session_bad(s);
+		return false;
+	}
+	if (s->up_fd != -1 && s->body.len >= HTTP_UPLOAD_SPILL &&
+	    !http_blob_upload_spill(s)) {
+		s->parser.status = 500;
+		s->parser.reason = "The upload could not be kept";
 		http_session_bad(s);
 		return false;
 	}
@@ -688,7 +922,11 @@ http_session_input(struct http_session *s)
 	if (s->processing)
 		return;
 	s->processing = true;
-	while (s->state == HS_WS && conn_may_read(s->conn, HTTP_OUT_HIGH)) {
+	/* A stream's client has nothing more to say: what it sends goes. */
+	if (s->state == HS_STREAM)
+		buf_reset(s->in);
+	while (s->state == HS_WS && !s->ws_busy &&
+	    conn_may_read(s->conn, HTTP_OUT_HIGH)) {
 		if (!http_ws_input(s) && !conn_pull(s->conn))
 			break;
 	}
@@ -733,10 +971,20 @@ http_session_end_cb(void *arg)
 	http_session_free(&s);
 }
 
+static void
+http_session_drained_cb(void *arg)
+{
+	struct http_session *s = arg;
+
+	if (s->file_fd != -1)
+		http_session_file_pump(s);
+}
+
 static const struct conn_cb http_session_cb = {
 	.input = http_session_input_cb,
 	.idle = http_session_idle_cb,
 	.end = http_session_end_cb,
+	.drained = http_session_drained_cb,
 };
 
 /* --- Life cycle --- */
@@ -768,6 +1016,8 @@ http_session_new(int fd, const struct sockaddr *sa, socklen_t salen,
 	lim.max_body = jmapd_conf()->max_size_request;
 	http_parser_init(&s->parser, &lim);
 	s->state = HS_HEAD;
+	s->up_fd = -1;
+	s->file_fd = -1;
 	jmapd_session_add(s);
 	http_session_log(s, "connect remote=%s local=%s",
 	    conn_remote(s->conn), conn_local(s->conn));
@@ -785,6 +1035,13 @@ http_session_free(struct http_session **sp)
 	*sp = NULL;
 	if (s == NULL)
 		return;
+	jmap_api_cancel(&s->jreq);
+	http_push_stop(s);
+	if (s->up_fd != -1)
+		close(s->up_fd);
+	if (s->file_fd != -1)
+		close(s->file_fd);
+	http_blob_free(s);
 	if (store != NULL) {
 		if (s->req_id != 0)
 			ipc_cancel(store, s->req_id);
@@ -820,7 +1077,18 @@ http_session_shutdown(struct http_session *s)
 void
 http_session_store_renewed(struct http_session *s, struct ipc_chan *store)
 {
-	/* A new storaged knows no session: the next request binds again. */
+	/*
+	 * A new storaged knows neither the session nor its watch: a pushing
+	 * connection ends (the client comes back with its last state and
+	 * hears what it missed); the next request of others binds again.
+	 */
+	if (s->push.on) {
+		http_push_stop(s);
+		if (s->state == HS_WS)
+			http_ws_close(s, WS_CLOSE_RESTART, "store restarted");
+		else
+			conn_close(s->conn, "store restarted");
+	}
 	s->req_id = 0;
 	s->account_id = 0;
 	memset(s->auth_mac, 0, sizeof(s->auth_mac));

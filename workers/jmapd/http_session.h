@@ -16,11 +16,14 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "http_push.h"
 #include "http.h"
 #include "ws.h"
 
 struct event;
 struct ipc_chan;
+struct jmap_req;
+struct blob_dl;
 
 struct http_session {
 	TAILQ_ENTRY(http_session) entry;
@@ -32,6 +35,7 @@ struct http_session {
 		HS_BODY,		/* reading its body */
 		HS_BUSY,		/* answering it (maybe waiting) */
 		HS_WS,			/* a WebSocket (RFC 6455, 8887) */
+		HS_STREAM,		/* writing a stream (event source) */
 	}			 state;
 	struct buf		 body;
 	struct ws_reader	 ws;		/* in state HS_WS */
@@ -43,6 +47,16 @@ struct http_session {
 	bool			 processing;	/* in the input loop */
 	bool			 shutdown;
 	uint32_t		 req_id;	/* storaged request pending */
+	struct jmap_req		*jreq;		/* API request running */
+	struct http_push	 push;		/* http_push.h */
+	/* An upload's body, spilled as it comes (http_blob.h). */
+	int			 up_fd;		/* -1: none */
+	uint64_t		 up_len;
+	struct blob_dl		*dl;		/* a download waiting */
+	/* A response body sent from a file, piece by piece. */
+	int			 file_fd;	/* -1: none */
+	uint64_t		 file_off, file_len;
+	bool			 ws_busy;	/* a WebSocket request runs */
 	/*
 	 * The account the storaged session is bound to, and a keyed hash
 	 * of the Authorization value that bound it: a later request with
@@ -80,5 +94,27 @@ void	http_session_problem(struct http_session *s, int status,
 	    const char *type, const char *detail);
 /* The request being served (valid in state HS_BUSY). */
 const struct http_request *http_session_request(const struct http_session *);
+/* A log line of the connection. */
+void	http_session_log(struct http_session *s, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/*
+ * Starts a 200 response of media type `type` (extra: more header lines)
+ * whose body is written as it comes and ends with the connection.
+ */
+void	http_session_stream_begin(struct http_session *s, const char *type,
+	    const char *extra);
+/*
+ * Answers with status, type and the len bytes of the file fd (taken)
+ * from offset 0, sent as the socket takes them.
+ */
+void	http_session_respond_file(struct http_session *s, int status,
+	    const char *type, int fd, uint64_t len, const char *extra);
+/* The request's body so far (an upload spills it, http_blob.h). */
+struct buf *http_session_body(struct http_session *s);
+/* The storaged request the session waits for (cancelled if it ends). */
+void	http_session_wait(struct http_session *s, uint32_t req_id);
+/* Sends a text message on a WebSocket connection. */
+void	http_session_ws_send(struct http_session *s, const void *p,
+	    size_t len);
 
 #endif

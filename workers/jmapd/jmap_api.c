@@ -6,10 +6,11 @@
  * references resolved against the responses before it (3.7) and adds
  * one response, or an error response, in order (3.6.2).
  */
-#include "jmap_api.h"
+#include "jmap_int.h"
 #include "jmapd.h"
 #include "json.h"
 #include "objid.h"
+#include "worker.h"
 #include "xmalloc.h"
 
 #include <stdio.h>
@@ -22,14 +23,21 @@
 #define JMAP_ERR_URN		"urn:ietf:params:jmap:error:"
 #define JMAP_MAX_DEPTH		64	/* of the request's JSON */
 
-struct jmap_call {
-	const char		*name;		/* method name */
-	const struct json	*args;		/* after 3.7 */
-	const char		*call_id;
-	struct json		*response;	/* the call's methodResponses */
+/* One API request on its way through its method calls. */
+struct jmap_req {
+	struct jmap_env		 env;
+	struct json		*req;		/* the Request object */
+	const struct json	*using, *calls;
+	const char		*reqid;		/* RFC 8887 4.3.2 */
+	struct json		*responses;
+	size_t			 next;		/* the next call to run */
+	struct jmap_call	 call;		/* the current one */
+	int			 busy;		/* jmap_req_drive's depth */
+	jmap_done_fn		*done;
+	void			*arg;
 };
 
-/* A method: fills c->response with [name, result, callId] (or error). */
+/* A method: answers c now, or later (jmap_int.h). */
 typedef void jmap_method_fn(const struct jmap_env *, struct jmap_call *);
 
 static void	jmap_core_echo(const struct jmap_env *, struct jmap_call *);
@@ -40,10 +48,24 @@ static const struct {
 	const char	*cap;
 	jmap_method_fn	*fn;
 } jmap_methods[] = {
-	{ "Core/echo",	JMAP_CAP_CORE,	jmap_core_echo },	/* 4 */
+	{ "Core/echo",		JMAP_CAP_CORE,	jmap_core_echo },	/* 4 */
+	{ "Mailbox/get",	JMAP_CAP_MAIL,	jmap_mailbox_get },
+	{ "Mailbox/changes",	JMAP_CAP_MAIL,	jmap_mailbox_changes },
+	{ "Mailbox/query",	JMAP_CAP_MAIL,	jmap_mailbox_query },
+	{ "Mailbox/queryChanges", JMAP_CAP_MAIL, jmap_mailbox_query_changes },
+	{ "Mailbox/set",	JMAP_CAP_MAIL,	jmap_mailbox_set },
+	{ "Thread/get",		JMAP_CAP_MAIL,	jmap_thread_get },
+	{ "Thread/changes",	JMAP_CAP_MAIL,	jmap_thread_changes },
+	{ "Email/get",		JMAP_CAP_MAIL,	jmap_email_get },
+	{ "Email/changes",	JMAP_CAP_MAIL,	jmap_email_changes },
+	{ "Email/query",	JMAP_CAP_MAIL,	jmap_email_query },
+	{ "Email/queryChanges",	JMAP_CAP_MAIL,	jmap_email_query_changes },
+	{ "Email/set",		JMAP_CAP_MAIL,	jmap_email_set },
 };
 
-static const char *const jmap_caps[] = { JMAP_CAP_CORE, JMAP_CAP_WEBSOCKET };
+static const char *const jmap_caps[] = {
+	JMAP_CAP_CORE, JMAP_CAP_MAIL, JMAP_CAP_WEBSOCKET
+};
 
 /* --- Responses --- */
 
@@ -58,8 +80,15 @@ jmap_response(const char *name, struct json *result, const char *call_id)
 	return r;
 }
 
+void
+jmap_call_reply(struct jmap_call *c, struct json *result)
+{
+	json_free(&c->response);
+	c->response = jmap_response(c->name, result, c->call_id);
+}
+
 /* RFC 8620 3.6.2: ["error", {"type": type, ...}, callId]. */
-static void
+void
 jmap_call_error(struct jmap_call *c, const char *type, const char *desc)
 {
 	struct json *e = json_new_object();
@@ -69,6 +98,116 @@ jmap_call_error(struct jmap_call *c, const char *type, const char *desc)
 		json_object_set(e, "description", json_new_strz(desc));
 	json_free(&c->response);
 	c->response = jmap_response("error", e, c->call_id);
+}
+
+static bool	jmap_req_drive(struct jmap_req *r);
+
+static void
+jmap_store_reply(struct ipc_chan *ch, enum ipc_status st, const char *text,
+    const void *rep, void *arg)
+{
+	struct jmap_req *r = arg;
+	struct jmap_call *c = &r->call;
+	jmap_store_cb *cb = c->store_cb;
+
+	(void)ch;
+	c->ipc_id = 0;
+	c->store = NULL;
+	c->store_cb = NULL;
+	/* A request the callback makes may answer at once: not freed here. */
+	r->busy++;
+	cb(c, st, text, rep);
+	r->busy--;
+	(void)jmap_req_drive(r);
+}
+
+bool
+jmap_store_request(struct jmap_call *c, uint16_t type, const void *msg,
+    jmap_store_cb *cb)
+{
+	struct ipc_chan *store;
+	uint32_t id;
+
+	if ((store = worker_store()) == NULL) {
+		jmap_call_error(c, "serverUnavailable", "The store is "
+		    "unavailable, try again");
+		return false;
+	}
+	c->store_cb = cb;
+	id = ipc_request(store, type, c->env->session, msg, jmap_store_reply,
+	    c->req);
+	if (id == 0)		/* the callback ran, with IPC_S_UNAVAIL */
+		return false;
+	c->ipc_id = id;
+	c->store = store;
+	return true;
+}
+
+bool
+jmap_account_check(struct jmap_call *c)
+{
+	const struct json *v = json_get(c->args, "accountId");
+	char id[OBJID_MAX];
+
+	jmap_account_id(c->env, id);
+	if (v == NULL || json_type(v) != JSON_STRING) {
+		jmap_call_error(c, "invalidArguments", "accountId must be "
+		    "an Id");
+		return false;
+	}
+	if (strcmp(json_str(v, NULL), id) != 0) {
+		jmap_call_error(c, "accountNotFound", NULL);
+		return false;
+	}
+	return true;
+}
+
+void
+jmap_account_id(const struct jmap_env *env, char out[OBJID_MAX])
+{
+	objid_format(out, OBJID_ACCOUNT, env->account_id);
+}
+
+uint64_t
+jmap_id_parse(const char *s, char kind)
+{
+	uint64_t n = 0;
+	size_t i;
+	int d;
+
+	if (s == NULL || s[0] != kind || s[1] == '0' || s[1] == '\0')
+		return 0;
+	for (i = 1; s[i] != '\0'; i++) {
+		if (i > 16)
+			return 0;
+		if (s[i] >= '0' && s[i] <= '9')
+			d = s[i] - '0';
+		else if (s[i] >= 'a' && s[i] <= 'f')
+			d = s[i] - 'a' + 10;
+		else
+			return 0;
+		n = n << 4 | (uint64_t)d;
+	}
+	return n;
+}
+
+/* A state is "S" and the modseq in hex: opaque to clients (8620 1.2). */
+void
+jmap_state_format(char out[24], uint64_t modseq)
+{
+	snprintf(out, 24, "S%llx", (unsigned long long)modseq);
+}
+
+bool
+jmap_state_parse(const char *s, uint64_t *modseq)
+{
+	if (s == NULL || s[0] != 'S')
+		return false;
+	if (strcmp(s, "S0") == 0) {
+		*modseq = 0;
+		return true;
+	}
+	return (*modseq = jmap_id_parse(s, 'S')) != 0;
 }
 
 /* --- Core (RFC 8620 4) --- */
@@ -278,39 +417,83 @@ jmap_request_check(const struct json *req)
 	return NULL;
 }
 
-/* Runs one call, appending its response to responses. */
+/* Starts the next call of r. */
 static void
-jmap_call_run(const struct jmap_env *env, const struct json *using,
-    const struct json *call, struct json *responses)
+jmap_call_start(struct jmap_req *r)
 {
-	struct jmap_call c;
-	struct json *args;
+	const struct json *call = json_at(r->calls, r->next++);
+	struct jmap_call *c = &r->call;
 	const char *type = NULL, *why = NULL;
 	size_t i;
 
-	memset(&c, 0, sizeof(c));
-	c.name = json_str(json_at(call, 0), NULL);
-	c.call_id = json_str(json_at(call, 2), NULL);
+	memset(c, 0, sizeof(*c));
+	c->env = &r->env;
+	c->req = r;
+	c->name = json_str(json_at(call, 0), NULL);
+	c->call_id = json_str(json_at(call, 2), NULL);
 	for (i = 0; i < sizeof(jmap_methods) / sizeof(jmap_methods[0]); i++)
-		if (strcmp(jmap_methods[i].name, c.name) == 0)
+		if (strcmp(jmap_methods[i].name, c->name) == 0)
 			break;
 	/* RFC 8620 1.8: only what "using" opts into exists. */
 	if (i == sizeof(jmap_methods) / sizeof(jmap_methods[0]) ||
-	    !jmap_using_has(using, jmap_methods[i].cap)) {
-		jmap_call_error(&c, "unknownMethod", NULL);
-		json_array_add(responses, c.response);
+	    !jmap_using_has(r->using, jmap_methods[i].cap)) {
+		jmap_call_error(c, "unknownMethod", NULL);
 		return;
 	}
-	if ((args = jmap_args_resolve(json_at(call, 1), responses, &type,
-	    &why)) == NULL) {
-		jmap_call_error(&c, type, why);
-		json_array_add(responses, c.response);
+	if ((c->args = jmap_args_resolve(json_at(call, 1), r->responses,
+	    &type, &why)) == NULL) {
+		jmap_call_error(c, type, why);
 		return;
 	}
-	c.args = args;
-	jmap_methods[i].fn(env, &c);
-	json_free(&args);
-	json_array_add(responses, c.response);
+	jmap_methods[i].fn(&r->env, c);
+}
+
+/* Ends the current call: its response joins the others. */
+static void
+jmap_call_end(struct jmap_req *r)
+{
+	struct jmap_call *c = &r->call;
+
+	if (c->response == NULL)
+		jmap_call_error(c, "serverFail", "The method gave no answer");
+	json_array_add(r->responses, c->response);
+	c->response = NULL;
+	json_free(&c->args);
+	if (c->ctx_free != NULL && c->ctx != NULL)
+		c->ctx_free(c->ctx);
+	c->ctx = NULL;
+	c->ctx_free = NULL;
+	c->name = NULL;
+}
+
+static void	jmap_req_finish(struct jmap_req *r);
+
+/*
+ * Runs calls until one waits for storaged or none is left; then answers
+ * and frees r, and returns true.  Entered again while it runs (from a
+ * reply that came before ipc_request returned), it leaves the work to
+ * the outer loop.
+ */
+static bool
+jmap_req_drive(struct jmap_req *r)
+{
+	if (r->busy > 0)
+		return false;
+	r->busy++;
+	for (;;) {
+		if (r->call.name != NULL) {
+			if (r->call.ipc_id != 0)
+				break;
+			jmap_call_end(r);
+		}
+		if (r->next == json_len(r->calls)) {
+			jmap_req_finish(r);
+			return true;
+		}
+		jmap_call_start(r);
+	}
+	r->busy--;
+	return false;
 }
 
 /* The session state (RFC 8620 2): changes when the session object does. */
@@ -334,44 +517,128 @@ jmap_session_state(char out[17], uint64_t account_id, const char *username)
 		snprintf(out + 2 * i, 3, "%02x", h[i]);
 }
 
-int
-jmap_api_exec(const struct jmap_env *env, const char *content_type,
-    const void *body, size_t len, struct buf *out, const char **ctype_r)
+static void
+jmap_req_free(struct jmap_req *r)
+{
+	struct jmap_call *c = &r->call;
+
+	if (c->ipc_id != 0)
+		ipc_cancel(c->store, c->ipc_id);
+	json_free(&c->response);
+	json_free(&c->args);
+	if (c->ctx_free != NULL && c->ctx != NULL)
+		c->ctx_free(c->ctx);
+	json_free(&r->responses);
+	json_free(&r->req);
+	free(r->env.username);
+	free(r);
+}
+
+/* Writes the Response object (3.4) and hands it over. */
+static void
+jmap_req_finish(struct jmap_req *r)
+{
+	struct buf out = BUF_INIT;
+	const struct json *ids;
+	struct json_out o;
+	char state[17];
+
+	jmap_session_state(state, r->env.account_id, r->env.username);
+	json_out_init(&o, &out);
+	json_out_begin_object(&o);
+	if (r->env.ws) {
+		/* RFC 8887 4.3.3 */
+		json_out_key(&o, "@type");
+		json_out_strz(&o, "Response");
+		if (r->reqid != NULL) {
+			json_out_key(&o, "requestId");
+			json_out_strz(&o, r->reqid);
+		}
+	}
+	json_out_key(&o, "methodResponses");
+	json_out_value(&o, r->responses);
+	/* 3.4: createdIds only when the request had it. */
+	if ((ids = json_get(r->req, "createdIds")) != NULL) {
+		json_out_key(&o, "createdIds");
+		json_out_value(&o, ids);
+	}
+	json_out_key(&o, "sessionState");
+	json_out_strz(&o, state);
+	json_out_end_object(&o);
+	r->done(r->arg, 200, "application/json", &out);
+	buf_clear(&out);
+	jmap_req_free(r);
+}
+
+/* A request-level error: its problem details handed over at once. */
+static void
+jmap_req_fail(const struct jmap_env *env, const char *reqid,
+    jmap_done_fn *done, void *arg, const char *type, const char *limit,
+    const char *why)
+{
+	struct buf out = BUF_INIT;
+	const char *ctype;
+	int status;
+
+	status = jmap_request_error(env, reqid, &out, &ctype, type, limit,
+	    why);
+	done(arg, status, ctype, &out);
+	buf_clear(&out);
+}
+
+struct jmap_req *
+jmap_api_start(const struct jmap_env *env, const char *content_type,
+    const void *body, size_t len, jmap_done_fn *done, void *arg)
 {
 	struct json_limits lim;
-	struct json *req = NULL, *responses;
-	const struct json *using, *calls, *ids, *v;
+	struct json *req = NULL;
+	const struct json *using, *calls, *v;
 	const char *ct = content_type, *why, *reqid = NULL, *type = NULL;
 	const char *limit = NULL;
-	char err[160], state[17];
-	struct json_out o;
+	struct jmap_req *r;
+	char err[160];
 	size_t i;
-	int status;
 
 	/* RFC 8620 3.6.1: notJSON also for another content type. */
 	if (!env->ws && (ct == NULL ||
 	    strncasecmp(ct, "application/json", 16) != 0 ||
-	    (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')))
-		return jmap_request_error(env, NULL, out, ctype_r,
-		    JMAP_ERR_URN "notJSON", NULL, "The request's "
-		    "Content-Type must be application/json");
+	    (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' '))) {
+		jmap_req_fail(env, NULL, done, arg, JMAP_ERR_URN "notJSON",
+		    NULL, "The request's Content-Type must be "
+		    "application/json");
+		return NULL;
+	}
 	memset(&lim, 0, sizeof(lim));
 	lim.max_depth = JMAP_MAX_DEPTH;
 	lim.max_nodes = len + 1;
 	lim.max_string = len + 1;
-	if (json_parse(body, len, &lim, &req, err, sizeof(err)) == -1)
-		return jmap_request_error(env, NULL, out, ctype_r,
-		    JMAP_ERR_URN "notJSON", NULL, err);
+	if (json_parse(body, len, &lim, &req, err, sizeof(err)) == -1) {
+		jmap_req_fail(env, NULL, done, arg, JMAP_ERR_URN "notJSON",
+		    NULL, err);
+		return NULL;
+	}
 	/* RFC 8887 4.3.2: "@type" Request, and an id to echo. */
 	if (env->ws && (v = json_get(req, "id")) != NULL &&
 	    json_type(v) == JSON_STRING)
 		reqid = json_str(v, NULL);
+	if (env->ws && env->ws_push != NULL &&
+	    (v = json_get(req, "@type")) != NULL &&
+	    json_type(v) == JSON_STRING &&
+	    (strcmp(json_str(v, NULL), "WebSocketPushEnable") == 0 ||
+	    strcmp(json_str(v, NULL), "WebSocketPushDisable") == 0)) {
+		struct buf none = BUF_INIT;
+
+		env->ws_push(env->ws_push_arg, req);
+		done(arg, 204, NULL, &none);
+		json_free(&req);
+		return NULL;
+	}
 	if (env->ws && ((v = json_get(req, "@type")) == NULL ||
 	    json_type(v) != JSON_STRING ||
 	    strcmp(json_str(v, NULL), "Request") != 0)) {
 		type = JMAP_ERR_URN "notRequest";
-		why = "A WebSocket message must be a Request object (this "
-		    "server does not push over WebSocket)";
+		why = "A WebSocket message must be a Request, "
+		    "WebSocketPushEnable or WebSocketPushDisable object";
 		goto fail;
 	}
 	if ((why = jmap_request_check(req)) != NULL) {
@@ -397,41 +664,71 @@ jmap_api_exec(const struct jmap_env *env, const char *content_type,
 		    "takes at once";
 		goto fail;
 	}
-	responses = json_new_array();
-	for (i = 0; i < json_len(calls); i++)
-		jmap_call_run(env, using, json_at(calls, i), responses);
-	jmap_session_state(state, env->account_id, env->username);
-	json_out_init(&o, out);
-	json_out_begin_object(&o);
-	if (env->ws) {
-		/* RFC 8887 4.3.3 */
-		json_out_key(&o, "@type");
-		json_out_strz(&o, "Response");
-		if (reqid != NULL) {
-			json_out_key(&o, "requestId");
-			json_out_strz(&o, reqid);
-		}
-	}
-	json_out_key(&o, "methodResponses");
-	json_out_value(&o, responses);
-	/* 3.4: createdIds only when the request had it. */
-	if ((ids = json_get(req, "createdIds")) != NULL) {
-		json_out_key(&o, "createdIds");
-		json_out_value(&o, ids);
-	}
-	json_out_key(&o, "sessionState");
-	json_out_strz(&o, state);
-	json_out_end_object(&o);
-	json_free(&responses);
-	json_free(&req);
-	*ctype_r = "application/json";
-	return 200;
+	r = xcalloc(1, sizeof(*r));
+	r->env = *env;
+	r->env.username = xstrdup(env->username != NULL ? env->username :
+	    "");
+	r->req = req;
+	r->using = using;
+	r->calls = calls;
+	r->reqid = reqid;
+	r->responses = json_new_array();
+	r->done = done;
+	r->arg = arg;
+	return jmap_req_drive(r) ? NULL : r;
 
 fail:
-	status = jmap_request_error(env, reqid, out, ctype_r, type, limit,
-	    why);
+	jmap_req_fail(env, reqid, done, arg, type, limit, why);
 	json_free(&req);
-	return status;
+	return NULL;
+}
+
+void
+jmap_api_cancel(struct jmap_req **rp)
+{
+	if (*rp != NULL)
+		jmap_req_free(*rp);
+	*rp = NULL;
+}
+
+/* jmap_api_exec's collector. */
+struct jmap_sync {
+	struct buf	*out;
+	const char	*ctype;
+	int		 status;
+};
+
+static void
+jmap_sync_done(void *arg, int status, const char *ctype,
+    const struct buf *body)
+{
+	struct jmap_sync *y = arg;
+
+	y->status = status;
+	y->ctype = ctype;
+	if (body->len > 0)
+		buf_append(y->out, body->data, body->len);
+}
+
+int
+jmap_api_exec(const struct jmap_env *env, const char *content_type,
+    const void *body, size_t len, struct buf *out, const char **ctype_r)
+{
+	struct jmap_sync y = { out, NULL, 0 };
+	struct jmap_req *r;
+
+	r = jmap_api_start(env, content_type, body, len, jmap_sync_done, &y);
+	if (r != NULL) {
+		/* A method waits for storaged: not for this caller. */
+		jmap_api_cancel(&r);
+		buf_reset(out);
+		jmap_problem(out, 503, NULL, NULL, "The request needs the "
+		    "store");
+		*ctype_r = JMAP_PROBLEM_TYPE;
+		return 503;
+	}
+	*ctype_r = y.ctype;
+	return y.status;
 }
 
 /* --- The session resource (RFC 8620 2) --- */
@@ -444,6 +741,37 @@ jmap_url(struct json_out *o, const char *base, const char *path)
 
 	snprintf(url, sizeof(url), "%s%s", base, path);
 	json_out_strz(o, url);
+}
+
+/* RFC 8621 1.3.1: the mail capability of an account, from the store's. */
+static void
+jmap_session_mail(struct json_out *o)
+{
+	static const char *const sorts[] = {
+		"receivedAt", "size", "from", "to", "subject", "sentAt"
+	};
+	size_t i;
+
+	json_out_key(o, JMAP_CAP_MAIL);
+	json_out_begin_object(o);
+	/* store/record.h MSG_MAX_MAILBOXES */
+	json_out_key(o, "maxMailboxesPerEmail");
+	json_out_int(o, 64);
+	/* A 1024-byte path of 2-byte levels: no depth limit of its own. */
+	json_out_key(o, "maxMailboxDepth");
+	json_out_null(o);
+	json_out_key(o, "maxSizeMailboxName");
+	json_out_int(o, 255);
+	json_out_key(o, "maxSizeAttachmentsPerEmail");
+	json_out_int(o, 50 * 1024 * 1024);
+	json_out_key(o, "emailQuerySortOptions");
+	json_out_begin_array(o);
+	for (i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++)
+		json_out_strz(o, sorts[i]);
+	json_out_end_array(o);
+	json_out_key(o, "mayCreateTopLevelMailbox");
+	json_out_bool(o, true);
+	json_out_end_object(o);
 }
 
 void
@@ -483,13 +811,17 @@ jmap_session_write(struct buf *out, const struct jmapd_conf *conf,
 	json_out_strz(&o, "i;unicode-casemap");
 	json_out_end_array(&o);
 	json_out_end_object(&o);
+	/* RFC 8621 1.3: its account capabilities are below. */
+	json_out_key(&o, JMAP_CAP_MAIL);
+	json_out_begin_object(&o);
+	json_out_end_object(&o);
 	/* RFC 8887 4 */
 	json_out_key(&o, JMAP_CAP_WEBSOCKET);
 	json_out_begin_object(&o);
 	json_out_key(&o, "url");
 	json_out_strz(&o, ws_url);
 	json_out_key(&o, "supportsPush");
-	json_out_bool(&o, false);
+	json_out_bool(&o, true);
 	json_out_end_object(&o);
 	json_out_end_object(&o);
 	json_out_key(&o, "accounts");
@@ -504,11 +836,14 @@ jmap_session_write(struct buf *out, const struct jmapd_conf *conf,
 	json_out_bool(&o, false);
 	json_out_key(&o, "accountCapabilities");
 	json_out_begin_object(&o);
+	jmap_session_mail(&o);
 	json_out_end_object(&o);
 	json_out_end_object(&o);
 	json_out_end_object(&o);
 	json_out_key(&o, "primaryAccounts");
 	json_out_begin_object(&o);
+	json_out_key(&o, JMAP_CAP_MAIL);
+	json_out_strz(&o, id);
 	json_out_end_object(&o);
 	json_out_key(&o, "username");
 	json_out_strz(&o, username);

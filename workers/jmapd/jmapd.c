@@ -9,7 +9,9 @@
 #include "jmapd.h"
 #include "http_session.h"
 #include "boot.h"
+#include "charset.h"
 #include "compat.h"
+#include "conn.h"
 #include "ipc.h"
 #include "log.h"
 #include "worker.h"
@@ -150,6 +152,51 @@ jmapd_store_renewed(struct ipc_chan *store)
 		http_session_store_renewed(s, store);
 }
 
+/* --- Notifications from storaged (JMAP push, http_push.h) --- */
+
+static struct http_session *
+jmapd_session_of(const struct ipc_frame *f)
+{
+	struct http_session *s;
+
+	TAILQ_FOREACH(s, &jmapd.sessions, entry)
+		if (conn_id(s->conn) == f->session)
+			return s;
+	return NULL;
+}
+
+static void
+jmapd_account_changed(struct ipc_chan *c, const struct ipc_frame *f,
+    const void *msg, void *arg)
+{
+	const struct ipc_ACCOUNT_CHANGED_req *m = msg;
+	struct http_session *s;
+
+	(void)c;
+	(void)arg;
+	if ((s = jmapd_session_of(f)) != NULL)
+		http_push_changed(s, m->modseq);
+}
+
+static void
+jmapd_mbox_list_changed(struct ipc_chan *c, const struct ipc_frame *f,
+    const void *msg, void *arg)
+{
+	struct http_session *s;
+
+	(void)c;
+	(void)msg;
+	(void)arg;
+	if ((s = jmapd_session_of(f)) != NULL)
+		http_push_names(s);
+}
+
+static const struct ipc_handler jmapd_store_handlers[] = {
+	{ IPC_T_ACCOUNT_CHANGED, jmapd_account_changed },
+	{ IPC_T_MBOX_LIST_CHANGED, jmapd_mbox_list_changed },
+	{ 0, NULL }
+};
+
 static void
 jmapd_shutdown(void)
 {
@@ -162,6 +209,7 @@ jmapd_shutdown(void)
 }
 
 static const struct worker_def jmapd_worker = {
+	.store_handlers = jmapd_store_handlers,
 	.proto = "http",
 	.accept = jmapd_accept,
 	.store_renewed = jmapd_store_renewed,
@@ -188,6 +236,8 @@ main(int argc, char **argv)
 	 * Date field): once confined it could not open it.
 	 */
 	tzset();
+	/* iconv loads its converters from files: before the sandbox. */
+	charset_init();
 	boot_confine(&jmapd.bc, SANDBOX_NETWORK);
 	worker_start(&jmapd.bc, &jmapd_worker, jmapd.conf.max_connections);
 	worker_run();

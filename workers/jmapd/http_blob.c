@@ -1,0 +1,423 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * http_blob.c: JMAP's upload and download resources (RFC 8620 6.1, 6.2;
+ * see http_blob.h).
+ */
+#include "http_blob.h"
+#include "http_session.h"
+#include "ipc.h"
+#include "jmap_api.h"
+#include "jmap_int.h"
+#include "conn.h"
+#include "http.h"
+#include "json.h"
+#include "worker.h"
+#include "xmalloc.h"
+
+#include <sys/mman.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define BLOB_HASH_LEN	32		/* BLAKE2b-256, as the store's */
+#define BLOB_TYPE_MAX	255
+
+bool
+http_blob_is_upload(const char *path)
+{
+	return path != NULL && strncmp(path, JMAP_UPLOAD_PREFIX,
+	    strlen(JMAP_UPLOAD_PREFIX)) == 0;
+}
+
+/*
+ * The next segment of path at *p (up to '/' or the end) into out, still
+ * percent-encoded; false if it is empty or too long.
+ */
+static bool
+blob_segment(const char **p, char *out, size_t size)
+{
+	size_t n = strcspn(*p, "/");
+
+	if (n == 0 || n >= size)
+		return false;
+	memcpy(out, *p, n);
+	out[n] = '\0';
+	*p += n;
+	if (**p == '/')
+		(*p)++;
+	return true;
+}
+
+/* Whether id (percent-encoded) is the session's account. */
+static bool
+blob_account_ok(struct http_session *s, const char *id)
+{
+	char want[OBJID_MAX];
+
+	objid_format(want, OBJID_ACCOUNT, s->account_id);
+	return strcmp(id, want) == 0;
+}
+
+/* A media type we may put in a Content-Type field as it is. */
+static bool
+blob_type_ok(const char *t)
+{
+	size_t i;
+
+	if (t[0] == '\0' || strlen(t) > BLOB_TYPE_MAX ||
+	    strchr(t, '/') == NULL)
+		return false;
+	for (i = 0; t[i] != '\0'; i++)
+		if (t[i] < 0x20 || t[i] > 0x7e)
+			return false;
+	return true;
+}
+
+static void
+blob_hex(char *out, const uint8_t *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hex[p[i] >> 4];
+		out[2 * i + 1] = hex[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* --- Upload (RFC 8620 6.1) --- */
+
+bool
+http_blob_upload_begin(struct http_session *s)
+{
+	int fd;
+
+	fd = memfd_create("jmap-upload", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd == -1) {
+		http_session_log(s, "upload spool failed error=%s",
+		    strerror(errno));
+		s->keep_alive = false;
+		s->state = HS_BUSY;
+		http_session_problem(s, 503, NULL, "The upload cannot be "
+		    "kept now, try again");
+		return false;
+	}
+	s->up_fd = fd;
+	s->up_len = 0;
+	return true;
+}
+
+bool
+http_blob_upload_spill(struct http_session *s)
+{
+	struct buf *b = http_session_body(s);
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < b->len) {
+		n = pwrite(s->up_fd, b->data + off, b->len - off,
+		    (off_t)(s->up_len + off));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			http_session_log(s, "upload spool write failed "
+			    "error=%s", strerror(errno));
+			return false;
+		}
+		off += (size_t)n;
+	}
+	s->up_len += b->len;
+	buf_reset(b);
+	return true;
+}
+
+static void
+blob_upload_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
+    const void *rep, void *arg)
+{
+	const struct ipc_BLOB_UPLOAD_rep *r = rep;
+	struct http_session *s = arg;
+	const char *type;
+	char acct[OBJID_MAX], id[2 * BLOB_HASH_LEN + 2];
+	struct buf b = BUF_INIT;
+	struct json_out o;
+
+	(void)c;
+	http_session_wait(s, 0);
+	switch (st) {
+	case IPC_S_OK:
+		break;
+	case IPC_S_QUOTA:
+		http_session_problem(s, 413, NULL, "The account has too many "
+		    "uploads pending; use or let them expire first");
+		return;
+	case IPC_S_TOOBIG:
+		jmap_problem(&b, 413, "urn:ietf:params:jmap:error:limit",
+		    "maxSizeUpload", "The upload is larger than maxSizeUpload");
+		http_session_respond(s, 413, JMAP_PROBLEM_TYPE, b.data, b.len,
+		    NULL);
+		buf_clear(&b);
+		return;
+	case IPC_S_UNAVAIL:
+		http_session_problem(s, 503, NULL, "The store is unavailable, "
+		    "try again");
+		return;
+	default:
+		http_session_log(s, "upload failed: %s", text != NULL ? text :
+		    "error");
+		http_session_problem(s, 500, NULL, "The upload failed");
+		return;
+	}
+	if (r->hash.len != BLOB_HASH_LEN) {
+		http_session_problem(s, 500, NULL, "The upload failed");
+		return;
+	}
+	type = http_header_get(http_session_request(s), "content-type");
+	if (type == NULL)
+		type = "application/octet-stream";
+	id[0] = 'G';
+	blob_hex(id + 1, r->hash.p, BLOB_HASH_LEN);
+	objid_format(acct, OBJID_ACCOUNT, s->account_id);
+	json_out_init(&o, &b);
+	json_out_begin_object(&o);
+	json_out_key(&o, "accountId");
+	json_out_strz(&o, acct);
+	json_out_key(&o, "blobId");
+	json_out_strz(&o, id);
+	json_out_key(&o, "type");
+	json_out_strz(&o, type);
+	json_out_key(&o, "size");
+	json_out_int(&o, (int64_t)s->up_len);
+	json_out_end_object(&o);
+	http_session_log(s, "upload blob=%s size=%llu", id,
+	    (unsigned long long)s->up_len);
+	http_session_respond(s, 201, "application/json", b.data, b.len, NULL);
+	buf_clear(&b);
+}
+
+void
+http_blob_upload(struct http_session *s)
+{
+	const struct http_request *req = http_session_request(s);
+	struct ipc_BLOB_UPLOAD_req m;
+	struct ipc_chan *store;
+	const char *p, *type;
+	char acct[64];
+	uint32_t id;
+	int fd;
+
+	p = req->path + strlen(JMAP_UPLOAD_PREFIX);
+	if (!blob_segment(&p, acct, sizeof(acct)) || *p != '\0' ||
+	    !blob_account_ok(s, acct)) {
+		http_session_problem(s, 404, NULL, "No such account");
+		return;
+	}
+	type = http_header_get(req, "content-type");
+	if (type == NULL)
+		type = "application/octet-stream";
+	if (!blob_type_ok(type)) {
+		http_session_problem(s, 400, NULL, "The Content-Type is not a "
+		    "media type this server keeps");
+		return;
+	}
+	if (s->up_fd == -1 && !http_blob_upload_begin(s))
+		return;
+	if (!http_blob_upload_spill(s)) {
+		http_session_problem(s, 500, NULL, "The upload could not be "
+		    "kept");
+		return;
+	}
+	/* What storaged reads cannot change under it. */
+	if (fcntl(s->up_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_WRITE) == -1) {
+		http_session_problem(s, 500, NULL, "The upload could not be "
+		    "kept");
+		return;
+	}
+	if ((store = worker_store()) == NULL) {
+		http_session_problem(s, 503, NULL, "The store is unavailable, "
+		    "try again");
+		return;
+	}
+	fd = s->up_fd;
+	s->up_fd = -1;
+	memset(&m, 0, sizeof(m));
+	m.size = s->up_len;
+	m.type = (char *)type;
+	id = ipc_request_fd(store, IPC_T_BLOB_UPLOAD, conn_id(s->conn), &m,
+	    fd, blob_upload_cb, s);
+	if (id != 0)
+		http_session_wait(s, id);
+}
+
+/* --- Download (RFC 8620 6.2) --- */
+
+struct blob_dl {
+	int	 fd;		/* ours, to read the bytes from */
+	bool	 email;
+	char	 name[512];	/* decoded */
+	char	 accept[BLOB_TYPE_MAX + 1];
+};
+
+/*
+ * Content-Disposition (RFC 6266) for name: an ASCII fallback with
+ * anything unsafe as "_", and the exact name in filename* (RFC 8187).
+ */
+static void
+blob_disposition(struct buf *out, const char *name)
+{
+	static const char attr[] = "!#$&+-.^_`|~";
+	const unsigned char *u = (const unsigned char *)name;
+	size_t i;
+
+	buf_append(out, "Content-Disposition: attachment; filename=\"", 43);
+	for (i = 0; u[i] != '\0'; i++)
+		buf_printf(out, "%c", u[i] >= 0x20 && u[i] < 0x7f &&
+		    u[i] != '"' && u[i] != '\\' ? u[i] : '_');
+	buf_append(out, "\"; filename*=UTF-8''", 20);
+	for (i = 0; u[i] != '\0'; i++) {
+		if ((u[i] >= '0' && u[i] <= '9') ||
+		    (u[i] >= 'a' && u[i] <= 'z') ||
+		    (u[i] >= 'A' && u[i] <= 'Z') ||
+		    (u[i] < 0x80 && strchr(attr, u[i]) != NULL))
+			buf_printf(out, "%c", u[i]);
+		else
+			buf_printf(out, "%%%02X", u[i]);
+	}
+	buf_append(out, "\r\n", 2);
+}
+
+static void
+blob_file_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
+    const void *rep, void *arg)
+{
+	const struct ipc_BLOB_FILE_rep *r = rep;
+	struct http_session *s = arg;
+	struct blob_dl *d = s->dl;
+	struct buf extra = BUF_INIT;
+	const char *type;
+
+	(void)c;
+	s->dl = NULL;
+	http_session_wait(s, 0);
+	if (st != IPC_S_OK) {
+		close(d->fd);
+		free(d);
+		if (st == IPC_S_NOTFOUND)
+			http_session_problem(s, 404, NULL, "No such blob");
+		else if (st == IPC_S_UNAVAIL)
+			http_session_problem(s, 503, NULL, "The store is "
+			    "unavailable, try again");
+		else {
+			http_session_log(s, "download failed: %s",
+			    text != NULL ? text : "error");
+			http_session_problem(s, 500, NULL, "The download "
+			    "failed");
+		}
+		return;
+	}
+	type = d->accept[0] != '\0' ? d->accept : r->type[0] != '\0' ?
+	    r->type : d->email ? "message/rfc822" : "application/octet-stream";
+	blob_disposition(&extra, d->name);
+	/* A blob never changes under its id. */
+	buf_printf(&extra, "Cache-Control: private, immutable, "
+	    "max-age=31536000\r\n");
+	buf_append(&extra, "", 1);
+	http_session_respond_file(s, 200, type, d->fd, r->size,
+	    (const char *)extra.data);
+	buf_clear(&extra);
+	free(d);
+}
+
+void
+http_blob_download(struct http_session *s)
+{
+	const struct http_request *req = http_session_request(s);
+	struct ipc_BLOB_FILE_req m;
+	struct ipc_chan *store;
+	struct blob_dl *d;
+	const char *p;
+	char acct[64], blob[80], name[1536];
+	uint8_t hash[BLOB_HASH_LEN];
+	unsigned int x;
+	uint32_t id;
+	size_t i;
+	int fd;
+
+	p = req->path + strlen(JMAP_DOWNLOAD_PREFIX);
+	if (!blob_segment(&p, acct, sizeof(acct)) ||
+	    !blob_account_ok(s, acct)) {
+		http_session_problem(s, 404, NULL, "No such account");
+		return;
+	}
+	if (!blob_segment(&p, blob, sizeof(blob)) ||
+	    !blob_segment(&p, name, sizeof(name)) || *p != '\0') {
+		http_session_problem(s, 404, NULL, "A download is "
+		    "/jmap/download/{accountId}/{blobId}/{name}");
+		return;
+	}
+	d = xcalloc(1, sizeof(*d));
+	if (http_pct_decode(name, strlen(name), false, d->name,
+	    sizeof(d->name)) == -1 || !json_utf8_valid(d->name,
+	    strlen(d->name)) ||
+	    http_query_get(req, "accept", d->accept, sizeof(d->accept)) ==
+	    -1 || (d->accept[0] != '\0' && !blob_type_ok(d->accept))) {
+		free(d);
+		http_session_problem(s, 400, NULL, "The name or the accept "
+		    "type does not decode");
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	if (blob[0] == 'G' && strlen(blob) == 1 + 2 * BLOB_HASH_LEN &&
+	    strspn(blob + 1, "0123456789abcdef") == 2 * BLOB_HASH_LEN) {
+		for (i = 0; i < BLOB_HASH_LEN; i++) {
+			(void)sscanf(blob + 1 + 2 * i, "%2x", &x);
+			hash[i] = (uint8_t)x;
+		}
+		m.kind = 0;
+		m.hash.p = hash;
+		m.hash.len = BLOB_HASH_LEN;
+	} else if ((m.email_id = jmap_id_parse(blob, 'E')) != 0) {
+		m.kind = 1;
+		d->email = true;
+	} else {
+		free(d);
+		http_session_problem(s, 404, NULL, "No such blob");
+		return;
+	}
+	if ((store = worker_store()) == NULL) {
+		free(d);
+		http_session_problem(s, 503, NULL, "The store is unavailable, "
+		    "try again");
+		return;
+	}
+	if ((fd = memfd_create("jmap-download", MFD_CLOEXEC)) == -1 ||
+	    (d->fd = dup(fd)) == -1) {
+		if (fd != -1)
+			close(fd);
+		free(d);
+		http_session_problem(s, 503, NULL, "The download cannot be "
+		    "made now, try again");
+		return;
+	}
+	s->dl = d;
+	id = ipc_request_fd(store, IPC_T_BLOB_FILE, conn_id(s->conn), &m, fd,
+	    blob_file_cb, s);
+	if (id != 0)
+		http_session_wait(s, id);
+}
+
+void
+http_blob_free(struct http_session *s)
+{
+	if (s->dl == NULL)
+		return;
+	close(s->dl->fd);
+	free(s->dl);
+	s->dl = NULL;
+}

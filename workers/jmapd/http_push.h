@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * http_push.h: JMAP push (RFC 8620 7) to a connection: the event source
+ * resource (7.3, "text/event-stream") and push over a WebSocket (RFC 8887
+ * 4.3.5).  A pushing connection asks storaged to hear of its account's
+ * changes (ACCOUNT_WATCH) and sends a StateChange (7.1) when one comes.
+ *
+ * Every type's state is the account's modification sequence (jmap_int.h),
+ * so one change moves the states of all the types asked: Mailbox, Email
+ * and Thread.  A message change comes with its modseq (ACCOUNT_CHANGED);
+ * a change of the mailbox list (MBOX_LIST_CHANGED) comes without, and the
+ * state is read with MBOX_LIST.  The event id after a state event, and
+ * the pushState of RFC 8887, is that state: a client that reconnects
+ * with it (Last-Event-ID, pushState) gets a StateChange at once if the
+ * account moved meanwhile.
+ */
+#ifndef BULWARK_HTTP_PUSH_H
+#define BULWARK_HTTP_PUSH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct event;
+struct http_session;
+struct ipc_chan;
+struct json;
+
+/* The data types a connection gets (RFC 8620 7.1 "changed" keys). */
+#define PUSH_MAILBOX	0x01
+#define PUSH_EMAIL	0x02
+#define PUSH_THREAD	0x04
+#define PUSH_ALL	0x07
+
+/* The event source's ping interval is kept within these (7.3). */
+#define PUSH_PING_MIN	1
+#define PUSH_PING_MAX	3600
+
+struct http_push {
+	bool		 on;		/* watching the account */
+	bool		 es;		/* event source, else WebSocket */
+	uint32_t	 types;		/* PUSH_*; may be 0 */
+	bool		 close_after;	/* closeafter=state */
+	int		 ping;		/* seconds; 0: no pings */
+	struct event	*ping_ev;
+	uint64_t	 state;		/* the last state sent or known */
+	bool		 have_state;
+	uint64_t	 client_state;	/* Last-Event-ID or pushState */
+	bool		 have_client_state;
+	struct ipc_chan	*req_chan;	/* MBOX_LIST pending on it */
+	uint32_t	 req;
+	bool		 again;		/* another change came meanwhile */
+};
+
+/* GET of the event source resource, after authentication. */
+void	http_push_eventsource(struct http_session *s);
+/* A WebSocketPushEnable or WebSocketPushDisable object (borrowed). */
+void	http_push_ws(struct http_session *s, const struct json *msg);
+/* storaged: messages of the account changed, up to modseq. */
+void	http_push_changed(struct http_session *s, uint64_t modseq);
+/* storaged: the mailbox list or a subscription changed. */
+void	http_push_names(struct http_session *s);
+/* Stops pushing (the connection ends, or storaged was renewed). */
+void	http_push_stop(struct http_session *s);
+
+#endif

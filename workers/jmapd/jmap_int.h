@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * jmap_int.h: what the method files of jmapd (jmap_mailbox.c,
+ * jmap_thread.c, jmap_email_*.c) share with the request machinery of
+ * jmap_api.c.
+ *
+ * A method is a function that gets its call with the arguments resolved
+ * (RFC 8620 3.7) and answers it: with jmap_call_reply() or
+ * jmap_call_error() at once, or later, after one or more round trips to
+ * storaged made with jmap_store_request().  The request goes on to its
+ * next call when the current one has a response and no storaged request
+ * pending; calls run one at a time, in order (3.3: "processed
+ * sequentially").
+ */
+#ifndef BULWARK_JMAP_INT_H
+#define BULWARK_JMAP_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ipc.h"
+#include "jmap_api.h"
+#include "json.h"
+#include "objid.h"
+
+struct jmap_call;
+struct jmap_req;
+
+/* A reply from storaged for call c: rep is valid when st is IPC_S_OK. */
+typedef void jmap_store_cb(struct jmap_call *c, enum ipc_status st,
+    const char *text, const void *rep);
+
+struct jmap_call {
+	const struct jmap_env	*env;
+	const char		*name;		/* method name */
+	struct json		*args;		/* after 3.7; owned */
+	const char		*call_id;
+	struct json		*response;	/* [name, result, callId] */
+	struct jmap_req		*req;
+	struct ipc_chan		*store;		/* of the pending request */
+	uint32_t		 ipc_id;	/* pending, or 0 */
+	jmap_store_cb		*store_cb;
+	/* The method's own state between round trips. */
+	void			*ctx;
+	void			(*ctx_free)(void *);
+};
+
+/* Answers c with [c->name, result, callId]; result is taken. */
+void	jmap_call_reply(struct jmap_call *c, struct json *result);
+/* Answers c with ["error", {"type": type, "description": desc}, callId]. */
+void	jmap_call_error(struct jmap_call *c, const char *type,
+	    const char *desc);
+/*
+ * Sends msg as a request of IPC type `type` to storaged in the call's
+ * session; cb runs once with the reply.  Returns true when the request
+ * is pending; false when it is not: there was no store (c is answered
+ * with serverUnavailable) or the channel had closed (cb ran already,
+ * with IPC_S_UNAVAIL).  Either way the method returns next.
+ */
+bool	jmap_store_request(struct jmap_call *c, uint16_t type,
+	    const void *msg, jmap_store_cb *cb);
+
+/*
+ * Common argument checks.  jmap_account_check: accountId is the
+ * session's account (else accountNotFound, and false).
+ */
+bool	jmap_account_check(struct jmap_call *c);
+/* The account id of env as JMAP shows it ("A<hex>"). */
+void	jmap_account_id(const struct jmap_env *env, char out[OBJID_MAX]);
+
+/*
+ * Parses an object id of kind ('B', 'M', 'T'): the letter and lower-case
+ * hex without leading zeros, as objid_format writes it.  Returns the
+ * number or 0 (no object has number 0).
+ */
+uint64_t jmap_id_parse(const char *s, char kind);
+/* A JMAP state string of a modseq, and back (false: not a state). */
+void	jmap_state_format(char out[24], uint64_t modseq);
+bool	jmap_state_parse(const char *s, uint64_t *modseq);
+
+/*
+ * The generic arguments of /get (RFC 8620 5.1): ids (NULL for all, else
+ * an array of strings, at most maxObjectsInGet) and properties (NULL for
+ * the defaults, else an array of strings each among known, a
+ * NULL-terminated list).  Returns false with c answered on an error.
+ */
+bool	jmap_get_args(struct jmap_call *c, const struct json **ids_r,
+	    const struct json **props_r, const char *const *known);
+/* Whether property name is asked: props NULL means every default. */
+bool	jmap_prop_wanted(const struct json *props, const char *name);
+
+/* The window arguments of /query (RFC 8620 5.5). */
+struct jmap_query_win {
+	int64_t		 position;
+	const char	*anchor;	/* or NULL */
+	int64_t		 anchor_offset;
+	uint64_t	 limit;		/* UINT64_MAX: none given */
+	bool		 calculate_total;
+};
+
+/* Reads them from c's arguments; false with c answered on an error. */
+bool	jmap_query_args(struct jmap_call *c, struct jmap_query_win *w);
+/*
+ * Answers a /query from the whole sorted result ids[0..n): the window of
+ * w, with queryState state, canCalculateChanges can_changes, and total
+ * if asked (anchorNotFound when the anchor is not among them).
+ */
+void	jmap_query_answer(struct jmap_call *c, const struct jmap_query_win *w,
+	    char *const *ids, size_t n, const char *state, bool can_changes);
+
+/* The methods (RFC 8621). */
+void	jmap_mailbox_get(const struct jmap_env *, struct jmap_call *);
+void	jmap_mailbox_changes(const struct jmap_env *, struct jmap_call *);
+void	jmap_mailbox_query(const struct jmap_env *, struct jmap_call *);
+void	jmap_mailbox_query_changes(const struct jmap_env *,
+	    struct jmap_call *);
+void	jmap_mailbox_set(const struct jmap_env *, struct jmap_call *);
+void	jmap_thread_get(const struct jmap_env *, struct jmap_call *);
+void	jmap_thread_changes(const struct jmap_env *, struct jmap_call *);
+void	jmap_email_get(const struct jmap_env *, struct jmap_call *);
+void	jmap_email_changes(const struct jmap_env *, struct jmap_call *);
+void	jmap_email_query(const struct jmap_env *, struct jmap_call *);
+void	jmap_email_query_changes(const struct jmap_env *,
+	    struct jmap_call *);
+void	jmap_email_set(const struct jmap_env *, struct jmap_call *);
+
+/*
+ * /changes of one type (RFC 8620 5.2) through CHANGES_GET: type is an
+ * enum change_type of store/record.h.
+ */
+void	jmap_changes(struct jmap_call *c, uint32_t type);
+
+#endif
