@@ -13,7 +13,9 @@
 /* fuzz-deps: workers/jmapd/jmap_api.c workers/jmapd/jmap_util.c */
 /* fuzz-deps: workers/jmapd/jmap_mailbox.c workers/jmapd/jmap_thread.c */
 /* fuzz-deps: workers/jmapd/jmap_email_get.c workers/jmapd/jmap_email_query.c */
-/* fuzz-deps: workers/jmapd/jmap_email_set.c */
+/* fuzz-deps: workers/jmapd/jmap_email_set.c workers/jmapd/jmap_email_create.c */
+/* fuzz-deps: workers/jmapd/jmap_email_append.c workers/jmapd/jmap_email_import.c */
+/* fuzz-deps: workers/jmapd/jmap_snippet.c */
 #include "buf.h"
 #include "json.h"
 #include "workers/jmapd/jmap_api.h"

@@ -529,6 +529,32 @@ class JmapMailTest(unittest.TestCase):
         self.assertEqual(self.err("Email/queryChanges", {
             "sinceQueryState": "S1"}), "cannotCalculateChanges")
 
+    def test_search_snippets(self):
+        ids = self.query({"subject": "lunch"})
+        self.assertTrue(ids)
+        res = self.ok("SearchSnippet/get", {
+            "filter": {"operator": "AND", "conditions": [
+                {"subject": "lunch"},
+                {"operator": "NOT", "conditions": [{"subject": "plans"}]}]},
+            "emailIds": ids + ["Mfffffff", "x"]})
+        self.assertEqual(sorted(res["notFound"]), ["Mfffffff", "x"])
+        self.assertEqual(len(res["list"]), len(ids))
+        for s in res["list"]:
+            self.assertIn(s["emailId"], ids)
+            # Marked where the filter's words match; words under NOT not.
+            self.assertIn("<mark>Lunch</mark> plans", s["subject"])
+            self.assertIsNone(s["preview"])
+        # No text in the filter: nothing to mark.
+        res = self.ok("SearchSnippet/get", {"filter": {"minSize": 1},
+                                            "emailIds": ids[:1]})
+        self.assertEqual(res["list"], [{"emailId": ids[0], "subject": None,
+                                        "preview": None}])
+        self.assertIsNone(res["notFound"])
+        self.assertEqual(self.err("SearchSnippet/get", {
+            "filter": {"text": "lunch"}, "emailIds": ids}), "unsupportedFilter")
+        self.assertEqual(self.err("SearchSnippet/get", {"emailIds": "x"}),
+                         "invalidArguments")
+
     def test_errors(self):
         self.assertEqual(self.err("Email/get", {"ids": [],
                                                 "properties": ["nosuch"]}),
@@ -723,7 +749,10 @@ class JmapMailTest(unittest.TestCase):
         self.assertEqual(res["notUpdated"][e]["properties"], ["subject"])
         self.assertEqual(res["notUpdated"]["Mfffffff"]["type"], "notFound")
         self.assertEqual(res["notUpdated"]["Tq"]["type"], "notFound")
-        self.assertEqual(res["notCreated"]["k1"]["type"], "forbidden")
+        # An email without mailboxIds (test_jmap_create has the rest).
+        self.assertEqual(res["notCreated"]["k1"]["type"], "invalidProperties")
+        self.assertEqual(res["notCreated"]["k1"]["properties"],
+                         ["mailboxIds"])
         self.assertIsNone(res["created"])
         res = self.ok("Email/set", {"update": {
             e: {"keywords/bad(word": True}}}, True)

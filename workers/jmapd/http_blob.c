@@ -12,6 +12,9 @@
 #include "http.h"
 #include "json.h"
 #include "worker.h"
+#include "mime.h"
+#include "msgrec.h"
+#include "wire.h"
 #include "xmalloc.h"
 
 #include <sys/mman.h>
@@ -262,7 +265,17 @@ struct blob_dl {
 	bool	 email;
 	char	 name[512];	/* decoded */
 	char	 accept[BLOB_TYPE_MAX + 1];
+	/* A part of an email ("E<id>-<partId>"), transfer-decoded. */
+	bool	 part;
+	uint64_t email_id;
+	uint32_t part_index;
+	uint64_t body_off, body_end;
+	char	 encoding[64];
+	char	 ptype[BLOB_TYPE_MAX + 1];
 };
+
+static bool	blob_part_decode(struct http_session *, struct blob_dl *,
+		    uint64_t);
 
 /*
  * Content-Disposition (RFC 6266) for name: an ASCII fallback with
@@ -321,17 +334,197 @@ blob_file_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 		}
 		return;
 	}
-	type = d->accept[0] != '\0' ? d->accept : r->type[0] != '\0' ?
-	    r->type : d->email ? "message/rfc822" : "application/octet-stream";
+	if (d->part && !blob_part_decode(s, d, r->size)) {
+		close(d->fd);
+		free(d);
+		return;
+	}
+	type = d->accept[0] != '\0' ? d->accept : d->part ? d->ptype :
+	    r->type[0] != '\0' ? r->type : d->email ? "message/rfc822" :
+	    "application/octet-stream";
 	blob_disposition(&extra, d->name);
 	/* A blob never changes under its id. */
 	buf_printf(&extra, "Cache-Control: private, immutable, "
 	    "max-age=31536000\r\n");
 	buf_append(&extra, "", 1);
-	http_session_respond_file(s, 200, type, d->fd, r->size,
-	    (const char *)extra.data);
+	http_session_respond_file(s, 200, type, d->fd, d->part ?
+	    d->body_end : r->size, (const char *)extra.data);
 	buf_clear(&extra);
 	free(d);
+}
+
+/* "E<hex id>-<decimal part index>" (jmap_email_get.c's part blobIds). */
+static bool
+blob_part_id(const char *blob, uint64_t *id, uint32_t *part)
+{
+	const char *dash = strchr(blob, '-');
+	char head[32];
+	unsigned long n;
+	char *end;
+
+	if (dash == NULL || (size_t)(dash - blob) >= sizeof(head) ||
+	    dash[1] < '0' || dash[1] > '9' || (dash[1] == '0' &&
+	    dash[2] != '\0'))
+		return false;
+	memcpy(head, blob, (size_t)(dash - blob));
+	head[dash - blob] = '\0';
+	n = strtoul(dash + 1, &end, 10);
+	if (*end != '\0' || n > UINT32_MAX ||
+	    (*id = jmap_id_parse(head, 'E')) == 0)
+		return false;
+	*part = (uint32_t)n;
+	return true;
+}
+
+/*
+ * The raw message is in d->fd (size bytes): its part's body, decoded
+ * from its transfer encoding, replaces it there, and d->body_end becomes
+ * the decoded length.  False, answered, on failure.
+ */
+static bool
+blob_part_decode(struct http_session *s, struct blob_dl *d, uint64_t size)
+{
+	struct buf out = BUF_INIT;
+	size_t off = 0;
+	ssize_t n;
+	void *map;
+	int fd;
+
+	if (d->body_end > size || d->body_off > d->body_end) {
+		http_session_problem(s, 404, NULL, "No such blob");
+		return false;
+	}
+	if (size == 0 || (map = mmap(NULL, (size_t)size, PROT_READ,
+	    MAP_PRIVATE, d->fd, 0)) == MAP_FAILED) {
+		http_session_problem(s, 500, NULL, "The download failed");
+		return false;
+	}
+	mime_body_decode(d->encoding[0] != '\0' ? d->encoding : NULL,
+	    (const uint8_t *)map + d->body_off, (size_t)(d->body_end -
+	    d->body_off), &out);
+	munmap(map, (size_t)size);
+	if ((fd = memfd_create("jmap-part", MFD_CLOEXEC)) == -1) {
+		buf_clear(&out);
+		http_session_problem(s, 503, NULL, "The download cannot be "
+		    "made now, try again");
+		return false;
+	}
+	while (off < out.len) {
+		if ((n = write(fd, out.data + off, out.len - off)) <= 0) {
+			close(fd);
+			buf_clear(&out);
+			http_session_problem(s, 500, NULL, "The download "
+			    "failed");
+			return false;
+		}
+		off += (size_t)n;
+	}
+	close(d->fd);
+	d->fd = fd;
+	d->body_end = out.len;
+	buf_clear(&out);
+	return true;
+}
+
+static void
+blob_part_record_cb(struct ipc_chan *c, enum ipc_status st,
+    const char *text, const void *rep, void *arg)
+{
+	const struct ipc_EMAIL_GET_rep *r = rep;
+	struct http_session *s = arg;
+	struct blob_dl *d = s->dl;
+	const struct msgrec_part *pt;
+	struct ipc_BLOB_FILE_req m;
+	struct ipc_chan *store;
+	struct msgrec rec;
+	const char *why;
+	uint32_t id;
+	int fd;
+
+	(void)c;
+	http_session_wait(s, 0);
+	if (st != IPC_S_OK || r->found.count != 1 ||
+	    r->record_lens.count != 1 ||
+	    wire_u64list_get(&r->record_lens, 0) != r->records.len ||
+	    msgrec_open(r->records.p, r->records.len,
+	    wire_u64list_get(&r->sizes, 0), &rec, &why) == -1) {
+		s->dl = NULL;
+		free(d);
+		if (st == IPC_S_UNAVAIL)
+			http_session_problem(s, 503, NULL, "The store is "
+			    "unavailable, try again");
+		else {
+			if (st != IPC_S_OK)
+				http_session_log(s, "download failed: %s",
+				    text != NULL ? text : "error");
+			http_session_problem(s, 404, NULL, "No such blob");
+		}
+		return;
+	}
+	if (d->part_index >= rec.nparts ||
+	    strcmp((pt = &rec.parts[d->part_index])->type, "multipart") ==
+	    0) {
+		msgrec_close(&rec);
+		s->dl = NULL;
+		free(d);
+		http_session_problem(s, 404, NULL, "No such blob");
+		return;
+	}
+	d->body_off = pt->body_off;
+	d->body_end = pt->body_end;
+	snprintf(d->encoding, sizeof(d->encoding), "%s", pt->encoding !=
+	    NULL ? pt->encoding : "");
+	snprintf(d->ptype, sizeof(d->ptype), "%s/%s", pt->type, pt->subtype);
+	if (!blob_type_ok(d->ptype))
+		snprintf(d->ptype, sizeof(d->ptype), "application/octet-stream");
+	msgrec_close(&rec);
+	memset(&m, 0, sizeof(m));
+	m.kind = 1;
+	m.email_id = d->email_id;
+	fd = -1;
+	if ((store = worker_store()) == NULL ||
+	    (fd = memfd_create("jmap-download", MFD_CLOEXEC)) == -1 ||
+	    (d->fd = dup(fd)) == -1) {
+		if (fd != -1)
+			close(fd);
+		s->dl = NULL;
+		free(d);
+		http_session_problem(s, 503, NULL, "The download cannot be "
+		    "made now, try again");
+		return;
+	}
+	id = ipc_request_fd(store, IPC_T_BLOB_FILE, conn_id(s->conn), &m, fd,
+	    blob_file_cb, s);
+	if (id != 0)
+		http_session_wait(s, id);
+}
+
+/* Asks for the record of the email whose part is downloaded. */
+static void
+blob_part_locate(struct http_session *s, struct blob_dl *d)
+{
+	struct ipc_EMAIL_GET_req m;
+	struct ipc_chan *store;
+	struct buf ids = BUF_INIT;
+	uint32_t id;
+
+	if ((store = worker_store()) == NULL) {
+		s->dl = NULL;
+		free(d);
+		http_session_problem(s, 503, NULL, "The store is unavailable, "
+		    "try again");
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	wire_u64list_add(&ids, d->email_id);
+	m.ids.count = 1;
+	m.ids.p = ids.data;
+	m.with_record = true;
+	id = ipc_request(store, IPC_T_EMAIL_GET, conn_id(s->conn), &m,
+	    blob_part_record_cb, s);
+	buf_clear(&ids);
+	if (id != 0)
+		http_session_wait(s, id);
 }
 
 void
@@ -385,6 +578,13 @@ http_blob_download(struct http_session *s)
 	} else if ((m.email_id = jmap_id_parse(blob, 'E')) != 0) {
 		m.kind = 1;
 		d->email = true;
+	} else if (blob_part_id(blob, &d->email_id, &d->part_index)) {
+		/* The part's place first (its record), then the bytes. */
+		d->part = true;
+		d->email = true;
+		s->dl = d;
+		blob_part_locate(s, d);
+		return;
 	} else {
 		free(d);
 		http_session_problem(s, 404, NULL, "No such blob");

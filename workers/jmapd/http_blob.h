@@ -6,7 +6,9 @@
  * blobIds: "G" and the 64 hex digits of the BLAKE2b hash for an upload
  * (the bytes are stored once, whoever uploads them, but only the account
  * that uploaded them reads them); "E" and the email id in hex for the raw
- * message of an email of the account.
+ * message of an email of the account; that, "-" and a part's index in the
+ * email's record (its partId) for the part's content, transfer-decoded
+ * (RFC 8621 4.1.4 blobId).
  *
  * An upload's body goes into a memfd as it arrives (at most
  * maxSizeUpload), so that jmapd holds no more than a read-ahead of it; a

@@ -495,6 +495,7 @@ http_session_env(const struct http_session *s, struct jmap_env *env,
 	env->account_id = s->account_id;
 	env->username = s->username;
 	env->session = conn_id(s->conn);
+	env->hostname = conf->hostname;
 	env->max_calls_in_request = conf->max_calls_in_request;
 	env->max_objects_in_get = conf->max_objects_in_get;
 	env->max_objects_in_set = conf->max_objects_in_set;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -30,6 +31,8 @@ struct jmap_req {
 	const struct json	*using, *calls;
 	const char		*reqid;		/* RFC 8887 4.3.2 */
 	struct json		*responses;
+	/* RFC 8620 5.3: creation id -> id, for "#" references. */
+	struct json		*created_ids;
 	size_t			 next;		/* the next call to run */
 	struct jmap_call	 call;		/* the current one */
 	int			 busy;		/* jmap_req_drive's depth */
@@ -61,6 +64,10 @@ static const struct {
 	{ "Email/query",	JMAP_CAP_MAIL,	jmap_email_query },
 	{ "Email/queryChanges",	JMAP_CAP_MAIL,	jmap_email_query_changes },
 	{ "Email/set",		JMAP_CAP_MAIL,	jmap_email_set },
+	{ "Email/import",	JMAP_CAP_MAIL,	jmap_email_import },
+	{ "Email/parse",	JMAP_CAP_MAIL,	jmap_email_parse },
+	{ "SearchSnippet/get",	JMAP_CAP_MAIL,	jmap_snippet_get },
+	{ "Blob/copy",		JMAP_CAP_CORE,	jmap_blob_copy },	/* 6.3 */
 };
 
 static const char *const jmap_caps[] = {
@@ -141,6 +148,47 @@ jmap_store_request(struct jmap_call *c, uint16_t type, const void *msg,
 	c->ipc_id = id;
 	c->store = store;
 	return true;
+}
+
+bool
+jmap_store_request_fd(struct jmap_call *c, uint16_t type, const void *msg,
+    int fd, jmap_store_cb *cb)
+{
+	struct ipc_chan *store;
+	uint32_t id;
+
+	if ((store = worker_store()) == NULL) {
+		close(fd);
+		jmap_call_error(c, "serverUnavailable", "The store is "
+		    "unavailable, try again");
+		return false;
+	}
+	c->store_cb = cb;
+	id = ipc_request_fd(store, type, c->env->session, msg, fd,
+	    jmap_store_reply, c->req);
+	if (id == 0)
+		return false;
+	c->ipc_id = id;
+	c->store = store;
+	return true;
+}
+
+void
+jmap_created_id(struct jmap_call *c, const char *cid, const char *id)
+{
+	json_object_set(c->req->created_ids, cid, json_new_strz(id));
+}
+
+const char *
+jmap_id_ref(struct jmap_call *c, const char *s)
+{
+	const struct json *v;
+
+	if (s == NULL || s[0] != '#')
+		return s;
+	if ((v = json_get(c->req->created_ids, s + 1)) == NULL)
+		return NULL;
+	return json_str(v, NULL);
 }
 
 bool
@@ -529,6 +577,7 @@ jmap_req_free(struct jmap_req *r)
 	if (c->ctx_free != NULL && c->ctx != NULL)
 		c->ctx_free(c->ctx);
 	json_free(&r->responses);
+	json_free(&r->created_ids);
 	json_free(&r->req);
 	free(r->env.username);
 	free(r);
@@ -557,10 +606,10 @@ jmap_req_finish(struct jmap_req *r)
 	}
 	json_out_key(&o, "methodResponses");
 	json_out_value(&o, r->responses);
-	/* 3.4: createdIds only when the request had it. */
+	/* 3.4: createdIds only when the request had it, with the new. */
 	if ((ids = json_get(r->req, "createdIds")) != NULL) {
 		json_out_key(&o, "createdIds");
-		json_out_value(&o, ids);
+		json_out_value(&o, r->created_ids);
 	}
 	json_out_key(&o, "sessionState");
 	json_out_strz(&o, state);
@@ -673,6 +722,8 @@ jmap_api_start(const struct jmap_env *env, const char *content_type,
 	r->calls = calls;
 	r->reqid = reqid;
 	r->responses = json_new_array();
+	r->created_ids = (v = json_get(req, "createdIds")) != NULL ?
+	    json_dup(v) : json_new_object();
 	r->done = done;
 	r->arg = arg;
 	return jmap_req_drive(r) ? NULL : r;

@@ -29,6 +29,7 @@ struct jmap_env {
 	uint64_t	 account_id;
 	char		*username;
 	uint64_t	 session;	/* storaged's session (conn_id) */
+	const char	*hostname;	/* for Message-IDs made here */
 	uint32_t	 max_calls_in_request;
 	uint32_t	 max_objects_in_get;
 	uint32_t	 max_objects_in_set;

@@ -66,4 +66,84 @@ uint32_t em_kw_flag(const char *kw);
  */
 bool	em_keyword_norm(char *s);
 
+/*
+ * The end of em_append: on success set_error is NULL and the new email's
+ * id, thread id, size and blobId ("E<id>") are given; otherwise
+ * set_error is a SetError type of RFC 8620 5.3 / RFC 8621 4.6-4.8
+ * ("overQuota", "invalidEmail", "notFound" for a mailbox, "tooManyMailboxes",
+ * "serverFail", ...) and desc says why.  The call is answered by then
+ * only if the store became unavailable (c->response set); else cb
+ * decides what comes next (another em_append, or the answer).
+ */
+typedef void em_append_cb(struct jmap_call *c, void *arg,
+    const char *set_error, const char *desc, uint64_t email_id,
+    uint64_t thread_id, uint64_t size);
+
+/*
+ * Stores the message of `size` bytes in fd (taken: a regular file or
+ * memfd, read from offset 0) as a new email of the account, as Email/set
+ * create, Email/import and EmailSubmission do (jmap_email_append.c):
+ * parses it into its record (lib/mime.h, lib/msgrec.h), appends it with
+ * MSG_APPEND to the first of mailbox_ids (nmbox >= 1) with flags
+ * (MAIL_F_*), keywords (space-separated, lower case, may be "") and
+ * received (seconds since the epoch), joins the other mailboxes with
+ * EMAIL_SET, reads the thread id with EMAIL_GET, then runs cb with arg.
+ * Only one em_append may run on a call at a time.
+ */
+void	em_append(struct jmap_call *c, int fd, uint64_t size,
+	    const uint64_t *mailbox_ids, size_t nmbox, uint32_t flags,
+	    const char *keywords, uint64_t received, em_append_cb *cb,
+	    void *arg);
+
+/*
+ * Email/parse (RFC 8621 4.9, jmap_email_import.c) makes its Emails with
+ * Email/get's writers (jmap_email_get.c), from bytes it holds.
+ * em_parse_begin checks c's arguments properties (4.9's defaults),
+ * bodyProperties, fetch*BodyValues and maxBodyValueBytes as Email/get
+ * does and returns what em_parse_email needs (freed with em_parse_end,
+ * which NULLs the pointer); NULL with c answered on an error.
+ * em_parse_email returns the Email (new) of the message of len bytes at
+ * msg (borrowed), whose blobId is blob: id, threadId, mailboxIds,
+ * keywords and receivedAt null; body values from msg itself.  NULL if
+ * the message does not parse.
+ */
+struct email_get_ctx;
+
+struct email_get_ctx *em_parse_begin(struct jmap_call *c);
+struct json *em_parse_email(struct email_get_ctx *x, const uint8_t *msg,
+	    size_t len, const char *blob);
+void	em_parse_end(struct email_get_ctx **xp);
+
+/*
+ * em_append's limits: a message as large as IMAP APPEND takes
+ * (IMAP_APPEND_LIMIT of imap_append.h), in as many mailboxes as storaged
+ * keeps for one email (MSG_MAX_MAILBOXES of store/record.h).
+ */
+#define EM_APPEND_LIMIT		(64ull << 20)
+#define EM_APPEND_MAX_MBOX	64
+
+/*
+ * Whether the len bytes at p look like a message (RFC 5322 2.1): they
+ * begin with a header field (a name of printable characters but ':',
+ * then ':').  Email/parse's notParsable and em_append's invalidEmail.
+ */
+bool	em_message_ok(const uint8_t *p, size_t len);
+
+/*
+ * Email/set create (jmap_email_create.c): makes the emails of create (an
+ * object of creation id -> Email, borrowed until done runs) one after the
+ * other, then runs done(c).  The state goes to *xp, which the caller
+ * keeps in its call context, returns from em_set_creating(c) while it
+ * runs, and frees with em_create_free.  The results are taken with
+ * em_create_created and em_create_not_created (objects; may be empty).
+ */
+struct ec;
+void	em_create_start(struct jmap_call *c, struct ec **xp,
+	    const struct json *create, void (*done)(struct jmap_call *));
+void	em_create_free(struct ec **xp);
+struct json *em_create_created(struct ec *x);
+struct json *em_create_not_created(struct ec *x);
+/* The creation state of the Email/set call c (jmap_email_set.c). */
+struct ec *em_set_creating(struct jmap_call *c);
+
 #endif

@@ -7,7 +7,9 @@
  * keeps the data and the parsed record of each message (lib/msgrec.h);
  * everything JMAP shows of a message is made here from that record, and
  * only body values and the headers asked by name (headers, header:*)
- * need the message's bytes, read with EMAIL_BODY.
+ * need the message's bytes, read with EMAIL_BODY.  Email/parse
+ * (jmap_email_import.c) makes its Emails with the same writers from bytes
+ * it holds (em_parse_begin, em_parse_email).
  *
  * Not done yet: the parsed header forms other than asRaw and asText
  * (asAddresses, asGroupedAddresses, asMessageIds, asDate, asURLs).
@@ -366,6 +368,8 @@ static const char *const email_props[] = {
 
 /* RFC 8621 4.2: without properties, all of these (not bodyStructure). */
 #define EMAIL_NDEFAULT	24
+/* 4.9: Email/parse's are those from messageId on. */
+#define EMAIL_PARSE_FIRST 7
 
 /* The properties that come from the parsed record. */
 static const char *const email_rec_props[] = {
@@ -436,6 +440,7 @@ struct email_get_ctx {
 	size_t		 nhjobs, caphjobs, hnext;
 	bool		 hstarted;	/* hjobs[hnext] has begun */
 	const struct em_pending *cur;	/* while its JSON is made */
+	bool		 parse;		/* Email/parse's (em_parse_begin) */
 };
 
 static void
@@ -484,7 +489,7 @@ email_wanted(const struct email_get_ctx *x, const char *name)
 
 	if (x->props != NULL)
 		return jmap_prop_wanted(x->props, name);
-	for (i = 0; i < EMAIL_NDEFAULT; i++)
+	for (i = x->parse ? EMAIL_PARSE_FIRST : 0; i < EMAIL_NDEFAULT; i++)
 		if (strcmp(email_props[i], name) == 0)
 			return true;
 	return false;
@@ -1307,18 +1312,18 @@ email_all_send(struct jmap_call *c, uint64_t cursor)
 	(void)jmap_store_request(c, IPC_T_EMAIL_LIST, &m, email_all_cb);
 }
 
-void
-jmap_email_get(const struct jmap_env *env, struct jmap_call *c)
+/*
+ * The arguments Email/get and Email/parse share (RFC 8621 4.2, 4.9), with
+ * props (checked): a new context, or NULL with c answered.
+ */
+static struct email_get_ctx *
+email_args(struct jmap_call *c, const struct json *props)
 {
-	const struct json *ids, *props, *bp, *j;
+	const struct json *bp, *j;
 	struct email_get_ctx *x;
 	int64_t max = 0;
 	size_t i;
 
-	/* The header properties are not a fixed list: checked below. */
-	if (!jmap_get_args(c, &ids, &props, NULL) ||
-	    !em_props_check(c, props, email_props, "properties"))
-		return;
 	bp = json_get(c->args, "bodyProperties");
 	if (bp != NULL && json_type(bp) == JSON_NULL)
 		bp = NULL;
@@ -1326,28 +1331,28 @@ jmap_email_get(const struct jmap_env *env, struct jmap_call *c)
 		if (json_type(bp) != JSON_ARRAY) {
 			jmap_call_error(c, "invalidArguments",
 			    "bodyProperties must be an array of names");
-			return;
+			return NULL;
 		}
 		if (!em_props_check(c, bp, part_props, "bodyProperties"))
-			return;
+			return NULL;
 	}
 	if ((j = json_get(c->args, "maxBodyValueBytes")) != NULL &&
 	    json_type(j) != JSON_NULL && (json_int(j, &max) == -1 ||
 	    max < 0)) {
 		jmap_call_error(c, "invalidArguments", "maxBodyValueBytes "
 		    "must be an UnsignedInt");
-		return;
+		return NULL;
 	}
 	x = xcalloc(1, sizeof(*x));
-	c->ctx = x;
-	c->ctx_free = email_get_ctx_free;
 	x->props = props;
 	x->bprops = bp;
 	x->max_value = (uint64_t)max;
 	if (!em_bool_arg(c, "fetchTextBodyValues", &x->fetch_text) ||
 	    !em_bool_arg(c, "fetchHTMLBodyValues", &x->fetch_html) ||
-	    !em_bool_arg(c, "fetchAllBodyValues", &x->fetch_all))
-		return;
+	    !em_bool_arg(c, "fetchAllBodyValues", &x->fetch_all)) {
+		email_get_ctx_free(x);
+		return NULL;
+	}
 	x->hdr_email = em_hdr_asked(props);
 	x->hdr_parts = em_hdr_asked(bp);
 	/* The headers' offsets are in the record. */
@@ -1356,6 +1361,23 @@ jmap_email_get(const struct jmap_env *env, struct jmap_call *c)
 		if (email_wanted(x, email_rec_props[i]))
 			x->with_record = true;
 	x->list = json_new_array();
+	return x;
+}
+
+void
+jmap_email_get(const struct jmap_env *env, struct jmap_call *c)
+{
+	const struct json *ids, *props;
+	struct email_get_ctx *x;
+
+	/* The header properties are not a fixed list: checked below. */
+	if (!jmap_get_args(c, &ids, &props, NULL) ||
+	    !em_props_check(c, props, email_props, "properties"))
+		return;
+	if ((x = email_args(c, props)) == NULL)
+		return;
+	c->ctx = x;
+	c->ctx_free = email_get_ctx_free;
 	if (ids == NULL) {
 		/* RFC 8620 5.1: every email, up to maxObjectsInGet. */
 		x->ids.v = xcalloc(env->max_objects_in_get + 1,
@@ -1367,6 +1389,115 @@ jmap_email_get(const struct jmap_env *env, struct jmap_call *c)
 	em_idset_init(&x->ids, ids, OBJID_EMAIL);
 	/* Even with no id to ask, the request brings the state. */
 	email_get_send(c);
+}
+
+/* --- Email/parse's share (RFC 8621 4.9, jmap_email.h) --- */
+
+struct email_get_ctx *
+em_parse_begin(struct jmap_call *c)
+{
+	const struct json *ids, *props;
+	struct email_get_ctx *x;
+
+	if (!jmap_get_args(c, &ids, &props, NULL) ||
+	    !em_props_check(c, props, email_props, "properties"))
+		return NULL;
+	/* parse after email_args: its with_record is Email/get's alone. */
+	if ((x = email_args(c, props)) == NULL)
+		return NULL;
+	x->parse = true;
+	return x;
+}
+
+void
+em_parse_end(struct email_get_ctx **xp)
+{
+	if (*xp != NULL)
+		email_get_ctx_free(*xp);
+	*xp = NULL;
+}
+
+struct json *
+em_parse_email(struct email_get_ctx *x, const uint8_t *msg, size_t len,
+    const char *blob)
+{
+	static const char *const nulls[] = {
+		"id", "threadId", "mailboxIds", "keywords", "receivedAt", NULL
+	};
+	struct mime_msg *m;
+	struct buf rb = BUF_INIT;
+	struct em_pending p;
+	struct em_value *v;
+	struct msgrec rec;
+	struct json *o, *r;
+	const char *why;
+	uint64_t want, end;
+	size_t i;
+
+	if ((m = mime_parse(msg, len)) == NULL)
+		return NULL;
+	msgrec_encode(m, 0, &rb);
+	mime_msg_free(&m);
+	if (msgrec_open(rb.data, rb.len, len, &rec, &why) == -1) {
+		buf_clear(&rb);
+		return NULL;
+	}
+	o = json_new_object();
+	for (i = 0; nulls[i] != NULL; i++)
+		if (email_wanted(x, nulls[i]))
+			json_object_set(o, nulls[i], json_new_null());
+	if (email_wanted(x, "blobId"))
+		json_object_set(o, "blobId", json_new_strz(blob));
+	if (email_wanted(x, "size"))
+		json_object_set(o, "size", json_new_int((int64_t)len));
+	json_array_add(x->list, o);
+	/* The header of each part, from the bytes (Email/get reads them). */
+	memset(&p, 0, sizeof(p));
+	if (x->hdr_email || x->hdr_parts) {
+		p.nparts = rec.nparts;
+		p.hoff = xcalloc(rec.nparts + 1, sizeof(*p.hoff));
+		p.hlen = xcalloc(rec.nparts + 1, sizeof(*p.hlen));
+		for (i = 0; i < rec.nparts; i++) {
+			end = rec.parts[i].body_off;
+			if (end <= rec.parts[i].hdr_off)
+				continue;	/* no header */
+			if (end - rec.parts[i].hdr_off > EM_HDR_MAX)
+				end = rec.parts[i].hdr_off + EM_HDR_MAX;
+			p.hoff[i] = p.hdrs.len;
+			p.hlen[i] = (size_t)(end - rec.parts[i].hdr_off);
+			if (p.hlen[i] > 0)
+				buf_append(&p.hdrs, msg + rec.parts[i].hdr_off,
+				    p.hlen[i]);
+		}
+		x->cur = &p;
+	}
+	em_from_record(x, o, 0, 0, &rec, blob);
+	x->cur = NULL;
+	buf_clear(&p.hdrs);
+	free(p.hoff);
+	free(p.hlen);
+	/* Body values from the bytes at hand (the record checked them). */
+	for (x->vnext = 0; x->vnext < x->nvals; x->vnext++) {
+		v = &x->vals[x->vnext];
+		want = email_value_want(x, v);
+		buf_reset(&x->raw);
+		if (want > 0)
+			buf_append(&x->raw, msg + v->off, (size_t)want);
+		email_value_set(x, want < v->end - v->off);
+	}
+	buf_reset(&x->raw);
+	for (i = 0; i < x->nvals; i++) {
+		free(x->vals[i].encoding);
+		free(x->vals[i].charset);
+	}
+	x->nvals = x->vnext = 0;
+	msgrec_close(&rec);
+	buf_clear(&rb);
+	/* The next one is made at index 0 again. */
+	r = json_dup(o);
+	json_free(&x->list);
+	x->list = json_new_array();
+	return r;
 }
 
 /* --- Email/changes (RFC 8621 4.3) --- */

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * jmap_email_set.c: Email/set (RFC 8621 4.6) over storaged's EMAIL_SET:
- * the updates of keywords and mailboxIds, and destroy.
- *
- * Not done yet: Email creation (Email/set create, Email/import).
+ * the updates of keywords and mailboxIds, and destroy; creations are
+ * made first, by jmap_email_create.c.
  */
 #include "jmap_int.h"
 #include "jmap_email.h"
@@ -28,6 +27,10 @@ struct email_set_ctx {
 	struct json	*not_updated, *not_destroyed;
 	char		**up_keys, **de_keys;	/* as the client wrote them */
 	uint32_t	 nup, ndestroy;
+	struct ec	*create;	/* jmap_email_create.c */
+	uint64_t	 if_state;
+	uint64_t	 old_state;	/* before the creations */
+	bool		 have_old;
 };
 
 static void
@@ -44,7 +47,16 @@ email_set_ctx_free(void *p)
 		free(x->de_keys[i]);
 	free(x->up_keys);
 	free(x->de_keys);
+	em_create_free(&x->create);
 	free(x);
+}
+
+struct ec *
+em_set_creating(struct jmap_call *c)
+{
+	struct email_set_ctx *x = c->ctx;
+
+	return x->create;
 }
 
 static void
@@ -325,7 +337,7 @@ email_set_cb(struct jmap_call *c, enum ipc_status st, const char *text,
 {
 	const struct ipc_EMAIL_SET_rep *r = rep;
 	struct email_set_ctx *x = c->ctx;
-	struct json *res, *updated, *destroyed, *nc;
+	struct json *res, *updated, *destroyed, *nc, *cr;
 	struct wire_iter it;
 	const char *t;
 	uint64_t s;
@@ -373,28 +385,29 @@ email_set_cb(struct jmap_call *c, enum ipc_status st, const char *text,
 	res = json_new_object();
 	json_object_set(res, "accountId", json_dup(json_get(c->args,
 	    "accountId")));
-	json_object_set(res, "oldState", em_state(r->old_state));
+	json_object_set(res, "oldState", em_state(x->have_old ?
+	    x->old_state : r->old_state));
 	json_object_set(res, "newState", em_state(r->new_state));
-	nc = json_new_object();
-	json_object_set(res, "created", json_new_null());
+	if (x->create != NULL) {
+		cr = em_create_created(x->create);
+		nc = em_create_not_created(x->create);
+	} else {
+		cr = json_new_object();
+		nc = json_new_object();
+	}
+	json_object_set(res, "created", es_or_null(&cr));
 	json_object_set(res, "updated", es_or_null(&updated));
 	json_object_set(res, "destroyed", es_or_null(&destroyed));
-	/* Email creation is not there yet (Email/import neither). */
-	{
-		const struct json *cr = json_get(c->args, "create");
-		const char *k;
-
-		for (i = 0; i < em_len(cr); i++) {
-			(void)json_member(cr, i, &k);
-			json_object_set(nc, k, es_error("forbidden", "Email "
-			    "creation is not implemented yet", NULL));
-		}
-	}
 	json_object_set(res, "notCreated", es_or_null(&nc));
 	json_object_set(res, "notUpdated", es_or_null(&x->not_updated));
 	json_object_set(res, "notDestroyed", es_or_null(&x->not_destroyed));
 	jmap_call_reply(c, res);
 }
+
+static void	es_send(struct jmap_call *c);
+static void	es_created(struct jmap_call *c);
+static void	es_gate_cb(struct jmap_call *, enum ipc_status, const char *,
+		    const void *);
 
 void
 jmap_email_set(const struct jmap_env *env, struct jmap_call *c)
@@ -402,11 +415,6 @@ jmap_email_set(const struct jmap_env *env, struct jmap_call *c)
 	const struct json *create, *update, *destroy, *v;
 	struct ipc_EMAIL_SET_req m;
 	struct email_set_ctx *x;
-	struct es_req q;
-	struct es_patch p;
-	struct json *err;
-	const char *key;
-	uint64_t id;
 	size_t i, total;
 
 	if (!jmap_account_check(c))
@@ -454,6 +462,75 @@ jmap_email_set(const struct jmap_env *env, struct jmap_call *c)
 	x = xcalloc(1, sizeof(*x));
 	c->ctx = x;
 	c->ctx_free = email_set_ctx_free;
+	x->if_state = m.if_state;
+	if (em_len(create) == 0) {
+		es_send(c);
+		return;
+	}
+	/*
+	 * 5.3: creations first.  ifInState is checked before them (an
+	 * EMAIL_SET that changes nothing); the updates and destroys after
+	 * them cannot check it again, the creations having moved the state.
+	 */
+	if (x->if_state == 0) {
+		em_create_start(c, &x->create, create, es_created);
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	m.if_state = x->if_state;
+	(void)jmap_store_request(c, IPC_T_EMAIL_SET, &m, es_gate_cb);
+}
+
+/* ifInState holds: the creations, then the rest. */
+static void
+es_gate_cb(struct jmap_call *c, enum ipc_status st, const char *text,
+    const void *rep)
+{
+	const struct ipc_EMAIL_SET_rep *r = rep;
+	struct email_set_ctx *x = c->ctx;
+
+	if (st == IPC_S_CONFLICT) {
+		jmap_call_error(c, "stateMismatch", NULL);
+		return;
+	}
+	if (st != IPC_S_OK) {
+		em_store_error(c, st, text);
+		return;
+	}
+	x->old_state = r->old_state;
+	x->have_old = true;
+	x->if_state = 0;
+	em_create_start(c, &x->create, json_get(c->args, "create"),
+	    es_created);
+}
+
+static void
+es_created(struct jmap_call *c)
+{
+	struct email_set_ctx *x = c->ctx;
+
+	x->if_state = 0;
+	es_send(c);
+}
+
+/* The updates and destroys, in one EMAIL_SET. */
+static void
+es_send(struct jmap_call *c)
+{
+	const struct json *update, *destroy, *v;
+	struct email_set_ctx *x = c->ctx;
+	struct ipc_EMAIL_SET_req m;
+	struct es_req q;
+	struct es_patch p;
+	struct json *err;
+	const char *key;
+	uint64_t id;
+	size_t i;
+
+	update = json_get(c->args, "update");
+	destroy = json_get(c->args, "destroy");
+	memset(&m, 0, sizeof(m));
+	m.if_state = x->if_state;
 	x->not_updated = json_new_object();
 	x->not_destroyed = json_new_object();
 	x->up_keys = xcalloc(em_len(update) + 1, sizeof(*x->up_keys));
@@ -461,7 +538,8 @@ jmap_email_set(const struct jmap_env *env, struct jmap_call *c)
 	memset(&q, 0, sizeof(q));
 	for (i = 0; i < em_len(update); i++) {
 		v = json_member(update, i, &key);
-		if ((id = jmap_id_parse(key, OBJID_EMAIL)) == 0) {
+		if ((id = jmap_id_parse(jmap_id_ref(c, key), OBJID_EMAIL)) ==
+		    0) {
 			json_object_set(x->not_updated, key,
 			    es_error("notFound", NULL, NULL));
 			continue;
@@ -478,7 +556,8 @@ jmap_email_set(const struct jmap_env *env, struct jmap_call *c)
 	}
 	for (i = 0; i < em_len(destroy); i++) {
 		key = json_str(json_at(destroy, i), NULL);
-		if ((id = jmap_id_parse(key, OBJID_EMAIL)) == 0) {
+		if ((id = jmap_id_parse(jmap_id_ref(c, key), OBJID_EMAIL)) ==
+		    0) {
 			json_object_set(x->not_destroyed, key,
 			    es_error("notFound", NULL, NULL));
 			continue;

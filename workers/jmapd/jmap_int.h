@@ -59,6 +59,19 @@ void	jmap_call_error(struct jmap_call *c, const char *type,
  */
 bool	jmap_store_request(struct jmap_call *c, uint16_t type,
 	    const void *msg, jmap_store_cb *cb);
+/* The same for a type that carries a descriptor (IPC_FD); fd is taken. */
+bool	jmap_store_request_fd(struct jmap_call *c, uint16_t type,
+	    const void *msg, int fd, jmap_store_cb *cb);
+
+/*
+ * Creation ids (RFC 8620 5.3): a method that made an object records its
+ * id under the client's creation id, and the request's later calls may
+ * name it "#" and the creation id (also the request's createdIds, 3.3).
+ * jmap_id_ref gives the id s names: s itself without "#", the id made
+ * for "#cid", or NULL when no such creation happened.
+ */
+void	jmap_created_id(struct jmap_call *c, const char *cid, const char *id);
+const char *jmap_id_ref(struct jmap_call *c, const char *s);
 
 /*
  * Common argument checks.  jmap_account_check: accountId is the
@@ -123,6 +136,10 @@ void	jmap_email_query(const struct jmap_env *, struct jmap_call *);
 void	jmap_email_query_changes(const struct jmap_env *,
 	    struct jmap_call *);
 void	jmap_email_set(const struct jmap_env *, struct jmap_call *);
+void	jmap_email_import(const struct jmap_env *, struct jmap_call *);
+void	jmap_email_parse(const struct jmap_env *, struct jmap_call *);
+void	jmap_blob_copy(const struct jmap_env *, struct jmap_call *);
+void	jmap_snippet_get(const struct jmap_env *, struct jmap_call *);
 
 /*
  * /changes of one type (RFC 8620 5.2) through CHANGES_GET: type is an

@@ -649,6 +649,7 @@ struct jmset_op {
 };
 
 struct jmset {
+	struct jmap_call *call;
 	struct jmbox_list *l;
 	struct jmset_op	*ops;
 	size_t		 nops, cur;
@@ -698,19 +699,11 @@ jmset_fail(struct jmset *s, const struct jmset_op *op, const char *type,
 	    op->key, e);
 }
 
-/* A mailbox id of the call: "B..", or "#creation" made earlier (3.7). */
+/* A mailbox id: "B..", or "#creation" made earlier (RFC 8620 5.3). */
 static uint64_t
-jmset_ref(const struct jmset *s, const char *v)
+jmset_ref(struct jmap_call *c, const char *v)
 {
-	const struct json *cr;
-
-	if (v[0] == '#') {
-		if ((cr = json_get(s->created, v + 1)) == NULL)
-			return 0;
-		return jmap_id_parse(json_str(json_get(cr, "id"), NULL),
-		    OBJID_MAILBOX);
-	}
-	return jmap_id_parse(v, OBJID_MAILBOX);
+	return jmap_id_parse(jmap_id_ref(c, v), OBJID_MAILBOX);
 }
 
 /*
@@ -819,7 +812,7 @@ jmset_create_cb(struct jmap_call *c, enum ipc_status st, const char *text,
 	}
 	if ((v = json_get(op->obj, "parentId")) != NULL &&
 	    json_type(v) == JSON_STRING)
-		parent = jmset_ref(s, json_str(v, NULL));
+		parent = jmset_ref(s->call, json_str(v, NULL));
 	v = json_get(op->obj, "role");
 	jmset_list_add(s, r->mailbox_id, parent, op->name,
 	    v != NULL && json_type(v) == JSON_STRING ? json_str(v, NULL) :
@@ -838,6 +831,7 @@ jmset_create_cb(struct jmap_call *c, enum ipc_status st, const char *text,
 	if (json_get(op->obj, "isSubscribed") == NULL)
 		json_object_set(o, "isSubscribed", json_new_bool(false));
 	json_object_set(s->created, op->key, o);
+	jmap_created_id(c, op->key, id);
 	op->id = r->mailbox_id;
 	if (op->subscribe == 1) {
 		/* Then subscribe it, as an update's second step. */
@@ -925,7 +919,7 @@ jmset_create_check(struct jmset *s, struct jmset_op *op)
 			}
 		} else if (strcmp(key, "parentId") == 0) {
 			if (json_type(v) == JSON_STRING) {
-				if ((parent = jmset_ref(s, json_str(v,
+				if ((parent = jmset_ref(s->call, json_str(v,
 				    NULL))) == 0) {
 					jmset_fail(s, op, "invalidProperties",
 					    key, "No such parent mailbox");
@@ -1012,7 +1006,7 @@ jmset_update_check(struct jmset *s, struct jmset_op *op)
 			if (json_type(v) == JSON_NULL)
 				parent = 0;
 			else if (json_type(v) != JSON_STRING ||
-			    (parent = jmset_ref(s, json_str(v, NULL))) == 0) {
+			    (parent = jmset_ref(s->call, json_str(v, NULL))) == 0) {
 				jmset_fail(s, op, "invalidProperties", key,
 				    "No such parent mailbox");
 				return false;
@@ -1192,6 +1186,7 @@ jmset_listed(struct jmap_call *c)
 
 	c->ctx = NULL;
 	s = xcalloc(1, sizeof(*s));
+	s->call = c;
 	s->l = l;
 	s->old_state = l->state;
 	c->ctx = s;
@@ -1243,7 +1238,7 @@ jmset_listed(struct jmap_call *c)
 		op->kind = JMS_UPDATE;
 		op->obj = json_member(update, i, &key);
 		op->key = key;
-		op->id = jmap_id_parse(key, OBJID_MAILBOX);
+		op->id = jmap_id_parse(jmap_id_ref(c, key), OBJID_MAILBOX);
 	}
 	for (i = 0; destroy != NULL && i < json_len(destroy); i++) {
 		struct jmset_op *op = &s->ops[s->nops++];
@@ -1255,7 +1250,8 @@ jmset_listed(struct jmap_call *c)
 			    "be an array of Ids");
 			return;
 		}
-		op->id = jmap_id_parse(op->key, OBJID_MAILBOX);
+		op->id = jmap_id_parse(jmap_id_ref(c, op->key),
+		    OBJID_MAILBOX);
 	}
 	s->created = json_new_object();
 	s->not_created = json_new_object();
