@@ -484,6 +484,24 @@ http_session_ws_push(void *arg, const struct json *msg)
 	http_push_ws(arg, msg);
 }
 
+/*
+ * RFC 8620 2 maxConcurrentRequests: more requests of the account waiting
+ * in this process are refused (3.6.1 limit).  Counted per process: with
+ * several jmapd workers an account may run that many in each.
+ */
+static bool
+http_session_over_limit(struct http_session *s, const struct jmap_env *env,
+    jmap_done_fn *done)
+{
+	if (jmapd_requests_running(s->account_id) <
+	    jmapd_conf()->max_concurrent_requests)
+		return false;
+	http_session_log(s, "request refused: maxConcurrentRequests");
+	jmap_api_refuse(env, "maxConcurrentRequests", "Too many requests of "
+	    "this account are running; wait for their answers", done, s);
+	return true;
+}
+
 /* Who asks, for jmap_api_start. */
 static void
 http_session_env(const struct http_session *s, struct jmap_env *env,
@@ -525,6 +543,8 @@ http_session_api(struct http_session *s)
 	struct jmap_req *r;
 
 	http_session_env(s, &env, false);
+	if (http_session_over_limit(s, &env, http_session_api_done))
+		return;
 	r = jmap_api_start(&env, http_header_get(&s->parser.req,
 	    "content-type"), s->body.data, s->body.len, http_session_api_done,
 	    s);
@@ -680,6 +700,8 @@ http_ws_message(struct http_session *s)
 		/* One request at a time: reading waits for its answer. */
 		s->ws_busy = true;
 		http_session_env(s, &env, true);
+		if (http_session_over_limit(s, &env, http_ws_done))
+			break;
 		jr = jmap_api_start(&env, NULL, r->payload.data,
 		    r->payload.len, http_ws_done, s);
 		if (jr != NULL)

@@ -735,6 +735,14 @@ fail:
 }
 
 void
+jmap_api_refuse(const struct jmap_env *env, const char *limit,
+    const char *detail, jmap_done_fn *done, void *arg)
+{
+	jmap_req_fail(env, NULL, done, arg, JMAP_ERR_URN "limit", limit,
+	    detail);
+}
+
+void
 jmap_api_cancel(struct jmap_req **rp)
 {
 	if (*rp != NULL)

@@ -68,6 +68,13 @@ typedef void jmap_done_fn(void *arg, int status, const char *ctype,
 struct jmap_req *jmap_api_start(const struct jmap_env *env,
 	    const char *content_type, const void *body, size_t len,
 	    jmap_done_fn *done, void *arg);
+/*
+ * Refuses a request for a limit of RFC 8620 3.6.1 (such as
+ * "maxConcurrentRequests") before reading it: done runs with 400 and a
+ * problem details object (a RequestError over a WebSocket).
+ */
+void	jmap_api_refuse(const struct jmap_env *env, const char *limit,
+	    const char *detail, jmap_done_fn *done, void *arg);
 /* Forgets a request whose answer is no longer wanted (done never runs). */
 void	jmap_api_cancel(struct jmap_req **rp);
 

@@ -66,6 +66,18 @@ jmapd_session_remove(struct http_session *s)
 	TAILQ_REMOVE(&jmapd.sessions, s, entry);
 }
 
+unsigned int
+jmapd_requests_running(uint64_t account_id)
+{
+	struct http_session *s;
+	unsigned int n = 0;
+
+	TAILQ_FOREACH(s, &jmapd.sessions, entry)
+		if (s->account_id == account_id && s->jreq != NULL)
+			n++;
+	return n;
+}
+
 /* --- Configuration from the master --- */
 
 static void

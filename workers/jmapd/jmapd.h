@@ -33,5 +33,10 @@ struct jmapd_conf {
 const struct jmapd_conf *jmapd_conf(void);
 void	jmapd_session_add(struct http_session *);
 void	jmapd_session_remove(struct http_session *);
+/*
+ * The API requests of account_id this process is running (waiting for
+ * storaged), for maxConcurrentRequests (RFC 8620 2).
+ */
+unsigned int jmapd_requests_running(uint64_t account_id);
 
 #endif
