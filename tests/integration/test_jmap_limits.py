@@ -11,6 +11,8 @@ import http.client
 import json
 import os
 import signal
+import socket
+import time
 import unittest
 
 from bulwark import Server
@@ -112,6 +114,65 @@ class JmapLimitsTest(unittest.TestCase):
         self.assertEqual(after["requestId"], "after")
         self.assertEqual(after["methodResponses"][0][0], "Mailbox/get")
         self.srv.wait_log(r"request refused: maxConcurrentRequests")
+
+    def test_max_concurrent_upload(self):
+        c = http.client.HTTPConnection("127.0.0.1", self.srv.ports["http"],
+                                       timeout=30)
+        c.request("GET", "/jmap/session", headers={"Authorization": basic()})
+        s = json.loads(c.getresponse().read())
+        limit = s["capabilities"][CORE]["maxConcurrentUpload"]
+        account = s["primaryAccounts"][MAIL]
+        echo = json.dumps({"using": [CORE], "methodCalls": [
+            ["Core/echo", {}, "e"]]}).encode()
+
+        def request(path, body, ctype):
+            return ("POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\n"
+                    "Content-Type: %s\r\nContent-Length: %d\r\n\r\n"
+                    % (path, basic(), ctype, len(body))).encode() + body
+
+        def response(sock):
+            f = sock.makefile("rb")
+            status = int(f.readline().split()[1])
+            length = 0
+            while True:
+                line = f.readline().strip()
+                if not line:
+                    break
+                k, _, v = line.decode().partition(":")
+                if k.lower() == "content-length":
+                    length = int(v)
+            return status, f.read(length)
+
+        # Connections that have authenticated: no storaged needed after.
+        socks = []
+        for i in range(limit + 1):
+            sk = socket.create_connection(("127.0.0.1",
+                                           self.srv.ports["http"]), 30)
+            sk.sendall(request("/jmap/api/", echo, "application/json"))
+            self.assertEqual(response(sk)[0], 200)
+            socks.append(sk)
+        storaged = self.srv.children()["storaged"][0]
+        up = "/jmap/upload/%s/" % account
+        os.kill(storaged, signal.SIGSTOP)
+        try:
+            for i in range(limit):
+                socks[i].sendall(request(up, b"upload %d" % i, "text/plain"))
+            time.sleep(0.5)
+            socks[limit].sendall(request(up, b"one too many", "text/plain"))
+            status, body = response(socks[limit])
+        finally:
+            os.kill(storaged, signal.SIGCONT)
+        self.assertEqual(status, 429)
+        problem = json.loads(body)
+        self.assertEqual(problem["limit"], "maxConcurrentUpload")
+        for i in range(limit):
+            status, body = response(socks[i])
+            self.assertEqual(status, 201)
+            self.assertEqual(json.loads(body)["size"], len(b"upload %d" % i))
+        socks[limit].sendall(request(up, b"now it fits", "text/plain"))
+        self.assertEqual(response(socks[limit])[0], 201)
+        for sk in socks:
+            sk.close()
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@
 #include "ipc.h"
 #include "jmap_api.h"
 #include "jmap_int.h"
+#include "jmapd.h"
 #include "conn.h"
 #include "http.h"
 #include "json.h"
@@ -152,6 +153,7 @@ blob_upload_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 
 	(void)c;
 	http_session_wait(s, 0);
+	s->uploading = false;
 	switch (st) {
 	case IPC_S_OK:
 		break;
@@ -209,6 +211,7 @@ http_blob_upload(struct http_session *s)
 	const struct http_request *req = http_session_request(s);
 	struct ipc_BLOB_UPLOAD_req m;
 	struct ipc_chan *store;
+	struct buf lim = BUF_INIT;
 	const char *p, *type;
 	char acct[64];
 	uint32_t id;
@@ -226,6 +229,20 @@ http_blob_upload(struct http_session *s)
 	if (!blob_type_ok(type)) {
 		http_session_problem(s, 400, NULL, "The Content-Type is not a "
 		    "media type this server keeps");
+		return;
+	}
+	/*
+	 * RFC 8620 2 maxConcurrentUpload: counted in this process, while
+	 * storaged stores them.
+	 */
+	if (jmapd_uploads_running(s->account_id) >=
+	    jmapd_conf()->max_concurrent_upload) {
+		jmap_problem(&lim, 429, "urn:ietf:params:jmap:error:limit",
+		    "maxConcurrentUpload", "Too many uploads of this account "
+		    "are being stored; wait for their answers");
+		http_session_respond(s, 429, JMAP_PROBLEM_TYPE, lim.data,
+		    lim.len, "Retry-After: 1\r\n");
+		buf_clear(&lim);
 		return;
 	}
 	if (s->up_fd == -1 && !http_blob_upload_begin(s))
@@ -252,6 +269,7 @@ http_blob_upload(struct http_session *s)
 	memset(&m, 0, sizeof(m));
 	m.size = s->up_len;
 	m.type = (char *)type;
+	s->uploading = true;
 	id = ipc_request_fd(store, IPC_T_BLOB_UPLOAD, conn_id(s->conn), &m,
 	    fd, blob_upload_cb, s);
 	if (id != 0)

@@ -51,6 +51,7 @@ struct http_session {
 	struct http_push	 push;		/* http_push.h */
 	/* An upload's body, spilled as it comes (http_blob.h). */
 	int			 up_fd;		/* -1: none */
+	bool			 uploading;	/* BLOB_UPLOAD pending */
 	uint64_t		 up_len;
 	struct blob_dl		*dl;		/* a download waiting */
 	/* A response body sent from a file, piece by piece. */

@@ -11,8 +11,8 @@
  * (jmap_email_import.c) makes its Emails with the same writers from bytes
  * it holds (em_parse_begin, em_parse_email).
  *
- * Not done yet: the parsed header forms other than asRaw and asText
- * (asAddresses, asGroupedAddresses, asMessageIds, asDate, asURLs).
+ * The header:{name} properties come in every form of 4.1.2, parsed by
+ * mime.h from the raw field values.
  *
  * Ids: an email's blobId is "E" and its id in hex (http_blob.h: the
  * download resource reads the raw message by it, from the account's own
@@ -219,81 +219,231 @@ em_headers_all(const char *h, size_t len)
 	return a;
 }
 
-/*
- * The fields defined by RFC 5322 and RFC 2369, whose asText form is not
- * valid (RFC 8621 4.1.2.3), except Subject, Comments, Keywords, List-Id.
- */
-static const char *const em_not_text[] = {
-	"from", "sender", "reply-to", "to", "cc", "bcc", "resent-from",
-	"resent-sender", "resent-reply-to", "resent-to", "resent-cc",
-	"resent-bcc", "date", "resent-date", "message-id", "in-reply-to",
-	"references", "resent-message-id", "return-path", "received",
-	"list-help", "list-unsubscribe", "list-subscribe", "list-post",
-	"list-owner", "list-archive", NULL
+/* The forms of a header property (RFC 8621 4.1.2). */
+enum em_form {
+	EF_RAW,
+	EF_TEXT,
+	EF_ADDRS,
+	EF_GROUPED,
+	EF_MSGIDS,
+	EF_DATE,
+	EF_URLS,
+	EF_COUNT
+};
+
+#define EF_BIT(f)	(1u << (f))
+#define EF_ADDR_FORMS	(EF_BIT(EF_RAW) | EF_BIT(EF_ADDRS) | EF_BIT(EF_GROUPED))
+#define EF_ALL_FORMS	(EF_BIT(EF_COUNT) - 1)
+
+static const char *const em_form_names[EF_COUNT] = {
+	"asRaw", "asText", "asAddresses", "asGroupedAddresses",
+	"asMessageIds", "asDate", "asURLs"
 };
 
 /*
- * Parses a property "header:{name}[:as{form}][:all]" (4.1.3) into name
- * (NUL-terminated, namelen bytes at most), asText or not, and :all.
- * Returns 1 for one this server serves, 0 for a property of another
- * form, -1 for a header property it cannot serve (a parsed form other
- * than asRaw and asText, or asText of a structured field).
+ * The forms allowed for the fields RFC 5322 and RFC 2369 define (4.1.2.2
+ * to 4.1.2.7; Resent-Reply-To, named in 4.1.2.3, with them); any other
+ * field may be fetched in every form.
+ */
+static const struct {
+	const char	*name;
+	unsigned	 forms;
+} em_field_forms[] = {
+	{ "from",		EF_ADDR_FORMS },
+	{ "sender",		EF_ADDR_FORMS },
+	{ "reply-to",		EF_ADDR_FORMS },
+	{ "to",			EF_ADDR_FORMS },
+	{ "cc",			EF_ADDR_FORMS },
+	{ "bcc",		EF_ADDR_FORMS },
+	{ "resent-from",	EF_ADDR_FORMS },
+	{ "resent-sender",	EF_ADDR_FORMS },
+	{ "resent-reply-to",	EF_ADDR_FORMS },
+	{ "resent-to",		EF_ADDR_FORMS },
+	{ "resent-cc",		EF_ADDR_FORMS },
+	{ "resent-bcc",		EF_ADDR_FORMS },
+	{ "date",		EF_BIT(EF_RAW) | EF_BIT(EF_DATE) },
+	{ "resent-date",	EF_BIT(EF_RAW) | EF_BIT(EF_DATE) },
+	{ "message-id",		EF_BIT(EF_RAW) | EF_BIT(EF_MSGIDS) },
+	{ "in-reply-to",	EF_BIT(EF_RAW) | EF_BIT(EF_MSGIDS) },
+	{ "references",		EF_BIT(EF_RAW) | EF_BIT(EF_MSGIDS) },
+	{ "resent-message-id",	EF_BIT(EF_RAW) | EF_BIT(EF_MSGIDS) },
+	{ "subject",		EF_BIT(EF_RAW) | EF_BIT(EF_TEXT) },
+	{ "comments",		EF_BIT(EF_RAW) | EF_BIT(EF_TEXT) },
+	{ "keywords",		EF_BIT(EF_RAW) | EF_BIT(EF_TEXT) },
+	{ "return-path",	EF_BIT(EF_RAW) },
+	{ "received",		EF_BIT(EF_RAW) },
+	{ "list-help",		EF_BIT(EF_RAW) | EF_BIT(EF_URLS) },
+	{ "list-unsubscribe",	EF_BIT(EF_RAW) | EF_BIT(EF_URLS) },
+	{ "list-subscribe",	EF_BIT(EF_RAW) | EF_BIT(EF_URLS) },
+	{ "list-post",		EF_BIT(EF_RAW) | EF_BIT(EF_URLS) },
+	{ "list-owner",		EF_BIT(EF_RAW) | EF_BIT(EF_URLS) },
+	{ "list-archive",	EF_BIT(EF_RAW) | EF_BIT(EF_URLS) },
+};
+
+/* A header property "header:{name}[:as{form}][:all]" (4.1.3). */
+struct em_hprop {
+	char		 name[256];	/* NUL-terminated */
+	enum em_form	 form;
+	bool		 all;
+	bool		 one_id;	/* a field of one msg-id */
+};
+
+/*
+ * Parses property p into h.  Returns 1 for a header property, 0 for a
+ * property of another kind, -1 for a header property that is not valid:
+ * a bad name, an unknown form, or a form 4.1.2 does not allow for the
+ * field.
  */
 static int
-em_hdr_prop(const char *p, char *name, size_t namelen, bool *text,
-    bool *all)
+em_hdr_prop(const char *p, struct em_hprop *h)
 {
 	const char *n, *e;
-	size_t len, i;
+	size_t len, i, fl;
+	unsigned forms = EF_ALL_FORMS;
+	int f;
 
 	if (strncmp(p, "header:", 7) != 0)
 		return 0;
 	n = p + 7;
 	e = strchr(n, ':');
 	len = e != NULL ? (size_t)(e - n) : strlen(n);
-	if (len == 0 || len >= namelen)
+	if (len == 0 || len >= sizeof(h->name))
 		return -1;
 	for (i = 0; i < len; i++)
 		if (n[i] < 33 || n[i] > 126)
 			return -1;
-	memcpy(name, n, len);
-	name[len] = '\0';
-	*text = *all = false;
+	memcpy(h->name, n, len);
+	h->name[len] = '\0';
+	h->form = EF_RAW;
+	h->all = false;
 	if (e != NULL && strncmp(e, ":as", 3) == 0) {
-		if (strncmp(e, ":asText", 7) == 0 && (e[7] == '\0' ||
-		    e[7] == ':'))
-			*text = true, e += 7;
-		else if (strncmp(e, ":asRaw", 6) == 0 && (e[6] == '\0' ||
-		    e[6] == ':'))
-			e += 6;
-		else
+		for (f = 0; f < EF_COUNT; f++) {
+			fl = strlen(em_form_names[f]);
+			if (strncmp(e + 1, em_form_names[f], fl) == 0 &&
+			    (e[1 + fl] == '\0' || e[1 + fl] == ':'))
+				break;
+		}
+		if (f == EF_COUNT)
 			return -1;
+		h->form = (enum em_form)f;
+		e += 1 + fl;
 	}
 	if (e != NULL && *e != '\0') {
 		if (strcmp(e, ":all") != 0)
 			return -1;
-		*all = true;
+		h->all = true;
 	}
-	if (*text)
-		for (i = 0; em_not_text[i] != NULL; i++)
-			if (strcasecmp(em_not_text[i], name) == 0)
-				return -1;
+	for (i = 0; i < sizeof(em_field_forms) / sizeof(em_field_forms[0]);
+	    i++)
+		if (strcasecmp(em_field_forms[i].name, h->name) == 0)
+			forms = em_field_forms[i].forms;
+	if ((forms & EF_BIT(h->form)) == 0)
+		return -1;
+	/*
+	 * So that header:Message-ID:asMessageIds is the messageId property
+	 * (4.1.3), read from the record: the first id, or a bare one.
+	 */
+	h->one_id = strcasecmp(h->name, "message-id") == 0 ||
+	    strcasecmp(h->name, "resent-message-id") == 0;
 	return 1;
 }
 
-/* One field's value in the form asked. */
+/* An EmailAddress (4.1.2.3). */
 static struct json *
-em_hdr_value(const char *val, size_t vlen, bool text)
+em_hdr_address(const struct mime_address *ad)
+{
+	struct json *o = json_new_object();
+
+	json_object_set(o, "name", *ad->name != '\0' ?
+	    json_new_strz(ad->name) : json_new_null());
+	json_object_set(o, "email", json_new_strz(ad->email));
+	return o;
+}
+
+/*
+ * An EmailAddress[] (4.1.2.3), or with grouped an EmailAddressGroup[]
+ * (4.1.2.4): runs of mailboxes outside a group under a group named
+ * null.  An empty group's marker (no name, no email) is no mailbox, as
+ * for the Email's from, to and the others (em_addrs).
+ */
+static struct json *
+em_hdr_addresses(const char *val, size_t vlen, bool grouped)
+{
+	struct mime_address *v;
+	struct json *a = json_new_array(), *g = NULL, *ga = NULL;
+	size_t i, n, cur = SIZE_MAX;
+
+	v = mime_header_addresses(val, vlen, &n);
+	for (i = 0; i < n; i++) {
+		if (grouped && v[i].groupno != cur) {
+			cur = v[i].groupno;
+			g = json_new_object();
+			json_object_set(g, "name", v[i].group != NULL ?
+			    json_new_strz(v[i].group) : json_new_null());
+			ga = json_new_array();
+			json_object_set(g, "addresses", ga);
+			json_array_add(a, g);
+		}
+		if (*v[i].name == '\0' && *v[i].email == '\0')
+			continue;
+		json_array_add(grouped ? ga : a, em_hdr_address(&v[i]));
+	}
+	free(v);
+	return a;
+}
+
+/*
+ * A String[] of the n strings at v (freed), or null for none (4.1.2.5,
+ * 4.1.2.7).
+ */
+static struct json *
+em_hdr_strv(char **v, size_t n)
+{
+	struct json *a;
+	size_t i;
+
+	a = n > 0 ? json_new_array() : json_new_null();
+	for (i = 0; i < n; i++)
+		json_array_add(a, json_new_strz(v[i]));
+	free(v);
+	return a;
+}
+
+/* One field's value in the form h asks. */
+static struct json *
+em_hdr_value(const char *val, size_t vlen, const struct em_hprop *h)
 {
 	struct buf b = BUF_INIT;
 	struct json *v;
+	char **sv;
+	size_t n;
+	int64_t t;
+	int32_t tz;
 
-	if (!text)
+	switch (h->form) {
+	case EF_TEXT:
+		mime_header_text(val, vlen, &b);
+		v = json_new_str(b.len > 0 ? (const char *)b.data : "",
+		    b.len);
+		buf_clear(&b);
+		return v;
+	case EF_ADDRS:
+	case EF_GROUPED:
+		return em_hdr_addresses(val, vlen, h->form == EF_GROUPED);
+	case EF_MSGIDS:
+		sv = mime_header_msgids(val, vlen, h->one_id, &n);
+		return em_hdr_strv(sv, n);
+	case EF_DATE:
+		/* As sentAt: the time in the field's own zone. */
+		if (!mime_header_date(val, vlen, &t, &tz))
+			return json_new_null();
+		return em_date(t, tz, false);
+	case EF_URLS:
+		sv = mime_header_urls(val, vlen, &n);
+		return em_hdr_strv(sv, n);
+	default:
 		return json_new_str(val, vlen);
-	mime_header_text(val, vlen, &b);
-	v = json_new_str(b.len > 0 ? (const char *)b.data : "", b.len);
-	buf_clear(&b);
-	return v;
+	}
 }
 
 /*
@@ -305,10 +455,9 @@ em_hdr_props(struct json *o, const struct json *props, const char *h,
     size_t len)
 {
 	const char *p, *pos, *name, *val, *last = NULL;
-	char want[256];
-	size_t i, nlen, vlen, lastlen = 0;
+	struct em_hprop h;
+	size_t i, nlen, vlen, wlen, lastlen = 0;
 	struct json *a;
-	bool text, all;
 
 	for (i = 0; i < em_len(props); i++) {
 		p = json_str(json_at(props, i), NULL);
@@ -316,19 +465,20 @@ em_hdr_props(struct json *o, const struct json *props, const char *h,
 			json_object_set(o, "headers", em_headers_all(h, len));
 			continue;
 		}
-		if (em_hdr_prop(p, want, sizeof(want), &text, &all) != 1)
+		if (em_hdr_prop(p, &h) != 1)
 			continue;
-		a = all ? json_new_array() : NULL;
+		wlen = strlen(h.name);
+		a = h.all ? json_new_array() : NULL;
 		last = NULL;
 		pos = h;
 		while (em_field_next(&pos, h + len, &name, &nlen, &val,
 		    &vlen)) {
-			if (nlen != strlen(want) ||
-			    strncasecmp(name, want, nlen) != 0)
+			if (nlen != wlen ||
+			    strncasecmp(name, h.name, nlen) != 0)
 				continue;
 			if (a != NULL)
 				json_array_add(a, em_hdr_value(val, vlen,
-				    text));
+				    &h));
 			last = val;
 			lastlen = vlen;
 		}
@@ -336,7 +486,7 @@ em_hdr_props(struct json *o, const struct json *props, const char *h,
 			json_object_set(o, p, a);
 		else
 			json_object_set(o, p, last != NULL ?
-			    em_hdr_value(last, lastlen, text) :
+			    em_hdr_value(last, lastlen, &h) :
 			    json_new_null());
 	}
 }
@@ -1226,9 +1376,9 @@ em_props_check(struct jmap_call *c, const struct json *props,
     const char *const *known, const char *what)
 {
 	const char *p;
-	char name[256], why[128];
+	char why[128];
+	struct em_hprop hp;
 	size_t i, k;
-	bool text, all;
 	int h;
 
 	for (i = 0; i < em_len(props); i++) {
@@ -1242,8 +1392,7 @@ em_props_check(struct jmap_call *c, const struct json *props,
 				break;
 		if (known[k] != NULL || strcmp(p, "headers") == 0)
 			continue;
-		if ((h = em_hdr_prop(p, name, sizeof(name), &text, &all)) ==
-		    1)
+		if ((h = em_hdr_prop(p, &hp)) == 1)
 			continue;
 		snprintf(why, sizeof(why), h == 0 ? "Unknown property in %s" :
 		    "A header form in %s that is not valid or not supported",

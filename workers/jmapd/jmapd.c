@@ -67,6 +67,18 @@ jmapd_session_remove(struct http_session *s)
 }
 
 unsigned int
+jmapd_uploads_running(uint64_t account_id)
+{
+	struct http_session *s;
+	unsigned int n = 0;
+
+	TAILQ_FOREACH(s, &jmapd.sessions, entry)
+		if (s->account_id == account_id && s->uploading)
+			n++;
+	return n;
+}
+
+unsigned int
 jmapd_requests_running(uint64_t account_id)
 {
 	struct http_session *s;

@@ -38,5 +38,7 @@ void	jmapd_session_remove(struct http_session *);
  * storaged), for maxConcurrentRequests (RFC 8620 2).
  */
 unsigned int jmapd_requests_running(uint64_t account_id);
+/* Its uploads waiting for storaged, for maxConcurrentUpload. */
+unsigned int jmapd_uploads_running(uint64_t account_id);
 
 #endif
