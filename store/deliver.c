@@ -36,9 +36,12 @@ deliver_done(void *arg, enum ipc_status st, const struct store_error *err)
 		log_info("deliver failed account=%llu mailbox=%u status=%s "
 		    "why=\"%s\"", (unsigned long long)j->in.account_id,
 		    j->in.mailbox_id, ipc_status_name(st), err->text);
-	if (st == IPC_S_OK && !j->out.duplicate)
+	if (st == IPC_S_OK && !j->out.duplicate) {
 		notify_mailbox(j->sd, j->in.account_id, j->in.mailbox_id, 0,
 		    NULL);
+		notify_delivered(j->sd, j->in.account_id, j->in.mailbox_id,
+		    j->out.modseq);
+	}
 	if (w == NULL)
 		log_warnx("deliver reply lost: lmtpd channel closed");
 	else if (st != IPC_S_OK)

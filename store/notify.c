@@ -82,6 +82,30 @@ notify_mailbox(struct storaged *sd, uint64_t account_id, uint32_t mailbox_id,
 }
 
 void
+notify_delivered(struct storaged *sd, uint64_t account_id,
+    uint32_t mailbox_id, uint64_t modseq)
+{
+	struct ipc_ACCOUNT_DELIVERED_req msg;
+	struct session *s;
+	struct wchan *w;
+	size_t i;
+
+	msg.mailbox_id = mailbox_id;
+	msg.modseq = modseq;
+	TAILQ_FOREACH(w, &sd->workers, entry) {
+		if (w->sessions.slot == NULL)
+			continue;
+		for (i = 0; i <= w->sessions.mask; i++) {
+			s = w->sessions.slot[i];
+			if (s != NULL && s->account_id == account_id &&
+			    (s->watch & ACCTWATCH_DELIVERY) != 0)
+				ipc_send(w->chan, IPC_T_ACCOUNT_DELIVERED,
+				    s->id, &msg, -1);
+		}
+	}
+}
+
+void
 notify_list_changed(struct storaged *sd, uint64_t account_id,
     const struct notify_origin *origin, uint32_t event, uint32_t mailbox_id,
     const char *name, const char *oldname, bool subscribed,

@@ -53,6 +53,14 @@ void	notify_list_changed(struct storaged *sd, uint64_t account_id,
 	    uint32_t mailbox_id, const char *name, const char *oldname,
 	    bool subscribed, const struct strvec *entries);
 
+/*
+ * After a delivery into mailbox_id made the account's modseq `modseq`:
+ * ACCOUNT_DELIVERED to the sessions of account_id that watch
+ * ACCTWATCH_DELIVERY.
+ */
+void	notify_delivered(struct storaged *sd, uint64_t account_id,
+	    uint32_t mailbox_id, uint64_t modseq);
+
 /* ACCOUNT_WATCH: what the frame's session watches from now on. */
 ipc_handler_fn notify_account_watch;
 

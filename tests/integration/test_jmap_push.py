@@ -150,7 +150,8 @@ class JmapPushTest(unittest.TestCase):
         data = json.loads(ev["data"])
         self.assertEqual(data["@type"], "StateChange")
         changed = data["changed"][self.account]
-        self.assertEqual(set(changed), {"Mailbox", "Email", "Thread"})
+        self.assertEqual(set(changed), {"Mailbox", "Email", "Thread",
+                                        "EmailDelivery"})
         # The state pushed is the one the API shows now, and the event id.
         self.assertEqual(changed["Mailbox"], self.state())
         self.assertEqual(ev["id"], changed["Email"])
@@ -190,6 +191,47 @@ class JmapPushTest(unittest.TestCase):
         self.deliver()
         ev = es.event()
         self.assertEqual(ev["event"], "ping")
+
+    def test_email_delivery_type(self):
+        # RFC 8621 1.5: EmailDelivery moves with new mail only.
+        es = self.stream("types=EmailDelivery&closeafter=no&ping=0")
+        self.wait_watching()
+        self.deliver()
+        first = json.loads(es.event()["data"])["changed"][self.account]
+        self.assertEqual(set(first), {"EmailDelivery"})
+        c = imaplib.IMAP4("127.0.0.1", self.srv.ports["imap"], timeout=20)
+        c.login(USER, PASSWORD)
+        c.select("INBOX")
+        c.store("1:*", "+FLAGS", "\\Seen")
+        c.logout()
+        time.sleep(0.5)
+        self.deliver()
+        # The next event is the delivery's: the flag change made none
+        # (it would carry the first delivery's state again).
+        second = json.loads(es.event()["data"])["changed"][self.account]
+        self.assertNotEqual(second["EmailDelivery"], first["EmailDelivery"])
+        # With every type: flag changes leave EmailDelivery as it was.
+        es = self.stream()
+        self.wait_watching()
+        c = imaplib.IMAP4("127.0.0.1", self.srv.ports["imap"], timeout=20)
+        c.login(USER, PASSWORD)
+        c.select("INBOX")
+        c.store("1", "-FLAGS", "\\Seen")
+        a = json.loads(es.event()["data"])["changed"][self.account]
+        c.store("1", "+FLAGS", "\\Seen")
+        b = json.loads(es.event()["data"])["changed"][self.account]
+        c.logout()
+        self.assertEqual(set(a), {"Mailbox", "Email", "Thread",
+                                  "EmailDelivery"})
+        self.assertNotEqual(a["Email"], b["Email"])
+        self.assertEqual(a["EmailDelivery"], b["EmailDelivery"])
+        self.deliver()
+        while True:
+            d = json.loads(es.event()["data"])["changed"][self.account]
+            if d["EmailDelivery"] != b["EmailDelivery"]:
+                break
+            # The delivery's other changes may come first.
+            self.assertNotEqual(d["Email"], b["Email"])
 
     def test_closeafter_and_last_event_id(self):
         old = self.state()
@@ -286,7 +328,7 @@ class JmapPushTest(unittest.TestCase):
         change = asyncio.run(asyncio.wait_for(go(), 60))
         self.assertEqual(change["pushState"], now)
         self.assertEqual(set(change["changed"][self.account]),
-                         {"Mailbox", "Email", "Thread"})
+                         {"Mailbox", "Email", "Thread", "EmailDelivery"})
 
 
 if __name__ == "__main__":

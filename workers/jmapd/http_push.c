@@ -28,6 +28,7 @@ static const struct {
 	{ "Mailbox",	PUSH_MAILBOX },
 	{ "Email",	PUSH_EMAIL },
 	{ "Thread",	PUSH_THREAD },
+	{ "EmailDelivery", PUSH_DELIVERY },
 };
 
 /* Re-arms the ping timer: pings come after `ping` seconds of silence. */
@@ -66,7 +67,7 @@ push_state_change(const struct http_session *s, uint64_t state,
     struct buf *out)
 {
 	struct json_out o;
-	char acct[OBJID_MAX], st[24];
+	char acct[OBJID_MAX], st[24], dst[24];
 	size_t i;
 
 	objid_format(acct, OBJID_ACCOUNT, s->account_id);
@@ -83,7 +84,11 @@ push_state_change(const struct http_session *s, uint64_t state,
 		if ((s->push.types & push_types[i].bit) == 0)
 			continue;
 		json_out_key(&o, push_types[i].name);
-		json_out_strz(&o, st);
+		if (push_types[i].bit == PUSH_DELIVERY) {
+			jmap_state_format(dst, s->push.delivery);
+			json_out_strz(&o, dst);
+		} else
+			json_out_strz(&o, st);
 	}
 	json_out_end_object(&o);
 	json_out_end_object(&o);
@@ -95,20 +100,41 @@ push_state_change(const struct http_session *s, uint64_t state,
 	json_out_end_object(&o);
 }
 
+static void	push_emit(struct http_session *, uint64_t);
+
 /* The account is at state: tell the client if that is news. */
 static void
 push_state(struct http_session *s, uint64_t state)
 {
 	struct http_push *p = &s->push;
-	struct buf b = BUF_INIT;
-	char id[24];
+
+	bool news;
 
 	if (!p->on || conn_is_closing(s->conn))
 		return;
-	if (p->have_state && state <= p->state)
-		return;
-	p->state = state;
-	p->have_state = true;
+	news = !p->have_state || state > p->state;
+	if (news) {
+		p->state = state;
+		p->have_state = true;
+	}
+	/*
+	 * A delivery is news for EmailDelivery; any change for the other
+	 * types, and only those asked make an event.
+	 */
+	if ((p->delivered && (p->types & PUSH_DELIVERY) != 0) ||
+	    (news && (p->types & ~PUSH_DELIVERY) != 0))
+		push_emit(s, p->state);
+	p->delivered = false;
+}
+
+/* Sends a StateChange at state (or event) for the types asked. */
+static void
+push_emit(struct http_session *s, uint64_t state)
+{
+	struct http_push *p = &s->push;
+	struct buf b = BUF_INIT;
+	char id[24];
+
 	if (p->types == 0)
 		return;
 	push_state_change(s, state, &b);
@@ -163,6 +189,8 @@ push_list_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 		p->state = r->state;
 		p->have_state = true;
 	}
+	if (p->delivery == 0)
+		p->delivery = p->state;
 	if (p->again) {
 		p->again = false;
 		push_ask_state(s);
@@ -203,7 +231,7 @@ push_start(struct http_session *s)
 	s->push.on = true;
 	memset(&w, 0, sizeof(w));
 	w.events = ACCTWATCH_MESSAGES | ACCTWATCH_NAMES |
-	    ACCTWATCH_SUBSCRIPTIONS;
+	    ACCTWATCH_SUBSCRIPTIONS | ACCTWATCH_DELIVERY;
 	ipc_send(store, IPC_T_ACCOUNT_WATCH, conn_id(s->conn), &w, -1);
 	push_ask_state(s);
 }
@@ -331,14 +359,27 @@ http_push_ws(struct http_session *s, const struct json *msg)
 void
 http_push_changed(struct http_session *s, uint64_t modseq)
 {
-	if (!s->push.on)
-		return;
-	if (!s->push.have_state || s->push.req != 0) {
-		/* The first state is still being read: read it again. */
+	/*
+	 * modseq is the mailbox's highest; the account's state (every
+	 * JMAP state) may be past it: read it.  Changes that come while it
+	 * is being read make one more read, not one each.
+	 */
+	(void)modseq;
+	if (s->push.on)
 		push_ask_state(s);
+}
+
+void
+http_push_delivered(struct http_session *s, uint64_t modseq)
+{
+	struct http_push *p = &s->push;
+
+	if (!p->on || !p->have_state || modseq <= p->delivery)
 		return;
-	}
-	push_state(s, modseq);
+	p->delivery = modseq;
+	p->delivered = true;
+	/* The event carries the account's state: read it. */
+	push_ask_state(s);
 }
 
 void

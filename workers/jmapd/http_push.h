@@ -7,9 +7,11 @@
  *
  * Every type's state is the account's modification sequence (jmap_int.h),
  * so one change moves the states of all the types asked: Mailbox, Email
- * and Thread.  A message change comes with its modseq (ACCOUNT_CHANGED);
- * a change of the mailbox list (MBOX_LIST_CHANGED) comes without, and the
- * state is read with MBOX_LIST.  The event id after a state event, and
+ * and Thread.  EmailDelivery (RFC 8621 1.5) is the modseq of the last
+ * delivery by LMTP (ACCOUNT_DELIVERED): it moves only when new mail
+ * arrives, so that a client may tell its user.  On every notification
+ * (ACCOUNT_CHANGED, ACCOUNT_DELIVERED, MBOX_LIST_CHANGED) the account's
+ * state is read with MBOX_LIST, one read at a time.  The event id after a state event, and
  * the pushState of RFC 8887, is that state: a client that reconnects
  * with it (Last-Event-ID, pushState) gets a StateChange at once if the
  * account moved meanwhile.
@@ -29,7 +31,8 @@ struct json;
 #define PUSH_MAILBOX	0x01
 #define PUSH_EMAIL	0x02
 #define PUSH_THREAD	0x04
-#define PUSH_ALL	0x07
+#define PUSH_DELIVERY	0x08	/* EmailDelivery, RFC 8621 1.5 */
+#define PUSH_ALL	0x0f
 
 /* The event source's ping interval is kept within these (7.3). */
 #define PUSH_PING_MIN	1
@@ -44,6 +47,8 @@ struct http_push {
 	struct event	*ping_ev;
 	uint64_t	 state;		/* the last state sent or known */
 	bool		 have_state;
+	uint64_t	 delivery;	/* EmailDelivery's state */
+	bool		 delivered;	/* a delivery not told yet */
 	uint64_t	 client_state;	/* Last-Event-ID or pushState */
 	bool		 have_client_state;
 	struct ipc_chan	*req_chan;	/* MBOX_LIST pending on it */
@@ -57,6 +62,8 @@ void	http_push_eventsource(struct http_session *s);
 void	http_push_ws(struct http_session *s, const struct json *msg);
 /* storaged: messages of the account changed, up to modseq. */
 void	http_push_changed(struct http_session *s, uint64_t modseq);
+/* storaged: a message was delivered; the account is at modseq. */
+void	http_push_delivered(struct http_session *s, uint64_t modseq);
 /* storaged: the mailbox list or a subscription changed. */
 void	http_push_names(struct http_session *s);
 /* Stops pushing (the connection ends, or storaged was renewed). */

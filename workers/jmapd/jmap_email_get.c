@@ -455,7 +455,7 @@ em_hdr_props(struct json *o, const struct json *props, const char *h,
     size_t len)
 {
 	const char *p, *pos, *name, *val, *last = NULL;
-	struct em_hprop h;
+	struct em_hprop hp;
 	size_t i, nlen, vlen, wlen, lastlen = 0;
 	struct json *a;
 
@@ -465,20 +465,20 @@ em_hdr_props(struct json *o, const struct json *props, const char *h,
 			json_object_set(o, "headers", em_headers_all(h, len));
 			continue;
 		}
-		if (em_hdr_prop(p, &h) != 1)
+		if (em_hdr_prop(p, &hp) != 1)
 			continue;
-		wlen = strlen(h.name);
-		a = h.all ? json_new_array() : NULL;
+		wlen = strlen(hp.name);
+		a = hp.all ? json_new_array() : NULL;
 		last = NULL;
 		pos = h;
 		while (em_field_next(&pos, h + len, &name, &nlen, &val,
 		    &vlen)) {
 			if (nlen != wlen ||
-			    strncasecmp(name, h.name, nlen) != 0)
+			    strncasecmp(name, hp.name, nlen) != 0)
 				continue;
 			if (a != NULL)
 				json_array_add(a, em_hdr_value(val, vlen,
-				    &h));
+				    &hp));
 			last = val;
 			lastlen = vlen;
 		}
@@ -486,7 +486,7 @@ em_hdr_props(struct json *o, const struct json *props, const char *h,
 			json_object_set(o, p, a);
 		else
 			json_object_set(o, p, last != NULL ?
-			    em_hdr_value(last, lastlen, &h) :
+			    em_hdr_value(last, lastlen, &hp) :
 			    json_new_null());
 	}
 }
