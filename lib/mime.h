@@ -90,4 +90,66 @@ bool	mime_header_next(const char **pos, const char *end, const char *name,
  */
 void	mime_header_text(const char *value, size_t len, struct buf *out);
 
+/*
+ * The parsed forms of one raw header value (RFC 8621 4.1.2.3 to 4.1.2.7)
+ * for callers that hold a stored message (JMAP header:Name:as{Form}).
+ * value is len bytes as mime_header_find() gives them: folded, not
+ * NUL-terminated, possibly holding NUL bytes (dropped).  Parsing is as
+ * lenient as for the message's own envelope, so that these forms agree
+ * with the envelope data of msgrec.h (JMAP from, messageId, sentAt).
+ * Each list comes back in one allocation that holds the array and its
+ * strings, to be released with free(); NULL when *n_r is 0.
+ */
+
+/* One mailbox of an address list (RFC 5322 3.4). */
+struct mime_address {
+	const char	*name;		/* display name (or the comment after a
+					   bare addr-spec), RFC 2047 decoded,
+					   UTF-8, blanks at either end
+					   removed; "" if none */
+	const char	*email;		/* addr-spec, not necessarily with '@';
+					   "" if none */
+	const char	*group;		/* display name of the group it is in,
+					   decoded, or NULL outside a group */
+	size_t		 groupno;	/* 1, 2, ... for the groups in order,
+					   0 outside a group */
+};
+
+/*
+ * The mailboxes of an address-list value in order, each with the group
+ * it belongs to.  A group without mailboxes ("undisclosed-recipients:;")
+ * is one entry with its group and groupno, name and email "".  A value
+ * with nothing that reads as a mailbox gives none.
+ */
+struct mime_address *mime_header_addresses(const char *value, size_t len,
+	    size_t *n_r);
+
+/*
+ * The msg-ids of a value (RFC 5322 3.6.4), without their angle brackets,
+ * comments and white space.  With one (a Message-ID field), only the
+ * first is taken, and a value of one bare id with '@' and without "<>"
+ * (seen in the wild) is accepted too.  None: the value did not parse.
+ */
+char	**mime_header_msgids(const char *value, size_t len, bool one,
+	    size_t *n_r);
+
+/*
+ * Parses a date-time value (RFC 5322 3.3 and the obsolete forms of 4.3):
+ * *t_r is the time in seconds since the epoch (UTC), *tz_r the zone's
+ * offset in minutes east of UTC (0 for an unknown zone, as 4.3 says).
+ * Returns false, leaving both alone, if the value is not a date.
+ */
+bool	mime_header_date(const char *value, size_t len, int64_t *t_r,
+	    int32_t *tz_r);
+
+/*
+ * The URLs of a list header field such as List-Unsubscribe (RFC 2369 2):
+ * each angle-bracket enclosed URL of the comma-separated list, without
+ * the brackets and the white space inside them; comments are skipped.
+ * As 2369 says, the list ends at the first item that is not such a URL,
+ * and at anything but a comma after one.  None: the value did not parse
+ * (it does not begin with '<', as "NO (posting not allowed)").
+ */
+char	**mime_header_urls(const char *value, size_t len, size_t *n_r);
+
 #endif

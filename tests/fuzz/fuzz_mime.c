@@ -5,8 +5,10 @@
  * length taken from the input size) must decode again with every part
  * inside the stored message, and the index text must be a C string of the
  * length returned.  The input is also offered to msgrec_open() as a record,
- * which must refuse it or yield offsets inside the size it was given, and
- * to the header lookup, which must stay inside it.
+ * which must refuse it or yield offsets inside the size it was given, to
+ * the header lookup, which must stay inside it, and as a raw header value
+ * to the parsed forms (mime_header_addresses and the others), whose
+ * strings must be C strings inside the one block returned.
  * Nothing may read out of bounds, leak or crash.
  */
 #include "mime.h"
@@ -30,6 +32,48 @@ check_record(const struct msgrec *r, uint64_t size)
 		    r->parts[i].body_off > r->parts[i].body_end ||
 		    r->parts[i].body_end > size)
 			abort();
+}
+
+/*
+ * The n strings of one block from the parsed forms: C strings, none
+ * longer than the size bytes they come from.
+ */
+static void
+check_strv(char **v, size_t n, size_t size)
+{
+	size_t i;
+
+	if ((n == 0) != (v == NULL))
+		abort();
+	for (i = 0; i < n; i++)
+		if (v[i] == NULL || strlen(v[i]) > size)
+			abort();
+	free(v);
+}
+
+/* The whole input as one raw header value, in each parsed form. */
+static void
+check_forms(const uint8_t *data, size_t size)
+{
+	const char *s = (const char *)data;
+	struct mime_address *a;
+	size_t i, n;
+	int64_t t;
+	int32_t tz;
+
+	a = mime_header_addresses(s, size, &n);
+	if ((n == 0) != (a == NULL))
+		abort();
+	for (i = 0; i < n; i++)
+		if (strlen(a[i].name) + strlen(a[i].email) > size * 4 + 16 ||
+		    (a[i].group == NULL) != (a[i].groupno == 0))
+			abort();
+	free(a);
+	check_strv(mime_header_msgids(s, size, size % 2 == 0, &n), n, size);
+	check_strv(mime_header_urls(s, size, &n), n, size);
+	if (mime_header_date(s, size, &t, &tz) && (tz < -24 * 60 ||
+	    tz > 24 * 60))
+		abort();
 }
 
 int
@@ -79,5 +123,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_record(&r, 1000);
 		msgrec_close(&r);
 	}
+	check_forms(data, size);
 	return 0;
 }
