@@ -555,6 +555,15 @@ class JmapMailTest(unittest.TestCase):
         self.assertEqual(self.err("SearchSnippet/get", {"emailIds": "x"}),
                          "invalidArguments")
 
+    def test_email_copy_needs_another_account(self):
+        # RFC 8620 5.4: from another account; a user has one until sharing.
+        self.assertEqual(self.err("Email/copy", {
+            "fromAccountId": self.account, "create": {}}), "invalidArguments")
+        self.assertEqual(self.err("Email/copy", {
+            "fromAccountId": self.account2, "create": {
+                "c": {"id": "M1", "mailboxIds": {self.inbox(): True}}}}),
+            "fromAccountNotFound")
+
     def test_errors(self):
         self.assertEqual(self.err("Email/get", {"ids": [],
                                                 "properties": ["nosuch"]}),

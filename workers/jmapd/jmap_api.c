@@ -65,6 +65,7 @@ static const struct {
 	{ "Email/queryChanges",	JMAP_CAP_MAIL,	jmap_email_query_changes },
 	{ "Email/set",		JMAP_CAP_MAIL,	jmap_email_set },
 	{ "Email/import",	JMAP_CAP_MAIL,	jmap_email_import },
+	{ "Email/copy",		JMAP_CAP_MAIL,	jmap_email_copy },
 	{ "Email/parse",	JMAP_CAP_MAIL,	jmap_email_parse },
 	{ "SearchSnippet/get",	JMAP_CAP_MAIL,	jmap_snippet_get },
 	{ "Blob/copy",		JMAP_CAP_CORE,	jmap_blob_copy },	/* 6.3 */

@@ -762,3 +762,34 @@ jmap_blob_copy(const struct jmap_env *env, struct jmap_call *c)
 		return;
 	blobs_next(c);
 }
+
+/*
+ * Email/copy (RFC 8621 4.7) copies between two accounts (RFC 8620 5.4:
+ * fromAccountId MUST differ from accountId).  A user has one account
+ * until sharing comes, so every copy has no account to copy from: the
+ * arguments are checked and the answer is fromAccountNotFound (or
+ * invalidArguments for the same account twice).
+ */
+void
+jmap_email_copy(const struct jmap_env *env, struct jmap_call *c)
+{
+	const struct json *from = json_get(c->args, "fromAccountId");
+	const struct json *create = json_get(c->args, "create");
+	char id[OBJID_MAX];
+
+	if (!jmap_account_check(c))
+		return;
+	jmap_account_id(env, id);
+	if (from == NULL || json_type(from) != JSON_STRING ||
+	    create == NULL || json_type(create) != JSON_OBJECT) {
+		jmap_call_error(c, "invalidArguments", "fromAccountId must be "
+		    "an Id and create an object");
+		return;
+	}
+	if (strcmp(json_str(from, NULL), id) == 0) {
+		jmap_call_error(c, "invalidArguments", "fromAccountId must "
+		    "differ from accountId (RFC 8620 5.4)");
+		return;
+	}
+	jmap_call_error(c, "fromAccountNotFound", NULL);
+}

@@ -137,6 +137,7 @@ void	jmap_email_query_changes(const struct jmap_env *,
 	    struct jmap_call *);
 void	jmap_email_set(const struct jmap_env *, struct jmap_call *);
 void	jmap_email_import(const struct jmap_env *, struct jmap_call *);
+void	jmap_email_copy(const struct jmap_env *, struct jmap_call *);
 void	jmap_email_parse(const struct jmap_env *, struct jmap_call *);
 void	jmap_blob_copy(const struct jmap_env *, struct jmap_call *);
 void	jmap_snippet_get(const struct jmap_env *, struct jmap_call *);
