@@ -29,7 +29,8 @@ BUILD="build-essential autoconf pkg-config libssl-dev liblmdb-dev
  libyajl-dev libevent-dev libpcre2-dev libstemmer-dev libsodium-dev
  libseccomp-dev zlib1g-dev libunistring-dev"
 TEST="python3 openssl clang libclang-rt-dev mandoc procps lmdb-utils postfix
- swaks dovecot-imapd isync neomutt tmux curl python3-websockets nodejs npm"
+ swaks dovecot-imapd isync neomutt tmux curl python3-websockets nodejs npm
+ python3-dkim python3-aiosmtpd"
 
 pkgs=$(echo $BUILD $TEST)
 missing=""

@@ -12,7 +12,8 @@
  * ctl_passwd.c reads new passwords, ctl_ipc.c is the synchronous client of
  * the admin socket, ctl_mail.c prints mailboxes and messages and fetches a
  * message's bytes, ctl_cmd.c holds the table and the handlers, and
- * bulwarkctl.c is main().
+ * bulwarkctl.c is main().  The dkim commands work on key files and the
+ * standard input with lib/dkim.c, without the store.
  */
 #ifndef BULWARK_CTL_H
 #define BULWARK_CTL_H
@@ -39,6 +40,10 @@
 #define CTL_PASSWORD_MAX	1024
 /* Seconds to wait for the store (argon2id hashing takes about a second). */
 #define CTL_TIMEOUT		60
+/* Bytes of a path argument (PATH_MAX on Linux). */
+#define CTL_PATH_MAX		4096
+/* Bytes of a DKIM key file read (a 4096-bit RSA key is about 3.3 KB). */
+#define CTL_KEYFILE_MAX		(64u << 10)
 /* Bytes of a mailbox name as bulwarkctl passes it on. */
 #define CTL_MAILBOX_MAX		1024
 /* Most bytes one MESSAGE_GET reply carries (lib/ipc_types.def). */
@@ -53,7 +58,10 @@ enum ctl_arg_kind {
 	CTL_ARG_WORD,		/* any word (help topics) */
 	CTL_ARG_MAILBOX,	/* a mailbox name: "INBOX", "Lists/bugs" */
 	CTL_ARG_UID,		/* an IMAP UID: 1 to 4294967295 */
-	CTL_ARG_ALIAS		/* local@domain, or @domain for a catch-all */
+	CTL_ARG_ALIAS,		/* local@domain, or @domain for a catch-all */
+	CTL_ARG_SELECTOR,	/* a DKIM selector: "mail2024", "a.b" */
+	CTL_ARG_FILE,		/* a path: "/etc/bulwark/dkim/x.key" */
+	CTL_ARG_KEYTYPE		/* a DKIM key type: "rsa" or "ed25519" */
 };
 
 struct ctl;

@@ -3,8 +3,8 @@
  * ctl_args.c: checks bulwarkctl's command lines against the command table
  * before anything is sent: argument counts, options, size, count and UID
  * syntax, and the cheap part of name syntax (no empty names, no spaces or
- * control bytes, lengths, one '@' in addresses; mailbox names may hold
- * spaces).  storaged validates names
+ * control bytes, lengths, one '@' in addresses; mailbox names and file
+ * names may hold spaces).  storaged validates names
  * authoritatively; these checks only turn obvious mistakes into usage
  * errors (exit 2).
  */
@@ -194,6 +194,29 @@ ctl_mailbox_check(const char *s, const char **error_r)
 	return 0;
 }
 
+/* A path: any bytes but control characters, which nobody means. */
+static int
+ctl_file_check(const char *s, const char **error_r)
+{
+	size_t len = strlen(s), i;
+
+	if (len == 0) {
+		*error_r = "empty file name";
+		return -1;
+	}
+	if (len >= CTL_PATH_MAX) {
+		*error_r = "file name too long";
+		return -1;
+	}
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+			*error_r = "control character in file name";
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /*
  * An address is local@domain.  The store takes dot-atom local parts only
  * (no quoted strings), so a second '@' is always a mistake.
@@ -261,6 +284,16 @@ ctl_arg_check(enum ctl_arg_kind kind, const char *s, uint64_t *v_r,
 		return ctl_name_check(s, CTL_NAME_MAX, error_r);
 	case CTL_ARG_MAILBOX:
 		return ctl_mailbox_check(s, error_r);
+	case CTL_ARG_SELECTOR:
+		/* RFC 6376 3.1: labels, as a domain; lib/dkim.c checks more. */
+		return ctl_domain_check(s, error_r);
+	case CTL_ARG_FILE:
+		return ctl_file_check(s, error_r);
+	case CTL_ARG_KEYTYPE:
+		if (strcmp(s, "rsa") == 0 || strcmp(s, "ed25519") == 0)
+			return 0;
+		*error_r = "not a key type (rsa or ed25519)";
+		return -1;
 	case CTL_ARG_NONE:
 	default:
 		*error_r = "unexpected argument";

@@ -5,16 +5,23 @@
  * sends one admin request to storaged (store/admin.c, store/admin_mail.c)
  * and prints its reply: lists one entry per line, records as `key: value`
  * lines, tables as aligned columns (ctl_mail.c), so that scripts can read
- * them.  Errors go to stderr as `bulwarkctl: <what>: <text>`.
+ * them.  Errors go to stderr as `bulwarkctl: <what>: <text>`.  The dkim
+ * commands are the exception: they make, publish and try out DKIM keys
+ * (lib/dkim.c) in files, and need no store.
  */
 #include "ctl.h"
 #include "compat.h"
+#include "dkim.h"
+
+#include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -406,6 +413,258 @@ ctl_message_show(struct ctl *ctx, const struct ctl_args *a)
 	return CTL_EXIT_OK;
 }
 
+/* --- dkim --- */
+
+/*
+ * Keys live next to the configuration, in a directory of mode 0700, each
+ * in a file of mode 0600: they are the domain's signing secrets.
+ */
+static void
+ctl_dkim_dir(char *dir, size_t size)
+{
+	char *slash;
+
+	strlcpy(dir, BULWARK_CONFFILE, size);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	strlcat(dir, "/dkim", size);
+}
+
+/* Writes the len bytes at p to fd; returns 0 or -1 with errno. */
+static int
+ctl_write_all(int fd, const void *p, size_t len)
+{
+	const char *c = p;
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(fd, c, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		c += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Reads fd to its end into out, failing past max bytes (0: no limit).
+ * Returns 0, or -1 with errno (EFBIG past max).
+ */
+static int
+ctl_read_all(int fd, struct buf *out, size_t max)
+{
+	ssize_t n;
+
+	for (;;) {
+		buf_reserve(out, 65536);
+		n = read(fd, buf_tail(out), 65536);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0)
+			return 0;
+		buf_commit(out, (size_t)n);
+		if (max != 0 && out->len > max) {
+			errno = EFBIG;
+			return -1;
+		}
+	}
+}
+
+/*
+ * Loads the DKIM key in the file path.  Returns the key, or NULL after
+ * reporting why (*status_r: CTL_EXIT_FAIL when the file could not be
+ * read, CTL_EXIT_REFUSED when it holds no usable key).
+ */
+static struct dkim_key *
+ctl_dkim_load(struct ctl *ctx, const char *path, int *status_r)
+{
+	struct buf pem = BUF_INIT;	/* wiped by buf_clear */
+	struct dkim_key *k = NULL;
+	char err[256];
+	int fd;
+
+	*status_r = CTL_EXIT_FAIL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    ctl_read_all(fd, &pem, CTL_KEYFILE_MAX) == -1) {
+		ctl_warnx("%s: %s: %s", ctx->what, path, errno == EFBIG ?
+		    "too large for a key file" : strerror(errno));
+	} else if ((k = dkim_key_load((const char *)pem.data, pem.len, err,
+	    sizeof(err))) == NULL) {
+		ctl_warnx("%s: %s: %s", ctx->what, path, err);
+		*status_r = CTL_EXIT_REFUSED;
+	}
+	if (fd != -1)
+		close(fd);
+	buf_clear(&pem);
+	return k;
+}
+
+/* Makes the zone file line that publishes k, into rec. */
+static int
+ctl_dkim_zone(struct ctl *ctx, const struct dkim_key *k, const char *domain,
+    const char *selector, struct buf *rec)
+{
+	char err[256];
+
+	if (dkim_zone_record(k, domain, selector, rec, err,
+	    sizeof(err)) == -1) {
+		ctl_warnx("%s: %s", ctx->what, err);
+		return CTL_EXIT_REFUSED;
+	}
+	return CTL_EXIT_OK;
+}
+
+/*
+ * Writes the key to a new file at path, mode 0600: never over an existing
+ * file (O_EXCL; a link there is not followed either), which could be the
+ * key in DNS today.  A file half written is removed.
+ */
+static int
+ctl_dkim_write_key(struct ctl *ctx, const struct dkim_key *k,
+    const char *path)
+{
+	struct buf pem = BUF_INIT;
+	int fd, r = CTL_EXIT_FAIL;
+
+	if (dkim_key_pem(k, &pem) == -1) {
+		ctl_warnx("%s: cannot write the key as PEM", ctx->what);
+		return CTL_EXIT_FAIL;
+	}
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1) {
+		ctl_warnx("%s: %s: %s%s", ctx->what, path, strerror(errno),
+		    errno == EEXIST ? " (a key is never overwritten)" : "");
+		r = errno == EEXIST ? CTL_EXIT_REFUSED : CTL_EXIT_FAIL;
+	} else if (ctl_write_all(fd, pem.data, pem.len) == -1 ||
+	    fsync(fd) == -1 || close(fd) == -1) {
+		ctl_warnx("%s: %s: %s", ctx->what, path, strerror(errno));
+		(void)unlink(path);
+	} else
+		r = CTL_EXIT_OK;
+	buf_clear(&pem);
+	return r;
+}
+
+/*
+ * The key file: FILE, or DOMAIN.SELECTOR.key in the default directory,
+ * which is made if missing.  Call it only once the domain and selector
+ * have been checked as host names, so that they cannot climb out of it.
+ */
+static int
+ctl_dkim_path(struct ctl *ctx, const struct ctl_args *a, char *path,
+    size_t size)
+{
+	char dir[CTL_PATH_MAX];
+
+	if (a->n > 2) {
+		strlcpy(path, a->arg[2], size);
+		return CTL_EXIT_OK;
+	}
+	ctl_dkim_dir(dir, sizeof(dir));
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		ctl_warnx("%s: %s: %s", ctx->what, dir, strerror(errno));
+		return CTL_EXIT_FAIL;
+	}
+	if ((size_t)snprintf(path, size, "%s/%s.%s.key", dir, a->arg[0],
+	    a->arg[1]) >= size) {
+		ctl_warnx("%s: file name too long", ctx->what);
+		return CTL_EXIT_FAIL;
+	}
+	return CTL_EXIT_OK;
+}
+
+/* opts[0] of dkim keygen is -t. */
+static int
+ctl_dkim_keygen(struct ctl *ctx, const struct ctl_args *a)
+{
+	enum dkim_alg alg = DKIM_RSA_SHA256;
+	struct buf rec = BUF_INIT;
+	struct dkim_key *k;
+	char path[CTL_PATH_MAX], err[256];
+	int r;
+
+	if (a->opt[0] != NULL && strcmp(a->opt[0], "ed25519") == 0)
+		alg = DKIM_ED25519_SHA256;
+	if ((k = dkim_key_generate(alg, err, sizeof(err))) == NULL) {
+		ctl_warnx("%s: %s", ctx->what, err);
+		return CTL_EXIT_FAIL;
+	}
+	/* The record checks domain and selector; then the file is made. */
+	if ((r = ctl_dkim_zone(ctx, k, a->arg[0], a->arg[1], &rec)) ==
+	    CTL_EXIT_OK && (r = ctl_dkim_path(ctx, a, path, sizeof(path))) ==
+	    CTL_EXIT_OK && (r = ctl_dkim_write_key(ctx, k, path)) ==
+	    CTL_EXIT_OK)
+		fwrite(rec.data, 1, rec.len, stdout);
+	dkim_key_free(&k);
+	buf_clear(&rec);
+	return r;
+}
+
+static int
+ctl_dkim_record(struct ctl *ctx, const struct ctl_args *a)
+{
+	struct buf rec = BUF_INIT;
+	struct dkim_key *k;
+	int r;
+
+	if ((k = ctl_dkim_load(ctx, a->arg[0], &r)) == NULL)
+		return r;
+	if ((r = ctl_dkim_zone(ctx, k, a->arg[1], a->arg[2], &rec)) ==
+	    CTL_EXIT_OK)
+		fwrite(rec.data, 1, rec.len, stdout);
+	dkim_key_free(&k);
+	buf_clear(&rec);
+	return r;
+}
+
+/*
+ * Signs the message on the standard input and writes it, the signature
+ * first, to the standard output.  The field is written with the line ends
+ * of the message's first line, so that a Unix file stays one.
+ */
+static int
+ctl_dkim_sign(struct ctl *ctx, const struct ctl_args *a)
+{
+	struct buf msg = BUF_INIT, hdr = BUF_INIT;
+	struct dkim_key *k;
+	const uint8_t *lf;
+	char err[256];
+	size_t i;
+	int r;
+
+	if ((k = ctl_dkim_load(ctx, a->arg[0], &r)) == NULL)
+		return r;
+	msg.nowipe = true;
+	r = CTL_EXIT_FAIL;
+	if (ctl_read_all(STDIN_FILENO, &msg, 0) == -1)
+		ctl_warnx("%s: standard input: %s", ctx->what,
+		    strerror(errno));
+	else if (dkim_sign(k, a->arg[1], a->arg[2], msg.data, msg.len,
+	    time(NULL), &hdr, err, sizeof(err)) == -1) {
+		ctl_warnx("%s: %s", ctx->what, err);
+		r = CTL_EXIT_REFUSED;
+	} else {
+		lf = msg.len > 0 ? memchr(msg.data, '\n', msg.len) : NULL;
+		if (lf != NULL && (lf == msg.data || lf[-1] != '\r')) {
+			for (i = 0; i < hdr.len; i++)
+				if (hdr.data[i] != '\r')
+					fputc(hdr.data[i], stdout);
+		} else
+			fwrite(hdr.data, 1, hdr.len, stdout);
+		fwrite(msg.data, 1, msg.len, stdout);
+		r = CTL_EXIT_OK;
+	}
+	dkim_key_free(&k);
+	buf_clear(&msg);
+	buf_clear(&hdr);
+	return r;
+}
+
 /* --- help --- */
 
 static int
@@ -463,6 +722,19 @@ static const struct ctl_cmd ctl_cmd_table[] = {
 	    { A(ADDRESS, "ADDRESS"), A(MAILBOX, "MAILBOX"), A(UID, "UID") },
 	    { { 0 } }, "print a message exactly as stored", true,
 	    ctl_message_show },
+	{ "dkim", "keygen", 2, 3,
+	    { A(DOMAIN, "DOMAIN"), A(SELECTOR, "SELECTOR"), A(FILE, "FILE") },
+	    { O('t', KEYTYPE, "TYPE") },
+	    "make a DKIM key (TYPE rsa or ed25519), print its DNS record",
+	    false, ctl_dkim_keygen },
+	{ "dkim", "record", 3, 3,
+	    { A(FILE, "FILE"), A(DOMAIN, "DOMAIN"), A(SELECTOR, "SELECTOR") },
+	    { { 0 } }, "print the DNS record of a DKIM key", false,
+	    ctl_dkim_record },
+	{ "dkim", "sign", 3, 3,
+	    { A(FILE, "FILE"), A(DOMAIN, "DOMAIN"), A(SELECTOR, "SELECTOR") },
+	    { { 0 } }, "sign the message on standard input", false,
+	    ctl_dkim_sign },
 	{ "help", NULL, 0, 1, { A(WORD, "COMMAND") }, { { 0 } },
 	    "show the commands", false, ctl_help },
 	{ NULL, NULL, 0, 0, { { 0 } }, { { 0 } }, NULL, false, NULL },

@@ -371,6 +371,36 @@ TEST(test_args_parse)
 	    "INBOX: not an address (local@domain)");
 }
 
+TEST(test_args_dkim)
+{
+	struct ctl_args a;
+	char err[256];
+
+	CHECK_INT(parse("dkim keygen example.org s1", &a, err, sizeof(err)),
+	    0);
+	CHECK(a.n == 2 && a.opt[0] == NULL);
+	CHECK_INT(parse("dkim keygen -t ed25519 example.org s1 /tmp/k", &a,
+	    err, sizeof(err)), 0);
+	CHECK_STR(a.opt[0], "ed25519");
+	CHECK_STR(a.arg[2], "/tmp/k");
+	CHECK_INT(parse("dkim sign /tmp/k example.org 2024.mail", &a, err,
+	    sizeof(err)), 0);
+	refused(__LINE__, "dkim keygen -t dsa example.org s1",
+	    "-t dsa: not a key type (rsa or ed25519)");
+	refused(__LINE__, "dkim keygen example.org", "missing SELECTOR");
+	refused(__LINE__, "dkim keygen example.org s1 k extra",
+	    "too many arguments");
+	refused(__LINE__, "dkim record k example.org", "missing SELECTOR");
+	refused(__LINE__, "dkim sign k a@example.org s1",
+	    "a@example.org: a domain has no '@'");
+	refused(__LINE__, "dkim sign k example.org s..1",
+	    "s..1: empty label in domain");
+	CHECK_STR(check(CTL_ARG_FILE, "dir with space/k.key"), "ok");
+	CHECK_STR(check(CTL_ARG_FILE, ""), "empty file name");
+	CHECK_STR(check(CTL_ARG_FILE, "a\nb"),
+	    "control character in file name");
+}
+
 /* A mailbox name with a space is one argument when the shell says so. */
 TEST(test_args_mailbox_space)
 {
@@ -402,6 +432,10 @@ TEST(test_cmd_table)
 		{ "mailbox list", "mailbox list ADDRESS" },
 		{ "message list", "message list ADDRESS [MAILBOX]" },
 		{ "message show", "message show ADDRESS MAILBOX UID" },
+		{ "dkim keygen",
+		    "dkim keygen DOMAIN SELECTOR [FILE] [-t TYPE]" },
+		{ "dkim record", "dkim record FILE DOMAIN SELECTOR" },
+		{ "dkim sign", "dkim sign FILE DOMAIN SELECTOR" },
 	};
 	const struct ctl_cmd *c;
 	char name[32], sub[32], line[128];
@@ -429,8 +463,11 @@ TEST(test_cmd_table)
 			CHECK(c->args[j].kind != CTL_ARG_NONE &&
 			    c->args[j].name != NULL);
 	}
-	/* The 15 commands of bulwarkctl.8 and help. */
-	CHECK_INT(n, 16);
+	/* The 18 commands of bulwarkctl.8 and help. */
+	CHECK_INT(n, 19);
+	/* The dkim commands work on files: no store. */
+	CHECK(!ctl_cmd_find("dkim", "keygen")->store);
+	CHECK(!ctl_cmd_find("dkim", "sign")->store);
 	CHECK(ctl_cmd_find("message", NULL) == NULL);
 	CHECK(ctl_cmd_find("mailbox", "show") == NULL);
 }
@@ -1224,6 +1261,7 @@ static const struct harness_test tests[] = {
 	TEST_ENTRY(test_arg_check),
 	TEST_ENTRY(test_uid_parse),
 	TEST_ENTRY(test_args_parse),
+	TEST_ENTRY(test_args_dkim),
 	TEST_ENTRY(test_args_mailbox_space),
 	TEST_ENTRY(test_cmd_table),
 	TEST_ENTRY(test_password_line),
