@@ -60,6 +60,13 @@
  *	uploads		A hash32 -> upload record (size, expiry, type)
  *			A -> the account's upload usage (bytes, count)
  *	upload_expiry	expires(u64 BE) A hash32 -> "" (sweep order)
+ *
+ * Schema version 6 added JMAP submission (RFC 8621 6 and 7, submit.h):
+ *
+ *	identities	A id(u64) -> identity record; A -> next id
+ *	submissions	A id(u64) -> submission record (one blob reference
+ *			each); A -> next id
+ *	relay_queue	due(u64 BE) A id -> "" (the relay's order)
  */
 #ifndef BULWARK_DB_H
 #define BULWARK_DB_H
@@ -105,6 +112,9 @@ struct store_db {
 	MDB_dbi		 subscriptions;
 	MDB_dbi		 uploads;
 	MDB_dbi		 upload_expiry;
+	MDB_dbi		 identities;
+	MDB_dbi		 submissions;
+	MDB_dbi		 relay_queue;
 };
 
 /* Named databases an environment may hold, with room for later ones. */

@@ -60,6 +60,15 @@ const struct ipc_handler dispatch_worker[] = {
 	{ IPC_T_EMAIL_SET,	mail_email_set },
 	{ IPC_T_BLOB_UPLOAD,	mail_blob_upload },
 	{ IPC_T_BLOB_FILE,	mail_blob_file },
+	{ IPC_T_IDENTITY_LIST,	mail_identity_list },
+	{ IPC_T_IDENTITY_PUT,	mail_identity_put },
+	{ IPC_T_IDENTITY_DEL,	mail_identity_del },
+	{ IPC_T_SUBMIT,		mail_submit },
+	{ IPC_T_SUBMIT_LIST,	mail_submit_list },
+	{ IPC_T_SUBMIT_CANCEL,	mail_submit_cancel },
+	{ IPC_T_SUBMIT_DEL,	mail_submit_del },
+	{ IPC_T_RELAY_TAKE,	mail_relay_take },
+	{ IPC_T_RELAY_DONE,	mail_relay_done },
 	{ 0, NULL }
 };
 

@@ -62,5 +62,28 @@ ipc_handler_fn mail_email_set;
  */
 ipc_handler_fn mail_blob_upload;
 ipc_handler_fn mail_blob_file;
+/*
+ * mail_submit.c: IDENTITY_LIST, IDENTITY_PUT, IDENTITY_DEL, SUBMIT,
+ * SUBMIT_LIST, SUBMIT_CANCEL, SUBMIT_DEL (JMAP submission,
+ * store/submit.h); RELAY_TAKE and RELAY_DONE, lmtpd's only (any other
+ * channel gets IPC_S_DENIED), acting for the account they name.
+ */
+ipc_handler_fn mail_identity_list;
+ipc_handler_fn mail_identity_put;
+ipc_handler_fn mail_identity_del;
+ipc_handler_fn mail_submit;
+ipc_handler_fn mail_submit_list;
+ipc_handler_fn mail_submit_cancel;
+ipc_handler_fn mail_submit_del;
+ipc_handler_fn mail_relay_take;
+ipc_handler_fn mail_relay_done;
+
+struct storaged;
+/*
+ * Sends RELAY_WAKE when the first queued submission comes due (now if it
+ * has): for storaged's start, after which SUBMIT, RELAY_TAKE and
+ * RELAY_DONE set their own timers.
+ */
+void	mail_submit_start(struct storaged *sd);
 
 #endif

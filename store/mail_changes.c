@@ -2,7 +2,8 @@
 /*
  * mail_changes.c: CHANGES_GET, what changed of one type of object in the
  * session's account since a modseq (store/changes.h), for JMAP's
- * Mailbox/changes, Email/changes and Thread/changes (RFC 8620 5.2).  One
+ * Mailbox/changes, Email/changes, Thread/changes, Identity/changes and
+ * EmailSubmission/changes (RFC 8620 5.2, RFC 8621 6.2 and 7.2).  One
  * read transaction on the loop: the scan stops at the most ids asked.
  */
 #include "mail_api.h"
@@ -43,7 +44,7 @@ mail_changes_get(struct ipc_chan *c, const struct ipc_frame *f,
 
 	if ((s = worker_session_bound(c, f, w)) == NULL)
 		return;
-	if (m->type < CHANGE_MAILBOX || m->type > CHANGE_THREAD) {
+	if (m->type < CHANGE_MAILBOX || m->type > CHANGE_SUBMISSION) {
 		ipc_reply(c, f, IPC_S_INVALID, "no such type of object", NULL);
 		return;
 	}

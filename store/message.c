@@ -707,6 +707,31 @@ message_purge_upload_cb(const MDB_val *k, const MDB_val *v, void *arg)
 	return ctx->st == IPC_S_OK || ctx->st == IPC_S_NOTFOUND ? 0 : 1;
 }
 
+/*
+ * Drops the blob reference of one JMAP submission (submit.h: key A id; A
+ * alone is the account's id counter), whose record starts with U8 1 and
+ * the blob's hash so that this file does not need submit_queue.c.  The
+ * queue entries of the account are left to the relay's take, which drops
+ * those without a submission.
+ */
+static int
+message_purge_submission_cb(const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct message_purge_ctx *ctx = arg;
+	struct wire_reader rd;
+	struct wire_bytes h;
+	uint8_t ver = 0;
+
+	if (k->mv_size != 16)
+		return 0;
+	wire_reader_init(&rd, v->mv_data, v->mv_size);
+	if (wire_get_U8(&rd, &ver) == -1 || ver != RECORD_V1 ||
+	    wire_get_BYTES(&rd, &h) == -1 || h.len != MSG_HASH_LEN)
+		return 0;	/* a corrupt record: its blob leaks */
+	ctx->st = blob_unref(ctx->db, ctx->txn, h.p, NULL, ctx->err);
+	return ctx->st == IPC_S_OK || ctx->st == IPC_S_NOTFOUND ? 0 : 1;
+}
+
 /* Deletes every key of dbi starting with pre. */
 static enum ipc_status
 message_del_prefix(MDB_txn *txn, MDB_dbi dbi, unsigned int flags,
@@ -738,7 +763,7 @@ message_account_purge(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	const MDB_dbi dbis[] = { db->mail_state, db->mailboxes, db->messages,
 	    db->msgrecs, db->mbox_uids, db->mbox_dates, db->mbox_threads,
 	    db->threads, db->msgids, db->changes, db->vanished, db->dups,
-	    db->metadata, db->uploads };
+	    db->metadata, db->uploads, db->identities, db->submissions };
 	struct key_mail pre;
 	enum ipc_status st;
 	size_t i;
@@ -751,6 +776,11 @@ message_account_purge(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 		return ctx.st;
 	if ((st = db_scan(txn, db->uploads, pre.b, pre.len,
 	    message_purge_upload_cb, &ctx, err)) != IPC_S_OK)
+		return st;
+	if (ctx.st != IPC_S_OK && ctx.st != IPC_S_NOTFOUND)
+		return ctx.st;
+	if ((st = db_scan(txn, db->submissions, pre.b, pre.len,
+	    message_purge_submission_cb, &ctx, err)) != IPC_S_OK)
 		return st;
 	if (ctx.st != IPC_S_OK && ctx.st != IPC_S_NOTFOUND)
 		return ctx.st;

@@ -164,6 +164,23 @@ notify_list_changed(struct storaged *sd, uint64_t account_id,
 		    event, mailbox_id, n);
 }
 
+size_t
+notify_relay_wake(struct storaged *sd)
+{
+	struct wchan *w;
+	size_t n = 0;
+
+	/* A channel, not a session, is woken: session 0. */
+	TAILQ_FOREACH(w, &sd->workers, entry)
+		if (strcmp(w->name, "lmtpd") == 0) {
+			ipc_send(w->chan, IPC_T_RELAY_WAKE, 0, NULL, -1);
+			n++;
+		}
+	if (n > 0)
+		log_trace(LOG_TRACE_STORE, "relay wake channels=%zu", n);
+	return n;
+}
+
 void
 notify_account_watch(struct ipc_chan *c, const struct ipc_frame *f,
     const void *msg, void *arg)

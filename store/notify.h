@@ -9,12 +9,14 @@
  * NOTIFY of RFC 5465) also get ACCOUNT_CHANGED for the other mailboxes,
  * and MBOX_LIST_CHANGED for mailboxes created, deleted and renamed and for
  * subscriptions (notify_list_changed()).  A session that watches nothing
- * costs nothing beyond the walk notify_mailbox() always made.  Runs on the
- * loop thread.
+ * costs nothing beyond the walk notify_mailbox() always made.  lmtpd's
+ * channels hear that a submission is due (notify_relay_wake()).  Runs on
+ * the loop thread.
  */
 #ifndef BULWARK_NOTIFY_H
 #define BULWARK_NOTIFY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ipc.h"
@@ -60,6 +62,12 @@ void	notify_list_changed(struct storaged *sd, uint64_t account_id,
  */
 void	notify_delivered(struct storaged *sd, uint64_t account_id,
 	    uint32_t mailbox_id, uint64_t modseq);
+
+/*
+ * RELAY_WAKE to every lmtpd channel (STORE_PEER name "lmtpd"): a
+ * submission is due (store/submit.h).  Returns how many were told.
+ */
+size_t	notify_relay_wake(struct storaged *sd);
 
 /* ACCOUNT_WATCH: what the frame's session watches from now on. */
 ipc_handler_fn notify_account_watch;

@@ -145,7 +145,10 @@ struct message_rec {
 };
 
 /* The objects and kinds a change-log entry names. */
-enum change_type { CHANGE_MAILBOX = 1, CHANGE_EMAIL, CHANGE_THREAD };
+enum change_type {
+	CHANGE_MAILBOX = 1, CHANGE_EMAIL, CHANGE_THREAD,
+	CHANGE_IDENTITY = 4, CHANGE_SUBMISSION = 5	/* submit.h */
+};
 enum change_kind { CHANGE_CREATED = 1, CHANGE_UPDATED, CHANGE_DESTROYED };
 
 struct change_rec {

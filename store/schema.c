@@ -74,6 +74,13 @@ static const struct schema_dbi schema_dbis_v5[] = {
 	SCHEMA_DBI(upload_expiry, 0),
 };
 
+/* ... and those version 6 added: JMAP submission. */
+static const struct schema_dbi schema_dbis_v6[] = {
+	SCHEMA_DBI(identities, 0),
+	SCHEMA_DBI(submissions, 0),
+	SCHEMA_DBI(relay_queue, 0),
+};
+
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 static MDB_dbi *
@@ -339,12 +346,26 @@ schema_step_uploads(struct store_db *db, MDB_txn *txn,
 	    MDB_CREATE, err);
 }
 
+/*
+ * Version 5 -> 6: the databases of JMAP submission (submit.h).  Accounts
+ * have no stored identity yet (each shows its built-in one) and nothing
+ * is queued.
+ */
+static int
+schema_step_submission(struct store_db *db, MDB_txn *txn,
+    struct store_error *err)
+{
+	return schema_dbi_open(db, txn, schema_dbis_v6, NELEM(schema_dbis_v6),
+	    MDB_CREATE, err);
+}
+
 static const struct schema_step schema_steps[] = {
 	{ 0, "initial layout", schema_step_initial },
 	{ 1, "mail store", schema_step_mail },
 	{ 2, "mailbox counters and annotations", schema_step_counters },
 	{ 3, "subscriptions without a mailbox", schema_step_subscriptions },
 	{ 4, "uploads", schema_step_uploads },
+	{ 5, "submission", schema_step_submission },
 };
 
 /* Opens the meta database, creating it in a new environment. */
@@ -468,7 +489,9 @@ schema_open_dbis(struct store_db *db, struct store_error *err)
 	    schema_dbis_v3, NELEM(schema_dbis_v3), 0, err) == -1 ||
 	    schema_dbi_open(db, txn, schema_dbis_v4, NELEM(schema_dbis_v4), 0,
 	    err) == -1 || schema_dbi_open(db, txn, schema_dbis_v5,
-	    NELEM(schema_dbis_v5), 0, err) == -1) {
+	    NELEM(schema_dbis_v5), 0, err) == -1 ||
+	    schema_dbi_open(db, txn, schema_dbis_v6, NELEM(schema_dbis_v6), 0,
+	    err) == -1) {
 		db_abort(&txn);
 		return -1;
 	}

@@ -4,6 +4,7 @@
  * order of lib/boot.h, the master channel and a graceful stop.
  */
 #include "storaged.h"
+#include "mail_api.h"
 #include "admin.h"
 #include "boot.h"
 #include "compat.h"
@@ -177,6 +178,8 @@ storaged_loop_init(struct storaged *sd, struct boot_conf *bc)
 	sd->rp = readpool_new(storaged_read_threads());
 	sd->txnq = mail_txnq_new(sd->base, &sd->db, STORAGED_MAX_WRITES);
 	storaged_prune_start(sd);
+	/* Submissions queued before a restart get their wake-up timer. */
+	mail_submit_start(sd);
 	sd->master = boot_master_chan(sd->base, bc, dispatch_master,
 	    storaged_master_close_cb, sd);
 	storaged_listeners(sd, bc);

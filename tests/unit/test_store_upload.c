@@ -859,8 +859,9 @@ TEST(test_migration_v4_uploads)
 		return;
 	}
 	CHECK_INT(schema_version(&db, &v, &err), 0);
-	CHECK_INT(v, 5);
-	CHECK_INT(SCHEMA_VERSION, 5);
+	/* Brought to the current version, past the uploads step. */
+	CHECK_INT(v, SCHEMA_VERSION);
+	CHECK(SCHEMA_VERSION >= 5);
 	acct = add_account(&db, "alice@example.org");
 	hash_of("after the step", h);
 	CHECK_INT(upload(&db, acct, "after the step", NOW, NULL), IPC_S_OK);
