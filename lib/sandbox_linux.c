@@ -10,6 +10,8 @@
 
 #ifdef HAVE_SECCOMP
 
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <seccomp.h>
 #include <string.h>
@@ -65,7 +67,32 @@ static const int sandbox_store[] = {
 static const int sandbox_network[] = {
 	SCMP_SYS(memfd_create), SCMP_SYS(copy_file_range), SCMP_SYS(pread64),
 	SCMP_SYS(pwrite64), SCMP_SYS(dup), SCMP_SYS(sendfile),
+	/*
+	 * lmtpd's relay connects to the smarthost (workers/lmtpd/
+	 * lmtp_relay.c) on an address the master resolved; socket(2) is
+	 * allowed below for TCP over IPv4 and IPv6 only.
+	 */
+	SCMP_SYS(connect),
 };
+
+/* The type bits of socket(2)'s second argument, without its flags. */
+#define SANDBOX_SOCK_TYPE	0xf
+
+/* socket(2) for TCP over IPv4 and IPv6: the relay's outbound connections. */
+static void
+sandbox_allow_tcp(scmp_filter_ctx ctx)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(families) / sizeof(families[0]); i++)
+		if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+		    SCMP_SYS(socket), 2, SCMP_A0(SCMP_CMP_EQ,
+		    (scmp_datum_t)families[i]), SCMP_A1(SCMP_CMP_MASKED_EQ,
+		    SANDBOX_SOCK_TYPE, SOCK_STREAM))) < 0)
+			fatalx("seccomp_rule_add socket: %s", strerror(-r));
+}
 
 #ifdef BULWARK_SANITIZE
 /* What AddressSanitizer and UBSan call to report and symbolize. */
@@ -106,8 +133,10 @@ sandbox_apply(enum sandbox_profile p)
 	sandbox_allow(ctx, sandbox_common, NELEM(sandbox_common));
 	if (p == SANDBOX_STORE)
 		sandbox_allow(ctx, sandbox_store, NELEM(sandbox_store));
-	if (p == SANDBOX_NETWORK)
+	if (p == SANDBOX_NETWORK) {
 		sandbox_allow(ctx, sandbox_network, NELEM(sandbox_network));
+		sandbox_allow_tcp(ctx);
+	}
 #ifdef BULWARK_SANITIZE
 	sandbox_allow(ctx, sandbox_sanitizer, NELEM(sandbox_sanitizer));
 #endif

@@ -206,6 +206,21 @@ check_host(const char *s)
 }
 
 /*
+ * The smarthost: a host name, or an IPv4 or IPv6 literal (bare, without
+ * RFC 5321 4.1.3's brackets: this is not an address literal in SMTP).
+ */
+static const char *
+check_relay_host(const char *s)
+{
+	unsigned char a[sizeof(struct in6_addr)];
+
+	if (inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1)
+		return NULL;
+	return check_host(s) == NULL ? NULL :
+	    "is not a host name or an IP address";
+}
+
+/*
  * CORS origins (RFC 6454 6.2 serializations): "*" alone, or origins
  * "http://host" or "https://host:port" separated by spaces.
  */
@@ -361,6 +376,43 @@ type_trace_print(FILE *out, const char *indent, const char *name,
 			sep = ",";
 		}
 	fputs("\"\n", out);
+}
+
+/* relay { tls none | starttls | require }, in enum conf_relay_tls order. */
+static const char *const conf_relay_tls_names[] = {
+	"none", "starttls", "require",
+};
+
+static int
+type_relay_tls_parse(struct conf_dir *d)
+{
+	const struct conf_token *t;
+	size_t i;
+
+	/* Quoted or bare alike, as yes and no. */
+	if ((t = conf_arg(d, 0, d->cmd->type->what)) == NULL)
+		return -1;
+	for (i = 0; i < sizeof(conf_relay_tls_names) /
+	    sizeof(conf_relay_tls_names[0]); i++)
+		if (strcmp(t->s, conf_relay_tls_names[i]) == 0) {
+			conf_field_set(d->cmd, d->base, i);
+			return conf_arg_end(d, 1);
+		}
+	conf_error(d->b->errs, &t->pos, "expected %s, got \"%s\"",
+	    d->cmd->type->what, t->s);
+	return -1;
+}
+
+static void
+type_relay_tls_print(FILE *out, const char *indent, const char *name,
+    const struct conf_cmd *c, const void *base)
+{
+	uint64_t v = conf_field_get(c, base);
+	size_t n = sizeof(conf_relay_tls_names) /
+	    sizeof(conf_relay_tls_names[0]);
+
+	fprintf(out, "%s%s %s\n", indent, name, v < n ?
+	    conf_relay_tls_names[v] : "?");
 }
 
 /* listen PROTO on ADDRESS port N [tls] | listen PROTO socket PATH ... */
@@ -668,6 +720,14 @@ static const struct conf_type conf_type_user = {
 static const struct conf_type conf_type_host = {
 	"a host name", NULL, type_string_parse, check_host, print_string
 };
+static const struct conf_type conf_type_relayhost = {
+	"a host name or address", NULL, type_string_parse, check_relay_host,
+	print_string
+};
+static const struct conf_type conf_type_relaytls = {
+	"\"none\", \"starttls\" or \"require\"", NULL, type_relay_tls_parse,
+	NULL, type_relay_tls_print
+};
 static const struct conf_type conf_type_origins = {
 	"origins", NULL, type_string_parse, check_origins, print_string
 };
@@ -760,6 +820,14 @@ static const struct conf_cmd conf_proto_cmds[] = {
 	END
 };
 
+static const struct conf_cmd conf_relay_cmds[] = {
+	STR("host", relayhost, relay.host),
+	NUM("port", number, conf, relay.port, 1, 65535, 25),
+	NUM("tls", relaytls, conf, relay.tls, 0, 2, CONF_RELAY_TLS_REQUIRE),
+	STR("helo", host, relay.helo),
+	END
+};
+
 static const struct conf_cmd conf_log_cmds[] = {
 	NUM("verbose", number, conf, verbose, 0, 3, 0),
 	NUM("trace", trace, conf, trace, 0, UINT32_MAX, 0),
@@ -790,6 +858,7 @@ const struct conf_cmd conf_main_cmds[] = {
 	PROTO("lmtp", LMTP),
 	PROTO("http", HTTP),
 	PROTO("sieve", SIEVE),
+	SECTION("relay", conf_relay_cmds, 0, -1),
 	SECTION("log", conf_log_cmds, 0, -1),
 	END
 };
@@ -882,6 +951,9 @@ defaults_strings(struct conf *c)
 			strlcpy(host, "localhost", sizeof(host));
 		c->hostname = xstrdup(host);
 	}
+	/* RFC 5321 4.1.1.1: the client's EHLO names the host it runs on. */
+	if (c->relay.helo == NULL)
+		c->relay.helo = xstrdup(c->hostname);
 }
 
 /* Checks that span directives. */
@@ -1075,6 +1147,8 @@ conf_free(struct conf **confp)
 	free(c->admin_group);
 	free(c->tls_cert);
 	free(c->tls_key);
+	free(c->relay.host);
+	free(c->relay.helo);
 	for (i = 0; i < CONF_PROTO_MAX; i++)
 		free(c->proto[i].cors_origins);
 	free(c->listeners);

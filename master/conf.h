@@ -50,6 +50,21 @@ struct conf_proto_opts {
 	char		*cors_origins;	/* http: "*" or origins; NULL: none */
 };
 
+/* relay { tls ... }: how lmtpd's relay uses STARTTLS (CONF_RELAY tls). */
+enum conf_relay_tls {
+	CONF_RELAY_TLS_NONE,		/* never */
+	CONF_RELAY_TLS_STARTTLS,	/* when offered, unverified */
+	CONF_RELAY_TLS_REQUIRE		/* always, verified */
+};
+
+/* relay { }: the smarthost of lmtpd's outbound relay (JMAP submission). */
+struct conf_relay {
+	char		*host;		/* name or address; NULL: no relay */
+	uint32_t	 port;		/* default 25 */
+	uint32_t	 tls;		/* enum conf_relay_tls, default require */
+	char		*helo;		/* default the hostname */
+};
+
 struct conf {
 	char		*path;		/* the main file as given */
 	char		*hostname;	/* default: gethostname() */
@@ -73,6 +88,7 @@ struct conf {
 		uint32_t threads;	/* password hashing threads, default 2 */
 	} auth;
 	struct conf_proto_opts proto[CONF_PROTO_MAX];
+	struct conf_relay relay;
 	int		 verbose;	/* log { verbose N } */
 	uint32_t	 trace;		/* log { trace "imap,ipc" } (log.h bits) */
 };

@@ -3,7 +3,8 @@
  * proc.c: the table of process kinds, their configuration slices, and
  * fork+exec with the descriptor plan of lib/boot.h.  Each child gets only
  * its own slice: storaged the storage and authentication settings, a
- * network worker its listeners, protocol options and TLS material.
+ * network worker its listeners, protocol options and TLS material, and
+ * lmtpd also the relay's smarthost, its name resolved here.
  */
 #include "proc.h"
 #include "boot.h"
@@ -11,9 +12,12 @@
 #include "ipc.h"
 #include "log.h"
 
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +79,59 @@ proc_conf_imap(struct buf *out, const struct proc_env *env)
 	ipc_encode(out, IPC_T_CONF_IMAP, 0, 0, 0, &m);
 }
 
+/*
+ * The smarthost's first address, resolved here: lmtpd's chroot has no
+ * resolver configuration, and a worker may not open files.  Each encoding
+ * resolves again, so a restart or reload follows a changed address.
+ * Returns 0, or -1 after a warning.
+ */
+static int
+proc_relay_resolve(const struct conf_relay *r, char *addr, size_t size)
+{
+	struct addrinfo hints, *res;
+	int error;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_ADDRCONFIG;
+	if ((error = getaddrinfo(r->host, NULL, &hints, &res)) != 0) {
+		log_warnx("relay host=%s cannot be resolved: %s; "
+		    "submissions stay queued", r->host, gai_strerror(error));
+		return -1;
+	}
+	error = getnameinfo(res->ai_addr, res->ai_addrlen, addr, size, NULL,
+	    0, NI_NUMERICHOST);
+	freeaddrinfo(res);
+	if (error != 0) {
+		log_warnx("relay host=%s: getnameinfo: %s", r->host,
+		    gai_strerror(error));
+		return -1;
+	}
+	return 0;
+}
+
+/* relay { }: after CONF_LMTP; host "" when there is none to send to. */
+static void
+proc_conf_relay(struct buf *out, const struct proc_env *env)
+{
+	const struct conf_relay *r = &env->conf->relay;
+	char addr[NI_MAXHOST];
+	struct ipc_CONF_RELAY_req m = {
+		.host = "",
+		.address = "",
+		.port = r->port,
+		.tls = r->tls,
+		.helo = r->helo != NULL ? r->helo : env->conf->hostname,
+	};
+
+	if (r->host != NULL && proc_relay_resolve(r, addr, sizeof(addr)) == 0) {
+		m.host = r->host;
+		m.address = addr;
+	}
+	ipc_encode(out, IPC_T_CONF_RELAY, 0, 0, 0, &m);
+}
+
 static void
 proc_conf_lmtp(struct buf *out, const struct proc_env *env)
 {
@@ -90,6 +147,7 @@ proc_conf_lmtp(struct buf *out, const struct proc_env *env)
 
 	proc_conf_tls(out, env);
 	ipc_encode(out, IPC_T_CONF_LMTP, 0, 0, 0, &m);
+	proc_conf_relay(out, env);
 }
 
 static void

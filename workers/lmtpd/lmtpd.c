@@ -4,9 +4,11 @@
  * lib/boot.h (configuration from the master, TLS context, privilege drop
  * and system call filter), then lib/worker.h's event loop, channels and
  * listeners, the list of sessions, and a graceful shutdown.  Connections
- * are served by lmtp_session.c.
+ * are served by lmtp_session.c; the outbound relay of JMAP submissions
+ * (CONF_RELAY, RELAY_WAKE) is lmtp_relay.c's.
  */
 #include "lmtpd.h"
+#include "lmtp_relay.h"
 #include "lmtp_session.h"
 #include "boot.h"
 #include "charset.h"
@@ -90,6 +92,7 @@ static const struct {
 } lmtpd_conf_msgs[] = {
 	{ IPC_T_CONF_TLS,	worker_conf_tls },
 	{ IPC_T_CONF_LMTP,	lmtpd_conf_lmtp },
+	{ IPC_T_CONF_RELAY,	lmtp_relay_conf },
 };
 
 static int
@@ -152,6 +155,7 @@ lmtpd_store_renewed(struct ipc_chan *store)
 
 	TAILQ_FOREACH(s, &lmtpd.sessions, entry)
 		lmtp_session_store_renewed(s, store);
+	lmtp_relay_store_renewed(store);
 }
 
 static void
@@ -159,13 +163,21 @@ lmtpd_shutdown(void)
 {
 	struct lmtp_session *s, *next;
 
+	lmtp_relay_shutdown();
 	for (s = TAILQ_FIRST(&lmtpd.sessions); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, entry);
 		lmtp_session_shutdown(s);
 	}
 }
 
+/* What storaged sends unasked: the relay's wake-up call. */
+static const struct ipc_handler lmtpd_store_handlers[] = {
+	{ IPC_T_RELAY_WAKE,	lmtp_relay_wake },
+	{ 0, NULL }
+};
+
 static const struct worker_def lmtpd_worker = {
+	.store_handlers = lmtpd_store_handlers,
 	.proto = "lmtp",
 	.accept = lmtpd_accept,
 	.store_renewed = lmtpd_store_renewed,
@@ -191,6 +203,7 @@ main(int argc, char **argv)
 	charset_init();
 	boot_confine(&lmtpd.bc, SANDBOX_NETWORK);
 	worker_start(&lmtpd.bc, &lmtpd_worker, lmtpd.conf.max_connections);
+	lmtp_relay_start();
 	worker_run();
 
 	/* Whoever is left after the grace period is cut off. */
@@ -198,6 +211,7 @@ main(int argc, char **argv)
 		conn_set_reason(s->conn, "shutdown");
 		lmtp_session_free(&s);
 	}
+	lmtp_relay_end();
 	worker_end();
 	return 0;
 }
