@@ -25,5 +25,7 @@ objid_format(char *out, char kind, uint64_t n)
 #define OBJID_EMAIL	'M'
 #define OBJID_THREAD	'T'
 #define OBJID_ACCOUNT	'A'	/* JMAP accountId (RFC 8620 1.6.2) */
+#define OBJID_IDENTITY	'I'	/* JMAP Identity (RFC 8621 6) */
+#define OBJID_SUBMISSION 'Q'	/* JMAP EmailSubmission (RFC 8621 7) */
 
 #endif

@@ -15,7 +15,9 @@
 /* fuzz-deps: workers/jmapd/jmap_email_get.c workers/jmapd/jmap_email_query.c */
 /* fuzz-deps: workers/jmapd/jmap_email_set.c workers/jmapd/jmap_email_create.c */
 /* fuzz-deps: workers/jmapd/jmap_email_append.c workers/jmapd/jmap_email_import.c */
-/* fuzz-deps: workers/jmapd/jmap_snippet.c */
+/* fuzz-deps: workers/jmapd/jmap_snippet.c workers/jmapd/jmap_identity.c */
+/* fuzz-deps: workers/jmapd/jmap_submission.c */
+/* fuzz-deps: workers/jmapd/jmap_submission_set.c */
 #include "buf.h"
 #include "json.h"
 #include "workers/jmapd/jmap_api.h"

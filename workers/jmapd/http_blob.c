@@ -494,7 +494,8 @@ blob_part_record_cb(struct ipc_chan *c, enum ipc_status st,
 	    NULL ? pt->encoding : "");
 	snprintf(d->ptype, sizeof(d->ptype), "%s/%s", pt->type, pt->subtype);
 	if (!blob_type_ok(d->ptype))
-		snprintf(d->ptype, sizeof(d->ptype), "application/octet-stream");
+		snprintf(d->ptype, sizeof(d->ptype), "%s",
+		    "application/octet-stream");
 	msgrec_close(&rec);
 	memset(&m, 0, sizeof(m));
 	m.kind = 1;

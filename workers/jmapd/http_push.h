@@ -11,10 +11,10 @@
  * delivery by LMTP (ACCOUNT_DELIVERED): it moves only when new mail
  * arrives, so that a client may tell its user.  On every notification
  * (ACCOUNT_CHANGED, ACCOUNT_DELIVERED, MBOX_LIST_CHANGED) the account's
- * state is read with MBOX_LIST, one read at a time.  The event id after a state event, and
- * the pushState of RFC 8887, is that state: a client that reconnects
- * with it (Last-Event-ID, pushState) gets a StateChange at once if the
- * account moved meanwhile.
+ * state is read with MBOX_LIST, one read at a time.  The event id after
+ * a state event, and the pushState of RFC 8887, is that state: a client
+ * that reconnects with it (Last-Event-ID, pushState) gets a StateChange
+ * at once if the account moved meanwhile.
  */
 #ifndef BULWARK_HTTP_PUSH_H
 #define BULWARK_HTTP_PUSH_H

@@ -231,7 +231,8 @@ http_cors_origin(const struct http_request *req)
 		if ((end = strchr(p, ' ')) == NULL)
 			end = p + strlen(p);
 		/* RFC 6454 6.2: the serialization, host in lower case. */
-		if ((size_t)(end - p) == len && strncasecmp(p, origin, len) == 0)
+		if ((size_t)(end - p) == len &&
+		    strncasecmp(p, origin, len) == 0)
 			return origin;
 	}
 	return NULL;
@@ -457,7 +458,8 @@ http_session_auth(struct http_session *s, void (*cont)(struct http_session *))
 	*colon = '\0';
 	if (s->account_id != 0) {
 		/* Other credentials: the old binding ends. */
-		ipc_send(store, IPC_T_SESSION_CLOSE, conn_id(s->conn), NULL, -1);
+		ipc_send(store, IPC_T_SESSION_CLOSE, conn_id(s->conn), NULL,
+		    -1);
 		conn_send_open(s->conn, store, "http");
 		s->account_id = 0;
 	}

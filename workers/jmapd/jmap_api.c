@@ -35,6 +35,13 @@ struct jmap_req {
 	struct json		*created_ids;
 	size_t			 next;		/* the next call to run */
 	struct jmap_call	 call;		/* the current one */
+	/*
+	 * An implicit call the current one asked for (RFC 8621 7.5
+	 * onSuccessUpdateEmail: an Email/set whose response follows).
+	 */
+	char			*then_name;
+	struct json		*then_args;
+	char			*then_id;
 	int			 busy;		/* jmap_req_drive's depth */
 	jmap_done_fn		*done;
 	void			*arg;
@@ -68,11 +75,22 @@ static const struct {
 	{ "Email/copy",		JMAP_CAP_MAIL,	jmap_email_copy },
 	{ "Email/parse",	JMAP_CAP_MAIL,	jmap_email_parse },
 	{ "SearchSnippet/get",	JMAP_CAP_MAIL,	jmap_snippet_get },
-	{ "Blob/copy",		JMAP_CAP_CORE,	jmap_blob_copy },	/* 6.3 */
+	{ "Blob/copy",		JMAP_CAP_CORE,	jmap_blob_copy },
+	{ "Identity/get",	JMAP_CAP_SUBMISSION, jmap_identity_get },
+	{ "Identity/changes",	JMAP_CAP_SUBMISSION, jmap_identity_changes },
+	{ "Identity/set",	JMAP_CAP_SUBMISSION, jmap_identity_set },
+	{ "EmailSubmission/get", JMAP_CAP_SUBMISSION, jmap_submission_get },
+	{ "EmailSubmission/changes", JMAP_CAP_SUBMISSION,
+	    jmap_submission_changes },
+	{ "EmailSubmission/query", JMAP_CAP_SUBMISSION,
+	    jmap_submission_query },
+	{ "EmailSubmission/queryChanges", JMAP_CAP_SUBMISSION,
+	    jmap_submission_query_changes },
+	{ "EmailSubmission/set", JMAP_CAP_SUBMISSION, jmap_submission_set },
 };
 
 static const char *const jmap_caps[] = {
-	JMAP_CAP_CORE, JMAP_CAP_MAIL, JMAP_CAP_WEBSOCKET
+	JMAP_CAP_CORE, JMAP_CAP_MAIL, JMAP_CAP_SUBMISSION, JMAP_CAP_WEBSOCKET
 };
 
 /* --- Responses --- */
@@ -497,6 +515,43 @@ jmap_call_start(struct jmap_req *r)
 	jmap_methods[i].fn(&r->env, c);
 }
 
+void
+jmap_call_then(struct jmap_call *c, const char *name, struct json *args)
+{
+	struct jmap_req *r = c->req;
+
+	free(r->then_name);
+	json_free(&r->then_args);
+	free(r->then_id);
+	r->then_name = xstrdup(name);
+	r->then_args = args;
+	r->then_id = xstrdup(c->call_id);
+}
+
+/* Starts the implicit call queued by jmap_call_then. */
+static void
+jmap_call_start_then(struct jmap_req *r)
+{
+	struct jmap_call *c = &r->call;
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	c->env = &r->env;
+	c->req = r;
+	c->name = r->then_name;
+	c->call_id = r->then_id;
+	c->args = r->then_args;
+	r->then_args = NULL;
+	for (i = 0; i < sizeof(jmap_methods) / sizeof(jmap_methods[0]); i++)
+		if (strcmp(jmap_methods[i].name, c->name) == 0)
+			break;
+	if (i == sizeof(jmap_methods) / sizeof(jmap_methods[0])) {
+		jmap_call_error(c, "serverFail", "No such implicit method");
+		return;
+	}
+	jmap_methods[i].fn(&r->env, c);
+}
+
 /* Ends the current call: its response joins the others. */
 static void
 jmap_call_end(struct jmap_req *r)
@@ -512,6 +567,13 @@ jmap_call_end(struct jmap_req *r)
 		c->ctx_free(c->ctx);
 	c->ctx = NULL;
 	c->ctx_free = NULL;
+	if (c->name == r->then_name) {
+		/* The implicit call ended: its strings go with it. */
+		free(r->then_name);
+		free(r->then_id);
+		r->then_name = NULL;
+		r->then_id = NULL;
+	}
 	c->name = NULL;
 }
 
@@ -534,6 +596,10 @@ jmap_req_drive(struct jmap_req *r)
 			if (r->call.ipc_id != 0)
 				break;
 			jmap_call_end(r);
+		}
+		if (r->then_args != NULL) {
+			jmap_call_start_then(r);
+			continue;
 		}
 		if (r->next == json_len(r->calls)) {
 			jmap_req_finish(r);
@@ -579,6 +645,9 @@ jmap_req_free(struct jmap_req *r)
 		c->ctx_free(c->ctx);
 	json_free(&r->responses);
 	json_free(&r->created_ids);
+	json_free(&r->then_args);
+	free(r->then_name);
+	free(r->then_id);
 	json_free(&r->req);
 	free(r->env.username);
 	free(r);
@@ -832,6 +901,15 @@ jmap_session_mail(struct json_out *o)
 	json_out_key(o, "mayCreateTopLevelMailbox");
 	json_out_bool(o, true);
 	json_out_end_object(o);
+	/* RFC 8621 1.3.2 */
+	json_out_key(o, JMAP_CAP_SUBMISSION);
+	json_out_begin_object(o);
+	json_out_key(o, "maxDelayedSend");
+	json_out_int(o, 7 * 24 * 3600);
+	json_out_key(o, "submissionExtensions");
+	json_out_begin_object(o);
+	json_out_end_object(o);
+	json_out_end_object(o);
 }
 
 void
@@ -871,8 +949,11 @@ jmap_session_write(struct buf *out, const struct jmapd_conf *conf,
 	json_out_strz(&o, "i;unicode-casemap");
 	json_out_end_array(&o);
 	json_out_end_object(&o);
-	/* RFC 8621 1.3: its account capabilities are below. */
+	/* RFC 8621 1.3: their account capabilities are below. */
 	json_out_key(&o, JMAP_CAP_MAIL);
+	json_out_begin_object(&o);
+	json_out_end_object(&o);
+	json_out_key(&o, JMAP_CAP_SUBMISSION);
 	json_out_begin_object(&o);
 	json_out_end_object(&o);
 	/* RFC 8887 4 */
@@ -903,6 +984,8 @@ jmap_session_write(struct buf *out, const struct jmapd_conf *conf,
 	json_out_key(&o, "primaryAccounts");
 	json_out_begin_object(&o);
 	json_out_key(&o, JMAP_CAP_MAIL);
+	json_out_strz(&o, id);
+	json_out_key(&o, JMAP_CAP_SUBMISSION);
 	json_out_strz(&o, id);
 	json_out_end_object(&o);
 	json_out_key(&o, "username");

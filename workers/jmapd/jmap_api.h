@@ -20,6 +20,7 @@ struct jmapd_conf;
 /* The capabilities this server implements (RFC 8620 2, 9.4). */
 #define JMAP_CAP_CORE	"urn:ietf:params:jmap:core"
 #define JMAP_CAP_MAIL	"urn:ietf:params:jmap:mail"
+#define JMAP_CAP_SUBMISSION	"urn:ietf:params:jmap:submission"
 #define JMAP_CAP_WEBSOCKET	"urn:ietf:params:jmap:websocket"
 /* RFC 7807 3: the media type of problem details. */
 #define JMAP_PROBLEM_TYPE	"application/problem+json"

@@ -104,16 +104,8 @@ em_create_free(struct ec **xp)
 static void
 ec_fail(struct ec *x, const char *type, const char *prop, const char *desc)
 {
-	struct json *e = json_new_object(), *a;
+	struct json *e = jmap_set_error(type, prop, desc);
 
-	json_object_set(e, "type", json_new_strz(type));
-	if (prop != NULL) {
-		a = json_new_array();
-		json_array_add(a, json_new_strz(prop));
-		json_object_set(e, "properties", a);
-	}
-	if (desc != NULL)
-		json_object_set(e, "description", json_new_strz(desc));
 	if (x->missing != NULL) {
 		json_object_set(e, "notFound", x->missing);
 		x->missing = NULL;
@@ -264,7 +256,8 @@ ec_header_prop(const char *key, const struct json *v, bool part,
 	if (colon != NULL) {
 		if (strcmp(colon + 1, "all") == 0 || strlen(colon + 1) >=
 		    sizeof(form) || strchr(colon + 1, ':') != NULL)
-			return key;	/* :all is one value per field: not here */
+			/* :all is one value per field: not for creating. */
+			return key;
 		snprintf(form, sizeof(form), "%s", colon + 1);
 	}
 	if (strspn(name, "!#$%&'*+-.0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ^_`"
@@ -383,7 +376,8 @@ ec_header(const struct jmap_env *env, const struct json *obj,
 			continue;
 		}
 		if (strncmp(key, "header:", 7) == 0) {
-			if ((bad = ec_header_prop(key, v, false, out)) != NULL) {
+			if ((bad = ec_header_prop(key, v, false, out)) !=
+			    NULL) {
 				buf_clear(&b);
 				return bad;
 			}
@@ -716,11 +710,13 @@ ec_shape(const struct json *obj, struct json **root)
 		alt = json_new_array();
 		sub = json_dup(json_at(tb, 0));
 		if (json_get(sub, "type") == NULL)
-			json_object_set(sub, "type", json_new_strz("text/plain"));
+			json_object_set(sub, "type",
+			    json_new_strz("text/plain"));
 		json_array_add(alt, sub);
 		sub = json_dup(json_at(hb, 0));
 		if (json_get(sub, "type") == NULL)
-			json_object_set(sub, "type", json_new_strz("text/html"));
+			json_object_set(sub, "type",
+			    json_new_strz("text/html"));
 		json_array_add(alt, sub);
 		json_object_set(body, "subParts", alt);
 	} else if (tb != NULL || hb != NULL) {

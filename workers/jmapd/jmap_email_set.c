@@ -79,17 +79,7 @@ es_req_clear(struct es_req *q)
 static struct json *
 es_error(const char *type, const char *desc, const char *prop)
 {
-	struct json *e = json_new_object(), *a;
-
-	json_object_set(e, "type", json_new_strz(type));
-	if (desc != NULL)
-		json_object_set(e, "description", json_new_strz(desc));
-	if (prop != NULL) {
-		a = json_new_array();
-		json_array_add(a, json_new_strz(prop));
-		json_object_set(e, "properties", a);
-	}
-	return e;
+	return jmap_set_error(type, prop, desc);
 }
 
 /* Unescapes a JSON Pointer token (RFC 6901 4) in place. */
@@ -322,13 +312,7 @@ es_status_error(uint64_t st, const char *text, bool update)
 static struct json *
 es_or_null(struct json **v)
 {
-	struct json *r = *v;
-
-	*v = NULL;
-	if (r == NULL || json_len(r) > 0)
-		return r != NULL ? r : json_new_null();
-	json_free(&r);
-	return json_new_null();
+	return jmap_set_map(v);
 }
 
 static void

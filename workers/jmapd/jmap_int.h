@@ -64,6 +64,14 @@ bool	jmap_store_request_fd(struct jmap_call *c, uint16_t type,
 	    const void *msg, int fd, jmap_store_cb *cb);
 
 /*
+ * Runs method `name` with args (taken) right after c, with c's call id,
+ * its response following c's (RFC 8621 7.5: onSuccessUpdateEmail and
+ * onSuccessDestroyEmail make an implicit Email/set).
+ */
+void	jmap_call_then(struct jmap_call *c, const char *name,
+	    struct json *args);
+
+/*
  * Creation ids (RFC 8620 5.3): a method that made an object records its
  * id under the client's creation id, and the request's later calls may
  * name it "#" and the creation id (also the request's createdIds, 3.3).
@@ -101,6 +109,18 @@ bool	jmap_get_args(struct jmap_call *c, const struct json **ids_r,
 	    const struct json **props_r, const char *const *known);
 /* Whether property name is asked: props NULL means every default. */
 bool	jmap_prop_wanted(const struct json *props, const char *name);
+
+/*
+ * A SetError (RFC 8620 5.3) of type, with "properties": [prop] and a
+ * description when they are not NULL.
+ */
+struct json *jmap_set_error(const char *type, const char *prop,
+	    const char *desc);
+/*
+ * A /set result map or list (created, updated, notCreated...): *v
+ * (taken, set to NULL) when it has members, else null.
+ */
+struct json *jmap_set_map(struct json **v);
 
 /* The window arguments of /query (RFC 8620 5.5). */
 struct jmap_query_win {
@@ -141,6 +161,17 @@ void	jmap_email_copy(const struct jmap_env *, struct jmap_call *);
 void	jmap_email_parse(const struct jmap_env *, struct jmap_call *);
 void	jmap_blob_copy(const struct jmap_env *, struct jmap_call *);
 void	jmap_snippet_get(const struct jmap_env *, struct jmap_call *);
+/* RFC 8621 6, 7 (jmap_identity.c, jmap_submission.c) */
+void	jmap_identity_get(const struct jmap_env *, struct jmap_call *);
+void	jmap_identity_changes(const struct jmap_env *, struct jmap_call *);
+void	jmap_identity_set(const struct jmap_env *, struct jmap_call *);
+void	jmap_submission_get(const struct jmap_env *, struct jmap_call *);
+void	jmap_submission_changes(const struct jmap_env *,
+	    struct jmap_call *);
+void	jmap_submission_query(const struct jmap_env *, struct jmap_call *);
+void	jmap_submission_query_changes(const struct jmap_env *,
+	    struct jmap_call *);
+void	jmap_submission_set(const struct jmap_env *, struct jmap_call *);
 
 /*
  * /changes of one type (RFC 8620 5.2) through CHANGES_GET: type is an

@@ -643,7 +643,7 @@ struct jmset_op {
 	const char	*key;		/* creation id or mailbox id */
 	const struct json *obj;		/* create object or patch */
 	uint64_t	 id;		/* the mailbox (update, destroy) */
-	int		 step;		/* of an update: 0 rename, 1 subscribe */
+	int		 step;		/* 0 rename, 1 subscribe */
 	char		*name;		/* full name to create or rename to */
 	int		 subscribe;	/* -1 leave, 0 or 1 set */
 };
@@ -684,16 +684,8 @@ static void
 jmset_fail(struct jmset *s, const struct jmset_op *op, const char *type,
     const char *prop, const char *desc)
 {
-	struct json *e = json_new_object(), *props;
+	struct json *e = jmap_set_error(type, prop, desc);
 
-	json_object_set(e, "type", json_new_strz(type));
-	if (prop != NULL) {
-		props = json_new_array();
-		json_array_add(props, json_new_strz(prop));
-		json_object_set(e, "properties", props);
-	}
-	if (desc != NULL)
-		json_object_set(e, "description", json_new_strz(desc));
 	json_object_set(op->kind == JMS_CREATE ? s->not_created :
 	    op->kind == JMS_UPDATE ? s->not_updated : s->not_destroyed,
 	    op->key, e);
@@ -1006,7 +998,8 @@ jmset_update_check(struct jmset *s, struct jmset_op *op)
 			if (json_type(v) == JSON_NULL)
 				parent = 0;
 			else if (json_type(v) != JSON_STRING ||
-			    (parent = jmset_ref(s->call, json_str(v, NULL))) == 0) {
+			    (parent = jmset_ref(s->call, json_str(v,
+			    NULL))) == 0) {
 				jmset_fail(s, op, "invalidProperties", key,
 				    "No such parent mailbox");
 				return false;
@@ -1079,20 +1072,12 @@ jmset_done_cb(struct jmap_call *c, enum ipc_status st, const char *text,
 	json_object_set(res, "oldState", json_new_strz(state));
 	jmap_state_format(state, r->state);
 	json_object_set(res, "newState", json_new_strz(state));
-#define JMSET_OUT(k, f) do {						\
-	if (json_len(s->f) > 0) {					\
-		json_object_set(res, k, s->f);				\
-		s->f = NULL;						\
-	} else								\
-		json_object_set(res, k, json_new_null());		\
-} while (0)
-	JMSET_OUT("created", created);
-	JMSET_OUT("updated", updated);
-	JMSET_OUT("destroyed", destroyed);
-	JMSET_OUT("notCreated", not_created);
-	JMSET_OUT("notUpdated", not_updated);
-	JMSET_OUT("notDestroyed", not_destroyed);
-#undef JMSET_OUT
+	json_object_set(res, "created", jmap_set_map(&s->created));
+	json_object_set(res, "updated", jmap_set_map(&s->updated));
+	json_object_set(res, "destroyed", jmap_set_map(&s->destroyed));
+	json_object_set(res, "notCreated", jmap_set_map(&s->not_created));
+	json_object_set(res, "notUpdated", jmap_set_map(&s->not_updated));
+	json_object_set(res, "notDestroyed", jmap_set_map(&s->not_destroyed));
 	jmap_call_reply(c, res);
 }
 

@@ -86,6 +86,34 @@ jmap_prop_wanted(const struct json *props, const char *name)
 	return false;
 }
 
+struct json *
+jmap_set_error(const char *type, const char *prop, const char *desc)
+{
+	struct json *e = json_new_object(), *a;
+
+	json_object_set(e, "type", json_new_strz(type));
+	if (prop != NULL) {
+		a = json_new_array();
+		json_array_add(a, json_new_strz(prop));
+		json_object_set(e, "properties", a);
+	}
+	if (desc != NULL)
+		json_object_set(e, "description", json_new_strz(desc));
+	return e;
+}
+
+struct json *
+jmap_set_map(struct json **v)
+{
+	struct json *r = *v;
+
+	*v = NULL;
+	if (r != NULL && json_len(r) > 0)
+		return r;
+	json_free(&r);
+	return json_new_null();
+}
+
 /* An optional Int argument; false with c answered if it is not one. */
 static bool
 jmap_int_arg(struct jmap_call *c, const char *name, int64_t *v)
@@ -217,8 +245,11 @@ jmap_changes_cb(struct jmap_call *c, enum ipc_status st, const char *text,
 	const struct ipc_CHANGES_GET_rep *r = rep;
 	struct json *res;
 	char state[24];
-	char kind = c->name[0] == 'M' && c->name[1] == 'a' ? OBJID_MAILBOX :
-	    c->name[0] == 'T' ? OBJID_THREAD : OBJID_EMAIL;
+	char kind = strncmp(c->name, "Mailbox/", 8) == 0 ? OBJID_MAILBOX :
+	    strncmp(c->name, "Thread/", 7) == 0 ? OBJID_THREAD :
+	    strncmp(c->name, "Identity/", 9) == 0 ? OBJID_IDENTITY :
+	    strncmp(c->name, "EmailSubmission/", 16) == 0 ?
+	    OBJID_SUBMISSION : OBJID_EMAIL;
 
 	if (st == IPC_S_INVALID) {
 		jmap_call_error(c, "cannotCalculateChanges", text);
