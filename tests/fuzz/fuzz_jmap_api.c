@@ -12,6 +12,7 @@
  */
 /* fuzz-deps: workers/jmapd/jmap_api.c workers/jmapd/jmap_util.c */
 /* fuzz-deps: workers/jmapd/jmap_mailbox.c workers/jmapd/jmap_thread.c */
+/* fuzz-deps: workers/jmapd/jmap_mailbox_set.c */
 /* fuzz-deps: workers/jmapd/jmap_email_get.c workers/jmapd/jmap_email_query.c */
 /* fuzz-deps: workers/jmapd/jmap_email_set.c workers/jmapd/jmap_email_create.c */
 /* fuzz-deps: workers/jmapd/jmap_email_append.c workers/jmapd/jmap_email_import.c */
