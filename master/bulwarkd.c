@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * bulwarkd.c: the master.  Reads the configuration, prepares directories,
- * users and TLS material, binds every listener as root, then starts and
- * supervises storaged and the workers (supervise.c).  SIGHUP reloads the
- * configuration (refused whole if anything in it is wrong), SIGTERM and
- * SIGINT stop everything within a bounded time.
+ * users, TLS material and DKIM keys, binds every listener as root, then
+ * starts and supervises storaged and the workers (supervise.c).  SIGHUP
+ * reloads the configuration (refused whole if anything in it is wrong),
+ * SIGTERM and SIGINT stop everything within a bounded time.
  */
 #include "boot.h"
 #include "compat.h"
 #include "conf.h"
+#include "dkim.h"
 #include "listen.h"
 #include "log.h"
 #include "proc.h"
@@ -36,6 +37,7 @@ static struct {
 	struct listen_set	 listeners;
 	struct proc_env		 env;
 	struct buf		 tls_cert, tls_key;
+	struct buf		*dkim_keys;	/* conf->ndkim, wiped */
 	struct event_base	*base;
 	bool			 debug;
 	int			 verbose;
@@ -50,11 +52,20 @@ usage(void)
 	exit(2);
 }
 
-/* Reads a whole file into b; returns 0 or -1 with *error_r. */
+/* The largest DKIM key file read: a 4096-bit RSA key takes 3.3K. */
+#define DKIM_KEYFILE_MAX	(64 * 1024)
+
+/*
+ * Reads a whole file of at most max bytes into b; with secret, refuses a
+ * file that its group or others may open (checked on the descriptor read
+ * from).  Returns 0 or -1 with a reason in err.
+ */
 static int
-read_file(const char *path, struct buf *b, char *err, size_t errlen)
+read_file(const char *path, struct buf *b, size_t max, bool secret,
+    char *err, size_t errlen)
 {
 	char chunk[4096];
+	struct stat st;
 	ssize_t n;
 	int fd;
 
@@ -63,10 +74,23 @@ read_file(const char *path, struct buf *b, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
+	if (secret && fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (secret && (st.st_mode & 077) != 0) {
+		snprintf(err, errlen, "%s: mode %04o: a private key must be "
+		    "private to its owner (chmod 600)", path,
+		    (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return -1;
+	}
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
 		buf_append(b, chunk, n);
-		if (b->len > (1 << 20)) {
+		if (b->len > max) {
 			snprintf(err, errlen, "%s: file too large", path);
+			explicit_bzero(chunk, sizeof(chunk));
 			close(fd);
 			return -1;
 		}
@@ -123,13 +147,71 @@ prepare_dir(const char *dir, mode_t mode, uid_t uid, gid_t gid, bool chown_it,
 	return 0;
 }
 
+/* Wipes and frees n keys of read_dkim_keys(), and NULLs *keysp. */
+static void
+free_dkim_keys(struct buf **keysp, size_t n)
+{
+	size_t i;
+
+	if (*keysp == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		buf_clear(&(*keysp)[i]);
+	free(*keysp);
+	*keysp = NULL;
+}
+
 /*
- * Builds env for conf: users, directories, TLS files.  Touches nothing
+ * Reads the key file of each dkim section into (*keys_r)[i], as root:
+ * only the owner may read it, and it must load (dkim_key_load) as
+ * storaged will load it, so that a bad key stops the configuration here
+ * rather than the signing later.  Returns 0, or -1 with a reason in err
+ * and nothing in *keys_r.
+ */
+static int
+read_dkim_keys(const struct conf *conf, struct buf **keys_r, char *err,
+    size_t errlen)
+{
+	const struct conf_dkim *d;
+	struct dkim_key *k;
+	struct buf *keys;
+	char why[256];
+	size_t i;
+
+	*keys_r = NULL;
+	if (conf->ndkim == 0)
+		return 0;
+	keys = xcalloc(conf->ndkim, sizeof(*keys));
+	for (i = 0; i < conf->ndkim; i++) {
+		d = conf->dkim[i];
+		if (read_file(d->key, &keys[i], DKIM_KEYFILE_MAX, true, why,
+		    sizeof(why)) == -1) {
+			snprintf(err, errlen, "dkim %s: %s", d->domain, why);
+			goto fail;
+		}
+		if ((k = dkim_key_load((const char *)keys[i].data,
+		    keys[i].len, why, sizeof(why))) == NULL) {
+			snprintf(err, errlen, "dkim %s: %s: %s", d->domain,
+			    d->key, why);
+			goto fail;
+		}
+		dkim_key_free(&k);
+	}
+	*keys_r = keys;
+	return 0;
+fail:
+	free_dkim_keys(&keys, conf->ndkim);
+	return -1;
+}
+
+/*
+ * Builds env for conf: users, directories, TLS files, DKIM keys (into
+ * *dkim_r, which the caller frees with free_dkim_keys).  Touches nothing
  * that the running configuration uses, so a failure leaves it intact.
  */
 static int
 prepare_env(struct conf *conf, struct proc_env *env, struct buf *cert,
-    struct buf *key, char *err, size_t errlen)
+    struct buf *key, struct buf **dkim_r, char *err, size_t errlen)
 {
 	struct stat st;
 	struct group *gr;
@@ -182,9 +264,13 @@ prepare_env(struct conf *conf, struct proc_env *env, struct buf *cert,
 	buf_reset(cert);
 	buf_reset(key);
 	if (conf->tls_cert != NULL &&
-	    (read_file(conf->tls_cert, cert, err, errlen) == -1 ||
-	    read_file(conf->tls_key, key, err, errlen) == -1))
+	    (read_file(conf->tls_cert, cert, 1 << 20, false, err,
+	    errlen) == -1 ||
+	    read_file(conf->tls_key, key, 1 << 20, false, err, errlen) == -1))
 		return -1;
+	if (read_dkim_keys(conf, dkim_r, err, errlen) == -1)
+		return -1;
+	env->dkim_keys = *dkim_r;
 	return 0;
 }
 
@@ -233,7 +319,7 @@ reload(void)
 	struct conf_errors errs = { NULL, 0 };
 	struct conf *nconf = NULL;
 	struct proc_env nenv;
-	struct buf cert = BUF_INIT, key = BUF_INIT;
+	struct buf cert = BUF_INIT, key = BUF_INIT, *dkim = NULL;
 	const char *lerr;
 	char err[512];
 
@@ -245,7 +331,8 @@ reload(void)
 		    "the running configuration stays");
 		return;
 	}
-	if (prepare_env(nconf, &nenv, &cert, &key, err, sizeof(err)) == -1) {
+	if (prepare_env(nconf, &nenv, &cert, &key, &dkim, err,
+	    sizeof(err)) == -1) {
 		log_warnx("reload refused: %s", err);
 		goto fail;
 	}
@@ -260,6 +347,8 @@ reload(void)
 	master.tls_key = key;
 	nenv.tls_cert = &master.tls_cert;
 	nenv.tls_key = &master.tls_key;
+	free_dkim_keys(&master.dkim_keys, master.conf->ndkim);
+	master.dkim_keys = dkim;
 	conf_free(&master.conf);
 	master.conf = nconf;
 	nenv.libexec_dir = master.libexec;
@@ -272,6 +361,7 @@ reload(void)
 fail:
 	buf_clear(&cert);
 	buf_clear(&key);
+	free_dkim_keys(&dkim, nconf->ndkim);
 	conf_free(&nconf);
 }
 
@@ -371,7 +461,7 @@ main(int argc, char **argv)
 	log_set_trace(master.conf->trace);
 	signal(SIGPIPE, SIG_IGN);
 	if (prepare_env(master.conf, &master.env, &master.tls_cert,
-	    &master.tls_key, err, sizeof(err)) == -1)
+	    &master.tls_key, &master.dkim_keys, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	master.env.libexec_dir = libexec;
 	master.libexec = libexec;
@@ -405,6 +495,7 @@ main(int argc, char **argv)
 	remove_pidfile();
 	buf_clear(&master.tls_cert);
 	buf_clear(&master.tls_key);
+	free_dkim_keys(&master.dkim_keys, master.conf->ndkim);
 	conf_free(&master.conf);
 	event_base_free(master.base);
 	return 0;

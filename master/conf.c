@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #ifndef BULWARK_DBDIR
@@ -32,6 +33,7 @@
 #endif
 
 #define CONF_LISTENERS_MAX	64
+#define CONF_DKIM_MAX		256	/* dkim sections */
 #define CONF_NAME_MAX		32	/* user and group names */
 #define CONF_SUN_PATH_MAX	\
 	(sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
@@ -55,6 +57,7 @@ struct conf_build {
 	struct conf		*conf;
 	struct conf_errors	*errs;
 	struct conf_pos		*lpos;	/* where listeners[i] was declared */
+	struct conf_pos		*dpos;	/* where dkim[i] was declared */
 	struct conf_seen	*seen;
 	size_t			 nseen;
 };
@@ -203,6 +206,14 @@ check_host(const char *s)
 			return "is not a valid host name";
 	}
 	return len == 0 || s[-1] == '-' ? "is not a valid host name" : NULL;
+}
+
+/* RFC 6376 3.1: a selector is labels, as a host name is. */
+static const char *
+check_selector(const char *s)
+{
+	return check_host(s) == NULL ? NULL : "is not a valid selector "
+	    "(labels of letters, digits and hyphens)";
 }
 
 /*
@@ -688,6 +699,73 @@ type_admin_print(FILE *out, const char *indent, const char *name,
 	fputc('\n', out);
 }
 
+/*
+ * dkim DOMAIN { ... }: a new entry for each domain, which the section's
+ * body fills (d->body); a domain given twice, in any case, is refused.
+ */
+static int
+type_dkim_parse(struct conf_dir *d)
+{
+	struct conf_build *b = d->b;
+	struct conf *c = b->conf;
+	const struct conf_token *t;
+	const struct conf_pos *at;
+	struct conf_dkim *k;
+	size_t i;
+
+	if ((t = arg_string(d, 0, "a domain name", d->name, check_host)) ==
+	    NULL)
+		return -1;
+	if (d->argc > 1) {
+		conf_error(b->errs, &d->argv[1].pos, "expected \"{\" after the "
+		    "domain, got \"%s\"", d->argv[1].s != NULL ?
+		    d->argv[1].s : "=");
+		return -1;
+	}
+	for (i = 0; i < c->ndkim; i++) {
+		if (strcasecmp(c->dkim[i]->domain, t->s) != 0)
+			continue;
+		at = &b->dpos[i];
+		conf_error(b->errs, &t->pos, "duplicate dkim \"%s\", first at "
+		    "%s:%u:%u", t->s, at->file, at->line, at->col);
+		return -1;
+	}
+	if (c->ndkim == CONF_DKIM_MAX) {
+		conf_error(b->errs, &d->pos, "more than %d dkim sections",
+		    CONF_DKIM_MAX);
+		return -1;
+	}
+	k = xcalloc(1, sizeof(*k));
+	k->domain = xstrdup(t->s);
+	c->dkim = xreallocarray(c->dkim, c->ndkim + 1, sizeof(*c->dkim));
+	b->dpos = xreallocarray(b->dpos, c->ndkim + 1, sizeof(*b->dpos));
+	b->dpos[c->ndkim] = d->pos;
+	c->dkim[c->ndkim++] = k;
+	d->body = k;
+	return 0;
+}
+
+static void dump_table(FILE *, const struct conf_cmd *, const void *, int,
+    const char *, const char *);
+
+/* Each dkim section, in the order given; none: nothing. */
+static void
+type_dkim_print(FILE *out, const char *indent, const char *name,
+    const struct conf_cmd *cmd, const void *base)
+{
+	const struct conf *c = base;
+	size_t i;
+
+	(void)indent;
+	for (i = 0; i < c->ndkim; i++) {
+		fprintf(out, "\n%s ", name);
+		print_quoted(out, c->dkim[i]->domain);
+		fputs(" {\n", out);
+		dump_table(out, cmd->sub, c->dkim[i], cmd->id, "\t", "");
+		fputs("}\n", out);
+	}
+}
+
 static int
 type_include_parse(struct conf_dir *d)
 {
@@ -719,6 +797,12 @@ static const struct conf_type conf_type_user = {
 };
 static const struct conf_type conf_type_host = {
 	"a host name", NULL, type_string_parse, check_host, print_string
+};
+static const struct conf_type conf_type_selector = {
+	"a selector", NULL, type_string_parse, check_selector, print_string
+};
+static const struct conf_type conf_type_dkim = {
+	"a domain name", NULL, type_dkim_parse, NULL, type_dkim_print
 };
 static const struct conf_type conf_type_relayhost = {
 	"a host name or address", NULL, type_string_parse, check_relay_host,
@@ -828,6 +912,15 @@ static const struct conf_cmd conf_relay_cmds[] = {
 	END
 };
 
+/* The body of dkim DOMAIN { }; no defaults: both must be given. */
+static const struct conf_cmd conf_dkim_cmds[] = {
+	{ "selector", &conf_type_selector, FIELD(conf_dkim, selector), 0, 0,
+	    0, 0, NULL, 0, 0 },
+	{ "key", &conf_type_path, FIELD(conf_dkim, key), 0, 0, 0, 0, NULL, 0,
+	    0 },
+	END
+};
+
 static const struct conf_cmd conf_log_cmds[] = {
 	NUM("verbose", number, conf, verbose, 0, 3, 0),
 	NUM("trace", trace, conf, trace, 0, UINT32_MAX, 0),
@@ -859,6 +952,8 @@ const struct conf_cmd conf_main_cmds[] = {
 	PROTO("http", HTTP),
 	PROTO("sieve", SIEVE),
 	SECTION("relay", conf_relay_cmds, 0, -1),
+	{ "dkim", &conf_type_dkim, 0, 0, CONF_CMD_BLOCK | CONF_CMD_MULTI, 0,
+	    0, 0, conf_dkim_cmds, 0, -1 },
 	SECTION("log", conf_log_cmds, 0, -1),
 	END
 };
@@ -1084,6 +1179,25 @@ check_paths(struct conf_build *b)
 		    CONF_SUN_PATH_MAX);
 }
 
+/* Each dkim section names its selector and key (a bad one is reported). */
+static void
+check_dkim(struct conf_build *b)
+{
+	const struct conf *c = b->conf;
+	const struct conf_dkim *k;
+	size_t i;
+
+	for (i = 0; i < c->ndkim; i++) {
+		k = c->dkim[i];
+		if (seen_field(b, &k->selector) == NULL)
+			conf_error(b->errs, &b->dpos[i], "dkim \"%s\" without "
+			    "\"selector\"", k->domain);
+		if (seen_field(b, &k->key) == NULL)
+			conf_error(b->errs, &b->dpos[i], "dkim \"%s\" without "
+			    "\"key\"", k->domain);
+	}
+}
+
 static int
 conf_load_src(const char *name, const char *buf, size_t len,
     struct conf **conf_r, struct conf_errors *errs)
@@ -1103,8 +1217,10 @@ conf_load_src(const char *name, const char *buf, size_t len,
 	check_listeners(&b);
 	check_workers(&b);
 	check_paths(&b);
+	check_dkim(&b);
 	conf_parse_free(&p);
 	free(b.lpos);
+	free(b.dpos);
 	free(b.seen);
 	if (errs->n > nerrs) {
 		conf_free(&b.conf);
@@ -1151,6 +1267,13 @@ conf_free(struct conf **confp)
 	free(c->relay.helo);
 	for (i = 0; i < CONF_PROTO_MAX; i++)
 		free(c->proto[i].cors_origins);
+	for (i = 0; i < c->ndkim; i++) {
+		free(c->dkim[i]->domain);
+		free(c->dkim[i]->selector);
+		free(c->dkim[i]->key);
+		free(c->dkim[i]);
+	}
+	free(c->dkim);
 	free(c->listeners);
 	free(c);
 	*confp = NULL;
@@ -1167,7 +1290,10 @@ dump_table(FILE *out, const struct conf_cmd *t, const void *base, int sect,
 		if (t->only != 0 && sect >= 0 && (t->only & (1u << sect)) == 0)
 			continue;
 		snprintf(name, sizeof(name), "%s%s", prefix, t->name);
-		if ((t->flags & CONF_CMD_BLOCK) != 0) {
+		if ((t->flags & (CONF_CMD_BLOCK | CONF_CMD_MULTI)) ==
+		    (CONF_CMD_BLOCK | CONF_CMD_MULTI))
+			t->type->print(out, indent, name, t, base);
+		else if ((t->flags & CONF_CMD_BLOCK) != 0) {
 			fprintf(out, "\n%s {\n", name);
 			dump_table(out, t->sub, (const char *)base + t->off,
 			    t->id, "\t", "");

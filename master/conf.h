@@ -65,6 +65,17 @@ struct conf_relay {
 	char		*helo;		/* default the hostname */
 };
 
+/*
+ * dkim DOMAIN { selector NAME  key FILE }: the key that signs what the
+ * relay sends From an address of DOMAIN (storaged, CONF_DKIM).  The file
+ * is read by the master (bulwarkd.c), never here.
+ */
+struct conf_dkim {
+	char		*domain;	/* d=, as given; compared in any case */
+	char		*selector;	/* s= */
+	char		*key;		/* PEM private key file */
+};
+
 struct conf {
 	char		*path;		/* the main file as given */
 	char		*hostname;	/* default: gethostname() */
@@ -89,6 +100,9 @@ struct conf {
 	} auth;
 	struct conf_proto_opts proto[CONF_PROTO_MAX];
 	struct conf_relay relay;
+	/* Each its own allocation: a section's body is parsed into it. */
+	struct conf_dkim **dkim;
+	size_t		 ndkim;
 	int		 verbose;	/* log { verbose N } */
 	uint32_t	 trace;		/* log { trace "imap,ipc" } (log.h bits) */
 };
@@ -136,7 +150,8 @@ const char *conf_proto_name(enum conf_proto p);
  * keyword table and hands the rest to conf_directive() in conf.c, which
  * checks for repeats and calls the entry's type to parse the arguments into
  * base + off.  Entries with CONF_CMD_BLOCK open a section whose body is
- * looked up in sub, with base + off as its base.
+ * looked up in sub, with base + off as its base, or the one the section's
+ * type set in d->body (a repeatable section: dkim DOMAIN { }).
  */
 enum conf_tok {
 	CONF_TOK_WORD,			/* bare word or number */
@@ -176,6 +191,11 @@ struct conf_dir {
 	struct conf_pos		 end;		/* where the directive ended */
 	void			*base;		/* cmd->off is relative to it */
 	int			 sect;		/* section id (proto), -1 */
+	/*
+	 * A section's type may set the base of its body here (a repeated
+	 * section makes a new entry for each); NULL: base + cmd->off.
+	 */
+	void			*body;
 };
 
 struct conf_unit {
@@ -197,7 +217,8 @@ struct conf_type {
 };
 
 #define CONF_CMD_BLOCK	0x01		/* opens a section: name { ... } */
-#define CONF_CMD_MULTI	0x02		/* may be given more than once */
+#define CONF_CMD_MULTI	0x02		/* may be given more than once; a
+					   section's type then prints it */
 #define CONF_CMD_DEF	0x04		/* def is the field's default value */
 
 struct conf_cmd {

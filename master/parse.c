@@ -600,8 +600,8 @@ directive(struct conf_parse *p, const struct conf_cmd *table, void *base,
 		conf_error(p->errs, &end->pos, "expected \"{\" after \"%s\"",
 		    d.name);
 	else if (conf_directive(&d) == 0)
-		parse_block(p, d.cmd->sub, (char *)base + d.cmd->off,
-		    d.cmd->id, &d);
+		parse_block(p, d.cmd->sub, d.body != NULL ? d.body :
+		    (char *)base + d.cmd->off, d.cmd->id, &d);
 	else
 		skip_block(p, argv, argc, end);
 }

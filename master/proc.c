@@ -2,9 +2,10 @@
 /*
  * proc.c: the table of process kinds, their configuration slices, and
  * fork+exec with the descriptor plan of lib/boot.h.  Each child gets only
- * its own slice: storaged the storage and authentication settings, a
- * network worker its listeners, protocol options and TLS material, and
- * lmtpd also the relay's smarthost, its name resolved here.
+ * its own slice: storaged the storage and authentication settings and the
+ * DKIM signing keys (it signs what the relay takes), a network worker its
+ * listeners, protocol options and TLS material, and lmtpd also the
+ * relay's smarthost, its name resolved here.
  */
 #include "proc.h"
 #include "boot.h"
@@ -27,6 +28,27 @@
 /* Descriptors are moved up here first so that dup2 never clobbers one. */
 #define PROC_FD_STAGE	200
 
+/*
+ * One CONF_DKIM per dkim section, to storaged only: the keys are secrets
+ * that no worker needs.  out is wiped when cleared (buf_clear), as the
+ * master's own copies are (bulwarkd.c).
+ */
+static void
+proc_conf_dkim(struct buf *out, const struct proc_env *env)
+{
+	const struct conf *conf = env->conf;
+	struct ipc_CONF_DKIM_req m;
+	size_t i;
+
+	for (i = 0; i < conf->ndkim; i++) {
+		m.domain = conf->dkim[i]->domain;
+		m.selector = conf->dkim[i]->selector;
+		m.key.p = env->dkim_keys[i].data;
+		m.key.len = env->dkim_keys[i].len;
+		ipc_encode(out, IPC_T_CONF_DKIM, 0, 0, 0, &m);
+	}
+}
+
 static void
 proc_conf_store(struct buf *out, const struct proc_env *env)
 {
@@ -45,6 +67,7 @@ proc_conf_store(struct buf *out, const struct proc_env *env)
 	};
 
 	ipc_encode(out, IPC_T_CONF_STORE, 0, 0, 0, &m);
+	proc_conf_dkim(out, env);
 }
 
 static void

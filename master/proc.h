@@ -28,6 +28,8 @@ struct proc_env {
 	gid_t			 admin_gid;	/* (gid_t)-1: none */
 	const struct buf	*tls_cert;	/* PEM, empty if none */
 	const struct buf	*tls_key;
+	/* The PEM key of each conf->dkim[i]: storaged's alone (CONF_DKIM). */
+	const struct buf	*dkim_keys;
 };
 
 struct proc_kind {

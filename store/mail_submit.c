@@ -555,9 +555,11 @@ mail_relay_take_reply(struct storaged *sd, struct wchan *w,
 			    "nothing is due", NULL);
 		return;
 	}
-	log_info("submission taken account=%llu id=%llu rcpts=%zu size=%llu",
-	    (unsigned long long)t->account_id, (unsigned long long)t->id,
-	    t->rcpts.n, (unsigned long long)t->size);
+	log_info("submission taken account=%llu id=%llu rcpts=%zu size=%llu "
+	    "dkim=%s", (unsigned long long)t->account_id,
+	    (unsigned long long)t->id, t->rcpts.n,
+	    (unsigned long long)t->size,
+	    t->dkim_domain != NULL ? t->dkim_domain : "none");
 	/* Taken again after the lease if this relay dies meanwhile. */
 	mail_submit_wake_at(sd, t->lease);
 	if (w == NULL)
@@ -590,6 +592,7 @@ mail_relay_take(struct ipc_chan *c, const struct ipc_frame *f,
 	t = xcalloc(1, sizeof(*t));
 	t->now = storaged_now();
 	t->fd = fd;
+	t->dkim = &w->sd->dkim;
 	mail_submit_queue(c, f, w, "relay take", submit_take_op,
 	    mail_relay_take_reply, mail_relay_take_free, t, fd);
 }

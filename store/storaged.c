@@ -59,6 +59,25 @@ storaged_now(void)
 	return (uint64_t)time(NULL);
 }
 
+/*
+ * A dkim section's key (CONF_DKIM), loaded now, before the chroot.  It was
+ * read in place, from the buffer the configuration was received in, which
+ * belongs to this process: wipe it there.
+ */
+static void
+storaged_conf_dkim(struct storaged *sd, const struct ipc_CONF_DKIM_req *m)
+{
+	char err[256];
+	int r;
+
+	r = submit_dkim_add(&sd->dkim, m->domain, m->selector, m->key.p,
+	    m->key.len, err, sizeof(err));
+	sodium_memzero((void *)(uintptr_t)m->key.p, m->key.len);
+	if (r == -1)
+		fatalx("dkim %s: %s", m->domain, err);
+	log_info("dkim key domain=%s selector=%s", m->domain, m->selector);
+}
+
 static int
 storaged_conf_cb(uint16_t type, const void *msg, void *arg)
 {
@@ -66,6 +85,10 @@ storaged_conf_cb(uint16_t type, const void *msg, void *arg)
 	struct storaged *sd = arg;
 	struct store_conf *c = &sd->conf;
 
+	if (type == IPC_T_CONF_DKIM) {
+		storaged_conf_dkim(sd, msg);
+		return 0;
+	}
 	if (type != IPC_T_CONF_STORE)
 		return -1;
 	if (strlcpy(c->datadir, m->datadir, sizeof(c->datadir)) >=
@@ -337,6 +360,7 @@ storaged_exit(struct storaged *sd)
 	auth_limiter_free(&sd->limiter);
 	db_close(&sd->db);
 	sodium_memzero(sd->token_key, sizeof(sd->token_key));
+	submit_dkim_clear(&sd->dkim);
 	log_info("stopped");
 #ifdef BULWARK_SANITIZE
 	/* LeakSanitizer needs /proc, which a chroot does not have. */

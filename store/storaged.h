@@ -29,6 +29,7 @@
 #include "ipc.h"
 #include "schema.h"
 #include "session.h"
+#include "submit_dkim.h"
 
 /* The store's slice of the configuration (CONF_STORE). */
 struct store_conf {
@@ -65,6 +66,7 @@ struct event_base;
 
 struct storaged {
 	struct store_conf	 conf;
+	struct submit_dkim	 dkim;	/* CONF_DKIM: the relay's keys */
 	struct store_db		 db;
 	uint8_t			 token_key[SCHEMA_TOKEN_KEY_LEN];
 	/* Verified for unknown users so their timing matches real ones. */

@@ -258,14 +258,18 @@ mail_apply_fn submit_del_op;
 
 /* --- The relay --- */
 
+struct submit_dkim;
+
 /* RELAY_TAKE. */
 struct submit_take {
 	/* in */
 	uint64_t	 now;
 	int		 fd;		/* borrowed: the worker's memfd */
+	const struct submit_dkim *dkim;	/* borrowed; NULL: sign nothing */
 	/* out */
 	bool		 found;		/* false: nothing is due */
 	uint64_t	 account_id, id, size;
+	const char	*dkim_domain;	/* d= it was signed for, or NULL */
 	uint64_t	 lease;		/* when it may be taken again */
 	struct submit_rec rec;		/* as after the take */
 	struct strvec	 rcpts;		/* those still queued, in order */
@@ -276,9 +280,13 @@ struct submit_take {
  * Takes the first submission due at now (the queue in due order; entries
  * whose submission is gone or not queued are dropped on the way): its
  * message goes into fd (an empty, writable memfd without write seals,
- * from offset 0), it becomes final and taken, its entry moves to now +
- * SUBMIT_RELAY_LEASE; one change (updated).  found false when nothing is
- * due (IPC_S_OK: the dropped entries stay dropped).  Returns IPC_S_OK,
+ * from offset 0), after a DKIM-Signature field when dkim has a key for
+ * its From domain (submit_dkim.h; signed at now, the field counted in
+ * size; a signing failure is logged and the message goes unsigned; the
+ * stored message is never changed), it becomes final and taken, its
+ * entry moves to now + SUBMIT_RELAY_LEASE; one change (updated).  found
+ * false when nothing is due (IPC_S_OK: the dropped entries stay
+ * dropped).  Returns IPC_S_OK,
  * IPC_S_INVALID (a bad descriptor, a failed write; nothing changes),
  * IPC_S_TOOBIG (a message above SUBMIT_FILE_MAX) or an error.  Clear it
  * with submit_take_clear.

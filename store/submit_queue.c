@@ -8,6 +8,7 @@
  */
 #include "submit.h"
 #include "submit_int.h"
+#include "submit_dkim.h"
 #include "blob.h"
 #include "charset.h"
 #include "compat.h"
@@ -22,6 +23,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A queue key: due(u64 BE) A(u64 BE) id(u64 BE). */
@@ -632,16 +634,16 @@ submit_memfd_check(int fd, struct store_error *err)
 	return IPC_S_OK;
 }
 
+/* Writes the len bytes at p into fd at offset at. */
 static enum ipc_status
-submit_write_fd(int fd, const uint8_t *p, size_t len, struct store_error *err)
+submit_write_fd(int fd, size_t at, const uint8_t *p, size_t len,
+    struct store_error *err)
 {
 	size_t off = 0;
 	ssize_t n;
 
-	if (len > SUBMIT_FILE_MAX)
-		return db_error(err, IPC_S_TOOBIG, "message of %zu bytes", len);
 	while (off < len) {
-		n = pwrite(fd, p + off, len - off, (off_t)off);
+		n = pwrite(fd, p + off, len - off, (off_t)(at + off));
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -715,12 +717,41 @@ submit_take_first(struct store_db *db, MDB_txn *txn, struct submit_take *t,
 	return st;
 }
 
+/*
+ * The DKIM-Signature field for the message taken, into hdr (nothing when
+ * unsigned).  A failure is no reason to hold the mail back: it goes
+ * unsigned, as it would without a key, and the log says why.
+ */
+static void
+submit_take_sign(struct submit_take *t, const void *p, size_t len,
+    struct buf *hdr)
+{
+	const struct submit_dkim_key *k;
+	char why[256];
+
+	t->dkim_domain = NULL;
+	if (t->dkim == NULL)
+		return;
+	switch (submit_dkim_sign(t->dkim, p, len, (time_t)t->now, hdr, &k,
+	    why, sizeof(why))) {
+	case 1:
+		t->dkim_domain = k->domain;
+		break;
+	case -1:
+		log_warnx("submission %llu of account %llu sent unsigned: "
+		    "dkim: %s", (unsigned long long)t->id,
+		    (unsigned long long)t->account_id, why);
+		break;
+	}
+}
+
 enum ipc_status
 submit_take_op(struct store_db *db, MDB_txn *txn, void *arg,
     struct store_error *err)
 {
 	struct submit_take *t = arg;
 	struct submit_rec *r = &t->rec;
+	struct buf hdr = BUF_INIT;
 	enum ipc_status st;
 	const void *p;
 	size_t len;
@@ -728,6 +759,7 @@ submit_take_op(struct store_db *db, MDB_txn *txn, void *arg,
 	bool found = false;
 
 	t->found = false;
+	t->dkim_domain = NULL;
 	submit_take_clear(t);
 	if ((st = submit_memfd_check(t->fd, err)) != IPC_S_OK)
 		return st;
@@ -756,9 +788,16 @@ submit_take_op(struct store_db *db, MDB_txn *txn, void *arg,
 			return st;
 		submit_rec_clear(r);
 	}
-	if ((st = submit_write_fd(t->fd, p, len, err)) != IPC_S_OK)
+	if (len > SUBMIT_FILE_MAX)
+		return db_error(err, IPC_S_TOOBIG, "message of %zu bytes", len);
+	submit_take_sign(t, p, len, &hdr);
+	if ((st = submit_write_fd(t->fd, 0, hdr.data, hdr.len, err)) ==
+	    IPC_S_OK)
+		st = submit_write_fd(t->fd, hdr.len, p, len, err);
+	t->size = hdr.len + len;
+	buf_clear(&hdr);
+	if (st != IPC_S_OK)
 		return st;
-	t->size = len;
 	t->lease = t->now + SUBMIT_RELAY_LEASE;
 	r->undo = SUBMIT_UNDO_FINAL;
 	r->taken = true;

@@ -13,12 +13,23 @@ on loopback, with or without STARTTLS on the fixture's test certificate.
    (dot-stuffing undone by the server), STARTTLS as configured, and each
    recipient's reply and deliveryStatus (RFC 8621 7) from its SMTP reply:
    yes after 250, no after 5xx, queued after 4xx; `tls require` does not
-   send to a server whose certificate the system does not trust.
+   send to a server whose certificate the system does not trust;
+ - DKIM (dkim DOMAIN { } sections, keys made with `bulwarkctl dkim
+   keygen`): what the smarthost gets From a domain with a key verifies
+   with dkimpy (Debian's python3-dkim) against the record `bulwarkctl dkim
+   record` prints, Bcc taken out after signing included; From another
+   domain it goes unsigned; the stored email never has the signature; a
+   key file that others may read, or that holds no key, stops bulwarkd at
+   startup and is refused at reload.
 """
 import base64
 import http.client
+import imaplib
 import json
 import logging
+import os
+import re
+import signal
 import ssl
 import time
 import unittest
@@ -29,6 +40,10 @@ try:
     from aiosmtpd.controller import Controller
 except ImportError:     # contrib/install-deps.sh installs python3-aiosmtpd
     Controller = None
+try:
+    import dkim
+except ImportError:     # contrib/install-deps.sh installs python3-dkim
+    dkim = None
 
 # aiosmtpd logs the handshake our relay refuses (tls require) with a trace.
 logging.getLogger("mail.log").setLevel(logging.CRITICAL)
@@ -146,6 +161,11 @@ class RelayEndToEnd(unittest.TestCase):
     DOWN = False        # the smarthost stops before the first submission
 
     @classmethod
+    def conf_extra(cls):
+        """More configuration, made once the server's directory exists."""
+        return ""
+
+    @classmethod
     def setUpClass(cls):
         if cls is RelayEndToEnd:
             raise unittest.SkipTest("base class")
@@ -156,7 +176,8 @@ class RelayEndToEnd(unittest.TestCase):
             cls.smtp.stop()
         try:
             cls.srv.write_conf(extra=relay_section(
-                "127.0.0.1", cls.smtp.port, cls.TLS, helo="out.example.org"))
+                "127.0.0.1", cls.smtp.port, cls.TLS, helo="out.example.org")
+                + cls.conf_extra())
             cls.srv.start()
             cls.srv.add_account(USER, PASSWORD)
             c = cls.conn()
@@ -404,6 +425,223 @@ class RelayRefusedTest(RelayEndToEnd):
                               r"delivered=0 failed=0 queued=1 "
                               r"retry_at=(\d+) attempt=1")
         self.assertAlmostEqual(int(m.group(1)), before + 300, delta=30)
+
+
+DKIM_DOMAIN = USER.split("@", 1)[1]
+DKIM_SELECTOR = "relay2026"
+
+
+def dkim_keygen(srv, domain, selector, name):
+    """A key made by bulwarkctl in the server's directory: (path, the
+    TXT record's value that `bulwarkctl dkim record` prints)."""
+    path = os.path.join(srv.dir, name)
+    srv.ctl("dkim", "keygen", domain, selector, path)
+    line = srv.ctl("dkim", "record", path, domain, selector).stdout
+    assert line.startswith("%s._domainkey.%s. IN TXT " % (selector, domain)), line
+    return path, "".join(re.findall(r'"([^"]*)"', line))
+
+
+def dkim_section(domain, selector, path):
+    return "dkim %s {\n\tselector %s\n\tkey \"%s\"\n}\n" % (
+        domain, selector, path)
+
+
+@unittest.skipUnless(dkim is not None, "python3-dkim missing")
+class RelayDkimTest(RelayEndToEnd):
+    """dkim example.org { }: the relay's mail From example.org is signed
+    by storaged (RELAY_TAKE), and verifies where it arrives."""
+    TLS = "none"
+    STARTTLS = False
+
+    @classmethod
+    def conf_extra(cls):
+        path, cls.record = dkim_keygen(cls.srv, DKIM_DOMAIN, DKIM_SELECTOR,
+                                       "dkim.key")
+        return dkim_section(DKIM_DOMAIN, DKIM_SELECTOR, path)
+
+    def verify(self, content):
+        """dkim.verify with the record published; the names looked up."""
+        asked = []
+
+        def dns(name, timeout=5):
+            asked.append(name)
+            if name == ("%s._domainkey.%s." % (DKIM_SELECTOR,
+                                               DKIM_DOMAIN)).encode():
+                return self.record.encode()
+            return None
+        return dkim.verify(content, dnsfunc=dns), asked
+
+    def create(self, sender, rcpts, marker, bcc=()):
+        email = {
+            "mailboxIds": {self.drafts: True},
+            "from": [{"name": "Sender", "email": sender}],
+            "to": [{"email": a} for a in rcpts],
+            "subject": "relay " + marker,
+            "textBody": [{"partId": "1", "type": "text/plain"}],
+            "bodyValues": {"1": {"value":
+                "Hello,\n.a line with a dot\n  spaced   out  \nend\n"}},
+        }
+        if bcc:
+            email["bcc"] = [{"email": a} for a in bcc]
+        (_, res, _), = self.calls([["Email/set", {
+            "accountId": self.account, "create": {"k": email}}, "e"]])
+        self.assertIsNone(res.get("notCreated"), res)
+        return res["created"]["k"]
+
+    def download(self, blob):
+        url = (self.session["downloadUrl"]
+               .replace("{accountId}", self.account)
+               .replace("{blobId}", blob)
+               .replace("{name}", "m.eml")
+               .replace("{type}", "message/rfc822"))
+        c = self.conn()
+        c.request("GET", url, headers={"Authorization": basic()})
+        r = c.getresponse()
+        raw = r.read()
+        self.assertEqual(r.status, 200)
+        return raw
+
+    def imap_drafts(self):
+        """Every message in Drafts, as IMAP serves it."""
+        m = imaplib.IMAP4("127.0.0.1", self.srv.ports["imap"])
+        try:
+            m.login(USER, PASSWORD)
+            typ, _ = m.select("Drafts", readonly=True)
+            self.assertEqual(typ, "OK")
+            typ, data = m.fetch("1:*", "(BODY.PEEK[])")
+            self.assertEqual(typ, "OK")
+            return [d[1] for d in data if isinstance(d, tuple)]
+        finally:
+            m.logout()
+
+    def test_signed_and_verifies(self):
+        ok = "signed@remote.example"
+        cr = self.create(USER, [ok], "dkim-1")
+        raw = self.download(cr["blobId"])
+        self.submit(cr["id"], [ok])
+        t = self.received("dkim-1")
+        self.assertIsNotNone(t, self.srv.log())
+        content = t["content"]
+        self.assertTrue(content.startswith(b"DKIM-Signature: v=1; "
+                                           b"a=rsa-sha256; "), content[:200])
+        # The field, then the message as stored.
+        self.assertTrue(content.endswith(raw))
+        field = content[:len(content) - len(raw)]
+        self.assertIn(b" d=%s;" % DKIM_DOMAIN.encode(), field)
+        self.assertIn(b" s=%s;" % DKIM_SELECTOR.encode(), field)
+        good, asked = self.verify(content)
+        self.assertTrue(good, content)
+        self.assertEqual(asked, [("%s._domainkey.%s." % (
+            DKIM_SELECTOR, DKIM_DOMAIN)).encode()])
+        # A changed message does not verify: the check can fail.
+        good, _ = self.verify(content.replace(b"relay dkim-1",
+                                              b"relay dkim-X"))
+        self.assertFalse(good)
+        self.srv.wait_log(r"storaged\[\d+\]: submission taken account=\d+ "
+                          r"id=\d+ rcpts=1 size=%d dkim=%s" % (
+                              len(content), re.escape(DKIM_DOMAIN)))
+        # The stored email is as it was: no signature in JMAP's copy nor
+        # in IMAP's.
+        self.assertEqual(self.download(cr["blobId"]), raw)
+        self.assertNotIn(b"DKIM-Signature", raw)
+        (_, res, _), = self.calls([["Email/get", {
+            "accountId": self.account, "ids": [cr["id"]],
+            "properties": ["header:DKIM-Signature", "size"]}, "g"]])
+        self.assertIsNone(res["list"][0]["header:DKIM-Signature"])
+        self.assertEqual(res["list"][0]["size"], len(raw))
+        stored = [m for m in self.imap_drafts() if b"relay dkim-1" in m]
+        self.assertEqual(stored, [raw])
+
+    def test_bcc_removed_after_signing(self):
+        # Bcc is not a signed field: the relay takes it out and the
+        # signature still holds.
+        to, hidden = "to@remote.example", "hidden@remote.example"
+        cr = self.create(USER, [to], "dkim-bcc", bcc=[hidden])
+        self.assertIn(b"\r\nBcc: ", self.download(cr["blobId"]))
+        self.submit(cr["id"], [to, hidden])
+        t = self.received("dkim-bcc")
+        self.assertIsNotNone(t, self.srv.log())
+        self.assertNotIn(hidden.encode(), t["content"])
+        self.assertTrue(t["content"].startswith(b"DKIM-Signature: "))
+        good, _ = self.verify(t["content"])
+        self.assertTrue(good, t["content"])
+
+    def test_other_domain_unsigned(self):
+        ok = "unsigned@remote.example"
+        cr = self.create("someone@elsewhere.example", [ok], "dkim-2")
+        raw = self.download(cr["blobId"])
+        self.submit(cr["id"], [ok])
+        t = self.received("dkim-2")
+        self.assertIsNotNone(t, self.srv.log())
+        self.assertEqual(t["content"], raw)
+        self.assertNotIn(b"DKIM-Signature", t["content"])
+        self.srv.wait_log(r"storaged\[\d+\]: submission taken account=\d+ "
+                          r"id=\d+ rcpts=1 size=%d dkim=none" % len(raw))
+
+
+class DkimKeyFileTest(unittest.TestCase):
+    """The master reads each dkim key file as root and refuses the
+    configuration when one is open to others or holds no usable key."""
+
+    def server(self):
+        srv = Server(self, imap_workers=1)
+        self.addCleanup(srv.cleanup)
+        return srv
+
+    def refused(self, srv, section, want):
+        srv.write_conf(extra=section)
+        with self.assertRaises(RuntimeError):
+            srv.start(timeout=15)
+        self.assertRegex(srv.log(), want)
+
+    def test_readable_by_others(self):
+        srv = self.server()
+        path, _ = dkim_keygen(srv, "example.org", "s", "open.key")
+        os.chmod(path, 0o640)
+        self.refused(srv, dkim_section("example.org", "s", path),
+                     r"bulwarkd\[\d+\]: dkim example\.org: %s: mode 0640: "
+                     r"a private key must be private to its owner "
+                     r"\(chmod 600\)" % re.escape(path))
+
+    def test_not_a_key(self):
+        srv = self.server()
+        path = os.path.join(srv.dir, "bad.key")
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            f.write("-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n"
+                    "-----END PRIVATE KEY-----\n")
+        self.refused(srv, dkim_section("example.org", "s", path),
+                     r"bulwarkd\[\d+\]: dkim example\.org: %s: "
+                     % re.escape(path))
+
+    def test_missing(self):
+        srv = self.server()
+        path = os.path.join(srv.dir, "none.key")
+        self.refused(srv, dkim_section("example.org", "s", path),
+                     r"bulwarkd\[\d+\]: dkim example\.org: %s: No such "
+                     r"file" % re.escape(path))
+
+    def test_reload(self):
+        srv = self.server()
+        path, _ = dkim_keygen(srv, "example.org", "s", "good.key")
+        srv.write_conf(extra=dkim_section("example.org", "s", path))
+        srv.start()
+        srv.wait_log(r"storaged\[\d+\]: dkim key domain=example\.org "
+                     r"selector=s")
+        store = srv.children()["storaged"]
+        # A key others may read: refused, storaged keeps running.
+        os.chmod(path, 0o644)
+        mark = len(srv.log())
+        srv.proc.send_signal(signal.SIGHUP)
+        srv.wait_log(r"reload refused: dkim example\.org: .*mode 0644",
+                     start=mark)
+        self.assertEqual(srv.children()["storaged"], store)
+        # Fixed, with a new selector: storaged starts again with it.
+        os.chmod(path, 0o600)
+        srv.write_conf(extra=dkim_section("example.org", "s2", path))
+        mark = len(srv.log())
+        srv.proc.send_signal(signal.SIGHUP)
+        srv.wait_log(r"storaged\[\d+\]: dkim key domain=example\.org "
+                     r"selector=s2", start=mark)
 
 
 if __name__ == "__main__":

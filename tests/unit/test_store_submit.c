@@ -9,11 +9,13 @@
  * a later send_at not taken early; take, lease and take again; done with
  * a retry and for good; cancel only while pending; delete; the change
  * log; listing (newest first, bounded in bytes); the schema step from
- * version 5; the account's purge.
+ * version 5; the account's purge; the take's DKIM signature (for a From
+ * domain with a key only, counted in the size, the stored bytes kept).
  */
-/* unit-deps: store/db.c store/schema.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/blob.c store/txn.c store/loopwake.c store/recent.c store/changes.c store/submit.c store/submit_queue.c */
+/* unit-deps: store/db.c store/schema.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/blob.c store/txn.c store/loopwake.c store/recent.c store/changes.c store/submit.c store/submit_queue.c store/submit_dkim.c */
 #include "harness.h"
 #include "compat.h"
+#include "dkim.h"
 
 #include "store/account.h"
 #include "store/alias.h"
@@ -25,6 +27,7 @@
 #include "store/message.h"
 #include "store/schema.h"
 #include "store/submit.h"
+#include "store/submit_dkim.h"
 #include "store/txn.h"
 
 #include <sys/mman.h>
@@ -1169,6 +1172,124 @@ TEST(test_account_purge)
 	db_close(&db);
 }
 
+/* RFC 8463 A.1's Ed25519 key: its signatures are deterministic. */
+static const char ed_pem[] =
+"-----BEGIN PRIVATE KEY-----\n"
+"MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n"
+"-----END PRIVATE KEY-----\n";
+
+/*
+ * RELAY_TAKE at now with the keys of dk: the memfd's bytes into out, the
+ * domain signed for (or "none") into domain, the size taken into *size_r.
+ */
+static enum ipc_status
+take_dkim(struct store_db *db, uint64_t now, const struct submit_dkim *dk,
+    struct buf *out, char *domain, size_t dsize, uint64_t *size_r)
+{
+	struct submit_take t;
+	struct store_error err;
+	enum ipc_status st;
+	ssize_t n;
+	int fd = memfd_create("take", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	memset(&t, 0, sizeof(t));
+	t.now = now;
+	t.fd = fd;
+	t.dkim = dk;
+	buf_reset(out);
+	if ((st = mail_txn_run(db, submit_take_op, &t, &err)) == IPC_S_OK &&
+	    t.found) {
+		buf_reserve(out, 4096);
+		n = pread(fd, buf_tail(out), 4096, 0);
+		buf_commit(out, n > 0 ? (size_t)n : 0);
+	}
+	snprintf(domain, dsize, "%s", t.dkim_domain != NULL ? t.dkim_domain :
+	    "none");
+	*size_r = t.size;
+	submit_take_clear(&t);
+	close(fd);
+	return st;
+}
+
+/* Whether the blob of text's hash holds text. */
+static bool
+blob_holds(struct store_db *db, const char *text)
+{
+	uint8_t hash[MSG_HASH_LEN];
+	struct store_error err;
+	const void *p;
+	size_t len;
+	MDB_txn *txn;
+	bool same;
+
+	blob_hash(text, strlen(text), hash);
+	if (db_begin(db, false, &txn, &err) != IPC_S_OK)
+		return false;
+	same = blob_get(db, txn, hash, &p, &len, NULL, &err) == IPC_S_OK &&
+	    len == strlen(text) && memcmp(p, text, len) == 0;
+	db_abort(&txn);
+	return same;
+}
+
+TEST(test_relay_dkim)
+{
+	static const char *rc[] = { "x@example.net" };
+	static const char other[] = "From: Alice <alice@elsewhere.example>"
+	    "\r\nSubject: Four\r\n\r\nFourth.\r\n";
+	struct buf got = BUF_INIT, want = BUF_INIT;
+	struct submit_dkim dk;
+	struct dkim_key *key;
+	struct store_db db;
+	uint64_t alice, e1, e4, id, size;
+	char domain[64], err[256];
+
+	if (open_fresh(&db) == -1)
+		return;
+	memset(&dk, 0, sizeof(dk));
+	CHECK_INT(submit_dkim_add(&dk, "example.org", "sel", ed_pem,
+	    strlen(ed_pem), err, sizeof(err)), 0);
+	key = dkim_key_load(ed_pem, strlen(ed_pem), err, sizeof(err));
+	CHECK(key != NULL);
+	alice = add_account(&db, "alice@example.org");
+	e1 = deliver(&db, alice, msg1);
+	e4 = deliver(&db, alice, other);
+	CHECK_INT(submit(&db, alice, 1, e1, "alice@example.org", rc, 1, 0,
+	    NOW, &id, NULL), IPC_S_OK);
+	CHECK_INT(submit(&db, alice, 1, e4, "alice@example.org", rc, 1, 0,
+	    NOW + 1, &id, NULL), IPC_S_OK);
+	/* From example.org: the signature made at the take's time first. */
+	if (key != NULL)
+		CHECK_INT(dkim_sign(key, "example.org", "sel", msg1,
+		    strlen(msg1), NOW + 5, &want, err, sizeof(err)), 0);
+	buf_append(&want, msg1, strlen(msg1));
+	CHECK_INT(take_dkim(&db, NOW + 5, &dk, &got, domain, sizeof(domain),
+	    &size), IPC_S_OK);
+	CHECK_STR(domain, "example.org");
+	CHECK_INT(size, want.len);
+	CHECK_INT(got.len, want.len);
+	CHECK(got.len == want.len && memcmp(got.data, want.data,
+	    got.len) == 0);
+	CHECK(got.len > 15 && memcmp(got.data, "DKIM-Signature:", 15) == 0);
+	/* From a domain without a key: as stored. */
+	CHECK_INT(take_dkim(&db, NOW + 5, &dk, &got, domain, sizeof(domain),
+	    &size), IPC_S_OK);
+	CHECK_STR(domain, "none");
+	CHECK_INT(size, strlen(other));
+	CHECK(got.len == strlen(other) && memcmp(got.data, other,
+	    got.len) == 0);
+	/* Nothing else is due; the stored messages are unchanged. */
+	CHECK_INT(take_dkim(&db, NOW + 5, &dk, &got, domain, sizeof(domain),
+	    &size), IPC_S_OK);
+	CHECK_INT(got.len, 0);
+	CHECK(blob_holds(&db, msg1));
+	CHECK(blob_holds(&db, other));
+	buf_clear(&got);
+	buf_clear(&want);
+	dkim_key_free(&key);
+	submit_dkim_clear(&dk);
+	db_close(&db);
+}
+
 static const struct harness_test tests[] = {
 	TEST_ENTRY(test_identity_rules),
 	TEST_ENTRY(test_identity_addresses),
@@ -1182,6 +1303,7 @@ static const struct harness_test tests[] = {
 	TEST_ENTRY(test_list_budget),
 	TEST_ENTRY(test_schema_step_6),
 	TEST_ENTRY(test_account_purge),
+	TEST_ENTRY(test_relay_dkim),
 };
 
 HARNESS_MAIN(tests)
