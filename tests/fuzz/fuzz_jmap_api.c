@@ -14,8 +14,11 @@
 /* fuzz-deps: workers/jmapd/jmap_mailbox.c workers/jmapd/jmap_thread.c */
 /* fuzz-deps: workers/jmapd/jmap_mailbox_set.c */
 /* fuzz-deps: workers/jmapd/jmap_email_get.c workers/jmapd/jmap_email_query.c */
-/* fuzz-deps: workers/jmapd/jmap_email_set.c workers/jmapd/jmap_email_create.c */
-/* fuzz-deps: workers/jmapd/jmap_email_append.c workers/jmapd/jmap_email_import.c */
+/* fuzz-deps: workers/jmapd/jmap_email_headers.c */
+/* fuzz-deps: workers/jmapd/jmap_email_body.c workers/jmapd/jmap_email_set.c */
+/* fuzz-deps: workers/jmapd/jmap_email_create.c */
+/* fuzz-deps: workers/jmapd/jmap_email_append.c */
+/* fuzz-deps: workers/jmapd/jmap_email_import.c */
 /* fuzz-deps: workers/jmapd/jmap_snippet.c workers/jmapd/jmap_identity.c */
 /* fuzz-deps: workers/jmapd/jmap_submission.c */
 /* fuzz-deps: workers/jmapd/jmap_submission_set.c */

@@ -4,7 +4,9 @@
  * (jmap_thread.c, jmap_email_get.c, jmap_email_query.c, jmap_email_set.c)
  * share: the sizes of storaged reads, helpers for answers and ids
  * (defined in jmap_thread.c) and for keywords (RFC 8621 4.1.1, defined in
- * jmap_email_get.c).  The methods themselves are in jmap_int.h.
+ * jmap_email_get.c); and what Email/get's files (jmap_email_get.c,
+ * jmap_email_headers.c, jmap_email_body.c) share.  The methods themselves
+ * are in jmap_int.h.
  */
 #ifndef BULWARK_JMAP_EMAIL_H
 #define BULWARK_JMAP_EMAIL_H
@@ -13,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "jmap_int.h"
 
 #define EM_BODY_CHUNK	(512u * 1024)	/* EMAIL_BODY's most */
@@ -145,5 +148,125 @@ struct json *em_create_created(struct ec *x);
 struct json *em_create_not_created(struct ec *x);
 /* The creation state of the Email/set call c (jmap_email_set.c). */
 struct ec *em_set_creating(struct jmap_call *c);
+
+/*
+ * Email/get's writers, split along RFC 8621 4.1 over jmap_email_get.c
+ * (the methods, dates, keywords and the record's properties),
+ * jmap_email_headers.c (4.1.3) and jmap_email_body.c (4.1.4).  What
+ * follows is theirs alone; Email/parse sees email_get_ctx as opaque.
+ */
+struct msgrec;
+
+/*
+ * RFC 8620 1.4 (jmap_email_get.c): a new Date "2024-01-02T03:04:05+01:00"
+ * of t (seconds since the epoch) in the zone tz_min minutes east of UTC,
+ * or with utc a UTCDate ("Z"); JSON null if t cannot be shown.
+ */
+struct json *em_date(int64_t t, int32_t tz_min, bool utc);
+
+/*
+ * Whether property p (borrowed) is a header property (jmap_email_headers.c,
+ * RFC 8621 4.1.3): 1 for a valid "header:{name}[:as{form}][:all]", 0 for
+ * a property of another kind, -1 for a header property that is not valid
+ * (a bad name, an unknown form, or a form 4.1.2 does not allow for the
+ * field).
+ */
+int	em_hdr_prop_check(const char *p);
+/*
+ * Sets in o the header properties among props (an array of strings, all
+ * checked with em_hdr_prop_check; others are skipped): "headers" and each
+ * header:..., from the header block of len bytes at h (borrowed; "", 0
+ * for none: the properties are then empty or null).
+ */
+void	em_hdr_props(struct json *o, const struct json *props, const char *h,
+	    size_t len);
+/* Whether props (NULL: none) asks for "headers" or a header:... one. */
+bool	em_hdr_asked(const struct json *props);
+
+/* One body value to read: part `part` of the email at list index. */
+struct em_value {
+	size_t		 list_idx;
+	uint64_t	 email_id;
+	uint32_t	 part;
+	uint64_t	 off, end;	/* raw body bytes */
+	char		*encoding, *charset;
+	bool		 html;
+};
+
+/*
+ * The state of an Email/get call (its c->ctx) or of an Email/parse
+ * (em_parse_begin); the pending emails and header jobs are
+ * jmap_email_get.c's own.
+ */
+struct em_pending;
+struct em_hjob;
+
+struct email_get_ctx {
+	const struct json *props;	/* NULL: the defaults */
+	const struct json *bprops;	/* NULL: the defaults */
+	bool		 fetch_text, fetch_html, fetch_all;
+	uint64_t	 max_value;	/* maxBodyValueBytes, 0: none */
+	bool		 with_record;
+	struct em_idset	 ids;
+	size_t		 next;		/* the first id not answered yet */
+	uint64_t	 state;
+	bool		 have_state;
+	struct json	*list;
+	struct em_value	*vals;
+	size_t		 nvals, capvals, vnext;
+	struct buf	 raw;		/* of vals[vnext], so far */
+	/* Header properties (Email's, and the parts' in bprops). */
+	bool		 hdr_email, hdr_parts;
+	struct em_pending *pend;
+	size_t		 npend, cappend;
+	struct em_hjob	*hjobs;
+	size_t		 nhjobs, caphjobs, hnext;
+	bool		 hstarted;	/* hjobs[hnext] has begun */
+	const struct em_pending *cur;	/* while its JSON is made */
+	bool		 parse;		/* Email/parse's (em_parse_begin) */
+};
+
+/*
+ * jmap_email_get.c: the header bytes of part i of the email being made
+ * (x->cur), if read: *h and *len then point into x's buffers, valid until
+ * the email is made.  False if none.
+ */
+bool	em_cur_hdr(const struct email_get_ctx *x, uint32_t i, const char **h,
+	    size_t *len);
+/*
+ * jmap_email_get.c: answers the Email/get call c with its context's list
+ * (taken) and notFound (taken).
+ */
+void	em_get_reply(struct jmap_call *c);
+
+/*
+ * jmap_email_body.c: a new EmailBodyPart (RFC 8621 4.1.4) of part i of r
+ * (borrowed) with the properties x asks, its subParts down from depth;
+ * blob is the message's blobId.  A new EmailBodyPart[] of the part
+ * indices of l (those r has).
+ */
+struct json *em_part(const struct email_get_ctx *x, const struct msgrec *r,
+	    uint32_t i, const char *blob, int depth);
+struct json *em_part_list(const struct email_get_ctx *x,
+	    const struct msgrec *r, const struct wire_u64list *l,
+	    const char *blob);
+/*
+ * jmap_email_body.c: queues the value of part i of r (email email_id at
+ * list index list_idx) in x->vals if it is a text part not queued yet for
+ * that email.
+ */
+void	em_value_add(struct email_get_ctx *x, size_t list_idx,
+	    uint64_t email_id, const struct msgrec *r, uint64_t i);
+/*
+ * jmap_email_body.c: sets the EmailBodyValue of x->vals[x->vnext] in the
+ * bodyValues of its email from the raw bytes in x->raw (raw_cut: not all
+ * of them were read); how many raw bytes of v to read at most; and, for
+ * Email/get, reads the values in turn with EMAIL_BODY, then answers c
+ * (em_get_reply) or with the store's error.
+ */
+void	em_value_set(struct email_get_ctx *x, bool raw_cut);
+uint64_t em_value_want(const struct email_get_ctx *x,
+	    const struct em_value *v);
+void	em_value_next(struct jmap_call *c);
 
 #endif

@@ -2,26 +2,23 @@
 /*
  * jmap_email_get.c: Email/get (RFC 8621 4.2) over storaged's EMAIL_LIST,
  * EMAIL_GET and EMAIL_BODY (lib/ipc_types.def), with the writers of the
- * Email properties (4.1): keywords, addresses, dates, body parts, body
- * values and the header:* forms; and Email/changes (4.3).  storaged
- * keeps the data and the parsed record of each message (lib/msgrec.h);
- * everything JMAP shows of a message is made here from that record, and
- * only body values and the headers asked by name (headers, header:*)
- * need the message's bytes, read with EMAIL_BODY.  Email/parse
- * (jmap_email_import.c) makes its Emails with the same writers from bytes
- * it holds (em_parse_begin, em_parse_email).
- *
- * The header:{name} properties come in every form of 4.1.2, parsed by
- * mime.h from the raw field values.
+ * Email properties (4.1): keywords, addresses, dates and the others of
+ * the parsed record; and Email/changes (4.3).  storaged keeps the data
+ * and the parsed record of each message (lib/msgrec.h); everything JMAP
+ * shows of a message is made here from that record, and only body values
+ * and the headers asked by name (headers, header:*) need the message's
+ * bytes, read with EMAIL_BODY.  The header properties are written by
+ * jmap_email_headers.c (4.1.3), body parts and body values by
+ * jmap_email_body.c (4.1.4).  Email/parse (jmap_email_import.c) makes its
+ * Emails with the same writers from bytes it holds (em_parse_begin,
+ * em_parse_email).
  *
  * Ids: an email's blobId is "E" and its id in hex (http_blob.h: the
  * download resource reads the raw message by it, from the account's own
- * emails only); a part's partId is its index in the record's pre-order,
- * its blobId the message's, "-" and the partId.
+ * emails only).
  */
 #include "jmap_int.h"
 #include "jmap_email.h"
-#include "charset.h"
 #include "compat.h"
 #include "mailflags.h"
 #include "mime.h"
@@ -35,7 +32,6 @@
 #include <time.h>
 
 #define EM_HASH_LEN	32		/* MSG_HASH_LEN of store/record.h */
-#define EM_VALUE_RAW_MAX (16u << 20)	/* raw bytes read for one value */
 
 /* --- Dates and keywords (RFC 8620 1.4, RFC 8621 4.1.1) --- */
 
@@ -43,7 +39,7 @@
  * RFC 8620 1.4: a Date "2024-01-02T03:04:05+01:00" of t in the zone
  * tz_min minutes east of UTC; a UTCDate with utc ("Z").
  */
-static struct json *
+struct json *
 em_date(int64_t t, int32_t tz_min, bool utc)
 {
 	struct tm tm;
@@ -155,357 +151,6 @@ em_keyword_norm(char *s)
 	return em_keyword_valid(s);
 }
 
-/* --- Header fields (RFC 8621 4.1.3) --- */
-
-/*
- * The next field of a header block from *pos to end: its name and its
- * raw value (after the colon, up to and without the CRLF that ends the
- * field; folded lines keep their line breaks).  Returns false at the
- * blank line that ends the header, or at end.  Lines without a colon are
- * skipped.
- */
-static bool
-em_field_next(const char **pos, const char *end, const char **name_r,
-    size_t *nlen_r, const char **val_r, size_t *vlen_r)
-{
-	const char *p, *e, *colon, *line_end, *vend;
-	size_t nlen;
-
-	for (;;) {
-		p = *pos;
-		if (p >= end || *p == '\n' || (*p == '\r' && p + 1 < end &&
-		    p[1] == '\n'))
-			return false;
-		e = memchr(p, '\n', (size_t)(end - p));
-		line_end = e != NULL ? e : end;
-		while (e != NULL && e + 1 < end && (e[1] == ' ' ||
-		    e[1] == '\t'))
-			e = memchr(e + 1, '\n', (size_t)(end - e - 1));
-		vend = e != NULL ? e : end;
-		*pos = e != NULL ? e + 1 : end;
-		colon = memchr(p, ':', (size_t)(line_end - p));
-		if (colon == NULL || colon == p || *p == ' ' || *p == '\t')
-			continue;
-		nlen = (size_t)(colon - p);
-		/* RFC 5322 4.5.3: obsolete white space before the colon. */
-		while (nlen > 0 && (p[nlen - 1] == ' ' || p[nlen - 1] == '\t'))
-			nlen--;
-		if (nlen == 0)
-			continue;
-		if (vend > colon + 1 && vend[-1] == '\r')
-			vend--;
-		*name_r = p;
-		*nlen_r = nlen;
-		*val_r = colon + 1;
-		*vlen_r = (size_t)(vend - (colon + 1));
-		return true;
-	}
-}
-
-/* The headers property: every field in order, values raw. */
-static struct json *
-em_headers_all(const char *h, size_t len)
-{
-	struct json *a = json_new_array(), *o;
-	const char *pos = h, *name, *val;
-	size_t nlen, vlen;
-
-	while (em_field_next(&pos, h + len, &name, &nlen, &val, &vlen)) {
-		o = json_new_object();
-		json_object_set(o, "name", json_new_str(name, nlen));
-		json_object_set(o, "value", json_new_str(val, vlen));
-		json_array_add(a, o);
-	}
-	return a;
-}
-
-/* The forms of a header property (RFC 8621 4.1.2). */
-enum em_form {
-	EF_RAW,
-	EF_TEXT,
-	EF_ADDRS,
-	EF_GROUPED,
-	EF_MSGIDS,
-	EF_DATE,
-	EF_URLS,
-	EF_COUNT
-};
-
-#define EF_BIT(f)	(1u << (f))
-#define EF_ADDR_FORMS	(EF_BIT(EF_RAW) | EF_BIT(EF_ADDRS) | EF_BIT(EF_GROUPED))
-#define EF_ALL_FORMS	(EF_BIT(EF_COUNT) - 1)
-
-static const char *const em_form_names[EF_COUNT] = {
-	"asRaw", "asText", "asAddresses", "asGroupedAddresses",
-	"asMessageIds", "asDate", "asURLs"
-};
-
-/*
- * The forms allowed for the fields RFC 5322 and RFC 2369 define (4.1.2.2
- * to 4.1.2.7; Resent-Reply-To, named in 4.1.2.3, with them); any other
- * field may be fetched in every form.
- */
-static const struct {
-	const char	*name;
-	unsigned	 forms;
-} em_field_forms[] = {
-	{ "from",		EF_ADDR_FORMS },
-	{ "sender",		EF_ADDR_FORMS },
-	{ "reply-to",		EF_ADDR_FORMS },
-	{ "to",			EF_ADDR_FORMS },
-	{ "cc",			EF_ADDR_FORMS },
-	{ "bcc",		EF_ADDR_FORMS },
-	{ "resent-from",	EF_ADDR_FORMS },
-	{ "resent-sender",	EF_ADDR_FORMS },
-	{ "resent-reply-to",	EF_ADDR_FORMS },
-	{ "resent-to",		EF_ADDR_FORMS },
-	{ "resent-cc",		EF_ADDR_FORMS },
-	{ "resent-bcc",		EF_ADDR_FORMS },
-	{ "date",		EF_BIT(EF_RAW) | EF_BIT(EF_DATE) },
-	{ "resent-date",	EF_BIT(EF_RAW) | EF_BIT(EF_DATE) },
-	{ "message-id",		EF_BIT(EF_RAW) | EF_BIT(EF_MSGIDS) },
-	{ "in-reply-to",	EF_BIT(EF_RAW) | EF_BIT(EF_MSGIDS) },
-	{ "references",		EF_BIT(EF_RAW) | EF_BIT(EF_MSGIDS) },
-	{ "resent-message-id",	EF_BIT(EF_RAW) | EF_BIT(EF_MSGIDS) },
-	{ "subject",		EF_BIT(EF_RAW) | EF_BIT(EF_TEXT) },
-	{ "comments",		EF_BIT(EF_RAW) | EF_BIT(EF_TEXT) },
-	{ "keywords",		EF_BIT(EF_RAW) | EF_BIT(EF_TEXT) },
-	{ "return-path",	EF_BIT(EF_RAW) },
-	{ "received",		EF_BIT(EF_RAW) },
-	{ "list-help",		EF_BIT(EF_RAW) | EF_BIT(EF_URLS) },
-	{ "list-unsubscribe",	EF_BIT(EF_RAW) | EF_BIT(EF_URLS) },
-	{ "list-subscribe",	EF_BIT(EF_RAW) | EF_BIT(EF_URLS) },
-	{ "list-post",		EF_BIT(EF_RAW) | EF_BIT(EF_URLS) },
-	{ "list-owner",		EF_BIT(EF_RAW) | EF_BIT(EF_URLS) },
-	{ "list-archive",	EF_BIT(EF_RAW) | EF_BIT(EF_URLS) },
-};
-
-/* A header property "header:{name}[:as{form}][:all]" (4.1.3). */
-struct em_hprop {
-	char		 name[256];	/* NUL-terminated */
-	enum em_form	 form;
-	bool		 all;
-	bool		 one_id;	/* a field of one msg-id */
-};
-
-/*
- * Parses property p into h.  Returns 1 for a header property, 0 for a
- * property of another kind, -1 for a header property that is not valid:
- * a bad name, an unknown form, or a form 4.1.2 does not allow for the
- * field.
- */
-static int
-em_hdr_prop(const char *p, struct em_hprop *h)
-{
-	const char *n, *e;
-	size_t len, i, fl;
-	unsigned forms = EF_ALL_FORMS;
-	int f;
-
-	if (strncmp(p, "header:", 7) != 0)
-		return 0;
-	n = p + 7;
-	e = strchr(n, ':');
-	len = e != NULL ? (size_t)(e - n) : strlen(n);
-	if (len == 0 || len >= sizeof(h->name))
-		return -1;
-	for (i = 0; i < len; i++)
-		if (n[i] < 33 || n[i] > 126)
-			return -1;
-	memcpy(h->name, n, len);
-	h->name[len] = '\0';
-	h->form = EF_RAW;
-	h->all = false;
-	if (e != NULL && strncmp(e, ":as", 3) == 0) {
-		for (f = 0; f < EF_COUNT; f++) {
-			fl = strlen(em_form_names[f]);
-			if (strncmp(e + 1, em_form_names[f], fl) == 0 &&
-			    (e[1 + fl] == '\0' || e[1 + fl] == ':'))
-				break;
-		}
-		if (f == EF_COUNT)
-			return -1;
-		h->form = (enum em_form)f;
-		e += 1 + fl;
-	}
-	if (e != NULL && *e != '\0') {
-		if (strcmp(e, ":all") != 0)
-			return -1;
-		h->all = true;
-	}
-	for (i = 0; i < sizeof(em_field_forms) / sizeof(em_field_forms[0]);
-	    i++)
-		if (strcasecmp(em_field_forms[i].name, h->name) == 0)
-			forms = em_field_forms[i].forms;
-	if ((forms & EF_BIT(h->form)) == 0)
-		return -1;
-	/*
-	 * So that header:Message-ID:asMessageIds is the messageId property
-	 * (4.1.3), read from the record: the first id, or a bare one.
-	 */
-	h->one_id = strcasecmp(h->name, "message-id") == 0 ||
-	    strcasecmp(h->name, "resent-message-id") == 0;
-	return 1;
-}
-
-/* An EmailAddress (4.1.2.3). */
-static struct json *
-em_hdr_address(const struct mime_address *ad)
-{
-	struct json *o = json_new_object();
-
-	json_object_set(o, "name", *ad->name != '\0' ?
-	    json_new_strz(ad->name) : json_new_null());
-	json_object_set(o, "email", json_new_strz(ad->email));
-	return o;
-}
-
-/*
- * An EmailAddress[] (4.1.2.3), or with grouped an EmailAddressGroup[]
- * (4.1.2.4): runs of mailboxes outside a group under a group named
- * null.  An empty group's marker (no name, no email) is no mailbox, as
- * for the Email's from, to and the others (em_addrs).
- */
-static struct json *
-em_hdr_addresses(const char *val, size_t vlen, bool grouped)
-{
-	struct mime_address *v;
-	struct json *a = json_new_array(), *g = NULL, *ga = NULL;
-	size_t i, n, cur = SIZE_MAX;
-
-	v = mime_header_addresses(val, vlen, &n);
-	for (i = 0; i < n; i++) {
-		if (grouped && v[i].groupno != cur) {
-			cur = v[i].groupno;
-			g = json_new_object();
-			json_object_set(g, "name", v[i].group != NULL ?
-			    json_new_strz(v[i].group) : json_new_null());
-			ga = json_new_array();
-			json_object_set(g, "addresses", ga);
-			json_array_add(a, g);
-		}
-		if (*v[i].name == '\0' && *v[i].email == '\0')
-			continue;
-		json_array_add(grouped ? ga : a, em_hdr_address(&v[i]));
-	}
-	free(v);
-	return a;
-}
-
-/*
- * A String[] of the n strings at v (freed), or null for none (4.1.2.5,
- * 4.1.2.7).
- */
-static struct json *
-em_hdr_strv(char **v, size_t n)
-{
-	struct json *a;
-	size_t i;
-
-	a = n > 0 ? json_new_array() : json_new_null();
-	for (i = 0; i < n; i++)
-		json_array_add(a, json_new_strz(v[i]));
-	free(v);
-	return a;
-}
-
-/* One field's value in the form h asks. */
-static struct json *
-em_hdr_value(const char *val, size_t vlen, const struct em_hprop *h)
-{
-	struct buf b = BUF_INIT;
-	struct json *v;
-	char **sv;
-	size_t n;
-	int64_t t;
-	int32_t tz;
-
-	switch (h->form) {
-	case EF_TEXT:
-		mime_header_text(val, vlen, &b);
-		v = json_new_str(b.len > 0 ? (const char *)b.data : "",
-		    b.len);
-		buf_clear(&b);
-		return v;
-	case EF_ADDRS:
-	case EF_GROUPED:
-		return em_hdr_addresses(val, vlen, h->form == EF_GROUPED);
-	case EF_MSGIDS:
-		sv = mime_header_msgids(val, vlen, h->one_id, &n);
-		return em_hdr_strv(sv, n);
-	case EF_DATE:
-		/* As sentAt: the time in the field's own zone. */
-		if (!mime_header_date(val, vlen, &t, &tz))
-			return json_new_null();
-		return em_date(t, tz, false);
-	case EF_URLS:
-		sv = mime_header_urls(val, vlen, &n);
-		return em_hdr_strv(sv, n);
-	default:
-		return json_new_str(val, vlen);
-	}
-}
-
-/*
- * Sets the header properties among props (headers, header:...) of o from
- * the header block [h, h + len).
- */
-static void
-em_hdr_props(struct json *o, const struct json *props, const char *h,
-    size_t len)
-{
-	const char *p, *pos, *name, *val, *last = NULL;
-	struct em_hprop hp;
-	size_t i, nlen, vlen, wlen, lastlen = 0;
-	struct json *a;
-
-	for (i = 0; i < em_len(props); i++) {
-		p = json_str(json_at(props, i), NULL);
-		if (strcmp(p, "headers") == 0) {
-			json_object_set(o, "headers", em_headers_all(h, len));
-			continue;
-		}
-		if (em_hdr_prop(p, &hp) != 1)
-			continue;
-		wlen = strlen(hp.name);
-		a = hp.all ? json_new_array() : NULL;
-		last = NULL;
-		pos = h;
-		while (em_field_next(&pos, h + len, &name, &nlen, &val,
-		    &vlen)) {
-			if (nlen != wlen ||
-			    strncasecmp(name, hp.name, nlen) != 0)
-				continue;
-			if (a != NULL)
-				json_array_add(a, em_hdr_value(val, vlen,
-				    &hp));
-			last = val;
-			lastlen = vlen;
-		}
-		if (a != NULL)
-			json_object_set(o, p, a);
-		else
-			json_object_set(o, p, last != NULL ?
-			    em_hdr_value(last, lastlen, &hp) :
-			    json_new_null());
-	}
-}
-
-/* Whether props asks for a header property. */
-static bool
-em_hdr_asked(const struct json *props)
-{
-	const char *p;
-	size_t i;
-
-	for (i = 0; i < em_len(props); i++) {
-		p = json_str(json_at(props, i), NULL);
-		if (strcmp(p, "headers") == 0 || strncmp(p, "header:", 7) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* --- Email/get (RFC 8621 4.2) --- */
 
 static const char *const email_props[] = {
@@ -534,16 +179,6 @@ static const char *const part_props[] = {
 	"cid", "language", "location", "subParts", NULL
 };
 
-/* One body value to read: part `part` of the email at list index. */
-struct em_value {
-	size_t		 list_idx;
-	uint64_t	 email_id;
-	uint32_t	 part;
-	uint64_t	 off, end;	/* raw body bytes */
-	char		*encoding, *charset;
-	bool		 html;
-};
-
 /*
  * An email whose record properties wait for header bytes: its record
  * (copied) and, per part, where its header is in hdrs (hlen[i] 0: not
@@ -566,31 +201,6 @@ struct em_hjob {
 	uint32_t	 part;
 	uint64_t	 off, end;
 	size_t		 start;		/* where it starts in hdrs */
-};
-
-struct email_get_ctx {
-	const struct json *props;	/* NULL: the defaults */
-	const struct json *bprops;	/* NULL: the defaults */
-	bool		 fetch_text, fetch_html, fetch_all;
-	uint64_t	 max_value;	/* maxBodyValueBytes, 0: none */
-	bool		 with_record;
-	struct em_idset	 ids;
-	size_t		 next;		/* the first id not answered yet */
-	uint64_t	 state;
-	bool		 have_state;
-	struct json	*list;
-	struct em_value	*vals;
-	size_t		 nvals, capvals, vnext;
-	struct buf	 raw;		/* of vals[vnext], so far */
-	/* Header properties (Email's, and the parts' in bprops). */
-	bool		 hdr_email, hdr_parts;
-	struct em_pending *pend;
-	size_t		 npend, cappend;
-	struct em_hjob	*hjobs;
-	size_t		 nhjobs, caphjobs, hnext;
-	bool		 hstarted;	/* hjobs[hnext] has begun */
-	const struct em_pending *cur;	/* while its JSON is made */
-	bool		 parse;		/* Email/parse's (em_parse_begin) */
 };
 
 static void
@@ -619,7 +229,7 @@ email_get_ctx_free(void *p)
 }
 
 /* The header bytes of part i of the email being made, if read. */
-static bool
+bool
 em_cur_hdr(const struct email_get_ctx *x, uint32_t i, const char **h,
     size_t *len)
 {
@@ -643,18 +253,6 @@ email_wanted(const struct email_get_ctx *x, const char *name)
 		if (strcmp(email_props[i], name) == 0)
 			return true;
 	return false;
-}
-
-static bool
-part_wanted(const struct email_get_ctx *x, const char *name)
-{
-	/*
-	 * subParts is not among 4.2's defaults, yet a bodyStructure
-	 * without it would show only its root: the defaults include it.
-	 */
-	if (x->bprops == NULL)
-		return true;
-	return jmap_prop_wanted(x->bprops, name);
 }
 
 /*
@@ -700,153 +298,6 @@ em_msgids(const struct wire_strlist *l)
 	while ((s = wire_strlist_next(&it)) != NULL)
 		json_array_add(a, json_new_strz(s));
 	return a;
-}
-
-static bool
-em_part_is_multi(const struct msgrec_part *pt)
-{
-	return strcmp(pt->type, "multipart") == 0;
-}
-
-/*
- * An EmailBodyPart (RFC 8621 4.1.4) of part i of r.  partId is the part's
- * index in the record (pre-order), which stays the same for the message;
- * a part's blobId is the message's followed by "-" and the partId (there
- * is no blob download yet to resolve it).
- */
-static struct json *
-em_part(const struct email_get_ctx *x, const struct msgrec *r, uint32_t i,
-    const char *blob, int depth)
-{
-	const struct msgrec_part *pt = &r->parts[i];
-	struct json *o = json_new_object(), *a;
-	struct wire_iter it;
-	const char *s;
-	char id[16], bid[96], type[512];
-	bool multi = em_part_is_multi(pt);
-	size_t n;
-	uint32_t k;
-
-	snprintf(id, sizeof(id), "%u", i);
-	snprintf(bid, sizeof(bid), "%s-%u", blob, i);
-	if (part_wanted(x, "partId"))
-		json_object_set(o, "partId", multi ? json_new_null() :
-		    json_new_strz(id));
-	if (part_wanted(x, "blobId"))
-		json_object_set(o, "blobId", multi ? json_new_null() :
-		    json_new_strz(bid));
-	if (part_wanted(x, "size"))
-		json_object_set(o, "size", json_new_int((int64_t)
-		    pt->decoded_size));
-	if (part_wanted(x, "name"))
-		json_object_set(o, "name", pt->name != NULL ?
-		    json_new_strz(pt->name) : json_new_null());
-	if (part_wanted(x, "type")) {
-		snprintf(type, sizeof(type), "%s/%s", pt->type, pt->subtype);
-		json_object_set(o, "type", json_new_strz(type));
-	}
-	if (part_wanted(x, "charset")) {
-		/* 4.1.4: us-ascii for a text part without a charset. */
-		if (pt->charset != NULL)
-			json_object_set(o, "charset",
-			    json_new_strz(pt->charset));
-		else if (strcmp(pt->type, "text") == 0)
-			json_object_set(o, "charset",
-			    json_new_strz("us-ascii"));
-		else
-			json_object_set(o, "charset", json_new_null());
-	}
-	if (part_wanted(x, "disposition"))
-		json_object_set(o, "disposition", pt->disposition != NULL ?
-		    json_new_strz(pt->disposition) : json_new_null());
-	if (part_wanted(x, "cid")) {
-		/* The Content-ID without its angle brackets. */
-		if ((s = pt->id) != NULL) {
-			while (*s == ' ' || *s == '<')
-				s++;
-			n = strcspn(s, ">");
-			json_object_set(o, "cid", json_new_str(s, n));
-		} else
-			json_object_set(o, "cid", json_new_null());
-	}
-	if (part_wanted(x, "language")) {
-		if (pt->language.count == 0)
-			json_object_set(o, "language", json_new_null());
-		else {
-			a = json_new_array();
-			wire_strlist_iter(&pt->language, &it);
-			while ((s = wire_strlist_next(&it)) != NULL)
-				json_array_add(a, json_new_strz(s));
-			json_object_set(o, "language", a);
-		}
-	}
-	if (part_wanted(x, "location"))
-		json_object_set(o, "location", pt->location != NULL ?
-		    json_new_strz(pt->location) : json_new_null());
-	if (x->hdr_parts && em_cur_hdr(x, i, &s, &n))
-		em_hdr_props(o, x->bprops, s, n);
-	else if (x->hdr_parts)
-		em_hdr_props(o, x->bprops, "", 0);
-	if (multi && part_wanted(x, "subParts")) {
-		a = json_new_array();
-		/* The record is checked: children come after their parent. */
-		for (k = i + 1; k < r->nparts && depth < MIME_MAX_DEPTH + 2;
-		    k++)
-			if (r->parts[k].parent == i)
-				json_array_add(a, em_part(x, r, k, blob,
-				    depth + 1));
-		json_object_set(o, "subParts", a);
-	}
-	return o;
-}
-
-/* An EmailBodyPart[] of the part indices of l. */
-static struct json *
-em_part_list(const struct email_get_ctx *x, const struct msgrec *r,
-    const struct wire_u64list *l, const char *blob)
-{
-	struct json *a = json_new_array();
-	uint64_t k;
-	uint32_t i;
-
-	for (i = 0; i < l->count; i++)
-		if ((k = wire_u64list_get(l, i)) < r->nparts)
-			json_array_add(a, em_part(x, r, (uint32_t)k, blob, 0));
-	return a;
-}
-
-/* Queues part i's value, once per email. */
-static void
-em_value_add(struct email_get_ctx *x, size_t list_idx, uint64_t email_id,
-    const struct msgrec *r, uint64_t i)
-{
-	const struct msgrec_part *pt;
-	struct em_value *v;
-	size_t k;
-
-	if (i >= r->nparts)
-		return;
-	pt = &r->parts[i];
-	if (strcmp(pt->type, "text") != 0)
-		return;
-	for (k = x->nvals; k > 0 && x->vals[k - 1].list_idx == list_idx; k--)
-		if (x->vals[k - 1].part == i)
-			return;
-	if (x->nvals == x->capvals) {
-		x->capvals = x->capvals == 0 ? 16 : x->capvals * 2;
-		x->vals = xreallocarray(x->vals, x->capvals,
-		    sizeof(*x->vals));
-	}
-	v = &x->vals[x->nvals++];
-	memset(v, 0, sizeof(*v));
-	v->list_idx = list_idx;
-	v->email_id = email_id;
-	v->part = (uint32_t)i;
-	v->off = pt->body_off;
-	v->end = pt->body_end;
-	v->encoding = pt->encoding != NULL ? xstrdup(pt->encoding) : NULL;
-	v->charset = pt->charset != NULL ? xstrdup(pt->charset) : NULL;
-	v->html = strcmp(pt->subtype, "html") == 0;
 }
 
 /* The properties of the record, into o. */
@@ -917,7 +368,7 @@ em_from_record(struct email_get_ctx *x, struct json *o, size_t list_idx,
 		    &r->attachments, blob));
 	if (!email_wanted(x, "bodyValues"))
 		return;
-	/* Filled in once the values are read (email_value_next). */
+	/* Filled in once the values are read (em_value_next). */
 	json_object_set(o, "bodyValues", json_new_object());
 	if (x->fetch_text || x->fetch_all)
 		for (i = 0; i < r->text_body.count; i++)
@@ -948,7 +399,6 @@ em_no_record(struct email_get_ctx *x, struct json *o)
 }
 
 static void	email_get_send(struct jmap_call *c);
-static void	email_value_next(struct jmap_call *c);
 static void	email_hdr_next(struct jmap_call *c);
 
 static void
@@ -1021,7 +471,7 @@ email_hdr_done(struct jmap_call *c)
 		x->cur = NULL;
 		msgrec_close(&rec);
 	}
-	email_value_next(c);
+	em_value_next(c);
 }
 
 /* The headers to read for the pending emails. */
@@ -1223,8 +673,8 @@ email_get_send(struct jmap_call *c)
 	buf_clear(&b);
 }
 
-static void
-email_get_reply(struct jmap_call *c)
+void
+em_get_reply(struct jmap_call *c)
 {
 	struct email_get_ctx *x = c->ctx;
 	struct json *res = json_new_object();
@@ -1239,133 +689,6 @@ email_get_reply(struct jmap_call *c)
 	jmap_call_reply(c, res);
 }
 
-/*
- * Sets the EmailBodyValue of vals[vnext] from its raw bytes (RFC 8621
- * 4.1.4): transfer-decoded, converted to UTF-8, cut to maxBodyValueBytes
- * on a character boundary and, for HTML, not inside a tag.
- */
-static void
-email_value_set(struct email_get_ctx *x, bool raw_cut)
-{
-	struct em_value *v = &x->vals[x->vnext];
-	struct json *o, *bv;
-	struct buf out = BUF_INIT, dec = BUF_INIT;
-	size_t n;
-	bool trunc = raw_cut;
-	char id[16];
-	uint8_t *lt;
-
-	/*
-	 * mime_body_text's work, with UTF-8 left as it is: charset.h
-	 * needs charset_init() before the sandbox for any other charset.
-	 */
-	mime_body_decode(v->encoding, x->raw.data, x->raw.len, &dec);
-	if ((v->charset == NULL || strcmp(v->charset, "utf-8") == 0 ||
-	    strcmp(v->charset, "us-ascii") == 0) &&
-	    charset_utf8_valid(dec.data, dec.len))
-		buf_append(&out, dec.data, dec.len);
-	else
-		charset_to_utf8(v->charset, dec.data, dec.len, &out);
-	buf_clear(&dec);
-	n = out.len;
-	if (x->max_value > 0 && n > x->max_value) {
-		n = charset_utf8_prefix(out.data, (size_t)x->max_value);
-		if (v->html && n > 0) {
-			lt = memrchr(out.data, '<', n);
-			if (lt != NULL && memchr(lt, '>', n -
-			    (size_t)(lt - out.data)) == NULL)
-				n = (size_t)(lt - out.data);
-		}
-		trunc = true;
-	}
-	o = json_new_object();
-	json_object_set(o, "value", json_new_str(n > 0 ? (char *)out.data :
-	    "", n));
-	/* charset.h maps what does not convert, and says nothing of it. */
-	json_object_set(o, "isEncodingProblem", json_new_bool(false));
-	json_object_set(o, "isTruncated", json_new_bool(trunc));
-	snprintf(id, sizeof(id), "%u", v->part);
-	bv = json_get(json_at(x->list, v->list_idx), "bodyValues");
-	if (bv != NULL)
-		json_object_set(bv, id, o);
-	else
-		json_free(&o);
-	buf_clear(&out);
-}
-
-/* How many raw bytes of a value to read at most. */
-static uint64_t
-email_value_want(const struct email_get_ctx *x, const struct em_value *v)
-{
-	uint64_t want = v->end - v->off;
-
-	/* Any encoding takes at most 4 raw bytes per UTF-8 byte shown. */
-	if (x->max_value > 0 && want > x->max_value * 4 + 1024)
-		want = x->max_value * 4 + 1024;
-	if (want > EM_VALUE_RAW_MAX)
-		want = EM_VALUE_RAW_MAX;
-	return want;
-}
-
-static void
-email_value_cb(struct jmap_call *c, enum ipc_status st, const char *text,
-    const void *rep)
-{
-	const struct ipc_EMAIL_BODY_rep *r = rep;
-	struct email_get_ctx *x = c->ctx;
-	struct em_value *v = &x->vals[x->vnext];
-	uint64_t want = email_value_want(x, v);
-
-	if (st == IPC_S_NOTFOUND) {
-		/* Destroyed meanwhile: the value is left out. */
-		buf_reset(&x->raw);
-		x->vnext++;
-		email_value_next(c);
-		return;
-	}
-	if (st != IPC_S_OK) {
-		em_store_error(c, st, text);
-		return;
-	}
-	buf_append(&x->raw, r->data.p, r->data.len);
-	if (r->data.len > 0 && x->raw.len < want) {
-		email_value_next(c);
-		return;
-	}
-	email_value_set(x, want < v->end - v->off);
-	buf_reset(&x->raw);
-	x->vnext++;
-	email_value_next(c);
-}
-
-/* Reads the next chunk of the values, or answers when all are read. */
-static void
-email_value_next(struct jmap_call *c)
-{
-	struct email_get_ctx *x = c->ctx;
-	struct ipc_EMAIL_BODY_req m;
-	struct em_value *v;
-	uint64_t want;
-
-	for (;;) {
-		if (x->vnext == x->nvals) {
-			email_get_reply(c);
-			return;
-		}
-		v = &x->vals[x->vnext];
-		want = email_value_want(x, v);
-		if (want > 0)
-			break;
-		email_value_set(x, false);
-		x->vnext++;
-	}
-	memset(&m, 0, sizeof(m));
-	m.email_id = v->email_id;
-	m.offset = v->off + x->raw.len;
-	m.length = want - x->raw.len > EM_BODY_CHUNK ? EM_BODY_CHUNK :
-	    (uint32_t)(want - x->raw.len);
-	(void)jmap_store_request(c, IPC_T_EMAIL_BODY, &m, email_value_cb);
-}
 
 /*
  * Checks a list of property names (Email's or EmailBodyPart's): each is
@@ -1377,7 +700,6 @@ em_props_check(struct jmap_call *c, const struct json *props,
 {
 	const char *p;
 	char why[128];
-	struct em_hprop hp;
 	size_t i, k;
 	int h;
 
@@ -1392,7 +714,7 @@ em_props_check(struct jmap_call *c, const struct json *props,
 				break;
 		if (known[k] != NULL || strcmp(p, "headers") == 0)
 			continue;
-		if ((h = em_hdr_prop(p, &hp)) == 1)
+		if ((h = em_hdr_prop_check(p)) == 1)
 			continue;
 		snprintf(why, sizeof(why), h == 0 ? "Unknown property in %s" :
 		    "A header form in %s that is not valid or not supported",
@@ -1628,11 +950,11 @@ em_parse_email(struct email_get_ctx *x, const uint8_t *msg, size_t len,
 	/* Body values from the bytes at hand (the record checked them). */
 	for (x->vnext = 0; x->vnext < x->nvals; x->vnext++) {
 		v = &x->vals[x->vnext];
-		want = email_value_want(x, v);
+		want = em_value_want(x, v);
 		buf_reset(&x->raw);
 		if (want > 0)
 			buf_append(&x->raw, msg + v->off, (size_t)want);
-		email_value_set(x, want < v->end - v->off);
+		em_value_set(x, want < v->end - v->off);
 	}
 	buf_reset(&x->raw);
 	for (i = 0; i < x->nvals; i++) {
