@@ -19,22 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct wire_u64list
-mail_email_u64s(const struct mail_vec *v)
-{
-	struct wire_u64list l = { v->n, v->b.data };
-
-	return l;
-}
-
-static struct wire_bytes
-mail_email_bytes(const struct buf *b)
-{
-	struct wire_bytes w = { b->data, (uint32_t)b->len };
-
-	return w;
-}
-
 /* --- Reads --- */
 
 void
@@ -62,8 +46,8 @@ mail_mbox_threads(struct ipc_chan *c, const struct ipc_frame *f,
 		ipc_reply(c, f, st, err.text, NULL);
 	else {
 		rep.state = r.state;
-		rep.ids = mail_email_u64s(&r.ids);
-		rep.unread_threads = mail_email_u64s(&r.unread_threads);
+		rep.ids = mail_vec_u64s(&r.ids);
+		rep.unread_threads = mail_vec_u64s(&r.unread_threads);
 		ipc_reply(c, f, IPC_S_OK, NULL, &rep);
 	}
 	email_mbox_threads_clear(&r);
@@ -96,14 +80,14 @@ mail_email_list(struct ipc_chan *c, const struct ipc_frame *f,
 	else {
 		rep.state = r.state;
 		rep.next = r.next;
-		rep.email_ids = mail_email_u64s(&r.rows.ids);
-		rep.thread_ids = mail_email_u64s(&r.rows.thread_ids);
-		rep.received = mail_email_u64s(&r.rows.received);
-		rep.sizes = mail_email_u64s(&r.rows.sizes);
-		rep.flags = mail_email_u64s(&r.rows.flags);
+		rep.email_ids = mail_vec_u64s(&r.rows.ids);
+		rep.thread_ids = mail_vec_u64s(&r.rows.thread_ids);
+		rep.received = mail_vec_u64s(&r.rows.received);
+		rep.sizes = mail_vec_u64s(&r.rows.sizes);
+		rep.flags = mail_vec_u64s(&r.rows.flags);
 		strvec_to_wire(&r.rows.keywords, &kb, &rep.keywords);
-		rep.mbox_counts = mail_email_u64s(&r.rows.mbox_counts);
-		rep.mailbox_ids = mail_email_u64s(&r.rows.mailbox_ids);
+		rep.mbox_counts = mail_vec_u64s(&r.rows.mbox_counts);
+		rep.mailbox_ids = mail_vec_u64s(&r.rows.mailbox_ids);
 		ipc_reply(c, f, IPC_S_OK, NULL, &rep);
 	}
 	email_list_clear(&r);
@@ -137,17 +121,17 @@ mail_email_get(struct ipc_chan *c, const struct ipc_frame *f,
 	else {
 		rep.state = r.state;
 		rep.done = r.done;
-		rep.found = mail_email_u64s(&r.rows.ids);
-		rep.thread_ids = mail_email_u64s(&r.rows.thread_ids);
-		rep.received = mail_email_u64s(&r.rows.received);
-		rep.sizes = mail_email_u64s(&r.rows.sizes);
-		rep.flags = mail_email_u64s(&r.rows.flags);
+		rep.found = mail_vec_u64s(&r.rows.ids);
+		rep.thread_ids = mail_vec_u64s(&r.rows.thread_ids);
+		rep.received = mail_vec_u64s(&r.rows.received);
+		rep.sizes = mail_vec_u64s(&r.rows.sizes);
+		rep.flags = mail_vec_u64s(&r.rows.flags);
 		strvec_to_wire(&r.rows.keywords, &kb, &rep.keywords);
-		rep.mbox_counts = mail_email_u64s(&r.rows.mbox_counts);
-		rep.mailbox_ids = mail_email_u64s(&r.rows.mailbox_ids);
-		rep.hashes = mail_email_bytes(&r.rows.hashes);
-		rep.records = mail_email_bytes(&r.rows.records);
-		rep.record_lens = mail_email_u64s(&r.rows.record_lens);
+		rep.mbox_counts = mail_vec_u64s(&r.rows.mbox_counts);
+		rep.mailbox_ids = mail_vec_u64s(&r.rows.mailbox_ids);
+		rep.hashes = mail_buf_bytes(&r.rows.hashes);
+		rep.records = mail_buf_bytes(&r.rows.records);
+		rep.record_lens = mail_vec_u64s(&r.rows.record_lens);
 		ipc_reply(c, f, IPC_S_OK, NULL, &rep);
 	}
 	email_get_clear(&r);
@@ -179,7 +163,7 @@ mail_email_body(struct ipc_chan *c, const struct ipc_frame *f,
 	if (st != IPC_S_OK)
 		ipc_reply(c, f, st, err.text, NULL);
 	else {
-		rep.data = mail_email_bytes(&data);
+		rep.data = mail_buf_bytes(&data);
 		ipc_reply(c, f, IPC_S_OK, NULL, &rep);
 	}
 	buf_clear(&data);
@@ -210,9 +194,9 @@ mail_thread_get(struct ipc_chan *c, const struct ipc_frame *f,
 		ipc_reply(c, f, st, err.text, NULL);
 	else {
 		rep.state = r.state;
-		rep.found = mail_email_u64s(&r.found);
-		rep.counts = mail_email_u64s(&r.counts);
-		rep.email_ids = mail_email_u64s(&r.email_ids);
+		rep.found = mail_vec_u64s(&r.found);
+		rep.counts = mail_vec_u64s(&r.counts);
+		rep.email_ids = mail_vec_u64s(&r.email_ids);
 		ipc_reply(c, f, IPC_S_OK, NULL, &rep);
 	}
 	email_threads_clear(&r);
@@ -262,9 +246,9 @@ mail_email_set_done(void *arg, enum ipc_status st,
 	else {
 		rep.old_state = es->old_state;
 		rep.new_state = es->new_state;
-		rep.update_status = mail_email_u64s(&es->up_status);
+		rep.update_status = mail_vec_u64s(&es->up_status);
 		strvec_to_wire(&es->up_texts, &ub, &rep.update_texts);
-		rep.destroy_status = mail_email_u64s(&es->destroy_status);
+		rep.destroy_status = mail_vec_u64s(&es->destroy_status);
 		strvec_to_wire(&es->destroy_texts, &xb, &rep.destroy_texts);
 		ipc_reply_ref(w->chan, &j->ref, IPC_S_OK, NULL, &rep);
 	}

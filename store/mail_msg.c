@@ -37,17 +37,7 @@ mail_msg_uids_ok(struct ipc_chan *c, const struct ipc_frame *f,
 static struct wire_bytes
 mail_msg_bytes(const struct mail_vec *v)
 {
-	struct wire_bytes b = { v->b.data, (uint32_t)v->b.len };
-
-	return b;
-}
-
-static struct wire_u64list
-mail_msg_u64s(const struct mail_vec *v)
-{
-	struct wire_u64list l = { v->n, v->b.data };
-
-	return l;
+	return mail_buf_bytes(&v->b);
 }
 
 /* --- Reads --- */
@@ -172,8 +162,8 @@ mail_mbox_sync(struct ipc_chan *c, const struct ipc_frame *f, const void *msg,
 		rep.added = mail_msg_bytes(&r.added);
 		rep.vanished = mail_msg_bytes(&r.vanished);
 		rep.changed = mail_msg_bytes(&r.changed);
-		rep.modseqs = mail_msg_u64s(&r.modseqs);
-		rep.flags = mail_msg_u64s(&r.flags);
+		rep.modseqs = mail_vec_u64s(&r.modseqs);
+		rep.flags = mail_vec_u64s(&r.flags);
 		strvec_to_wire(&r.keywords, &kb, &rep.keywords);
 		ipc_reply(c, f, IPC_S_OK, NULL, &rep);
 	}
@@ -279,22 +269,22 @@ mail_msg_fetch(struct ipc_chan *c, const struct ipc_frame *f, const void *msg,
 	else {
 		rep.done = r.done;
 		rep.found = mail_msg_bytes(&r.found);
-		rep.email_ids = mail_msg_u64s(&r.email_ids);
-		rep.thread_ids = mail_msg_u64s(&r.thread_ids);
-		rep.modseqs = mail_msg_u64s(&r.modseqs);
-		rep.flags = mail_msg_u64s(&r.flags);
+		rep.email_ids = mail_vec_u64s(&r.email_ids);
+		rep.thread_ids = mail_vec_u64s(&r.thread_ids);
+		rep.modseqs = mail_vec_u64s(&r.modseqs);
+		rep.flags = mail_vec_u64s(&r.flags);
 		strvec_to_wire(&r.keywords, &kb, &rep.keywords);
-		rep.received = mail_msg_u64s(&r.received);
-		rep.saved = mail_msg_u64s(&r.saved);
-		rep.sizes = mail_msg_u64s(&r.sizes);
+		rep.received = mail_vec_u64s(&r.received);
+		rep.saved = mail_vec_u64s(&r.saved);
+		rep.sizes = mail_vec_u64s(&r.sizes);
 		rep.records.p = r.records.data;
 		rep.records.len = (uint32_t)r.records.len;
-		rep.record_lens = mail_msg_u64s(&r.record_lens);
+		rep.record_lens = mail_vec_u64s(&r.record_lens);
 		rep.text_hits.p = r.text_hits.data;
 		rep.text_hits.len = (uint32_t)r.text_hits.len;
 		rep.bodies.p = r.bodies.data;
 		rep.bodies.len = (uint32_t)r.bodies.len;
-		rep.body_lens = mail_msg_u64s(&r.body_lens);
+		rep.body_lens = mail_vec_u64s(&r.body_lens);
 		ipc_reply(c, f, IPC_S_OK, NULL, &rep);
 	}
 	mail_fetch_clear(&r);
@@ -473,8 +463,8 @@ mail_store_done(void *arg, enum ipc_status st, const struct store_error *err)
 		ipc_reply_ref(c, &j->ref, st, err->text, NULL);
 	else if (c != NULL) {
 		rep.changed = mail_msg_bytes(&r->changed);
-		rep.modseqs = mail_msg_u64s(&r->modseqs);
-		rep.flags = mail_msg_u64s(&r->flags_out);
+		rep.modseqs = mail_vec_u64s(&r->modseqs);
+		rep.flags = mail_vec_u64s(&r->flags_out);
 		strvec_to_wire(&r->keywords, &kb, &rep.keywords);
 		rep.modified = mail_msg_bytes(&r->modified);
 		rep.highestmodseq = r->highestmodseq;
@@ -677,7 +667,7 @@ mail_append_done(void *arg, enum ipc_status st, const struct store_error *err)
 	else {
 		rep.uidvalidity = a->uidvalidity;
 		rep.uids = mail_msg_bytes(&a->uids);
-		rep.email_ids = mail_msg_u64s(&a->email_ids);
+		rep.email_ids = mail_vec_u64s(&a->email_ids);
 		rep.highestmodseq = a->highestmodseq;
 		ipc_reply_ref(w->chan, &j->ref, IPC_S_OK, NULL, &rep);
 	}

@@ -91,6 +91,9 @@ void	mail_vec_clear(struct mail_vec *v);
 /* Value i of a u32 or u64 vector. */
 uint32_t mail_vec_u32_get(const struct mail_vec *v, uint32_t i);
 uint64_t mail_vec_u64_get(const struct mail_vec *v, uint32_t i);
+/* A u64 vector as a reply's U64LIST, and a buffer as its BYTES (borrowed). */
+struct wire_u64list mail_vec_u64s(const struct mail_vec *v);
+struct wire_bytes mail_buf_bytes(const struct buf *b);
 
 /*
  * Checks that [p, p + len) is a uid vector (ascending, no duplicates, no

@@ -40,6 +40,22 @@ mail_vec_u32(struct mail_vec *v, uint32_t x)
 	v->n++;
 }
 
+struct wire_u64list
+mail_vec_u64s(const struct mail_vec *v)
+{
+	struct wire_u64list l = { v->n, v->b.data };
+
+	return l;
+}
+
+struct wire_bytes
+mail_buf_bytes(const struct buf *b)
+{
+	struct wire_bytes w = { b->data, (uint32_t)b->len };
+
+	return w;
+}
+
 void
 mail_vec_u64(struct mail_vec *v, uint64_t x)
 {
