@@ -27,5 +27,6 @@ objid_format(char *out, char kind, uint64_t n)
 #define OBJID_ACCOUNT	'A'	/* JMAP accountId (RFC 8620 1.6.2) */
 #define OBJID_IDENTITY	'I'	/* JMAP Identity (RFC 8621 6) */
 #define OBJID_SUBMISSION 'Q'	/* JMAP EmailSubmission (RFC 8621 7) */
+#define OBJID_PUSHSUB	'P'	/* JMAP PushSubscription (RFC 8620 7.2) */
 
 #endif

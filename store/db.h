@@ -115,6 +115,9 @@ struct store_db {
 	MDB_dbi		 identities;
 	MDB_dbi		 submissions;
 	MDB_dbi		 relay_queue;
+	MDB_dbi		 vacations;	/* vacation.h */
+	MDB_dbi		 pushsubs;	/* pushsub.h */
+	MDB_dbi		 pushsub_ids;
 };
 
 /* Named databases an environment may hold, with room for later ones. */

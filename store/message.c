@@ -763,7 +763,8 @@ message_account_purge(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	const MDB_dbi dbis[] = { db->mail_state, db->mailboxes, db->messages,
 	    db->msgrecs, db->mbox_uids, db->mbox_dates, db->mbox_threads,
 	    db->threads, db->msgids, db->changes, db->vanished, db->dups,
-	    db->metadata, db->uploads, db->identities, db->submissions };
+	    db->metadata, db->uploads, db->identities, db->submissions,
+	    db->vacations, db->pushsubs };
 	struct key_mail pre;
 	enum ipc_status st;
 	size_t i;

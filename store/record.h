@@ -147,7 +147,8 @@ struct message_rec {
 /* The objects and kinds a change-log entry names. */
 enum change_type {
 	CHANGE_MAILBOX = 1, CHANGE_EMAIL, CHANGE_THREAD,
-	CHANGE_IDENTITY = 4, CHANGE_SUBMISSION = 5	/* submit.h */
+	CHANGE_IDENTITY = 4, CHANGE_SUBMISSION = 5,	/* submit.h */
+	CHANGE_VACATION = 6				/* vacation.h */
 };
 enum change_kind { CHANGE_CREATED = 1, CHANGE_UPDATED, CHANGE_DESTROYED };
 

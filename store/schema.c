@@ -81,6 +81,17 @@ static const struct schema_dbi schema_dbis_v6[] = {
 	SCHEMA_DBI(relay_queue, 0),
 };
 
+/* ... and those version 7 added: JMAP vacation responses. */
+static const struct schema_dbi schema_dbis_v7[] = {
+	SCHEMA_DBI(vacations, 0),
+};
+
+/* ... and those version 8 added: JMAP push subscriptions. */
+static const struct schema_dbi schema_dbis_v8[] = {
+	SCHEMA_DBI(pushsubs, 0),
+	SCHEMA_DBI(pushsub_ids, 0),
+};
+
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 static MDB_dbi *
@@ -359,6 +370,30 @@ schema_step_submission(struct store_db *db, MDB_txn *txn,
 	    MDB_CREATE, err);
 }
 
+/*
+ * Version 6 -> 7: the database of JMAP vacation responses (vacation.h).
+ * Every account's response is off until set.
+ */
+static int
+schema_step_vacation(struct store_db *db, MDB_txn *txn,
+    struct store_error *err)
+{
+	return schema_dbi_open(db, txn, schema_dbis_v7, NELEM(schema_dbis_v7),
+	    MDB_CREATE, err);
+}
+
+/*
+ * Version 7 -> 8: the databases of JMAP push subscriptions (pushsub.h).
+ * Nobody has subscribed yet.
+ */
+static int
+schema_step_pushsub(struct store_db *db, MDB_txn *txn,
+    struct store_error *err)
+{
+	return schema_dbi_open(db, txn, schema_dbis_v8, NELEM(schema_dbis_v8),
+	    MDB_CREATE, err);
+}
+
 static const struct schema_step schema_steps[] = {
 	{ 0, "initial layout", schema_step_initial },
 	{ 1, "mail store", schema_step_mail },
@@ -366,6 +401,8 @@ static const struct schema_step schema_steps[] = {
 	{ 3, "subscriptions without a mailbox", schema_step_subscriptions },
 	{ 4, "uploads", schema_step_uploads },
 	{ 5, "submission", schema_step_submission },
+	{ 6, "vacation responses", schema_step_vacation },
+	{ 7, "push subscriptions", schema_step_pushsub },
 };
 
 /* Opens the meta database, creating it in a new environment. */
@@ -491,6 +528,9 @@ schema_open_dbis(struct store_db *db, struct store_error *err)
 	    err) == -1 || schema_dbi_open(db, txn, schema_dbis_v5,
 	    NELEM(schema_dbis_v5), 0, err) == -1 ||
 	    schema_dbi_open(db, txn, schema_dbis_v6, NELEM(schema_dbis_v6), 0,
+	    err) == -1 || schema_dbi_open(db, txn, schema_dbis_v7,
+	    NELEM(schema_dbis_v7), 0, err) == -1 ||
+	    schema_dbi_open(db, txn, schema_dbis_v8, NELEM(schema_dbis_v8), 0,
 	    err) == -1) {
 		db_abort(&txn);
 		return -1;

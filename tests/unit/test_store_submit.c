@@ -1107,8 +1107,8 @@ TEST(test_schema_step_6)
 		return;
 	}
 	CHECK_INT(schema_version(&db, &v, &err), 0);
-	CHECK_INT(v, 6);
-	CHECK_INT(SCHEMA_VERSION, 6);
+	CHECK_INT(v, SCHEMA_VERSION);	/* and the later steps */
+	CHECK(SCHEMA_VERSION >= 6);
 	acct = add_account(&db, "alice@example.org");
 	e1 = deliver(&db, acct, msg1);
 	CHECK_STR(ident_text(&db, acct, NULL), "1::alice@example.org:0");
