@@ -30,7 +30,7 @@ BUILD="build-essential autoconf pkg-config libssl-dev liblmdb-dev
  libseccomp-dev zlib1g-dev libunistring-dev"
 TEST="python3 openssl clang libclang-rt-dev mandoc procps lmdb-utils postfix
  swaks dovecot-imapd isync neomutt tmux curl python3-websockets nodejs npm
- python3-dkim python3-aiosmtpd"
+ python3-dkim python3-aiosmtpd python3-cryptography"
 
 pkgs=$(echo $BUILD $TEST)
 missing=""

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static void
@@ -96,6 +97,12 @@ boot_read_config(const char *procname, struct boot_conf *bc,
 void
 boot_confine(const struct boot_conf *bc, enum sandbox_profile p)
 {
+	/*
+	 * glibc reads the time zone file once, on the first call that needs
+	 * it (gmtime_r for a Date field, mktime in OpenSSL's certificate
+	 * checks): now, while it can be opened.
+	 */
+	tzset();
 	if (bc->drop)
 		priv_drop(bc->chroot, bc->uid, bc->gid);
 	else

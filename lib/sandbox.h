@@ -17,7 +17,13 @@ enum sandbox_profile {
 	 */
 	SANDBOX_NETWORK,
 	/* storaged: as above plus file I/O and mmap inside its chroot. */
-	SANDBOX_STORE
+	SANDBOX_STORE,
+	/*
+	 * lmtpd: SANDBOX_NETWORK plus UDP sockets, for the DNS queries of
+	 * its JMAP push client (workers/lmtpd/lmtp_push.c); imapd and jmapd
+	 * keep the narrower profile.
+	 */
+	SANDBOX_OUTBOUND
 };
 
 /* Installs the filter of profile p for this process and its threads. */

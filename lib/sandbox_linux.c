@@ -94,6 +94,22 @@ sandbox_allow_tcp(scmp_filter_ctx ctx)
 			fatalx("seccomp_rule_add socket: %s", strerror(-r));
 }
 
+/* socket(2) for UDP over IPv4 and IPv6: lmtpd's DNS queries (evdns). */
+static void
+sandbox_allow_udp(scmp_filter_ctx ctx)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(families) / sizeof(families[0]); i++)
+		if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+		    SCMP_SYS(socket), 2, SCMP_A0(SCMP_CMP_EQ,
+		    (scmp_datum_t)families[i]), SCMP_A1(SCMP_CMP_MASKED_EQ,
+		    SANDBOX_SOCK_TYPE, SOCK_DGRAM))) < 0)
+			fatalx("seccomp_rule_add socket: %s", strerror(-r));
+}
+
 #ifdef BULWARK_SANITIZE
 /* What AddressSanitizer and UBSan call to report and symbolize. */
 static const int sandbox_sanitizer[] = {
@@ -133,10 +149,12 @@ sandbox_apply(enum sandbox_profile p)
 	sandbox_allow(ctx, sandbox_common, NELEM(sandbox_common));
 	if (p == SANDBOX_STORE)
 		sandbox_allow(ctx, sandbox_store, NELEM(sandbox_store));
-	if (p == SANDBOX_NETWORK) {
+	if (p == SANDBOX_NETWORK || p == SANDBOX_OUTBOUND) {
 		sandbox_allow(ctx, sandbox_network, NELEM(sandbox_network));
 		sandbox_allow_tcp(ctx);
 	}
+	if (p == SANDBOX_OUTBOUND)
+		sandbox_allow_udp(ctx);
 #ifdef BULWARK_SANITIZE
 	sandbox_allow(ctx, sandbox_sanitizer, NELEM(sandbox_sanitizer));
 #endif
@@ -144,7 +162,8 @@ sandbox_apply(enum sandbox_profile p)
 		fatalx("seccomp_load: %s", strerror(-r));
 	seccomp_release(ctx);
 	log_debug("sandbox on profile=%s",
-	    p == SANDBOX_STORE ? "store" : "network");
+	    p == SANDBOX_STORE ? "store" : p == SANDBOX_OUTBOUND ? "outbound" :
+	    "network");
 }
 
 #else /* !HAVE_SECCOMP */

@@ -8,6 +8,7 @@
 #include "tls.h"
 #include "compat.h"
 
+#include <limits.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -52,6 +53,39 @@ tls_error_string(unsigned long err, char *buf, size_t size)
 	else
 		ERR_error_string_n(err, buf, size);
 	ERR_clear_error();
+}
+
+int
+tls_trust_pem(SSL_CTX *ctx, const uint8_t *pem, size_t len, char *error,
+    size_t errsize)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	X509 *x;
+	BIO *bio;
+	int n = 0;
+
+	if (len > INT_MAX ||
+	    (bio = BIO_new_mem_buf(pem, (int)len)) == NULL) {
+		strlcpy(error, "cannot read the certificates", errsize);
+		return -1;
+	}
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (X509_STORE_add_cert(store, x) != 1) {
+			X509_free(x);
+			BIO_free(bio);
+			tls_error_string(0, error, errsize);
+			return -1;
+		}
+		X509_free(x);
+		n++;
+	}
+	BIO_free(bio);
+	ERR_clear_error();	/* the end of the PEM data */
+	if (n == 0) {
+		strlcpy(error, "no PEM certificate", errsize);
+		return -1;
+	}
+	return n;
 }
 
 /* Loads the chain: the first certificate is the server's own. */

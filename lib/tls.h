@@ -30,6 +30,15 @@
  */
 SSL_CTX	*tls_server_ctx_new(const uint8_t *cert, size_t certlen,
 	    const uint8_t *key, size_t keylen, char *error, size_t errsize);
+/*
+ * Makes the PEM certificates in [pem, pem + len) the trust anchors that
+ * ctx (a client context) verifies servers against, for a configured
+ * private CA: the master read the file, the worker never opens it.
+ * Returns the number of certificates added (at least 1), or -1 with a
+ * reason in error.
+ */
+int	 tls_trust_pem(SSL_CTX *ctx, const uint8_t *pem, size_t len,
+	    char *error, size_t errsize);
 /* Frees *ctxp (which may be NULL) and NULLs it. */
 void	 tls_ctx_free(SSL_CTX **ctxp);
 /*

@@ -31,6 +31,11 @@
 
 #include <event2/event.h>
 
+/* relay { ca password-file }, read as root; the password is wiped. */
+struct relay_files {
+	struct buf		 ca, password;
+};
+
 static struct {
 	const char		*conf_path;
 	struct conf		*conf;
@@ -38,6 +43,7 @@ static struct {
 	struct proc_env		 env;
 	struct buf		 tls_cert, tls_key;
 	struct buf		*dkim_keys;	/* conf->ndkim, wiped */
+	struct relay_files	 relay;
 	struct event_base	*base;
 	bool			 debug;
 	int			 verbose;
@@ -54,6 +60,8 @@ usage(void)
 
 /* The largest DKIM key file read: a 4096-bit RSA key takes 3.3K. */
 #define DKIM_KEYFILE_MAX	(64 * 1024)
+#define RELAY_PASSWORD_MAX	1024
+#define RELAY_CA_MAX		(1024 * 1024)
 
 /*
  * Reads a whole file of at most max bytes into b; with secret, refuses a
@@ -80,8 +88,8 @@ read_file(const char *path, struct buf *b, size_t max, bool secret,
 		return -1;
 	}
 	if (secret && (st.st_mode & 077) != 0) {
-		snprintf(err, errlen, "%s: mode %04o: a private key must be "
-		    "private to its owner (chmod 600)", path,
+		snprintf(err, errlen, "%s: mode %04o: a private key or "
+		    "password must be private to its owner (chmod 600)", path,
 		    (unsigned)(st.st_mode & 07777));
 		close(fd);
 		return -1;
@@ -204,6 +212,61 @@ fail:
 	return -1;
 }
 
+static void
+relay_files_clear(struct relay_files *rf)
+{
+	buf_clear(&rf->ca);
+	buf_clear(&rf->password);
+}
+
+/*
+ * relay { password-file ca }: the password is the file's first line
+ * (without its newline), owner-only; the CA file must hold a PEM
+ * certificate.  Returns 0, or -1 with a reason in err.
+ */
+static int
+read_relay_files(const struct conf *conf, struct relay_files *rf, char *err,
+    size_t errlen)
+{
+	const struct conf_relay *r = &conf->relay;
+	char why[256];
+	size_t n;
+
+	relay_files_clear(rf);
+	if (r->password_file != NULL) {
+		if (read_file(r->password_file, &rf->password,
+		    RELAY_PASSWORD_MAX, true, why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "relay password-file: %s", why);
+			return -1;
+		}
+		n = 0;
+		while (n < rf->password.len && rf->password.data[n] != '\n' &&
+		    rf->password.data[n] != '\r' && rf->password.data[n] != 0)
+			n++;
+		explicit_bzero(rf->password.data + n, rf->password.len - n);
+		rf->password.len = n;
+		if (n == 0) {
+			snprintf(err, errlen, "relay password-file: %s holds "
+			    "no password", r->password_file);
+			return -1;
+		}
+	}
+	if (r->ca != NULL) {
+		if (read_file(r->ca, &rf->ca, RELAY_CA_MAX, false, why,
+		    sizeof(why)) == -1) {
+			snprintf(err, errlen, "relay ca: %s", why);
+			return -1;
+		}
+		if (memmem(rf->ca.data, rf->ca.len, "-----BEGIN CERTIFICATE-----",
+		    27) == NULL) {
+			snprintf(err, errlen, "relay ca: %s holds no PEM "
+			    "certificate", r->ca);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /*
  * Builds env for conf: users, directories, TLS files, DKIM keys (into
  * *dkim_r, which the caller frees with free_dkim_keys).  Touches nothing
@@ -211,7 +274,8 @@ fail:
  */
 static int
 prepare_env(struct conf *conf, struct proc_env *env, struct buf *cert,
-    struct buf *key, struct buf **dkim_r, char *err, size_t errlen)
+    struct buf *key, struct buf **dkim_r, struct relay_files *rf, char *err,
+    size_t errlen)
 {
 	struct stat st;
 	struct group *gr;
@@ -271,6 +335,10 @@ prepare_env(struct conf *conf, struct proc_env *env, struct buf *cert,
 	if (read_dkim_keys(conf, dkim_r, err, errlen) == -1)
 		return -1;
 	env->dkim_keys = *dkim_r;
+	if (read_relay_files(conf, rf, err, errlen) == -1)
+		return -1;
+	env->relay_ca = &rf->ca;
+	env->relay_password = &rf->password;
 	return 0;
 }
 
@@ -320,6 +388,7 @@ reload(void)
 	struct conf *nconf = NULL;
 	struct proc_env nenv;
 	struct buf cert = BUF_INIT, key = BUF_INIT, *dkim = NULL;
+	struct relay_files rf = { BUF_INIT, BUF_INIT };
 	const char *lerr;
 	char err[512];
 
@@ -331,7 +400,7 @@ reload(void)
 		    "the running configuration stays");
 		return;
 	}
-	if (prepare_env(nconf, &nenv, &cert, &key, &dkim, err,
+	if (prepare_env(nconf, &nenv, &cert, &key, &dkim, &rf, err,
 	    sizeof(err)) == -1) {
 		log_warnx("reload refused: %s", err);
 		goto fail;
@@ -349,6 +418,10 @@ reload(void)
 	nenv.tls_key = &master.tls_key;
 	free_dkim_keys(&master.dkim_keys, master.conf->ndkim);
 	master.dkim_keys = dkim;
+	relay_files_clear(&master.relay);
+	master.relay = rf;
+	nenv.relay_ca = &master.relay.ca;
+	nenv.relay_password = &master.relay.password;
 	conf_free(&master.conf);
 	master.conf = nconf;
 	nenv.libexec_dir = master.libexec;
@@ -362,6 +435,7 @@ fail:
 	buf_clear(&cert);
 	buf_clear(&key);
 	free_dkim_keys(&dkim, nconf->ndkim);
+	relay_files_clear(&rf);
 	conf_free(&nconf);
 }
 
@@ -461,7 +535,8 @@ main(int argc, char **argv)
 	log_set_trace(master.conf->trace);
 	signal(SIGPIPE, SIG_IGN);
 	if (prepare_env(master.conf, &master.env, &master.tls_cert,
-	    &master.tls_key, &master.dkim_keys, err, sizeof(err)) == -1)
+	    &master.tls_key, &master.dkim_keys, &master.relay, err,
+	    sizeof(err)) == -1)
 		fatalx("%s", err);
 	master.env.libexec_dir = libexec;
 	master.libexec = libexec;
@@ -496,6 +571,7 @@ main(int argc, char **argv)
 	buf_clear(&master.tls_cert);
 	buf_clear(&master.tls_key);
 	free_dkim_keys(&master.dkim_keys, master.conf->ndkim);
+	relay_files_clear(&master.relay);
 	conf_free(&master.conf);
 	event_base_free(master.base);
 	return 0;

@@ -232,6 +232,23 @@ check_relay_host(const char *s)
 }
 
 /*
+ * The relay's SASL authentication identity (RFC 4616 2: any UTF-8 but
+ * NUL): here printable, without controls, at most 255 bytes.
+ */
+static const char *
+check_relay_user(const char *s)
+{
+	const unsigned char *p;
+
+	if (*s == '\0' || strlen(s) > 255)
+		return "must be 1 to 255 bytes";
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return "may not hold control characters";
+	return NULL;
+}
+
+/*
  * CORS origins (RFC 6454 6.2 serializations): "*" alone, or origins
  * "http://host" or "https://host:port" separated by spaces.
  */
@@ -808,6 +825,9 @@ static const struct conf_type conf_type_relayhost = {
 	"a host name or address", NULL, type_string_parse, check_relay_host,
 	print_string
 };
+static const struct conf_type conf_type_relayuser = {
+	"a user name", NULL, type_string_parse, check_relay_user, print_string
+};
 static const struct conf_type conf_type_relaytls = {
 	"\"none\", \"starttls\" or \"require\"", NULL, type_relay_tls_parse,
 	NULL, type_relay_tls_print
@@ -909,6 +929,16 @@ static const struct conf_cmd conf_relay_cmds[] = {
 	NUM("port", number, conf, relay.port, 1, 65535, 25),
 	NUM("tls", relaytls, conf, relay.tls, 0, 2, CONF_RELAY_TLS_REQUIRE),
 	STR("helo", host, relay.helo),
+	STR("user", relayuser, relay.user),
+	STR("password-file", path, relay.password_file),
+	STR("ca", path, relay.ca),
+	END
+};
+
+static const struct conf_cmd conf_push_cmds[] = {
+	STR("ca", path, push.ca),
+	NUM("allow-local", bool, conf, push.allow_local, 0, 1, 0),
+	NUM("timeout", duration, conf, push.timeout, 1, 600, 30),
 	END
 };
 
@@ -952,6 +982,7 @@ const struct conf_cmd conf_main_cmds[] = {
 	PROTO("http", HTTP),
 	PROTO("sieve", SIEVE),
 	SECTION("relay", conf_relay_cmds, 0, -1),
+	SECTION("push", conf_push_cmds, 0, -1),
 	{ "dkim", &conf_type_dkim, 0, 0, CONF_CMD_BLOCK | CONF_CMD_MULTI, 0,
 	    0, 0, conf_dkim_cmds, 0, -1 },
 	SECTION("log", conf_log_cmds, 0, -1),
@@ -1179,6 +1210,29 @@ check_paths(struct conf_build *b)
 		    CONF_SUN_PATH_MAX);
 }
 
+/*
+ * relay { user } needs its password-file and the other way round, and
+ * credentials go only over TLS (RFC 4954 4 leaves it to us; PLAIN in
+ * clear gives them away).
+ */
+static void
+check_relay(struct conf_build *b)
+{
+	const struct conf_relay *r = &b->conf->relay;
+	const struct conf_pos *user = seen_field(b, &r->user);
+	const struct conf_pos *pw = seen_field(b, &r->password_file);
+
+	if (user != NULL && pw == NULL)
+		conf_error(b->errs, user, "relay \"user\" without "
+		    "\"password-file\"");
+	if (pw != NULL && user == NULL)
+		conf_error(b->errs, pw, "relay \"password-file\" without "
+		    "\"user\"");
+	if (user != NULL && r->tls == CONF_RELAY_TLS_NONE)
+		conf_error(b->errs, user, "relay \"user\" needs tls "
+		    "starttls or require: credentials are not sent in clear");
+}
+
 /* Each dkim section names its selector and key (a bad one is reported). */
 static void
 check_dkim(struct conf_build *b)
@@ -1218,6 +1272,7 @@ conf_load_src(const char *name, const char *buf, size_t len,
 	check_workers(&b);
 	check_paths(&b);
 	check_dkim(&b);
+	check_relay(&b);
 	conf_parse_free(&p);
 	free(b.lpos);
 	free(b.dpos);
@@ -1265,6 +1320,10 @@ conf_free(struct conf **confp)
 	free(c->tls_key);
 	free(c->relay.host);
 	free(c->relay.helo);
+	free(c->relay.user);
+	free(c->relay.password_file);
+	free(c->relay.ca);
+	free(c->push.ca);
 	for (i = 0; i < CONF_PROTO_MAX; i++)
 		free(c->proto[i].cors_origins);
 	for (i = 0; i < c->ndkim; i++) {

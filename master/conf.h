@@ -63,6 +63,16 @@ struct conf_relay {
 	uint32_t	 port;		/* default 25 */
 	uint32_t	 tls;		/* enum conf_relay_tls, default require */
 	char		*helo;		/* default the hostname */
+	char		*user;		/* SMTP AUTH (RFC 4954); NULL: none */
+	char		*password_file;	/* its password, read by the master */
+	char		*ca;		/* PEM trust anchors; NULL: system's */
+};
+
+/* push { }: lmtpd's JMAP push client (RFC 8620 7.2, CONF_PUSH). */
+struct conf_push {
+	char		*ca;		/* PEM trust anchors; NULL: system's */
+	bool		 allow_local;	/* private and loopback addresses */
+	uint32_t	 timeout;	/* seconds per step, default 30 */
 };
 
 /*
@@ -100,6 +110,7 @@ struct conf {
 	} auth;
 	struct conf_proto_opts proto[CONF_PROTO_MAX];
 	struct conf_relay relay;
+	struct conf_push push;
 	/* Each its own allocation: a section's body is parsed into it. */
 	struct conf_dkim **dkim;
 	size_t		 ndkim;

@@ -5,7 +5,8 @@
  * its own slice: storaged the storage and authentication settings and the
  * DKIM signing keys (it signs what the relay takes), a network worker its
  * listeners, protocol options and TLS material, and lmtpd also the
- * relay's smarthost, its name resolved here.
+ * relay's smarthost, its name resolved here, and the certificates it
+ * trusts.  The relay's password goes to storaged, not lmtpd.
  */
 #include "proc.h"
 #include "boot.h"
@@ -49,6 +50,25 @@ proc_conf_dkim(struct buf *out, const struct proc_env *env)
 	}
 }
 
+/*
+ * relay { user password-file }: to storaged only, which hands lmtpd the
+ * credential per transaction (RELAY_TAKE).  Wiped with out, as CONF_DKIM.
+ */
+static void
+proc_conf_relay_auth(struct buf *out, const struct proc_env *env)
+{
+	const struct conf_relay *r = &env->conf->relay;
+	struct ipc_CONF_RELAY_AUTH_req m;
+
+	if (r->user == NULL || env->relay_password == NULL ||
+	    env->relay_password->len == 0)
+		return;
+	m.user = r->user;
+	m.password.p = env->relay_password->data;
+	m.password.len = env->relay_password->len;
+	ipc_encode(out, IPC_T_CONF_RELAY_AUTH, 0, 0, 0, &m);
+}
+
 static void
 proc_conf_store(struct buf *out, const struct proc_env *env)
 {
@@ -64,10 +84,13 @@ proc_conf_store(struct buf *out, const struct proc_env *env)
 		.pwhash_ops = 0,
 		.pwhash_mem = 0,
 		.auth_threads = conf->auth.threads,
+		/* Vacation replies are made only when they can leave. */
+		.relay = conf->relay.host != NULL,
 	};
 
 	ipc_encode(out, IPC_T_CONF_STORE, 0, 0, 0, &m);
 	proc_conf_dkim(out, env);
+	proc_conf_relay_auth(out, env);
 }
 
 static void
@@ -148,11 +171,58 @@ proc_conf_relay(struct buf *out, const struct proc_env *env)
 		.helo = r->helo != NULL ? r->helo : env->conf->hostname,
 	};
 
+	if (env->relay_ca != NULL) {
+		m.ca.p = env->relay_ca->data;
+		m.ca.len = env->relay_ca->len;
+	}
+
 	if (r->host != NULL && proc_relay_resolve(r, addr, sizeof(addr)) == 0) {
 		m.host = r->host;
 		m.address = addr;
 	}
 	ipc_encode(out, IPC_T_CONF_RELAY, 0, 0, 0, &m);
+}
+
+/* Push { ca }'s certificates, at most this many bytes. */
+#define PROC_PUSH_CA_MAX	(4u << 20)
+
+/*
+ * push { }: after CONF_RELAY.  The CA file is read here, as root, at
+ * each encoding (a reload follows a changed file); one that cannot be
+ * read leaves lmtpd with the system's CAs, after a warning.
+ */
+static void
+proc_conf_push(struct buf *out, const struct proc_env *env)
+{
+	const struct conf_push *p = &env->conf->push;
+	struct ipc_CONF_PUSH_req m = {
+		.allow_local = p->allow_local,
+		.timeout = p->timeout,
+	};
+	struct buf ca = BUF_INIT;
+	char chunk[8192];
+	size_t n;
+	FILE *f;
+
+	if (p->ca != NULL) {
+		if ((f = fopen(p->ca, "r")) == NULL)
+			log_warn("push ca %s", p->ca);
+		else {
+			while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 &&
+			    ca.len + n <= PROC_PUSH_CA_MAX)
+				buf_append(&ca, chunk, n);
+			if (n > 0 || ferror(f)) {
+				log_warnx("push ca %s: unreadable or above %u "
+				    "bytes", p->ca, PROC_PUSH_CA_MAX);
+				buf_reset(&ca);
+			}
+			fclose(f);
+		}
+	}
+	m.ca.p = ca.data != NULL ? ca.data : (const uint8_t *)"";
+	m.ca.len = (uint32_t)ca.len;
+	ipc_encode(out, IPC_T_CONF_PUSH, 0, 0, 0, &m);
+	buf_clear(&ca);
 }
 
 static void
@@ -171,6 +241,7 @@ proc_conf_lmtp(struct buf *out, const struct proc_env *env)
 	proc_conf_tls(out, env);
 	ipc_encode(out, IPC_T_CONF_LMTP, 0, 0, 0, &m);
 	proc_conf_relay(out, env);
+	proc_conf_push(out, env);
 }
 
 static void

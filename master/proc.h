@@ -30,6 +30,9 @@ struct proc_env {
 	const struct buf	*tls_key;
 	/* The PEM key of each conf->dkim[i]: storaged's alone (CONF_DKIM). */
 	const struct buf	*dkim_keys;
+	/* relay { ca } (PEM, lmtpd's) and the password (storaged's alone). */
+	const struct buf	*relay_ca;
+	const struct buf	*relay_password;
 };
 
 struct proc_kind {

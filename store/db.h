@@ -67,6 +67,11 @@
  *	submissions	A id(u64) -> submission record (one blob reference
  *			each); A -> next id
  *	relay_queue	due(u64 BE) A id -> "" (the relay's order)
+ *
+ * Schema version 8 added JMAP push subscriptions (RFC 8620 7.2,
+ * pushsub.h):
+ *
+ *	pushsubs	A id(u64) -> subscription record; A -> next id
  */
 #ifndef BULWARK_DB_H
 #define BULWARK_DB_H
@@ -117,7 +122,6 @@ struct store_db {
 	MDB_dbi		 relay_queue;
 	MDB_dbi		 vacations;	/* vacation.h */
 	MDB_dbi		 pushsubs;	/* pushsub.h */
-	MDB_dbi		 pushsub_ids;
 };
 
 /* Named databases an environment may hold, with room for later ones. */

@@ -42,6 +42,8 @@ deliver_done(void *arg, enum ipc_status st, const struct store_error *err)
 		notify_delivered(j->sd, j->in.account_id, j->in.mailbox_id,
 		    j->out.modseq);
 	}
+	if (st == IPC_S_OK && j->vacation)
+		notify_relay_wake(j->sd);
 	if (w == NULL)
 		log_warnx("deliver reply lost: lmtpd channel closed");
 	else if (st != IPC_S_OK)
@@ -122,6 +124,9 @@ deliver_deliver(struct ipc_chan *c, const struct ipc_frame *f,
 	}
 	j = deliver_job_new(m->account_id, m->mailbox_id, m->received,
 	    m->size, m->record.p, m->record.len, fd, storaged_now());
+	/* Without a relay a vacation reply could never leave: none is made. */
+	if (w->sd->conf.relay)
+		deliver_job_envelope(j, m->envelope_from, m->recipient);
 	j->sd = w->sd;
 	j->chan_serial = w->serial;
 	ipc_reqref_set(&j->ref, f);

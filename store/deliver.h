@@ -42,6 +42,9 @@ struct deliver_job {
 	struct message_new	 in;
 	struct message_result	 out;
 	struct wire_strlist	 irt, refs;	/* point into record */
+	/* The envelope, owned (deliver_job_envelope); NULL: none. */
+	char			*envelope_from, *recipient;
+	bool			 vacation;	/* a reply was queued */
 };
 
 /*
@@ -52,6 +55,13 @@ struct deliver_job *deliver_job_new(uint64_t account_id, uint32_t mailbox_id,
 	    uint64_t received, uint64_t size, const void *record,
 	    size_t record_len, int fd, uint64_t now);
 void	deliver_job_free(struct deliver_job **jp);
+/*
+ * Gives the job its envelope (copied): the sender ("" for null) and the
+ * recipient.  With it the apply step also queues the account's vacation
+ * reply (vacation.h) in the delivery's transaction.
+ */
+void	deliver_job_envelope(struct deliver_job *j, const char *from,
+	    const char *rcpt);
 /* The steps of txn.h for a job (arg is the job). */
 mail_prepare_fn deliver_prepare;
 mail_apply_fn deliver_apply;

@@ -6,6 +6,7 @@
  * here touches IPC, so that tests drive it directly.
  */
 #include "deliver.h"
+#include "vacation.h"
 #include "blob.h"
 #include "msgrec.h"
 #include "xmalloc.h"
@@ -52,7 +53,19 @@ deliver_job_free(struct deliver_job **jp)
 		close(j->fd);
 	free(j->data);
 	free(j->record);
+	free(j->envelope_from);
+	free(j->recipient);
 	free(j);
+}
+
+void
+deliver_job_envelope(struct deliver_job *j, const char *from,
+    const char *rcpt)
+{
+	free(j->envelope_from);
+	free(j->recipient);
+	j->envelope_from = xstrdup(from);
+	j->recipient = xstrdup(rcpt);
 }
 
 /* Reads exactly in.size bytes of the job's file into j->data. */
@@ -120,6 +133,18 @@ deliver_apply(struct store_db *db, MDB_txn *txn, void *arg,
     struct store_error *err)
 {
 	struct deliver_job *j = arg;
+	struct vacation_mail m;
+	enum ipc_status st;
 
-	return message_append(db, txn, &j->in, &j->out, err);
+	j->vacation = false;
+	if ((st = message_append(db, txn, &j->in, &j->out, err)) !=
+	    IPC_S_OK || j->out.duplicate || j->recipient == NULL)
+		return st;
+	m.account_id = j->in.account_id;
+	m.envelope_from = j->envelope_from;
+	m.recipient = j->recipient;
+	m.data = j->data;
+	m.size = j->in.size;
+	m.now = j->in.now;
+	return vacation_deliver(db, txn, &m, &j->vacation, err);
 }

@@ -63,12 +63,20 @@ const struct ipc_handler dispatch_worker[] = {
 	{ IPC_T_IDENTITY_LIST,	mail_identity_list },
 	{ IPC_T_IDENTITY_PUT,	mail_identity_put },
 	{ IPC_T_IDENTITY_DEL,	mail_identity_del },
+	{ IPC_T_VACATION_GET,	mail_vacation_get },
+	{ IPC_T_VACATION_SET,	mail_vacation_set },
 	{ IPC_T_SUBMIT,		mail_submit },
 	{ IPC_T_SUBMIT_LIST,	mail_submit_list },
 	{ IPC_T_SUBMIT_CANCEL,	mail_submit_cancel },
 	{ IPC_T_SUBMIT_DEL,	mail_submit_del },
 	{ IPC_T_RELAY_TAKE,	mail_relay_take },
 	{ IPC_T_RELAY_DONE,	mail_relay_done },
+	{ IPC_T_PUSHSUB_LIST,	mail_pushsub_list },
+	{ IPC_T_PUSHSUB_CREATE,	mail_pushsub_create },
+	{ IPC_T_PUSHSUB_UPDATE,	mail_pushsub_update },
+	{ IPC_T_PUSHSUB_DEL,	mail_pushsub_del },
+	{ IPC_T_PUSH_TAKE,	mail_push_take },
+	{ IPC_T_PUSH_DONE,	mail_push_done },
 	{ 0, NULL }
 };
 

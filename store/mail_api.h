@@ -63,7 +63,8 @@ ipc_handler_fn mail_email_set;
 ipc_handler_fn mail_blob_upload;
 ipc_handler_fn mail_blob_file;
 /*
- * mail_submit.c: IDENTITY_LIST, IDENTITY_PUT, IDENTITY_DEL, SUBMIT,
+ * mail_submit.c: IDENTITY_LIST, IDENTITY_PUT, IDENTITY_DEL, VACATION_GET,
+ * VACATION_SET, SUBMIT,
  * SUBMIT_LIST, SUBMIT_CANCEL, SUBMIT_DEL (JMAP submission,
  * store/submit.h); RELAY_TAKE and RELAY_DONE, lmtpd's only (any other
  * channel gets IPC_S_DENIED), acting for the account they name.
@@ -71,12 +72,21 @@ ipc_handler_fn mail_blob_file;
 ipc_handler_fn mail_identity_list;
 ipc_handler_fn mail_identity_put;
 ipc_handler_fn mail_identity_del;
+ipc_handler_fn mail_vacation_get;
+ipc_handler_fn mail_vacation_set;
 ipc_handler_fn mail_submit;
 ipc_handler_fn mail_submit_list;
 ipc_handler_fn mail_submit_cancel;
 ipc_handler_fn mail_submit_del;
 ipc_handler_fn mail_relay_take;
 ipc_handler_fn mail_relay_done;
+/* JMAP PushSubscription (mail_pushsub.c, pushsub.h). */
+ipc_handler_fn mail_pushsub_list;
+ipc_handler_fn mail_pushsub_create;
+ipc_handler_fn mail_pushsub_update;
+ipc_handler_fn mail_pushsub_del;
+ipc_handler_fn mail_push_take;
+ipc_handler_fn mail_push_done;
 
 struct storaged;
 /*
@@ -85,5 +95,12 @@ struct storaged;
  * RELAY_DONE set their own timers.
  */
 void	mail_submit_start(struct storaged *sd);
+/*
+ * After a commit that changed account_id (delivery: the modseq of an
+ * LMTP delivery, else 0): queues the StateChange pushes its verified
+ * subscriptions want and wakes lmtpd.  Runs on the loop.
+ */
+void	mail_pushsub_changed(struct storaged *sd, uint64_t account_id,
+	    uint64_t delivery);
 
 #endif

@@ -19,6 +19,7 @@
 #include "session.h"
 #include "storaged.h"
 #include "submit.h"
+#include "vacation.h"
 #include "wire.h"
 #include "worker.h"
 #include "xmalloc.h"
@@ -272,7 +273,7 @@ mail_identity_put_reply(struct storaged *sd, struct wchan *w,
 	struct submit_ident_op *op = j->arg;
 	struct ipc_IDENTITY_PUT_rep rep;
 
-	(void)sd;
+	mail_pushsub_changed(sd, op->account_id, 0);
 	if (w == NULL)
 		return;
 	rep.id = op->id;
@@ -310,7 +311,7 @@ mail_identity_del_reply(struct storaged *sd, struct wchan *w,
 	struct submit_ident_op *op = j->arg;
 	struct ipc_IDENTITY_DEL_rep rep;
 
-	(void)sd;
+	mail_pushsub_changed(sd, op->account_id, 0);
 	if (w == NULL)
 		return;
 	rep.state = op->state;
@@ -337,6 +338,95 @@ mail_identity_del(struct ipc_chan *c, const struct ipc_frame *f,
 
 /* --- Submissions --- */
 
+/* --- VacationResponse --- */
+
+void
+mail_vacation_get(struct ipc_chan *c, const struct ipc_frame *f,
+    const void *msg, void *arg)
+{
+	struct ipc_VACATION_GET_rep rep;
+	struct wchan *w = arg;
+	struct store_error err;
+	struct vacation v;
+	struct session *s;
+	enum ipc_status st;
+	MDB_txn *txn;
+
+	(void)msg;
+	if ((s = worker_session_bound(c, f, w)) == NULL)
+		return;
+	memset(&v, 0, sizeof(v));
+	memset(&rep, 0, sizeof(rep));
+	if ((st = db_begin(&w->sd->db, false, &txn, &err)) == IPC_S_OK) {
+		st = vacation_get(&w->sd->db, txn, s->account_id, &v,
+		    &rep.state, &err);
+		db_abort(&txn);
+	}
+	if (st != IPC_S_OK) {
+		ipc_reply(c, f, st, err.text, NULL);
+		vacation_clear(&v);
+		return;
+	}
+	rep.enabled = v.enabled;
+	rep.from = v.from;
+	rep.to = v.to;
+	rep.has = (v.subject != NULL ? VACATION_HAS_SUBJECT : 0) |
+	    (v.text != NULL ? VACATION_HAS_TEXT : 0) |
+	    (v.html != NULL ? VACATION_HAS_HTML : 0);
+	rep.subject = v.subject != NULL ? v.subject : "";
+	rep.text = v.text != NULL ? v.text : "";
+	rep.html = v.html != NULL ? v.html : "";
+	ipc_reply(c, f, IPC_S_OK, NULL, &rep);
+	vacation_clear(&v);
+}
+
+static void
+mail_vacation_free(void *arg)
+{
+	struct vacation_op *op = arg;
+
+	vacation_op_free(&op);
+}
+
+static void
+mail_vacation_set_reply(struct storaged *sd, struct wchan *w,
+    struct mail_submit_job *j)
+{
+	struct vacation_op *op = j->arg;
+	struct ipc_VACATION_SET_rep rep;
+
+	mail_pushsub_changed(sd, op->account_id, 0);
+	if (w == NULL)
+		return;
+	rep.state = op->state;
+	ipc_reply_ref(w->chan, &j->ref, IPC_S_OK, NULL, &rep);
+}
+
+void
+mail_vacation_set(struct ipc_chan *c, const struct ipc_frame *f,
+    const void *msg, void *arg)
+{
+	const struct ipc_VACATION_SET_req *m = msg;
+	struct vacation_op *op;
+	struct wchan *w = arg;
+	struct store_error err;
+	struct session *s;
+	enum ipc_status st;
+
+	if ((s = worker_session_bound(c, f, w)) == NULL)
+		return;
+	if ((op = vacation_op_new(s->account_id, m->enabled, m->from, m->to,
+	    (m->has & VACATION_HAS_SUBJECT) ? m->subject : NULL,
+	    (m->has & VACATION_HAS_TEXT) ? m->text : NULL,
+	    (m->has & VACATION_HAS_HTML) ? m->html : NULL, &st,
+	    &err)) == NULL) {
+		ipc_reply(c, f, st, err.text, NULL);
+		return;
+	}
+	mail_submit_queue(c, f, w, "vacation set", vacation_set_op,
+	    mail_vacation_set_reply, mail_vacation_free, op, -1);
+}
+
 static void
 mail_submit_new_free(void *arg)
 {
@@ -352,6 +442,7 @@ mail_submit_reply(struct storaged *sd, struct wchan *w,
 	struct submit_new *sn = j->arg;
 	struct ipc_SUBMIT_rep rep;
 
+	mail_pushsub_changed(sd, sn->account_id, 0);
 	if (w != NULL) {
 		rep.id = sn->id;
 		rep.thread_id = sn->thread_id;
@@ -473,7 +564,7 @@ mail_submit_id_reply(struct storaged *sd, struct wchan *w,
 	/* SUBMIT_CANCEL's and SUBMIT_DEL's replies are the same. */
 	struct ipc_SUBMIT_CANCEL_rep rep;
 
-	(void)sd;
+	mail_pushsub_changed(sd, op->account_id, 0);
 	if (w == NULL)
 		return;
 	rep.state = op->state;
@@ -562,6 +653,8 @@ mail_relay_take_reply(struct storaged *sd, struct wchan *w,
 	    t->dkim_domain != NULL ? t->dkim_domain : "none");
 	/* Taken again after the lease if this relay dies meanwhile. */
 	mail_submit_wake_at(sd, t->lease);
+	/* undoStatus became final: an EmailSubmission change. */
+	mail_pushsub_changed(sd, t->account_id, 0);
 	if (w == NULL)
 		return;
 	rep.account_id = t->account_id;
@@ -570,6 +663,8 @@ mail_relay_take_reply(struct storaged *sd, struct wchan *w,
 	rep.mail_from = t->rec.mail_from;
 	rep.mail_from_params = t->rec.mail_from_params;
 	strvec_to_wire(&t->rcpts, &rb, &rep.rcpts);
+	rep.auth.p = sd->relay_auth.data;
+	rep.auth.len = sd->relay_auth.len;
 	ipc_reply_ref(w->chan, &j->ref, IPC_S_OK, NULL, &rep);
 	buf_clear(&rb);
 }
@@ -615,6 +710,7 @@ mail_relay_done_reply(struct storaged *sd, struct wchan *w,
 	    "retry=%llu", (unsigned long long)d->account_id,
 	    (unsigned long long)d->id, d->n,
 	    (unsigned long long)d->requeued);
+	mail_pushsub_changed(sd, d->account_id, 0);
 	if (d->requeued != 0)
 		mail_submit_wake_at(sd, d->requeued);
 	if (w != NULL)

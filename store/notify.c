@@ -14,6 +14,7 @@
 #include "notify.h"
 #include "acctwatch.h"
 #include "log.h"
+#include "mail_api.h"
 #include "mailbox.h"
 #include "session.h"
 
@@ -48,6 +49,8 @@ notify_mailbox(struct storaged *sd, uint64_t account_id, uint32_t mailbox_id,
 
 	if (account_id == 0 || mailbox_id == 0)
 		return;
+	/* JMAP PushSubscription (RFC 8620 7.2) hears of it too. */
+	mail_pushsub_changed(sd, account_id, 0);
 	msg.mailbox_id = mailbox_id;
 	msg.modseq = modseq;
 	TAILQ_FOREACH(w, &sd->workers, entry) {
@@ -90,6 +93,7 @@ notify_delivered(struct storaged *sd, uint64_t account_id,
 	struct wchan *w;
 	size_t i;
 
+	mail_pushsub_changed(sd, account_id, modseq);
 	msg.mailbox_id = mailbox_id;
 	msg.modseq = modseq;
 	TAILQ_FOREACH(w, &sd->workers, entry) {
@@ -120,6 +124,7 @@ notify_list_changed(struct storaged *sd, uint64_t account_id,
 
 	if (account_id == 0)
 		return;
+	mail_pushsub_changed(sd, account_id, 0);
 	switch (event) {
 	case ACCTWATCH_EV_SUBSCRIBE:
 		need = ACCTWATCH_SUBSCRIPTIONS;

@@ -89,7 +89,6 @@ static const struct schema_dbi schema_dbis_v7[] = {
 /* ... and those version 8 added: JMAP push subscriptions. */
 static const struct schema_dbi schema_dbis_v8[] = {
 	SCHEMA_DBI(pushsubs, 0),
-	SCHEMA_DBI(pushsub_ids, 0),
 };
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))

@@ -11,6 +11,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "message.h"
+#include "pushsub.h"
 #include "readpool.h"
 #include "txn.h"
 #include "upload.h"
@@ -78,6 +79,23 @@ storaged_conf_dkim(struct storaged *sd, const struct ipc_CONF_DKIM_req *m)
 	log_info("dkim key domain=%s selector=%s", m->domain, m->selector);
 }
 
+/*
+ * relay { user password-file } (CONF_RELAY_AUTH): kept as the SASL PLAIN
+ * message that RELAY_TAKE hands lmtpd; the received bytes are wiped.
+ */
+static void
+storaged_conf_relay_auth(struct storaged *sd,
+    const struct ipc_CONF_RELAY_AUTH_req *m)
+{
+	buf_clear(&sd->relay_auth);
+	buf_append(&sd->relay_auth, "", 1);
+	buf_append(&sd->relay_auth, m->user, strlen(m->user));
+	buf_append(&sd->relay_auth, "", 1);
+	buf_append(&sd->relay_auth, m->password.p, m->password.len);
+	sodium_memzero((void *)(uintptr_t)m->password.p, m->password.len);
+	log_info("relay credentials user=%s", m->user);
+}
+
 static int
 storaged_conf_cb(uint16_t type, const void *msg, void *arg)
 {
@@ -87,6 +105,10 @@ storaged_conf_cb(uint16_t type, const void *msg, void *arg)
 
 	if (type == IPC_T_CONF_DKIM) {
 		storaged_conf_dkim(sd, msg);
+		return 0;
+	}
+	if (type == IPC_T_CONF_RELAY_AUTH) {
+		storaged_conf_relay_auth(sd, msg);
 		return 0;
 	}
 	if (type != IPC_T_CONF_STORE)
@@ -102,6 +124,7 @@ storaged_conf_cb(uint16_t type, const void *msg, void *arg)
 	c->pwhash_ops = m->pwhash_ops;
 	c->pwhash_mem = m->pwhash_mem;
 	c->threads = m->auth_threads != 0 ? m->auth_threads : 1;
+	c->relay = m->relay;
 	sd->configured = true;
 	return 0;
 }
@@ -348,6 +371,7 @@ storaged_exit(struct storaged *sd)
 	workq_free(&sd->wq);
 	readpool_free(&sd->rp);
 	admin_free(&sd->admin);
+	pushq_free(&sd->pushq);
 	worker_free_all(sd);
 	ipc_chan_free(&sd->master);
 	for (i = 0; i < 2; i++)
@@ -361,6 +385,7 @@ storaged_exit(struct storaged *sd)
 	db_close(&sd->db);
 	sodium_memzero(sd->token_key, sizeof(sd->token_key));
 	submit_dkim_clear(&sd->dkim);
+	buf_clear(&sd->relay_auth);
 	log_info("stopped");
 #ifdef BULWARK_SANITIZE
 	/* LeakSanitizer needs /proc, which a chroot does not have. */

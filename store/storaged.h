@@ -29,6 +29,7 @@
 #include "ipc.h"
 #include "schema.h"
 #include "session.h"
+#include "buf.h"
 #include "submit_dkim.h"
 
 /* The store's slice of the configuration (CONF_STORE). */
@@ -42,6 +43,7 @@ struct store_conf {
 	uint64_t	 pwhash_ops;	/* 0: OPSLIMIT_INTERACTIVE */
 	uint64_t	 pwhash_mem;	/* 0: MEMLIMIT_INTERACTIVE (bytes) */
 	uint32_t	 threads;
+	bool		 relay;		/* relay { host } is configured */
 };
 
 /* A network worker's channel and its sessions (worker.c). */
@@ -59,6 +61,7 @@ TAILQ_HEAD(wchan_list, wchan);
 
 struct admin;
 struct mail_txnq;
+struct pushq;
 struct workq;
 struct readpool;
 struct event;
@@ -67,6 +70,8 @@ struct event_base;
 struct storaged {
 	struct store_conf	 conf;
 	struct submit_dkim	 dkim;	/* CONF_DKIM: the relay's keys */
+	/* CONF_RELAY_AUTH: RFC 4616's message, NUL user NUL password. */
+	struct buf		 relay_auth;
 	struct store_db		 db;
 	uint8_t			 token_key[SCHEMA_TOKEN_KEY_LEN];
 	/* Verified for unknown users so their timing matches real ones. */
@@ -76,6 +81,7 @@ struct storaged {
 	struct workq		*wq;
 	struct readpool		*rp;	/* long reads, store/readpool.h */
 	struct mail_txnq	*txnq;		/* the mail writer (txn.h) */
+	struct pushq		*pushq;	/* JMAP pushes waiting (pushsub.h) */
 	struct auth_limiter	*limiter;
 	struct wchan_list	 workers;
 	struct admin		*admin;

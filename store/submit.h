@@ -256,6 +256,26 @@ mail_apply_fn submit_cancel_op;
  */
 mail_apply_fn submit_del_op;
 
+/*
+ * Automatic submissions: mail the server sends for an account by itself
+ * (vacation.h's replies), with identity SUBMIT_IDENTITY_AUTO, which no
+ * identity has.  They go through the relay's queue as the others do but
+ * are none of the user's EmailSubmissions: SUBMIT_LIST, SUBMIT_CANCEL
+ * and SUBMIT_DEL do not see them, no change is logged for them, and
+ * RELAY_DONE deletes one (and its blob reference) once no recipient is
+ * queued any more.
+ */
+#define SUBMIT_IDENTITY_AUTO	0
+/*
+ * Queues [msg, msg + len) for rcpt with a null envelope sender, due now,
+ * inside write txn (its blob stored or referenced); its id to *id_r.
+ * Returns IPC_S_OK, IPC_S_INVALID (rcpt is not an address) or an error.
+ */
+enum ipc_status submit_queue_auto(struct store_db *db, MDB_txn *txn,
+	    uint64_t account_id, const void *msg, size_t len,
+	    const char *rcpt, uint64_t now, uint64_t *id_r,
+	    struct store_error *err);
+
 /* --- The relay --- */
 
 struct submit_dkim;

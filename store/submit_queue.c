@@ -29,7 +29,6 @@
 /* A queue key: due(u64 BE) A(u64 BE) id(u64 BE). */
 #define SUBMIT_QKEY_LEN		24
 /* The first submission id. */
-#define SUBMIT_SUB_FIRST	1
 
 static MDB_val
 submit_qkey(uint8_t b[SUBMIT_QKEY_LEN], uint64_t due, uint64_t acct,
@@ -157,7 +156,7 @@ submit_rec_dec(const void *p, size_t len, struct submit_rec *r)
 	return 0;
 }
 
-static enum ipc_status
+enum ipc_status
 submit_get(struct store_db *db, MDB_txn *txn, uint64_t acct, uint64_t id,
     struct submit_rec *r, struct store_error *err)
 {
@@ -180,7 +179,7 @@ submit_get(struct store_db *db, MDB_txn *txn, uint64_t acct, uint64_t id,
 	return IPC_S_OK;
 }
 
-static enum ipc_status
+enum ipc_status
 submit_put(struct store_db *db, MDB_txn *txn, uint64_t acct, uint64_t id,
     const struct submit_rec *r, struct store_error *err)
 {
@@ -199,7 +198,7 @@ submit_put(struct store_db *db, MDB_txn *txn, uint64_t acct, uint64_t id,
 }
 
 /* Moves the queue entry of (acct, id) from r->due to due (0: none). */
-static enum ipc_status
+enum ipc_status
 submit_requeue(struct store_db *db, MDB_txn *txn, uint64_t acct, uint64_t id,
     struct submit_rec *r, uint64_t due, struct store_error *err)
 {
@@ -240,7 +239,7 @@ submit_queued(const struct submit_rec *r)
  * only as far as the relay needs to put it in a command line safely: no
  * space, control, '<' or '>', UTF-8 (RFC 6531), text each side of '@'.
  */
-static bool
+bool
 submit_addr_ok(const char *s)
 {
 	size_t len = strlen(s), i;
@@ -418,6 +417,23 @@ out:
 	return st;
 }
 
+/* --- Automatic submissions --- */
+
+/* submit_get, but an automatic submission is no submission of the user. */
+static enum ipc_status
+submit_get_user(struct store_db *db, MDB_txn *txn, uint64_t acct,
+    uint64_t id, struct submit_rec *r, struct store_error *err)
+{
+	enum ipc_status st;
+
+	if ((st = submit_get(db, txn, acct, id, r, err)) != IPC_S_OK)
+		return st;
+	if (r->identity_id != SUBMIT_IDENTITY_AUTO)
+		return IPC_S_OK;
+	submit_rec_clear(r);
+	return db_error(err, IPC_S_NOTFOUND, "no such submission");
+}
+
 /* --- SUBMIT_LIST --- */
 
 void
@@ -491,6 +507,10 @@ submit_list_all(struct store_db *db, MDB_txn *txn, uint64_t acct,
 			    "submission of account %llu",
 			    (unsigned long long)acct);
 		}
+		if (r.identity_id == SUBMIT_IDENTITY_AUTO) {
+			submit_rec_clear(&r);	/* not the user's */
+			continue;
+		}
 		bytes += submit_rec_bytes(&r);
 		if (l->n > 0 && bytes > SUBMIT_LIST_BYTES) {
 			submit_rec_clear(&r);
@@ -521,7 +541,7 @@ submit_list(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	if (nids == 0)
 		return submit_list_all(db, txn, account_id, r, err);
 	for (i = 0; i < nids; i++) {
-		st = submit_get(db, txn, account_id, ids[i], &rec, err);
+		st = submit_get_user(db, txn, account_id, ids[i], &rec, err);
 		if (st == IPC_S_NOTFOUND)
 			continue;
 		if (st != IPC_S_OK)
@@ -546,8 +566,8 @@ submit_cancel_op(struct store_db *db, MDB_txn *txn, void *arg,
 	struct submit_rec r;
 	enum ipc_status st;
 
-	if ((st = submit_get(db, txn, op->account_id, op->id, &r, err)) !=
-	    IPC_S_OK)
+	if ((st = submit_get_user(db, txn, op->account_id, op->id, &r,
+	    err)) != IPC_S_OK)
 		return st;
 	if (r.undo != SUBMIT_UNDO_PENDING)
 		st = db_error(err, IPC_S_CONFLICT, "submission %llu is %s",
@@ -578,8 +598,8 @@ submit_del_op(struct store_db *db, MDB_txn *txn, void *arg,
 	MDB_val kv;
 	int rc;
 
-	if ((st = submit_get(db, txn, op->account_id, op->id, &r, err)) !=
-	    IPC_S_OK)
+	if ((st = submit_get_user(db, txn, op->account_id, op->id, &r,
+	    err)) != IPC_S_OK)
 		return st;
 	kv = submit_key(&k, op->account_id, op->id);
 	if ((st = submit_requeue(db, txn, op->account_id, op->id, &r, 0,
@@ -805,8 +825,9 @@ submit_take_op(struct store_db *db, MDB_txn *txn, void *arg,
 	    err)) != IPC_S_OK ||
 	    (st = submit_put(db, txn, t->account_id, t->id, r, err)) !=
 	    IPC_S_OK ||
+	    (r->identity_id != SUBMIT_IDENTITY_AUTO &&
 	    (st = submit_log(db, txn, t->account_id, CHANGE_SUBMISSION,
-	    CHANGE_UPDATED, t->id, NULL, err)) != IPC_S_OK)
+	    CHANGE_UPDATED, t->id, NULL, err)) != IPC_S_OK))
 		return st;
 	for (i = 0; i < r->nrcpt; i++)
 		if (r->delivered[i] == SUBMIT_DLV_QUEUED)
@@ -914,6 +935,16 @@ submit_done_op(struct store_db *db, MDB_txn *txn, void *arg,
 	if (d->retry_at != 0 && submit_queued(&r) > 0)
 		due = d->retry_at;
 	r.taken = false;
+	if (r.identity_id == SUBMIT_IDENTITY_AUTO) {
+		/* The server's own: kept only while it has work. */
+		st = due != 0 ? submit_requeue(db, txn, d->account_id, d->id,
+		    &r, due, err) : submit_auto_forget(db, txn, d->account_id,
+		    d->id, &r, err);
+		if (st == IPC_S_OK && due != 0)
+			st = submit_put(db, txn, d->account_id, d->id, &r, err);
+		d->requeued = st == IPC_S_OK ? due : 0;
+		goto out;
+	}
 	if ((st = submit_requeue(db, txn, d->account_id, d->id, &r, due,
 	    err)) != IPC_S_OK ||
 	    (st = submit_put(db, txn, d->account_id, d->id, &r, err)) !=

@@ -21,7 +21,8 @@
 /* fuzz-deps: workers/jmapd/jmap_email_import.c */
 /* fuzz-deps: workers/jmapd/jmap_snippet.c workers/jmapd/jmap_identity.c */
 /* fuzz-deps: workers/jmapd/jmap_submission.c */
-/* fuzz-deps: workers/jmapd/jmap_submission_set.c */
+/* fuzz-deps: workers/jmapd/jmap_submission_set.c workers/jmapd/jmap_vacation.c */
+/* fuzz-deps: workers/jmapd/jmap_pushsub.c */
 #include "buf.h"
 #include "json.h"
 #include "workers/jmapd/jmap_api.h"

@@ -8,8 +8,12 @@
  * it.  The message, with its line ends made CRLF, is dot-stuffed in
  * chunks, ended with "." CRLF and read back by lmtpd's DATA decoder,
  * which must give the message again and stop exactly at the end.
+ * Each line is also an EHLO line for the AUTH keyword (RFC 4954 3),
+ * and the input a credential for LOGIN, whose two answers must decode
+ * to the user and password PLAIN's message holds.
  */
 /* fuzz-deps: workers/lmtpd/lmtp_relay.c workers/lmtpd/lmtp_parse.c */
+/* fuzz-deps: workers/lmtpd/lmtp_relay_job.c workers/lmtpd/lmtp_relay_smtp.c */
 #include "buf.h"
 #include "workers/lmtpd/lmtp_parse.h"
 #include "workers/lmtpd/lmtp_relay.h"
@@ -18,6 +22,45 @@
 #include <string.h>
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+fz_ehlo(const uint8_t *p, size_t n)
+{
+	char *line = malloc(n + 1);
+	unsigned m;
+
+	if (line == NULL)
+		return;
+	memcpy(line, p, n);
+	line[n] = '\0';
+	m = lmtp_relay_auth_mechs(line);
+	if ((m & ~(LMTP_RELAY_AUTH_PLAIN | LMTP_RELAY_AUTH_LOGIN)) != 0 ||
+	    (m != 0 && strlen(line) < 9))
+		abort();
+	free(line);
+}
+
+/* LOGIN's answers are the base64 of the parts PLAIN's message holds. */
+static void
+fz_auth(const uint8_t *p, size_t len)
+{
+	struct buf u = BUF_INIT, pw = BUF_INIT, plain = BUF_INIT;
+	int ru, rp;
+
+	ru = lmtp_relay_auth_login(&u, p, len, 1);
+	rp = lmtp_relay_auth_login(&pw, p, len, 2);
+	if (ru != rp || (ru == -1 && (u.len != 0 || pw.len != 0)))
+		abort();
+	lmtp_relay_auth_plain(&plain, p, len);
+	if (plain.len != 11 + (len + 2) / 3 * 4 ||
+	    memcmp(plain.data, "AUTH PLAIN ", 11) != 0)
+		abort();
+	if (ru == 0 && (u.len == 0 || u.len % 4 != 0 || pw.len % 4 != 0))
+		abort();
+	buf_clear(&u);
+	buf_clear(&pw);
+	buf_clear(&plain);
+}
 
 static void
 fz_replies(const uint8_t *p, size_t len)
@@ -33,6 +76,7 @@ fz_replies(const uint8_t *p, size_t len)
 		n = (size_t)(nl - p);
 		if (n > 0 && p[n - 1] == '\r')
 			n--;
+		fz_ehlo(p, n);
 		more = false;
 		code = lmtp_relay_reply_line((const char *)p, n, &more);
 		if (code == -1)
@@ -79,5 +123,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	fz_replies(data + 1, size - 1);
 	fz_message(data + 1, size - 1, (size_t)data[0] % 64 + 1);
+	fz_auth(data + 1, size - 1);
 	return 0;
 }

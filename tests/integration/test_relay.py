@@ -79,20 +79,24 @@ class Recorder:
             "content": envelope.original_content,
             "tls": session.ssl is not None,
             "helo": session.host_name,
+            "authenticated": session.authenticated,
         })
         return "250 2.0.0 Queued as test"
 
 
-def smarthost(srv, starttls):
+def smarthost(srv, starttls, **smtp_kw):
     """A started Controller on a free loopback port, with STARTTLS on the
-    fixture's self-signed certificate if starttls."""
+    fixture's self-signed certificate if starttls; smtp_kw go to
+    aiosmtpd's SMTP (authentication, say)."""
     ctx = None
     if starttls:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(srv.cert, srv.key)
     handler = Recorder()
     port = free_port()
-    kw = {"tls_context": ctx} if ctx is not None else {}
+    kw = dict(smtp_kw)
+    if ctx is not None:
+        kw["tls_context"] = ctx
     c = Controller(handler, hostname="127.0.0.1", port=port,
                    decode_data=False, **kw)
     c.start()
@@ -101,11 +105,11 @@ def smarthost(srv, starttls):
     return c
 
 
-def relay_section(host, port, tls, helo=None):
+def relay_section(host, port, tls, helo=None, extra=""):
     s = "relay {\n\thost %s\n\tport %d\n\ttls %s\n" % (host, port, tls)
     if helo is not None:
         s += "\thelo %s\n" % helo
-    return s + "}\n"
+    return s + extra + "}\n"
 
 
 class RelayConfTest(unittest.TestCase):
@@ -159,6 +163,13 @@ class RelayEndToEnd(unittest.TestCase):
     TLS = "starttls"
     STARTTLS = True
     DOWN = False        # the smarthost stops before the first submission
+    SMTP_KW = {}        # more arguments for aiosmtpd's SMTP
+
+    @classmethod
+    def relay_extra(cls):
+        """More lines of the relay section, made once the server's
+        directory exists."""
+        return ""
 
     @classmethod
     def conf_extra(cls):
@@ -171,12 +182,13 @@ class RelayEndToEnd(unittest.TestCase):
             raise unittest.SkipTest("base class")
         cls.srv = Server(None, imap_workers=1, lmtp_workers=1,
                          http_workers=1, cleartext="yes")
-        cls.smtp = smarthost(cls.srv, cls.STARTTLS)
+        cls.smtp = smarthost(cls.srv, cls.STARTTLS, **cls.SMTP_KW)
         if cls.DOWN:
             cls.smtp.stop()
         try:
             cls.srv.write_conf(extra=relay_section(
-                "127.0.0.1", cls.smtp.port, cls.TLS, helo="out.example.org")
+                "127.0.0.1", cls.smtp.port, cls.TLS, helo="out.example.org",
+                extra=cls.relay_extra())
                 + cls.conf_extra())
             cls.srv.start()
             cls.srv.add_account(USER, PASSWORD)
@@ -600,8 +612,8 @@ class DkimKeyFileTest(unittest.TestCase):
         os.chmod(path, 0o640)
         self.refused(srv, dkim_section("example.org", "s", path),
                      r"bulwarkd\[\d+\]: dkim example\.org: %s: mode 0640: "
-                     r"a private key must be private to its owner "
-                     r"\(chmod 600\)" % re.escape(path))
+                     r"a private key or password must be private to its "
+                     r"owner \(chmod 600\)" % re.escape(path))
 
     def test_not_a_key(self):
         srv = self.server()

@@ -5,6 +5,7 @@
  * lmtpd's own DATA decoder, SMTP reply lines (4.2) and the retry delays.
  */
 /* unit-deps: workers/lmtpd/lmtp_relay.c workers/lmtpd/lmtp_parse.c */
+/* unit-deps: workers/lmtpd/lmtp_relay_job.c workers/lmtpd/lmtp_relay_smtp.c */
 #include "harness.h"
 #include "buf.h"
 #include "workers/lmtpd/lmtp_parse.h"
@@ -155,12 +156,59 @@ TEST(strip_bcc)
 	buf_clear(&out);
 }
 
+/* RFC 4954 3: the AUTH keyword of EHLO, and its older AUTH= form. */
+TEST(auth_mechs)
+{
+	CHECK_INT(lmtp_relay_auth_mechs("250-AUTH PLAIN LOGIN"),
+	    LMTP_RELAY_AUTH_PLAIN | LMTP_RELAY_AUTH_LOGIN);
+	CHECK_INT(lmtp_relay_auth_mechs("250 auth login"),
+	    LMTP_RELAY_AUTH_LOGIN);
+	CHECK_INT(lmtp_relay_auth_mechs("250-AUTH=LOGIN  CRAM-MD5 plain"),
+	    LMTP_RELAY_AUTH_PLAIN | LMTP_RELAY_AUTH_LOGIN);
+	CHECK_INT(lmtp_relay_auth_mechs("250-AUTH SCRAM-SHA-256 PLAINX"), 0);
+	CHECK_INT(lmtp_relay_auth_mechs("250-AUTHX PLAIN"), 0);
+	CHECK_INT(lmtp_relay_auth_mechs("250-STARTTLS"), 0);
+	CHECK_INT(lmtp_relay_auth_mechs("250-AUTH"), 0);
+	CHECK_INT(lmtp_relay_auth_mechs(""), 0);
+}
+
+/* RFC 4616 2 in base64 (RFC 4954 4's initial response), and LOGIN's. */
+TEST(auth_messages)
+{
+	static const uint8_t msg[] = "\0tim\0tanstaaftanstaaf";
+	static const uint8_t bad1[] = "tim\0pw";
+	static const uint8_t bad2[] = "\0tim";
+	static const uint8_t bad3[] = "\0\0pw";
+	struct buf b = BUF_INIT;
+
+	lmtp_relay_auth_plain(&b, msg, sizeof(msg) - 1);
+	buf_append(&b, "", 1);
+	/* RFC 4616 4's example, with an empty authzid. */
+	CHECK_STR((char *)b.data, "AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm");
+	buf_reset(&b);
+	CHECK_INT(lmtp_relay_auth_login(&b, msg, sizeof(msg) - 1, 1), 0);
+	buf_append(&b, "", 1);
+	CHECK_STR((char *)b.data, "dGlt");
+	buf_reset(&b);
+	CHECK_INT(lmtp_relay_auth_login(&b, msg, sizeof(msg) - 1, 2), 0);
+	buf_append(&b, "", 1);
+	CHECK_STR((char *)b.data, "dGFuc3RhYWZ0YW5zdGFhZg==");
+	buf_reset(&b);
+	CHECK_INT(lmtp_relay_auth_login(&b, bad1, sizeof(bad1) - 1, 1), -1);
+	CHECK_INT(lmtp_relay_auth_login(&b, bad2, sizeof(bad2) - 1, 1), -1);
+	CHECK_INT(lmtp_relay_auth_login(&b, bad3, sizeof(bad3) - 1, 2), -1);
+	CHECK_INT((int)b.len, 0);
+	buf_clear(&b);
+}
+
 static const struct harness_test tests[] = {
 	TEST_ENTRY(dotstuff),
 	TEST_ENTRY(dotstuff_round_trip),
 	TEST_ENTRY(reply_lines),
 	TEST_ENTRY(backoff),
 	TEST_ENTRY(strip_bcc),
+	TEST_ENTRY(auth_mechs),
+	TEST_ENTRY(auth_messages),
 };
 
 HARNESS_MAIN(tests)

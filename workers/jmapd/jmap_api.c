@@ -87,10 +87,16 @@ static const struct {
 	{ "EmailSubmission/queryChanges", JMAP_CAP_SUBMISSION,
 	    jmap_submission_query_changes },
 	{ "EmailSubmission/set", JMAP_CAP_SUBMISSION, jmap_submission_set },
+	{ "VacationResponse/get", JMAP_CAP_VACATION, jmap_vacation_get },
+	{ "VacationResponse/set", JMAP_CAP_VACATION, jmap_vacation_set },
+	/* RFC 8620 7.2: core, and no accountId. */
+	{ "PushSubscription/get", JMAP_CAP_CORE, jmap_pushsub_get },
+	{ "PushSubscription/set", JMAP_CAP_CORE, jmap_pushsub_set },
 };
 
 static const char *const jmap_caps[] = {
-	JMAP_CAP_CORE, JMAP_CAP_MAIL, JMAP_CAP_SUBMISSION, JMAP_CAP_WEBSOCKET
+	JMAP_CAP_CORE, JMAP_CAP_MAIL, JMAP_CAP_SUBMISSION, JMAP_CAP_VACATION,
+	JMAP_CAP_WEBSOCKET
 };
 
 /* --- Responses --- */
@@ -910,6 +916,10 @@ jmap_session_mail(struct json_out *o)
 	json_out_begin_object(o);
 	json_out_end_object(o);
 	json_out_end_object(o);
+	/* RFC 8621 1.3.3 */
+	json_out_key(o, JMAP_CAP_VACATION);
+	json_out_begin_object(o);
+	json_out_end_object(o);
 }
 
 void
@@ -956,6 +966,9 @@ jmap_session_write(struct buf *out, const struct jmapd_conf *conf,
 	json_out_key(&o, JMAP_CAP_SUBMISSION);
 	json_out_begin_object(&o);
 	json_out_end_object(&o);
+	json_out_key(&o, JMAP_CAP_VACATION);
+	json_out_begin_object(&o);
+	json_out_end_object(&o);
 	/* RFC 8887 4 */
 	json_out_key(&o, JMAP_CAP_WEBSOCKET);
 	json_out_begin_object(&o);
@@ -986,6 +999,8 @@ jmap_session_write(struct buf *out, const struct jmapd_conf *conf,
 	json_out_key(&o, JMAP_CAP_MAIL);
 	json_out_strz(&o, id);
 	json_out_key(&o, JMAP_CAP_SUBMISSION);
+	json_out_strz(&o, id);
+	json_out_key(&o, JMAP_CAP_VACATION);
 	json_out_strz(&o, id);
 	json_out_end_object(&o);
 	json_out_key(&o, "username");

@@ -21,6 +21,7 @@ struct jmapd_conf;
 #define JMAP_CAP_CORE	"urn:ietf:params:jmap:core"
 #define JMAP_CAP_MAIL	"urn:ietf:params:jmap:mail"
 #define JMAP_CAP_SUBMISSION	"urn:ietf:params:jmap:submission"
+#define JMAP_CAP_VACATION	"urn:ietf:params:jmap:vacationresponse"
 #define JMAP_CAP_WEBSOCKET	"urn:ietf:params:jmap:websocket"
 /* RFC 7807 3: the media type of problem details. */
 #define JMAP_PROBLEM_TYPE	"application/problem+json"

@@ -172,6 +172,12 @@ void	jmap_submission_query(const struct jmap_env *, struct jmap_call *);
 void	jmap_submission_query_changes(const struct jmap_env *,
 	    struct jmap_call *);
 void	jmap_submission_set(const struct jmap_env *, struct jmap_call *);
+/* jmap_vacation.c: VacationResponse/get and /set (RFC 8621 8). */
+void	jmap_vacation_get(const struct jmap_env *, struct jmap_call *);
+void	jmap_vacation_set(const struct jmap_env *, struct jmap_call *);
+/* jmap_pushsub.c: RFC 8620 7.2 */
+void	jmap_pushsub_get(const struct jmap_env *, struct jmap_call *);
+void	jmap_pushsub_set(const struct jmap_env *, struct jmap_call *);
 
 /*
  * /changes of one type (RFC 8620 5.2) through CHANGES_GET: type is an

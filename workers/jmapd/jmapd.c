@@ -269,11 +269,6 @@ main(int argc, char **argv)
 	jmapd_conf_defaults();
 	boot_read_config("jmapd", &jmapd.bc, jmapd_conf_cb, NULL);
 	worker_check_tls(&jmapd.bc, "http");
-	/*
-	 * glibc reads the time zone file on the first gmtime_r() (for the
-	 * Date field): once confined it could not open it.
-	 */
-	tzset();
 	/* iconv loads its converters from files: before the sandbox. */
 	charset_init();
 	boot_confine(&jmapd.bc, SANDBOX_NETWORK);

@@ -12,6 +12,7 @@
  * them (lib/sandbox_linux.c); the master resolves the smarthost's name.
  */
 #include "lmtp_relay.h"
+#include "lmtp_relay_job.h"
 #include "buf.h"
 #include "compat.h"
 #include "ipc.h"
@@ -42,6 +43,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <sodium.h>
 
 /* RFC 5321 4.5.3.2: each step's time limit, in seconds. */
 #define RELAY_T_CONNECT		30
@@ -54,15 +56,9 @@
 
 #define RELAY_LINE_MAX		4096	/* 4.5.3.1.5 says 512; be lenient */
 #define RELAY_REPLY_LINES	64	/* of one reply (EHLO's are long) */
-#define RELAY_REPLY_KEEP	512	/* bytes of a reply kept for JMAP */
-#define RELAY_HEADER_MAX	(256 * 1024)	/* Bcc searched within */
 #define RELAY_CHUNK		(64 * 1024)
 #define RELAY_ATTEMPTS		64	/* submissions with tries counted */
 
-/* The recipients' outcomes, as RELAY_DONE and SUBMIT_LIST carry them. */
-#define RELAY_QUEUED		0
-#define RELAY_DELIVERED		1
-#define RELAY_FAILED		2
 
 enum relay_state {
 	RELAY_IDLE,		/* nothing asked, nothing held */
@@ -74,6 +70,9 @@ enum relay_state {
 	RELAY_STARTTLS,
 	RELAY_HANDSHAKE,
 	RELAY_EHLO_TLS,
+	RELAY_AUTH,		/* AUTH PLAIN, or AUTH LOGIN's first step */
+	RELAY_AUTH_USER,	/* LOGIN: the user sent */
+	RELAY_AUTH_PASS,	/* LOGIN: the password sent */
 	RELAY_MAIL,
 	RELAY_RCPT,
 	RELAY_DATA,
@@ -86,29 +85,8 @@ enum relay_state {
 /* For the log: where a transaction failed. */
 static const char *const relay_state_names[] = {
 	"idle", "taking", "connect", "greeting", "ehlo", "helo", "starttls",
-	"handshake", "ehlo-tls", "mail", "rcpt", "data", "body", "dot", "quit",
+	"handshake", "ehlo-tls", "auth", "auth-user", "auth-pass", "mail", "rcpt", "data", "body", "dot", "quit",
 	"reporting",
-};
-
-struct relay_rcpt {
-	char		*addr;
-	int		 code;		/* RCPT's reply code, 0 before it */
-	char		*reply;		/* the reply that decided, or NULL */
-	uint64_t	 delivered;
-};
-
-struct relay_job {
-	uint64_t	 account_id, id, size;
-	char		*mail_from, *params;
-	struct relay_rcpt *rcpts;
-	size_t		 nrcpts, next;	/* next RCPT to send */
-	int		 fd;		/* the message, a memfd */
-	uint64_t	 off;		/* bytes of it sent */
-	bool		 bol, ends_crlf;
-	uint8_t		 last;		/* the byte before off */
-	bool		 settled;	/* the outcome is known */
-	unsigned	 attempt;
-	time_t		 started;
 };
 
 static struct {
@@ -124,6 +102,7 @@ static struct {
 	uint64_t	 gen;		/* changes with bev */
 	int		 sock;		/* while bev is a plain socket's */
 	bool		 tls_on, ext_starttls;
+	unsigned	 ext_auth;	/* LMTP_RELAY_AUTH_* offered */
 	struct buf	 reply;		/* the reply being read */
 	int		 reply_code;
 	size_t		 reply_lines;
@@ -145,90 +124,16 @@ static void relay_send(const char *fmt, ...)
 
 /* --- Pure helpers --- */
 
-void
-lmtp_relay_dotstuff(struct buf *out, const uint8_t *p, size_t len, bool *bol)
-{
-	const uint8_t *nl;
-	size_t n;
-
-	while (len > 0) {
-		if (*bol && p[0] == '.')
-			buf_append(out, ".", 1);
-		if ((nl = memchr(p, '\n', len)) == NULL) {
-			buf_append(out, p, len);
-			*bol = false;
-			return;
-		}
-		n = (size_t)(nl - p) + 1;
-		buf_append(out, p, n);
-		*bol = true;
-		p += n;
-		len -= n;
-	}
-}
-
-int
-lmtp_relay_reply_line(const char *line, size_t len, bool *more)
-{
-	int code;
-
-	if (len < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' ||
-	    line[1] > '5' || line[2] < '0' || line[2] > '9')
-		return -1;
-	code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + line[2] - '0';
-	if (len == 3) {
-		*more = false;
-		return code;
-	}
-	if (line[3] != ' ' && line[3] != '-')
-		return -1;
-	*more = line[3] == '-';
-	return code;
-}
-
-uint64_t
-lmtp_relay_backoff(unsigned attempt)
-{
-	static const uint64_t delays[] = {
-		5 * 60, 30 * 60, 2 * 3600, 4 * 3600, 8 * 3600,
-	};
-	size_t n = sizeof(delays) / sizeof(delays[0]);
-
-	if (attempt == 0)
-		attempt = 1;
-	return delays[attempt - 1 < n ? attempt - 1 : n - 1];
-}
-
 /* --- Configuration --- */
 
 static void
 relay_tls_init(void)
 {
-	const char *file = X509_get_default_cert_file();
 	char err[256];
 
-	OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS |
-	    OPENSSL_INIT_LOAD_CRYPTO_STRINGS | OPENSSL_INIT_LOAD_CONFIG, NULL);
-	if ((relay.tls_ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
-	    SSL_CTX_set_min_proto_version(relay.tls_ctx, TLS1_2_VERSION) != 1)
-		fatalx("relay: SSL_CTX_new failed");
-	SSL_CTX_set_options(relay.tls_ctx, SSL_OP_NO_COMPRESSION |
-	    SSL_OP_NO_RENEGOTIATION);
-	if (relay.conf.tls != 2) {
-		/* RFC 3207 4.1: opportunistic STARTTLS does not verify. */
-		SSL_CTX_set_verify(relay.tls_ctx, SSL_VERIFY_NONE, NULL);
-		return;
-	}
-	SSL_CTX_set_verify(relay.tls_ctx, SSL_VERIFY_PEER, NULL);
-	/*
-	 * The whole bundle now: a hashed directory would be read at each
-	 * verification, from a chroot that has no /etc/ssl.
-	 */
-	if (SSL_CTX_load_verify_locations(relay.tls_ctx, file, NULL) != 1) {
-		tls_error_string(0, err, sizeof(err));
-		log_warnx("relay cafile=%s cannot be loaded: %s; no server "
-		    "will be trusted", file, err);
-	}
+	if ((relay.tls_ctx = lmtp_relay_tls_ctx_new(relay.conf.tls == 2,
+	    relay.conf.ca.p, relay.conf.ca.len, err, sizeof(err))) == NULL)
+		fatalx("relay: %s", err);
 }
 
 void
@@ -264,6 +169,9 @@ lmtp_relay_conf(const void *msg)
 		    m->address);
 	if (m->tls != 0)
 		relay_tls_init();
+	/* Loaded: the bytes were the configuration's, gone after this. */
+	relay.conf.ca.p = NULL;
+	relay.conf.ca.len = 0;
 	relay.on = true;
 }
 
@@ -332,27 +240,6 @@ relay_attempt(uint64_t account_id, uint64_t id)
 	return 1;
 }
 
-static void
-relay_job_free(struct relay_job **jp)
-{
-	struct relay_job *j = *jp;
-	size_t i;
-
-	if (j == NULL)
-		return;
-	for (i = 0; i < j->nrcpts; i++) {
-		free(j->rcpts[i].addr);
-		free(j->rcpts[i].reply);
-	}
-	free(j->rcpts);
-	free(j->mail_from);
-	free(j->params);
-	if (j->fd != -1)
-		close(j->fd);
-	free(j);
-	*jp = NULL;
-}
-
 /* --- The connection --- */
 
 static void relay_read_cb(struct bufferevent *bev, void *arg);
@@ -395,24 +282,6 @@ relay_send(const char *fmt, ...)
 }
 
 /*
- * A recipient's copy of a reply, for JMAP's smtpReply: at most
- * RELAY_REPLY_KEEP bytes of printable ASCII (RFC 5321 4.2 textstring);
- * anything else a server sent becomes '?', so the copy is valid UTF-8.
- */
-static char *
-relay_reply_dup(const char *text)
-{
-	char *s = xstrdup(text), *p;
-
-	if (strlen(s) > RELAY_REPLY_KEEP)
-		s[RELAY_REPLY_KEEP] = '\0';
-	for (p = s; *p != '\0'; p++)
-		if (*p < 0x20 || *p > 0x7e)
-			*p = '?';
-	return s;
-}
-
-/*
  * The outcome of the transaction for every recipient not decided yet by
  * its RCPT reply: code 2xx delivered, 5xx failed, else queued.
  */
@@ -431,7 +300,7 @@ relay_settle(int code, const char *text)
 		if (r->code >= 400)
 			continue;	/* refused at RCPT: already decided */
 		free(r->reply);
-		r->reply = relay_reply_dup(text);
+		r->reply = lmtp_relay_reply_dup(text);
 		/* A 2xx that ends a session early delivers nothing. */
 		if (code >= 200 && code < 300 && r->code >= 200 &&
 		    r->code < 300)
@@ -500,6 +369,7 @@ relay_connect(void)
 	relay.state = RELAY_CONNECT;
 	relay.tls_on = false;
 	relay.ext_starttls = false;
+	relay.ext_auth = 0;
 	relay.sock = socket(relay.sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (relay.sock == -1) {
@@ -525,22 +395,11 @@ relay_connect(void)
 static void
 relay_starttls(void)
 {
-	unsigned char ip[sizeof(struct in6_addr)];
 	SSL *ssl;
-	bool literal;
 
-	if ((ssl = SSL_new(relay.tls_ctx)) == NULL)
+	if ((ssl = lmtp_relay_ssl_new(relay.tls_ctx, relay.host,
+	    relay.conf.tls == 2)) == NULL)
 		fatalx("relay: SSL_new");
-	literal = inet_pton(AF_INET, relay.host, ip) == 1 ||
-	    inet_pton(AF_INET6, relay.host, ip) == 1;
-	if (!literal)
-		(void)SSL_set_tlsext_host_name(ssl, relay.host);
-	if (relay.conf.tls == 2) {
-		/* RFC 6125 6: the name configured, not the one resolved. */
-		if (literal ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
-		    relay.host) != 1 : SSL_set1_host(ssl, relay.host) != 1)
-			fatalx("relay: cannot set the name to verify");
-	}
 	bufferevent_free(relay.bev);
 	relay.gen++;
 	relay.bev = bufferevent_openssl_socket_new(worker_base(), relay.sock,
@@ -639,6 +498,100 @@ relay_ehlo_line(const char *line)
 	if (strlen(line) >= 12 && strncasecmp(line + 4, "STARTTLS", 8) == 0 &&
 	    (line[12] == '\0' || line[12] == ' '))
 		relay.ext_starttls = true;
+	relay.ext_auth |= lmtp_relay_auth_mechs(line);
+}
+
+/* Sends what buf holds as one line, then wipes it: credentials. */
+static void
+relay_send_secret(struct buf *b)
+{
+	struct evbuffer *out = bufferevent_get_output(relay.bev);
+
+	evbuffer_add(out, b->data, b->len);
+	evbuffer_add(out, "\r\n", 2);
+	buf_clear(b);
+}
+
+/*
+ * RFC 4954 4: AUTH before MAIL when the configuration has credentials
+ * (storaged sent them with the take), only over TLS, with PLAIN, or
+ * LOGIN when that is all the server offers.
+ */
+static void
+relay_auth(void)
+{
+	struct relay_job *j = relay.job;
+	struct buf b = BUF_INIT;
+
+	if (!relay.tls_on) {
+		relay_fail(421, "421 4.7.10 %s: no TLS, so the relay's "
+		    "credentials are not sent", relay.host);
+		return;
+	}
+	relay.state = RELAY_AUTH;
+	if ((relay.ext_auth & LMTP_RELAY_AUTH_PLAIN) != 0) {
+		lmtp_relay_auth_plain(&b, j->auth.data, j->auth.len);
+		relay_send_secret(&b);
+		buf_clear(&j->auth);
+	} else if ((relay.ext_auth & LMTP_RELAY_AUTH_LOGIN) != 0)
+		relay_send("AUTH LOGIN");
+	else {
+		relay_fail(421, "421 4.7.11 %s offers neither AUTH PLAIN nor "
+		    "AUTH LOGIN", relay.host);
+		return;
+	}
+	relay_deadline(RELAY_T_REPLY);
+}
+
+/* LOGIN's challenges (334): the user, then the password. */
+static void
+relay_auth_login(int part)
+{
+	struct relay_job *j = relay.job;
+	struct buf b = BUF_INIT;
+
+	if (lmtp_relay_auth_login(&b, j->auth.data, j->auth.len, part) == -1) {
+		buf_clear(&b);
+		relay_fail(451, "451 4.7.0 the relay's credentials cannot be "
+		    "sent with AUTH LOGIN");
+		return;
+	}
+	relay_send_secret(&b);
+	if (part == 2)
+		buf_clear(&j->auth);
+	relay.state = part == 1 ? RELAY_AUTH_USER : RELAY_AUTH_PASS;
+	relay_deadline(RELAY_T_REPLY);
+}
+
+/* The reply to AUTH or to one of LOGIN's answers. */
+static void
+relay_auth_reply(int code, const char *text)
+{
+	if (code == 235) {
+		relay_mail();
+		return;
+	}
+	if (code == 334 && relay.state != RELAY_AUTH_PASS &&
+	    relay.job->auth.len > 0) {
+		relay_auth_login(relay.state == RELAY_AUTH ? 1 : 2);
+		return;
+	}
+	/*
+	 * 535 5.7.8 and the like: the relay's configuration is wrong, not
+	 * the message; it stays queued with the server's words for the admin.
+	 */
+	relay_fail(code >= 400 && code < 500 ? code : 451, "451 4.7.8 %s "
+	    "refused the relay's credentials: %s", relay.host, text);
+}
+
+/* The transaction: AUTH first when there are credentials. */
+static void
+relay_begin(void)
+{
+	if (relay.job->auth.len > 0)
+		relay_auth();
+	else
+		relay_mail();
 }
 
 /* After EHLO (or HELO) succeeded: STARTTLS, or on to MAIL. */
@@ -656,7 +609,7 @@ relay_after_ehlo(void)
 		    "tls require needs", relay.host);
 		return;
 	}
-	relay_mail();
+	relay_begin();
 }
 
 /* A whole reply has been read: code and its text (lines joined). */
@@ -699,7 +652,7 @@ relay_reply(int code, const char *text)
 			if (relay.conf.tls == 2)
 				relay_fail(421, "%s", text);
 			else
-				relay_mail();
+				relay_begin();
 			return;
 		}
 		/* RFC 3207 5: nothing may come before the handshake. */
@@ -709,6 +662,11 @@ relay_reply(int code, const char *text)
 			return;
 		}
 		relay_starttls();
+		break;
+	case RELAY_AUTH:
+	case RELAY_AUTH_USER:
+	case RELAY_AUTH_PASS:
+		relay_auth_reply(code, text);
 		break;
 	case RELAY_MAIL:
 		if (!ok) {
@@ -721,7 +679,7 @@ relay_reply(int code, const char *text)
 	case RELAY_RCPT:
 		j->rcpts[j->next].code = code;
 		if (!ok) {
-			j->rcpts[j->next].reply = relay_reply_dup(text);
+			j->rcpts[j->next].reply = lmtp_relay_reply_dup(text);
 			j->rcpts[j->next].delivered = code >= 500 ?
 			    RELAY_FAILED : RELAY_QUEUED;
 		}
@@ -834,6 +792,7 @@ relay_event_cb(struct bufferevent *bev, short what, void *arg)
 			    tls_version(bufferevent_openssl_get_ssl(bev)));
 			/* RFC 3207 4.2: forget what was learnt before. */
 			relay.ext_starttls = false;
+			relay.ext_auth = 0;
 			relay.state = RELAY_EHLO_TLS;
 			relay_send("EHLO %s", relay.helo);
 			relay_deadline(RELAY_T_REPLY);
@@ -889,7 +848,7 @@ relay_done_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 		log_warnx("relay done id=%llu status=%s text=\"%s\"",
 		    (unsigned long long)relay.job->id, ipc_status_name(st),
 		    text);
-	relay_job_free(&relay.job);
+	lmtp_relay_job_free(&relay.job);
 	relay.state = RELAY_IDLE;
 	worker_session_remove();
 	relay_take();
@@ -942,141 +901,6 @@ relay_report(void)
 	buf_clear(&delivered);
 }
 
-/* Whether an envelope string could break the command line it goes in. */
-static bool
-relay_unsafe(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
-}
-
-/*
- * RFC 8621 7.5: Bcc fields leave the message before it is sent (the
- * stored email keeps them).  Returns the length of the header at p (len
- * bytes, up to and including the empty line, or len if there is none)
- * with every Bcc field (and its folded lines) taken out into out.
- */
-/* Whether the line of n bytes at p starts a Bcc field (RFC 5322 4.5.3
- * obs-bcc: white space may come before the colon). */
-static bool
-relay_is_bcc(const uint8_t *p, size_t n)
-{
-	size_t k = 3;
-
-	if (n < 4 || strncasecmp((const char *)p, "bcc", 3) != 0)
-		return false;
-	while (k < n && (p[k] == ' ' || p[k] == '\t'))
-		k++;
-	return k < n && p[k] == ':';
-}
-
-size_t
-lmtp_relay_strip_bcc(const uint8_t *p, size_t len, struct buf *out)
-{
-	size_t i = 0, e;
-	bool skip = false;
-
-	while (i < len) {
-		for (e = i; e < len && p[e] != '\n'; e++)
-			;
-		if (e < len)
-			e++;		/* the line with its LF */
-		/* The empty line ends the header; it is kept. */
-		if (p[i] == '\n' || (p[i] == '\r' && i + 1 < len &&
-		    p[i + 1] == '\n')) {
-			buf_append(out, p + i, e - i);
-			return e;
-		}
-		if (p[i] != ' ' && p[i] != '\t')
-			skip = relay_is_bcc(p + i, e - i);
-		if (!skip)
-			buf_append(out, p + i, e - i);
-		i = e;
-	}
-	return len;
-}
-
-/*
- * The job's message without Bcc: a new memfd when the header has one
- * (within its first RELAY_HEADER_MAX bytes), else fd itself.  -1 on
- * failure.
- */
-static int
-relay_without_bcc(int fd, uint64_t *size)
-{
-	struct buf hdr = BUF_INIT;
-	uint8_t *head, chunk[RELAY_CHUNK];
-	size_t want, used;
-	uint64_t off;
-	ssize_t n;
-	int nfd;
-
-	want = *size < RELAY_HEADER_MAX ? (size_t)*size : RELAY_HEADER_MAX;
-	head = xmalloc(want > 0 ? want : 1);
-	if (want > 0 && pread(fd, head, want, 0) != (ssize_t)want) {
-		free(head);
-		return -1;
-	}
-	used = lmtp_relay_strip_bcc(head, want, &hdr);
-	if (hdr.len == used) {
-		/* Nothing taken out. */
-		free(head);
-		buf_clear(&hdr);
-		return fd;
-	}
-	free(head);
-	if ((nfd = memfd_create("relay", MFD_CLOEXEC)) == -1) {
-		buf_clear(&hdr);
-		return -1;
-	}
-	if (hdr.len > 0 && write(nfd, hdr.data, hdr.len) != (ssize_t)hdr.len)
-		goto fail;
-	for (off = used; off < *size; off += (uint64_t)n) {
-		want = *size - off < sizeof(chunk) ? (size_t)(*size - off) :
-		    sizeof(chunk);
-		if ((n = pread(fd, chunk, want, (off_t)off)) <= 0 ||
-		    write(nfd, chunk, (size_t)n) != n)
-			goto fail;
-	}
-	*size = *size - used + hdr.len;
-	buf_clear(&hdr);
-	close(fd);
-	return nfd;
-fail:
-	buf_clear(&hdr);
-	close(nfd);
-	return -1;
-}
-
-/* Copies the taken submission into a new job; NULL if it is unusable. */
-static struct relay_job *
-relay_job_new(const struct ipc_RELAY_TAKE_rep *r, int fd)
-{
-	struct relay_job *j = xcalloc(1, sizeof(*j));
-	struct wire_iter it;
-	const char *s;
-	size_t i;
-
-	j->account_id = r->account_id;
-	j->id = r->id;
-	j->size = r->size;
-	j->fd = fd;
-	j->bol = true;
-	j->ends_crlf = true;	/* an empty message needs no CRLF */
-	j->mail_from = xstrdup(r->mail_from);
-	j->params = xstrdup(r->mail_from_params);
-	j->nrcpts = r->rcpts.count;
-	j->rcpts = xcalloc(j->nrcpts > 0 ? j->nrcpts : 1, sizeof(*j->rcpts));
-	wire_strlist_iter(&r->rcpts, &it);
-	for (i = 0; i < j->nrcpts && (s = wire_strlist_next(&it)) != NULL;
-	    i++)
-		j->rcpts[i].addr = xstrdup(s);
-	j->nrcpts = i;
-	return j;
-}
-
 static void
 relay_take_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
     const void *rep, void *arg)
@@ -1101,8 +925,8 @@ relay_take_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 		}
 		return;
 	}
-	relay.job = j = relay_job_new(r, fd);
-	if ((j->fd = relay_without_bcc(fd, &j->size)) == -1) {
+	relay.job = j = lmtp_relay_job_new(r, fd);
+	if ((j->fd = lmtp_relay_without_bcc(fd, &j->size)) == -1) {
 		j->fd = fd;
 		worker_session_add();
 		relay_settle(451, "451 4.3.0 the message could not be read");
@@ -1118,10 +942,10 @@ relay_take_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	    (unsigned long long)j->id, (unsigned long long)j->account_id,
 	    (unsigned long long)j->size, j->nrcpts, j->attempt, relay.host,
 	    relay.address, relay.conf.port);
-	bad = j->nrcpts == 0 || relay_unsafe(j->mail_from) ||
-	    relay_unsafe(j->params);
+	bad = j->nrcpts == 0 || lmtp_relay_unsafe(j->mail_from) ||
+	    lmtp_relay_unsafe(j->params);
 	for (i = 0; i < j->nrcpts; i++)
-		bad = bad || relay_unsafe(j->rcpts[i].addr) ||
+		bad = bad || lmtp_relay_unsafe(j->rcpts[i].addr) ||
 		    j->rcpts[i].addr[0] == '\0';
 	if (bad) {
 		relay_settle(554, "554 5.5.2 the envelope cannot be sent");
@@ -1179,7 +1003,7 @@ void
 lmtp_relay_end(void)
 {
 	relay_close();
-	relay_job_free(&relay.job);
+	lmtp_relay_job_free(&relay.job);
 	if (relay.poll_ev != NULL)
 		event_free(relay.poll_ev);
 	if (relay.step_ev != NULL)

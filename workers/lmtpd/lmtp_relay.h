@@ -25,6 +25,8 @@
 #include <stdint.h>
 
 struct buf;
+typedef struct ssl_ctx_st SSL_CTX;
+typedef struct ssl_st SSL;
 struct ipc_chan;
 struct ipc_frame;
 
@@ -90,5 +92,41 @@ uint64_t lmtp_relay_backoff(unsigned attempt);
  * of p that header took (len when there is no empty line).
  */
 size_t	lmtp_relay_strip_bcc(const uint8_t *p, size_t len, struct buf *out);
+
+/*
+ * SMTP AUTH (RFC 4954), lmtp_relay_smtp.c.  The mechanisms named by one
+ * EHLO reply line (code and separator included: "250-AUTH PLAIN LOGIN",
+ * or the older "250 AUTH=LOGIN"); 0 when it is another keyword.
+ */
+#define LMTP_RELAY_AUTH_PLAIN	0x1u
+#define LMTP_RELAY_AUTH_LOGIN	0x2u
+unsigned lmtp_relay_auth_mechs(const char *line);
+/*
+ * Appends the command "AUTH PLAIN <base64>" (no CRLF) with RFC 4616's
+ * message msg (NUL user NUL password) as the initial response.
+ */
+void	lmtp_relay_auth_plain(struct buf *out, const uint8_t *msg,
+	    size_t len);
+/*
+ * LOGIN's answers: the base64 of msg's user (part 1) or password (part
+ * 2).  Returns 0, or -1 if msg is not NUL user NUL password.
+ */
+int	lmtp_relay_auth_login(struct buf *out, const uint8_t *msg,
+	    size_t len, int part);
+
+/*
+ * A TLS client context (TLS 1.2 and up) that verifies servers (verify)
+ * against the PEM certificates [ca, ca + calen) or, when calen is 0, the
+ * system's bundle, loaded now for the chroot; or that verifies nothing
+ * (RFC 3207 4.1's opportunistic STARTTLS).  NULL with a reason in err.
+ */
+SSL_CTX	*lmtp_relay_tls_ctx_new(bool verify, const uint8_t *ca,
+	    size_t calen, char *err, size_t errlen);
+/*
+ * A connection of ctx to host (a name or an address literal): SNI for a
+ * name, and with verify the name or address its certificate must have.
+ * NULL on failure.
+ */
+SSL	*lmtp_relay_ssl_new(SSL_CTX *ctx, const char *host, bool verify);
 
 #endif

@@ -5,9 +5,11 @@
  * and system call filter), then lib/worker.h's event loop, channels and
  * listeners, the list of sessions, and a graceful shutdown.  Connections
  * are served by lmtp_session.c; the outbound relay of JMAP submissions
- * (CONF_RELAY, RELAY_WAKE) is lmtp_relay.c's.
+ * (CONF_RELAY, RELAY_WAKE) is lmtp_relay.c's, the JMAP push client
+ * (CONF_PUSH, PUSH_WAKE) lmtp_push.c's.
  */
 #include "lmtpd.h"
+#include "lmtp_push.h"
 #include "lmtp_relay.h"
 #include "lmtp_session.h"
 #include "boot.h"
@@ -93,6 +95,7 @@ static const struct {
 	{ IPC_T_CONF_TLS,	worker_conf_tls },
 	{ IPC_T_CONF_LMTP,	lmtpd_conf_lmtp },
 	{ IPC_T_CONF_RELAY,	lmtp_relay_conf },
+	{ IPC_T_CONF_PUSH,	lmtp_push_conf },
 };
 
 static int
@@ -156,6 +159,7 @@ lmtpd_store_renewed(struct ipc_chan *store)
 	TAILQ_FOREACH(s, &lmtpd.sessions, entry)
 		lmtp_session_store_renewed(s, store);
 	lmtp_relay_store_renewed(store);
+	lmtp_push_store_renewed(store);
 }
 
 static void
@@ -164,6 +168,7 @@ lmtpd_shutdown(void)
 	struct lmtp_session *s, *next;
 
 	lmtp_relay_shutdown();
+	lmtp_push_shutdown();
 	for (s = TAILQ_FIRST(&lmtpd.sessions); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, entry);
 		lmtp_session_shutdown(s);
@@ -173,6 +178,7 @@ lmtpd_shutdown(void)
 /* What storaged sends unasked: the relay's wake-up call. */
 static const struct ipc_handler lmtpd_store_handlers[] = {
 	{ IPC_T_RELAY_WAKE,	lmtp_relay_wake },
+	{ IPC_T_PUSH_WAKE,	lmtp_push_wake },
 	{ 0, NULL }
 };
 
@@ -201,9 +207,12 @@ main(int argc, char **argv)
 	lmtpd_conf_check();
 	/* Messages are parsed here: iconv cannot load modules once confined. */
 	charset_init();
-	boot_confine(&lmtpd.bc, SANDBOX_NETWORK);
+	/* JMAP push: CAs and name servers are read while they can be. */
+	lmtp_push_preconfine();
+	boot_confine(&lmtpd.bc, SANDBOX_OUTBOUND);
 	worker_start(&lmtpd.bc, &lmtpd_worker, lmtpd.conf.max_connections);
 	lmtp_relay_start();
+	lmtp_push_start();
 	worker_run();
 
 	/* Whoever is left after the grace period is cut off. */
@@ -212,6 +221,7 @@ main(int argc, char **argv)
 		lmtp_session_free(&s);
 	}
 	lmtp_relay_end();
+	lmtp_push_end();
 	worker_end();
 	return 0;
 }
