@@ -14,7 +14,8 @@
 #define ACCTWATCH_METADATA	0x08	/* a mailbox's annotations */
 #define ACCTWATCH_SERVER_METADATA 0x10	/* the account's server ones */
 #define ACCTWATCH_DELIVERY	0x20	/* ACCOUNT_DELIVERED (JMAP push) */
-#define ACCTWATCH_ALL		0x3f
+#define ACCTWATCH_TYPES		0x40	/* ACCOUNT_TYPES_CHANGED (JMAP) */
+#define ACCTWATCH_ALL		0x7f
 
 /* MBOX_LIST_CHANGED event */
 #define ACCTWATCH_EV_CREATE	1

@@ -16,6 +16,7 @@
 #include "mail_api.h"
 #include "log.h"
 #include "notify.h"
+#include "pushtypes.h"
 #include "session.h"
 #include "storaged.h"
 #include "submit.h"
@@ -273,7 +274,7 @@ mail_identity_put_reply(struct storaged *sd, struct wchan *w,
 	struct submit_ident_op *op = j->arg;
 	struct ipc_IDENTITY_PUT_rep rep;
 
-	mail_pushsub_changed(sd, op->account_id, 0);
+	notify_types(sd, op->account_id, PUSHTYPE_IDENTITY, op->state);
 	if (w == NULL)
 		return;
 	rep.id = op->id;
@@ -311,7 +312,7 @@ mail_identity_del_reply(struct storaged *sd, struct wchan *w,
 	struct submit_ident_op *op = j->arg;
 	struct ipc_IDENTITY_DEL_rep rep;
 
-	mail_pushsub_changed(sd, op->account_id, 0);
+	notify_types(sd, op->account_id, PUSHTYPE_IDENTITY, op->state);
 	if (w == NULL)
 		return;
 	rep.state = op->state;
@@ -395,7 +396,7 @@ mail_vacation_set_reply(struct storaged *sd, struct wchan *w,
 	struct vacation_op *op = j->arg;
 	struct ipc_VACATION_SET_rep rep;
 
-	mail_pushsub_changed(sd, op->account_id, 0);
+	notify_types(sd, op->account_id, PUSHTYPE_VACATION, op->state);
 	if (w == NULL)
 		return;
 	rep.state = op->state;
@@ -442,7 +443,7 @@ mail_submit_reply(struct storaged *sd, struct wchan *w,
 	struct submit_new *sn = j->arg;
 	struct ipc_SUBMIT_rep rep;
 
-	mail_pushsub_changed(sd, sn->account_id, 0);
+	notify_types(sd, sn->account_id, PUSHTYPE_SUBMISSION, sn->state);
 	if (w != NULL) {
 		rep.id = sn->id;
 		rep.thread_id = sn->thread_id;
@@ -564,7 +565,7 @@ mail_submit_id_reply(struct storaged *sd, struct wchan *w,
 	/* SUBMIT_CANCEL's and SUBMIT_DEL's replies are the same. */
 	struct ipc_SUBMIT_CANCEL_rep rep;
 
-	mail_pushsub_changed(sd, op->account_id, 0);
+	notify_types(sd, op->account_id, PUSHTYPE_SUBMISSION, op->state);
 	if (w == NULL)
 		return;
 	rep.state = op->state;
@@ -654,7 +655,7 @@ mail_relay_take_reply(struct storaged *sd, struct wchan *w,
 	/* Taken again after the lease if this relay dies meanwhile. */
 	mail_submit_wake_at(sd, t->lease);
 	/* undoStatus became final: an EmailSubmission change. */
-	mail_pushsub_changed(sd, t->account_id, 0);
+	notify_types(sd, t->account_id, PUSHTYPE_SUBMISSION, 0);
 	if (w == NULL)
 		return;
 	rep.account_id = t->account_id;
@@ -710,7 +711,7 @@ mail_relay_done_reply(struct storaged *sd, struct wchan *w,
 	    "retry=%llu", (unsigned long long)d->account_id,
 	    (unsigned long long)d->id, d->n,
 	    (unsigned long long)d->requeued);
-	mail_pushsub_changed(sd, d->account_id, 0);
+	notify_types(sd, d->account_id, PUSHTYPE_SUBMISSION, 0);
 	if (d->requeued != 0)
 		mail_submit_wake_at(sd, d->requeued);
 	if (w != NULL)

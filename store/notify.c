@@ -85,6 +85,33 @@ notify_mailbox(struct storaged *sd, uint64_t account_id, uint32_t mailbox_id,
 }
 
 void
+notify_types(struct storaged *sd, uint64_t account_id, uint32_t types,
+    uint64_t modseq)
+{
+	struct ipc_ACCOUNT_TYPES_CHANGED_req msg;
+	struct session *s;
+	struct wchan *w;
+	size_t i;
+
+	if (account_id == 0)
+		return;
+	mail_pushsub_changed(sd, account_id, 0);
+	msg.types = types;
+	msg.modseq = modseq;
+	TAILQ_FOREACH(w, &sd->workers, entry) {
+		if (w->sessions.slot == NULL)
+			continue;
+		for (i = 0; i <= w->sessions.mask; i++) {
+			s = w->sessions.slot[i];
+			if (s != NULL && s->account_id == account_id &&
+			    (s->watch & ACCTWATCH_TYPES) != 0)
+				ipc_send(w->chan, IPC_T_ACCOUNT_TYPES_CHANGED,
+				    s->id, &msg, -1);
+		}
+	}
+}
+
+void
 notify_delivered(struct storaged *sd, uint64_t account_id,
     uint32_t mailbox_id, uint64_t modseq)
 {

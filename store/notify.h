@@ -60,6 +60,13 @@ void	notify_list_changed(struct storaged *sd, uint64_t account_id,
  * ACCOUNT_DELIVERED to the sessions of account_id that watch
  * ACCTWATCH_DELIVERY.
  */
+/*
+ * Objects of the JMAP types (PUSHTYPE_* of lib/pushtypes.h) that are not
+ * mail changed in account_id, which is at modseq now (0: unknown): push
+ * subscriptions and the sessions that watch ACCTWATCH_TYPES hear of it.
+ */
+void	notify_types(struct storaged *sd, uint64_t account_id, uint32_t types,
+	    uint64_t modseq);
 void	notify_delivered(struct storaged *sd, uint64_t account_id,
 	    uint32_t mailbox_id, uint64_t modseq);
 

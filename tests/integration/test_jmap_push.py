@@ -210,7 +210,8 @@ class JmapPushTest(unittest.TestCase):
         # (it would carry the first delivery's state again).
         second = json.loads(es.event()["data"])["changed"][self.account]
         self.assertNotEqual(second["EmailDelivery"], first["EmailDelivery"])
-        # With every type: flag changes leave EmailDelivery as it was.
+        # With every type: a flag change lists the mail types it changed,
+        # not EmailDelivery (RFC 8620 7.1: the types that changed).
         es = self.stream()
         self.wait_watching()
         c = imaplib.IMAP4("127.0.0.1", self.srv.ports["imap"], timeout=20)
@@ -221,17 +222,57 @@ class JmapPushTest(unittest.TestCase):
         c.store("1", "+FLAGS", "\\Seen")
         b = json.loads(es.event()["data"])["changed"][self.account]
         c.logout()
-        self.assertEqual(set(a), {"Mailbox", "Email", "Thread",
-                                  "EmailDelivery"})
+        self.assertEqual(set(a), {"Mailbox", "Email", "Thread"})
+        self.assertEqual(set(b), {"Mailbox", "Email", "Thread"})
         self.assertNotEqual(a["Email"], b["Email"])
-        self.assertEqual(a["EmailDelivery"], b["EmailDelivery"])
         self.deliver()
         while True:
             d = json.loads(es.event()["data"])["changed"][self.account]
-            if d["EmailDelivery"] != b["EmailDelivery"]:
-                break
             # The delivery's other changes may come first.
             self.assertNotEqual(d["Email"], b["Email"])
+            if "EmailDelivery" in d:
+                break
+        self.assertNotEqual(d["EmailDelivery"], second["EmailDelivery"])
+
+    def test_identity_submission_vacation_types(self):
+        # The types that are not mail (RFC 8621 6, 7, 8) come when their
+        # objects change, and only then.
+        es = self.stream("types=Identity,EmailSubmission,VacationResponse,"
+                         "Email&closeafter=no&ping=0")
+        self.wait_watching()
+        c = http.client.HTTPConnection("127.0.0.1", self.srv.ports["http"],
+                                       timeout=30)
+        c.request("POST", "/jmap/api/", json.dumps({
+            "using": [CORE, MAIL, "urn:ietf:params:jmap:submission",
+                      "urn:ietf:params:jmap:vacationresponse"],
+            "methodCalls": [["Identity/set", {
+                "accountId": self.account, "create": {"i": {
+                    "email": USER, "name": "Push"}}}, "i"]]}).encode(),
+            {"Authorization": basic(), "Content-Type": "application/json"})
+        (_, res, _), = json.loads(c.getresponse().read())["methodResponses"]
+        c.close()
+        self.assertIn("i", res.get("created") or {}, res)
+        ev = json.loads(es.event()["data"])["changed"][self.account]
+        self.assertEqual(set(ev), {"Identity"})
+        self.assertEqual(ev["Identity"], res["newState"])
+        c = http.client.HTTPConnection("127.0.0.1", self.srv.ports["http"],
+                                       timeout=30)
+        c.request("POST", "/jmap/api/", json.dumps({
+            "using": [CORE, "urn:ietf:params:jmap:vacationresponse"],
+            "methodCalls": [["VacationResponse/set", {
+                "accountId": self.account, "update": {"singleton": {
+                    "subject": "push test"}}}, "v"]]}).encode(),
+            {"Authorization": basic(), "Content-Type": "application/json"})
+        (_, res, _), = json.loads(c.getresponse().read())["methodResponses"]
+        c.close()
+        self.assertEqual(res.get("updated"), {"singleton": None}, res)
+        ev = json.loads(es.event()["data"])["changed"][self.account]
+        self.assertEqual(set(ev), {"VacationResponse"})
+        self.assertEqual(ev["VacationResponse"], res["newState"])
+        # A delivery is an Email change, not one of these.
+        self.deliver()
+        ev = json.loads(es.event()["data"])["changed"][self.account]
+        self.assertEqual(set(ev), {"Email"})
 
     def test_closeafter_and_last_event_id(self):
         old = self.state()
@@ -327,8 +368,10 @@ class JmapPushTest(unittest.TestCase):
                 return json.loads(await asyncio.wait_for(ws.recv(), 10))
         change = asyncio.run(asyncio.wait_for(go(), 60))
         self.assertEqual(change["pushState"], now)
+        # What changed while away is not known: every type is listed.
         self.assertEqual(set(change["changed"][self.account]),
-                         {"Mailbox", "Email", "Thread", "EmailDelivery"})
+                         {"Mailbox", "Email", "Thread", "EmailDelivery",
+                          "Identity", "EmailSubmission", "VacationResponse"})
 
 
 if __name__ == "__main__":

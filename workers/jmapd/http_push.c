@@ -12,6 +12,7 @@
 #include "conn.h"
 #include "json.h"
 #include "log.h"
+#include "pushtypes.h"
 #include "worker.h"
 
 #include <event2/event.h>
@@ -21,15 +22,8 @@
 #include <string.h>
 #include <time.h>
 
-static const struct {
-	const char	*name;
-	uint32_t	 bit;
-} push_types[] = {
-	{ "Mailbox",	PUSH_MAILBOX },
-	{ "Email",	PUSH_EMAIL },
-	{ "Thread",	PUSH_THREAD },
-	{ "EmailDelivery", PUSH_DELIVERY },
-};
+/* What a change to the messages of a mailbox may change. */
+#define PUSH_MAIL	(PUSHTYPE_MAILBOX | PUSHTYPE_EMAIL | PUSHTYPE_THREAD)
 
 /* Re-arms the ping timer: pings come after `ping` seconds of silence. */
 static void
@@ -61,10 +55,10 @@ push_ping_cb(int fd, short what, void *arg)
 	push_ping_arm(s);
 }
 
-/* The StateChange object (RFC 8620 7.1) for state. */
+/* The StateChange object (RFC 8620 7.1) for state and the types listed. */
 static void
 push_state_change(const struct http_session *s, uint64_t state,
-    struct buf *out)
+    uint32_t listed, struct buf *out)
 {
 	struct json_out o;
 	char acct[OBJID_MAX], st[24], dst[24];
@@ -80,11 +74,11 @@ push_state_change(const struct http_session *s, uint64_t state,
 	json_out_begin_object(&o);
 	json_out_key(&o, acct);
 	json_out_begin_object(&o);
-	for (i = 0; i < sizeof(push_types) / sizeof(push_types[0]); i++) {
-		if ((s->push.types & push_types[i].bit) == 0)
+	for (i = 0; i < PUSHTYPES_N; i++) {
+		if ((listed & pushtypes[i].bit) == 0)
 			continue;
-		json_out_key(&o, push_types[i].name);
-		if (push_types[i].bit == PUSH_DELIVERY) {
+		json_out_key(&o, pushtypes[i].name);
+		if (pushtypes[i].bit == PUSHTYPE_DELIVERY) {
 			jmap_state_format(dst, s->push.delivery);
 			json_out_strz(&o, dst);
 		} else
@@ -100,14 +94,19 @@ push_state_change(const struct http_session *s, uint64_t state,
 	json_out_end_object(&o);
 }
 
-static void	push_emit(struct http_session *, uint64_t);
+static void	push_emit(struct http_session *, uint64_t, uint32_t);
 
-/* The account is at state: tell the client if that is news. */
+/*
+ * The account is at state after changes to objects of the types changed
+ * (PUSHTYPE_*): tell the client if that is news.  A StateChange lists
+ * the types asked for that changed (7.1), EmailDelivery only after a
+ * delivery; every type shares the account's one state.
+ */
 static void
-push_state(struct http_session *s, uint64_t state)
+push_state(struct http_session *s, uint64_t state, uint32_t changed)
 {
 	struct http_push *p = &s->push;
-
+	uint32_t listed;
 	bool news;
 
 	if (!p->on || conn_is_closing(s->conn))
@@ -117,19 +116,17 @@ push_state(struct http_session *s, uint64_t state)
 		p->state = state;
 		p->have_state = true;
 	}
-	/*
-	 * A delivery is news for EmailDelivery; any change for the other
-	 * types, and only those asked make an event.
-	 */
-	if ((p->delivered && (p->types & PUSH_DELIVERY) != 0) ||
-	    (news && (p->types & ~PUSH_DELIVERY) != 0))
-		push_emit(s, p->state);
+	listed = news ? changed & p->types & ~PUSHTYPE_DELIVERY : 0;
+	if (p->delivered || (news && (changed & PUSHTYPE_DELIVERY) != 0))
+		listed |= p->types & PUSHTYPE_DELIVERY;
+	if (listed != 0)
+		push_emit(s, p->state, listed);
 	p->delivered = false;
 }
 
-/* Sends a StateChange at state (or event) for the types asked. */
+/* Sends a StateChange at state (or event) for the types listed. */
 static void
-push_emit(struct http_session *s, uint64_t state)
+push_emit(struct http_session *s, uint64_t state, uint32_t listed)
 {
 	struct http_push *p = &s->push;
 	struct buf b = BUF_INIT;
@@ -137,7 +134,7 @@ push_emit(struct http_session *s, uint64_t state)
 
 	if (p->types == 0)
 		return;
-	push_state_change(s, state, &b);
+	push_state_change(s, state, listed, &b);
 	if (p->es) {
 		jmap_state_format(id, state);
 		buf_printf(s->out, "event: state\nid: %s\ndata: ", id);
@@ -164,10 +161,12 @@ push_list_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	const struct ipc_MBOX_LIST_rep *r = rep;
 	struct http_session *s = arg;
 	struct http_push *p = &s->push;
+	uint32_t changed = p->asked;
 
 	(void)c;
 	p->req = 0;
 	p->req_chan = NULL;
+	p->asked = 0;
 	if (st != IPC_S_OK) {
 		if (st != IPC_S_UNAVAIL)
 			http_session_log(s, "push state failed: %s",
@@ -175,16 +174,17 @@ push_list_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 		return;
 	}
 	if (p->have_state)
-		push_state(s, r->state);
+		push_state(s, r->state, changed);
 	else if (p->have_client_state && r->state != p->client_state) {
 		/*
 		 * The first state: a client that says where it was gets the
 		 * changes it missed at once (7.3, RFC 8887 4.3.5.2); one
-		 * from the future (a restored store) is news as well.
+		 * from the future (a restored store) is news as well.  What
+		 * changed meanwhile is not known: every type is listed.
 		 */
 		p->state = p->client_state < r->state ? p->client_state : 0;
 		p->have_state = true;
-		push_state(s, r->state);
+		push_state(s, r->state, PUSHTYPE_KNOWN);
 	} else {
 		p->state = r->state;
 		p->have_state = true;
@@ -210,6 +210,9 @@ push_ask_state(struct http_session *s)
 	}
 	if ((store = worker_store()) == NULL)
 		return;
+	/* The changes heard so far are those this read is for. */
+	p->asked |= p->changed;
+	p->changed = 0;
 	p->req_chan = store;
 	p->req = ipc_request(store, IPC_T_MBOX_LIST, conn_id(s->conn), NULL,
 	    push_list_cb, s);
@@ -231,7 +234,7 @@ push_start(struct http_session *s)
 	s->push.on = true;
 	memset(&w, 0, sizeof(w));
 	w.events = ACCTWATCH_MESSAGES | ACCTWATCH_NAMES |
-	    ACCTWATCH_SUBSCRIPTIONS | ACCTWATCH_DELIVERY;
+	    ACCTWATCH_SUBSCRIPTIONS | ACCTWATCH_DELIVERY | ACCTWATCH_TYPES;
 	ipc_send(store, IPC_T_ACCOUNT_WATCH, conn_id(s->conn), &w, -1);
 	push_ask_state(s);
 }
@@ -245,16 +248,15 @@ push_types_parse(const char *v)
 	size_t i, n;
 
 	if (strcmp(v, "*") == 0)
-		return PUSH_ALL;
+		return PUSHTYPE_KNOWN;
 	while (*v != '\0') {
 		e = strchr(v, ',');
 		n = e != NULL ? (size_t)(e - v) : strlen(v);
 		/* Types of capabilities this server lacks get nothing. */
-		for (i = 0; i < sizeof(push_types) / sizeof(push_types[0]);
-		    i++)
-			if (strlen(push_types[i].name) == n &&
-			    strncmp(push_types[i].name, v, n) == 0)
-				bits |= push_types[i].bit;
+		for (i = 0; i < PUSHTYPES_N; i++)
+			if (strlen(pushtypes[i].name) == n &&
+			    strncmp(pushtypes[i].name, v, n) == 0)
+				bits |= pushtypes[i].bit;
 		v += n;
 		if (*v == ',')
 			v++;
@@ -315,7 +317,7 @@ http_push_ws(struct http_session *s, const struct json *msg)
 	const struct json *types, *ps;
 	const char *t;
 	uint64_t st;
-	size_t i, k;
+	size_t i;
 
 	if (strcmp(json_str(json_get(msg, "@type"), NULL),
 	    "WebSocketPushDisable") == 0) {
@@ -324,7 +326,7 @@ http_push_ws(struct http_session *s, const struct json *msg)
 		return;
 	}
 	p->es = false;
-	p->types = PUSH_ALL;
+	p->types = PUSHTYPE_KNOWN;
 	/* 4.3.5.2: dataTypes null is every type. */
 	if ((types = json_get(msg, "dataTypes")) != NULL &&
 	    json_type(types) == JSON_ARRAY) {
@@ -332,10 +334,7 @@ http_push_ws(struct http_session *s, const struct json *msg)
 		for (i = 0; i < json_len(types); i++) {
 			if ((t = json_str(json_at(types, i), NULL)) == NULL)
 				continue;
-			for (k = 0; k < sizeof(push_types) /
-			    sizeof(push_types[0]); k++)
-				if (strcmp(t, push_types[k].name) == 0)
-					p->types |= push_types[k].bit;
+			p->types |= pushtype_bit(t);
 		}
 	}
 	if (p->on) {
@@ -365,8 +364,10 @@ http_push_changed(struct http_session *s, uint64_t modseq)
 	 * is being read make one more read, not one each.
 	 */
 	(void)modseq;
-	if (s->push.on)
-		push_ask_state(s);
+	if (!s->push.on)
+		return;
+	s->push.changed |= PUSH_MAIL;
+	push_ask_state(s);
 }
 
 void
@@ -385,8 +386,19 @@ http_push_delivered(struct http_session *s, uint64_t modseq)
 void
 http_push_names(struct http_session *s)
 {
-	if (s->push.on)
-		push_ask_state(s);
+	if (!s->push.on)
+		return;
+	s->push.changed |= PUSHTYPE_MAILBOX;
+	push_ask_state(s);
+}
+
+void
+http_push_types(struct http_session *s, uint32_t types)
+{
+	if (!s->push.on)
+		return;
+	s->push.changed |= types & PUSHTYPE_KNOWN;
+	push_ask_state(s);
 }
 
 void

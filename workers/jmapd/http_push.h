@@ -27,12 +27,6 @@ struct http_session;
 struct ipc_chan;
 struct json;
 
-/* The data types a connection gets (RFC 8620 7.1 "changed" keys). */
-#define PUSH_MAILBOX	0x01
-#define PUSH_EMAIL	0x02
-#define PUSH_THREAD	0x04
-#define PUSH_DELIVERY	0x08	/* EmailDelivery, RFC 8621 1.5 */
-#define PUSH_ALL	0x0f
 
 /* The event source's ping interval is kept within these (7.3). */
 #define PUSH_PING_MIN	1
@@ -41,7 +35,9 @@ struct json;
 struct http_push {
 	bool		 on;		/* watching the account */
 	bool		 es;		/* event source, else WebSocket */
-	uint32_t	 types;		/* PUSH_*; may be 0 */
+	uint32_t	 types;		/* PUSHTYPE_* asked; may be 0 */
+	uint32_t	 changed;	/* PUSHTYPE_* changed, not told yet */
+	uint32_t	 asked;		/* those the pending MBOX_LIST is for */
 	bool		 close_after;	/* closeafter=state */
 	int		 ping;		/* seconds; 0: no pings */
 	struct event	*ping_ev;
@@ -66,6 +62,8 @@ void	http_push_changed(struct http_session *s, uint64_t modseq);
 void	http_push_delivered(struct http_session *s, uint64_t modseq);
 /* storaged: the mailbox list or a subscription changed. */
 void	http_push_names(struct http_session *s);
+/* storaged: objects of types (PUSHTYPE_*, lib/pushtypes.h) changed. */
+void	http_push_types(struct http_session *s, uint32_t types);
 /* Stops pushing (the connection ends, or storaged was renewed). */
 void	http_push_stop(struct http_session *s);
 

@@ -228,8 +228,22 @@ jmapd_account_delivered(struct ipc_chan *c, const struct ipc_frame *f,
 		http_push_delivered(s, m->modseq);
 }
 
+static void
+jmapd_account_types(struct ipc_chan *c, const struct ipc_frame *f,
+    const void *msg, void *arg)
+{
+	const struct ipc_ACCOUNT_TYPES_CHANGED_req *m = msg;
+	struct http_session *s;
+
+	(void)c;
+	(void)arg;
+	if ((s = jmapd_session_of(f)) != NULL)
+		http_push_types(s, m->types);
+}
+
 static const struct ipc_handler jmapd_store_handlers[] = {
 	{ IPC_T_ACCOUNT_CHANGED, jmapd_account_changed },
+	{ IPC_T_ACCOUNT_TYPES_CHANGED, jmapd_account_types },
 	{ IPC_T_ACCOUNT_DELIVERED, jmapd_account_delivered },
 	{ IPC_T_MBOX_LIST_CHANGED, jmapd_mbox_list_changed },
 	{ 0, NULL }
