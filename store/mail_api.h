@@ -4,9 +4,10 @@
  * MBOX_* and MSG_* types of lib/ipc_types.def.  Each acts for the frame's
  * session, which must be bound to an account (worker_session_bound()), and
  * only on that account's mail.  Reads run in LMDB read transactions on the
- * loop; writes go through the group-commit writer of txn.h and reply once
- * durable, then notify sessions that selected a changed mailbox
- * (notify.h).
+ * loop, but those that copy whole messages (MSG_BODY_FILE, BLOB_FILE) on
+ * the read pool (mail_read.c); writes go through the group-commit writer
+ * of txn.h and reply once durable, then notify sessions that selected a
+ * changed mailbox (notify.h).
  *
  * mail_mbox.c: MBOX_LIST, MBOX_CREATE, MBOX_DELETE, MBOX_RENAME,
  * MBOX_SUBSCRIBE, SUBSCRIPTION_SET, SUBSCRIPTION_LIST.  mail_msg.c:
@@ -18,6 +19,7 @@
 #ifndef BULWARK_MAIL_API_H
 #define BULWARK_MAIL_API_H
 
+#include "db.h"
 #include "ipc.h"
 
 ipc_handler_fn mail_mbox_list;
@@ -89,6 +91,25 @@ ipc_handler_fn mail_push_take;
 ipc_handler_fn mail_push_done;
 
 struct storaged;
+struct wchan;
+struct store_db;
+struct store_error;
+
+/*
+ * mail_read.c: a read off the loop.  work runs on a read-pool thread
+ * inside its own read transaction txn and returns a status (err set when
+ * not IPC_S_OK); then, on the loop, reply answers ref on c when the
+ * status is IPC_S_OK (else the status is the reply), if the requester's
+ * channel is still open.  arg is freed with free_fn whatever happens;
+ * work touches nothing but it and the database.
+ */
+typedef enum ipc_status mail_read_fn(struct store_db *db, MDB_txn *txn,
+    void *arg, struct store_error *err);
+typedef void mail_read_reply_fn(struct ipc_chan *c,
+    const struct ipc_reqref *ref, void *arg);
+void	mail_read_queue(struct ipc_chan *c, const struct ipc_frame *f,
+	    struct wchan *w, const char *what, mail_read_fn *work,
+	    mail_read_reply_fn *reply, void (*free_fn)(void *), void *arg);
 /*
  * Sends RELAY_WAKE when the first queued submission comes due (now if it
  * has): for storaged's start, after which SUBMIT, RELAY_TAKE and

@@ -15,6 +15,7 @@
 #include "xmalloc.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 /* One BLOB_UPLOAD on its way through the writer. */
@@ -113,38 +114,71 @@ mail_blob_upload(struct ipc_chan *c, const struct ipc_frame *f,
 	}
 }
 
+/* One BLOB_FILE on the read pool (mail_read.c). */
+struct mail_blob_read {
+	uint64_t		 account_id, email_id, now;
+	uint32_t		 kind;
+	uint8_t			 hash[MSG_HASH_LEN];
+	size_t			 hash_len;
+	int			 fd;
+	uint64_t		 size;		/* out */
+	char			 type[UPLOAD_TYPE_MAX + 1];
+};
+
+static enum ipc_status
+mail_blob_file_work(struct store_db *db, MDB_txn *txn, void *arg,
+    struct store_error *err)
+{
+	struct mail_blob_read *r = arg;
+
+	return upload_file_op(db, txn, r->account_id, r->kind, r->hash,
+	    r->hash_len, r->email_id, r->now, r->fd, &r->size, r->type, err);
+}
+
+static void
+mail_blob_file_reply(struct ipc_chan *c, const struct ipc_reqref *ref,
+    void *arg)
+{
+	struct mail_blob_read *r = arg;
+	struct ipc_BLOB_FILE_rep rep;
+
+	rep.size = r->size;
+	rep.type = r->type;
+	ipc_reply_ref(c, ref, IPC_S_OK, NULL, &rep);
+}
+
+static void
+mail_blob_read_free(void *arg)
+{
+	struct mail_blob_read *r = arg;
+
+	if (r->fd != -1)
+		close(r->fd);
+	free(r);
+}
+
 void
 mail_blob_file(struct ipc_chan *c, const struct ipc_frame *f,
     const void *msg, void *arg)
 {
 	const struct ipc_BLOB_FILE_req *m = msg;
-	struct ipc_BLOB_FILE_rep rep;
+	struct mail_blob_read *r;
 	struct wchan *w = arg;
-	char type[UPLOAD_TYPE_MAX + 1];
-	struct store_error err;
 	struct session *s;
-	enum ipc_status st;
-	MDB_txn *txn;
-	int fd;
 
 	/* The descriptor is closed after the handler when not taken. */
 	if ((s = worker_session_bound(c, f, w)) == NULL)
 		return;
-	if ((st = db_begin(&w->sd->db, false, &txn, &err)) != IPC_S_OK) {
-		ipc_reply(c, f, st, err.text, NULL);
-		return;
-	}
-	fd = ipc_chan_take_fd(c);
-	st = upload_file_op(&w->sd->db, txn, s->account_id, m->kind,
-	    m->hash.p, m->hash.len, m->email_id, storaged_now(), fd,
-	    &rep.size, type, &err);
-	db_abort(&txn);
-	if (fd != -1)
-		close(fd);
-	if (st != IPC_S_OK)
-		ipc_reply(c, f, st, err.text, NULL);
-	else {
-		rep.type = type;
-		ipc_reply(c, f, IPC_S_OK, NULL, &rep);
-	}
+	r = xcalloc(1, sizeof(*r));
+	r->account_id = s->account_id;
+	r->kind = m->kind;
+	r->email_id = m->email_id;
+	r->now = storaged_now();
+	/* A hash of another length is refused by upload_file_op. */
+	r->hash_len = m->hash.len;
+	if (m->hash.len <= sizeof(r->hash))
+		memcpy(r->hash, m->hash.p, m->hash.len);
+	r->fd = ipc_chan_take_fd(c);
+	mail_read_queue(c, f, w, "blob file", mail_blob_file_work,
+	    mail_blob_file_reply, mail_blob_read_free, r);
 }

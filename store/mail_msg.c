@@ -323,35 +323,64 @@ mail_msg_body(struct ipc_chan *c, const struct ipc_frame *f, const void *msg,
 	buf_clear(&data);
 }
 
+/* One MSG_BODY_FILE on the read pool (mail_read.c). */
+struct mail_body_read {
+	uint64_t		 account_id;
+	uint32_t		 mailbox_id, uid;
+	int			 fd;
+	uint64_t		 size;		/* out */
+};
+
+static enum ipc_status
+mail_body_file_work(struct store_db *db, MDB_txn *txn, void *arg,
+    struct store_error *err)
+{
+	struct mail_body_read *r = arg;
+
+	return mail_msg_body_file_op(db, txn, r->account_id, r->mailbox_id,
+	    r->uid, r->fd, &r->size, err);
+}
+
+static void
+mail_body_file_reply(struct ipc_chan *c, const struct ipc_reqref *ref,
+    void *arg)
+{
+	struct mail_body_read *r = arg;
+	struct ipc_MSG_BODY_FILE_rep rep;
+
+	rep.size = r->size;
+	ipc_reply_ref(c, ref, IPC_S_OK, NULL, &rep);
+}
+
+static void
+mail_body_read_free(void *arg)
+{
+	struct mail_body_read *r = arg;
+
+	if (r->fd != -1)
+		close(r->fd);
+	free(r);
+}
+
 void
 mail_msg_body_file(struct ipc_chan *c, const struct ipc_frame *f,
     const void *msg, void *arg)
 {
 	const struct ipc_MSG_BODY_FILE_req *m = msg;
-	struct ipc_MSG_BODY_FILE_rep rep;
+	struct mail_body_read *r;
 	struct wchan *w = arg;
-	struct store_error err;
 	struct session *s;
-	enum ipc_status st;
-	MDB_txn *txn;
-	int fd;
 
 	/* The descriptor is closed after the handler when not taken. */
 	if ((s = worker_session_bound(c, f, w)) == NULL)
 		return;
-	if ((st = db_begin(&w->sd->db, false, &txn, &err)) != IPC_S_OK) {
-		ipc_reply(c, f, st, err.text, NULL);
-		return;
-	}
-	fd = ipc_chan_take_fd(c);
-	st = mail_msg_body_file_op(&w->sd->db, txn, s->account_id,
-	    m->mailbox_id, m->uid, fd, &rep.size, &err);
-	db_abort(&txn);
-	close(fd);
-	if (st != IPC_S_OK)
-		ipc_reply(c, f, st, err.text, NULL);
-	else
-		ipc_reply(c, f, IPC_S_OK, NULL, &rep);
+	r = xcalloc(1, sizeof(*r));
+	r->account_id = s->account_id;
+	r->mailbox_id = m->mailbox_id;
+	r->uid = m->uid;
+	r->fd = ipc_chan_take_fd(c);
+	mail_read_queue(c, f, w, "message file", mail_body_file_work,
+	    mail_body_file_reply, mail_body_read_free, r);
 }
 
 /* --- Writes --- */

@@ -42,6 +42,8 @@ static void storaged_prune_start(struct storaged *);
 #define STORAGED_GRACE_SIGNAL	10		/* seconds, on SIGTERM */
 #define STORAGED_GRACE_ORPHAN	5		/* seconds, master gone */
 #define STORAGED_MAX_WRITES	8192		/* queued mail writes */
+#define STORAGED_READ_THREADS	2		/* copying whole messages */
+#define STORAGED_MAX_READS	4096		/* queued such reads */
 
 static struct storaged storaged;
 
@@ -221,6 +223,7 @@ storaged_loop_init(struct storaged *sd, struct boot_conf *bc)
 			fatalx("evsignal_new");
 	}
 	sd->wq = workq_new(sd->base, sd->conf.threads, STORAGED_MAX_JOBS);
+	sd->rq = workq_new(sd->base, STORAGED_READ_THREADS, STORAGED_MAX_READS);
 	sd->rp = readpool_new(storaged_read_threads());
 	sd->txnq = mail_txnq_new(sd->base, &sd->db, STORAGED_MAX_WRITES);
 	storaged_prune_start(sd);
@@ -306,7 +309,8 @@ storaged_prune_start(struct storaged *sd)
 static size_t
 storaged_pending(const struct storaged *sd)
 {
-	return workq_pending(sd->wq) + mail_txnq_pending(sd->txnq);
+	return workq_pending(sd->wq) + workq_pending(sd->rq) +
+	    mail_txnq_pending(sd->txnq);
 }
 
 static void
@@ -345,6 +349,7 @@ storaged_shutdown(struct storaged *sd, uint32_t grace)
 		return;
 	}
 	workq_set_idle_cb(sd->wq, storaged_idle_cb, sd);
+	workq_set_idle_cb(sd->rq, storaged_idle_cb, sd);
 	mail_txnq_set_idle_cb(sd->txnq, storaged_idle_cb, sd);
 	if ((sd->ev_grace = evtimer_new(sd->base, storaged_grace_cb,
 	    sd)) == NULL || evtimer_add(sd->ev_grace, &tv) == -1)
@@ -361,6 +366,8 @@ storaged_exit(struct storaged *sd)
 	 * committed was never acknowledged), before the environment closes.
 	 */
 	mail_txnq_free(&sd->txnq);
+	/* Its threads read LMDB: joined before the environment closes. */
+	workq_free(&sd->rq);
 	if (workq_pending(sd->wq) > 0) {
 		/* Threads still hashing; they never touch LMDB. */
 		db_close(&sd->db);

@@ -79,6 +79,8 @@ struct storaged {
 	struct event_base	*base;
 	struct ipc_chan		*master;
 	struct workq		*wq;
+	/* Reads that copy whole messages (mail_read.c): may read LMDB. */
+	struct workq		*rq;
 	struct readpool		*rp;	/* long reads, store/readpool.h */
 	struct mail_txnq	*txnq;		/* the mail writer (txn.h) */
 	struct pushq		*pushq;	/* JMAP pushes waiting (pushsub.h) */

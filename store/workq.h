@@ -4,7 +4,9 @@
  * loop (argon2id hashing and verification).  A job's work function runs on
  * a pool thread; its done function then runs on the loop thread, woken
  * through a pipe.  Work functions touch only their own argument: never
- * LMDB, channels or other storaged state.  The queue is bounded, so a
+ * channels or other storaged state, and LMDB only in a pool made for reads
+ * (storaged's rq, mail_read.c), whose work opens and ends its own read
+ * transaction and which storaged frees before closing the environment.  The queue is bounded, so a
  * flood of requests is refused instead of growing memory.
  */
 #ifndef BULWARK_WORKQ_H
