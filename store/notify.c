@@ -84,31 +84,40 @@ notify_mailbox(struct storaged *sd, uint64_t account_id, uint32_t mailbox_id,
 		    (unsigned long long)msg.modseq, n);
 }
 
-void
-notify_types(struct storaged *sd, uint64_t account_id, uint32_t types,
-    uint64_t modseq)
+/* Sends msg of type to every session of account_id that watches watch. */
+static void
+notify_watchers(struct storaged *sd, uint64_t account_id, uint32_t watch,
+    uint16_t type, const void *msg)
 {
-	struct ipc_ACCOUNT_TYPES_CHANGED_req msg;
 	struct session *s;
 	struct wchan *w;
 	size_t i;
 
-	if (account_id == 0)
-		return;
-	mail_pushsub_changed(sd, account_id, 0);
-	msg.types = types;
-	msg.modseq = modseq;
 	TAILQ_FOREACH(w, &sd->workers, entry) {
 		if (w->sessions.slot == NULL)
 			continue;
 		for (i = 0; i <= w->sessions.mask; i++) {
 			s = w->sessions.slot[i];
 			if (s != NULL && s->account_id == account_id &&
-			    (s->watch & ACCTWATCH_TYPES) != 0)
-				ipc_send(w->chan, IPC_T_ACCOUNT_TYPES_CHANGED,
-				    s->id, &msg, -1);
+			    (s->watch & watch) != 0)
+				ipc_send(w->chan, type, s->id, msg, -1);
 		}
 	}
+}
+
+void
+notify_types(struct storaged *sd, uint64_t account_id, uint32_t types,
+    uint64_t modseq)
+{
+	struct ipc_ACCOUNT_TYPES_CHANGED_req msg;
+
+	if (account_id == 0)
+		return;
+	mail_pushsub_changed(sd, account_id, 0);
+	msg.types = types;
+	msg.modseq = modseq;
+	notify_watchers(sd, account_id, ACCTWATCH_TYPES,
+	    IPC_T_ACCOUNT_TYPES_CHANGED, &msg);
 }
 
 void
@@ -116,24 +125,12 @@ notify_delivered(struct storaged *sd, uint64_t account_id,
     uint32_t mailbox_id, uint64_t modseq)
 {
 	struct ipc_ACCOUNT_DELIVERED_req msg;
-	struct session *s;
-	struct wchan *w;
-	size_t i;
 
 	mail_pushsub_changed(sd, account_id, modseq);
 	msg.mailbox_id = mailbox_id;
 	msg.modseq = modseq;
-	TAILQ_FOREACH(w, &sd->workers, entry) {
-		if (w->sessions.slot == NULL)
-			continue;
-		for (i = 0; i <= w->sessions.mask; i++) {
-			s = w->sessions.slot[i];
-			if (s != NULL && s->account_id == account_id &&
-			    (s->watch & ACCTWATCH_DELIVERY) != 0)
-				ipc_send(w->chan, IPC_T_ACCOUNT_DELIVERED,
-				    s->id, &msg, -1);
-		}
-	}
+	notify_watchers(sd, account_id, ACCTWATCH_DELIVERY,
+	    IPC_T_ACCOUNT_DELIVERED, &msg);
 }
 
 void

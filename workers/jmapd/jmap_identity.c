@@ -519,10 +519,9 @@ static void
 id_set_listed(struct jmap_call *c)
 {
 	struct id_list *l = c->ctx;
-	const struct json *create, *update, *destroy, *v;
+	const struct json *create, *update, *destroy;
 	struct id_set *x;
 	const char *key;
-	uint64_t want;
 	size_t i, n;
 
 	x = xcalloc(1, sizeof(*x));
@@ -530,31 +529,8 @@ id_set_listed(struct jmap_call *c)
 	x->old_state = l->state;
 	c->ctx = x;
 	c->ctx_free = id_set_free;
-	if ((v = json_get(c->args, "ifInState")) != NULL &&
-	    json_type(v) != JSON_NULL && (!jmap_state_parse(json_str(v, NULL),
-	    &want) || want != l->state)) {
-		jmap_call_error(c, "stateMismatch", NULL);
+	if (!jmap_set_args(c, &l->state, &create, &update, &destroy, &n))
 		return;
-	}
-	create = json_get(c->args, "create");
-	update = json_get(c->args, "update");
-	destroy = json_get(c->args, "destroy");
-	if ((create != NULL && json_type(create) != JSON_NULL &&
-	    json_type(create) != JSON_OBJECT) ||
-	    (update != NULL && json_type(update) != JSON_NULL &&
-	    json_type(update) != JSON_OBJECT) ||
-	    (destroy != NULL && json_type(destroy) != JSON_NULL &&
-	    json_type(destroy) != JSON_ARRAY)) {
-		jmap_call_error(c, "invalidArguments", "create and update "
-		    "must be objects, destroy an array");
-		return;
-	}
-	n = em_len(create) + em_len(update) + em_len(destroy);
-	if (n > c->env->max_objects_in_set) {
-		jmap_call_error(c, "requestTooLarge", "More objects than "
-		    "maxObjectsInSet");
-		return;
-	}
 	x->ops = xcalloc(n + 1, sizeof(*x->ops));
 	for (i = 0; i < em_len(create); i++) {
 		struct id_op *op = &x->ops[x->nops++];

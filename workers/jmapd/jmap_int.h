@@ -121,6 +121,18 @@ struct json *jmap_set_error(const char *type, const char *prop,
  * (taken, set to NULL) when it has members, else null.
  */
 struct json *jmap_set_map(struct json **v);
+/*
+ * The arguments every /set has (RFC 8620 5.3): ifInState compared with
+ * *state (stateMismatch; state NULL: the method has none), create and
+ * update objects or null, destroy an array of strings or null
+ * (invalidArguments), at most maxObjectsInSet of them together
+ * (requestTooLarge).  *create_r, *update_r and *destroy_r point into
+ * c->args (NULL when absent or null), *n_r their number.  Returns false
+ * with c answered on an error.
+ */
+bool	jmap_set_args(struct jmap_call *c, const uint64_t *state,
+	    const struct json **create_r, const struct json **update_r,
+	    const struct json **destroy_r, size_t *n_r);
 
 /* The window arguments of /query (RFC 8620 5.5). */
 struct jmap_query_win {

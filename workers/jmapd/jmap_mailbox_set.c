@@ -548,7 +548,6 @@ jmset_listed(struct jmap_call *c)
 	const struct json *create, *update, *destroy, *v;
 	const char *key;
 	size_t i, n = 0;
-	uint64_t want;
 
 	c->ctx = NULL;
 	s = xcalloc(1, sizeof(*s));
@@ -557,37 +556,12 @@ jmset_listed(struct jmap_call *c)
 	s->old_state = l->state;
 	c->ctx = s;
 	c->ctx_free = jmset_free;
-	if ((v = json_get(c->args, "ifInState")) != NULL &&
-	    json_type(v) != JSON_NULL && (!jmap_state_parse(json_str(v, NULL),
-	    &want) || want != l->state)) {
-		jmap_call_error(c, "stateMismatch", NULL);
+	if (!jmap_set_args(c, &l->state, &create, &update, &destroy, &n))
 		return;
-	}
-	create = json_get(c->args, "create");
-	update = json_get(c->args, "update");
-	destroy = json_get(c->args, "destroy");
-	if ((create != NULL && json_type(create) != JSON_NULL &&
-	    json_type(create) != JSON_OBJECT) ||
-	    (update != NULL && json_type(update) != JSON_NULL &&
-	    json_type(update) != JSON_OBJECT) ||
-	    (destroy != NULL && json_type(destroy) != JSON_NULL &&
-	    json_type(destroy) != JSON_ARRAY)) {
-		jmap_call_error(c, "invalidArguments", "create and update "
-		    "must be objects, destroy an array");
-		return;
-	}
 	if ((v = json_get(c->args, "onDestroyRemoveEmails")) != NULL &&
 	    json_bool(v, &s->remove_emails) == -1) {
 		jmap_call_error(c, "invalidArguments", "onDestroyRemoveEmails "
 		    "must be a Boolean");
-		return;
-	}
-	n = (create != NULL ? json_len(create) : 0) +
-	    (update != NULL ? json_len(update) : 0) +
-	    (destroy != NULL ? json_len(destroy) : 0);
-	if (n > c->env->max_objects_in_set) {
-		jmap_call_error(c, "requestTooLarge", "More objects than "
-		    "maxObjectsInSet");
 		return;
 	}
 	s->ops = xcalloc(n > 0 ? n : 1, sizeof(*s->ops));

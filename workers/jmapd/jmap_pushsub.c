@@ -566,25 +566,9 @@ ps_set_ops(struct jmap_call *c, struct ps_set *x)
 	const char *key;
 	size_t i, n;
 
-	create = json_get(c->args, "create");
-	update = json_get(c->args, "update");
-	destroy = json_get(c->args, "destroy");
-	if ((create != NULL && json_type(create) != JSON_NULL &&
-	    json_type(create) != JSON_OBJECT) ||
-	    (update != NULL && json_type(update) != JSON_NULL &&
-	    json_type(update) != JSON_OBJECT) ||
-	    (destroy != NULL && json_type(destroy) != JSON_NULL &&
-	    json_type(destroy) != JSON_ARRAY)) {
-		jmap_call_error(c, "invalidArguments", "create and update "
-		    "must be objects, destroy an array");
+	/* 7.2.2: no ifInState (a subscription has no state). */
+	if (!jmap_set_args(c, NULL, &create, &update, &destroy, &n))
 		return false;
-	}
-	n = em_len(create) + em_len(update) + em_len(destroy);
-	if (n > c->env->max_objects_in_set) {
-		jmap_call_error(c, "requestTooLarge", "More objects than "
-		    "maxObjectsInSet");
-		return false;
-	}
 	x->ops = xcalloc(n + 1, sizeof(*x->ops));
 	for (i = 0; i < em_len(create); i++) {
 		x->ops[x->nops].kind = PS_CREATE;

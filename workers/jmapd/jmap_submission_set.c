@@ -635,22 +635,14 @@ sub_set_listed(struct jmap_call *c)
 {
 	struct sub_ctx *x = c->ctx;
 	struct sub_set *s = x->more;
-	const struct json *create, *update, *destroy, *v;
+	const struct json *create, *update, *destroy;
 	const char *key;
-	uint64_t want;
 	size_t i, n;
 
 	s->old_state = x->l->state;
-	if ((v = json_get(c->args, "ifInState")) != NULL &&
-	    json_type(v) != JSON_NULL && (!jmap_state_parse(json_str(v, NULL),
-	    &want) || want != x->l->state)) {
-		jmap_call_error(c, "stateMismatch", NULL);
+	/* The arguments were checked before; now ifInState can be. */
+	if (!jmap_set_args(c, &x->l->state, &create, &update, &destroy, &n))
 		return;
-	}
-	create = json_get(c->args, "create");
-	update = json_get(c->args, "update");
-	destroy = json_get(c->args, "destroy");
-	n = em_len(create) + em_len(update) + em_len(destroy);
 	s->ops = xcalloc(n + 1, sizeof(*s->ops));
 	for (i = 0; i < em_len(create); i++) {
 		struct sub_op *op = &s->ops[s->nops++];
@@ -689,35 +681,12 @@ jmap_submission_set(const struct jmap_env *env, struct jmap_call *c)
 	const struct json *create, *update, *destroy;
 	struct sub_ctx *x;
 	struct sub_set *s;
-	size_t i;
+	size_t n;
 
-	if (!jmap_account_check(c))
+	(void)env;
+	if (!jmap_account_check(c) ||
+	    !jmap_set_args(c, NULL, &create, &update, &destroy, &n))
 		return;
-	create = json_get(c->args, "create");
-	update = json_get(c->args, "update");
-	destroy = json_get(c->args, "destroy");
-	if ((create != NULL && json_type(create) != JSON_NULL &&
-	    json_type(create) != JSON_OBJECT) ||
-	    (update != NULL && json_type(update) != JSON_NULL &&
-	    json_type(update) != JSON_OBJECT) ||
-	    (destroy != NULL && json_type(destroy) != JSON_NULL &&
-	    json_type(destroy) != JSON_ARRAY)) {
-		jmap_call_error(c, "invalidArguments", "create and update "
-		    "must be objects, destroy an array");
-		return;
-	}
-	for (i = 0; i < em_len(destroy); i++)
-		if (json_type(json_at(destroy, i)) != JSON_STRING) {
-			jmap_call_error(c, "invalidArguments", "destroy must "
-			    "be an array of Ids");
-			return;
-		}
-	if (em_len(create) + em_len(update) + em_len(destroy) >
-	    env->max_objects_in_set) {
-		jmap_call_error(c, "requestTooLarge", "More objects than "
-		    "maxObjectsInSet");
-		return;
-	}
 	s = xcalloc(1, sizeof(*s));
 	s->created = json_new_object();
 	s->not_created = json_new_object();

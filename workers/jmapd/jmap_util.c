@@ -102,6 +102,56 @@ jmap_set_error(const char *type, const char *prop, const char *desc)
 	return e;
 }
 
+/* A member that may be absent or null, else of type t; NULL if not. */
+static bool
+jmap_set_arg(const struct json *args, const char *name, enum json_type t,
+    const struct json **v)
+{
+	*v = json_get(args, name);
+	if (*v != NULL && json_type(*v) == JSON_NULL)
+		*v = NULL;
+	return *v == NULL || json_type(*v) == t;
+}
+
+bool
+jmap_set_args(struct jmap_call *c, const uint64_t *state,
+    const struct json **create_r, const struct json **update_r,
+    const struct json **destroy_r, size_t *n_r)
+{
+	const struct json *v;
+	uint64_t want;
+	size_t i;
+
+	if (state != NULL && (v = json_get(c->args, "ifInState")) != NULL &&
+	    json_type(v) != JSON_NULL && (!jmap_state_parse(json_str(v, NULL),
+	    &want) || want != *state)) {
+		jmap_call_error(c, "stateMismatch", NULL);
+		return false;
+	}
+	if (!jmap_set_arg(c->args, "create", JSON_OBJECT, create_r) ||
+	    !jmap_set_arg(c->args, "update", JSON_OBJECT, update_r) ||
+	    !jmap_set_arg(c->args, "destroy", JSON_ARRAY, destroy_r)) {
+		jmap_call_error(c, "invalidArguments", "create and update "
+		    "must be objects, destroy an array");
+		return false;
+	}
+	for (i = 0; *destroy_r != NULL && i < json_len(*destroy_r); i++)
+		if (json_type(json_at(*destroy_r, i)) != JSON_STRING) {
+			jmap_call_error(c, "invalidArguments", "destroy must "
+			    "be an array of Ids");
+			return false;
+		}
+	*n_r = (*create_r != NULL ? json_len(*create_r) : 0) +
+	    (*update_r != NULL ? json_len(*update_r) : 0) +
+	    (*destroy_r != NULL ? json_len(*destroy_r) : 0);
+	if (*n_r > c->env->max_objects_in_set) {
+		jmap_call_error(c, "requestTooLarge", "More objects than "
+		    "maxObjectsInSet");
+		return false;
+	}
+	return true;
+}
+
 struct json *
 jmap_set_map(struct json **v)
 {

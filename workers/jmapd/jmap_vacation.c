@@ -328,12 +328,11 @@ static void
 vac_set_read(struct jmap_call *c)
 {
 	struct vac *v = c->ctx;
-	const struct json *create, *update, *destroy, *s;
+	const struct json *create, *update, *destroy;
 	struct ipc_VACATION_SET_req m;
 	struct vac_set *x;
 	const char *key;
-	uint64_t want;
-	size_t i;
+	size_t i, n;
 
 	x = xcalloc(1, sizeof(*x));
 	x->v = v;
@@ -343,31 +342,8 @@ vac_set_read(struct jmap_call *c)
 	x->not_created = json_new_object();
 	x->not_updated = json_new_object();
 	x->not_destroyed = json_new_object();
-	if ((s = json_get(c->args, "ifInState")) != NULL &&
-	    json_type(s) != JSON_NULL && (!jmap_state_parse(json_str(s, NULL),
-	    &want) || want != v->state)) {
-		jmap_call_error(c, "stateMismatch", NULL);
+	if (!jmap_set_args(c, &v->state, &create, &update, &destroy, &n))
 		return;
-	}
-	create = json_get(c->args, "create");
-	update = json_get(c->args, "update");
-	destroy = json_get(c->args, "destroy");
-	if ((create != NULL && json_type(create) != JSON_NULL &&
-	    json_type(create) != JSON_OBJECT) ||
-	    (update != NULL && json_type(update) != JSON_NULL &&
-	    json_type(update) != JSON_OBJECT) ||
-	    (destroy != NULL && json_type(destroy) != JSON_NULL &&
-	    json_type(destroy) != JSON_ARRAY)) {
-		jmap_call_error(c, "invalidArguments", "create and update "
-		    "must be objects, destroy an array");
-		return;
-	}
-	if (em_len(create) + em_len(update) + em_len(destroy) >
-	    c->env->max_objects_in_set) {
-		jmap_call_error(c, "requestTooLarge", "More objects than "
-		    "maxObjectsInSet");
-		return;
-	}
 	/* RFC 8620 5.3: a singleton is neither created nor destroyed. */
 	for (i = 0; i < em_len(create); i++) {
 		(void)json_member(create, i, &key);
@@ -376,9 +352,9 @@ vac_set_read(struct jmap_call *c)
 	}
 	for (i = 0; i < em_len(destroy); i++) {
 		key = json_str(json_at(destroy, i), NULL);
-		json_object_set(x->not_destroyed, key != NULL ? key : "",
-		    jmap_set_error(strcmp(key != NULL ? key : "", VAC_ID) == 0 ?
-		    "singleton" : "notFound", NULL, NULL));
+		json_object_set(x->not_destroyed, key, jmap_set_error(
+		    strcmp(key, VAC_ID) == 0 ? "singleton" : "notFound", NULL,
+		    NULL));
 	}
 	if (!vac_set_updates(c, x, update)) {
 		vac_set_reply(c, v->state);

@@ -31,7 +31,6 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -255,30 +254,6 @@ lmtp_push_conf(const void *msg)
 	buf_append(&push.ca, m->ca.p, m->ca.len);
 }
 
-/* PEM certificates into the context's store; how many, or -1. */
-static int
-push_ca_load(X509_STORE *st, const struct buf *pem)
-{
-	STACK_OF(X509_INFO) *infos;
-	X509_INFO *xi;
-	BIO *bio;
-	int i, n = 0;
-
-	if ((bio = BIO_new_mem_buf(pem->data, (int)pem->len)) == NULL)
-		return -1;
-	infos = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL);
-	BIO_free(bio);
-	if (infos == NULL)
-		return -1;
-	for (i = 0; i < sk_X509_INFO_num(infos); i++) {
-		xi = sk_X509_INFO_value(infos, i);
-		if (xi->x509 != NULL && X509_STORE_add_cert(st, xi->x509) == 1)
-			n++;
-	}
-	sk_X509_INFO_pop_free(infos, X509_INFO_free);
-	return n;
-}
-
 static void
 push_resolv_conf(void)
 {
@@ -318,9 +293,9 @@ lmtp_push_preconfine(void)
 	    SSL_OP_NO_RENEGOTIATION);
 	SSL_CTX_set_verify(push.tls_ctx, SSL_VERIFY_PEER, NULL);
 	if (push.ca.len > 0) {
-		if ((n = push_ca_load(SSL_CTX_get_cert_store(push.tls_ctx),
-		    &push.ca)) <= 0)
-			fatalx("push: no certificate in push { ca }");
+		if ((n = tls_trust_pem(push.tls_ctx, push.ca.data, push.ca.len,
+		    err, sizeof(err))) == -1)
+			fatalx("push: push { ca }: %s", err);
 		log_debug("push ca certificates=%d", n);
 	} else if (SSL_CTX_load_verify_locations(push.tls_ctx, file, NULL) !=
 	    1) {
