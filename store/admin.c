@@ -12,6 +12,7 @@
 #include "dispatch.h"
 #include "domain.h"
 #include "log.h"
+#include "pushsub.h"
 #include "quota.h"
 #include "worker.h"
 #include "workq.h"
@@ -521,17 +522,24 @@ static void
 admin_account_passwd_done(void *arg, bool cancelled)
 {
 	struct admin_job *j = arg;
-	struct store_error err;
+	struct store_error err, e2;
 	struct admin_conn *ac;
 	enum ipc_status st;
 	uint64_t id;
+	size_t npush = 0;
 
 	if ((ac = admin_job_conn(j, cancelled, "account passwd")) != NULL) {
 		st = account_set_hash(&j->sd->db, j->addr.full, j->hash, &id,
 		    &err);
+		/* RFC 8620 7.2: the old credentials' push subscriptions go. */
+		if (st == IPC_S_OK && pushsub_revoke(&j->sd->db, id, &npush,
+		    &e2) != IPC_S_OK)
+			log_warnx("account %s: push subscriptions not "
+			    "revoked: %s", j->addr.full, e2.text);
 		if (st == IPC_S_OK) {
-			log_info("account password changed name=%s id=%llu",
-			    j->addr.full, (unsigned long long)id);
+			log_info("account password changed name=%s id=%llu "
+			    "push_subscriptions=%zu", j->addr.full,
+			    (unsigned long long)id, npush);
 			ipc_reply_ref(ac->chan, &j->ref, st, NULL, NULL);
 		} else
 			ipc_reply_ref(ac->chan, &j->ref, st, err.text, NULL);

@@ -272,6 +272,31 @@ pushsub_delete(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	    "delete");
 }
 
+enum ipc_status
+pushsub_revoke(struct store_db *db, uint64_t account_id, size_t *n_r,
+    struct store_error *err)
+{
+	struct pushsub_list l = { NULL, 0 };
+	enum ipc_status st;
+	MDB_txn *txn;
+	size_t i;
+
+	*n_r = 0;
+	if ((st = db_begin(db, true, &txn, err)) != IPC_S_OK)
+		return st;
+	st = pushsub_list(db, txn, account_id, &l, err);
+	for (i = 0; st == IPC_S_OK && i < l.n; i++)
+		st = pushsub_delete(db, txn, account_id, l.v[i].id, err);
+	if (st == IPC_S_OK && l.n > 0)
+		st = db_commit(&txn, err);
+	else
+		db_abort(&txn);
+	if (st == IPC_S_OK)
+		*n_r = l.n;
+	pushsub_list_clear(&l);
+	return st;
+}
+
 void
 pushsub_op_free(struct pushsub_op **opp)
 {

@@ -107,6 +107,14 @@ struct pushsub_op {
 	bool		 verified_now;	/* out: the right code came */
 };
 mail_apply_fn pushsub_op_apply;
+/*
+ * 7.2: a subscription is tied to the credentials that made it; when they
+ * are revoked (the account's password changes) its subscriptions go.
+ * Deletes every subscription of account_id in its own write transaction;
+ * how many to *n_r.  Returns IPC_S_OK or an error.
+ */
+enum ipc_status pushsub_revoke(struct store_db *db, uint64_t account_id,
+	    size_t *n_r, struct store_error *err);
 void	pushsub_op_free(struct pushsub_op **opp);
 
 /* --- The push queue (memory only) --- */

@@ -171,7 +171,8 @@ class PushSubscriptionTest(unittest.TestCase):
             cls.srv.write_conf(extra="push {\n\tca \"%s\"\n\tallow-local yes"
                                "\n\ttimeout 5\n}\n" % cls.ca)
             cls.srv.start()
-            for u in ("flow", "types", "keys", "gone", "misc", "exp"):
+            for u in ("flow", "types", "keys", "gone", "misc", "exp",
+                      "revoke"):
                 cls.srv.add_account("%s@example.org" % u, PASSWORD)
         except Exception:
             cls.srv.cleanup()
@@ -410,6 +411,21 @@ class PushSubscriptionTest(unittest.TestCase):
                 break
             time.sleep(0.1)
         self.assertEqual(got["notFound"], [sid])
+        self.assertEqual(got["list"], [])
+
+    def test_revoked_with_the_password(self):
+        """7.2: new credentials, and the old ones' subscriptions go."""
+        sid = self.create("revoke", "/revoke")["id"]
+        self.rx.get("/revoke")
+        got = self.ok("revoke", "PushSubscription/get", {"ids": None})
+        self.assertEqual([s["id"] for s in got["list"]], [sid])
+        r = self.srv.ctl("account", "passwd", "revoke@example.org",
+                         password=PASSWORD)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.srv.wait_log(r"storaged\[\d+\]: account password changed "
+                          r"name=revoke@example\.org id=\d+ "
+                          r"push_subscriptions=1")
+        got = self.ok("revoke", "PushSubscription/get", {"ids": None})
         self.assertEqual(got["list"], [])
 
     def test_refusals(self):
