@@ -31,9 +31,12 @@
 
 #include <event2/event.h>
 
-/* relay { ca password-file }, read as root; the password is wiped. */
+/*
+ * relay { ca password-file } and push { ca }, read as root at start and
+ * reload; the password is wiped.
+ */
 struct relay_files {
-	struct buf		 ca, password;
+	struct buf		 ca, password, push_ca;
 };
 
 static struct {
@@ -217,6 +220,27 @@ relay_files_clear(struct relay_files *rf)
 {
 	buf_clear(&rf->ca);
 	buf_clear(&rf->password);
+	buf_clear(&rf->push_ca);
+}
+
+/* A CA file of what (for errors) into b: a PEM certificate is required. */
+static int
+read_ca_file(const char *what, const char *path, struct buf *b, char *err,
+    size_t errlen)
+{
+	char why[256];
+
+	if (read_file(path, b, RELAY_CA_MAX, false, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s: %s", what, why);
+		return -1;
+	}
+	if (memmem(b->data, b->len, "-----BEGIN CERTIFICATE-----", 27) ==
+	    NULL) {
+		snprintf(err, errlen, "%s: %s holds no PEM certificate", what,
+		    path);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -251,19 +275,12 @@ read_relay_files(const struct conf *conf, struct relay_files *rf, char *err,
 			return -1;
 		}
 	}
-	if (r->ca != NULL) {
-		if (read_file(r->ca, &rf->ca, RELAY_CA_MAX, false, why,
-		    sizeof(why)) == -1) {
-			snprintf(err, errlen, "relay ca: %s", why);
-			return -1;
-		}
-		if (memmem(rf->ca.data, rf->ca.len, "-----BEGIN CERTIFICATE-----",
-		    27) == NULL) {
-			snprintf(err, errlen, "relay ca: %s holds no PEM "
-			    "certificate", r->ca);
-			return -1;
-		}
-	}
+	if (r->ca != NULL && read_ca_file("relay ca", r->ca, &rf->ca, err,
+	    errlen) == -1)
+		return -1;
+	if (conf->push.ca != NULL && read_ca_file("push ca", conf->push.ca,
+	    &rf->push_ca, err, errlen) == -1)
+		return -1;
 	return 0;
 }
 
@@ -339,6 +356,7 @@ prepare_env(struct conf *conf, struct proc_env *env, struct buf *cert,
 		return -1;
 	env->relay_ca = &rf->ca;
 	env->relay_password = &rf->password;
+	env->push_ca = &rf->push_ca;
 	return 0;
 }
 
@@ -388,7 +406,7 @@ reload(void)
 	struct conf *nconf = NULL;
 	struct proc_env nenv;
 	struct buf cert = BUF_INIT, key = BUF_INIT, *dkim = NULL;
-	struct relay_files rf = { BUF_INIT, BUF_INIT };
+	struct relay_files rf = { BUF_INIT, BUF_INIT, BUF_INIT };
 	const char *lerr;
 	char err[512];
 
@@ -422,6 +440,7 @@ reload(void)
 	master.relay = rf;
 	nenv.relay_ca = &master.relay.ca;
 	nenv.relay_password = &master.relay.password;
+	nenv.push_ca = &master.relay.push_ca;
 	conf_free(&master.conf);
 	master.conf = nconf;
 	nenv.libexec_dir = master.libexec;

@@ -231,6 +231,41 @@ check_relay_host(const char *s)
 	    "is not a host name or an IP address";
 }
 
+/* A name server: "ip", "ip:port" or "[ip6]:port" (libevent's evdns form). */
+static const char *
+check_nameserver(const char *s)
+{
+	unsigned char a[sizeof(struct in6_addr)];
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *port = NULL, *e;
+	size_t n;
+
+	if (s[0] == '[') {
+		if ((e = strchr(s, ']')) == NULL || e[1] != ':')
+			return "is not [an IPv6 address]:port";
+		n = (size_t)(e - s - 1);
+		port = e + 2;
+		s++;
+	} else if ((e = strchr(s, ':')) != NULL && strchr(e + 1, ':') ==
+	    NULL) {
+		n = (size_t)(e - s);
+		port = e + 1;
+	} else
+		n = strlen(s);
+	if (n == 0 || n >= sizeof(host))
+		return "is not an IP address";
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (inet_pton(AF_INET, host, a) != 1 &&
+	    inet_pton(AF_INET6, host, a) != 1)
+		return "is not an IP address";
+	if (port != NULL && (port[0] == '\0' || strlen(port) > 5 ||
+	    strspn(port, "0123456789") != strlen(port) ||
+	    strtoul(port, NULL, 10) < 1 || strtoul(port, NULL, 10) > 65535))
+		return "has a bad port";
+	return NULL;
+}
+
 /*
  * The relay's SASL authentication identity (RFC 4616 2: any UTF-8 but
  * NUL): here printable, without controls, at most 255 bytes.
@@ -825,6 +860,10 @@ static const struct conf_type conf_type_relayhost = {
 	"a host name or address", NULL, type_string_parse, check_relay_host,
 	print_string
 };
+static const struct conf_type conf_type_nameserver = {
+	"an address with an optional port", NULL, type_string_parse,
+	check_nameserver, print_string
+};
 static const struct conf_type conf_type_relayuser = {
 	"a user name", NULL, type_string_parse, check_relay_user, print_string
 };
@@ -939,6 +978,7 @@ static const struct conf_cmd conf_push_cmds[] = {
 	STR("ca", path, push.ca),
 	NUM("allow-local", bool, conf, push.allow_local, 0, 1, 0),
 	NUM("timeout", duration, conf, push.timeout, 1, 600, 30),
+	STR("nameserver", nameserver, push.nameserver),
 	END
 };
 
@@ -1324,6 +1364,7 @@ conf_free(struct conf **confp)
 	free(c->relay.password_file);
 	free(c->relay.ca);
 	free(c->push.ca);
+	free(c->push.nameserver);
 	for (i = 0; i < CONF_PROTO_MAX; i++)
 		free(c->proto[i].cors_origins);
 	for (i = 0; i < c->ndkim; i++) {

@@ -73,6 +73,7 @@ struct conf_push {
 	char		*ca;		/* PEM trust anchors; NULL: system's */
 	bool		 allow_local;	/* private and loopback addresses */
 	uint32_t	 timeout;	/* seconds per step, default 30 */
+	char		*nameserver;	/* NULL: /etc/resolv.conf's */
 };
 
 /*

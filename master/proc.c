@@ -183,13 +183,10 @@ proc_conf_relay(struct buf *out, const struct proc_env *env)
 	ipc_encode(out, IPC_T_CONF_RELAY, 0, 0, 0, &m);
 }
 
-/* Push { ca }'s certificates, at most this many bytes. */
-#define PROC_PUSH_CA_MAX	(4u << 20)
-
 /*
- * push { }: after CONF_RELAY.  The CA file is read here, as root, at
- * each encoding (a reload follows a changed file); one that cannot be
- * read leaves lmtpd with the system's CAs, after a warning.
+ * push { }: after CONF_RELAY; the CA file as the master read it at start
+ * or reload (bulwarkd.c), so a file that will not do stops the
+ * configuration instead of leaving lmtpd with the system's CAs.
  */
 static void
 proc_conf_push(struct buf *out, const struct proc_env *env)
@@ -198,31 +195,16 @@ proc_conf_push(struct buf *out, const struct proc_env *env)
 	struct ipc_CONF_PUSH_req m = {
 		.allow_local = p->allow_local,
 		.timeout = p->timeout,
+		.nameserver = p->nameserver != NULL ? p->nameserver : "",
 	};
-	struct buf ca = BUF_INIT;
-	char chunk[8192];
-	size_t n;
-	FILE *f;
 
-	if (p->ca != NULL) {
-		if ((f = fopen(p->ca, "r")) == NULL)
-			log_warn("push ca %s", p->ca);
-		else {
-			while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 &&
-			    ca.len + n <= PROC_PUSH_CA_MAX)
-				buf_append(&ca, chunk, n);
-			if (n > 0 || ferror(f)) {
-				log_warnx("push ca %s: unreadable or above %u "
-				    "bytes", p->ca, PROC_PUSH_CA_MAX);
-				buf_reset(&ca);
-			}
-			fclose(f);
-		}
+	m.ca.p = (const uint8_t *)"";
+	m.ca.len = 0;
+	if (env->push_ca != NULL && env->push_ca->len > 0) {
+		m.ca.p = env->push_ca->data;
+		m.ca.len = (uint32_t)env->push_ca->len;
 	}
-	m.ca.p = ca.data != NULL ? ca.data : (const uint8_t *)"";
-	m.ca.len = (uint32_t)ca.len;
 	ipc_encode(out, IPC_T_CONF_PUSH, 0, 0, 0, &m);
-	buf_clear(&ca);
 }
 
 static void

@@ -33,6 +33,7 @@ struct proc_env {
 	/* relay { ca } (PEM, lmtpd's) and the password (storaged's alone). */
 	const struct buf	*relay_ca;
 	const struct buf	*relay_password;
+	const struct buf	*push_ca;	/* push { ca }, lmtpd's */
 };
 
 struct proc_kind {

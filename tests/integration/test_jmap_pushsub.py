@@ -11,8 +11,10 @@ Email/get says; types filter; expires is capped, an expired subscription
 gets nothing; a destroyed one gets nothing more; keys make the body
 aes128gcm (RFC 8291), decrypted here with python3-cryptography; 410 from
 the push service destroys the subscription (RFC 8030 8.3); http:// is
-refused, url and keys are never shown, 17 are too many; and a server
-without allow-local does not connect to 127.0.0.1.
+refused, url and keys are never shown, 17 are too many; a server
+without allow-local does not connect to 127.0.0.1; and a URL's host name
+is resolved with the name server of push { nameserver } (a DNS responder
+run here over UDP).
 """
 import base64
 import datetime
@@ -22,7 +24,9 @@ import json
 import os
 import queue
 import smtplib
+import socket
 import ssl
+import struct
 import subprocess
 import threading
 import time
@@ -42,7 +46,8 @@ PASSWORD = "push subscription test password"
 
 
 def make_ca(d):
-    """A CA and a certificate for 127.0.0.1 it signed: (ca, cert, key)."""
+    """A CA and a certificate for 127.0.0.1 and push.test it signed:
+    (ca, cert, key)."""
     ca, cakey = os.path.join(d, "ca.pem"), os.path.join(d, "ca.key")
     cert, key = os.path.join(d, "push.pem"), os.path.join(d, "push.key")
     csr, ext = os.path.join(d, "push.csr"), os.path.join(d, "ext.cnf")
@@ -55,7 +60,7 @@ def make_ca(d):
     run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
         "-out", csr, "-subj", "/CN=push.test")
     with open(ext, "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1\n")
+        f.write("subjectAltName=IP:127.0.0.1,DNS:push.test\n")
     run("openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", cakey,
         "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", ext)
     os.chmod(d, 0o755)
@@ -501,6 +506,82 @@ class PushLocalRefusedTest(unittest.TestCase):
         self.assertIn("s", res["created"], res)
         srv.wait_log(r"push failed .*address refused", timeout=20)
         rx.none("/local", wait=1)
+
+
+class DnsResponder:
+    """A UDP name server on loopback that answers A queries for push.test
+    with 127.0.0.1, every other question with no answer, and keeps the
+    names asked."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.asked = []
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while True:
+            try:
+                q, peer = self.sock.recvfrom(512)
+            except OSError:
+                return
+            qid = q[:2]
+            i, labels = 12, []
+            while i < len(q) and q[i] != 0:
+                labels.append(q[i + 1:i + 1 + q[i]].decode("ascii", "replace"))
+                i += 1 + q[i]
+            qtype, = struct.unpack("!H", q[i + 1:i + 3])
+            question = q[12:i + 5]
+            name = ".".join(labels).lower()
+            self.asked.append((name, qtype))
+            answer = b""
+            if name == "push.test" and qtype == 1:
+                answer = (b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4)
+                          + socket.inet_aton("127.0.0.1"))
+            rcode = 0 if name == "push.test" else 3
+            head = qid + struct.pack("!HHHHH", 0x8180 | rcode, 1,
+                                     1 if answer else 0, 0, 0)
+            self.sock.sendto(head + question + answer, peer)
+
+    def close(self):
+        self.sock.close()
+
+
+class PushNameserverTest(unittest.TestCase):
+    """push { nameserver }: a URL's host name resolved there, then the
+    name checked in the certificate (RFC 6125 6)."""
+
+    def test_resolved_by_name(self):
+        srv = Server(self, imap_workers=1, http_workers=1, lmtp_workers=1)
+        self.addCleanup(srv.cleanup)
+        os.mkdir(os.path.join(srv.dir, "pki"))
+        ca, cert, key = make_ca(os.path.join(srv.dir, "pki"))
+        rx = Receiver(cert, key)
+        self.addCleanup(rx.close)
+        dns = DnsResponder()
+        self.addCleanup(dns.close)
+        srv.write_conf(extra="push {\n\tca \"%s\"\n\tallow-local yes\n"
+                       "\tnameserver \"127.0.0.1:%d\"\n}\n" % (ca, dns.port))
+        srv.start()
+        srv.add_account("dns@example.org", PASSWORD)
+        auth = "Basic " + base64.b64encode(
+            ("dns@example.org:%s" % PASSWORD).encode()).decode()
+        c = http.client.HTTPConnection("127.0.0.1", srv.ports["http"],
+                                       timeout=30)
+        c.request("POST", "/jmap/api/", json.dumps({
+            "using": [CORE], "methodCalls": [["PushSubscription/set", {
+                "create": {"s": {"deviceClientId": "d", "url":
+                                 "https://push.test:%d/dns" % rx.port}}},
+                "c"]]}).encode(),
+            {"Authorization": auth, "Content-Type": "application/json"})
+        res = json.loads(c.getresponse().read())["methodResponses"][0][1]
+        c.close()
+        self.assertIn("s", res["created"], res)
+        headers, body = rx.get("/dns")
+        self.assertEqual(json.loads(body)["@type"], "PushVerification")
+        self.assertIn(("push.test", 1), dns.asked)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ fixture's self-signed certificate, here asking for authentication:
    smtpReply and it stays queued (the configuration is wrong, not the
    message);
  - `tls require` with `ca` naming the certificate trusts it and sends;
- - a password file open to others stops bulwarkd at startup.
+ - a password file open to others, an empty one, or a relay or push
+   ca file without a certificate stops bulwarkd at startup.
 """
 import os
 import re
@@ -211,6 +212,17 @@ class RelayFilesTest(unittest.TestCase):
             password_file(srv, ""),
             lambda srv: r"relay password-file: %s holds no password" %
             re.escape(os.path.join(srv.dir, "relay.secret")))
+
+    def test_push_ca_not_pem(self):
+        # push { ca } is read the same way, and refused the same way.
+        srv = Server(self, imap_workers=1)
+        self.addCleanup(srv.cleanup)
+        path = password_file(srv, "junk")
+        srv.write_conf(extra="push {\n\tca \"%s\"\n}\n" % path)
+        with self.assertRaises(RuntimeError):
+            srv.start(timeout=15)
+        self.assertRegex(srv.log(), r"push ca: %s holds no PEM "
+                         r"certificate" % re.escape(path))
 
     def test_ca_not_pem(self):
         self.refused(

@@ -46,7 +46,8 @@ static struct {
 	uint32_t		 timeout;
 	struct buf		 ca;		/* CONF_PUSH's PEM */
 	SSL_CTX			*tls_ctx;
-	char			 ns[PUSH_NS_MAX][INET6_ADDRSTRLEN];
+	char			 ns[PUSH_NS_MAX][INET6_ADDRSTRLEN + 8];
+	bool			 ns_conf;	/* push { nameserver } */
 	size_t			 nns;
 	struct evdns_base	*dns;
 	struct evdns_getaddrinfo_request *dns_req;
@@ -250,6 +251,13 @@ lmtp_push_conf(const void *msg)
 	push.allow_local = m->allow_local;
 	if (m->timeout != 0)
 		push.timeout = m->timeout;
+	/* push { nameserver }: that one instead of resolv.conf's. */
+	if (m->nameserver[0] != '\0' &&
+	    strlen(m->nameserver) < sizeof(push.ns[0])) {
+		strlcpy(push.ns[0], m->nameserver, sizeof(push.ns[0]));
+		push.nns = 1;
+		push.ns_conf = true;
+	}
 	buf_reset(&push.ca);
 	buf_append(&push.ca, m->ca.p, m->ca.len);
 }
@@ -304,7 +312,8 @@ lmtp_push_preconfine(void)
 		    "service will be trusted", file, err);
 	}
 	buf_clear(&push.ca);
-	push_resolv_conf();
+	if (!push.ns_conf)
+		push_resolv_conf();
 }
 
 /* --- The request --- */
