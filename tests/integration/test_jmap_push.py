@@ -273,6 +273,38 @@ class JmapPushTest(unittest.TestCase):
         self.deliver()
         ev = json.loads(es.event()["data"])["changed"][self.account]
         self.assertEqual(set(ev), {"Email"})
+        # A draft (Email) sent (EmailSubmission, queued: no relay here).
+        (_, res, _), = self.api([["Mailbox/get", {
+            "accountId": self.account, "ids": None,
+            "properties": ["role"]}, "m"]])
+        drafts = [m["id"] for m in res["list"] if m["role"] == "drafts"][0]
+        c = http.client.HTTPConnection("127.0.0.1", self.srv.ports["http"],
+                                       timeout=30)
+        c.request("POST", "/jmap/api/", json.dumps({
+            "using": [CORE, MAIL, "urn:ietf:params:jmap:submission"],
+            "methodCalls": [["Email/set", {
+                "accountId": self.account, "create": {"e": {
+                    "mailboxIds": {drafts: True},
+                    "from": [{"email": USER}],
+                    "to": [{"email": "far@example.net"}],
+                    "subject": "push submission",
+                    "textBody": [{"partId": "1"}],
+                    "bodyValues": {"1": {"value": "hi"}}}}}, "e"],
+                ["EmailSubmission/set", {
+                    "accountId": self.account, "create": {"s": {
+                        "identityId": "I1", "emailId": "#e"}}}, "s"]]}
+                                               ).encode(),
+            {"Authorization": basic(), "Content-Type": "application/json"})
+        (_, eres, _), (_, sres, _) = json.loads(
+            c.getresponse().read())["methodResponses"]
+        c.close()
+        self.assertIn("s", sres.get("created") or {}, sres)
+        seen = set()
+        while "EmailSubmission" not in seen:
+            ev = json.loads(es.event()["data"])["changed"][self.account]
+            self.assertLessEqual(set(ev), {"Email", "EmailSubmission"})
+            seen |= set(ev)
+        self.assertEqual(ev["EmailSubmission"], sres["newState"])
 
     def test_closeafter_and_last_event_id(self):
         old = self.state()
