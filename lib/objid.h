@@ -10,6 +10,7 @@
 #ifndef BULWARK_OBJID_H
 #define BULWARK_OBJID_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -19,6 +20,34 @@ static inline void
 objid_format(char *out, char kind, uint64_t n)
 {
 	(void)snprintf(out, OBJID_MAX, "%c%llx", kind, (unsigned long long)n);
+}
+
+/*
+ * The number of id s of kind, or 0 when s is not one: the letter, then 1
+ * to 16 lower-case hex digits without a leading zero (the one spelling
+ * objid_format() makes, so that an id names one object).
+ */
+static inline uint64_t
+objid_parse(const char *s, char kind)
+{
+	uint64_t n = 0;
+	size_t i;
+	int d;
+
+	if (s == NULL || s[0] != kind || s[1] == '0' || s[1] == '\0')
+		return 0;
+	for (i = 1; s[i] != '\0'; i++) {
+		if (i > 16)
+			return 0;
+		if (s[i] >= '0' && s[i] <= '9')
+			d = s[i] - '0';
+		else if (s[i] >= 'a' && s[i] <= 'f')
+			d = s[i] - 'a' + 10;
+		else
+			return 0;
+		n = n << 4 | (uint64_t)d;
+	}
+	return n;
 }
 
 #define OBJID_MAILBOX	'B'

@@ -4,6 +4,7 @@
  * see http_blob.h).
  */
 #include "http_blob.h"
+#include "http_blob_id.h"
 #include "http_session.h"
 #include "ipc.h"
 #include "jmap_api.h"
@@ -27,33 +28,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#define BLOB_HASH_LEN	32		/* BLAKE2b-256, as the store's */
-#define BLOB_TYPE_MAX	255
+#define BLOB_HASH_LEN	HTTP_BLOB_HASH_LEN
+#define BLOB_TYPE_MAX	HTTP_BLOB_TYPE_MAX
 
 bool
 http_blob_is_upload(const char *path)
 {
 	return path != NULL && strncmp(path, JMAP_UPLOAD_PREFIX,
 	    strlen(JMAP_UPLOAD_PREFIX)) == 0;
-}
-
-/*
- * The next segment of path at *p (up to '/' or the end) into out, still
- * percent-encoded; false if it is empty or too long.
- */
-static bool
-blob_segment(const char **p, char *out, size_t size)
-{
-	size_t n = strcspn(*p, "/");
-
-	if (n == 0 || n >= size)
-		return false;
-	memcpy(out, *p, n);
-	out[n] = '\0';
-	*p += n;
-	if (**p == '/')
-		(*p)++;
-	return true;
 }
 
 /* Whether id (percent-encoded) is the session's account. */
@@ -64,34 +46,6 @@ blob_account_ok(struct http_session *s, const char *id)
 
 	objid_format(want, OBJID_ACCOUNT, s->account_id);
 	return strcmp(id, want) == 0;
-}
-
-/* A media type we may put in a Content-Type field as it is. */
-static bool
-blob_type_ok(const char *t)
-{
-	size_t i;
-
-	if (t[0] == '\0' || strlen(t) > BLOB_TYPE_MAX ||
-	    strchr(t, '/') == NULL)
-		return false;
-	for (i = 0; t[i] != '\0'; i++)
-		if (t[i] < 0x20 || t[i] > 0x7e)
-			return false;
-	return true;
-}
-
-static void
-blob_hex(char *out, const uint8_t *p, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hex[p[i] >> 4];
-		out[2 * i + 1] = hex[p[i] & 15];
-	}
-	out[2 * n] = '\0';
 }
 
 /* --- Upload (RFC 8620 6.1) --- */
@@ -185,8 +139,7 @@ blob_upload_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	type = http_header_get(http_session_request(s), "content-type");
 	if (type == NULL)
 		type = "application/octet-stream";
-	id[0] = 'G';
-	blob_hex(id + 1, r->hash.p, BLOB_HASH_LEN);
+	http_blob_id_upload(id, r->hash.p);
 	objid_format(acct, OBJID_ACCOUNT, s->account_id);
 	json_out_init(&o, &b);
 	json_out_begin_object(&o);
@@ -218,7 +171,7 @@ http_blob_upload(struct http_session *s)
 	int fd;
 
 	p = req->path + strlen(JMAP_UPLOAD_PREFIX);
-	if (!blob_segment(&p, acct, sizeof(acct)) || *p != '\0' ||
+	if (!http_blob_segment(&p, acct, sizeof(acct)) || *p != '\0' ||
 	    !blob_account_ok(s, acct)) {
 		http_session_problem(s, 404, NULL, "No such account");
 		return;
@@ -226,7 +179,7 @@ http_blob_upload(struct http_session *s)
 	type = http_header_get(req, "content-type");
 	if (type == NULL)
 		type = "application/octet-stream";
-	if (!blob_type_ok(type)) {
+	if (!http_blob_type_ok(type)) {
 		http_session_problem(s, 400, NULL, "The Content-Type is not a "
 		    "media type this server keeps");
 		return;
@@ -295,34 +248,6 @@ struct blob_dl {
 static bool	blob_part_decode(struct http_session *, struct blob_dl *,
 		    uint64_t);
 
-/*
- * Content-Disposition (RFC 6266) for name: an ASCII fallback with
- * anything unsafe as "_", and the exact name in filename* (RFC 8187).
- */
-static void
-blob_disposition(struct buf *out, const char *name)
-{
-	static const char attr[] = "!#$&+-.^_`|~";
-	const unsigned char *u = (const unsigned char *)name;
-	size_t i;
-
-	buf_append(out, "Content-Disposition: attachment; filename=\"", 43);
-	for (i = 0; u[i] != '\0'; i++)
-		buf_printf(out, "%c", u[i] >= 0x20 && u[i] < 0x7f &&
-		    u[i] != '"' && u[i] != '\\' ? u[i] : '_');
-	buf_append(out, "\"; filename*=UTF-8''", 20);
-	for (i = 0; u[i] != '\0'; i++) {
-		if ((u[i] >= '0' && u[i] <= '9') ||
-		    (u[i] >= 'a' && u[i] <= 'z') ||
-		    (u[i] >= 'A' && u[i] <= 'Z') ||
-		    (u[i] < 0x80 && strchr(attr, u[i]) != NULL))
-			buf_printf(out, "%c", u[i]);
-		else
-			buf_printf(out, "%%%02X", u[i]);
-	}
-	buf_append(out, "\r\n", 2);
-}
-
 static void
 blob_file_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
     const void *rep, void *arg)
@@ -360,7 +285,7 @@ blob_file_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	type = d->accept[0] != '\0' ? d->accept : d->part ? d->ptype :
 	    r->type[0] != '\0' ? r->type : d->email ? "message/rfc822" :
 	    "application/octet-stream";
-	blob_disposition(&extra, d->name);
+	http_blob_disposition(&extra, d->name);
 	/* A blob never changes under its id. */
 	buf_printf(&extra, "Cache-Control: private, immutable, "
 	    "max-age=31536000\r\n");
@@ -369,29 +294,6 @@ blob_file_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	    d->body_end : r->size, (const char *)extra.data);
 	buf_clear(&extra);
 	free(d);
-}
-
-/* "E<hex id>-<decimal part index>" (jmap_email_get.c's part blobIds). */
-static bool
-blob_part_id(const char *blob, uint64_t *id, uint32_t *part)
-{
-	const char *dash = strchr(blob, '-');
-	char head[32];
-	unsigned long n;
-	char *end;
-
-	if (dash == NULL || (size_t)(dash - blob) >= sizeof(head) ||
-	    dash[1] < '0' || dash[1] > '9' || (dash[1] == '0' &&
-	    dash[2] != '\0'))
-		return false;
-	memcpy(head, blob, (size_t)(dash - blob));
-	head[dash - blob] = '\0';
-	n = strtoul(dash + 1, &end, 10);
-	if (*end != '\0' || n > UINT32_MAX ||
-	    (*id = jmap_id_parse(head, 'E')) == 0)
-		return false;
-	*part = (uint32_t)n;
-	return true;
 }
 
 /*
@@ -493,7 +395,7 @@ blob_part_record_cb(struct ipc_chan *c, enum ipc_status st,
 	snprintf(d->encoding, sizeof(d->encoding), "%s", pt->encoding !=
 	    NULL ? pt->encoding : "");
 	snprintf(d->ptype, sizeof(d->ptype), "%s/%s", pt->type, pt->subtype);
-	if (!blob_type_ok(d->ptype))
+	if (!http_blob_type_ok(d->ptype))
 		snprintf(d->ptype, sizeof(d->ptype), "%s",
 		    "application/octet-stream");
 	msgrec_close(&rec);
@@ -555,20 +457,18 @@ http_blob_download(struct http_session *s)
 	struct blob_dl *d;
 	const char *p;
 	char acct[64], blob[80], name[1536];
-	uint8_t hash[BLOB_HASH_LEN];
-	unsigned int x;
+	struct http_blob_id bid;
 	uint32_t id;
-	size_t i;
 	int fd;
 
 	p = req->path + strlen(JMAP_DOWNLOAD_PREFIX);
-	if (!blob_segment(&p, acct, sizeof(acct)) ||
+	if (!http_blob_segment(&p, acct, sizeof(acct)) ||
 	    !blob_account_ok(s, acct)) {
 		http_session_problem(s, 404, NULL, "No such account");
 		return;
 	}
-	if (!blob_segment(&p, blob, sizeof(blob)) ||
-	    !blob_segment(&p, name, sizeof(name)) || *p != '\0') {
+	if (!http_blob_segment(&p, blob, sizeof(blob)) ||
+	    !http_blob_segment(&p, name, sizeof(name)) || *p != '\0') {
 		http_session_problem(s, 404, NULL, "A download is "
 		    "/jmap/download/{accountId}/{blobId}/{name}");
 		return;
@@ -578,27 +478,26 @@ http_blob_download(struct http_session *s)
 	    sizeof(d->name)) == -1 || !json_utf8_valid(d->name,
 	    strlen(d->name)) ||
 	    http_query_get(req, "accept", d->accept, sizeof(d->accept)) ==
-	    -1 || (d->accept[0] != '\0' && !blob_type_ok(d->accept))) {
+	    -1 || (d->accept[0] != '\0' && !http_blob_type_ok(d->accept))) {
 		free(d);
 		http_session_problem(s, 400, NULL, "The name or the accept "
 		    "type does not decode");
 		return;
 	}
 	memset(&m, 0, sizeof(m));
-	if (blob[0] == 'G' && strlen(blob) == 1 + 2 * BLOB_HASH_LEN &&
-	    strspn(blob + 1, "0123456789abcdef") == 2 * BLOB_HASH_LEN) {
-		for (i = 0; i < BLOB_HASH_LEN; i++) {
-			(void)sscanf(blob + 1 + 2 * i, "%2x", &x);
-			hash[i] = (uint8_t)x;
-		}
+	http_blob_id_parse(blob, &bid);
+	if (bid.kind == HTTP_BLOB_UPLOAD) {
 		m.kind = 0;
-		m.hash.p = hash;
+		m.hash.p = bid.hash;
 		m.hash.len = BLOB_HASH_LEN;
-	} else if ((m.email_id = jmap_id_parse(blob, 'E')) != 0) {
+	} else if (bid.kind == HTTP_BLOB_EMAIL) {
 		m.kind = 1;
+		m.email_id = bid.email_id;
 		d->email = true;
-	} else if (blob_part_id(blob, &d->email_id, &d->part_index)) {
+	} else if (bid.kind == HTTP_BLOB_PART) {
 		/* The part's place first (its record), then the bytes. */
+		d->email_id = bid.email_id;
+		d->part_index = bid.part;
 		d->part = true;
 		d->email = true;
 		s->dl = d;

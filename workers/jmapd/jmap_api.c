@@ -244,24 +244,7 @@ jmap_account_id(const struct jmap_env *env, char out[OBJID_MAX])
 uint64_t
 jmap_id_parse(const char *s, char kind)
 {
-	uint64_t n = 0;
-	size_t i;
-	int d;
-
-	if (s == NULL || s[0] != kind || s[1] == '0' || s[1] == '\0')
-		return 0;
-	for (i = 1; s[i] != '\0'; i++) {
-		if (i > 16)
-			return 0;
-		if (s[i] >= '0' && s[i] <= '9')
-			d = s[i] - '0';
-		else if (s[i] >= 'a' && s[i] <= 'f')
-			d = s[i] - 'a' + 10;
-		else
-			return 0;
-		n = n << 4 | (uint64_t)d;
-	}
-	return n;
+	return objid_parse(s, kind);
 }
 
 /* A state is "S" and the modseq in hex: opaque to clients (8620 1.2). */
