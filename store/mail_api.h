@@ -110,6 +110,10 @@ typedef void mail_read_reply_fn(struct ipc_chan *c,
 void	mail_read_queue(struct ipc_chan *c, const struct ipc_frame *f,
 	    struct wchan *w, const char *what, mail_read_fn *work,
 	    mail_read_reply_fn *reply, void (*free_fn)(void *), void *arg);
+/* The same for a request being answered later (ref, its channel's serial). */
+void	mail_read_queue_ref(struct storaged *sd, uint64_t chan_serial,
+	    const struct ipc_reqref *ref, const char *what, mail_read_fn *work,
+	    mail_read_reply_fn *reply, void (*free_fn)(void *), void *arg);
 /*
  * Sends RELAY_WAKE when the first queued submission comes due (now if it
  * has): for storaged's start, after which SUBMIT, RELAY_TAKE and

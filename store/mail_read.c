@@ -63,29 +63,41 @@ mail_read_done(void *arg, bool cancelled)
 }
 
 void
-mail_read_queue(struct ipc_chan *c, const struct ipc_frame *f,
-    struct wchan *w, const char *what, mail_read_fn *work,
+mail_read_queue_ref(struct storaged *sd, uint64_t chan_serial,
+    const struct ipc_reqref *ref, const char *what, mail_read_fn *work,
     mail_read_reply_fn *reply, void (*free_fn)(void *), void *arg)
 {
 	struct mail_read_job *j;
+	struct wchan *w;
 
-	if (w->sd->stopping) {
-		ipc_reply(c, f, IPC_S_UNAVAIL, "storaged is stopping", NULL);
-		free_fn(arg);
-		return;
-	}
 	j = xcalloc(1, sizeof(*j));
-	j->sd = w->sd;
-	j->chan_serial = w->serial;
-	ipc_reqref_set(&j->ref, f);
+	j->sd = sd;
+	j->chan_serial = chan_serial;
+	j->ref = *ref;
 	j->what = what;
 	j->work = work;
 	j->reply = reply;
 	j->free = free_fn;
 	j->arg = arg;
-	if (workq_submit(w->sd->rq, mail_read_work, mail_read_done, j) == 0)
+	if (!sd->stopping && workq_submit(sd->rq, mail_read_work,
+	    mail_read_done, j) == 0)
 		return;
+	if ((w = worker_find(sd, chan_serial)) != NULL)
+		ipc_reply_ref(w->chan, ref, IPC_S_UNAVAIL, sd->stopping ?
+		    "storaged is stopping" : "storaged is busy", NULL);
 	free(j);
-	ipc_reply(c, f, IPC_S_UNAVAIL, "storaged is busy", NULL);
 	free_fn(arg);
+}
+
+void
+mail_read_queue(struct ipc_chan *c, const struct ipc_frame *f,
+    struct wchan *w, const char *what, mail_read_fn *work,
+    mail_read_reply_fn *reply, void (*free_fn)(void *), void *arg)
+{
+	struct ipc_reqref ref;
+
+	(void)c;
+	ipc_reqref_set(&ref, f);
+	mail_read_queue_ref(w->sd, w->serial, &ref, what, work, reply,
+	    free_fn, arg);
 }

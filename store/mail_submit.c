@@ -4,7 +4,10 @@
  * IDENTITY_LIST and SUBMIT_LIST in one read transaction on the loop;
  * IDENTITY_PUT, IDENTITY_DEL, SUBMIT, SUBMIT_CANCEL and SUBMIT_DEL for the
  * session's account, and lmtpd's RELAY_TAKE and RELAY_DONE, through the
- * writer of txn.h, each answered once durable.
+ * writer of txn.h, each answered once durable; a take's message is then
+ * written (and DKIM-signed) into lmtpd's memfd on the read pool
+ * (mail_read.c), so that a large one holds neither the writer nor the
+ * loop.
  *
  * lmtpd hears RELAY_WAKE when something is due: after a SUBMIT whose time
  * has come, and, through one-shot timers on the loop, when a later
@@ -627,8 +630,63 @@ mail_relay_take_free(void *arg)
 {
 	struct submit_take *t = arg;
 
+	if (t == NULL)
+		return;
 	submit_take_clear(t);
 	free(t);
+}
+
+/* A taken submission whose message goes to the relay's memfd. */
+struct mail_relay_write {
+	struct storaged		*sd;
+	struct submit_take	*t;
+};
+
+/* The taken message into the relay's memfd, on the read pool. */
+static enum ipc_status
+mail_relay_take_work(struct store_db *db, MDB_txn *txn, void *arg,
+    struct store_error *err)
+{
+	struct mail_relay_write *x = arg;
+
+	return submit_take_write(db, txn, x->t, err);
+}
+
+static void
+mail_relay_take_written(struct ipc_chan *c, const struct ipc_reqref *ref,
+    void *arg)
+{
+	struct mail_relay_write *x = arg;
+	struct submit_take *t = x->t;
+	struct storaged *sd = x->sd;
+	struct ipc_RELAY_TAKE_rep rep;
+	struct buf rb = BUF_INIT;
+
+	log_info("submission taken account=%llu id=%llu rcpts=%zu size=%llu "
+	    "dkim=%s", (unsigned long long)t->account_id,
+	    (unsigned long long)t->id, t->rcpts.n,
+	    (unsigned long long)t->size,
+	    t->dkim_domain != NULL ? t->dkim_domain : "none");
+	rep.account_id = t->account_id;
+	rep.id = t->id;
+	rep.size = t->size;
+	rep.mail_from = t->rec.mail_from;
+	rep.mail_from_params = t->rec.mail_from_params;
+	strvec_to_wire(&t->rcpts, &rb, &rep.rcpts);
+	rep.auth.p = sd->relay_auth.data;
+	rep.auth.len = sd->relay_auth.len;
+	ipc_reply_ref(c, ref, IPC_S_OK, NULL, &rep);
+	buf_clear(&rb);
+}
+
+static void
+mail_relay_take_done(void *arg)
+{
+	struct mail_relay_write *x = arg;
+
+	close(x->t->fd);
+	mail_relay_take_free(x->t);
+	free(x);
 }
 
 static void
@@ -636,8 +694,7 @@ mail_relay_take_reply(struct storaged *sd, struct wchan *w,
     struct mail_submit_job *j)
 {
 	struct submit_take *t = j->arg;
-	struct ipc_RELAY_TAKE_rep rep;
-	struct buf rb = BUF_INIT;
+	struct mail_relay_write *x;
 
 	if (t->dropped > 0)
 		log_info("relay queue entries dropped count=%zu", t->dropped);
@@ -647,27 +704,21 @@ mail_relay_take_reply(struct storaged *sd, struct wchan *w,
 			    "nothing is due", NULL);
 		return;
 	}
-	log_info("submission taken account=%llu id=%llu rcpts=%zu size=%llu "
-	    "dkim=%s", (unsigned long long)t->account_id,
-	    (unsigned long long)t->id, t->rcpts.n,
-	    (unsigned long long)t->size,
-	    t->dkim_domain != NULL ? t->dkim_domain : "none");
 	/* Taken again after the lease if this relay dies meanwhile. */
 	mail_submit_wake_at(sd, t->lease);
 	/* undoStatus became final: an EmailSubmission change. */
 	notify_types(sd, t->account_id, PUSHTYPE_SUBMISSION, 0);
 	if (w == NULL)
 		return;
-	rep.account_id = t->account_id;
-	rep.id = t->id;
-	rep.size = t->size;
-	rep.mail_from = t->rec.mail_from;
-	rep.mail_from_params = t->rec.mail_from_params;
-	strvec_to_wire(&t->rcpts, &rb, &rep.rcpts);
-	rep.auth.p = sd->relay_auth.data;
-	rep.auth.len = sd->relay_auth.len;
-	ipc_reply_ref(w->chan, &j->ref, IPC_S_OK, NULL, &rep);
-	buf_clear(&rb);
+	/* The bytes are written off the writer; the job gives t up. */
+	x = xcalloc(1, sizeof(*x));
+	x->sd = sd;
+	x->t = t;
+	j->arg = NULL;
+	j->fd = -1;
+	mail_read_queue_ref(sd, w->serial, &j->ref, "relay take",
+	    mail_relay_take_work, mail_relay_take_written,
+	    mail_relay_take_done, x);
 }
 
 void

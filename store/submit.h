@@ -298,20 +298,29 @@ struct submit_take {
 
 /*
  * Takes the first submission due at now (the queue in due order; entries
- * whose submission is gone or not queued are dropped on the way): its
- * message goes into fd (an empty, writable memfd without write seals,
- * from offset 0), after a DKIM-Signature field when dkim has a key for
- * its From domain (submit_dkim.h; signed at now, the field counted in
- * size; a signing failure is logged and the message goes unsigned; the
- * stored message is never changed), it becomes final and taken, its
- * entry moves to now + SUBMIT_RELAY_LEASE; one change (updated).  found
- * false when nothing is due (IPC_S_OK: the dropped entries stay
- * dropped).  Returns IPC_S_OK,
- * IPC_S_INVALID (a bad descriptor, a failed write; nothing changes),
- * IPC_S_TOOBIG (a message above SUBMIT_FILE_MAX) or an error.  Clear it
- * with submit_take_clear.
+ * whose submission is gone or not queued are dropped on the way): it
+ * becomes final and taken, its entry moves to now + SUBMIT_RELAY_LEASE;
+ * one change (updated, none for an automatic one).  found false when
+ * nothing is due (IPC_S_OK: the dropped entries stay dropped).  Returns
+ * IPC_S_OK, IPC_S_INVALID (fd is not an empty, writable memfd without
+ * write seals; nothing changes), IPC_S_TOOBIG (a message above
+ * SUBMIT_FILE_MAX) or an error.  Clear it with submit_take_clear.  The
+ * message is written by submit_take_write, after the commit and off the
+ * writer (a read transaction), so a large one holds no delivery up.
  */
 mail_apply_fn submit_take_op;
+/*
+ * Writes the message of taken submission t into t->fd from offset 0,
+ * after a DKIM-Signature field when t->dkim has a key for its From
+ * domain (submit_dkim.h; signed at t->now, the field counted in
+ * t->size; a signing failure is logged and the message goes unsigned;
+ * the stored message is never changed).  Returns IPC_S_OK,
+ * IPC_S_NOTFOUND (its blob went with a SUBMIT_DEL meanwhile),
+ * IPC_S_INVALID (a failed write) or an error; the submission stays taken
+ * until its lease passes either way.
+ */
+enum ipc_status submit_take_write(struct store_db *db, MDB_txn *txn,
+	    struct submit_take *t, struct store_error *err);
 void	submit_take_clear(struct submit_take *t);
 
 /* RELAY_DONE. */

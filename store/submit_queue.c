@@ -771,7 +771,6 @@ submit_take_op(struct store_db *db, MDB_txn *txn, void *arg,
 {
 	struct submit_take *t = arg;
 	struct submit_rec *r = &t->rec;
-	struct buf hdr = BUF_INIT;
 	enum ipc_status st;
 	const void *p;
 	size_t len;
@@ -810,14 +809,7 @@ submit_take_op(struct store_db *db, MDB_txn *txn, void *arg,
 	}
 	if (len > SUBMIT_FILE_MAX)
 		return db_error(err, IPC_S_TOOBIG, "message of %zu bytes", len);
-	submit_take_sign(t, p, len, &hdr);
-	if ((st = submit_write_fd(t->fd, 0, hdr.data, hdr.len, err)) ==
-	    IPC_S_OK)
-		st = submit_write_fd(t->fd, hdr.len, p, len, err);
-	t->size = hdr.len + len;
-	buf_clear(&hdr);
-	if (st != IPC_S_OK)
-		return st;
+	t->size = len;		/* submit_take_write() adds the signature */
 	t->lease = t->now + SUBMIT_RELAY_LEASE;
 	r->undo = SUBMIT_UNDO_FINAL;
 	r->taken = true;
@@ -834,6 +826,27 @@ submit_take_op(struct store_db *db, MDB_txn *txn, void *arg,
 			strvec_add(&t->rcpts, r->rcpts[i]);
 	t->found = true;
 	return IPC_S_OK;
+}
+
+enum ipc_status
+submit_take_write(struct store_db *db, MDB_txn *txn, struct submit_take *t,
+    struct store_error *err)
+{
+	struct buf hdr = BUF_INIT;
+	enum ipc_status st;
+	const void *p;
+	size_t len;
+
+	if ((st = blob_get(db, txn, t->rec.hash, &p, &len, NULL, err)) !=
+	    IPC_S_OK)
+		return st;
+	submit_take_sign(t, p, len, &hdr);
+	if ((st = submit_write_fd(t->fd, 0, hdr.data, hdr.len, err)) ==
+	    IPC_S_OK)
+		st = submit_write_fd(t->fd, hdr.len, p, len, err);
+	t->size = hdr.len + len;
+	buf_clear(&hdr);
+	return st;
 }
 
 /* --- RELAY_DONE --- */

@@ -239,14 +239,20 @@ take(struct store_db *db, uint64_t now, struct submit_take *t)
 {
 	struct store_error err;
 	char *out = NULL;
+	MDB_txn *txn;
 	ssize_t n;
 	int fd = memfd_create("take", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 
 	memset(t, 0, sizeof(*t));
 	t->now = now;
 	t->fd = fd;
+
 	if (mail_txn_run(db, submit_take_op, t, &err) == IPC_S_OK &&
-	    t->found) {
+	    t->found && db_begin(db, false, &txn, &err) == IPC_S_OK) {
+		if (submit_take_write(db, txn, t, &err) != IPC_S_OK)
+			harness_fail(__FILE__, __LINE__, "take write: %s",
+			    err.text);
+		db_abort(&txn);
 		out = calloc(1, t->size + 1);
 		n = pread(fd, out, t->size, 0);
 		if (n != (ssize_t)t->size)
