@@ -21,6 +21,7 @@
 
 #include "db.h"
 #include "ipc.h"
+#include "txn.h"
 
 ipc_handler_fn mail_mbox_list;
 ipc_handler_fn mail_mbox_create;
@@ -94,6 +95,40 @@ struct storaged;
 struct wchan;
 struct store_db;
 struct store_error;
+
+/*
+ * mail_write.c: a worker's write through the writer of txn.h.  op(arg)
+ * runs in the batch's transaction; once durable, reply (on the loop)
+ * answers j->ref on w, which is NULL when the requester's channel has
+ * closed; a failure is answered with its status instead.  arg is freed
+ * with free_fn and fd (if not -1) closed afterwards; reply may take them
+ * by setting j->arg to NULL (free_fn must accept it) and j->fd to -1.
+ */
+struct mail_write_job;
+typedef void mail_write_reply_fn(struct storaged *sd, struct wchan *w,
+    struct mail_write_job *j);
+struct mail_write_job {
+	struct storaged		*sd;
+	uint64_t		 chan_serial;
+	struct ipc_reqref	 ref;
+	const char		*what;		/* for the log */
+	mail_apply_fn		*op;
+	mail_write_reply_fn	*reply;
+	void			(*free)(void *);
+	void			*arg;
+	int			 fd;		/* a worker's memfd, or -1 */
+};
+void	mail_write_queue(struct ipc_chan *c, const struct ipc_frame *f,
+	    struct wchan *w, const char *what, mail_apply_fn *op,
+	    mail_write_reply_fn *reply, void (*free_fn)(void *), void *arg,
+	    int fd);
+/*
+ * Runs wake(sd) at when (seconds since the epoch): now if it has come,
+ * else from a one-shot timer on the loop (a second late rather than
+ * early).  For RELAY_WAKE and PUSH_WAKE, whose queues live on.
+ */
+typedef size_t mail_wake_fn(struct storaged *sd);
+void	mail_wake_at(struct storaged *sd, mail_wake_fn *wake, uint64_t when);
 
 /*
  * mail_read.c: a read off the loop.  work runs on a read-pool thread

@@ -26,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/event.h>
 
 /* The queue, made on first use. */
 static struct pushq *
@@ -53,32 +52,6 @@ mail_push_wake(struct storaged *sd)
 	return n;
 }
 
-static void
-mail_push_wake_cb(evutil_socket_t fd, short ev, void *arg)
-{
-	(void)fd;
-	(void)ev;
-	(void)mail_push_wake(arg);
-}
-
-/* Wakes lmtpd at when: now if it has come, else from a one-shot timer. */
-static void
-mail_push_wake_at(struct storaged *sd, uint64_t when)
-{
-	struct timeval tv;
-	uint64_t now = storaged_now();
-
-	if (when <= now) {
-		(void)mail_push_wake(sd);
-		return;
-	}
-	tv.tv_sec = (time_t)(when - now + 1);
-	tv.tv_usec = 0;
-	if (event_base_once(sd->base, -1, EV_TIMEOUT, mail_push_wake_cb, sd,
-	    &tv) == -1)
-		log_warnx("push wake timer failed");
-}
-
 void
 mail_pushsub_changed(struct storaged *sd, uint64_t account_id,
     uint64_t delivery)
@@ -92,30 +65,21 @@ mail_pushsub_changed(struct storaged *sd, uint64_t account_id,
 
 /* --- Writes --- */
 
-struct mail_pushsub_job {
-	struct storaged		*sd;
-	uint64_t		 chan_serial;
-	struct ipc_reqref	 ref;
-	struct pushsub_op	*op;
-};
-
-static enum ipc_status
-mail_pushsub_apply(struct store_db *db, MDB_txn *txn, void *arg,
-    struct store_error *err)
+static void
+mail_pushsub_free(void *arg)
 {
-	struct mail_pushsub_job *j = arg;
+	struct pushsub_op *op = arg;
 
-	return pushsub_op_apply(db, txn, j->op, err);
+	pushsub_op_free(&op);
 }
 
 /* After a durable write: the queue learns, then the worker. */
 static void
-mail_pushsub_done(void *arg, enum ipc_status st, const struct store_error *err)
+mail_pushsub_reply(struct storaged *sd, struct wchan *w,
+    struct mail_write_job *j)
 {
-	struct mail_pushsub_job *j = arg;
-	struct wchan *w = worker_find(j->sd, j->chan_serial);
-	struct pushsub_op *op = j->op;
-	struct pushq *q = mail_pushq(j->sd);
+	struct pushsub_op *op = j->arg;
+	struct pushq *q = mail_pushq(sd);
 	struct store_error e2;
 	MDB_txn *txn;
 	uint64_t modseq = 0;
@@ -124,40 +88,34 @@ mail_pushsub_done(void *arg, enum ipc_status st, const struct store_error *err)
 		struct ipc_PUSHSUB_UPDATE_rep u;
 	} rep;
 
-	if (st == IPC_S_OK && (op->kind == PUSHSUB_OP_CREATE ||
-	    op->verified_now)) {
+	if (op->kind == PUSHSUB_OP_CREATE || op->verified_now) {
 		/* Changes before now are no news to this subscription. */
-		if (db_begin(&j->sd->db, false, &txn, &e2) == IPC_S_OK) {
-			if (submit_state(&j->sd->db, txn, op->account_id,
+		if (db_begin(&sd->db, false, &txn, &e2) == IPC_S_OK) {
+			if (submit_state(&sd->db, txn, op->account_id,
 			    &modseq, &e2) == IPC_S_OK)
 				pushq_seen(q, op->account_id, modseq);
 			db_abort(&txn);
 		}
 	}
-	if (st == IPC_S_OK && op->kind == PUSHSUB_OP_CREATE) {
+	if (op->kind == PUSHSUB_OP_CREATE) {
 		/* 7.2.2: the verification goes out at once. */
 		pushq_verify(q, op->account_id, op->in.id);
-		(void)mail_push_wake(j->sd);
+		(void)mail_push_wake(sd);
 		log_info("push subscription created account=%llu id=%llu",
 		    (unsigned long long)op->account_id,
 		    (unsigned long long)op->in.id);
 	}
-	if (st != IPC_S_OK)
-		log_debug("push subscription write failed status=%s why=\"%s\"",
-		    ipc_status_name(st), err->text);
-	if (w != NULL && st != IPC_S_OK)
-		ipc_reply_ref(w->chan, &j->ref, st, err->text, NULL);
-	else if (w != NULL && op->kind == PUSHSUB_OP_CREATE) {
+	if (w == NULL)
+		return;
+	if (op->kind == PUSHSUB_OP_CREATE) {
 		rep.c.id = op->in.id;
 		rep.c.expires = op->in.expires;
 		ipc_reply_ref(w->chan, &j->ref, IPC_S_OK, NULL, &rep.c);
-	} else if (w != NULL && op->kind == PUSHSUB_OP_UPDATE) {
+	} else if (op->kind == PUSHSUB_OP_UPDATE) {
 		rep.u.expires = op->in.expires;
 		ipc_reply_ref(w->chan, &j->ref, IPC_S_OK, NULL, &rep.u);
-	} else if (w != NULL)
+	} else
 		ipc_reply_ref(w->chan, &j->ref, IPC_S_OK, NULL, NULL);
-	pushsub_op_free(&j->op);
-	free(j);
 }
 
 /* Queues op for the writer; op is freed whatever happens. */
@@ -165,25 +123,9 @@ static void
 mail_pushsub_queue(struct ipc_chan *c, const struct ipc_frame *f,
     struct wchan *w, struct pushsub_op *op)
 {
-	struct mail_pushsub_job *j;
-
-	if (w->sd->stopping) {
-		ipc_reply(c, f, IPC_S_UNAVAIL, "storaged is stopping", NULL);
-		pushsub_op_free(&op);
-		return;
-	}
-	j = xcalloc(1, sizeof(*j));
-	j->sd = w->sd;
-	j->chan_serial = w->serial;
-	ipc_reqref_set(&j->ref, f);
-	j->op = op;
 	op->now = storaged_now();
-	if (mail_txnq_submit(w->sd->txnq, NULL, mail_pushsub_apply,
-	    mail_pushsub_done, j, 0) == 0)
-		return;
-	free(j);
-	pushsub_op_free(&op);
-	ipc_reply(c, f, IPC_S_UNAVAIL, "storaged is busy", NULL);
+	mail_write_queue(c, f, w, "push subscription write", pushsub_op_apply,
+	    mail_pushsub_reply, mail_pushsub_free, op, -1);
 }
 
 /* --- Requests of jmapd --- */
@@ -373,7 +315,7 @@ mail_push_take(struct ipc_chan *c, const struct ipc_frame *f,
 	ipc_reply(c, f, IPC_S_OK, NULL, &rep);
 	pushq_take_clear(&t);
 	/* Taken again after the lease if lmtpd loses it. */
-	mail_push_wake_at(w->sd, storaged_now() + PUSHQ_LEASE);
+	mail_wake_at(w->sd, mail_push_wake, storaged_now() + PUSHQ_LEASE);
 }
 
 /* After a 404 or 410 the subscription goes; nobody waits for it. */
@@ -381,17 +323,16 @@ static void
 mail_push_gone_done(void *arg, enum ipc_status st,
     const struct store_error *err)
 {
-	struct mail_pushsub_job *j = arg;
+	struct pushsub_op *op = arg;
 
 	if (st == IPC_S_OK)
 		log_info("push subscription destroyed account=%llu id=%llu: "
 		    "gone at the push service",
-		    (unsigned long long)j->op->account_id,
-		    (unsigned long long)j->op->in.id);
+		    (unsigned long long)op->account_id,
+		    (unsigned long long)op->in.id);
 	else if (st != IPC_S_NOTFOUND)
 		log_warnx("push subscription destroy failed: %s", err->text);
-	pushsub_op_free(&j->op);
-	free(j);
+	pushsub_op_free(&op);
 }
 
 void
@@ -399,7 +340,7 @@ mail_push_done(struct ipc_chan *c, const struct ipc_frame *f,
     const void *msg, void *arg)
 {
 	const struct ipc_PUSH_DONE_req *m = msg;
-	struct mail_pushsub_job *j;
+	struct pushsub_op *op;
 	struct wchan *w = arg;
 	uint64_t retry_at = 0;
 	int gone;
@@ -413,19 +354,16 @@ mail_push_done(struct ipc_chan *c, const struct ipc_frame *f,
 	    m->status);
 	ipc_reply(c, f, IPC_S_OK, NULL, NULL);
 	if (retry_at != 0)
-		mail_push_wake_at(w->sd, retry_at);
+		mail_wake_at(w->sd, mail_push_wake, retry_at);
 	if (!gone)
 		return;
-	j = xcalloc(1, sizeof(*j));
-	j->sd = w->sd;
-	j->op = xcalloc(1, sizeof(*j->op));
-	j->op->kind = PUSHSUB_OP_DEL;
-	j->op->account_id = m->account_id;
-	j->op->in.id = m->id;
-	j->op->now = storaged_now();
-	if (mail_txnq_submit(w->sd->txnq, NULL, mail_pushsub_apply,
-	    mail_push_gone_done, j, 0) == 0)
+	op = xcalloc(1, sizeof(*op));
+	op->kind = PUSHSUB_OP_DEL;
+	op->account_id = m->account_id;
+	op->in.id = m->id;
+	op->now = storaged_now();
+	if (mail_txnq_submit(w->sd->txnq, NULL, pushsub_op_apply,
+	    mail_push_gone_done, op, 0) == 0)
 		return;
-	pushsub_op_free(&j->op);
-	free(j);
+	pushsub_op_free(&op);
 }

@@ -10,8 +10,9 @@
  * loop.
  *
  * lmtpd hears RELAY_WAKE when something is due: after a SUBMIT whose time
- * has come, and, through one-shot timers on the loop, when a later
- * send_at, a retry time or a take's lease comes.  Timers are not kept
+ * has come, and, through one-shot timers on the loop (mail_wake_at of
+ * mail_write.c), when a later send_at, a retry time or a take's lease
+ * comes.  Timers are not kept
  * across a restart of storaged: mail_submit_start() sets the one of the
  * first queue entry, and a relay takes until nothing is due whenever it
  * starts or is woken.
@@ -32,7 +33,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/event.h>
 
 /* --- Reply lists --- */
 
@@ -71,34 +71,6 @@ mail_submit_u64list(const struct buf *b)
 
 /* --- Waking lmtpd --- */
 
-static void
-mail_submit_wake_cb(evutil_socket_t fd, short ev, void *arg)
-{
-	(void)fd;
-	(void)ev;
-	notify_relay_wake(arg);
-}
-
-/* Wakes lmtpd at when: now if it has come, else from a one-shot timer. */
-static void
-mail_submit_wake_at(struct storaged *sd, uint64_t when)
-{
-	struct timeval tv;
-	uint64_t now = storaged_now();
-
-	if (when <= now) {
-		notify_relay_wake(sd);
-		return;
-	}
-	/* A second late rather than early: due means due <= now. */
-	tv.tv_sec = (time_t)(when - now + 1);
-	tv.tv_usec = 0;
-	if (event_base_once(sd->base, -1, EV_TIMEOUT, mail_submit_wake_cb, sd,
-	    &tv) == -1)
-		log_warnx("relay wake timer failed in=%llu",
-		    (unsigned long long)(when - now));
-}
-
 void
 mail_submit_start(struct storaged *sd)
 {
@@ -112,96 +84,14 @@ mail_submit_start(struct storaged *sd)
 		db_abort(&txn);
 	}
 	if (st == IPC_S_OK)
-		mail_submit_wake_at(sd, due);
+		mail_wake_at(sd, notify_relay_wake, due);
 	else if (st != IPC_S_NOTFOUND)
 		log_warnx("relay queue unreadable: %s", err.text);
 }
 
 /* --- Writes through the writer --- */
 
-struct mail_submit_job;
-/* Replies on w (NULL: the channel closed) after a durable write. */
-typedef void mail_submit_reply_fn(struct storaged *sd, struct wchan *w,
-    struct mail_submit_job *j);
-
-/* One write on its way; arg is the submit.h struct of op. */
-struct mail_submit_job {
-	struct storaged		*sd;
-	uint64_t		 chan_serial;
-	struct ipc_reqref	 ref;
-	const char		*what;		/* for the log */
-	mail_apply_fn		*op;
-	mail_submit_reply_fn	*reply;
-	void			(*free)(void *);
-	void			*arg;
-	int			 fd;		/* RELAY_TAKE's memfd */
-};
-
-static enum ipc_status
-mail_submit_apply(struct store_db *db, MDB_txn *txn, void *arg,
-    struct store_error *err)
-{
-	struct mail_submit_job *j = arg;
-
-	return j->op(db, txn, j->arg, err);
-}
-
-static void
-mail_submit_done(void *arg, enum ipc_status st, const struct store_error *err)
-{
-	struct mail_submit_job *j = arg;
-	struct wchan *w = worker_find(j->sd, j->chan_serial);
-
-	if (st != IPC_S_OK)
-		log_debug("%s failed status=%s why=\"%s\"", j->what,
-		    ipc_status_name(st), err->text);
-	if (st == IPC_S_OK)
-		j->reply(j->sd, w, j);
-	else if (w != NULL)
-		ipc_reply_ref(w->chan, &j->ref, st, err->text, NULL);
-	if (w == NULL)
-		log_warnx("%s reply lost: worker channel closed", j->what);
-	if (j->fd != -1)
-		close(j->fd);
-	j->free(j->arg);
-	free(j);
-}
-
-/*
- * Queues op(arg) for the writer; arg is freed with free_fn (and fd, if
- * not -1, closed) whatever happens.
- */
-static void
-mail_submit_queue(struct ipc_chan *c, const struct ipc_frame *f,
-    struct wchan *w, const char *what, mail_apply_fn *op,
-    mail_submit_reply_fn *reply, void (*free_fn)(void *), void *arg, int fd)
-{
-	struct mail_submit_job *j;
-
-	if (w->sd->stopping) {
-		ipc_reply(c, f, IPC_S_UNAVAIL, "storaged is stopping", NULL);
-		goto fail;
-	}
-	j = xcalloc(1, sizeof(*j));
-	j->sd = w->sd;
-	j->chan_serial = w->serial;
-	ipc_reqref_set(&j->ref, f);
-	j->what = what;
-	j->op = op;
-	j->reply = reply;
-	j->free = free_fn;
-	j->arg = arg;
-	j->fd = fd;
-	if (mail_txnq_submit(w->sd->txnq, NULL, mail_submit_apply,
-	    mail_submit_done, j, 0) == 0)
-		return;
-	free(j);
-	ipc_reply(c, f, IPC_S_UNAVAIL, "storaged is busy", NULL);
-fail:
-	if (fd != -1)
-		close(fd);
-	free_fn(arg);
-}
+/* --- Writes: mail_write.c --- */
 
 /* --- Identities --- */
 
@@ -272,7 +162,7 @@ mail_submit_ident_free(void *arg)
 
 static void
 mail_identity_put_reply(struct storaged *sd, struct wchan *w,
-    struct mail_submit_job *j)
+    struct mail_write_job *j)
 {
 	struct submit_ident_op *op = j->arg;
 	struct ipc_IDENTITY_PUT_rep rep;
@@ -304,13 +194,13 @@ mail_identity_put(struct ipc_chan *c, const struct ipc_frame *f,
 		ipc_reply(c, f, st, err.text, NULL);
 		return;
 	}
-	mail_submit_queue(c, f, w, "identity put", submit_identity_put_op,
+	mail_write_queue(c, f, w, "identity put", submit_identity_put_op,
 	    mail_identity_put_reply, mail_submit_ident_free, op, -1);
 }
 
 static void
 mail_identity_del_reply(struct storaged *sd, struct wchan *w,
-    struct mail_submit_job *j)
+    struct mail_write_job *j)
 {
 	struct submit_ident_op *op = j->arg;
 	struct ipc_IDENTITY_DEL_rep rep;
@@ -336,7 +226,7 @@ mail_identity_del(struct ipc_chan *c, const struct ipc_frame *f,
 	op = xcalloc(1, sizeof(*op));
 	op->account_id = s->account_id;
 	op->id = m->id;
-	mail_submit_queue(c, f, w, "identity delete", submit_identity_del_op,
+	mail_write_queue(c, f, w, "identity delete", submit_identity_del_op,
 	    mail_identity_del_reply, mail_submit_ident_free, op, -1);
 }
 
@@ -394,7 +284,7 @@ mail_vacation_free(void *arg)
 
 static void
 mail_vacation_set_reply(struct storaged *sd, struct wchan *w,
-    struct mail_submit_job *j)
+    struct mail_write_job *j)
 {
 	struct vacation_op *op = j->arg;
 	struct ipc_VACATION_SET_rep rep;
@@ -427,7 +317,7 @@ mail_vacation_set(struct ipc_chan *c, const struct ipc_frame *f,
 		ipc_reply(c, f, st, err.text, NULL);
 		return;
 	}
-	mail_submit_queue(c, f, w, "vacation set", vacation_set_op,
+	mail_write_queue(c, f, w, "vacation set", vacation_set_op,
 	    mail_vacation_set_reply, mail_vacation_free, op, -1);
 }
 
@@ -441,7 +331,7 @@ mail_submit_new_free(void *arg)
 
 static void
 mail_submit_reply(struct storaged *sd, struct wchan *w,
-    struct mail_submit_job *j)
+    struct mail_write_job *j)
 {
 	struct submit_new *sn = j->arg;
 	struct ipc_SUBMIT_rep rep;
@@ -457,7 +347,7 @@ mail_submit_reply(struct storaged *sd, struct wchan *w,
 	log_info("submission queued account=%llu id=%llu rcpts=%zu due=%llu",
 	    (unsigned long long)sn->account_id, (unsigned long long)sn->id,
 	    sn->rcpts.n, (unsigned long long)sn->due);
-	mail_submit_wake_at(sd, sn->due);
+	mail_wake_at(sd, notify_relay_wake, sn->due);
 }
 
 void
@@ -479,7 +369,7 @@ mail_submit(struct ipc_chan *c, const struct ipc_frame *f, const void *msg,
 		ipc_reply(c, f, st, err.text, NULL);
 		return;
 	}
-	mail_submit_queue(c, f, w, "submit", submit_create_op,
+	mail_write_queue(c, f, w, "submit", submit_create_op,
 	    mail_submit_reply, mail_submit_new_free, sn, -1);
 }
 
@@ -562,7 +452,7 @@ mail_submit_list(struct ipc_chan *c, const struct ipc_frame *f,
 
 static void
 mail_submit_id_reply(struct storaged *sd, struct wchan *w,
-    struct mail_submit_job *j)
+    struct mail_write_job *j)
 {
 	struct submit_id_op *op = j->arg;
 	/* SUBMIT_CANCEL's and SUBMIT_DEL's replies are the same. */
@@ -588,7 +478,7 @@ mail_submit_id(struct ipc_chan *c, const struct ipc_frame *f, struct wchan *w,
 	op = xcalloc(1, sizeof(*op));
 	op->account_id = s->account_id;
 	op->id = id;
-	mail_submit_queue(c, f, w, what, op_fn, mail_submit_id_reply, free,
+	mail_write_queue(c, f, w, what, op_fn, mail_submit_id_reply, free,
 	    op, -1);
 }
 
@@ -691,7 +581,7 @@ mail_relay_take_done(void *arg)
 
 static void
 mail_relay_take_reply(struct storaged *sd, struct wchan *w,
-    struct mail_submit_job *j)
+    struct mail_write_job *j)
 {
 	struct submit_take *t = j->arg;
 	struct mail_relay_write *x;
@@ -705,7 +595,7 @@ mail_relay_take_reply(struct storaged *sd, struct wchan *w,
 		return;
 	}
 	/* Taken again after the lease if this relay dies meanwhile. */
-	mail_submit_wake_at(sd, t->lease);
+	mail_wake_at(sd, notify_relay_wake, t->lease);
 	/* undoStatus became final: an EmailSubmission change. */
 	notify_types(sd, t->account_id, PUSHTYPE_SUBMISSION, 0);
 	if (w == NULL)
@@ -740,7 +630,7 @@ mail_relay_take(struct ipc_chan *c, const struct ipc_frame *f,
 	t->now = storaged_now();
 	t->fd = fd;
 	t->dkim = &w->sd->dkim;
-	mail_submit_queue(c, f, w, "relay take", submit_take_op,
+	mail_write_queue(c, f, w, "relay take", submit_take_op,
 	    mail_relay_take_reply, mail_relay_take_free, t, fd);
 }
 
@@ -754,7 +644,7 @@ mail_relay_done_free(void *arg)
 
 static void
 mail_relay_done_reply(struct storaged *sd, struct wchan *w,
-    struct mail_submit_job *j)
+    struct mail_write_job *j)
 {
 	struct submit_done *d = j->arg;
 
@@ -764,7 +654,7 @@ mail_relay_done_reply(struct storaged *sd, struct wchan *w,
 	    (unsigned long long)d->requeued);
 	notify_types(sd, d->account_id, PUSHTYPE_SUBMISSION, 0);
 	if (d->requeued != 0)
-		mail_submit_wake_at(sd, d->requeued);
+		mail_wake_at(sd, notify_relay_wake, d->requeued);
 	if (w != NULL)
 		ipc_reply_ref(w->chan, &j->ref, IPC_S_OK, NULL, NULL);
 }
@@ -786,6 +676,6 @@ mail_relay_done(struct ipc_chan *c, const struct ipc_frame *f,
 		ipc_reply(c, f, st, err.text, NULL);
 		return;
 	}
-	mail_submit_queue(c, f, w, "relay done", submit_done_op,
+	mail_write_queue(c, f, w, "relay done", submit_done_op,
 	    mail_relay_done_reply, mail_relay_done_free, d, -1);
 }
