@@ -249,6 +249,7 @@ admin_message_get(struct ipc_chan *c, const struct ipc_frame *f,
 	struct ipc_MESSAGE_GET_rep rep;
 	struct message_rec mr;
 	struct store_error err;
+	struct blob_view bv = { 0 };
 	struct account acc;
 	enum ipc_status st;
 	const void *p = NULL;
@@ -268,10 +269,13 @@ admin_message_get(struct ipc_chan *c, const struct ipc_frame *f,
 	    &email, &err)) == IPC_S_OK &&
 	    (st = message_get(&sd->db, txn, acc.rec.id, email, &mr, &err)) ==
 	    IPC_S_OK)
-		st = blob_get(&sd->db, txn, mr.hash, &p, &len, NULL, &err);
+		st = blob_view_get(&sd->db, txn, mr.hash, &bv, NULL, &err);
+	p = bv.p;
+	len = bv.len;
 	if (st == IPC_S_OK && m->offset > len)
 		st = db_error(&err, IPC_S_INVALID, "offset past the end");
 	if (st != IPC_S_OK) {
+		blob_view_release(&bv);
 		db_abort(&txn);
 		ipc_reply(c, f, st, err.text, NULL);
 		return;
@@ -282,7 +286,8 @@ admin_message_get(struct ipc_chan *c, const struct ipc_frame *f,
 	rep.total = len;
 	rep.data.p = (const uint8_t *)p + m->offset;
 	rep.data.len = (uint32_t)n;
-	/* The reply is encoded before the transaction ends. */
+	/* The reply is encoded before the view and the transaction end. */
 	ipc_reply(c, f, IPC_S_OK, NULL, &rep);
+	blob_view_release(&bv);
 	db_abort(&txn);
 }

@@ -2,10 +2,20 @@
 /*
  * blob.c: content-addressed, reference-counted message blobs (see blob.h).
  * The count lives apart from the bytes so that sharing a blob rewrites
- * eight bytes, not the message.
+ * eight bytes, not the message.  A blob's kind (bytes in blobs, or a file
+ * indexed in blob_files) is fixed when it is first stored: its size
+ * decides, and a blob stored before version 9 stays in LMDB.
  */
 #include "blob.h"
+#include "log.h"
 #include "wire.h"
+
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -47,9 +57,74 @@ blob_set_refs(struct store_db *db, MDB_txn *txn, const uint8_t *hash,
 	return IPC_S_OK;
 }
 
+bool
+blob_is_file_size(size_t len)
+{
+	return len >= BLOB_FILE_MIN && len > 0;
+}
+
+/* Reads the size of the file of hash: IPC_S_OK, IPC_S_NOTFOUND or error. */
+static enum ipc_status
+blob_file_size(struct store_db *db, MDB_txn *txn, const uint8_t *hash,
+    uint64_t *size, struct store_error *err)
+{
+	MDB_val k = { MSG_HASH_LEN, (void *)hash }, d;
+	int rc;
+
+	if ((rc = mdb_get(txn, db->blob_files, &k, &d)) == MDB_NOTFOUND)
+		return IPC_S_NOTFOUND;
+	if (rc != 0)
+		return db_mdb_error(err, rc, "blob file index");
+	if (d.mv_size != 8)
+		return db_error(err, IPC_S_INTERNAL, "corrupt blob file index");
+	*size = wire_be64_get(d.mv_data);
+	return IPC_S_OK;
+}
+
+/*
+ * Stores a new big blob as a file: tmp's if the caller wrote one, else
+ * one written here, then indexed in blob_files.
+ */
+static enum ipc_status
+blob_store_file(struct store_db *db, MDB_txn *txn, const uint8_t *hash,
+    const void *p, size_t len, struct blob_tmp *tmp, struct store_error *err)
+{
+	MDB_val k = { MSG_HASH_LEN, (void *)hash }, d;
+	struct blob_tmp own;
+	enum ipc_status st;
+	uint8_t b[8];
+	int rc;
+
+	memset(&own, 0, sizeof(own));
+	if (tmp == NULL || tmp->name[0] == '\0' || tmp->linked) {
+		if ((st = blobfile_tmp_write(db->files, p, len, &own, err)) !=
+		    IPC_S_OK)
+			return st;
+		tmp = &own;
+	}
+	st = blobfile_link(db->files, mdb_txn_id(txn), hash, tmp, err);
+	blobfile_tmp_discard(db->files, &own);
+	if (st != IPC_S_OK)
+		return st;
+	wire_be64_put(b, len);
+	d.mv_size = sizeof(b);
+	d.mv_data = b;
+	if ((rc = mdb_put(txn, db->blob_files, &k, &d, 0)) != 0)
+		return db_mdb_error(err, rc, "blob file index write");
+	return IPC_S_OK;
+}
+
 enum ipc_status
 blob_ref(struct store_db *db, MDB_txn *txn, const uint8_t hash[MSG_HASH_LEN],
     const void *p, size_t len, bool *stored_r, struct store_error *err)
+{
+	return blob_ref_tmp(db, txn, hash, p, len, NULL, stored_r, err);
+}
+
+enum ipc_status
+blob_ref_tmp(struct store_db *db, MDB_txn *txn,
+    const uint8_t hash[MSG_HASH_LEN], const void *p, size_t len,
+    struct blob_tmp *tmp, bool *stored_r, struct store_error *err)
 {
 	MDB_val k = { MSG_HASH_LEN, (void *)hash }, d = { len, (void *)p };
 	enum ipc_status st;
@@ -60,14 +135,43 @@ blob_ref(struct store_db *db, MDB_txn *txn, const uint8_t hash[MSG_HASH_LEN],
 		*stored_r = false;
 	st = blob_refs(db, txn, hash, &refs, err);
 	if (st == IPC_S_NOTFOUND) {
-		if ((rc = mdb_put(txn, db->blobs, &k, &d, 0)) != 0)
-			return db_mdb_error(err, rc, "blob write");
+		if (db->files != NULL && blob_is_file_size(len))
+			st = blob_store_file(db, txn, hash, p, len, tmp, err);
+		else if ((rc = mdb_put(txn, db->blobs, &k, &d, 0)) != 0)
+			st = db_mdb_error(err, rc, "blob write");
+		else
+			st = IPC_S_OK;
+		if (st != IPC_S_OK)
+			return st;
 		if (stored_r != NULL)
 			*stored_r = true;
 		refs = 0;
 	} else if (st != IPC_S_OK)
 		return st;
 	return blob_set_refs(db, txn, hash, refs + 1, err);
+}
+
+/* Removes the bytes of a blob whose last reference went. */
+static enum ipc_status
+blob_remove(struct store_db *db, MDB_txn *txn, const uint8_t *hash,
+    struct store_error *err)
+{
+	MDB_val k = { MSG_HASH_LEN, (void *)hash };
+	int rc;
+
+	if ((rc = mdb_del(txn, db->blobs, &k, NULL)) == 0)
+		return IPC_S_OK;
+	if (rc != MDB_NOTFOUND)
+		return db_mdb_error(err, rc, "blob delete");
+	if (db->files == NULL)
+		return IPC_S_OK;
+	if ((rc = mdb_del(txn, db->blob_files, &k, NULL)) == MDB_NOTFOUND)
+		return IPC_S_OK;
+	if (rc != 0)
+		return db_mdb_error(err, rc, "blob file index delete");
+	/* The file goes after the commit: until then it is referenced. */
+	blobfile_gone(db->files, mdb_txn_id(txn), hash);
+	return IPC_S_OK;
 }
 
 enum ipc_status
@@ -88,35 +192,115 @@ blob_unref(struct store_db *db, MDB_txn *txn,
 		return st;
 	if (refs > 1)
 		return blob_set_refs(db, txn, hash, refs - 1, err);
-	if ((rc = mdb_del(txn, db->blob_refs, &k, NULL)) != 0 ||
-	    ((rc = mdb_del(txn, db->blobs, &k, NULL)) != 0 &&
-	    rc != MDB_NOTFOUND))
+	if ((rc = mdb_del(txn, db->blob_refs, &k, NULL)) != 0)
 		return db_mdb_error(err, rc, "blob delete");
+	if ((st = blob_remove(db, txn, hash, err)) != IPC_S_OK)
+		return st;
 	if (removed_r != NULL)
 		*removed_r = true;
 	return IPC_S_OK;
 }
 
+/* Maps the file of blob hash, of size bytes, into v. */
+static enum ipc_status
+blob_view_map(struct store_db *db, const uint8_t *hash, uint64_t size,
+    struct blob_view *v, struct store_error *err)
+{
+	struct stat sb;
+	enum ipc_status st;
+	void *m;
+	int fd;
+
+	if ((st = blobfile_open_fd(db->files, hash, &fd, err)) != IPC_S_OK) {
+		if (st == IPC_S_NOTFOUND)
+			return db_error(err, IPC_S_NOTFOUND, "no such blob");
+		return st;
+	}
+	if (fstat(fd, &sb) == -1 || (uint64_t)sb.st_size != size) {
+		close(fd);
+		log_warnx("blob file of %llu bytes has %lld",
+		    (unsigned long long)size, (long long)sb.st_size);
+		return db_error(err, IPC_S_INTERNAL, "blob file has a wrong "
+		    "size");
+	}
+	m = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return db_error(err, IPC_S_INTERNAL, "blob file map: %s",
+		    strerror(errno));
+	v->p = v->map = m;
+	v->len = v->map_len = (size_t)size;
+	return IPC_S_OK;
+}
+
 enum ipc_status
-blob_get(struct store_db *db, MDB_txn *txn, const uint8_t hash[MSG_HASH_LEN],
-    const void **p, size_t *len_r, uint64_t *refs_r, struct store_error *err)
+blob_view_get(struct store_db *db, MDB_txn *txn,
+    const uint8_t hash[MSG_HASH_LEN], struct blob_view *v, uint64_t *refs_r,
+    struct store_error *err)
 {
 	MDB_val k = { MSG_HASH_LEN, (void *)hash }, d;
 	enum ipc_status st;
-	uint64_t refs;
+	uint64_t refs, size;
 	int rc;
 
-	if ((rc = mdb_get(txn, db->blobs, &k, &d)) == MDB_NOTFOUND)
-		return db_error(err, IPC_S_NOTFOUND, "no such blob");
-	if (rc != 0)
+	memset(v, 0, sizeof(*v));
+	if ((rc = mdb_get(txn, db->blobs, &k, &d)) == 0) {
+		v->p = d.mv_data;
+		v->len = d.mv_size;
+	} else if (rc != MDB_NOTFOUND)
 		return db_mdb_error(err, rc, "blob read");
-	*p = d.mv_data;
-	*len_r = d.mv_size;
+	else if (db->files == NULL ||
+	    (st = blob_file_size(db, txn, hash, &size, err)) ==
+	    IPC_S_NOTFOUND)
+		return db_error(err, IPC_S_NOTFOUND, "no such blob");
+	else if (st != IPC_S_OK ||
+	    (st = blob_view_map(db, hash, size, v, err)) != IPC_S_OK)
+		return st;
 	if (refs_r != NULL) {
-		if ((st = blob_refs(db, txn, hash, &refs, err)) != IPC_S_OK)
+		if ((st = blob_refs(db, txn, hash, &refs, err)) != IPC_S_OK) {
+			blob_view_release(v);
 			return st == IPC_S_NOTFOUND ? db_error(err,
 			    IPC_S_INTERNAL, "blob without a count") : st;
+		}
 		*refs_r = refs;
 	}
+	return IPC_S_OK;
+}
+
+void
+blob_view_release(struct blob_view *v)
+{
+	if (v->map != NULL)
+		munmap(v->map, v->map_len);
+	memset(v, 0, sizeof(*v));
+}
+
+enum ipc_status
+blob_fd_get(struct store_db *db, MDB_txn *txn,
+    const uint8_t hash[MSG_HASH_LEN], int *fd_r, size_t *len_r,
+    struct store_error *err)
+{
+	MDB_val k = { MSG_HASH_LEN, (void *)hash }, d;
+	enum ipc_status st;
+	uint64_t size;
+	int rc;
+
+	*fd_r = -1;
+	*len_r = 0;
+	if ((rc = mdb_get(txn, db->blobs, &k, &d)) == 0) {
+		*len_r = d.mv_size;
+		return IPC_S_OK;
+	}
+	if (rc != MDB_NOTFOUND)
+		return db_mdb_error(err, rc, "blob read");
+	if (db->files == NULL ||
+	    (st = blob_file_size(db, txn, hash, &size, err)) ==
+	    IPC_S_NOTFOUND)
+		return db_error(err, IPC_S_NOTFOUND, "no such blob");
+	if (st != IPC_S_OK ||
+	    (st = blobfile_open_fd(db->files, hash, fd_r, err)) != IPC_S_OK)
+		return st == IPC_S_NOTFOUND ? db_error(err, st,
+		    "no such blob") : st;
+	*len_r = (size_t)size;
 	return IPC_S_OK;
 }

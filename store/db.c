@@ -4,6 +4,7 @@
  * the store modules (layout in db.h).
  */
 #include "db.h"
+#include "blobfile.h"
 #include "compat.h"
 #include "log.h"
 #include "schema.h"
@@ -62,6 +63,8 @@ db_env_open(struct store_db *db, const char *dir, uint64_t map_size,
 		db_close(db);
 		return -1;
 	}
+	/* db_commit finds the blob files through the environment. */
+	mdb_env_set_userctx(db->env, db);
 	/* Reader slots left by a storaged that was killed. */
 	if (mdb_reader_check(db->env, &dead) == 0 && dead > 0)
 		log_info("store cleared stale readers count=%d", dead);
@@ -74,7 +77,8 @@ db_open(struct store_db *db, const char *dir, uint64_t map_size,
 {
 	if (db_env_open(db, dir, map_size, err) == -1)
 		return -1;
-	if (schema_upgrade(db, err) == -1 || schema_open_dbis(db, err) == -1) {
+	if (schema_upgrade(db, err) == -1 || schema_open_dbis(db, err) == -1 ||
+	    blobfile_open(db, dir, err) == -1) {
 		db_close(db);
 		return -1;
 	}
@@ -84,6 +88,7 @@ db_open(struct store_db *db, const char *dir, uint64_t map_size,
 void
 db_close(struct store_db *db)
 {
+	blobfile_close(db);
 	if (db->env != NULL)
 		mdb_env_close(db->env);
 	memset(db, 0, sizeof(*db));
@@ -109,13 +114,24 @@ db_commit(MDB_txn **txn, struct store_error *err)
 {
 	struct timespec t0, t1;
 	MDB_txn *t = *txn;
+	struct store_db *db = mdb_env_get_userctx(mdb_txn_env(t));
+	uint64_t id = mdb_txn_id(t);
 	int rc;
 
 	*txn = NULL;
 	if (LOG_IS_TRACE(LOG_TRACE_TXN))
 		clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* Files renamed into blobs/ must be there before what names them. */
+	if (db != NULL && db->files != NULL &&
+	    blobfile_pre_commit(db->files, id, err) == -1) {
+		mdb_txn_abort(t);
+		return IPC_S_INTERNAL;
+	}
 	if ((rc = mdb_txn_commit(t)) != 0)
 		return db_mdb_error(err, rc, "commit");
+	/* And files are unlinked only once the commit is durable. */
+	if (db != NULL && db->files != NULL)
+		blobfile_post_commit(db, id);
 	if (LOG_IS_TRACE(LOG_TRACE_TXN)) {
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		log_trace(LOG_TRACE_TXN, "txn commit usec=%lld",

@@ -72,6 +72,12 @@
  * pushsub.h):
  *
  *	pushsubs	A id(u64) -> subscription record; A -> next id
+ *
+ * Schema version 9 moved big message blobs out of LMDB into files of the
+ * data directory, blobs/<64 hex of the hash> (blob.h); a blob is in blobs
+ * or in blob_files, never both, and blob_refs counts both kinds:
+ *
+ *	blob_files	hash32 -> u64 BE size of the file blobs/<hex>
  */
 #ifndef BULWARK_DB_H
 #define BULWARK_DB_H
@@ -122,6 +128,9 @@ struct store_db {
 	MDB_dbi		 relay_queue;
 	MDB_dbi		 vacations;	/* vacation.h */
 	MDB_dbi		 pushsubs;	/* pushsub.h */
+	MDB_dbi		 blob_files;	/* blob.h */
+	/* The files of big blobs (blobfile.h); NULL until db_open. */
+	struct blobfile	*files;
 };
 
 /* Named databases an environment may hold, with room for later ones. */

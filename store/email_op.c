@@ -368,27 +368,27 @@ email_op_body(struct store_db *db, MDB_txn *txn, uint64_t account_id,
     struct buf *data, struct store_error *err)
 {
 	struct message_rec *m;
+	struct blob_view bv;
 	enum ipc_status st;
-	const void *p;
 	uint64_t n;
-	size_t len;
 
 	m = xmalloc(sizeof(*m));
 	st = message_get(db, txn, account_id, email_id, m, err);
 	if (st == IPC_S_OK)
-		st = blob_get(db, txn, m->hash, &p, &len, NULL, err);
+		st = blob_view_get(db, txn, m->hash, &bv, NULL, err);
 	free(m);
 	if (st != IPC_S_OK)
 		return st;
-	*size_r = len;
-	if (offset >= len)
-		return IPC_S_OK;
-	n = len - offset;
-	if (n > length)
-		n = length;
-	if (n > MAIL_BODY_MAX)
-		n = MAIL_BODY_MAX;
-	buf_append(data, (const uint8_t *)p + offset, (size_t)n);
+	*size_r = bv.len;
+	if (offset < bv.len) {
+		n = bv.len - offset;
+		if (n > length)
+			n = length;
+		if (n > MAIL_BODY_MAX)
+			n = MAIL_BODY_MAX;
+		buf_append(data, (const uint8_t *)bv.p + offset, (size_t)n);
+	}
+	blob_view_release(&bv);
 	return IPC_S_OK;
 }
 

@@ -446,6 +446,7 @@ mail_fetch_text(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 {
 	struct msgsearch_cache cache;
 	struct msgrec mr;
+	struct blob_view bv = { 0 };
 	enum ipc_status st;
 	const void *raw = NULL;
 	const char *why;
@@ -470,15 +471,20 @@ mail_fetch_text(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 	if (need_rec && rec == NULL && (st = message_record_seq(db, txn,
 	    &seq->recs, acct, email, &rec, &reclen, err)) != IPC_S_OK)
 		return st;
-	if (need_raw && (st = blob_get(db, txn, m->hash, &raw, &len, NULL,
-	    err)) != IPC_S_OK)
-		return st;
+	if (need_raw) {
+		if ((st = blob_view_get(db, txn, m->hash, &bv, NULL, err)) !=
+		    IPC_S_OK)
+			return st;
+		raw = bv.p;
+		len = bv.len;
+	}
 	if (need_rec) {
 		if ((need_parts ? msgrec_open(rec, reclen, need_raw ? len :
 		    m->size, &mr, &why) : msgrec_open_envelopes(rec, reclen,
 		    need_raw ? len : m->size, &mr, &why)) == -1) {
 			log_warnx("message %llu: bad record: %s",
 			    (unsigned long long)email, why);
+			blob_view_release(&bv);
 			return IPC_S_OK;
 		}
 		open = true;
@@ -503,6 +509,7 @@ mail_fetch_text(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 	msgsearch_cache_clear(&cache);
 	if (open)
 		msgrec_close(&mr);
+	blob_view_release(&bv);
 	return IPC_S_OK;
 }
 
@@ -516,9 +523,10 @@ mail_fetch_one(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
     struct store_error *err)
 {
 	struct message_rec m;
+	struct blob_view bv = { 0 };
 	enum ipc_status st;
-	const void *rec = NULL, *body = NULL;
-	size_t reclen = 0, need, blen = 0;
+	const void *rec = NULL;
+	size_t reclen = 0, need;
 	bool more;
 
 	/* The first message goes whatever its size, unless bud says not. */
@@ -543,18 +551,20 @@ mail_fetch_one(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 	if (body_max > 0 && m.size <= body_max) {
 		/* Whole, while the reply has room; the first one may go without. */
 		if (*bytes + need + m.size <= bud->reply_max) {
-			if ((st = blob_get(db, txn, m.hash, &body, &blen, NULL,
+			if ((st = blob_view_get(db, txn, m.hash, &bv, NULL,
 			    err)) != IPC_S_OK)
 				return st;
-			need += blen;
+			need += bv.len;
 		} else if (more) {
 			*full = true;
 			return IPC_S_OK;
 		}
 	}
 	if (keys != NULL && (st = mail_fetch_text(db, txn, seq, acct, email,
-	    &m, rec, reclen, keys, &r->text_hits, searched, err)) != IPC_S_OK)
+	    &m, rec, reclen, keys, &r->text_hits, searched, err)) != IPC_S_OK) {
+		blob_view_release(&bv);
 		return st;
+	}
 	*bytes += need;
 	mail_vec_u32(&r->found, uid);
 	mail_vec_u64(&r->email_ids, email);
@@ -570,11 +580,12 @@ mail_fetch_one(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 		mail_vec_u64(&r->record_lens, reclen);
 	}
 	if (body_max > 0) {
-		if (body != NULL)
-			buf_append(&r->bodies, body, blen);
-		mail_vec_u64(&r->body_lens, body != NULL ? blen :
+		if (bv.p != NULL)
+			buf_append(&r->bodies, bv.p, bv.len);
+		mail_vec_u64(&r->body_lens, bv.p != NULL ? bv.len :
 		    MSG_FETCH_NO_BODY);
 	}
+	blob_view_release(&bv);
 	return IPC_S_OK;
 }
 
@@ -851,26 +862,26 @@ mail_msg_body_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
     uint64_t *size_r, struct buf *data, struct store_error *err)
 {
 	struct message_rec m;
+	struct blob_view bv;
 	enum ipc_status st;
-	const void *p;
 	uint64_t email, modseq, n;
-	size_t len;
 
 	if ((st = msgops_uid_get(db, txn, account_id, mbox, uid, &email,
 	    &modseq, err)) != IPC_S_OK ||
 	    (st = message_get(db, txn, account_id, email, &m, err)) !=
 	    IPC_S_OK ||
-	    (st = blob_get(db, txn, m.hash, &p, &len, NULL, err)) != IPC_S_OK)
+	    (st = blob_view_get(db, txn, m.hash, &bv, NULL, err)) != IPC_S_OK)
 		return st;
-	*size_r = len;
-	if (offset >= len)
-		return IPC_S_OK;
-	n = len - offset;
-	if (n > length)
-		n = length;
-	if (n > MAIL_BODY_MAX)
-		n = MAIL_BODY_MAX;
-	buf_append(data, (const uint8_t *)p + offset, (size_t)n);
+	*size_r = bv.len;
+	if (offset < bv.len) {
+		n = bv.len - offset;
+		if (n > length)
+			n = length;
+		if (n > MAIL_BODY_MAX)
+			n = MAIL_BODY_MAX;
+		buf_append(data, (const uint8_t *)bv.p + offset, (size_t)n);
+	}
+	blob_view_release(&bv);
 	return IPC_S_OK;
 }
 
@@ -880,6 +891,7 @@ mail_msg_body_file_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
     struct store_error *err)
 {
 	struct message_rec m;
+	struct blob_view bv;
 	struct stat sb;
 	enum ipc_status st;
 	const uint8_t *p;
@@ -899,19 +911,24 @@ mail_msg_body_file_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	    &modseq, err)) != IPC_S_OK ||
 	    (st = message_get(db, txn, account_id, email, &m, err)) !=
 	    IPC_S_OK ||
-	    (st = blob_get(db, txn, m.hash, (const void **)&p, &len, NULL,
-	    err)) != IPC_S_OK)
+	    (st = blob_view_get(db, txn, m.hash, &bv, NULL, err)) != IPC_S_OK)
 		return st;
+	p = bv.p;
+	len = bv.len;
 	while (off < len) {
 		n = pwrite(fd, p + off, len - off, (off_t)off);
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			return db_error(err, IPC_S_INVALID, "cannot write the "
+		if (n <= 0) {
+			st = db_error(err, IPC_S_INVALID, "cannot write the "
 			    "message to the memfd: %s", n == 0 ? "no space" :
 			    strerror(errno));
+			blob_view_release(&bv);
+			return st;
+		}
 		off += (size_t)n;
 	}
+	blob_view_release(&bv);
 	*size_r = len;
 	return IPC_S_OK;
 }

@@ -91,6 +91,11 @@ static const struct schema_dbi schema_dbis_v8[] = {
 	SCHEMA_DBI(pushsubs, 0),
 };
 
+/* ... and those version 9 added: message blobs kept as files. */
+static const struct schema_dbi schema_dbis_v9[] = {
+	SCHEMA_DBI(blob_files, 0),
+};
+
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 static MDB_dbi *
@@ -393,6 +398,18 @@ schema_step_pushsub(struct store_db *db, MDB_txn *txn,
 	    MDB_CREATE, err);
 }
 
+/*
+ * Version 8 -> 9: the index of blobs kept as files in blobs/ (blob.h).
+ * Every blob so far is in blobs, where it stays.
+ */
+static int
+schema_step_blob_files(struct store_db *db, MDB_txn *txn,
+    struct store_error *err)
+{
+	return schema_dbi_open(db, txn, schema_dbis_v9, NELEM(schema_dbis_v9),
+	    MDB_CREATE, err);
+}
+
 static const struct schema_step schema_steps[] = {
 	{ 0, "initial layout", schema_step_initial },
 	{ 1, "mail store", schema_step_mail },
@@ -402,6 +419,7 @@ static const struct schema_step schema_steps[] = {
 	{ 5, "submission", schema_step_submission },
 	{ 6, "vacation responses", schema_step_vacation },
 	{ 7, "push subscriptions", schema_step_pushsub },
+	{ 8, "blob files", schema_step_blob_files },
 };
 
 /* Opens the meta database, creating it in a new environment. */
@@ -530,7 +548,8 @@ schema_open_dbis(struct store_db *db, struct store_error *err)
 	    err) == -1 || schema_dbi_open(db, txn, schema_dbis_v7,
 	    NELEM(schema_dbis_v7), 0, err) == -1 ||
 	    schema_dbi_open(db, txn, schema_dbis_v8, NELEM(schema_dbis_v8), 0,
-	    err) == -1) {
+	    err) == -1 || schema_dbi_open(db, txn, schema_dbis_v9,
+	    NELEM(schema_dbis_v9), 0, err) == -1) {
 		db_abort(&txn);
 		return -1;
 	}

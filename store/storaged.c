@@ -4,6 +4,7 @@
  * order of lib/boot.h, the master channel and a graceful stop.
  */
 #include "storaged.h"
+#include "blobfile.h"
 #include "mail_api.h"
 #include "admin.h"
 #include "boot.h"
@@ -131,6 +132,24 @@ storaged_conf_cb(uint16_t type, const void *msg, void *arg)
 	return 0;
 }
 
+/*
+ * Removes the blob files crashes left (blobfile.h) before anything is
+ * served: a write cannot race the sweep yet.
+ */
+static void
+storaged_sweep_blobs(struct storaged *sd)
+{
+	struct blobfile_sweep_stats st;
+	struct store_error err;
+
+	if (blobfile_sweep(&sd->db, &st, &err) != IPC_S_OK)
+		fatalx("blob sweep: %s", err.text);
+	log_info("blob files kept=%llu tmp_removed=%llu orphans_removed=%llu "
+	    "missing=%llu", (unsigned long long)st.kept,
+	    (unsigned long long)st.tmp, (unsigned long long)st.orphans,
+	    (unsigned long long)st.missing);
+}
+
 /* Opens the store and reads what the loop needs from it. */
 static void
 storaged_open_store(struct storaged *sd)
@@ -140,6 +159,7 @@ storaged_open_store(struct storaged *sd)
 
 	if (db_open(&sd->db, sd->conf.datadir, sd->conf.map_size, &err) == -1)
 		fatalx("%s", err.text);
+	storaged_sweep_blobs(sd);
 	if (schema_token_key(&sd->db, sd->token_key, &err) == -1)
 		fatalx("%s", err.text);
 	/* A hash of a random password, as costly as the real ones. */

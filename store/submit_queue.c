@@ -368,9 +368,8 @@ submit_create_op(struct store_db *db, MDB_txn *txn, void *arg,
 	struct submit_new *s = arg;
 	struct message_rec *m;
 	struct submit_rec r;
+	struct blob_view bv = { 0 };
 	enum ipc_status st;
-	const void *p;
-	size_t len;
 	uint64_t id;
 
 	if ((st = submit_identity_exists(db, txn, s->account_id,
@@ -391,12 +390,13 @@ submit_create_op(struct store_db *db, MDB_txn *txn, void *arg,
 	    false, err)) != IPC_S_OK)
 		goto out;
 	/* The email holds its blob: the reference taken here shares it. */
-	if ((st = blob_get(db, txn, m->hash, &p, &len, NULL, err)) ==
+	if ((st = blob_view_get(db, txn, m->hash, &bv, NULL, err)) ==
 	    IPC_S_NOTFOUND)
 		st = db_error(err, IPC_S_INTERNAL, "email %llu has no blob",
 		    (unsigned long long)s->email_id);
 	if (st != IPC_S_OK ||
-	    (st = blob_ref(db, txn, m->hash, p, len, NULL, err)) != IPC_S_OK ||
+	    (st = blob_ref(db, txn, m->hash, bv.p, bv.len, NULL, err)) !=
+	    IPC_S_OK ||
 	    (st = submit_counter_get(txn, db->submissions, s->account_id,
 	    SUBMIT_SUB_FIRST, &id, err)) != IPC_S_OK ||
 	    (st = submit_counter_put(txn, db->submissions, s->account_id,
@@ -412,6 +412,7 @@ submit_create_op(struct store_db *db, MDB_txn *txn, void *arg,
 		goto out;
 	s->id = id;
 out:
+	blob_view_release(&bv);
 	submit_rec_clear(&r);
 	free(m);
 	return st;
@@ -771,8 +772,8 @@ submit_take_op(struct store_db *db, MDB_txn *txn, void *arg,
 {
 	struct submit_take *t = arg;
 	struct submit_rec *r = &t->rec;
+	struct blob_view bv;
 	enum ipc_status st;
-	const void *p;
 	size_t len;
 	uint32_t i;
 	bool found = false;
@@ -790,7 +791,7 @@ submit_take_op(struct store_db *db, MDB_txn *txn, void *arg,
 			return st;
 		if (!found)
 			continue;
-		if ((st = blob_get(db, txn, r->hash, &p, &len, NULL, err)) ==
+		if ((st = blob_view_get(db, txn, r->hash, &bv, NULL, err)) ==
 		    IPC_S_OK)
 			break;
 		if (st != IPC_S_NOTFOUND)
@@ -807,6 +808,8 @@ submit_take_op(struct store_db *db, MDB_txn *txn, void *arg,
 			return st;
 		submit_rec_clear(r);
 	}
+	len = bv.len;
+	blob_view_release(&bv);
 	if (len > SUBMIT_FILE_MAX)
 		return db_error(err, IPC_S_TOOBIG, "message of %zu bytes", len);
 	t->size = len;		/* submit_take_write() adds the signature */
@@ -833,19 +836,19 @@ submit_take_write(struct store_db *db, MDB_txn *txn, struct submit_take *t,
     struct store_error *err)
 {
 	struct buf hdr = BUF_INIT;
+	struct blob_view bv = { 0 };
 	enum ipc_status st;
-	const void *p;
-	size_t len;
 
-	if ((st = blob_get(db, txn, t->rec.hash, &p, &len, NULL, err)) !=
+	if ((st = blob_view_get(db, txn, t->rec.hash, &bv, NULL, err)) !=
 	    IPC_S_OK)
 		return st;
-	submit_take_sign(t, p, len, &hdr);
+	submit_take_sign(t, bv.p, bv.len, &hdr);
 	if ((st = submit_write_fd(t->fd, 0, hdr.data, hdr.len, err)) ==
 	    IPC_S_OK)
-		st = submit_write_fd(t->fd, hdr.len, p, len, err);
-	t->size = hdr.len + len;
+		st = submit_write_fd(t->fd, hdr.len, bv.p, bv.len, err);
+	t->size = hdr.len + bv.len;
 	buf_clear(&hdr);
+	blob_view_release(&bv);
 	return st;
 }
 

@@ -466,8 +466,8 @@ upload_memfd_check(int fd, struct store_error *err)
 static enum ipc_status
 upload_blob_find(struct store_db *db, MDB_txn *txn, uint64_t account_id,
     uint32_t kind, const uint8_t *hash, size_t hash_len, uint64_t email_id,
-    uint64_t now, const uint8_t **p, size_t *len_r,
-    char type[UPLOAD_TYPE_MAX + 1], struct store_error *err)
+    uint64_t now, struct blob_view *v, char type[UPLOAD_TYPE_MAX + 1],
+    struct store_error *err)
 {
 	struct message_rec *m;
 	struct upload_rec r;
@@ -479,13 +479,16 @@ upload_blob_find(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 			return db_error(err, IPC_S_NOTFOUND, "no such upload");
 		if ((st = upload_get(db, txn, account_id, hash, now, &r,
 		    err)) != IPC_S_OK ||
-		    (st = blob_get(db, txn, hash, (const void **)p, len_r,
-		    NULL, err)) != IPC_S_OK)
+		    (st = blob_view_get(db, txn, hash, v, NULL, err)) !=
+		    IPC_S_OK)
 			return st;
-		if (*len_r != r.size)
-			return db_error(err, IPC_S_INTERNAL, "upload of %llu "
+		if (v->len != r.size) {
+			st = db_error(err, IPC_S_INTERNAL, "upload of %llu "
 			    "bytes has a blob of %zu",
-			    (unsigned long long)r.size, *len_r);
+			    (unsigned long long)r.size, v->len);
+			blob_view_release(v);
+			return st;
+		}
 		strlcpy(type, r.type, UPLOAD_TYPE_MAX + 1);
 		return IPC_S_OK;
 	}
@@ -496,8 +499,7 @@ upload_blob_find(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	m = xmalloc(sizeof(*m));
 	if ((st = message_get(db, txn, account_id, email_id, m, err)) ==
 	    IPC_S_OK)
-		st = blob_get(db, txn, m->hash, (const void **)p, len_r, NULL,
-		    err);
+		st = blob_view_get(db, txn, m->hash, v, NULL, err);
 	free(m);
 	return st;
 }
@@ -508,6 +510,7 @@ upload_file_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
     uint64_t now, int fd, uint64_t *size_r, char type[UPLOAD_TYPE_MAX + 1],
     struct store_error *err)
 {
+	struct blob_view bv = { 0 };
 	const uint8_t *p;
 	enum ipc_status st;
 	size_t len, off = 0;
@@ -517,22 +520,27 @@ upload_file_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	type[0] = '\0';
 	if ((st = upload_memfd_check(fd, err)) != IPC_S_OK ||
 	    (st = upload_blob_find(db, txn, account_id, kind, hash, hash_len,
-	    email_id, now, &p, &len, type, err)) != IPC_S_OK)
+	    email_id, now, &bv, type, err)) != IPC_S_OK)
 		return st;
+	p = bv.p;
+	len = bv.len;
 	if (len > UPLOAD_FILE_MAX)
-		return db_error(err, IPC_S_TOOBIG, "blob of %zu bytes", len);
-	while (off < len) {
+		st = db_error(err, IPC_S_TOOBIG, "blob of %zu bytes", len);
+	while (st == IPC_S_OK && off < len) {
 		n = pwrite(fd, p + off, len - off, (off_t)off);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return db_error(err, IPC_S_INVALID, "cannot write the "
+			st = db_error(err, IPC_S_INVALID, "cannot write the "
 			    "blob to the memfd: %s", n == 0 ? "no space" :
 			    strerror(errno));
-		off += (size_t)n;
+		else
+			off += (size_t)n;
 	}
-	*size_r = len;
-	return IPC_S_OK;
+	blob_view_release(&bv);
+	if (st == IPC_S_OK)
+		*size_r = len;
+	return st;
 }
 
 /* --- Expiry --- */

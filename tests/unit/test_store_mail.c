@@ -6,7 +6,7 @@
  * reference counts, threads, quotas, the change log, duplicate
  * suppression, recipient resolution and group commit.
  */
-/* unit-deps: store/db.c store/schema.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/blob.c store/txn.c store/rcpt.c store/deliver_job.c store/loopwake.c store/recent.c */
+/* unit-deps: store/db.c store/blobfile.c store/schema.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/blob.c store/txn.c store/rcpt.c store/deliver_job.c store/loopwake.c store/recent.c */
 /* unit-deps: store/vacation.c store/vacation_mail.c store/submit.c store/submit_queue.c store/submit_auto.c store/submit_dkim.c */
 #include "harness.h"
 #include "compat.h"
@@ -196,15 +196,15 @@ static uint64_t
 blob_refs_of(struct store_db *db, const uint8_t *hash)
 {
 	struct store_error err;
-	const void *p;
-	size_t len;
+	struct blob_view bv;
 	uint64_t refs = 0;
 	MDB_txn *txn;
 
 	if (db_begin(db, false, &txn, &err) != IPC_S_OK)
 		return 0;
-	if (blob_get(db, txn, hash, &p, &len, &refs, &err) != IPC_S_OK)
+	if (blob_view_get(db, txn, hash, &bv, &refs, &err) != IPC_S_OK)
 		refs = 0;
+	blob_view_release(&bv);
 	db_abort(&txn);
 	return refs;
 }
@@ -411,6 +411,7 @@ TEST(test_deliver_stores_message)
 	struct message_rec mr;
 	struct account acc;
 	struct mail m;
+	struct blob_view bv;
 	const void *p;
 	size_t len;
 	uint64_t acct, email = 0;
@@ -451,9 +452,10 @@ TEST(test_deliver_stores_message)
 	CHECK_INT(mr.mbox[0].modseq, 7);
 	CHECK_STR(mr.message_id, "a@x");
 	CHECK_INT(memcmp(mr.hash, m.in.hash, MSG_HASH_LEN), 0);
-	CHECK_INT(blob_get(&db, txn, mr.hash, &p, &len, NULL, &err), IPC_S_OK);
-	CHECK_INT(len, strlen(text));
-	CHECK(len == strlen(text) && memcmp(p, text, len) == 0);
+	CHECK_INT(blob_view_get(&db, txn, mr.hash, &bv, NULL, &err), IPC_S_OK);
+	CHECK_INT(bv.len, strlen(text));
+	CHECK(bv.len == strlen(text) && memcmp(bv.p, text, bv.len) == 0);
+	blob_view_release(&bv);
 	CHECK_INT(message_record(&db, txn, acct, 1, &p, &len, &err),
 	    IPC_S_OK);
 	CHECK(len == 3 && memcmp(p, "rec", 3) == 0);

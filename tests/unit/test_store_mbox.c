@@ -9,7 +9,7 @@
  * (store/subscription.c) through create, delete and rename, and the
  * schema step that added them.
  */
-/* unit-deps: store/db.c store/schema.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/message_ops.c store/blob.c store/txn.c store/loopwake.c store/mbox_op.c store/subscription.c store/recent.c */
+/* unit-deps: store/db.c store/blobfile.c store/schema.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/message_ops.c store/blob.c store/txn.c store/loopwake.c store/mbox_op.c store/subscription.c store/recent.c */
 #include "harness.h"
 #include "compat.h"
 #include "ipc.h"
@@ -761,8 +761,7 @@ TEST(test_delete_messages)
 	uint64_t acct, e1, e2, e3, before;
 	uint32_t box;
 	uint8_t h1[MSG_HASH_LEN];
-	const void *p;
-	size_t len;
+	struct blob_view bv;
 	uint64_t refs;
 	MDB_txn *txn;
 	struct store_error err;
@@ -794,7 +793,7 @@ TEST(test_delete_messages)
 	blob_hash("one\r\n", 5, h1);
 	refs = 0;
 	if (db_begin(&db, false, &txn, &err) == IPC_S_OK) {
-		CHECK_INT(blob_get(&db, txn, h1, &p, &len, &refs, &err),
+		CHECK_INT(blob_view_get(&db, txn, h1, &bv, &refs, &err),
 		    IPC_S_NOTFOUND);
 		db_abort(&txn);
 	}

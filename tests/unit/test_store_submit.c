@@ -12,7 +12,7 @@
  * version 5; the account's purge; the take's DKIM signature (for a From
  * domain with a key only, counted in the size, the stored bytes kept).
  */
-/* unit-deps: store/db.c store/schema.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/blob.c store/txn.c store/loopwake.c store/recent.c store/changes.c store/submit.c store/submit_queue.c store/submit_auto.c store/submit_dkim.c */
+/* unit-deps: store/db.c store/blobfile.c store/schema.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/blob.c store/txn.c store/loopwake.c store/recent.c store/changes.c store/submit.c store/submit_queue.c store/submit_auto.c store/submit_dkim.c */
 #include "harness.h"
 #include "compat.h"
 #include "dkim.h"
@@ -171,16 +171,16 @@ blob_refs_of(struct store_db *db, const char *text)
 {
 	uint8_t hash[MSG_HASH_LEN];
 	struct store_error err;
-	const void *p;
-	size_t len;
+	struct blob_view bv;
 	uint64_t refs = 0;
 	MDB_txn *txn;
 
 	blob_hash(text, strlen(text), hash);
 	if (db_begin(db, false, &txn, &err) != IPC_S_OK)
 		return UINT64_MAX;
-	if (blob_get(db, txn, hash, &p, &len, &refs, &err) != IPC_S_OK)
+	if (blob_view_get(db, txn, hash, &bv, &refs, &err) != IPC_S_OK)
 		refs = 0;
+	blob_view_release(&bv);
 	db_abort(&txn);
 	return refs;
 }
@@ -1236,16 +1236,16 @@ blob_holds(struct store_db *db, const char *text)
 {
 	uint8_t hash[MSG_HASH_LEN];
 	struct store_error err;
-	const void *p;
-	size_t len;
+	struct blob_view bv;
 	MDB_txn *txn;
 	bool same;
 
 	blob_hash(text, strlen(text), hash);
 	if (db_begin(db, false, &txn, &err) != IPC_S_OK)
 		return false;
-	same = blob_get(db, txn, hash, &p, &len, NULL, &err) == IPC_S_OK &&
-	    len == strlen(text) && memcmp(p, text, len) == 0;
+	same = blob_view_get(db, txn, hash, &bv, NULL, &err) == IPC_S_OK &&
+	    bv.len == strlen(text) && memcmp(bv.p, text, bv.len) == 0;
+	blob_view_release(&bv);
 	db_abort(&txn);
 	return same;
 }

@@ -10,7 +10,7 @@
  * an email's raw message, the purge with the account, uploads through the
  * group-commit writer, and the schema step from version 4.
  */
-/* unit-deps: store/db.c store/schema.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/blob.c store/txn.c store/loopwake.c store/recent.c store/upload.c */
+/* unit-deps: store/db.c store/blobfile.c store/schema.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/blob.c store/txn.c store/loopwake.c store/recent.c store/upload.c */
 #include "harness.h"
 #include "compat.h"
 
@@ -177,15 +177,15 @@ static uint64_t
 blob_refs_of(struct store_db *db, const uint8_t *hash)
 {
 	struct store_error err;
-	const void *p;
-	size_t len;
+	struct blob_view bv;
 	uint64_t refs = 0;
 	MDB_txn *txn;
 
 	if (db_begin(db, false, &txn, &err) != IPC_S_OK)
 		return 0;
-	if (blob_get(db, txn, hash, &p, &len, &refs, &err) != IPC_S_OK)
+	if (blob_view_get(db, txn, hash, &bv, &refs, &err) != IPC_S_OK)
 		refs = 0;
+	blob_view_release(&bv);
 	db_abort(&txn);
 	return refs;
 }
@@ -648,13 +648,12 @@ TEST(test_upload_sweep)
 	CHECK_INT(sweep(&db, NOW + 1000 + UPLOAD_KEEP, 2), 0);
 	for (i = 0; i < 3; i++) {
 		struct store_error err;
-		const void *p;
-		size_t len;
+		struct blob_view bv;
 		MDB_txn *txn;
 
 		hash_of(only[i], h);
 		CHECK_INT(db_begin(&db, false, &txn, &err), IPC_S_OK);
-		CHECK_INT(blob_get(&db, txn, h, &p, &len, NULL, &err),
+		CHECK_INT(blob_view_get(&db, txn, h, &bv, NULL, &err),
 		    IPC_S_NOTFOUND);
 		db_abort(&txn);
 	}

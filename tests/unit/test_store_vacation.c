@@ -10,7 +10,7 @@
  * which the user's listing and cancel do not see and which goes with its
  * blob once the relay is done with it.
  */
-/* unit-deps: store/db.c store/schema.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/blob.c store/txn.c store/loopwake.c store/recent.c store/changes.c store/submit.c store/submit_queue.c store/submit_auto.c store/submit_dkim.c store/vacation.c store/vacation_mail.c */
+/* unit-deps: store/db.c store/blobfile.c store/schema.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/blob.c store/txn.c store/loopwake.c store/recent.c store/changes.c store/submit.c store/submit_queue.c store/submit_auto.c store/submit_dkim.c store/vacation.c store/vacation_mail.c */
 #include "harness.h"
 #include "compat.h"
 
@@ -277,8 +277,7 @@ TEST(replies)
 	MDB_txn *txn;
 	uint64_t acct;
 	uint8_t hash[MSG_HASH_LEN];
-	const void *p;
-	size_t len;
+	struct blob_view bv;
 	char *msg;
 
 	if (db_open(&db, fresh_dir(), MAP_SIZE, &err) == -1) {
@@ -358,7 +357,7 @@ TEST(replies)
 	}
 	submit_take_clear(&t);
 	CHECK_INT(db_begin(&db, false, &txn, &err), IPC_S_OK);
-	CHECK_INT(blob_get(&db, txn, hash, &p, &len, NULL, &err),
+	CHECK_INT(blob_view_get(&db, txn, hash, &bv, NULL, &err),
 	    IPC_S_NOTFOUND);
 	db_abort(&txn);
 	/* The three others follow, in order. */
