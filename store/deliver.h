@@ -21,6 +21,7 @@
 
 #include "db.h"
 #include "ipc.h"
+#include "blobfile.h"
 #include "message.h"
 #include "txn.h"
 
@@ -40,6 +41,12 @@ struct deliver_job {
 	uint8_t			*record;
 	size_t			 record_len;
 	struct message_new	 in;
+	/*
+	 * Set by the submitter (NULL in tests: no file is prepared): prepare
+	 * writes a big message to tmp, off the writer thread.
+	 */
+	struct blobfile		*files;
+	struct blob_tmp		 tmp;
 	struct message_result	 out;
 	struct wire_strlist	 irt, refs;	/* point into record */
 	/* The envelope, owned (deliver_job_envelope); NULL: none. */

@@ -519,8 +519,8 @@ message_append(struct store_db *db, MDB_txn *txn,
 		return IPC_S_OK;
 	if ((st = quota_check(&op.acc, in->size, 1, err)) != IPC_S_OK ||
 	    (st = message_new_rec(&op, in, &m)) != IPC_S_OK ||
-	    (st = blob_ref(db, txn, in->hash, in->data, in->size,
-	    &out->blob_stored, err)) != IPC_S_OK ||
+	    (st = blob_ref_tmp(db, txn, in->hash, in->data, in->size,
+	    in->tmp, &out->blob_stored, err)) != IPC_S_OK ||
 	    (st = message_assign(&op, in, &m, &mb, out)) != IPC_S_OK ||
 	    (st = message_put_rec(&op, out->email_id, &m,
 	    MDB_NOOVERWRITE)) != IPC_S_OK ||

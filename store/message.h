@@ -31,6 +31,8 @@
 #include "record.h"
 #include "wire.h"
 
+struct blob_tmp;
+
 /* Same Message-ID into the same mailbox within this many seconds: kept once. */
 #define MESSAGE_DUP_WINDOW	600
 /* In-Reply-To and References entries looked up for threading, at most. */
@@ -44,6 +46,8 @@ struct message_new {
 	uint64_t		 now;		/* for the duplicate window */
 	const void		*data;		/* the raw message */
 	size_t			 size;
+	/* NULL, or data already in a blob file (blob_ref_tmp) */
+	struct blob_tmp		*tmp;
 	uint8_t			 hash[MSG_HASH_LEN];	/* of data */
 	const void		*record;	/* checked by msgrec_decode */
 	size_t			 record_len;

@@ -262,6 +262,7 @@ upload_job_free(struct upload_job **jp)
 		return;
 	if (j->fd != -1)
 		close(j->fd);
+	blobfile_tmp_discard(j->files, &j->tmp);
 	free(j->data);
 	free(j);
 }
@@ -307,6 +308,10 @@ upload_prepare(void *arg, struct store_error *err)
 	if (st != IPC_S_OK)
 		return st;
 	blob_hash(j->data, (size_t)j->size, j->hash);
+	/* The sync of a big blob's file costs here, not in the writer. */
+	if (j->files != NULL && blob_is_file_size((size_t)j->size))
+		return blobfile_tmp_write(j->files, j->data, (size_t)j->size,
+		    &j->tmp, err);
 	return IPC_S_OK;
 }
 
@@ -418,8 +423,8 @@ upload_apply(struct store_db *db, MDB_txn *txn, void *arg,
 	r.size = j->size;
 	r.expires = j->expires;
 	strlcpy(r.type, j->type, sizeof(r.type));
-	if ((st = blob_ref(db, txn, j->hash, j->data, (size_t)j->size, NULL,
-	    err)) != IPC_S_OK ||
+	if ((st = blob_ref_tmp(db, txn, j->hash, j->data, (size_t)j->size,
+	    &j->tmp, NULL, err)) != IPC_S_OK ||
 	    (st = upload_put(db, txn, j->account_id, j->hash, &r, err)) !=
 	    IPC_S_OK)
 		return st;

@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "blobfile.h"
 #include "record.h"
 #include "txn.h"
 
@@ -69,6 +70,9 @@ struct upload_job {
 	/* prepare */
 	uint8_t		*data;
 	uint8_t		 hash[MSG_HASH_LEN];
+	/* set by the submitter (NULL: none): a big upload's file, made here */
+	struct blobfile	*files;
+	struct blob_tmp	 tmp;
 	/* apply */
 	uint64_t	 expires;
 	bool		 renewed;	/* the account had these bytes */
