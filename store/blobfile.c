@@ -325,13 +325,14 @@ blobfile_sweep_dir(int fd, struct store_db *db, MDB_txn *txn, bool tmp,
 	DIR *d;
 	int dfd;
 
-	if ((dfd = dup(fd)) == -1 || (d = fdopendir(dfd)) == NULL) {
+	/* Its own descriptor: closedir closes it (dup is not in the sandbox). */
+	if ((dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    (d = fdopendir(dfd)) == NULL) {
 		log_warnx("blob sweep: %s", strerror(errno));
 		if (dfd != -1)
 			close(dfd);
 		return;
 	}
-	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.' || (!tmp &&
 		    strcmp(de->d_name, BLOBFILE_TMPDIR) == 0))

@@ -59,6 +59,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "blobfile.h"
 #include "buf.h"
 #include "db.h"
 #include "message_ops.h"
@@ -316,6 +317,7 @@ struct mail_append_msg {
 	size_t			 rec_off, rec_len;	/* in records */
 	uint8_t			 hash[MSG_HASH_LEN];	/* by prepare */
 	struct msgrec_summary	 sum;		/* by prepare, into records */
+	struct blob_tmp		 tmp;		/* by prepare: a big one's file */
 };
 
 struct mail_append {
@@ -328,6 +330,8 @@ struct mail_append {
 	struct buf		 records;	/* concatenated */
 	uint8_t			*data;		/* read by prepare */
 	uint64_t		 total;		/* bytes of all */
+	/* set by the submitter (NULL: no files are prepared) */
+	struct blobfile		*files;
 	/* out */
 	uint32_t		 uidvalidity;
 	struct mail_vec		 uids, email_ids;

@@ -130,8 +130,10 @@ mail_append_free(struct mail_append **ap)
 		return;
 	if (a->fd != -1)
 		close(a->fd);
-	for (i = 0; i < a->n; i++)
+	for (i = 0; i < a->n; i++) {
 		free(a->msgs[i].keywords);
+		blobfile_tmp_discard(a->files, &a->msgs[i].tmp);
+	}
 	free(a->msgs);
 	buf_clear(&a->records);
 	free(a->data);
@@ -190,6 +192,11 @@ mail_append_prepare(void *arg, struct store_error *err)
 			return db_error(err, IPC_S_INVALID, "message %u: bad "
 			    "record: %s", i + 1, why);
 		blob_hash(a->data + m->off, (size_t)m->size, m->hash);
+		/* The sync of a big blob's file costs here, not in apply. */
+		if (a->files != NULL && blob_is_file_size((size_t)m->size) &&
+		    (st = blobfile_tmp_write(a->files, a->data + m->off,
+		    (size_t)m->size, &m->tmp, err)) != IPC_S_OK)
+			return st;
 	}
 	return IPC_S_OK;
 }
@@ -238,6 +245,7 @@ mail_append_apply(struct store_db *db, MDB_txn *txn, void *arg,
 		in.now = a->now;
 		in.data = a->data + m->off;
 		in.size = (size_t)m->size;
+		in.tmp = &m->tmp;
 		memcpy(in.hash, m->hash, sizeof(in.hash));
 		in.record = a->records.data + m->rec_off;
 		in.record_len = m->rec_len;

@@ -754,6 +754,7 @@ TEST(test_submit_outlives_email)
 	CHECK_INT(id_op(&db, submit_del_op, alice, id), IPC_S_OK);
 	CHECK_INT(blob_refs_of(&db, msg1), 0);
 	CHECK_INT(db_entries(&db, db.blobs), 0);
+	CHECK_INT(db_entries(&db, db.blob_files), 0);
 	db_close(&db);
 }
 
