@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * blobfile.c: the files of big blobs (see blobfile.h).  Unlinks wait on a
- * list tagged with the id of the write transaction that dropped each file:
+ * list tagged with the id of the write transaction that dropped each file,
+ * or renamed it in (its operation may still be aborted):
  * LMDB serializes write transactions but another one (the loop's, the
  * writer thread's) may begin the moment a commit returns, so the list is
  * processed only up to the committed id, each name checked again against
- * the committed index, and a transaction that takes the name back cancels
- * its entry under the same mutex.
+ * the committed index (a name it holds stays), and a later transaction
+ * that renames the name in replaces its entry under the same mutex.  An
+ * aborted write transaction leaves its entries to the next commit, whose
+ * id is the same or higher.
  */
 #include "blobfile.h"
 #include "log.h"
@@ -178,6 +181,25 @@ blobfile_cancel(struct blobfile *bf, const uint8_t *hash)
 			i++;
 }
 
+/*
+ * Makes hash the name to check after the commit of txnid, in place of any
+ * earlier entry (called locked).
+ */
+static void
+blobfile_check_later(struct blobfile *bf, uint64_t txnid,
+    const uint8_t *hash)
+{
+	blobfile_cancel(bf, hash);
+	if (bf->ngone == bf->capgone) {
+		bf->capgone = bf->capgone > 0 ? bf->capgone * 2 : 16;
+		bf->gone = xreallocarray(bf->gone, bf->capgone,
+		    sizeof(*bf->gone));
+	}
+	memcpy(bf->gone[bf->ngone].hash, hash, MSG_HASH_LEN);
+	bf->gone[bf->ngone].txnid = txnid;
+	bf->ngone++;
+}
+
 enum ipc_status
 blobfile_link(struct blobfile *bf, uint64_t txnid,
     const uint8_t hash[MSG_HASH_LEN], struct blob_tmp *t,
@@ -188,7 +210,6 @@ blobfile_link(struct blobfile *bf, uint64_t txnid,
 
 	blobfile_hex(hash, name);
 	pthread_mutex_lock(&bf->mtx);
-	blobfile_cancel(bf, hash);
 	/*
 	 * An existing name holds the same bytes (it is their hash), left by
 	 * an aborted transaction or dropped and not unlinked yet: replacing
@@ -197,6 +218,12 @@ blobfile_link(struct blobfile *bf, uint64_t txnid,
 	rc = renameat(bf->tmpfd, t->name, bf->dirfd, name);
 	e = errno;
 	if (rc == 0) {
+		/*
+		 * Checked after the commit too: if the operation's nested
+		 * transaction or the whole one is aborted, nothing indexes
+		 * the file and it goes then, not at the next start.
+		 */
+		blobfile_check_later(bf, txnid, hash);
 		bf->dirty = true;
 		if (txnid > bf->dirty_txnid)
 			bf->dirty_txnid = txnid;
@@ -214,15 +241,7 @@ blobfile_gone(struct blobfile *bf, uint64_t txnid,
     const uint8_t hash[MSG_HASH_LEN])
 {
 	pthread_mutex_lock(&bf->mtx);
-	blobfile_cancel(bf, hash);
-	if (bf->ngone == bf->capgone) {
-		bf->capgone = bf->capgone > 0 ? bf->capgone * 2 : 16;
-		bf->gone = xreallocarray(bf->gone, bf->capgone,
-		    sizeof(*bf->gone));
-	}
-	memcpy(bf->gone[bf->ngone].hash, hash, MSG_HASH_LEN);
-	bf->gone[bf->ngone].txnid = txnid;
-	bf->ngone++;
+	blobfile_check_later(bf, txnid, hash);
 	pthread_mutex_unlock(&bf->mtx);
 }
 

@@ -13,8 +13,9 @@
  * directory blobs/ once before the LMDB commit of a transaction that
  * renamed files (blobfile_pre_commit), so a committed reference always
  * finds its file.  A file whose last reference goes is unlinked only after
- * the commit that dropped it is durable (blobfile_post_commit).  A crash
- * in between leaves files that nothing references, which blobfile_sweep
+ * the commit that dropped it is durable (blobfile_post_commit), and so is
+ * one renamed in by an operation that was then aborted.  A crash in
+ * between leaves files that nothing references, which blobfile_sweep
  * removes at the next start.
  *
  * Threads: every function may run on any thread; the descriptors are
@@ -66,16 +67,20 @@ enum ipc_status blobfile_tmp_write(struct blobfile *bf, const void *p,
 void	blobfile_tmp_discard(struct blobfile *bf, struct blob_tmp *t);
 /*
  * Renames t's file to blobs/<hex of hash>, inside write transaction
- * txnid (mdb_txn_id; an existing file of that name has the same bytes and is replaced), and
- * cancels a pending unlink of that name.  Marks the directory for the
- * sync of blobfile_pre_commit.  Returns IPC_S_OK or IPC_S_INTERNAL.
+ * txnid (mdb_txn_id; an existing file of that name has the same bytes and
+ * is replaced), and marks the directory for the sync of
+ * blobfile_pre_commit.  After the commit of txnid the name is checked
+ * like a dropped one (blobfile_gone): if the operation that renamed it
+ * was aborted, nothing indexes it and it is unlinked.  Returns IPC_S_OK
+ * or IPC_S_INTERNAL.
  */
 enum ipc_status blobfile_link(struct blobfile *bf, uint64_t txnid,
 	    const uint8_t hash[MSG_HASH_LEN], struct blob_tmp *t,
 	    struct store_error *err);
 /*
  * Records that write transaction txnid dropped the file of hash: it is
- * unlinked after that transaction commits, if no later one took it again.
+ * unlinked after that transaction commits if the committed index does not
+ * hold it (no later operation took it again).
  */
 void	blobfile_gone(struct blobfile *bf, uint64_t txnid,
 	    const uint8_t hash[MSG_HASH_LEN]);

@@ -245,6 +245,53 @@ TEST(test_unlink_after_commit)
 	free(big);
 }
 
+/*
+ * An operation of a batch (a nested transaction, txn.c) that renamed a new
+ * file in and then failed leaves nothing once the batch commits; one
+ * whole transaction aborted leaves its file to the next commit.
+ */
+TEST(test_aborted_link)
+{
+	const char *dir = fresh_dir();
+	struct store_error err;
+	struct store_db db;
+	uint8_t *big = malloc(BIG), h[MSG_HASH_LEN], h2[MSG_HASH_LEN];
+	MDB_txn *txn, *child;
+
+	CHECK(open_db(&db, dir) == 0);
+	make_bytes(big, BIG, 8);
+	blob_hash(big, BIG, h);
+	CHECK_INT(db_begin(&db, true, &txn, &err), IPC_S_OK);
+	CHECK_INT(mdb_txn_begin(db.env, txn, 0, &child), 0);
+	CHECK_INT(blob_ref(&db, child, h, big, BIG, NULL, &err), IPC_S_OK);
+	CHECK(file_of(dir, h));
+	mdb_txn_abort(child);
+	CHECK_INT(db_commit(&txn, &err), IPC_S_OK);
+	CHECK(!file_of(dir, h));
+	CHECK_INT(refs_of(&db, h), 0);
+	/* A committed child keeps it. */
+	CHECK_INT(db_begin(&db, true, &txn, &err), IPC_S_OK);
+	CHECK_INT(mdb_txn_begin(db.env, txn, 0, &child), 0);
+	CHECK_INT(blob_ref(&db, child, h, big, BIG, NULL, &err), IPC_S_OK);
+	CHECK_INT(mdb_txn_commit(child), 0);
+	CHECK_INT(db_commit(&txn, &err), IPC_S_OK);
+	CHECK(file_of(dir, h));
+	CHECK(reads_as(&db, h, big, BIG, true));
+	/* A whole transaction aborted: gone with the next commit. */
+	make_bytes(big, BIG, 9);
+	blob_hash(big, BIG, h2);
+	CHECK_INT(db_begin(&db, true, &txn, &err), IPC_S_OK);
+	CHECK_INT(blob_ref(&db, txn, h2, big, BIG, NULL, &err), IPC_S_OK);
+	db_abort(&txn);
+	CHECK(file_of(dir, h2));
+	CHECK_INT(unref_one(&db, h, true), IPC_S_OK);
+	CHECK(!file_of(dir, h2));
+	CHECK(!file_of(dir, h));
+	CHECK_INT(files_in(dir, ""), 0);
+	db_close(&db);
+	free(big);
+}
+
 /* Files written before the transaction (the prepare steps of txn.h). */
 TEST(test_prepared_tmp)
 {
@@ -419,6 +466,7 @@ TEST(test_crash_after_commit)
 static const struct harness_test tests[] = {
 	TEST_ENTRY(test_big_and_small),
 	TEST_ENTRY(test_unlink_after_commit),
+	TEST_ENTRY(test_aborted_link),
 	TEST_ENTRY(test_prepared_tmp),
 	TEST_ENTRY(test_sweep),
 	TEST_ENTRY(test_crash_before_commit),
