@@ -344,7 +344,7 @@ blobfile_sweep_dir(int fd, struct store_db *db, MDB_txn *txn, bool tmp,
 	DIR *d;
 	int dfd;
 
-	/* Its own descriptor: closedir closes it (dup is not in the sandbox). */
+	/* Its own descriptor, for closedir (no dup in the sandbox). */
 	if ((dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
 	    (d = fdopendir(dfd)) == NULL) {
 		log_warnx("blob sweep: %s", strerror(errno));

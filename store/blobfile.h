@@ -86,8 +86,8 @@ void	blobfile_gone(struct blobfile *bf, uint64_t txnid,
 	    const uint8_t hash[MSG_HASH_LEN]);
 /*
  * Called by db_commit for transaction txnid: before the LMDB commit,
- * syncs blobs/ if that transaction renamed a file into it (-1 with err if that fails: the commit must not
- * happen); after the commit, unlinks the files dropped by transactions up
+ * syncs blobs/ if that transaction renamed a file into it (-1 with err
+ * if that fails: the commit must not happen); after the commit, unlinks the files dropped by transactions up
  * to txnid that the committed store no longer references.
  */
 int	blobfile_pre_commit(struct blobfile *bf, uint64_t txnid,

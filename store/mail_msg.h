@@ -317,7 +317,7 @@ struct mail_append_msg {
 	size_t			 rec_off, rec_len;	/* in records */
 	uint8_t			 hash[MSG_HASH_LEN];	/* by prepare */
 	struct msgrec_summary	 sum;		/* by prepare, into records */
-	struct blob_tmp		 tmp;		/* by prepare: a big one's file */
+	struct blob_tmp		 tmp;		/* by prepare: a big one's */
 };
 
 struct mail_append {

@@ -228,7 +228,7 @@ TEST(test_unlink_after_commit)
 	CHECK_INT(ref_one(&db, h, big, BIG, NULL, NULL), IPC_S_OK);
 	CHECK_INT(db_begin(&db, true, &txn, &err), IPC_S_OK);
 	CHECK_INT(blob_unref(&db, txn, h, NULL, &err), IPC_S_OK);
-	CHECK(file_of(dir, h));		/* still referenced by what is durable */
+	CHECK(file_of(dir, h));	/* still referenced by what is durable */
 	CHECK_INT(db_commit(&txn, &err), IPC_S_OK);
 	CHECK(!file_of(dir, h));
 	/* Dropped and taken back before the commit. */
