@@ -151,6 +151,32 @@ blob_ref_tmp(struct store_db *db, MDB_txn *txn,
 	return blob_set_refs(db, txn, hash, refs + 1, err);
 }
 
+enum ipc_status
+blob_tmp_prepare(struct store_db *db, const uint8_t hash[MSG_HASH_LEN],
+    const void *p, size_t len, struct blob_tmp *tmp, struct store_error *err)
+{
+	enum ipc_status st;
+	uint64_t refs;
+	MDB_txn *txn;
+
+	if (db == NULL || db->files == NULL || !blob_is_file_size(len))
+		return IPC_S_OK;
+	/* Held now: apply most likely shares it (else it writes the file). */
+	if (db_begin(db, false, &txn, err) == IPC_S_OK) {
+		st = blob_refs(db, txn, hash, &refs, err);
+		db_abort(&txn);
+		if (st == IPC_S_OK)
+			return IPC_S_OK;
+	}
+	return blobfile_tmp_write(db->files, p, len, tmp, err);
+}
+
+void
+blob_tmp_discard(struct store_db *db, struct blob_tmp *tmp)
+{
+	blobfile_tmp_discard(db != NULL ? db->files : NULL, tmp);
+}
+
 /* Removes the bytes of a blob whose last reference went. */
 static enum ipc_status
 blob_remove(struct store_db *db, MDB_txn *txn, const uint8_t *hash,

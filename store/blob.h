@@ -49,6 +49,18 @@ enum ipc_status blob_ref_tmp(struct store_db *db, MDB_txn *txn,
 	    const uint8_t hash[MSG_HASH_LEN], const void *p, size_t len,
 	    struct blob_tmp *tmp, bool *stored_r, struct store_error *err);
 /*
+ * For a prepare step of txn.h (any thread without a transaction open):
+ * writes [p, p + len), of hash, to tmp (blobfile_tmp_write) if it is big
+ * and the store does not hold it yet, so that apply only renames it; a
+ * blob the store holds costs no file.  db may be NULL (nothing is done).
+ * Returns IPC_S_OK or an error of blobfile_tmp_write.
+ */
+enum ipc_status blob_tmp_prepare(struct store_db *db,
+	    const uint8_t hash[MSG_HASH_LEN], const void *p, size_t len,
+	    struct blob_tmp *tmp, struct store_error *err);
+/* Discards tmp (blobfile_tmp_discard); db may be NULL. */
+void	blob_tmp_discard(struct store_db *db, struct blob_tmp *tmp);
+/*
  * Drops one reference inside write txn; the blob goes with the last one
  * (*removed_r, may be NULL); its file, if it has one, once txn is
  * committed.  Returns IPC_S_OK, IPC_S_NOTFOUND or an error.

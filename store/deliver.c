@@ -128,7 +128,7 @@ deliver_deliver(struct ipc_chan *c, const struct ipc_frame *f,
 	if (w->sd->conf.relay)
 		deliver_job_envelope(j, m->envelope_from, m->recipient);
 	j->sd = w->sd;
-	j->files = w->sd->db.files;
+	j->db = &w->sd->db;
 	j->chan_serial = w->serial;
 	ipc_reqref_set(&j->ref, f);
 	if (mail_txnq_submit(w->sd->txnq, deliver_prepare, deliver_apply,

@@ -45,7 +45,7 @@ struct deliver_job {
 	 * Set by the submitter (NULL in tests: no file is prepared): prepare
 	 * writes a big message to tmp, off the writer thread.
 	 */
-	struct blobfile		*files;
+	struct store_db		*db;
 	struct blob_tmp		 tmp;
 	struct message_result	 out;
 	struct wire_strlist	 irt, refs;	/* point into record */

@@ -51,7 +51,7 @@ deliver_job_free(struct deliver_job **jp)
 		return;
 	if (j->fd != -1)
 		close(j->fd);
-	blobfile_tmp_discard(j->files, &j->tmp);
+	blob_tmp_discard(j->db, &j->tmp);
 	free(j->data);
 	free(j->record);
 	free(j->envelope_from);
@@ -121,12 +121,10 @@ deliver_prepare(void *arg, struct store_error *err)
 	blob_hash(j->data, j->in.size, j->in.hash);
 	j->in.data = j->data;
 	/* The sync of a big blob's file costs here, not in the writer. */
-	if (j->files != NULL && blob_is_file_size(j->in.size)) {
-		if ((st = blobfile_tmp_write(j->files, j->data, j->in.size,
-		    &j->tmp, err)) != IPC_S_OK)
-			return st;
-		j->in.tmp = &j->tmp;
-	}
+	if ((st = blob_tmp_prepare(j->db, j->in.hash, j->data, j->in.size,
+	    &j->tmp, err)) != IPC_S_OK)
+		return st;
+	j->in.tmp = &j->tmp;
 	j->in.message_id = s.message_id;
 	j->in.base_subject = s.base_subject;
 	j->irt = s.in_reply_to;

@@ -106,7 +106,7 @@ mail_blob_upload(struct ipc_chan *c, const struct ipc_frame *f,
 	j->chan_serial = w->serial;
 	ipc_reqref_set(&j->ref, f);
 	j->u = u;
-	u->files = w->sd->db.files;
+	u->db = &w->sd->db;
 	if (mail_txnq_submit(w->sd->txnq, mail_upload_prepare,
 	    mail_upload_apply, mail_upload_done, j, u->size) == -1) {
 		ipc_reply(c, f, IPC_S_UNAVAIL, "storaged is busy", NULL);

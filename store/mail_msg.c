@@ -742,7 +742,7 @@ mail_msg_append(struct ipc_chan *c, const struct ipc_frame *f,
 	j->chan_serial = w->serial;
 	ipc_reqref_set(&j->ref, f);
 	j->a = a;
-	a->files = w->sd->db.files;
+	a->db = &w->sd->db;
 	if (mail_txnq_submit(w->sd->txnq, mail_append_job_prepare,
 	    mail_append_job_apply, mail_append_done, j,
 	    a->total + m->records.len) == -1) {

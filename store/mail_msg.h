@@ -331,7 +331,7 @@ struct mail_append {
 	uint8_t			*data;		/* read by prepare */
 	uint64_t		 total;		/* bytes of all */
 	/* set by the submitter (NULL: no files are prepared) */
-	struct blobfile		*files;
+	struct store_db		*db;
 	/* out */
 	uint32_t		 uidvalidity;
 	struct mail_vec		 uids, email_ids;

@@ -132,7 +132,7 @@ mail_append_free(struct mail_append **ap)
 		close(a->fd);
 	for (i = 0; i < a->n; i++) {
 		free(a->msgs[i].keywords);
-		blobfile_tmp_discard(a->files, &a->msgs[i].tmp);
+		blob_tmp_discard(a->db, &a->msgs[i].tmp);
 	}
 	free(a->msgs);
 	buf_clear(&a->records);
@@ -193,8 +193,7 @@ mail_append_prepare(void *arg, struct store_error *err)
 			    "record: %s", i + 1, why);
 		blob_hash(a->data + m->off, (size_t)m->size, m->hash);
 		/* The sync of a big blob's file costs here, not in apply. */
-		if (a->files != NULL && blob_is_file_size((size_t)m->size) &&
-		    (st = blobfile_tmp_write(a->files, a->data + m->off,
+		if ((st = blob_tmp_prepare(a->db, m->hash, a->data + m->off,
 		    (size_t)m->size, &m->tmp, err)) != IPC_S_OK)
 			return st;
 	}

@@ -262,7 +262,7 @@ upload_job_free(struct upload_job **jp)
 		return;
 	if (j->fd != -1)
 		close(j->fd);
-	blobfile_tmp_discard(j->files, &j->tmp);
+	blob_tmp_discard(j->db, &j->tmp);
 	free(j->data);
 	free(j);
 }
@@ -309,10 +309,8 @@ upload_prepare(void *arg, struct store_error *err)
 		return st;
 	blob_hash(j->data, (size_t)j->size, j->hash);
 	/* The sync of a big blob's file costs here, not in the writer. */
-	if (j->files != NULL && blob_is_file_size((size_t)j->size))
-		return blobfile_tmp_write(j->files, j->data, (size_t)j->size,
-		    &j->tmp, err);
-	return IPC_S_OK;
+	return blob_tmp_prepare(j->db, j->hash, j->data, (size_t)j->size,
+	    &j->tmp, err);
 }
 
 struct upload_expired {

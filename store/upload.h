@@ -71,7 +71,7 @@ struct upload_job {
 	uint8_t		*data;
 	uint8_t		 hash[MSG_HASH_LEN];
 	/* set by the submitter (NULL: none): a big upload's file, made here */
-	struct blobfile	*files;
+	struct store_db	*db;
 	struct blob_tmp	 tmp;
 	/* apply */
 	uint64_t	 expires;

@@ -299,7 +299,7 @@ TEST(test_prepared_tmp)
 	struct store_error err;
 	struct blob_tmp t;
 	struct store_db db;
-	uint8_t *big = malloc(BIG), h[MSG_HASH_LEN];
+	uint8_t *big = malloc(BIG), h[MSG_HASH_LEN], h2[MSG_HASH_LEN];
 	size_t len;
 	bool stored;
 	int fd;
@@ -324,6 +324,24 @@ TEST(test_prepared_tmp)
 	CHECK_INT(files_in(dir, "tmp"), 0);
 	CHECK_INT(files_in(dir, ""), 1);
 	CHECK_INT(refs_of(&db, h), 2);
+	/* blob_tmp_prepare writes no file for a blob the store holds... */
+	CHECK_INT(blob_tmp_prepare(&db, h, big, BIG, &t, &err), IPC_S_OK);
+	CHECK(t.name[0] == '\0');
+	CHECK_INT(files_in(dir, "tmp"), 0);
+	/* ... nor for a small one or without a store, but for a new one. */
+	CHECK_INT(blob_tmp_prepare(NULL, h, big, BIG, &t, &err), IPC_S_OK);
+	CHECK(t.name[0] == '\0');
+	big[0] ^= 1;
+	blob_hash(big, BIG, h2);
+	CHECK_INT(blob_tmp_prepare(&db, h2, big, SMALL, &t, &err), IPC_S_OK);
+	CHECK_INT(t.name[0] == '\0', SMALL < BLOB_FILE_MIN);
+	blob_tmp_discard(&db, &t);
+	CHECK_INT(blob_tmp_prepare(&db, h2, big, BIG, &t, &err), IPC_S_OK);
+	CHECK(t.name[0] != '\0');
+	CHECK_INT(files_in(dir, "tmp"), 1);
+	blob_tmp_discard(&db, &t);
+	CHECK_INT(files_in(dir, "tmp"), 0);
+	big[0] ^= 1;
 	/* A descriptor of the file, for stage 2. */
 	{
 		MDB_txn *txn;
