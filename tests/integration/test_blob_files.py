@@ -1,0 +1,133 @@
+# SPDX-License-Identifier: ISC
+"""Big messages as files beside the store (store/blob.h, store/blobfile.h).
+
+A message of BLOB_FILE_MIN (256 KiB) bytes or more is kept as the file
+data/blobs/<64 hex of its hash>, written and synced before the commit
+that references it.  Through real clients: a big delivery over LMTP makes
+one file and a small one none; IMAP reads the same bytes back; APPENDing
+the same bytes shares the file; the file goes with the last message that
+holds it; and storaged restarted after kill -9 sweeps what a crash leaves
+(blobs/tmp/* and files nothing references) and keeps the rest.
+"""
+import imaplib
+import os
+import re
+import signal
+import smtplib
+import time
+import unittest
+
+from bulwark import Server
+
+DOMAIN = "example.org"
+USER = "alice@" + DOMAIN
+PASSWORD = "pw-alice"
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def message(subject, body):
+    return ("From: Sender <sender@remote.example>\r\nTo: %s\r\n"
+            "Subject: %s\r\nMessage-ID: <%s.%f@remote.example>\r\n\r\n%s"
+            % (USER, subject, subject.replace(" ", "-"), time.time(), body))
+
+
+def big_body(kib):
+    line = "%s\r\n" % ("x" * 70)
+    n = kib * 1024 // len(line) + 1
+    return "".join("%06d %s" % (i, line) for i in range(n))
+
+
+class BlobFilesTest(unittest.TestCase):
+    def setUp(self):
+        self.srv = Server(self, imap_workers=1, lmtp_workers=1, cleartext="yes")
+        self.addCleanup(self.srv.cleanup)
+        self.srv.start()
+        self.srv.add_account(USER, PASSWORD)
+        self.blobs = os.path.join(self.srv.dir, "data", "blobs")
+
+    def files(self):
+        return sorted(n for n in os.listdir(self.blobs) if HEX64.match(n))
+
+    def deliver(self, data):
+        c = smtplib.LMTP(self.srv.lmtp_socket, timeout=30)
+        try:
+            c.sendmail("sender@remote.example", [USER], data.encode())
+        finally:
+            c.quit()
+
+    def imap(self):
+        c = imaplib.IMAP4("127.0.0.1", self.srv.ports["imap"], timeout=30)
+        c.login(USER, PASSWORD)
+        return c
+
+    def bodies(self, c, mailbox):
+        typ, _ = c.select(mailbox)
+        self.assertEqual(typ, "OK")
+        typ, data = c.uid("FETCH", "1:*", "(BODY.PEEK[])")
+        self.assertEqual(typ, "OK")
+        return [d[1] for d in data if isinstance(d, tuple)]
+
+    def expunge_all(self, c, mailbox):
+        c.select(mailbox)
+        c.store("1:*", "+FLAGS", r"(\Deleted)")
+        typ, _ = c.expunge()
+        self.assertEqual(typ, "OK")
+
+    def test_big_message_is_a_file(self):
+        body = big_body(400)
+        self.deliver(message("small one", "Hello.\r\n"))
+        self.assertEqual(self.files(), [])
+        self.deliver(message("big one", body))
+        files = self.files()
+        self.assertEqual(len(files), 1)
+        self.assertEqual(os.listdir(os.path.join(self.blobs, "tmp")), [])
+        size = os.path.getsize(os.path.join(self.blobs, files[0]))
+        self.assertGreater(size, 400 * 1024)
+        c = self.imap()
+        got = self.bodies(c, "INBOX")
+        self.assertEqual(len(got), 2)
+        self.assertEqual(len(got[1]), size)
+        self.assertIn(body.encode(), got[1])
+        with open(os.path.join(self.blobs, files[0]), "rb") as f:
+            self.assertEqual(f.read(), got[1])
+        # The same bytes again share the file.
+        c.create("Copy")
+        typ, _ = c.append("Copy", None, None, got[1])
+        self.assertEqual(typ, "OK")
+        self.assertEqual(self.files(), files)
+        self.assertEqual(self.bodies(c, "Copy"), [got[1]])
+        # The file stays while a message holds it, and goes with the last.
+        self.expunge_all(c, "INBOX")
+        self.assertEqual(self.files(), files)
+        self.assertEqual(self.bodies(c, "Copy"), [got[1]])
+        self.expunge_all(c, "Copy")
+        self.assertEqual(self.files(), [])
+        c.logout()
+
+    def test_restart_sweeps_what_a_crash_leaves(self):
+        self.deliver(message("kept", big_body(300)))
+        kept = self.files()
+        self.assertEqual(len(kept), 1)
+        orphan = os.path.join(self.blobs, "ab" * 32)
+        tmp = os.path.join(self.blobs, "tmp", "cd" * 32)
+        for path in (orphan, tmp):
+            with open(path, "wb") as f:
+                f.write(b"left by a crash")
+        victim = self.srv.children()["storaged"][0]
+        os.kill(victim, signal.SIGKILL)
+        self.srv.wait_log(r"storaged\[%d\] killed by signal 9" % victim)
+        self.srv.wait_log(r"blob files kept=1 tmp_removed=1 "
+                          r"orphans_removed=1 missing=0", timeout=30)
+        self.srv.wait_ready()
+        self.assertFalse(os.path.exists(orphan))
+        self.assertFalse(os.path.exists(tmp))
+        self.assertEqual(self.files(), kept)
+        c = self.imap()
+        got = self.bodies(c, "INBOX")
+        self.assertEqual(len(got), 1)
+        self.assertIn(big_body(300).encode(), got[0])
+        c.logout()
+
+
+if __name__ == "__main__":
+    unittest.main()
