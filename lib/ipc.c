@@ -433,6 +433,10 @@ ipc_dispatch_reply(struct ipc_chan *c, const struct ipc_frame *f)
 		ipc_chan_fail(c, "reply to no request");
 		return;
 	}
+	if ((f->flags & IPC_F_FD) && !(ti->flags & IPC_REPLY_FD)) {
+		ipc_chan_fail(c, "descriptor with a reply that takes none");
+		return;
+	}
 	memset(&msg, 0, sizeof(msg));
 	wire_reader_init(&r, f->data, f->len);
 	wire_get_U32(&r, &st);
@@ -853,10 +857,27 @@ void
 ipc_reply_ref(struct ipc_chan *c, const struct ipc_reqref *ref,
     enum ipc_status st, const char *text, const void *rep)
 {
-	if (!ipc_chan_usable(c, -1))
+	ipc_reply_ref_fd(c, ref, st, text, rep, -1);
+}
+
+void
+ipc_reply_ref_fd(struct ipc_chan *c, const struct ipc_reqref *ref,
+    enum ipc_status st, const char *text, const void *rep, int fd)
+{
+	const struct ipc_type_info *ti = ipc_type_get(ref->type);
+
+	if (ti == NULL)
+		fatalx("ipc_reply: unknown type %u", ref->type);
+	if (fd != -1 && !(ti->flags & IPC_REPLY_FD))
+		fatalx("ipc_reply: type %s takes no descriptor", ti->name);
+	if (!ipc_chan_usable(c, fd))
 		return;
-	ipc_encode_reply(&c->out, ref->type, ref->id, ref->session, st, text,
-	    rep);
+	if (fd != -1)
+		ipc_queue_fd(c, fd);
+	ipc_encode_with(&c->out, ref->type, IPC_F_REPLY |
+	    (fd != -1 ? IPC_F_FD : 0), ref->id, ref->session,
+	    st == IPC_S_OK ? ti->rep_enc : NULL, rep, (int)st,
+	    text == NULL ? "" : text);
 	ipc_chan_queue(c);
 }
 

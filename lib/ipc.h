@@ -192,7 +192,15 @@ void	ipc_reply(struct ipc_chan *c, const struct ipc_frame *f,
 void	ipc_reqref_set(struct ipc_reqref *ref, const struct ipc_frame *f);
 void	ipc_reply_ref(struct ipc_chan *c, const struct ipc_reqref *ref,
 	    enum ipc_status st, const char *text, const void *rep);
-/* Claims the descriptor of the frame being handled. */
+/*
+ * The same with descriptor fd (taken; -1 for none) for a type whose reply
+ * may carry one (IPC_REPLY_FD).  The reply callback claims it with
+ * ipc_chan_take_fd; it is closed after the callback otherwise.  A reply
+ * of any other type that carries a descriptor fails the channel.
+ */
+void	ipc_reply_ref_fd(struct ipc_chan *c, const struct ipc_reqref *ref,
+	    enum ipc_status st, const char *text, const void *rep, int fd);
+/* Claims the descriptor of the frame (request or reply) being handled. */
 int	ipc_chan_take_fd(struct ipc_chan *c);
 /* Bytes waiting to be written (for back-pressure and tests). */
 size_t	ipc_chan_pending_out(const struct ipc_chan *c);

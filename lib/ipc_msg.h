@@ -25,6 +25,8 @@
 /* Type flags. */
 #define IPC_ONEWAY	0x01
 #define IPC_FD		0x02
+/* Its reply may carry a descriptor (ipc_reply_ref_fd). */
+#define IPC_REPLY_FD	0x04
 
 /* Reply status, the first value of every reply. */
 enum ipc_status {

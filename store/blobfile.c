@@ -33,6 +33,12 @@ struct blobfile_gone {
 	uint64_t	 txnid;
 };
 
+/* A read transaction that is open, and the snapshot it reads. */
+struct blobfile_reader {
+	MDB_txn		*txn;
+	uint64_t	 id;
+};
+
 struct blobfile {
 	int			 dirfd;		/* blobs/ */
 	int			 tmpfd;		/* blobs/tmp/ */
@@ -42,6 +48,11 @@ struct blobfile {
 	uint64_t		 dirty_txnid;
 	struct blobfile_gone	*gone;
 	size_t			 ngone, capgone;
+	/* The last write transaction committed (blobfile_post_commit). */
+	uint64_t		 committed;
+	/* Open read transactions (blobfile_reader_begin). */
+	struct blobfile_reader	*readers;
+	size_t			 nreaders, capreaders;
 };
 
 static void
@@ -104,6 +115,7 @@ blobfile_close(struct store_db *db)
 	close(bf->tmpfd);
 	pthread_mutex_destroy(&bf->mtx);
 	free(bf->gone);
+	free(bf->readers);
 	free(bf);
 }
 
@@ -282,8 +294,29 @@ blobfile_indexed(struct store_db *db, MDB_txn *txn, const uint8_t *hash)
 	    MDB_NOTFOUND;
 }
 
-void
-blobfile_post_commit(struct store_db *db, uint64_t txnid)
+/*
+ * Whether a read transaction that began before write transaction txnid
+ * committed is still open (called locked): it may still find and open a
+ * file that txnid dropped.
+ */
+static bool
+blobfile_read_before(const struct blobfile *bf, uint64_t txnid)
+{
+	size_t i;
+
+	for (i = 0; i < bf->nreaders; i++)
+		if (bf->readers[i].id < txnid)
+			return true;
+	return false;
+}
+
+/*
+ * Unlinks the files dropped by committed transactions that the committed
+ * index no longer holds and that no open read transaction can still find;
+ * the rest wait for a later commit or the end of a reader.
+ */
+static void
+blobfile_reap(struct store_db *db)
 {
 	struct blobfile *bf = db->files;
 	char name[BLOBFILE_NAME_LEN];
@@ -298,11 +331,15 @@ blobfile_post_commit(struct store_db *db, uint64_t txnid)
 	if (mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn) != 0)
 		txn = NULL;
 	for (i = 0; i < bf->ngone; ) {
-		if (bf->gone[i].txnid > txnid) {
+		if (bf->gone[i].txnid > bf->committed) {
 			i++;
 			continue;
 		}
 		if (!blobfile_indexed(db, txn, bf->gone[i].hash)) {
+			if (blobfile_read_before(bf, bf->gone[i].txnid)) {
+				i++;	/* a reader may open it yet */
+				continue;
+			}
 			blobfile_hex(bf->gone[i].hash, name);
 			if (unlinkat(bf->dirfd, name, 0) == -1 &&
 			    errno != ENOENT)
@@ -317,6 +354,64 @@ blobfile_post_commit(struct store_db *db, uint64_t txnid)
 	pthread_mutex_unlock(&bf->mtx);
 	if (txn != NULL)
 		mdb_txn_abort(txn);
+}
+
+void
+blobfile_post_commit(struct store_db *db, uint64_t txnid)
+{
+	struct blobfile *bf = db->files;
+
+	pthread_mutex_lock(&bf->mtx);
+	if (txnid > bf->committed)
+		bf->committed = txnid;
+	pthread_mutex_unlock(&bf->mtx);
+	blobfile_reap(db);
+}
+
+int
+blobfile_reader_begin(struct blobfile *bf, MDB_env *env, MDB_txn **txn_r)
+{
+	int rc;
+
+	/*
+	 * Begun and counted under the lock, so that no reap sees the
+	 * snapshot taken and the reader not yet counted.
+	 */
+	pthread_mutex_lock(&bf->mtx);
+	if ((rc = mdb_txn_begin(env, NULL, MDB_RDONLY, txn_r)) == 0) {
+		if (bf->nreaders == bf->capreaders) {
+			bf->capreaders = bf->capreaders > 0 ?
+			    bf->capreaders * 2 : 16;
+			bf->readers = xreallocarray(bf->readers,
+			    bf->capreaders, sizeof(*bf->readers));
+		}
+		bf->readers[bf->nreaders].txn = *txn_r;
+		bf->readers[bf->nreaders++].id = mdb_txn_id(*txn_r);
+	}
+	pthread_mutex_unlock(&bf->mtx);
+	return rc;
+}
+
+void
+blobfile_reader_end(struct store_db *db, MDB_txn *txn)
+{
+	struct blobfile *bf = db->files;
+	bool reap = false;
+	uint64_t id;
+	size_t i;
+
+	pthread_mutex_lock(&bf->mtx);
+	for (i = 0; i < bf->nreaders; i++)
+		if (bf->readers[i].txn == txn) {
+			id = bf->readers[i].id;
+			bf->readers[i] = bf->readers[--bf->nreaders];
+			/* Only the end of the oldest reader lets files go. */
+			reap = bf->ngone > 0 && !blobfile_read_before(bf, id);
+			break;
+		}
+	pthread_mutex_unlock(&bf->mtx);
+	if (reap)
+		blobfile_reap(db);
 }
 
 enum ipc_status

@@ -13,8 +13,11 @@
  * directory blobs/ once before the LMDB commit of a transaction that
  * renamed files (blobfile_pre_commit), so a committed reference always
  * finds its file.  A file whose last reference goes is unlinked only after
- * the commit that dropped it is durable (blobfile_post_commit), and so is
- * one renamed in by an operation that was then aborted.  A crash in
+ * the commit that dropped it is durable (blobfile_post_commit) and every
+ * read transaction older than that commit has ended (a reader may open
+ * the file for as long as its snapshot holds it; once open, the unlink
+ * does not touch it), and so is one renamed in by an operation that was
+ * then aborted.  A crash in
  * between leaves files that nothing references, which blobfile_sweep
  * removes at the next start.
  *
@@ -87,12 +90,23 @@ void	blobfile_gone(struct blobfile *bf, uint64_t txnid,
 /*
  * Called by db_commit for transaction txnid: before the LMDB commit,
  * syncs blobs/ if that transaction renamed a file into it (-1 with err
- * if that fails: the commit must not happen); after the commit, unlinks the files dropped by transactions up
- * to txnid that the committed store no longer references.
+ * if that fails: the commit must not happen); after the commit, unlinks
+ * the files dropped by transactions up to txnid that the committed store
+ * no longer references, once no read transaction that began before the
+ * drop is open (the last of those unlinks them as it ends).
  */
 int	blobfile_pre_commit(struct blobfile *bf, uint64_t txnid,
 	    struct store_error *err);
 void	blobfile_post_commit(struct store_db *db, uint64_t txnid);
+/*
+ * db_begin's read transactions: begins one (mdb_txn_begin's result) and
+ * counts it open until blobfile_reader_end, so that a file it may still
+ * find in its snapshot stays until it ends.  blobfile_reader_end ignores
+ * a transaction it does not count (a write transaction).
+ */
+int	blobfile_reader_begin(struct blobfile *bf, MDB_env *env,
+	    MDB_txn **txn_r);
+void	blobfile_reader_end(struct store_db *db, MDB_txn *txn);
 /*
  * Opens blobs/<hex of hash> read-only (O_CLOEXEC) into *fd_r.  Returns
  * IPC_S_OK, IPC_S_NOTFOUND (no such file) or IPC_S_INTERNAL with err.

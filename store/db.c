@@ -101,7 +101,11 @@ db_begin(struct store_db *db, bool write, MDB_txn **txn_r,
 	int rc;
 
 	*txn_r = NULL;
-	rc = mdb_txn_begin(db->env, NULL, write ? 0 : MDB_RDONLY, txn_r);
+	if (!write && db->files != NULL)
+		rc = blobfile_reader_begin(db->files, db->env, txn_r);
+	else
+		rc = mdb_txn_begin(db->env, NULL, write ? 0 : MDB_RDONLY,
+		    txn_r);
 	if (rc != 0) {
 		*txn_r = NULL;
 		return db_mdb_error(err, rc, "begin");
@@ -127,7 +131,11 @@ db_commit(MDB_txn **txn, struct store_error *err)
 		mdb_txn_abort(t);
 		return IPC_S_INTERNAL;
 	}
-	if ((rc = mdb_txn_commit(t)) != 0)
+	rc = mdb_txn_commit(t);
+	/* A read transaction ends here (t is only compared). */
+	if (db != NULL && db->files != NULL)
+		blobfile_reader_end(db, t);
+	if (rc != 0)
 		return db_mdb_error(err, rc, "commit");
 	/* And files are unlinked only once the commit is durable. */
 	if (db != NULL && db->files != NULL)
@@ -144,8 +152,15 @@ db_commit(MDB_txn **txn, struct store_error *err)
 void
 db_abort(MDB_txn **txn)
 {
-	if (*txn != NULL)
-		mdb_txn_abort(*txn);
+	struct store_db *db;
+
+	if (*txn == NULL)
+		return;
+	db = mdb_env_get_userctx(mdb_txn_env(*txn));
+	mdb_txn_abort(*txn);
+	/* After the abort: the snapshot is let go first. */
+	if (db != NULL && db->files != NULL)
+		blobfile_reader_end(db, *txn);
 	*txn = NULL;
 }
 

@@ -329,6 +329,7 @@ struct mail_body_read {
 	uint32_t		 mailbox_id, uid;
 	int			 fd;
 	uint64_t		 size;		/* out */
+	int			 file_fd;	/* out: its blob file, or -1 */
 };
 
 static enum ipc_status
@@ -338,7 +339,7 @@ mail_body_file_work(struct store_db *db, MDB_txn *txn, void *arg,
 	struct mail_body_read *r = arg;
 
 	return mail_msg_body_file_op(db, txn, r->account_id, r->mailbox_id,
-	    r->uid, r->fd, &r->size, err);
+	    r->uid, r->fd, &r->size, &r->file_fd, err);
 }
 
 static void
@@ -349,7 +350,8 @@ mail_body_file_reply(struct ipc_chan *c, const struct ipc_reqref *ref,
 	struct ipc_MSG_BODY_FILE_rep rep;
 
 	rep.size = r->size;
-	ipc_reply_ref(c, ref, IPC_S_OK, NULL, &rep);
+	ipc_reply_ref_fd(c, ref, IPC_S_OK, NULL, &rep, r->file_fd);
+	r->file_fd = -1;
 }
 
 static void
@@ -359,6 +361,8 @@ mail_body_read_free(void *arg)
 
 	if (r->fd != -1)
 		close(r->fd);
+	if (r->file_fd != -1)
+		close(r->file_fd);
 	free(r);
 }
 
@@ -379,6 +383,7 @@ mail_msg_body_file(struct ipc_chan *c, const struct ipc_frame *f,
 	r->mailbox_id = m->mailbox_id;
 	r->uid = m->uid;
 	r->fd = ipc_chan_take_fd(c);
+	r->file_fd = -1;
 	mail_read_queue(c, f, w, "message file", mail_body_file_work,
 	    mail_body_file_reply, mail_body_read_free, r);
 }

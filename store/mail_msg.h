@@ -241,12 +241,14 @@ enum ipc_status mail_msg_body_op(struct store_db *db, MDB_txn *txn,
 /*
  * MSG_BODY_FILE: all of uid written into fd, which must be an empty memfd
  * (a descriptor of anything else is refused: storaged writes only to
- * memory the worker made for it), and its size in *size_r.  Returns as
+ * memory the worker made for it), and its size in *size_r; or, for a
+ * message kept as a file, nothing written and a read-only descriptor of
+ * that file in *file_fd_r (the caller's; -1 otherwise).  Returns as
  * mail_msg_body_op() does, or IPC_S_INVALID for a bad descriptor.
  */
 enum ipc_status mail_msg_body_file_op(struct store_db *db, MDB_txn *txn,
 	    uint64_t account_id, uint32_t mbox, uint32_t uid, int fd,
-	    uint64_t *size_r, struct store_error *err);
+	    uint64_t *size_r, int *file_fd_r, struct store_error *err);
 
 /* --- Writes (mail_msg_write.c): apply steps, arg the struct --- */
 

@@ -887,7 +887,7 @@ mail_msg_body_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 
 enum ipc_status
 mail_msg_body_file_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
-    uint32_t mbox, uint32_t uid, int fd, uint64_t *size_r,
+    uint32_t mbox, uint32_t uid, int fd, uint64_t *size_r, int *file_fd_r,
     struct store_error *err)
 {
 	struct message_rec m;
@@ -899,6 +899,7 @@ mail_msg_body_file_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	size_t len, off = 0;
 	ssize_t n;
 
+	*file_fd_r = -1;
 	/*
 	 * Only a memfd has seals, and only an empty one is taken: a file,
 	 * pipe or socket from a worker could make storaged block or write
@@ -911,7 +912,23 @@ mail_msg_body_file_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	    &modseq, err)) != IPC_S_OK ||
 	    (st = message_get(db, txn, account_id, email, &m, err)) !=
 	    IPC_S_OK ||
-	    (st = blob_view_get(db, txn, m.hash, &bv, NULL, err)) != IPC_S_OK)
+	    (st = blob_fd_get(db, txn, m.hash, file_fd_r, &len, err)) !=
+	    IPC_S_OK)
+		return st;
+	if (*file_fd_r != -1) {
+		/* Immutable: the worker reads it, not a copy. */
+		if (fstat(*file_fd_r, &sb) == -1 ||
+		    (uint64_t)sb.st_size != len) {
+			close(*file_fd_r);
+			*file_fd_r = -1;
+			return db_error(err, IPC_S_INTERNAL, "blob file of "
+			    "message %llu is not of its size %zu",
+			    (unsigned long long)email, len);
+		}
+		*size_r = len;
+		return IPC_S_OK;
+	}
+	if ((st = blob_view_get(db, txn, m.hash, &bv, NULL, err)) != IPC_S_OK)
 		return st;
 	p = bv.p;
 	len = bv.len;

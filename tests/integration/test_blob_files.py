@@ -6,14 +6,18 @@ data/blobs/<64 hex of its hash>, written and synced before the commit
 that references it.  Through real clients: a big delivery over LMTP makes
 one file and a small one none; IMAP reads the same bytes back; APPENDing
 the same bytes shares the file; the file goes with the last message that
-holds it; and storaged restarted after kill -9 sweeps what a crash leaves
-(blobs/tmp/* and files nothing references) and keeps the rest.
+holds it; a FETCH under way when another session expunges the message
+still sends all of it (imapd reads the file through a descriptor storaged
+gave it, which the unlink does not touch); and storaged restarted after
+kill -9 sweeps what a crash leaves (blobs/tmp/* and files nothing
+references) and keeps the rest.
 """
 import imaplib
 import os
 import re
 import signal
 import smtplib
+import socket
 import time
 import unittest
 
@@ -103,6 +107,63 @@ class BlobFilesTest(unittest.TestCase):
         self.expunge_all(c, "Copy")
         self.assertEqual(self.files(), [])
         c.logout()
+
+    def test_fetch_survives_expunge_and_unlink(self):
+        # Larger than the socket buffers can take (tcp_wmem's 4 MiB).
+        body = big_body(12288)
+        self.deliver(message("huge", body))
+        files = self.files()
+        self.assertEqual(len(files), 1)
+        path = os.path.join(self.blobs, files[0])
+        with open(path, "rb") as f:
+            want = f.read()
+        # A raw client that asks for the message and then stops reading.
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        s.settimeout(30)
+        s.connect(("127.0.0.1", self.srv.ports["imap"]))
+        f = s.makefile("rb")
+        f.readline()
+        s.sendall(b'a LOGIN "%s" "%s"\r\n' % (USER.encode(),
+                                               PASSWORD.encode()))
+        while not f.readline().startswith(b"a OK"):
+            pass
+        s.sendall(b"b SELECT INBOX\r\n")
+        while not f.readline().startswith(b"b OK"):
+            pass
+        s.sendall(b"c UID FETCH 1 (BODY.PEEK[])\r\n")
+        head = f.readline()
+        m = re.search(rb"\{(\d+)\}\r\n$", head)
+        self.assertIsNotNone(m, head)
+        self.assertEqual(int(m.group(1)), len(want))
+        first = f.read(65536)
+        # Another session expunges it; the file goes at once.
+        c = self.imap()
+        self.expunge_all(c, "INBOX")
+        c.logout()
+        deadline = time.time() + 10
+        while self.files() and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(self.files(), [])
+        self.assertFalse(os.path.exists(path))
+        # imapd holds the store's file itself, not a copy of it.
+        held = []
+        for pid in self.srv.children()["imapd"]:
+            fds = "/proc/%d/fd" % pid
+            for fd in os.listdir(fds):
+                try:
+                    held.append(os.readlink(os.path.join(fds, fd)))
+                except OSError:
+                    pass
+        self.assertTrue(any(files[0] in h for h in held), held)
+        rest = f.read(len(want) - len(first))
+        self.assertEqual(first + rest, want)
+        self.assertEqual(f.readline(), b")\r\n")
+        tail = f.readline()
+        while tail.startswith(b"*"):
+            tail = f.readline()
+        self.assertTrue(tail.startswith(b"c OK"), tail)
+        s.close()
 
     def test_restart_sweeps_what_a_crash_leaves(self):
         self.deliver(message("kept", big_body(300)))

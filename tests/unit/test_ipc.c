@@ -9,6 +9,7 @@
 #include "log.h"
 
 #include <sys/socket.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -331,8 +332,24 @@ store_deliver(struct ipc_chan *c, const struct ipc_frame *f, const void *msg,
 	ipc_reply(c, f, IPC_S_OK, "", &rep);
 }
 
+/* Replies with a descriptor of /dev/null instead of writing the memfd. */
+static void
+store_body_file(struct ipc_chan *c, const struct ipc_frame *f,
+    const void *msg, void *arg)
+{
+	struct ipc_MSG_BODY_FILE_rep rep = { .size = 0 };
+	struct ipc_reqref ref;
+
+	(void)msg;
+	(void)arg;
+	ipc_reqref_set(&ref, f);
+	ipc_reply_ref_fd(c, &ref, IPC_S_OK, NULL, &rep, open("/dev/null",
+	    O_RDONLY | O_CLOEXEC));
+}
+
 static const struct ipc_handler store_handlers[] = {
 	{ IPC_T_DELIVER, store_deliver },
+	{ IPC_T_MSG_BODY_FILE, store_body_file },
 	{ IPC_T_SESSION_INFO, store_info },
 	{ IPC_T_STORE_PEER, store_peer },
 	{ 0, NULL }
@@ -469,6 +486,84 @@ TEST(channel_request_with_descriptor)
 	event_base_free(base);
 }
 
+static void
+got_body_file(struct ipc_chan *c, enum ipc_status st, const char *text,
+    const void *rep, void *arg)
+{
+	struct side *s = arg;
+
+	(void)text;
+	(void)rep;
+	s->replies++;
+	s->last_status = st;
+	s->got_fd = ipc_chan_take_fd(c);
+}
+
+TEST(channel_reply_with_descriptor)
+{
+	struct ipc_MSG_BODY_FILE_req req = { .mailbox_id = 1, .uid = 2 };
+	struct side w, st;
+	struct stat sb;
+
+	base = event_base_new();
+	pair(&w, IPC_P_WORKER, IPC_P_STORE, &st, IPC_P_STORE, IPC_P_WORKER,
+	    store_handlers);
+	w.got_fd = -1;
+	ipc_request_fd(w.chan, IPC_T_MSG_BODY_FILE, 0, &req,
+	    open("/dev/zero", O_RDONLY | O_CLOEXEC), got_body_file, &w);
+	run_until(&w.replies, 1);
+	CHECK_INT(w.replies, 1);
+	CHECK_INT(w.last_status, IPC_S_OK);
+	/* The reply's descriptor, not the request's. */
+	CHECK(w.got_fd >= 0);
+	CHECK(fstat(w.got_fd, &sb) == 0 && S_ISCHR(sb.st_mode) &&
+	    sb.st_rdev == makedev(1, 3));
+	close(w.got_fd);
+	CHECK_INT(w.closed, 0);
+	ipc_chan_free(&w.chan);
+	ipc_chan_free(&st.chan);
+	event_base_free(base);
+}
+
+/* A reply of a type that takes no descriptor, with one: the channel fails. */
+TEST(channel_refuses_descriptor_with_reply)
+{
+	struct ipc_HELLO_req hello = { .major = IPC_VERSION_MAJOR,
+	    .minor = IPC_VERSION_MINOR, .peer = IPC_P_STORE, .name = "raw" };
+	struct ipc_chan_params pw = { .self = IPC_P_WORKER,
+	    .peer = IPC_P_STORE, .name = "w", .close_cb = side_closed };
+	struct ipc_SESSION_INFO_rep rep = { .account_id = 1,
+	    .username = "u" };
+	struct buf out = BUF_INIT;
+	struct side w;
+	int sp[2], fd;
+
+	base = event_base_new();
+	memset(&w, 0, sizeof(w));
+	pw.arg = &w;
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == -1)
+		abort();
+	w.chan = ipc_chan_new(base, sp[0], &pw);
+	ipc_request(w.chan, IPC_T_SESSION_INFO, 1, NULL, got_reply, &w);
+	ipc_encode(&out, IPC_T_HELLO, 0, 0, 0, &hello);
+	CHECK(ipc_write_blocking(sp[1], &out, -1) == 0);
+	buf_reset(&out);
+	ipc_encode_reply(&out, IPC_T_SESSION_INFO, 1, 1, IPC_S_OK, "", &rep);
+	wire_be16_put(out.data + 6, IPC_F_REPLY | IPC_F_FD);
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	CHECK(ipc_write_blocking(sp[1], &out, fd) == 0);
+	close(fd);
+	run_until(&w.closed, 1);
+	CHECK_INT(w.closed, 1);
+	CHECK_STR(w.why, "descriptor with a reply that takes none");
+	/* The request's callback ran with the failure, not the reply. */
+	CHECK_INT(w.replies, 1);
+	CHECK_INT(w.last_status, IPC_S_UNAVAIL);
+	buf_clear(&out);
+	close(sp[1]);
+	event_base_free(base);
+}
+
 TEST(channel_refuses_disallowed_sender)
 {
 	struct side m, st;
@@ -525,6 +620,8 @@ static const struct harness_test tests[] = {
 	TEST_ENTRY(channel_request_reply),
 	TEST_ENTRY(channel_passes_descriptors),
 	TEST_ENTRY(channel_request_with_descriptor),
+	TEST_ENTRY(channel_reply_with_descriptor),
+	TEST_ENTRY(channel_refuses_descriptor_with_reply),
 	TEST_ENTRY(channel_refuses_disallowed_sender),
 	TEST_ENTRY(channel_refuses_wrong_peer_and_garbage),
 };

@@ -3,9 +3,9 @@
  * test_store_blobfile.c: big blobs as files beside a real LMDB environment
  * in a temporary directory (blob.h, blobfile.h): which blob becomes a file,
  * deduplication and reference counts across both kinds, unlinks only after
- * the commit, prepared files, reads through blob_view and blob_fd_get, the
- * sweep at start, and a child killed between writing a file and its
- * commit.
+ * the commit and after the readers that could still find them, prepared
+ * files, reads through blob_view and blob_fd_get, the sweep at start, and
+ * a child killed between writing a file and its commit.
  */
 /* unit-deps: store/db.c store/blobfile.c store/schema.c store/blob.c store/key.c store/record.c store/mailbox.c store/name.c store/changelog.c store/strvec.c */
 #include "harness.h"
@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -362,6 +363,84 @@ TEST(test_prepared_tmp)
 	free(big);
 }
 
+/*
+ * A reader on a thread of its own (LMDB: one read transaction a thread):
+ * opens its snapshot, says so, waits to be told, then opens the blob's
+ * file through that snapshot and checks its first bytes.
+ */
+struct reader {
+	struct store_db	*db;
+	const uint8_t	*hash, *bytes;
+	int		 ready[2], go[2];
+	bool		 began, read_ok;
+};
+
+static void *
+reader_main(void *arg)
+{
+	struct reader *r = arg;
+	struct store_error err;
+	uint8_t head[64];
+	MDB_txn *txn;
+	size_t len;
+	char c = 0;
+	int fd = -1;
+
+	r->began = db_begin(r->db, false, &txn, &err) == IPC_S_OK;
+	(void)write(r->ready[1], &c, 1);
+	(void)read(r->go[0], &c, 1);
+	if (!r->began)
+		return NULL;
+	r->read_ok = blob_fd_get(r->db, txn, r->hash, &fd, &len, &err) ==
+	    IPC_S_OK && fd != -1 && len == BIG &&
+	    pread(fd, head, sizeof(head), 0) == (ssize_t)sizeof(head) &&
+	    memcmp(head, r->bytes, sizeof(head)) == 0;
+	if (fd != -1)
+		close(fd);
+	db_abort(&txn);
+	return NULL;
+}
+
+/*
+ * A read transaction older than the commit that dropped a file's last
+ * reference can still open the file; it is unlinked when that reader ends.
+ */
+TEST(test_reader_keeps_file)
+{
+	const char *dir = fresh_dir();
+	struct store_db db;
+	struct reader r;
+	uint8_t *big = malloc(BIG), h[MSG_HASH_LEN];
+	pthread_t th;
+	char c = 0;
+
+	CHECK(open_db(&db, dir) == 0);
+	make_bytes(big, BIG, 8);
+	blob_hash(big, BIG, h);
+	CHECK_INT(ref_one(&db, h, big, BIG, NULL, NULL), IPC_S_OK);
+	memset(&r, 0, sizeof(r));
+	r.db = &db;
+	r.hash = h;
+	r.bytes = big;
+	CHECK(pipe(r.ready) == 0 && pipe(r.go) == 0);
+	CHECK(pthread_create(&th, NULL, reader_main, &r) == 0);
+	CHECK(read(r.ready[0], &c, 1) == 1);
+	CHECK(r.began);
+	CHECK_INT(unref_one(&db, h, true), IPC_S_OK);
+	CHECK_INT(refs_of(&db, h), 0);		/* gone from the store */
+	CHECK(file_of(dir, h));			/* not from the reader */
+	CHECK(write(r.go[1], &c, 1) == 1);
+	CHECK(pthread_join(th, NULL) == 0);
+	CHECK(r.read_ok);
+	CHECK(!file_of(dir, h));		/* its end let it go */
+	close(r.ready[0]);
+	close(r.ready[1]);
+	close(r.go[0]);
+	close(r.go[1]);
+	db_close(&db);
+	free(big);
+}
+
 static void
 write_file(const char *dir, const char *name)
 {
@@ -486,6 +565,7 @@ static const struct harness_test tests[] = {
 	TEST_ENTRY(test_unlink_after_commit),
 	TEST_ENTRY(test_aborted_link),
 	TEST_ENTRY(test_prepared_tmp),
+	TEST_ENTRY(test_reader_keeps_file),
 	TEST_ENTRY(test_sweep),
 	TEST_ENTRY(test_crash_before_commit),
 	TEST_ENTRY(test_crash_after_commit),

@@ -1214,9 +1214,14 @@ fetch_pre_file_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	const struct ipc_MSG_BODY_FILE_rep *r = rep;
 	struct imap_session *s = arg;
 	struct fetch_ctx *x = s->cmd_ctx;
+	int file_fd;
 
-	(void)c;
 	s->req_id = 0;
+	if (st == IPC_S_OK && (file_fd = ipc_chan_take_fd(c)) != -1) {
+		/* The store's own file of the message: served from there. */
+		close(x->pre_fd);
+		x->pre_fd = file_fd;
+	}
 	if (st == IPC_S_OK && r->size != x->msgs[x->cur].size) {
 		st = IPC_S_INTERNAL;
 		text = "message size changed";
