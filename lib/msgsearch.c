@@ -330,6 +330,42 @@ msgsearch_cache_bytes(const struct msgsearch_cache *c)
 	return c->body_ascii.len + c->body_key.len + c->head.len;
 }
 
+size_t
+msgsearch_raw_needed(const struct msgrec *r, size_t size)
+{
+	const struct msgrec_part *pt;
+	size_t n = header_len(r, size);
+	uint32_t i;
+
+	/* The parts match_body decodes, the header match_header reads. */
+	for (i = 0; i < r->nparts; i++) {
+		pt = &r->parts[i];
+		if (pt->type == NULL || strcmp(pt->type, "text") != 0 ||
+		    pt->body_end > size || pt->body_end < pt->body_off)
+			continue;
+		if (pt->body_end > n)
+			n = (size_t)pt->body_end;
+	}
+	return n;
+}
+
+size_t
+msgsearch_header_end(const void *p, size_t n)
+{
+	const char *line = p, *end = line + n, *eol;
+
+	/* The blank line as mime_header_next() finds it. */
+	for (; line < end; line = eol + 1) {
+		if (line[0] == '\n')
+			return (size_t)(line + 1 - (const char *)p);
+		if (line[0] == '\r' && line + 1 < end && line[1] == '\n')
+			return (size_t)(line + 2 - (const char *)p);
+		if ((eol = memchr(line, '\n', (size_t)(end - line))) == NULL)
+			break;
+	}
+	return 0;
+}
+
 bool
 msgsearch_needs_raw(enum msgsearch_kind kind)
 {

@@ -86,5 +86,16 @@ bool	msgsearch_needs_record(enum msgsearch_kind kind);
  * (msgrec_open_envelopes() is enough otherwise).
  */
 bool	msgsearch_needs_parts(enum msgsearch_kind kind);
+/*
+ * What of a big message msgsearch_match reads, so that a caller can read
+ * only that much: matching the first n bytes (raw, len n) answers the
+ * same as matching the whole.  msgsearch_raw_needed: n for a message of
+ * size bytes whose record r was opened with its parts (msgrec_open): its
+ * header and every text part.  msgsearch_header_end: for a record
+ * without parts, or none, the length of the header within [p, p + n),
+ * its blank line included, or 0 if [p, p + n) does not hold all of it.
+ */
+size_t	msgsearch_raw_needed(const struct msgrec *r, size_t size);
+size_t	msgsearch_header_end(const void *p, size_t n);
 
 #endif

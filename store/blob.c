@@ -293,6 +293,32 @@ blob_view_get(struct store_db *db, MDB_txn *txn,
 	return IPC_S_OK;
 }
 
+enum ipc_status
+blob_view_peek(struct store_db *db, MDB_txn *txn,
+    const uint8_t hash[MSG_HASH_LEN], struct blob_view *v,
+    struct store_error *err)
+{
+	MDB_val k = { MSG_HASH_LEN, (void *)hash }, d;
+	enum ipc_status st;
+	uint64_t size;
+	int rc;
+
+	memset(v, 0, sizeof(*v));
+	if ((rc = mdb_get(txn, db->blobs, &k, &d)) == 0) {
+		v->p = d.mv_data;
+		v->len = d.mv_size;
+		return IPC_S_OK;
+	}
+	if (rc != MDB_NOTFOUND)
+		return db_mdb_error(err, rc, "blob read");
+	if (db->files == NULL || (st = blob_file_size(db, txn, hash, &size,
+	    err)) == IPC_S_NOTFOUND)
+		return db_error(err, IPC_S_NOTFOUND, "no such blob");
+	if (st == IPC_S_OK)
+		v->len = (size_t)size;
+	return st;
+}
+
 void
 blob_view_release(struct blob_view *v)
 {
@@ -328,5 +354,51 @@ blob_fd_get(struct store_db *db, MDB_txn *txn,
 		return st == IPC_S_NOTFOUND ? db_error(err, st,
 		    "no such blob") : st;
 	*len_r = (size_t)size;
+	return IPC_S_OK;
+}
+
+enum ipc_status
+blob_read(struct store_db *db, MDB_txn *txn, const uint8_t hash[MSG_HASH_LEN],
+    uint64_t offset, size_t length, struct buf *out, size_t *len_r,
+    struct store_error *err)
+{
+	MDB_val k = { MSG_HASH_LEN, (void *)hash }, d;
+	enum ipc_status st;
+	size_t n, got = 0;
+	ssize_t r;
+	int fd = -1;
+
+	*len_r = 0;
+	if (mdb_get(txn, db->blobs, &k, &d) == 0) {
+		*len_r = d.mv_size;
+		if (offset < d.mv_size) {
+			n = d.mv_size - offset < length ?
+			    (size_t)(d.mv_size - offset) : length;
+			buf_append(out, (const uint8_t *)d.mv_data + offset, n);
+		}
+		return IPC_S_OK;
+	}
+	if ((st = blob_fd_get(db, txn, hash, &fd, len_r, err)) != IPC_S_OK)
+		return st;
+	if (fd == -1)
+		return db_error(err, IPC_S_NOTFOUND, "no such blob");
+	n = offset < *len_r ? (*len_r - offset < length ?
+	    (size_t)(*len_r - offset) : length) : 0;
+	buf_reserve(out, n);
+	while (got < n) {
+		r = pread(fd, buf_tail(out) + got, n - got,
+		    (off_t)(offset + got));
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			st = db_error(err, IPC_S_INTERNAL, "blob file read: %s",
+			    r == 0 ? "short file" : strerror(errno));
+			close(fd);
+			return st;
+		}
+		got += (size_t)r;
+	}
+	buf_commit(out, n);
+	close(fd);
 	return IPC_S_OK;
 }

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "blobfile.h"
+#include "buf.h"
 #include "db.h"
 #include "record.h"
 
@@ -88,8 +89,27 @@ struct blob_view {
 enum ipc_status blob_view_get(struct store_db *db, MDB_txn *txn,
 	    const uint8_t hash[MSG_HASH_LEN], struct blob_view *v,
 	    uint64_t *refs_r, struct store_error *err);
+/*
+ * blob_view_get without the mapping of a file: v as blob_view_get gives
+ * it for a blob kept in LMDB; for a file, v->p NULL and v->len its size,
+ * the caller reading what it needs with blob_read.
+ */
+enum ipc_status blob_view_peek(struct store_db *db, MDB_txn *txn,
+	    const uint8_t hash[MSG_HASH_LEN], struct blob_view *v,
+	    struct store_error *err);
 /* Unmaps what v maps, if anything, and empties v. */
 void	blob_view_release(struct blob_view *v);
+/*
+ * Appends bytes [offset, offset + length) of blob hash (fewer at its end)
+ * to out, and its whole size to *len_r: read from a file with pread, not
+ * mapped, so that a small read of a big blob costs no mapping (an unmap
+ * interrupts every core that runs another thread of storaged).  Safe on
+ * any thread with its own txn.  Returns IPC_S_OK, IPC_S_NOTFOUND or an
+ * error.
+ */
+enum ipc_status blob_read(struct store_db *db, MDB_txn *txn,
+	    const uint8_t hash[MSG_HASH_LEN], uint64_t offset, size_t length,
+	    struct buf *out, size_t *len_r, struct store_error *err);
 /*
  * Opens the file of blob hash read-only (O_CLOEXEC) into *fd_r, its size
  * into *len_r; *fd_r is -1 for a blob kept in LMDB (read it with

@@ -431,7 +431,60 @@ mail_sync_clear(struct mail_sync *r)
  */
 struct fetch_seq {
 	struct db_seq		 uids, msgs, recs;
+	struct buf		 raw;	/* what a search read of a file */
 };
+
+/* Most a search reads of a big message (a file) instead of mapping it. */
+#define MAIL_SEARCH_READ_MAX	(1024u * 1024)
+/* A header is read in two steps: most fit the first. */
+#define MAIL_SEARCH_HEAD_FIRST	(8u * 1024)
+#define MAIL_SEARCH_HEAD_READ	(64u * 1024)
+
+/*
+ * Of a message kept as a file (bv->p NULL), reads into b what the keys
+ * need (msgsearch_raw_needed, msgsearch_header_end): an unmap interrupts
+ * every core that runs another thread of storaged, which costs more than
+ * reading a header and text parts; maps it whole only when they are
+ * bigger than MAIL_SEARCH_READ_MAX.  Then [*raw, *raw + *len) is what to
+ * match.
+ */
+static enum ipc_status
+mail_search_read(struct store_db *db, MDB_txn *txn, const uint8_t *hash,
+    const struct msgrec *mr, struct blob_view *bv, struct buf *b,
+    const void **raw, size_t *len, struct store_error *err)
+{
+	enum ipc_status st;
+	size_t want, size = bv->len;
+	int i;
+
+	buf_reset(b);
+	if (mr != NULL && (want = msgsearch_raw_needed(mr, size)) <=
+	    MAIL_SEARCH_READ_MAX) {
+		if ((st = blob_read(db, txn, hash, 0, want, b, &size, err)) !=
+		    IPC_S_OK)
+			return st;
+		*raw = b->data;
+		*len = b->len;
+		return IPC_S_OK;
+	}
+	for (i = 0; mr == NULL && i < 2; i++) {
+		want = i == 0 ? MAIL_SEARCH_HEAD_FIRST : MAIL_SEARCH_HEAD_READ;
+		if ((st = blob_read(db, txn, hash, b->len, want - b->len, b,
+		    &size, err)) != IPC_S_OK)
+			return st;
+		if (b->len == size || msgsearch_header_end(b->data, b->len) >
+		    0) {
+			*raw = b->data;
+			*len = b->len;
+			return IPC_S_OK;
+		}
+	}
+	if ((st = blob_view_get(db, txn, hash, bv, NULL, err)) != IPC_S_OK)
+		return st;
+	*raw = bv->p;
+	*len = bv->len;
+	return IPC_S_OK;
+}
 
 /*
  * Matches the text keys against one message: one bit per key appended to
@@ -472,7 +525,7 @@ mail_fetch_text(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 	    &seq->recs, acct, email, &rec, &reclen, err)) != IPC_S_OK)
 		return st;
 	if (need_raw) {
-		if ((st = blob_view_get(db, txn, m->hash, &bv, NULL, err)) !=
+		if ((st = blob_view_peek(db, txn, m->hash, &bv, err)) !=
 		    IPC_S_OK)
 			return st;
 		raw = bv.p;
@@ -484,10 +537,16 @@ mail_fetch_text(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 		    need_raw ? len : m->size, &mr, &why)) == -1) {
 			log_warnx("message %llu: bad record: %s",
 			    (unsigned long long)email, why);
-			blob_view_release(&bv);
 			return IPC_S_OK;
 		}
 		open = true;
+	}
+	if (need_raw && raw == NULL && (st = mail_search_read(db, txn,
+	    m->hash, need_parts ? &mr : NULL, &bv, &seq->raw, &raw, &len,
+	    err)) != IPC_S_OK) {
+		if (open)
+			msgrec_close(&mr);
+		return st;
 	}
 	h = hits->data + at;
 	memset(&cache, 0, sizeof(cache));
@@ -612,7 +671,7 @@ mail_msg_fetch_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	memset(r, 0, sizeof(*r));
 	memset(&seq, 0, sizeof(seq));
 	/* Copies of what the store holds: freeing them needs no wipe. */
-	r->records.nowipe = r->bodies.nowipe = true;
+	r->records.nowipe = r->bodies.nowipe = seq.raw.nowipe = true;
 	if (bud == NULL)
 		bud = &mail_fetch_budget_full;
 	if (keys != NULL && keys->n == 0)
@@ -640,6 +699,7 @@ mail_msg_fetch_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	db_seq_close(&seq.uids);
 	db_seq_close(&seq.msgs);
 	db_seq_close(&seq.recs);
+	buf_clear(&seq.raw);
 	buf_clear(&kw);
 	return st;
 }
@@ -862,26 +922,18 @@ mail_msg_body_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
     uint64_t *size_r, struct buf *data, struct store_error *err)
 {
 	struct message_rec m;
-	struct blob_view bv;
 	enum ipc_status st;
-	uint64_t email, modseq, n;
+	uint64_t email, modseq;
+	size_t len;
 
 	if ((st = msgops_uid_get(db, txn, account_id, mbox, uid, &email,
 	    &modseq, err)) != IPC_S_OK ||
 	    (st = message_get(db, txn, account_id, email, &m, err)) !=
 	    IPC_S_OK ||
-	    (st = blob_view_get(db, txn, m.hash, &bv, NULL, err)) != IPC_S_OK)
+	    (st = blob_read(db, txn, m.hash, offset, length < MAIL_BODY_MAX ?
+	    length : MAIL_BODY_MAX, data, &len, err)) != IPC_S_OK)
 		return st;
-	*size_r = bv.len;
-	if (offset < bv.len) {
-		n = bv.len - offset;
-		if (n > length)
-			n = length;
-		if (n > MAIL_BODY_MAX)
-			n = MAIL_BODY_MAX;
-		buf_append(data, (const uint8_t *)bv.p + offset, (size_t)n);
-	}
-	blob_view_release(&bv);
+	*size_r = len;
 	return IPC_S_OK;
 }
 

@@ -108,6 +108,50 @@ class BlobFilesTest(unittest.TestCase):
         self.assertEqual(self.files(), [])
         c.logout()
 
+    def test_search_big_messages(self):
+        # SEARCH reads of a file only its header and text parts; a header
+        # longer than the first read (8 KiB) or than any read (64 KiB)
+        # is found whole all the same.
+        def big(subject, pad_lines, word):
+            pad = "".join("X-Pad-%04d: %s\r\n" % (i, "p" * 90)
+                          for i in range(pad_lines))
+            return ("From: Sender <sender@remote.example>\r\nTo: %s\r\n"
+                    "Subject: %s\r\n%sX-Late: %s-late\r\n"
+                    "MIME-Version: 1.0\r\n"
+                    "Content-Type: multipart/mixed; boundary=zz\r\n\r\n"
+                    "--zz\r\nContent-Type: text/plain\r\n\r\n"
+                    "Text about %s-text.\r\n"
+                    "--zz\r\nContent-Type: application/octet-stream\r\n"
+                    "Content-Transfer-Encoding: base64\r\n\r\n%s"
+                    "--zz--\r\n" % (USER, subject, pad, word, word,
+                                     big_body(300)))
+        self.deliver(big("short header", 2, "alpha"))
+        self.deliver(big("long header", 150, "bravo"))
+        self.deliver(big("huge header", 800, "charlie"))
+        self.assertEqual(len(self.files()), 3)
+        c = self.imap()
+        c.select("INBOX", readonly=True)
+
+        def search(*keys):
+            typ, data = c.uid("SEARCH", *keys)
+            self.assertEqual(typ, "OK")
+            return data[0].split()
+
+        self.assertEqual(search("HEADER", "X-Late", "alpha-late"), [b"1"])
+        self.assertEqual(search("HEADER", "X-Late", "bravo-late"), [b"2"])
+        self.assertEqual(search("HEADER", "X-Late", "charlie-late"), [b"3"])
+        self.assertEqual(search("HEADER", "X-Late", '""'),
+                         [b"1", b"2", b"3"])
+        self.assertEqual(search("HEADER", "X-Pad-0700", '""'), [b"3"])
+        self.assertEqual(search("BODY", "bravo-text"), [b"2"])
+        self.assertEqual(search("TEXT", "charlie-late"), [b"3"])
+        self.assertEqual(search("TEXT", "alpha-text"), [b"1"])
+        # The attachment's bytes are not text: never found.
+        self.assertEqual(search("BODY", "000100"), [])
+        self.assertEqual(search("FROM", "sender", "HEADER", "X-Late",
+                                "bravo"), [b"2"])
+        c.logout()
+
     def test_fetch_survives_expunge_and_unlink(self):
         # Larger than the socket buffers can take (tcp_wmem's 4 MiB).
         body = big_body(12288)

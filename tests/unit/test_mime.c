@@ -9,9 +9,11 @@
  * prefix, and refusal of every truncated or corrupted record.
  */
 #include "harness.h"
+#include "casemap.h"
 #include "charset.h"
 #include "mime.h"
 #include "msgrec.h"
+#include "msgsearch.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -1027,6 +1029,87 @@ TEST(corpus_expected)
 	CHECK(n >= 30);
 }
 
+/* msgsearch_match over [raw, raw + n) and over the whole, for one key. */
+static void
+same_answer(const struct msgrec *r, const char *raw, size_t len, size_t n,
+    enum msgsearch_kind kind, const char *field, const char *needle,
+    size_t nlen, const char *name)
+{
+	struct msgsearch_cache a, b;
+	struct buf k = BUF_INIT;
+	bool whole, part;
+
+	(void)casemap_key(needle, nlen, &k);
+	buf_append(&k, "", 1);
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	whole = msgsearch_match(r, raw, len, kind, field, k.data, k.len - 1,
+	    &a);
+	part = msgsearch_match(r, raw, n, kind, field, k.data, k.len - 1, &b);
+	if (whole != part)
+		harness_fail(__FILE__, __LINE__, "%s: kind %d field %s: %d for "
+		    "the whole, %d for its first %zu bytes", name, (int)kind,
+		    field, whole, part, n);
+	msgsearch_cache_clear(&a);
+	msgsearch_cache_clear(&b);
+	buf_clear(&k);
+}
+
+/*
+ * What storaged reads of a big message for SEARCH (msgsearch_raw_needed,
+ * msgsearch_header_end) answers every key as the whole message does: for
+ * needles taken from the message's text part, its end and its header.
+ */
+static void
+check_search_prefix(const struct msgrec *r, const char *raw, size_t len,
+    const char *name)
+{
+	static const char *const fields[] = { "subject", "received",
+	    "content-type", "x-none" };
+	const struct msgrec_part *pt;
+	const char *needles[4];
+	size_t nlens[4], n, h, i, j;
+
+	n = msgsearch_raw_needed(r, len);
+	CHECK(n <= len);
+	needles[0] = "the";
+	nlens[0] = 3;
+	needles[1] = raw + (len > 8 ? len - 8 : 0);
+	nlens[1] = len > 8 ? 6 : len;
+	needles[2] = raw;
+	nlens[2] = len > 40 ? 12 : len;
+	needles[3] = "";
+	nlens[3] = 0;
+	for (i = 0; i < r->nparts; i++) {
+		pt = &r->parts[i];
+		if (pt->type != NULL && strcmp(pt->type, "text") == 0 &&
+		    pt->body_end >= pt->body_off + 24 && pt->body_end <= len) {
+			needles[3] = raw + pt->body_off +
+			    (pt->body_end - pt->body_off) / 2;
+			nlens[3] = 10;
+			break;
+		}
+	}
+	for (i = 0; i < 4; i++) {
+		same_answer(r, raw, len, n, MSGSEARCH_BODY, "", needles[i],
+		    nlens[i], name);
+		same_answer(r, raw, len, n, MSGSEARCH_TEXT, "", needles[i],
+		    nlens[i], name);
+		for (j = 0; j < sizeof(fields) / sizeof(fields[0]); j++)
+			same_answer(r, raw, len, n, MSGSEARCH_HEADER,
+			    fields[j], needles[i], nlens[i], name);
+	}
+	/* Without a record (HEADER alone): the header, if it ends. */
+	if ((h = msgsearch_header_end(raw, len)) > 0) {
+		CHECK(h <= len);
+		CHECK(raw[h - 1] == '\n');
+		for (i = 0; i < 4; i++)
+			for (j = 0; j < sizeof(fields) / sizeof(fields[0]); j++)
+				same_answer(NULL, raw, len, h, MSGSEARCH_HEADER,
+				    fields[j], needles[i], nlens[i], name);
+	}
+}
+
 TEST(corpus_all)
 {
 	const char *dir = corpus_dir();
@@ -1077,6 +1160,7 @@ TEST(corpus_all)
 			for (i = 0; i < r.nparts; i++)
 				CHECK(r.parts[i].body_end <= len);
 			CHECK_INT(r.s.size, len);
+			check_search_prefix(&r, data, len, name);
 			msgrec_close(&r);
 		}
 		total += len;

@@ -36,6 +36,12 @@
 
 #define FETCH_CHUNK		1024		/* UIDs per MSG_FETCH */
 #define FETCH_SLICE		(512u * 1024)	/* bytes per MSG_BODY */
+/*
+ * Sections spanning this much are read through MSG_BODY_FILE: the store
+ * keeps messages this big as files (store/blob.h, BLOB_FILE_MIN) and
+ * hands over a descriptor of the file instead of copying it.
+ */
+#define FETCH_FILE_AT		(256u * 1024)
 #define FETCH_OUT_HIGH		(256u * 1024)	/* wait for the client */
 #define FETCH_FLUSH_AT		(64u * 1024)	/* send what is written */
 #define FETCH_MAX_SECTIONS	32
@@ -1293,18 +1299,19 @@ fetch_prefetch(struct fetch_ctx *x, struct imap_msg *m)
 	    (store = imapd_store()) == NULL)
 		return false;
 	/*
-	 * The sections span more than a slice: the whole message is copied
-	 * (headers or a small part of a large message are read as a slice).
+	 * The sections span a big message's file: read through its
+	 * descriptor (headers or a small part of a large message are read
+	 * as a slice).
 	 */
-	if (end - off > FETCH_SLICE && fetch_prefetch_file(x, m))
+	if (end - off >= FETCH_FILE_AT && fetch_prefetch_file(x, m))
 		return true;
 	/*
-	 * A message of one slice is read whole.  Either way every section
-	 * is then served from what was read before its response began, and
-	 * nothing can go missing halfway through it when another session
-	 * expunges the message.
+	 * A small message is read whole.  Either way every section is then
+	 * served from what was read before its response began, and nothing
+	 * can go missing halfway through it when another session expunges
+	 * the message.
 	 */
-	if (m->size <= FETCH_SLICE) {
+	if (m->size < FETCH_FILE_AT) {
 		off = 0;
 		end = m->size;
 	}
@@ -1587,7 +1594,7 @@ fetch_chunk_request(struct fetch_ctx *x, ipc_reply_cb *cb, void *arg)
 	req.uids.p = vec.data;
 	req.uids.len = (uint32_t)vec.len;
 	req.with_record = fetch_needs_record(x);
-	req.body_max = fetch_wants_bodies(x) ? FETCH_SLICE : 0;
+	req.body_max = fetch_wants_bodies(x) ? FETCH_FILE_AT - 1 : 0;
 	id = ipc_request(store, IPC_T_MSG_FETCH, conn_id(s->conn), &req, cb,
 	    arg);
 	buf_clear(&vec);
