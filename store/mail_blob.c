@@ -122,7 +122,9 @@ struct mail_blob_read {
 	uint8_t			 hash[MSG_HASH_LEN];
 	size_t			 hash_len;
 	int			 fd;
+	bool			 file_ok;
 	uint64_t		 size;		/* out */
+	int			 file_fd;	/* out: the blob's file, or -1 */
 	char			 type[UPLOAD_TYPE_MAX + 1];
 };
 
@@ -133,7 +135,8 @@ mail_blob_file_work(struct store_db *db, MDB_txn *txn, void *arg,
 	struct mail_blob_read *r = arg;
 
 	return upload_file_op(db, txn, r->account_id, r->kind, r->hash,
-	    r->hash_len, r->email_id, r->now, r->fd, &r->size, r->type, err);
+	    r->hash_len, r->email_id, r->now, r->fd, r->file_ok, &r->file_fd,
+	    &r->size, r->type, err);
 }
 
 static void
@@ -145,7 +148,8 @@ mail_blob_file_reply(struct ipc_chan *c, const struct ipc_reqref *ref,
 
 	rep.size = r->size;
 	rep.type = r->type;
-	ipc_reply_ref(c, ref, IPC_S_OK, NULL, &rep);
+	ipc_reply_ref_fd(c, ref, IPC_S_OK, NULL, &rep, r->file_fd);
+	r->file_fd = -1;
 }
 
 static void
@@ -155,6 +159,8 @@ mail_blob_read_free(void *arg)
 
 	if (r->fd != -1)
 		close(r->fd);
+	if (r->file_fd != -1)
+		close(r->file_fd);
 	free(r);
 }
 
@@ -174,6 +180,8 @@ mail_blob_file(struct ipc_chan *c, const struct ipc_frame *f,
 	r->account_id = s->account_id;
 	r->kind = m->kind;
 	r->email_id = m->email_id;
+	r->file_ok = m->file_ok;
+	r->file_fd = -1;
 	r->now = storaged_now();
 	/* A hash of another length is refused by upload_file_op. */
 	r->hash_len = m->hash.len;

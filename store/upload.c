@@ -469,8 +469,8 @@ upload_memfd_check(int fd, struct store_error *err)
 static enum ipc_status
 upload_blob_find(struct store_db *db, MDB_txn *txn, uint64_t account_id,
     uint32_t kind, const uint8_t *hash, size_t hash_len, uint64_t email_id,
-    uint64_t now, struct blob_view *v, char type[UPLOAD_TYPE_MAX + 1],
-    struct store_error *err)
+    uint64_t now, struct blob_view *v, uint8_t hash_r[MSG_HASH_LEN],
+    char type[UPLOAD_TYPE_MAX + 1], struct store_error *err)
 {
 	struct message_rec *m;
 	struct upload_rec r;
@@ -480,9 +480,10 @@ upload_blob_find(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	if (kind == UPLOAD_KIND_UPLOAD) {
 		if (hash_len != MSG_HASH_LEN)
 			return db_error(err, IPC_S_NOTFOUND, "no such upload");
+		memcpy(hash_r, hash, MSG_HASH_LEN);
 		if ((st = upload_get(db, txn, account_id, hash, now, &r,
 		    err)) != IPC_S_OK ||
-		    (st = blob_view_get(db, txn, hash, v, NULL, err)) !=
+		    (st = blob_view_peek(db, txn, hash, v, err)) !=
 		    IPC_S_OK)
 			return st;
 		if (v->len != r.size) {
@@ -501,8 +502,10 @@ upload_blob_find(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	/* A message record holds every keyword: too big for the stack. */
 	m = xmalloc(sizeof(*m));
 	if ((st = message_get(db, txn, account_id, email_id, m, err)) ==
-	    IPC_S_OK)
-		st = blob_view_get(db, txn, m->hash, v, NULL, err);
+	    IPC_S_OK) {
+		st = blob_view_peek(db, txn, m->hash, v, err);
+		memcpy(hash_r, m->hash, MSG_HASH_LEN);
+	}
 	free(m);
 	return st;
 }
@@ -510,20 +513,42 @@ upload_blob_find(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 enum ipc_status
 upload_file_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
     uint32_t kind, const uint8_t *hash, size_t hash_len, uint64_t email_id,
-    uint64_t now, int fd, uint64_t *size_r, char type[UPLOAD_TYPE_MAX + 1],
-    struct store_error *err)
+    uint64_t now, int fd, bool file_ok, int *file_fd_r, uint64_t *size_r,
+    char type[UPLOAD_TYPE_MAX + 1], struct store_error *err)
 {
+	uint8_t h[MSG_HASH_LEN];
 	struct blob_view bv = { 0 };
+	struct stat sb;
 	const uint8_t *p;
 	enum ipc_status st;
 	size_t len, off = 0;
 	ssize_t n;
 
 	*size_r = 0;
+	*file_fd_r = -1;
 	type[0] = '\0';
 	if ((st = upload_memfd_check(fd, err)) != IPC_S_OK ||
 	    (st = upload_blob_find(db, txn, account_id, kind, hash, hash_len,
-	    email_id, now, &bv, type, err)) != IPC_S_OK)
+	    email_id, now, &bv, h, type, err)) != IPC_S_OK)
+		return st;
+	if (bv.p == NULL && file_ok) {
+		/* A file: its descriptor, read as it is. */
+		if ((st = blob_fd_get(db, txn, h, file_fd_r, &len, err)) !=
+		    IPC_S_OK)
+			return st;
+		if (*file_fd_r == -1 || fstat(*file_fd_r, &sb) == -1 ||
+		    (uint64_t)sb.st_size != len || len != bv.len) {
+			if (*file_fd_r != -1)
+				close(*file_fd_r);
+			*file_fd_r = -1;
+			return db_error(err, IPC_S_INTERNAL, "blob file is "
+			    "not of its size %zu", bv.len);
+		}
+		*size_r = len;
+		return IPC_S_OK;
+	}
+	if (bv.p == NULL && (st = blob_view_get(db, txn, h, &bv, NULL,
+	    err)) != IPC_S_OK)
 		return st;
 	p = bv.p;
 	len = bv.len;

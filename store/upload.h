@@ -124,7 +124,9 @@ enum ipc_status upload_usage(struct store_db *db, MDB_txn *txn,
  * raw message of its email email_id (type ""); the size goes to *size_r.
  * fd must be an empty, writable memfd without write seals (storaged writes
  * only to memory the worker made for it: a file, pipe or socket could make
- * it block or write where the worker cannot).  Runs in read (or write)
+ * it block or write where the worker cannot).  With file_ok, a blob kept
+ * as a file is not written: a read-only descriptor of the file goes to
+ * *file_fd_r (the caller's), which is -1 otherwise.  Runs in read (or write)
  * transaction txn.  Returns IPC_S_OK; IPC_S_NOTFOUND for an unknown kind
  * or hash length, a missing or expired upload, a missing email, or those of
  * another account; IPC_S_INVALID for a bad descriptor or a failed write;
@@ -133,8 +135,8 @@ enum ipc_status upload_usage(struct store_db *db, MDB_txn *txn,
 enum ipc_status upload_file_op(struct store_db *db, MDB_txn *txn,
 	    uint64_t account_id, uint32_t kind, const uint8_t *hash,
 	    size_t hash_len, uint64_t email_id, uint64_t now, int fd,
-	    uint64_t *size_r, char type[UPLOAD_TYPE_MAX + 1],
-	    struct store_error *err);
+	    bool file_ok, int *file_fd_r, uint64_t *size_r,
+	    char type[UPLOAD_TYPE_MAX + 1], struct store_error *err);
 
 /*
  * Deletes uploads of any account whose expiry is at or before now, at most

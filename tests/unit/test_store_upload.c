@@ -153,7 +153,7 @@ read_blob(struct store_db *db, uint64_t acct, uint32_t kind,
 	enum ipc_status st;
 	MDB_txn *txn;
 	ssize_t n;
-	int fd = memfd_of(NULL, 0);
+	int fd = memfd_of(NULL, 0), ffd = -1;
 
 	out[0] = '\0';
 	*size_r = 0;
@@ -162,13 +162,15 @@ read_blob(struct store_db *db, uint64_t acct, uint32_t kind,
 		return st;
 	}
 	st = upload_file_op(db, txn, acct, kind, hash,
-	    hash != NULL ? MSG_HASH_LEN : 0, email, now, fd, size_r, type,
-	    &err);
+	    hash != NULL ? MSG_HASH_LEN : 0, email, now, fd, true, &ffd,
+	    size_r, type, &err);
 	db_abort(&txn);
 	if (st == IPC_S_OK) {
-		n = pread(fd, out, outlen - 1, 0);
+		n = pread(ffd != -1 ? ffd : fd, out, outlen - 1, 0);
 		out[n > 0 ? n : 0] = '\0';
 	}
+	if (ffd != -1)
+		close(ffd);
 	close(fd);
 	return st;
 }
@@ -369,34 +371,39 @@ TEST(test_upload_read_back)
 	{
 		MDB_txn *txn;
 		char path[64];
-		int p[2], ro;
+		int p[2], ro, ffd;
 
 		CHECK_INT(db_begin(&db, false, &txn, &err), IPC_S_OK);
 		fd = memfd_of("x", 1);
 		CHECK_INT(upload_file_op(&db, txn, acct, 0, h, MSG_HASH_LEN,
-		    0, NOW, fd, &size, type, &err), IPC_S_INVALID);
+		    0, NOW, fd, false, &ffd, &size, type, &err),
+		    IPC_S_INVALID);
 		close(fd);
 		fd = memfd_of(NULL, 0);
 		CHECK_INT(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE), 0);
 		CHECK_INT(upload_file_op(&db, txn, acct, 0, h, MSG_HASH_LEN,
-		    0, NOW, fd, &size, type, &err), IPC_S_INVALID);
+		    0, NOW, fd, false, &ffd, &size, type, &err),
+		    IPC_S_INVALID);
 		close(fd);
 		fd = memfd_of(NULL, 0);
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 		ro = open(path, O_RDONLY | O_CLOEXEC);
 		CHECK(ro != -1);
 		CHECK_INT(upload_file_op(&db, txn, acct, 0, h, MSG_HASH_LEN,
-		    0, NOW, ro, &size, type, &err), IPC_S_INVALID);
+		    0, NOW, ro, false, &ffd, &size, type, &err),
+		    IPC_S_INVALID);
 		CHECK_INT(lseek(fd, 0, SEEK_END), 0);
 		close(ro);
 		close(fd);
 		CHECK_INT(pipe(p), 0);
 		CHECK_INT(upload_file_op(&db, txn, acct, 0, h, MSG_HASH_LEN,
-		    0, NOW, p[1], &size, type, &err), IPC_S_INVALID);
+		    0, NOW, p[1], false, &ffd, &size, type, &err),
+		    IPC_S_INVALID);
 		close(p[0]);
 		close(p[1]);
 		CHECK_INT(upload_file_op(&db, txn, acct, 0, h, MSG_HASH_LEN,
-		    0, NOW, -1, &size, type, &err), IPC_S_INVALID);
+		    0, NOW, -1, false, &ffd, &size, type, &err),
+		    IPC_S_INVALID);
 		db_abort(&txn);
 	}
 out:
@@ -707,6 +714,61 @@ TEST(test_blob_file_email)
 	db_close(&db);
 }
 
+/*
+ * A blob kept as a file is read through a descriptor of that file when
+ * the caller takes one (file_ok), copied into the memfd otherwise.
+ */
+TEST(test_upload_big_as_file)
+{
+	struct store_db db;
+	struct store_error err;
+	char type[UPLOAD_TYPE_MAX + 1];
+	uint8_t h[MSG_HASH_LEN];
+	uint64_t acct, size;
+	size_t len = BLOB_FILE_MIN + 100;
+	char *big = malloc(len + 1), *back = malloc(len + 1);
+	struct upload_job *j;
+	MDB_txn *txn;
+	int fd, ffd;
+
+	memset(big, 'b', len);
+	big[len] = '\0';
+	if (open_fresh(&db) == -1) {
+		free(big);
+		free(back);
+		return;
+	}
+	acct = add_account(&db, "alice@example.org");
+	CHECK_INT(upload(&db, acct, big, NOW, &j), IPC_S_OK);
+	memcpy(h, j->hash, sizeof(h));
+	upload_job_free(&j);
+	CHECK_INT(db_begin(&db, false, &txn, &err), IPC_S_OK);
+	fd = memfd_of(NULL, 0);
+	CHECK_INT(upload_file_op(&db, txn, acct, 0, h, MSG_HASH_LEN, 0, NOW,
+	    fd, true, &ffd, &size, type, &err), IPC_S_OK);
+	CHECK_INT(size, len);
+	CHECK(ffd != -1);
+	CHECK(lseek(fd, 0, SEEK_END) == 0);		/* not written */
+	CHECK(fcntl(ffd, F_GET_SEALS) == -1);		/* not a memfd */
+	CHECK(fcntl(ffd, F_GETFL) != -1 &&
+	    (fcntl(ffd, F_GETFL) & O_ACCMODE) == O_RDONLY);
+	CHECK(pread(ffd, back, len + 1, 0) == (ssize_t)len &&
+	    memcmp(back, big, len) == 0);
+	close(ffd);
+	close(fd);
+	fd = memfd_of(NULL, 0);
+	CHECK_INT(upload_file_op(&db, txn, acct, 0, h, MSG_HASH_LEN, 0, NOW,
+	    fd, false, &ffd, &size, type, &err), IPC_S_OK);
+	CHECK_INT(ffd, -1);
+	CHECK(pread(fd, back, len + 1, 0) == (ssize_t)len &&
+	    memcmp(back, big, len) == 0);
+	close(fd);
+	db_abort(&txn);
+	db_close(&db);
+	free(big);
+	free(back);
+}
+
 TEST(test_upload_purge)
 {
 	static const char mine[] = "alice only", both[] = "both of them";
@@ -892,6 +954,7 @@ static const struct harness_test tests[] = {
 	TEST_ENTRY(test_upload_limit),
 	TEST_ENTRY(test_upload_sweep),
 	TEST_ENTRY(test_blob_file_email),
+	TEST_ENTRY(test_upload_big_as_file),
 	TEST_ENTRY(test_upload_purge),
 	TEST_ENTRY(test_upload_writer),
 	TEST_ENTRY(test_migration_v4_uploads),

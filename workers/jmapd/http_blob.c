@@ -257,8 +257,13 @@ blob_file_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	struct blob_dl *d = s->dl;
 	struct buf extra = BUF_INIT;
 	const char *type;
+	int file_fd;
 
-	(void)c;
+	if (st == IPC_S_OK && (file_fd = ipc_chan_take_fd(c)) != -1) {
+		/* The store's own file of the blob: served from there. */
+		close(d->fd);
+		d->fd = file_fd;
+	}
 	s->dl = NULL;
 	http_session_wait(s, 0);
 	if (st != IPC_S_OK) {
@@ -414,6 +419,7 @@ blob_part_record_cb(struct ipc_chan *c, enum ipc_status st,
 		    "made now, try again");
 		return;
 	}
+	m.file_ok = true;
 	id = ipc_request_fd(store, IPC_T_BLOB_FILE, conn_id(s->conn), &m, fd,
 	    blob_file_cb, s);
 	if (id != 0)
@@ -524,6 +530,7 @@ http_blob_download(struct http_session *s)
 		return;
 	}
 	s->dl = d;
+	m.file_ok = true;
 	id = ipc_request_fd(store, IPC_T_BLOB_FILE, conn_id(s->conn), &m, fd,
 	    blob_file_cb, s);
 	if (id != 0)
