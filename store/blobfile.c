@@ -4,12 +4,15 @@
  * list tagged with the id of the write transaction that dropped each file,
  * or renamed it in (its operation may still be aborted):
  * LMDB serializes write transactions but another one (the loop's, the
- * writer thread's) may begin the moment a commit returns, so the list is
- * processed only up to the committed id, each name checked again against
- * the committed index (a name it holds stays), and a later transaction
- * that renames the name in replaces its entry under the same mutex.  An
- * aborted write transaction leaves its entries to the next commit, whose
- * id is the same or higher.
+ * writer thread's) may begin the moment a commit returns, so each entry
+ * gets a number as it is listed, and the list is processed only up to
+ * the number it stood at when the last successful commit began (the
+ * entries of transactions that have ended: committed, aborted, or that
+ * changed nothing, which LMDB commits without a new id), each name
+ * checked against the committed index (a name it holds stays); a later
+ * transaction that renames the name in replaces its entry under the same
+ * mutex.  An aborted write transaction's entries wait for the next
+ * commit.
  */
 #include "blobfile.h"
 #include "log.h"
@@ -31,6 +34,7 @@
 struct blobfile_gone {
 	uint8_t		 hash[MSG_HASH_LEN];
 	uint64_t	 txnid;
+	uint64_t	 seq;		/* when it was listed */
 };
 
 /* A read transaction that is open, and the snapshot it reads. */
@@ -48,8 +52,8 @@ struct blobfile {
 	uint64_t		 dirty_txnid;
 	struct blobfile_gone	*gone;
 	size_t			 ngone, capgone;
-	/* The last write transaction committed (blobfile_post_commit). */
-	uint64_t		 committed;
+	uint64_t		 seq;		/* of the last entry listed */
+	uint64_t		 resolved;	/* entries up to it are done */
 	/* Open read transactions (blobfile_reader_begin). */
 	struct blobfile_reader	*readers;
 	size_t			 nreaders, capreaders;
@@ -209,6 +213,7 @@ blobfile_check_later(struct blobfile *bf, uint64_t txnid,
 	}
 	memcpy(bf->gone[bf->ngone].hash, hash, MSG_HASH_LEN);
 	bf->gone[bf->ngone].txnid = txnid;
+	bf->gone[bf->ngone].seq = ++bf->seq;
 	bf->ngone++;
 }
 
@@ -258,19 +263,17 @@ blobfile_gone(struct blobfile *bf, uint64_t txnid,
 }
 
 int
-blobfile_pre_commit(struct blobfile *bf, uint64_t txnid,
+blobfile_pre_commit(struct blobfile *bf, uint64_t txnid, uint64_t *mark_r,
     struct store_error *err)
 {
 	bool dirty;
 
-	/*
-	 * A read transaction's id is the last committed one, below that of
-	 * any write transaction that renamed since: it syncs nothing.
-	 */
 	pthread_mutex_lock(&bf->mtx);
 	dirty = bf->dirty && txnid >= bf->dirty_txnid;
 	if (dirty)
 		bf->dirty = false;
+	/* Listed so far: by this transaction, or ones that ended. */
+	*mark_r = bf->seq;
 	pthread_mutex_unlock(&bf->mtx);
 	if (dirty && fsync(bf->dirfd) == -1) {
 		pthread_mutex_lock(&bf->mtx);
@@ -324,15 +327,14 @@ blobfile_reap(struct store_db *db)
 	size_t i;
 
 	pthread_mutex_lock(&bf->mtx);
-	if (bf->ngone == 0) {
+	if (bf->ngone == 0 ||
+	    mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn) != 0) {
 		pthread_mutex_unlock(&bf->mtx);
-		return;
+		return;		/* no read transaction: try later */
 	}
-	if (mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn) != 0)
-		txn = NULL;
 	for (i = 0; i < bf->ngone; ) {
-		if (bf->gone[i].txnid > bf->committed) {
-			i++;
+		if (bf->gone[i].seq > bf->resolved) {
+			i++;	/* its transaction may be under way */
 			continue;
 		}
 		if (!blobfile_indexed(db, txn, bf->gone[i].hash)) {
@@ -345,27 +347,36 @@ blobfile_reap(struct store_db *db)
 			    errno != ENOENT)
 				log_warnx("blob file %s: unlink: %s", name,
 				    strerror(errno));
-		} else if (txn == NULL) {
-			i++;	/* no read transaction: try later */
-			continue;
 		}
 		bf->gone[i] = bf->gone[--bf->ngone];
 	}
 	pthread_mutex_unlock(&bf->mtx);
-	if (txn != NULL)
-		mdb_txn_abort(txn);
+	mdb_txn_abort(txn);
 }
 
 void
-blobfile_post_commit(struct store_db *db, uint64_t txnid)
+blobfile_post_commit(struct store_db *db, uint64_t mark)
 {
 	struct blobfile *bf = db->files;
 
 	pthread_mutex_lock(&bf->mtx);
-	if (txnid > bf->committed)
-		bf->committed = txnid;
+	if (mark > bf->resolved)
+		bf->resolved = mark;
 	pthread_mutex_unlock(&bf->mtx);
 	blobfile_reap(db);
+}
+
+bool
+blobfile_is_reader(struct blobfile *bf, MDB_txn *txn)
+{
+	bool found = false;
+	size_t i;
+
+	pthread_mutex_lock(&bf->mtx);
+	for (i = 0; i < bf->nreaders && !found; i++)
+		found = bf->readers[i].txn == txn;
+	pthread_mutex_unlock(&bf->mtx);
+	return found;
 }
 
 int

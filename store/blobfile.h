@@ -88,16 +88,21 @@ enum ipc_status blobfile_link(struct blobfile *bf, uint64_t txnid,
 void	blobfile_gone(struct blobfile *bf, uint64_t txnid,
 	    const uint8_t hash[MSG_HASH_LEN]);
 /*
- * Called by db_commit for transaction txnid: before the LMDB commit,
- * syncs blobs/ if that transaction renamed a file into it (-1 with err
- * if that fails: the commit must not happen); after the commit, unlinks
- * the files dropped by transactions up to txnid that the committed store
- * no longer references, once no read transaction that began before the
- * drop is open (the last of those unlinks them as it ends).
+ * Called by db_commit around the commit of write transaction txnid:
+ * blobfile_pre_commit syncs blobs/ if that transaction renamed a file
+ * into it (-1 with err if that fails: the commit must not happen), and
+ * notes in *mark_r how far the files to check were listed;
+ * blobfile_post_commit, after a successful commit, unlinks those listed
+ * up to mark that the committed store does not reference (dropped, or
+ * renamed in by an operation that was aborted), once no read transaction
+ * that began before the drop is open (the last of those unlinks them as
+ * it ends).
  */
 int	blobfile_pre_commit(struct blobfile *bf, uint64_t txnid,
-	    struct store_error *err);
-void	blobfile_post_commit(struct store_db *db, uint64_t txnid);
+	    uint64_t *mark_r, struct store_error *err);
+void	blobfile_post_commit(struct store_db *db, uint64_t mark);
+/* Whether txn is a read transaction blobfile_reader_begin began. */
+bool	blobfile_is_reader(struct blobfile *bf, MDB_txn *txn);
 /*
  * db_begin's read transactions: begins one (mdb_txn_begin's result) and
  * counts it open until blobfile_reader_end, so that a file it may still

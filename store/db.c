@@ -119,27 +119,30 @@ db_commit(MDB_txn **txn, struct store_error *err)
 	struct timespec t0, t1;
 	MDB_txn *t = *txn;
 	struct store_db *db = mdb_env_get_userctx(mdb_txn_env(t));
-	uint64_t id = mdb_txn_id(t);
+	uint64_t id = mdb_txn_id(t), mark = 0;
+	bool files, reader;
 	int rc;
 
 	*txn = NULL;
+	files = db != NULL && db->files != NULL;
+	reader = files && blobfile_is_reader(db->files, t);
 	if (LOG_IS_TRACE(LOG_TRACE_TXN))
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* Files renamed into blobs/ must be there before what names them. */
-	if (db != NULL && db->files != NULL &&
-	    blobfile_pre_commit(db->files, id, err) == -1) {
+	if (files && !reader &&
+	    blobfile_pre_commit(db->files, id, &mark, err) == -1) {
 		mdb_txn_abort(t);
 		return IPC_S_INTERNAL;
 	}
 	rc = mdb_txn_commit(t);
 	/* A read transaction ends here (t is only compared). */
-	if (db != NULL && db->files != NULL)
+	if (reader)
 		blobfile_reader_end(db, t);
 	if (rc != 0)
 		return db_mdb_error(err, rc, "commit");
 	/* And files are unlinked only once the commit is durable. */
-	if (db != NULL && db->files != NULL)
-		blobfile_post_commit(db, id);
+	if (files && !reader)
+		blobfile_post_commit(db, mark);
 	if (LOG_IS_TRACE(LOG_TRACE_TXN)) {
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		log_trace(LOG_TRACE_TXN, "txn commit usec=%lld",

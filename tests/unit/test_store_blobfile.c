@@ -441,6 +441,53 @@ TEST(test_reader_keeps_file)
 	free(big);
 }
 
+/* A read transaction begun and ended on a thread of its own. */
+static void *
+brief_reader(void *arg)
+{
+	struct store_db *db = arg;
+	struct store_error err;
+	MDB_txn *txn;
+
+	if (db_begin(db, false, &txn, &err) == IPC_S_OK)
+		db_abort(&txn);
+	return NULL;
+}
+
+/*
+ * A write transaction that changed nothing commits without a new id
+ * (LMDB keeps the last), so the next one has its id: a file that one
+ * renames in stays while it is under way, whatever readers end
+ * meanwhile (they reap what committed transactions dropped).
+ */
+TEST(test_link_after_empty_commit)
+{
+	const char *dir = fresh_dir();
+	struct store_error err;
+	struct store_db db;
+	uint8_t *big = malloc(BIG), h[MSG_HASH_LEN];
+	pthread_t th;
+	MDB_txn *txn;
+
+	CHECK(open_db(&db, dir) == 0);
+	make_bytes(big, BIG, 9);
+	blob_hash(big, BIG, h);
+	CHECK_INT(db_begin(&db, true, &txn, &err), IPC_S_OK);
+	CHECK_INT(db_commit(&txn, &err), IPC_S_OK);		/* empty */
+	CHECK_INT(db_begin(&db, true, &txn, &err), IPC_S_OK);
+	CHECK_INT(blob_ref_tmp(&db, txn, h, big, BIG, NULL, NULL, &err),
+	    IPC_S_OK);
+	CHECK(file_of(dir, h));
+	CHECK(pthread_create(&th, NULL, brief_reader, &db) == 0);
+	CHECK(pthread_join(th, NULL) == 0);
+	CHECK(file_of(dir, h));			/* not taken for dropped */
+	CHECK_INT(db_commit(&txn, &err), IPC_S_OK);
+	CHECK(file_of(dir, h));
+	CHECK(reads_as(&db, h, big, BIG, true));
+	db_close(&db);
+	free(big);
+}
+
 static void
 write_file(const char *dir, const char *name)
 {
@@ -566,6 +613,7 @@ static const struct harness_test tests[] = {
 	TEST_ENTRY(test_aborted_link),
 	TEST_ENTRY(test_prepared_tmp),
 	TEST_ENTRY(test_reader_keeps_file),
+	TEST_ENTRY(test_link_after_empty_commit),
 	TEST_ENTRY(test_sweep),
 	TEST_ENTRY(test_crash_before_commit),
 	TEST_ENTRY(test_crash_after_commit),
