@@ -4,10 +4,14 @@
  * The count lives apart from the bytes so that sharing a blob rewrites
  * eight bytes, not the message.  A blob's kind (bytes in blobs, or a file
  * indexed in blob_files) is fixed when it is first stored: its size
- * decides, and a blob stored before version 9 stays in LMDB.
+ * decides, and a blob stored before version 9 stays in LMDB.  The index
+ * keeps a file's header too (up to BLOB_HEAD_MAX bytes), so that what
+ * reads only headers (SEARCH HEADER, FETCH of header fields) never opens
+ * the file.
  */
 #include "blob.h"
 #include "log.h"
+#include "msgsearch.h"
 #include "wire.h"
 
 #include <sys/mman.h>
@@ -63,10 +67,15 @@ blob_is_file_size(size_t len)
 	return len >= BLOB_FILE_MIN && len > 0;
 }
 
-/* Reads the size of the file of hash: IPC_S_OK, IPC_S_NOTFOUND or error. */
+/*
+ * Reads the index entry of the file of hash: its size, and its header
+ * (NULL and 0 when not kept), valid while txn lives.  IPC_S_OK,
+ * IPC_S_NOTFOUND or an error.
+ */
 static enum ipc_status
-blob_file_size(struct store_db *db, MDB_txn *txn, const uint8_t *hash,
-    uint64_t *size, struct store_error *err)
+blob_file_entry(struct store_db *db, MDB_txn *txn, const uint8_t *hash,
+    uint64_t *size, const void **head, size_t *head_len,
+    struct store_error *err)
 {
 	MDB_val k = { MSG_HASH_LEN, (void *)hash }, d;
 	int rc;
@@ -75,10 +84,21 @@ blob_file_size(struct store_db *db, MDB_txn *txn, const uint8_t *hash,
 		return IPC_S_NOTFOUND;
 	if (rc != 0)
 		return db_mdb_error(err, rc, "blob file index");
-	if (d.mv_size != 8)
+	if (d.mv_size < 8 || d.mv_size - 8 > BLOB_HEAD_MAX)
 		return db_error(err, IPC_S_INTERNAL, "corrupt blob file index");
 	*size = wire_be64_get(d.mv_data);
+	if (head != NULL) {
+		*head = d.mv_size > 8 ? (const uint8_t *)d.mv_data + 8 : NULL;
+		*head_len = d.mv_size - 8;
+	}
 	return IPC_S_OK;
+}
+
+static enum ipc_status
+blob_file_size(struct store_db *db, MDB_txn *txn, const uint8_t *hash,
+    uint64_t *size, struct store_error *err)
+{
+	return blob_file_entry(db, txn, hash, size, NULL, NULL, err);
 }
 
 /*
@@ -92,7 +112,8 @@ blob_store_file(struct store_db *db, MDB_txn *txn, const uint8_t *hash,
 	MDB_val k = { MSG_HASH_LEN, (void *)hash }, d;
 	struct blob_tmp own;
 	enum ipc_status st;
-	uint8_t b[8];
+	uint8_t *b;
+	size_t head;
 	int rc;
 
 	memset(&own, 0, sizeof(own));
@@ -106,11 +127,15 @@ blob_store_file(struct store_db *db, MDB_txn *txn, const uint8_t *hash,
 	blobfile_tmp_discard(db->files, &own);
 	if (st != IPC_S_OK)
 		return st;
-	wire_be64_put(b, len);
-	d.mv_size = sizeof(b);
-	d.mv_data = b;
-	if ((rc = mdb_put(txn, db->blob_files, &k, &d, 0)) != 0)
+	/* The size, and the header if it ends within BLOB_HEAD_MAX. */
+	head = msgsearch_header_end(p, len < BLOB_HEAD_MAX ? len :
+	    BLOB_HEAD_MAX);
+	d.mv_size = 8 + head;
+	if ((rc = mdb_put(txn, db->blob_files, &k, &d, MDB_RESERVE)) != 0)
 		return db_mdb_error(err, rc, "blob file index write");
+	b = d.mv_data;
+	wire_be64_put(b, len);
+	memcpy(b + 8, p, head);
 	return IPC_S_OK;
 }
 
@@ -311,8 +336,8 @@ blob_view_peek(struct store_db *db, MDB_txn *txn,
 	}
 	if (rc != MDB_NOTFOUND)
 		return db_mdb_error(err, rc, "blob read");
-	if (db->files == NULL || (st = blob_file_size(db, txn, hash, &size,
-	    err)) == IPC_S_NOTFOUND)
+	if (db->files == NULL || (st = blob_file_entry(db, txn, hash, &size,
+	    &v->head, &v->head_len, err)) == IPC_S_NOTFOUND)
 		return db_error(err, IPC_S_NOTFOUND, "no such blob");
 	if (st == IPC_S_OK)
 		v->len = (size_t)size;
@@ -362,28 +387,31 @@ blob_read(struct store_db *db, MDB_txn *txn, const uint8_t hash[MSG_HASH_LEN],
     uint64_t offset, size_t length, struct buf *out, size_t *len_r,
     struct store_error *err)
 {
-	MDB_val k = { MSG_HASH_LEN, (void *)hash }, d;
+	struct blob_view v;
 	enum ipc_status st;
 	size_t n, got = 0;
 	ssize_t r;
 	int fd = -1;
 
 	*len_r = 0;
-	if (mdb_get(txn, db->blobs, &k, &d) == 0) {
-		*len_r = d.mv_size;
-		if (offset < d.mv_size) {
-			n = d.mv_size - offset < length ?
-			    (size_t)(d.mv_size - offset) : length;
-			buf_append(out, (const uint8_t *)d.mv_data + offset, n);
-		}
+	if ((st = blob_view_peek(db, txn, hash, &v, err)) != IPC_S_OK)
+		return st;
+	*len_r = v.len;
+	n = offset < v.len ? (v.len - offset < length ?
+	    (size_t)(v.len - offset) : length) : 0;
+	/* In LMDB, or in the file's header the index keeps. */
+	if (v.p != NULL || (v.head != NULL && offset + n <= v.head_len)) {
+		buf_append(out, (const uint8_t *)(v.p != NULL ? v.p :
+		    v.head) + offset, n);
 		return IPC_S_OK;
 	}
 	if ((st = blob_fd_get(db, txn, hash, &fd, len_r, err)) != IPC_S_OK)
 		return st;
-	if (fd == -1)
+	if (fd == -1 || *len_r != v.len) {
+		if (fd != -1)
+			close(fd);
 		return db_error(err, IPC_S_NOTFOUND, "no such blob");
-	n = offset < *len_r ? (*len_r - offset < length ?
-	    (size_t)(*len_r - offset) : length) : 0;
+	}
 	buf_reserve(out, n);
 	while (got < n) {
 		r = pread(fd, buf_tail(out) + got, n - got,

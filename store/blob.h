@@ -25,6 +25,8 @@
 #ifndef BLOB_FILE_MIN
 #define BLOB_FILE_MIN	(256u * 1024)
 #endif
+/* A file's header is kept in its index entry up to this size. */
+#define BLOB_HEAD_MAX	(16u * 1024)
 
 /* Computes the hash of [p, p + len) into hash (safe on any thread). */
 void	blob_hash(const void *p, size_t len, uint8_t hash[MSG_HASH_LEN]);
@@ -78,6 +80,9 @@ struct blob_view {
 	size_t		 len;
 	void		*map;		/* NULL: p is in the map of LMDB */
 	size_t		 map_len;
+	/* blob_view_peek of a file: its header, if the index keeps it */
+	const void	*head;
+	size_t		 head_len;
 };
 /*
  * Points v at the bytes of blob hash, valid until blob_view_release(v)
@@ -91,8 +96,10 @@ enum ipc_status blob_view_get(struct store_db *db, MDB_txn *txn,
 	    uint64_t *refs_r, struct store_error *err);
 /*
  * blob_view_get without the mapping of a file: v as blob_view_get gives
- * it for a blob kept in LMDB; for a file, v->p NULL and v->len its size,
- * the caller reading what it needs with blob_read.
+ * it for a blob kept in LMDB; for a file, v->p NULL, v->len its size and
+ * v->head its header when its index keeps it (blob_files; v->head_len
+ * bytes, up to and with the blank line, in the LMDB map), the caller
+ * reading what else it needs with blob_read.
  */
 enum ipc_status blob_view_peek(struct store_db *db, MDB_txn *txn,
 	    const uint8_t hash[MSG_HASH_LEN], struct blob_view *v,
@@ -103,7 +110,8 @@ void	blob_view_release(struct blob_view *v);
  * Appends bytes [offset, offset + length) of blob hash (fewer at its end)
  * to out, and its whole size to *len_r: read from a file with pread, not
  * mapped, so that a small read of a big blob costs no mapping (an unmap
- * interrupts every core that runs another thread of storaged).  Safe on
+ * interrupts every core that runs another thread of storaged), or from
+ * its header in the index when that holds them all.  Safe on
  * any thread with its own txn.  Returns IPC_S_OK, IPC_S_NOTFOUND or an
  * error.
  */

@@ -77,7 +77,9 @@
  * data directory, blobs/<64 hex of the hash> (blob.h); a blob is in blobs
  * or in blob_files, never both, and blob_refs counts both kinds:
  *
- *	blob_files	hash32 -> u64 BE size of the file blobs/<hex>
+ *	blob_files	hash32 -> u64 BE size of the file blobs/<hex>, then
+ *			the message's header (to its blank line) if it is
+ *			at most BLOB_HEAD_MAX bytes
  */
 #ifndef BULWARK_DB_H
 #define BULWARK_DB_H

@@ -467,6 +467,12 @@ mail_search_read(struct store_db *db, MDB_txn *txn, const uint8_t *hash,
 		*len = b->len;
 		return IPC_S_OK;
 	}
+	if (mr == NULL && bv->head != NULL) {
+		/* The header the index keeps: no file to open. */
+		*raw = bv->head;
+		*len = bv->head_len;
+		return IPC_S_OK;
+	}
 	for (i = 0; mr == NULL && i < 2; i++) {
 		want = i == 0 ? MAIL_SEARCH_HEAD_FIRST : MAIL_SEARCH_HEAD_READ;
 		if ((st = blob_read(db, txn, hash, b->len, want - b->len, b,

@@ -441,6 +441,80 @@ TEST(test_reader_keeps_file)
 	free(big);
 }
 
+/* Removes dir/blobs/<hex of hash> behind the store's back. */
+static void
+remove_file_of(const char *dir, const uint8_t *hash)
+{
+	char hex[2 * MSG_HASH_LEN + 1], path[512];
+
+	sodium_bin2hex(hex, sizeof(hex), hash, MSG_HASH_LEN);
+	snprintf(path, sizeof(path), "%s/blobs/%s", dir, hex);
+	(void)unlink(path);
+}
+
+/* blob_read of [off, off + n) of hash in a fresh read transaction. */
+static enum ipc_status
+read_range(struct store_db *db, const uint8_t *hash, uint64_t off, size_t n,
+    struct buf *out)
+{
+	struct store_error err;
+	enum ipc_status st;
+	MDB_txn *txn;
+	size_t len;
+
+	buf_reset(out);
+	if ((st = db_begin(db, false, &txn, &err)) != IPC_S_OK)
+		return st;
+	st = blob_read(db, txn, hash, off, n, out, &len, &err);
+	db_abort(&txn);
+	return st;
+}
+
+/*
+ * The index keeps a file's header (to its blank line, up to
+ * BLOB_HEAD_MAX): a read within it never opens the file.
+ */
+TEST(test_header_in_index)
+{
+	static const char hdr[] = "Subject: kept\r\nX-A: b\r\n\r\n";
+	const char *dir = fresh_dir();
+	struct store_db db;
+	struct buf out = BUF_INIT;
+	uint8_t *big = malloc(BIG), h[MSG_HASH_LEN], g[MSG_HASH_LEN];
+	size_t hl = sizeof(hdr) - 1;
+
+	if (BIG < BLOB_HEAD_MAX + 16) {
+		free(big);
+		return;		/* forced files: too small for the case */
+	}
+	CHECK(open_db(&db, dir) == 0);
+	make_bytes(big, BIG, 10);
+	memcpy(big, hdr, hl);
+	blob_hash(big, BIG, h);
+	CHECK_INT(ref_one(&db, h, big, BIG, NULL, NULL), IPC_S_OK);
+	/* Read through the file, then with the file gone. */
+	CHECK_INT(read_range(&db, h, 0, hl + 100, &out), IPC_S_OK);
+	CHECK(out.len == hl + 100 && memcmp(out.data, big, hl + 100) == 0);
+	remove_file_of(dir, h);
+	CHECK_INT(read_range(&db, h, 0, hl, &out), IPC_S_OK);
+	CHECK(out.len == hl && memcmp(out.data, hdr, hl) == 0);
+	CHECK_INT(read_range(&db, h, 9, 4, &out), IPC_S_OK);
+	CHECK(out.len == 4 && memcmp(out.data, "kept", 4) == 0);
+	CHECK(read_range(&db, h, 0, hl + 1, &out) != IPC_S_OK);
+	/* A header longer than BLOB_HEAD_MAX is not kept. */
+	memset(big, 'x', BLOB_HEAD_MAX + 8);
+	memcpy(big, "X-Long: ", 8);
+	memcpy(big + BLOB_HEAD_MAX + 8, "\r\n\r\n", 4);
+	blob_hash(big, BIG, g);
+	CHECK_INT(ref_one(&db, g, big, BIG, NULL, NULL), IPC_S_OK);
+	CHECK_INT(read_range(&db, g, 0, 8, &out), IPC_S_OK);
+	remove_file_of(dir, g);
+	CHECK(read_range(&db, g, 0, 8, &out) != IPC_S_OK);
+	buf_clear(&out);
+	db_close(&db);
+	free(big);
+}
+
 /* A read transaction begun and ended on a thread of its own. */
 static void *
 brief_reader(void *arg)
@@ -614,6 +688,7 @@ static const struct harness_test tests[] = {
 	TEST_ENTRY(test_prepared_tmp),
 	TEST_ENTRY(test_reader_keeps_file),
 	TEST_ENTRY(test_link_after_empty_commit),
+	TEST_ENTRY(test_header_in_index),
 	TEST_ENTRY(test_sweep),
 	TEST_ENTRY(test_crash_before_commit),
 	TEST_ENTRY(test_crash_after_commit),
