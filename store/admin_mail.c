@@ -249,13 +249,12 @@ admin_message_get(struct ipc_chan *c, const struct ipc_frame *f,
 	struct ipc_MESSAGE_GET_rep rep;
 	struct message_rec mr;
 	struct store_error err;
-	struct blob_view bv = { 0 };
+	struct buf data = BUF_INIT;
 	struct account acc;
 	enum ipc_status st;
-	const void *p = NULL;
 	uint64_t email;
 	uint32_t mbox;
-	size_t len = 0, n;
+	size_t len = 0;
 	MDB_txn *txn;
 
 	if ((st = admin_mail_begin(sd, m->account, &acc, &txn, &err)) !=
@@ -269,25 +268,18 @@ admin_message_get(struct ipc_chan *c, const struct ipc_frame *f,
 	    &email, &err)) == IPC_S_OK &&
 	    (st = message_get(&sd->db, txn, acc.rec.id, email, &mr, &err)) ==
 	    IPC_S_OK)
-		st = blob_view_get(&sd->db, txn, mr.hash, &bv, NULL, &err);
-	p = bv.p;
-	len = bv.len;
+		st = blob_read(&sd->db, txn, mr.hash, m->offset,
+		    ADMIN_SLICE_MAX, &data, &len, &err);
+	db_abort(&txn);
 	if (st == IPC_S_OK && m->offset > len)
 		st = db_error(&err, IPC_S_INVALID, "offset past the end");
-	if (st != IPC_S_OK) {
-		blob_view_release(&bv);
-		db_abort(&txn);
+	if (st != IPC_S_OK)
 		ipc_reply(c, f, st, err.text, NULL);
-		return;
+	else {
+		rep.total = len;
+		rep.data.p = data.data;
+		rep.data.len = (uint32_t)data.len;
+		ipc_reply(c, f, IPC_S_OK, NULL, &rep);
 	}
-	n = len - (size_t)m->offset;
-	if (n > ADMIN_SLICE_MAX)
-		n = ADMIN_SLICE_MAX;
-	rep.total = len;
-	rep.data.p = (const uint8_t *)p + m->offset;
-	rep.data.len = (uint32_t)n;
-	/* The reply is encoded before the view and the transaction end. */
-	ipc_reply(c, f, IPC_S_OK, NULL, &rep);
-	blob_view_release(&bv);
-	db_abort(&txn);
+	buf_clear(&data);
 }

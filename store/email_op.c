@@ -368,27 +368,18 @@ email_op_body(struct store_db *db, MDB_txn *txn, uint64_t account_id,
     struct buf *data, struct store_error *err)
 {
 	struct message_rec *m;
-	struct blob_view bv;
 	enum ipc_status st;
-	uint64_t n;
+	size_t len = 0;
 
 	m = xmalloc(sizeof(*m));
 	st = message_get(db, txn, account_id, email_id, m, err);
 	if (st == IPC_S_OK)
-		st = blob_view_get(db, txn, m->hash, &bv, NULL, err);
+		st = blob_read(db, txn, m->hash, offset, length < MAIL_BODY_MAX ?
+		    length : MAIL_BODY_MAX, data, &len, err);
 	free(m);
 	if (st != IPC_S_OK)
 		return st;
-	*size_r = bv.len;
-	if (offset < bv.len) {
-		n = bv.len - offset;
-		if (n > length)
-			n = length;
-		if (n > MAIL_BODY_MAX)
-			n = MAIL_BODY_MAX;
-		buf_append(data, (const uint8_t *)bv.p + offset, (size_t)n);
-	}
-	blob_view_release(&bv);
+	*size_r = len;
 	return IPC_S_OK;
 }
 

@@ -791,7 +791,8 @@ submit_take_op(struct store_db *db, MDB_txn *txn, void *arg,
 			return st;
 		if (!found)
 			continue;
-		if ((st = blob_view_get(db, txn, r->hash, &bv, NULL, err)) ==
+		/* Its size only: the bytes are read after the commit. */
+		if ((st = blob_view_peek(db, txn, r->hash, &bv, err)) ==
 		    IPC_S_OK)
 			break;
 		if (st != IPC_S_NOTFOUND)
