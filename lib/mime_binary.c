@@ -67,14 +67,15 @@ mime_is_cte_field(const uint8_t *p, size_t n)
 /*
  * Appends the header block h (len bytes: the fields and the blank line
  * that ends them, if the part has one) without its Content-Transfer-
- * Encoding fields (folded lines included), with "base64" in their place
- * just before the blank line; a block without one gets it after the
- * fields, so that the body still starts after a blank line.
+ * Encoding fields (folded lines included), with the field cte (a whole
+ * line) in their place just before the blank line; a block without one
+ * gets it after the fields, so that the body still starts after a blank
+ * line.
  */
 static void
-mime_binary_header(struct buf *out, const uint8_t *h, size_t len)
+mime_binary_header(struct buf *out, const uint8_t *h, size_t len,
+    const char *cte)
 {
-	static const char cte[] = "Content-Transfer-Encoding: base64\r\n";
 	size_t i = 0, e, next, end;
 	bool skip = false;
 
@@ -85,7 +86,7 @@ mime_binary_header(struct buf *out, const uint8_t *h, size_t len)
 		end = e > i && h[e - 1] == '\r' ? e - 1 : e;
 		if (end == i) {
 			/* The blank line: the rest is the line itself. */
-			buf_append(out, cte, sizeof(cte) - 1);
+			buf_append(out, cte, strlen(cte));
 			buf_append(out, h + i, len - i);
 			return;
 		}
@@ -97,7 +98,7 @@ mime_binary_header(struct buf *out, const uint8_t *h, size_t len)
 	}
 	if (out->len > 0 && out->data[out->len - 1] != '\n')
 		buf_append(out, "\r\n", 2);
-	buf_append(out, cte, sizeof(cte) - 1);
+	buf_append(out, cte, strlen(cte));
 	buf_append(out, "\r\n", 2);
 }
 
@@ -138,7 +139,8 @@ mime_binary_encode(const void *data, size_t len, struct buf *out)
 			continue;
 		buf_append(out, d + at, p->hdr_off - at);
 		mime_binary_header(out, d + p->hdr_off,
-		    p->body_off - p->hdr_off);
+		    p->body_off - p->hdr_off,
+		    "Content-Transfer-Encoding: base64\r\n");
 		mime_b64_append(out, d + p->body_off,
 		    p->body_end - p->body_off);
 		/* The message's last line ends like the others. */
@@ -150,4 +152,40 @@ mime_binary_encode(const void *data, size_t len, struct buf *out)
 	mime_msg_free(&m);
 	stuck = memchr(out->data + start, '\0', out->len - start) != NULL;
 	return stuck ? MIME_BINARY_STUCK : MIME_BINARY_ENCODED;
+}
+
+bool
+mime_binary_decode(const void *data, size_t len, struct buf *out)
+{
+	const uint8_t *d = data;
+	const struct mime_part *p;
+	struct mime_msg *m;
+	size_t at = 0;
+	uint32_t i;
+	bool any = false;
+
+	if (len == 0 || (m = mime_parse(d, len)) == NULL) {
+		buf_append(out, d, len);
+		return false;
+	}
+	/* Pre-order: the leaves come in the order of their bytes. */
+	for (i = 0; i < m->nparts; i++) {
+		p = &m->parts[i];
+		if (p->hdr_off < at || p->body_end < p->body_off ||
+		    p->body_end > len || (p->enc != ME_BASE64 &&
+		    p->enc != ME_QP) || strcmp(p->type, "multipart") == 0 ||
+		    (i + 1 < m->nparts && m->parts[i + 1].parent == i))
+			continue;
+		buf_append(out, d + at, p->hdr_off - at);
+		mime_binary_header(out, d + p->hdr_off,
+		    p->body_off - p->hdr_off,
+		    "Content-Transfer-Encoding: binary\r\n");
+		mime_decode_body(p->enc, d + p->body_off,
+		    p->body_end - p->body_off, out);
+		at = p->body_end;
+		any = true;
+	}
+	buf_append(out, d + at, len - at);
+	mime_msg_free(&m);
+	return any;
 }

@@ -15,6 +15,7 @@
 #ifndef BULWARK_MIME_BINARY_H
 #define BULWARK_MIME_BINARY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -40,5 +41,15 @@ enum mime_binary {
  */
 enum mime_binary mime_binary_encode(const void *data, size_t len,
 	    struct buf *out);
+/*
+ * The other way, for FETCH BINARY of a whole message or of a part that
+ * holds others (RFC 3516 4.2: the section "after removing any CTE-related
+ * encoding"): appends to out the message of len bytes at data with every
+ * leaf body part in base64 or quoted-printable decoded and its
+ * Content-Transfer-Encoding fields replaced by "binary", as Dovecot
+ * answers; everything else is copied as it is.  Returns whether a part
+ * was decoded.
+ */
+bool	mime_binary_decode(const void *data, size_t len, struct buf *out);
 
 #endif

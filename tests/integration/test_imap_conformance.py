@@ -22,6 +22,10 @@ failed on, and checks the responses the RFCs require, worked out by hand:
 - APPEND of a literal8 with NUL (RFC 3516 4.4): the part is stored
   base64-encoded, so BODY[] can be sent, and BINARY[] gives back the
   octets; a NUL in a header cannot be encoded and is refused.
+- BINARY and BINARY.SIZE of the whole message and of parts that hold
+  others (imaptest "fetch-binary-mime"): RFC 9051 6.4.5 asks them of
+  leaves only, Dovecot answers them with every leaf decoded and marked
+  binary, and so does imapd (a NIL before).
 """
 import re
 import time
@@ -110,6 +114,34 @@ BINARY = (b"From: user@domain.org\r\n"
           b"Content-Transfer-Encoding: binary\r\n"
           b"\r\n"
           b"\x00-\xe4\r\n\r\n")
+
+# A multipart holding a base64 leaf and a message/rfc822 whose body is
+# quoted-printable, inside a nested multipart (part 2).
+MIXED = (b"From: user@domain.org\r\n"
+         b"Mime-Version: 1.0\r\n"
+         b"Content-Type: multipart/mixed; boundary=\"foo bar\"\r\n"
+         b"\r\n"
+         b"--foo bar\r\n"
+         b"Content-Type: text/plain\r\n"
+         b"\r\n"
+         b"plain\r\n"
+         b"--foo bar\r\n"
+         b"Content-Type: multipart/alternative; boundary=in\r\n"
+         b"\r\n"
+         b"--in\r\n"
+         b"Content-Type: application/x-b\r\n"
+         b"Content-Transfer-Encoding: base64\r\n"
+         b"\r\n"
+         b"aGVsbG8gd29ybGQ=\r\n"
+         b"--in--\r\n"
+         b"--foo bar\r\n"
+         b"Content-Type: message/rfc822\r\n"
+         b"\r\n"
+         b"Subject: inner\r\n"
+         b"Content-Transfer-Encoding: quoted-printable\r\n"
+         b"\r\n"
+         b"a=3Db\r\n"
+         b"--foo bar--\r\n")
 
 COMMENTED = (b"From: <user-from (comment)@ (comment) domain.org>\r\n"
              b"To: <user-to@domain.org>\r\n"
@@ -224,6 +256,43 @@ class ImapConformanceTest(unittest.TestCase):
         self.assertEqual(len(lines), 1, lines)
         self.assertEqual(lines[0].replace(b"~{", b"{", 1),
                          b"* 1 FETCH (BINARY[1] {16}\r\n%s)" % decoded)
+
+    # --- imaptest "fetch-binary-mime" ---
+    def test_binary_of_message_and_nonleaf_parts(self):
+        r = self.raw()
+        self.fresh(r, b"ConfBinMime")
+        r.append(b"A", b"ConfBinMime", MIXED)
+        leaf = (b"Content-Type: application/x-b\r\n"
+                b"Content-Transfer-Encoding: binary\r\n\r\nhello world")
+        inner = (b"Subject: inner\r\n"
+                 b"Content-Transfer-Encoding: binary\r\n\r\na=b")
+        # As BODY[2]: the CRLF before "--foo bar" is the delimiter's.
+        body2 = b"--in\r\n" + leaf + b"\r\n--in--"
+        whole = MIXED.replace(
+            b"Content-Transfer-Encoding: base64\r\n\r\n"
+            b"aGVsbG8gd29ybGQ=\r\n--in--",
+            b"Content-Transfer-Encoding: binary\r\n\r\n"
+            b"hello world\r\n--in--").replace(
+            b"Content-Transfer-Encoding: quoted-printable\r\n\r\na=3Db",
+            b"Content-Transfer-Encoding: binary\r\n\r\na=b")
+        want = [(b"BINARY[]", whole), (b"BINARY[2]", body2),
+                (b"BINARY[2.1]", b"hello world"), (b"BINARY[3]", inner),
+                (b"BINARY[1]", b"plain"), (b"BINARY[]<0.4>", whole[:4])]
+        for i, (item, data) in enumerate(want):
+            peek = item.replace(b"BINARY[", b"BINARY.PEEK[", 1)
+            lines, ok = r.cmd(b"B%d" % i, b"FETCH 1 (" + peek + b")")
+            self.assertTrue(ok.startswith(b"B%d OK" % i), ok)
+            name = item.split(b"<")[0] + (b"<0>" if b"<" in item else b"")
+            self.assertEqual(len(lines), 1, lines)
+            self.assertEqual(lines[0].replace(b"~{", b"{", 1),
+                             b"* 1 FETCH (%s {%d}\r\n%s)"
+                             % (name, len(data), data), item)
+            size = item.replace(b"BINARY[", b"BINARY.SIZE[", 1)
+            if b"<" in size:
+                continue
+            lines, _ = r.cmd(b"S%d" % i, b"FETCH 1 (" + size + b")")
+            self.assertEqual(lines, [b"* 1 FETCH (%s %d)"
+                                     % (size, len(data))], size)
 
     # --- imaptest "esearch-condstore" ---
     def test_qresync_store_and_held_back_expunge(self):

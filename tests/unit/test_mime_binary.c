@@ -5,7 +5,10 @@
  * NUL becomes base64 with its Content-Transfer-Encoding replaced, the
  * rest copied byte for byte; decoding the new part (as FETCH BINARY
  * does) gives back the octets sent; a NUL no body encoding can hold
- * (header, multipart preamble, a base64 body) is refused.
+ * (header, multipart preamble, a base64 body) is refused.  The other way
+ * (mime_binary_decode, FETCH BINARY of a whole message): every base64 or
+ * quoted-printable leaf decoded and marked "binary", the rest as it was,
+ * and encoding then decoding gives back the message sent.
  */
 #include "harness.h"
 #include "mime.h"
@@ -224,12 +227,89 @@ TEST(stuck)
 	buf_clear(&out);
 }
 
+static const char coded[] =
+    "From: a@example.org\r\n"
+    "MIME-Version: 1.0\r\n"
+    "Content-Type: multipart/mixed; boundary=zz\r\n"
+    "\r\n"
+    "pre\r\n"
+    "--zz\r\n"
+    "Content-Type: text/plain\r\n"
+    "\r\n"
+    "plain stays\r\n"
+    "--zz\r\n"
+    "Content-Transfer-Encoding: Base64\r\n"
+    "Content-Type: application/octet-stream\r\n"
+    "\r\n"
+    "aGVsbG8gd29ybGQ=\r\n"
+    "--zz\r\n"
+    "Content-Type: message/rfc822\r\n"
+    "\r\n"
+    "Subject: inner\r\n"
+    "Content-Transfer-Encoding: quoted-printable\r\n"
+    "\r\n"
+    "a=3Db=\r\n"
+    "c\r\n"
+    "--zz--\r\n";
+
+static const char plain_want[] =
+    "From: a@example.org\r\n"
+    "MIME-Version: 1.0\r\n"
+    "Content-Type: multipart/mixed; boundary=zz\r\n"
+    "\r\n"
+    "pre\r\n"
+    "--zz\r\n"
+    "Content-Type: text/plain\r\n"
+    "\r\n"
+    "plain stays\r\n"
+    "--zz\r\n"
+    "Content-Type: application/octet-stream\r\n"
+    "Content-Transfer-Encoding: binary\r\n"
+    "\r\n"
+    "hello world"
+    "\r\n--zz\r\n"
+    "Content-Type: message/rfc822\r\n"
+    "\r\n"
+    "Subject: inner\r\n"
+    "Content-Transfer-Encoding: binary\r\n"
+    "\r\n"
+    "a=bc"
+    "\r\n--zz--\r\n";
+
+TEST(decode_leaves)
+{
+	struct buf out = BUF_INIT, enc = BUF_INIT, back = BUF_INIT;
+	static const char bin[] = "Content-Type: application/x-b\r\n\r\n"
+	    "a\0b\r\n";
+
+	CHECK(mime_binary_decode(coded, sizeof(coded) - 1, &out));
+	CHECK_INT(out.len, sizeof(plain_want) - 1);
+	CHECK(out.len == sizeof(plain_want) - 1 &&
+	    memcmp(out.data, plain_want, out.len) == 0);
+	/* Nothing to decode: the same bytes, and false. */
+	buf_reset(&out);
+	CHECK(!mime_binary_decode(plain_want, sizeof(plain_want) - 1, &out));
+	CHECK(out.len == sizeof(plain_want) - 1 &&
+	    memcmp(out.data, plain_want, out.len) == 0);
+	/* What APPEND of a literal8 encodes comes back as it was sent. */
+	CHECK_INT(mime_binary_encode(bin, sizeof(bin) - 1, &enc),
+	    MIME_BINARY_ENCODED);
+	CHECK(mime_binary_decode(enc.data, enc.len, &back));
+	CHECK(memchr(back.data, '\0', back.len) != NULL);
+	CHECK(back.len >= 5 && memcmp(back.data + back.len - 5, "a\0b\r\n",
+	    5) == 0);
+	buf_clear(&out);
+	buf_clear(&enc);
+	buf_clear(&back);
+}
+
 static const struct harness_test tests[] = {
 	TEST_ENTRY(no_nul_is_left_alone),
 	TEST_ENTRY(single_part),
 	TEST_ENTRY(multipart_touches_only_binary_parts),
 	TEST_ENTRY(part_without_header),
 	TEST_ENTRY(stuck),
+	TEST_ENTRY(decode_leaves),
 };
 
 HARNESS_MAIN(tests)

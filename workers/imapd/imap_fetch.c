@@ -20,6 +20,7 @@
 #include "ipc.h"
 #include "mailflags.h"
 #include "mime.h"
+#include "mime_binary.h"
 #include "msgrec.h"
 #include "objid.h"
 #include "wire.h"
@@ -644,7 +645,9 @@ fetch_range(const struct fetch_ctx *x, const struct imap_msg *m,
 	pt = &r->parts[node];
 	switch (fs->text) {
 	case FT_ALL:
-		*off = pt->body_off;
+		/* BINARY of a multipart needs its boundary (see below). */
+		*off = fs->kind != FS_BODY && fetch_is(pt, "multipart", NULL) ?
+		    pt->hdr_off : pt->body_off;
 		*end = pt->body_end;
 		return true;
 	case FT_MIME:
@@ -878,23 +881,62 @@ fetch_read_more(struct fetch_ctx *x)
 	return true;
 }
 
+/*
+ * BINARY and BINARY.SIZE of the whole message, or of a part that holds
+ * others (RFC 9051 6.4.5 asks them of leaves only; Dovecot answers these
+ * too, and imaptest expects it): the entity with each leaf in base64 or
+ * quoted-printable decoded (mime_binary_decode).  Whether fs (resolved to
+ * node) is one; *skip is the header fetch_range read with a multipart
+ * part (its boundary is needed) that the answer leaves out.
+ */
+static bool
+fetch_binary_whole(const struct fetch_ctx *x, const struct fetch_sect *fs,
+    uint32_t node, uint64_t *skip)
+{
+	const struct msgrec_part *pt;
+
+	*skip = 0;
+	if (fs->kind == FS_BODY)
+		return false;
+	if (fs->npath == 0)
+		return true;
+	if (node == MSGREC_NONE)
+		return false;
+	pt = &x->rec.parts[node];
+	if (fetch_is(pt, "multipart", NULL)) {
+		*skip = pt->body_off - pt->hdr_off;
+		return true;
+	}
+	return fetch_is_msg(pt);
+}
+
 /* Writes a section that was read into tmp (filtered or decoded). */
 static void
 fetch_write_buffered(struct fetch_ctx *x, const struct fetch_sect *fs,
     uint32_t node)
 {
 	struct buf b = BUF_INIT;
-	uint64_t o, n;
+	uint64_t o, n, skip = 0;
 	const char *enc;
 
-	if (fs->kind == FS_BINARY) {
+	if (fetch_binary_whole(x, fs, node, &skip))
+		(void)mime_binary_decode(x->tmp.data, x->tmp.len, &b);
+	else if (fs->kind == FS_BINARY) {
 		enc = x->rec.parts[node].encoding;
 		mime_body_decode(enc, x->tmp.data, x->tmp.len, &b);
 	} else
 		fetch_filter_header(fs, x->tmp.data, x->tmp.len, &b);
-	fetch_partial(fs, b.len, &o, &n);
-	fetch_literal_head(x, fs, n);
-	buf_append(x->s->out, b.data + o, (size_t)n);
+	if (skip > b.len)
+		skip = b.len;
+	if (fs->kind == FS_BINARY_SIZE) {
+		fetch_item_name(x, fs);
+		buf_printf(x->s->out, "%llu",
+		    (unsigned long long)(b.len - skip));
+	} else {
+		fetch_partial(fs, b.len - skip, &o, &n);
+		fetch_literal_head(x, fs, n);
+		buf_append(x->s->out, b.data + skip + o, (size_t)n);
+	}
 	buf_clear(&b);
 	buf_reset(&x->tmp);
 }
@@ -921,6 +963,7 @@ fetch_next_sect(struct fetch_ctx *x)
 	struct fetch_sect *fs;
 	uint64_t off, end, o, n;
 	uint32_t node;
+	bool whole;
 
 	for (; x->si < x->nsect; x->si++) {
 		fs = &x->sect[x->si];
@@ -942,13 +985,12 @@ fetch_next_sect(struct fetch_ctx *x)
 			continue;
 		}
 		node = fetch_resolve(&x->rec, fs);
-		if (fs->kind != FS_BODY) {
+		whole = fetch_binary_whole(x, fs, node, &o);
+		if (!whole && fs->kind != FS_BODY) {
 			const struct msgrec_part *pt = &x->rec.parts[node ==
 			    MSGREC_NONE ? 0 : node];
 
-			if (fs->npath == 0 || node == MSGREC_NONE ||
-			    fetch_is(pt, "multipart", NULL) ||
-			    fetch_is_msg(pt)) {
+			if (node == MSGREC_NONE) {
 				fetch_item_name(x, fs);
 				buf_append(s->out, "NIL", 3);
 				continue;
@@ -968,7 +1010,8 @@ fetch_next_sect(struct fetch_ctx *x)
 				continue;
 			}
 		}
-		if (fs->kind == FS_BINARY || fs->text == FT_FIELDS ||
+		/* Whole ones are converted by fetch_write_buffered. */
+		if (whole || fs->kind == FS_BINARY || fs->text == FT_FIELDS ||
 		    fs->text == FT_FIELDS_NOT) {
 			if (end - off > FETCH_BUFFERED_MAX) {
 				fetch_item_name(x, fs);
@@ -1130,7 +1173,7 @@ fetch_read_span(struct fetch_ctx *x, struct imap_msg *m, uint64_t *roff,
 	uint64_t off, end, o, n;
 	uint32_t node;
 	size_t i;
-	bool any = false;
+	bool any = false, whole;
 
 #define SPAN(a, b) do {							\
 	if (!any || (a) < *roff)					\
@@ -1145,15 +1188,15 @@ fetch_read_span(struct fetch_ctx *x, struct imap_msg *m, uint64_t *roff,
 		    end > m->size)
 			continue;
 		node = fetch_resolve(&x->rec, fs);
-		if (fs->kind != FS_BODY) {
+		whole = fetch_binary_whole(x, fs, node, &o);
+		if (!whole && fs->kind != FS_BODY) {
 			pt = &x->rec.parts[node == MSGREC_NONE ? 0 : node];
-			if (fs->npath == 0 || node == MSGREC_NONE ||
-			    fetch_is(pt, "multipart", NULL) ||
-			    fetch_is_msg(pt) || !fetch_known_cte(pt->encoding) ||
+			if (node == MSGREC_NONE ||
+			    !fetch_known_cte(pt->encoding) ||
 			    fs->kind == FS_BINARY_SIZE)
 				continue;
 		}
-		if (fs->kind == FS_BINARY || fs->text == FT_FIELDS ||
+		if (whole || fs->kind == FS_BINARY || fs->text == FT_FIELDS ||
 		    fs->text == FT_FIELDS_NOT) {
 			if (end - off > FETCH_BUFFERED_MAX || end == off)
 				continue;
