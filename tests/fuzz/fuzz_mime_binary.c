@@ -2,10 +2,12 @@
 /*
  * fuzz_mime_binary.c: libFuzzer target for the re-encoding of binary
  * content (mime_binary.h), which runs on the octets of every literal8
- * APPEND.  Each input is taken as a message: without NUL it must be left
- * alone; re-encoded, the result must hold no NUL and parse again; and
- * nothing may read out of bounds, leak or crash.  The seed corpus is the
- * message parser's (tests/fuzz/corpus/mime).
+ * APPEND, and for the decoding FETCH BINARY does of a whole message.
+ * Each input is taken as a message: without NUL it must be left alone;
+ * re-encoded, the result must hold no NUL and parse again; decoded with
+ * nothing to decode, it must come out as it went in; and nothing may read
+ * out of bounds, leak or crash.  The seed corpus is the message parser's
+ * (tests/fuzz/corpus/mime).
  */
 #include "mime.h"
 #include "mime_binary.h"
@@ -20,7 +22,7 @@ int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct buf out = BUF_INIT;
+	struct buf out = BUF_INIT, dec = BUF_INIT;
 	struct mime_msg *m;
 	enum mime_binary r;
 
@@ -44,6 +46,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	default:
 		abort();
 	}
+	if (!mime_binary_decode(data, size, &dec) && (dec.len != size ||
+	    (size > 0 && memcmp(dec.data, data, size) != 0)))
+		abort();
+	buf_clear(&dec);
 	buf_clear(&out);
 	return 0;
 }
