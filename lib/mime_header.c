@@ -101,6 +101,7 @@ struct addr_state {
 	struct buf	*phrase;	/* display name words, raw */
 	struct buf	*raw;		/* tokens outside <>, for a bare addr */
 	char		*angle;		/* addr-spec in <>, or NULL */
+	char		*route;		/* its obs-route, or NULL */
 	const char	*comment;	/* first comment, for a bare addr */
 	size_t		 clen;
 	char		*group;
@@ -112,7 +113,7 @@ struct addr_state {
 #define LIST_MAX	10000
 
 static void
-addr_push(struct addr_state *st, char *name, char *email)
+addr_push(struct addr_state *st, char *name, char *email, char *route)
 {
 	struct mime_addr *nv;
 
@@ -129,6 +130,7 @@ addr_push(struct addr_state *st, char *name, char *email)
 	st->v[st->n].name = name;
 	st->v[st->n].email = email;
 	st->v[st->n].group = st->group;
+	st->v[st->n].route = route;
 	st->n++;
 }
 
@@ -193,7 +195,7 @@ addr_end(struct addr_state *st)
 		name = mime_decode_words_dup(m,
 		    mime_strndup(m, st->phrase->data, st->phrase->len));
 		email = st->angle;
-		addr_push(st, name, email);
+		addr_push(st, name, email, st->route);
 	} else if (st->raw->len > 0) {
 		email = addr_spec(m, (const char *)st->raw->data, st->raw->len);
 		if (st->comment != NULL)
@@ -216,11 +218,12 @@ addr_end(struct addr_state *st)
 			    st->phrase->len));
 			email = mime_strndup(m, "", 0);
 		}
-		addr_push(st, name, email);
+		addr_push(st, name, email, NULL);
 	}
 	buf_reset(st->phrase);
 	buf_reset(st->raw);
 	st->angle = NULL;
+	st->route = NULL;
 	st->comment = NULL;
 }
 
@@ -269,7 +272,10 @@ quoted(struct addr_state *st, const char *s)
 	return s;
 }
 
-/* An angle-addr at s ('<'): the addr-spec without a source route. */
+/*
+ * An angle-addr at s ('<'): the addr-spec, and apart from it the source
+ * route before it, if any (IMAP's addr-adl).
+ */
 static const char *
 angle(struct addr_state *st, const char *s)
 {
@@ -289,8 +295,12 @@ angle(struct addr_state *st, const char *s)
 		/* obs-route: "@a,@b:" */
 		const char *c = memchr(a, ':', (size_t)(e - a));
 
-		if (c != NULL)
+		if (c != NULL) {
+			if (st->angle == NULL && c > a + 1)
+				st->route = mime_strndup(st->m, a,
+				    (size_t)(c - a));
 			a = c + 1;
+		}
 	}
 	if (st->angle == NULL)
 		st->angle = addr_spec(st->m, a, (size_t)(e - a));
@@ -339,7 +349,7 @@ mime_parse_addrlist(struct mime_msg *m, const char *s,
 			addr_end(&st);
 			if (st.group != NULL && st.n == grp_start)
 				addr_push(&st, mime_strndup(m, "", 0),
-				    mime_strndup(m, "", 0));
+				    mime_strndup(m, "", 0), NULL);
 			st.group = NULL;
 			s++;
 			break;
@@ -365,7 +375,8 @@ mime_parse_addrlist(struct mime_msg *m, const char *s,
 	}
 	addr_end(&st);
 	if (st.group != NULL && st.n == grp_start)
-		addr_push(&st, mime_strndup(m, "", 0), mime_strndup(m, "", 0));
+		addr_push(&st, mime_strndup(m, "", 0), mime_strndup(m, "", 0),
+		    NULL);
 	buf_clear(&phrase);
 	buf_clear(&raw);
 	out->v = st.v;

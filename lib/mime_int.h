@@ -71,6 +71,8 @@ struct mime_addr {
 	char		*email;		/* addr-spec (a bare local part has no
 					   '@'), or "" (none, empty group) */
 	char		*group;		/* group display name or NULL */
+	char		*route;		/* obs-route "@a,@b" (RFC 5322 4.4)
+					   before the addr-spec, or NULL */
 };
 
 struct mime_addrlist {

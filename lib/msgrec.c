@@ -90,20 +90,35 @@ put_params(struct buf *out, const struct mime_param *v, size_t n)
 	buf_clear(&tmp);
 }
 
+/*
+ * Each address as three strings: name, email, group ("" for none).  An
+ * obs-route goes before the email, "@a,@b:user@host" (no addr-spec starts
+ * with '@'): records without one read as before, and msgrec_addr_next()
+ * splits it off.
+ */
 static void
 put_addrs(struct buf *out, const struct mime_addrlist *l)
 {
-	struct buf tmp = BUF_INIT;
+	struct buf tmp = BUF_INIT, routed = BUF_INIT;
+	const char *email;
 	size_t i;
 
 	wire_put_strlist_begin(out, (uint32_t)(l->n * 3));
 	for (i = 0; i < l->n; i++) {
 		wire_strlist_add(out, fit(l->v[i].name, ITEM_MAX, true, &tmp));
-		wire_strlist_add(out, fit(l->v[i].email, ITEM_MAX, true, &tmp));
+		email = l->v[i].email;
+		if (l->v[i].route != NULL && *email != '\0') {
+			buf_reset(&routed);
+			buf_printf(&routed, "%s:%s", l->v[i].route, email);
+			buf_append(&routed, "", 1);
+			email = (const char *)routed.data;
+		}
+		wire_strlist_add(out, fit(email, ITEM_MAX, true, &tmp));
 		wire_strlist_add(out, l->v[i].group != NULL ?
 		    fit(l->v[i].group, ITEM_MAX, true, &tmp) : "");
 	}
 	buf_clear(&tmp);
+	buf_clear(&routed);
 }
 
 /*
@@ -532,12 +547,21 @@ msgrec_decode(const void *rec, size_t len, uint64_t size,
 bool
 msgrec_addr_next(struct wire_iter *it, struct msgrec_addr *a)
 {
-	const char *g;
+	const char *g, *c;
 
 	if ((a->name = wire_strlist_next(it)) == NULL ||
 	    (a->email = wire_strlist_next(it)) == NULL ||
 	    (g = wire_strlist_next(it)) == NULL)
 		return false;
 	a->group = *g == '\0' ? NULL : g;
+	/* "@a,@b:user@host": the source route, then the addr-spec. */
+	a->route = NULL;
+	a->route_len = 0;
+	if (a->email[0] == '@' && (c = strchr(a->email, ':')) != NULL &&
+	    c > a->email + 1) {
+		a->route = a->email;
+		a->route_len = (size_t)(c - a->email);
+		a->email = c + 1;
+	}
 	return true;
 }

@@ -48,6 +48,9 @@ struct msgrec_addr {
 	const char	*email;		/* addr-spec (or a lone local part), or ""
 					 * for a group marker or no address */
 	const char	*group;		/* group display name or NULL */
+	/* obs-route before the addr-spec ("@a,@b", RFC 5322 4.4), or NULL */
+	const char	*route;
+	size_t		 route_len;
 };
 
 /* The part of a record storaged and the protocol workers read most. */

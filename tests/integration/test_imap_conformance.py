@@ -22,6 +22,9 @@ failed on, and checks the responses the RFCs require, worked out by hand:
 - APPEND of a literal8 with NUL (RFC 3516 4.4): the part is stored
   base64-encoded, so BODY[] can be sent, and BINARY[] gives back the
   octets; a NUL in a header cannot be encoded and is refused.
+- A source route (obs-route, RFC 5322 4.4: "<@route:user@domain>") is
+  the address's addr-adl in ENVELOPE (imaptest "fetch-envelope"), and
+  not part of the address anywhere else.
 - BINARY and BINARY.SIZE of the whole message and of parts that hold
   others (imaptest "fetch-binary-mime"): RFC 9051 6.4.5 asks them of
   leaves only, Dovecot answers them with every leaf decoded and marked
@@ -143,6 +146,12 @@ MIXED = (b"From: user@domain.org\r\n"
          b"a=3Db\r\n"
          b"--foo bar--\r\n")
 
+ROUTED = (b"From: <@route:user@domain>\r\n"
+          b"To: Someone <@a.example,@b.example:to@domain>, plain@domain\r\n"
+          b"Subject: routed\r\n"
+          b"\r\n"
+          b"body\r\n")
+
 COMMENTED = (b"From: <user-from (comment)@ (comment) domain.org>\r\n"
              b"To: <user-to@domain.org>\r\n"
              b"Subject: x\r\n"
@@ -256,6 +265,24 @@ class ImapConformanceTest(unittest.TestCase):
         self.assertEqual(len(lines), 1, lines)
         self.assertEqual(lines[0].replace(b"~{", b"{", 1),
                          b"* 1 FETCH (BINARY[1] {16}\r\n%s)" % decoded)
+
+    # --- imaptest "fetch-envelope" ---
+    def test_source_route_is_the_addr_adl(self):
+        r = self.raw()
+        self.fresh(r, b"ConfRoute")
+        r.append(b"A", b"ConfRoute", ROUTED)
+        lines, ok = r.cmd(b"E", b"FETCH 1 (ENVELOPE)")
+        self.assertTrue(ok.startswith(b"E OK"), ok)
+        frm = b'((NIL "@route" "user" "domain"))'
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn(b'"routed" ' + frm + b" " + frm + b" " + frm + b" "
+                      b'(("Someone" "@a.example,@b.example" "to" "domain")'
+                      b'(NIL NIL "plain" "domain"))', lines[0])
+        # Searched and sorted by the address alone.
+        lines, _ = r.cmd(b"S", b'SEARCH FROM "user@domain"')
+        self.assertEqual(lines, [b"* SEARCH 1"])
+        lines, _ = r.cmd(b"T", b'SEARCH FROM "@route"')
+        self.assertEqual(lines, [b"* SEARCH"])
 
     # --- imaptest "fetch-binary-mime" ---
     def test_binary_of_message_and_nonleaf_parts(self):

@@ -561,11 +561,10 @@ PARSE = {
         AT_NAME + "To ... Mikel@Lindsaar <raasdnil@gmail.com>, "
         "tom@gmail.com (Dovecot also drops the address after it)",
     '0255-rubymail-example11.eml':
-        "To (RFC 5322 A.6.3 example): <@machine.tld:mary@example.net> has "
-        "a source route, which RFC 5322 4.4 says SHOULD be ignored and "
-        "the record does not keep (addr-adl NIL), and a null member "
-        "\", ,\" that we drop where Dovecot sends a MISSING_MAILBOX "
-        "placeholder",
+        "To (RFC 5322 A.6.3 example): a null member \", ,\" that we drop "
+        "where Dovecot sends a MISSING_MAILBOX placeholder (the source "
+        "route of <@machine.tld:mary@example.net> goes out as addr-adl "
+        "\"@machine.tld\" from both)",
     '0342-thunderbird-testmsg-nested.eml':
         UNQUOTED_WS + "name=that's why.eml\" with a stray quote",
     '0371-thunderbird-untyped_text_with_cte_and_charset.eml':

@@ -1003,6 +1003,45 @@ check_expected(const char *dir, char *line)
 	free(data);
 }
 
+/*
+ * An obs-route (RFC 5322 4.4) is kept apart from the address: the record
+ * gives it as the route, the addr-spec alone as the email, and the
+ * parsed address list of a header (JMAP's) has no trace of it.
+ */
+TEST(source_route)
+{
+	static const char msg[] = "From: <@r1.example,@r2.example:u@d.example>"
+	    ", Plain <p@d.example>\r\nTo: <@x:>\r\n\r\nbody\r\n";
+	struct mime_address *v;
+	struct msgrec_addr a;
+	struct wire_iter it;
+	struct msgrec r;
+	size_t n;
+
+	if (parse(msg, &r) != 0)
+		return;
+	wire_strlist_iter(&r.envs[0].addr[MSGREC_FROM], &it);
+	CHECK(msgrec_addr_next(&it, &a));
+	CHECK_STR(a.email, "u@d.example");
+	CHECK(a.route != NULL && a.route_len == 23 &&
+	    memcmp(a.route, "@r1.example,@r2.example", 23) == 0);
+	CHECK(msgrec_addr_next(&it, &a));
+	CHECK_STR(a.email, "p@d.example");
+	CHECK(a.route == NULL && a.route_len == 0);
+	CHECK(!msgrec_addr_next(&it, &a));
+	/* A route without an address is not kept. */
+	wire_strlist_iter(&r.envs[0].addr[MSGREC_TO], &it);
+	while (msgrec_addr_next(&it, &a))
+		CHECK(a.route == NULL);
+	CHECK_STR(r.s.from, "u@d.example");
+	msgrec_close(&r);
+	v = mime_header_addresses("<@r1.example:u@d.example>", 25, &n);
+	CHECK_INT(n, 1);
+	if (n == 1)
+		CHECK_STR(v[0].email, "u@d.example");
+	free(v);
+}
+
 TEST(corpus_expected)
 {
 	const char *dir = corpus_dir();
@@ -1334,6 +1373,7 @@ static const struct harness_test tests[] = {
 	TEST_ENTRY(charsets),
 	TEST_ENTRY(record_prefix),
 	TEST_ENTRY(record_refusals),
+	TEST_ENTRY(source_route),
 	TEST_ENTRY(corpus_expected),
 	TEST_ENTRY(corpus_all),
 	TEST_ENTRY(large_message),

@@ -37,7 +37,8 @@
  *   local part it was, and "Name <>" as a name.  (Records written before
  *   lib/mime kept that lone word as a name show it as one.)
  * - Content-Language always goes out as a list, as Dovecot sends it.
- * - The source route (addr-adl) is not in the record and is always NIL.
+ * - The source route (addr-adl) of an obs-route address ("<@a,@b:user@host>")
+ *   is sent as the record keeps it, as Dovecot does; NIL otherwise.
  */
 #include "imap_struct.h"
 #include "imap_resp.h"
@@ -187,10 +188,7 @@ put_name(struct buf *out, const char *s)
 	put_text(out, *s == '\0' ? NULL : s);
 }
 
-/*
- * address = "(" addr-name SP addr-adl SP addr-mailbox SP addr-host ")"
- * The source route (addr-adl) is not kept; NIL.
- */
+/* address = "(" addr-name SP addr-adl SP addr-mailbox SP addr-host ")" */
 static void
 put_address(struct buf *out, const struct msgrec_addr *a)
 {
@@ -198,7 +196,12 @@ put_address(struct buf *out, const struct msgrec_addr *a)
 
 	imap_resp_token(out, "(");
 	put_name(out, a->name);
-	imap_resp_token(out, " NIL ");
+	imap_resp_sp(out);
+	if (a->route != NULL)
+		imap_resp_string(out, a->route, a->route_len, 0);
+	else
+		imap_resp_token(out, "NIL");
+	imap_resp_sp(out);
 	/* "Name <>", "Name" alone or "<@host>": no local part to send. */
 	if (at == a->email || *a->email == '\0')
 		imap_resp_token(out, "\"MISSING_MAILBOX\"");
