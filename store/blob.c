@@ -252,28 +252,45 @@ blob_unref(struct store_db *db, MDB_txn *txn,
 	return IPC_S_OK;
 }
 
+/*
+ * Opens the file of blob hash, which its index says is size bytes, into
+ * *fd_r, checking that it is: a file that is not (damaged, restored
+ * wrongly) is an error, never read.
+ */
+static enum ipc_status
+blob_file_open(struct store_db *db, const uint8_t *hash, uint64_t size,
+    int *fd_r, struct store_error *err)
+{
+	struct stat sb;
+	enum ipc_status st;
+
+	if ((st = blobfile_open_fd(db->files, hash, fd_r, err)) != IPC_S_OK) {
+		if (st == IPC_S_NOTFOUND)
+			return db_error(err, IPC_S_NOTFOUND, "no such blob");
+		return st;
+	}
+	if (fstat(*fd_r, &sb) == -1 || (uint64_t)sb.st_size != size) {
+		log_warnx("blob file of %llu bytes has %lld",
+		    (unsigned long long)size, (long long)sb.st_size);
+		close(*fd_r);
+		*fd_r = -1;
+		return db_error(err, IPC_S_INTERNAL, "blob file has a wrong "
+		    "size");
+	}
+	return IPC_S_OK;
+}
+
 /* Maps the file of blob hash, of size bytes, into v. */
 static enum ipc_status
 blob_view_map(struct store_db *db, const uint8_t *hash, uint64_t size,
     struct blob_view *v, struct store_error *err)
 {
-	struct stat sb;
 	enum ipc_status st;
 	void *m;
 	int fd;
 
-	if ((st = blobfile_open_fd(db->files, hash, &fd, err)) != IPC_S_OK) {
-		if (st == IPC_S_NOTFOUND)
-			return db_error(err, IPC_S_NOTFOUND, "no such blob");
+	if ((st = blob_file_open(db, hash, size, &fd, err)) != IPC_S_OK)
 		return st;
-	}
-	if (fstat(fd, &sb) == -1 || (uint64_t)sb.st_size != size) {
-		close(fd);
-		log_warnx("blob file of %llu bytes has %lld",
-		    (unsigned long long)size, (long long)sb.st_size);
-		return db_error(err, IPC_S_INTERNAL, "blob file has a wrong "
-		    "size");
-	}
 	m = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
 	if (m == MAP_FAILED)
@@ -375,9 +392,8 @@ blob_fd_get(struct store_db *db, MDB_txn *txn,
 	    IPC_S_NOTFOUND)
 		return db_error(err, IPC_S_NOTFOUND, "no such blob");
 	if (st != IPC_S_OK ||
-	    (st = blobfile_open_fd(db->files, hash, fd_r, err)) != IPC_S_OK)
-		return st == IPC_S_NOTFOUND ? db_error(err, st,
-		    "no such blob") : st;
+	    (st = blob_file_open(db, hash, size, fd_r, err)) != IPC_S_OK)
+		return st;
 	*len_r = (size_t)size;
 	return IPC_S_OK;
 }

@@ -120,7 +120,8 @@ enum ipc_status blob_read(struct store_db *db, MDB_txn *txn,
 	    struct buf *out, size_t *len_r, struct store_error *err);
 /*
  * Opens the file of blob hash read-only (O_CLOEXEC) into *fd_r, its size
- * into *len_r; *fd_r is -1 for a blob kept in LMDB (read it with
+ * into *len_r, after checking that the file is of the size its index
+ * says; *fd_r is -1 for a blob kept in LMDB (read it with
  * blob_view_get).  The descriptor is the caller's.  Returns IPC_S_OK,
  * IPC_S_NOTFOUND or an error.
  */

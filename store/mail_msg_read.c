@@ -975,14 +975,6 @@ mail_msg_body_file_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 		return st;
 	if (*file_fd_r != -1) {
 		/* Immutable: the worker reads it, not a copy. */
-		if (fstat(*file_fd_r, &sb) == -1 ||
-		    (uint64_t)sb.st_size != len) {
-			close(*file_fd_r);
-			*file_fd_r = -1;
-			return db_error(err, IPC_S_INTERNAL, "blob file of "
-			    "message %llu is not of its size %zu",
-			    (unsigned long long)email, len);
-		}
 		*size_r = len;
 		return IPC_S_OK;
 	}

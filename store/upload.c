@@ -518,7 +518,6 @@ upload_file_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 {
 	uint8_t h[MSG_HASH_LEN];
 	struct blob_view bv = { 0 };
-	struct stat sb;
 	const uint8_t *p;
 	enum ipc_status st;
 	size_t len, off = 0;
@@ -536,8 +535,7 @@ upload_file_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 		if ((st = blob_fd_get(db, txn, h, file_fd_r, &len, err)) !=
 		    IPC_S_OK)
 			return st;
-		if (*file_fd_r == -1 || fstat(*file_fd_r, &sb) == -1 ||
-		    (uint64_t)sb.st_size != len || len != bv.len) {
+		if (*file_fd_r == -1 || len != bv.len) {
 			if (*file_fd_r != -1)
 				close(*file_fd_r);
 			*file_fd_r = -1;
