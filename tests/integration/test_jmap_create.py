@@ -260,6 +260,13 @@ class JmapCreateTest(unittest.TestCase):
              "invalidProperties", None),
             ({"mailboxIds": drafts, "bodyStructure": {"type": "text/plain"},
               "textBody": []}, "invalidProperties", ["textBody"]),
+            # A partId with no bodyValues at all, or not an object: the
+            # first crashed jmapd (found by fuzz_jmap_api).
+            ({"mailboxIds": drafts, "textBody": [{"partId": "1"}]},
+             "invalidProperties", None),
+            ({"mailboxIds": drafts, "bodyStructure": {"partId": "1",
+                                                      "type": "text/plain"},
+              "bodyValues": ["x"]}, "invalidProperties", None),
             ({"mailboxIds": {"Bfffff": True}}, "invalidProperties",
              ["mailboxIds"]),
             ({"mailboxIds": drafts, "keywords": {"bad(kw": True}},

@@ -575,7 +575,7 @@ ec_part_bytes(struct ec *x, const struct json *part,
 	if ((pid = ec_str(part, "partId")) != NULL) {
 		/* 4.6: no charset or size with a partId. */
 		if (json_get(part, "charset") != NULL ||
-		    json_get(part, "size") != NULL ||
+		    json_get(part, "size") != NULL || values == NULL ||
 		    (v = json_get(values, pid)) == NULL ||
 		    json_type(v) != JSON_OBJECT ||
 		    (val = json_get(v, "value")) == NULL ||
