@@ -42,6 +42,7 @@ const struct ipc_handler dispatch_worker[] = {
 	{ IPC_T_MSG_FETCH,	mail_msg_fetch },
 	{ IPC_T_MSG_BODY,	mail_msg_body },
 	{ IPC_T_MSG_BODY_FILE,	mail_msg_body_file },
+	{ IPC_T_MSG_FILE,	mail_msg_file },
 	{ IPC_T_MSG_STORE,	mail_msg_store },
 	{ IPC_T_MSG_EXPUNGE,	mail_msg_expunge },
 	{ IPC_T_MSG_COPY,	mail_msg_copy },

@@ -38,6 +38,7 @@ ipc_handler_fn mail_mbox_sync;
 ipc_handler_fn mail_msg_fetch;
 ipc_handler_fn mail_msg_body;
 ipc_handler_fn mail_msg_body_file;
+ipc_handler_fn mail_msg_file;
 ipc_handler_fn mail_msg_store;
 ipc_handler_fn mail_msg_expunge;
 ipc_handler_fn mail_msg_copy;

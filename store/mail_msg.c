@@ -323,13 +323,14 @@ mail_msg_body(struct ipc_chan *c, const struct ipc_frame *f, const void *msg,
 	buf_clear(&data);
 }
 
-/* One MSG_BODY_FILE on the read pool (mail_read.c). */
+/* One MSG_BODY_FILE or MSG_FILE on the read pool (mail_read.c). */
 struct mail_body_read {
 	uint64_t		 account_id;
 	uint32_t		 mailbox_id, uid;
 	int			 fd;
 	uint64_t		 size;		/* out */
 	int			 file_fd;	/* out: its blob file, or -1 */
+	bool			 file_only;	/* MSG_FILE (fd is -1) */
 };
 
 static enum ipc_status
@@ -348,9 +349,11 @@ mail_body_file_reply(struct ipc_chan *c, const struct ipc_reqref *ref,
 {
 	struct mail_body_read *r = arg;
 	struct ipc_MSG_BODY_FILE_rep rep;
+	struct ipc_MSG_FILE_rep frep;
 
-	rep.size = r->size;
-	ipc_reply_ref_fd(c, ref, IPC_S_OK, NULL, &rep, r->file_fd);
+	rep.size = frep.size = r->size;
+	ipc_reply_ref_fd(c, ref, IPC_S_OK, NULL, r->file_only ?
+	    (const void *)&frep : (const void *)&rep, r->file_fd);
 	r->file_fd = -1;
 }
 
@@ -384,6 +387,29 @@ mail_msg_body_file(struct ipc_chan *c, const struct ipc_frame *f,
 	r->uid = m->uid;
 	r->fd = ipc_chan_take_fd(c);
 	r->file_fd = -1;
+	mail_read_queue(c, f, w, "message file", mail_body_file_work,
+	    mail_body_file_reply, mail_body_read_free, r);
+}
+
+/* MSG_FILE: as MSG_BODY_FILE, with no memfd to copy into. */
+void
+mail_msg_file(struct ipc_chan *c, const struct ipc_frame *f,
+    const void *msg, void *arg)
+{
+	const struct ipc_MSG_FILE_req *m = msg;
+	struct mail_body_read *r;
+	struct wchan *w = arg;
+	struct session *s;
+
+	if ((s = worker_session_bound(c, f, w)) == NULL)
+		return;
+	r = xcalloc(1, sizeof(*r));
+	r->account_id = s->account_id;
+	r->mailbox_id = m->mailbox_id;
+	r->uid = m->uid;
+	r->fd = -1;
+	r->file_fd = -1;
+	r->file_only = true;
 	mail_read_queue(c, f, w, "message file", mail_body_file_work,
 	    mail_body_file_reply, mail_body_read_free, r);
 }

@@ -245,6 +245,8 @@ enum ipc_status mail_msg_body_op(struct store_db *db, MDB_txn *txn,
  * message kept as a file, nothing written and a read-only descriptor of
  * that file in *file_fd_r (the caller's; -1 otherwise).  Returns as
  * mail_msg_body_op() does, or IPC_S_INVALID for a bad descriptor.
+ * MSG_FILE: fd is -1; the file's descriptor for a message kept as one,
+ * else only its size (*file_fd_r -1).
  */
 enum ipc_status mail_msg_body_file_op(struct store_db *db, MDB_txn *txn,
 	    uint64_t account_id, uint32_t mbox, uint32_t uid, int fd,

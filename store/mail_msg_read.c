@@ -961,10 +961,11 @@ mail_msg_body_file_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	/*
 	 * Only a memfd has seals, and only an empty one is taken: a file,
 	 * pipe or socket from a worker could make storaged block or write
-	 * where the worker cannot.
+	 * where the worker cannot.  Without one (MSG_FILE), only a file is
+	 * given.
 	 */
-	if (fcntl(fd, F_GET_SEALS) == -1 || fstat(fd, &sb) == -1 ||
-	    !S_ISREG(sb.st_mode) || sb.st_size != 0)
+	if (fd != -1 && (fcntl(fd, F_GET_SEALS) == -1 || fstat(fd, &sb) ==
+	    -1 || !S_ISREG(sb.st_mode) || sb.st_size != 0))
 		return db_error(err, IPC_S_INVALID, "not an empty memfd");
 	if ((st = msgops_uid_get(db, txn, account_id, mbox, uid, &email,
 	    &modseq, err)) != IPC_S_OK ||
@@ -973,7 +974,7 @@ mail_msg_body_file_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	    (st = blob_fd_get(db, txn, m.hash, file_fd_r, &len, err)) !=
 	    IPC_S_OK)
 		return st;
-	if (*file_fd_r != -1) {
+	if (*file_fd_r != -1 || fd == -1) {
 		/* Immutable: the worker reads it, not a copy. */
 		*size_r = len;
 		return IPC_S_OK;

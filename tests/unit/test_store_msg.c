@@ -25,7 +25,9 @@
 #include "store/quota.h"
 #include "store/readpool.h"
 #include "store/txn.h"
+#include "xmalloc.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -583,6 +585,36 @@ TEST(test_fetch_text_and_bodies)
 	db_close(&db);
 }
 
+/* MSG_BODY_FILE (fd a memfd or other) and MSG_FILE (fd -1). */
+static enum ipc_status
+body_file(struct store_db *db, uint64_t acct, uint32_t uid, int fd,
+    uint64_t *size, int *file_fd)
+{
+	struct store_error err;
+	enum ipc_status st;
+	MDB_txn *txn;
+
+	*file_fd = -1;
+	if ((st = db_begin(db, false, &txn, &err)) != IPC_S_OK)
+		return st;
+	st = mail_msg_body_file_op(db, txn, acct, INBOX, uid, fd, size,
+	    file_fd, &err);
+	db_abort(&txn);
+	return st;
+}
+
+/* Whether fd holds exactly the n bytes of p. */
+static bool
+fd_holds(int fd, const char *p, size_t n)
+{
+	char *b = xmalloc(n + 1);
+	bool ok;
+
+	ok = pread(fd, b, n + 1, 0) == (ssize_t)n && memcmp(b, p, n) == 0;
+	free(b);
+	return ok;
+}
+
 TEST(test_body_slices)
 {
 	struct buf out = BUF_INIT;
@@ -613,6 +645,81 @@ TEST(test_body_slices)
 	CHECK_INT(body(&db, acct, INBOX, 7, 0, 10, &size, &out),
 	    IPC_S_NOTFOUND);
 	buf_clear(&out);
+	db_close(&db);
+}
+
+TEST(test_body_file)
+{
+	static const char head[] = "From: a@example.org\r\nSubject: big\r\n"
+	    "\r\n";
+	const char *big[1];
+	struct store_db db;
+	uint64_t acct, size;
+	size_t len = strlen(msgs[1]), blen = 300 * 1024;
+	char path[300], *text;
+	int fd, file_fd, other;
+
+	if (open_fresh(&db, &acct) == -1)
+		return;
+	append3(&db, acct);
+	text = xmalloc(blen + 1);
+	memset(text, 'x', blen);
+	memcpy(text, head, strlen(head));
+	for (size = 100; size + 2 < blen; size += 100)
+		memcpy(text + size - 2, "\r\n", 2);
+	text[blen] = '\0';
+	big[0] = text;
+	CHECK_INT(append(&db, acct, INBOX, big, 1, NULL, NULL, -1, NULL),
+	    IPC_S_OK);
+
+	/* MSG_FILE of a message kept in the database: its size alone. */
+	size = 0;
+	CHECK_INT(body_file(&db, acct, 2, -1, &size, &file_fd), IPC_S_OK);
+	CHECK_INT(size, len);
+	if (len >= BLOB_FILE_MIN) {
+		CHECK(file_fd != -1 && fd_holds(file_fd, msgs[1], len));
+	} else
+		CHECK_INT(file_fd, -1);
+	if (file_fd != -1)
+		close(file_fd);
+	/* MSG_FILE of a message kept as a file: a descriptor of it. */
+	size = 0;
+	CHECK_INT(body_file(&db, acct, 4, -1, &size, &file_fd), IPC_S_OK);
+	CHECK_INT(size, blen);
+	if (blen >= BLOB_FILE_MIN) {
+		CHECK(file_fd != -1 && fd_holds(file_fd, text, blen));
+		/* Read-only: the worker cannot change the store's file. */
+		CHECK(file_fd != -1 && pwrite(file_fd, "y", 1, 0) == -1);
+	} else
+		CHECK_INT(file_fd, -1);	/* a build that keeps none */
+	if (file_fd != -1)
+		close(file_fd);
+	CHECK_INT(body_file(&db, acct, 9, -1, &size, &file_fd),
+	    IPC_S_NOTFOUND);
+	CHECK_INT(file_fd, -1);
+
+	/* MSG_BODY_FILE: a small message copied into the empty memfd. */
+	fd = memfd_create("t", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	CHECK_INT(body_file(&db, acct, 2, fd, &size, &file_fd), IPC_S_OK);
+	CHECK_INT(size, len);
+	if (file_fd == -1)
+		CHECK(fd_holds(fd, msgs[1], len));
+	else
+		close(file_fd);
+	/* Not empty any more: refused. */
+	if (file_fd == -1)
+		CHECK_INT(body_file(&db, acct, 2, fd, &size, &file_fd),
+		    IPC_S_INVALID);
+	close(fd);
+	/* Anything but a memfd is refused. */
+	snprintf(path, sizeof(path), "%s/not-a-memfd", harness_tmpdir());
+	other = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	CHECK(other != -1);
+	CHECK_INT(body_file(&db, acct, 2, other, &size, &file_fd),
+	    IPC_S_INVALID);
+	CHECK_INT(file_fd, -1);
+	close(other);
+	free(text);
 	db_close(&db);
 }
 
@@ -1209,6 +1316,7 @@ static const struct harness_test tests[] = {
 	TEST_ENTRY(test_fetch_text_and_bodies),
 	TEST_ENTRY(test_fetch_parallel),
 	TEST_ENTRY(test_body_slices),
+	TEST_ENTRY(test_body_file),
 	TEST_ENTRY(test_store_flags),
 	TEST_ENTRY(test_expunge_and_sync),
 	TEST_ENTRY(test_copy_move),

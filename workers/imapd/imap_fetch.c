@@ -3,8 +3,8 @@
  * imap_fetch.c: FETCH and UID FETCH (see imap_fetch.h): parsing the items,
  * then per chunk of messages MSG_FETCH (and MSG_STORE for \Seen), then per
  * message its response, with sections streamed from MSG_BODY slices (or,
- * for a message larger than a slice, from a copy storaged wrote into a
- * memfd with MSG_BODY_FILE).
+ * for a big message, from a descriptor of the store's file of it, MSG_FILE,
+ * or of a copy storaged wrote into a memfd, MSG_BODY_FILE).
  */
 #include "imap_fetch.h"
 #include "imap_msg.h"
@@ -38,9 +38,9 @@
 #define FETCH_CHUNK		1024		/* UIDs per MSG_FETCH */
 #define FETCH_SLICE		(512u * 1024)	/* bytes per MSG_BODY */
 /*
- * Sections spanning this much are read through MSG_BODY_FILE: the store
- * keeps messages this big as files (store/blob.h, BLOB_FILE_MIN) and
- * hands over a descriptor of the file instead of copying it.
+ * Sections spanning this much are read through a descriptor (MSG_FILE):
+ * the store keeps messages this big as files (store/blob.h, BLOB_FILE_MIN)
+ * and hands over a descriptor of the file instead of copying it.
  */
 #define FETCH_FILE_AT		(256u * 1024)
 #define FETCH_OUT_HIGH		(256u * 1024)	/* wait for the client */
@@ -1256,8 +1256,30 @@ fetch_pre_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
  * one slice is thus all in hand before its response starts, and one
  * expunged meanwhile can be left out cleanly.
  */
+/* The message is in hand as x->pre_fd: its response can begin. */
 static void
-fetch_pre_file_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
+fetch_pre_file_done(struct ipc_chan *c, struct fetch_ctx *x,
+    enum ipc_status st, const char *text, uint64_t size)
+{
+	if (st == IPC_S_OK && size != x->msgs[x->cur].size) {
+		st = IPC_S_INTERNAL;
+		text = "message size changed";
+	}
+	if (st != IPC_S_OK) {
+		if (x->pre_fd != -1)
+			close(x->pre_fd);
+		x->pre_fd = -1;
+		/* Expunged or failed: as for a small message. */
+		fetch_pre_cb(c, st, text, NULL, x->s);
+		return;
+	}
+	buf_reset(&x->pre);
+	x->pre_done = true;
+	fetch_next_msg(x);
+}
+
+static void
+fetch_pre_copy_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
     const void *rep, void *arg)
 {
 	const struct ipc_MSG_BODY_FILE_rep *r = rep;
@@ -1267,56 +1289,80 @@ fetch_pre_file_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 
 	s->req_id = 0;
 	if (st == IPC_S_OK && (file_fd = ipc_chan_take_fd(c)) != -1) {
-		/* The store's own file of the message: served from there. */
+		/* The store's own file after all: served from there. */
 		close(x->pre_fd);
 		x->pre_fd = file_fd;
 	}
-	if (st == IPC_S_OK && r->size != x->msgs[x->cur].size) {
-		st = IPC_S_INTERNAL;
-		text = "message size changed";
-	}
-	if (st != IPC_S_OK) {
-		close(x->pre_fd);
-		x->pre_fd = -1;
-		/* Expunged or failed: as for a small message. */
-		fetch_pre_cb(c, st, text, NULL, arg);
-		return;
-	}
-	buf_reset(&x->pre);
-	x->pre_done = true;
-	fetch_next_msg(x);
+	fetch_pre_file_done(c, x, st, text, st == IPC_S_OK ? r->size : 0);
 }
 
 /*
- * A message larger than a slice is copied whole by storaged into a memfd
- * of this session's before its response starts (true: on its way): it is
- * then served from there at the client's pace, and stays whole even if
- * another session expunges it meanwhile, which a response of promised
- * length could not survive otherwise.
+ * A big message kept in the store's database (not as a file) is copied
+ * whole by storaged into a memfd of this session's before its response
+ * starts: it is then served from there at the client's pace, and stays
+ * whole even if another session expunges it meanwhile, which a response
+ * of promised length could not survive otherwise.
  */
-static bool
-fetch_prefetch_file(struct fetch_ctx *x, struct imap_msg *m)
+static void
+fetch_pre_copy(struct ipc_chan *c, struct fetch_ctx *x)
 {
 	struct imap_session *s = x->s;
 	struct ipc_MSG_BODY_FILE_req req;
-	struct ipc_chan *store;
 	int fd, sent;
 
-	if ((store = imapd_store()) == NULL)
-		return false;
 	if ((fd = memfd_create("fetch", MFD_CLOEXEC | MFD_ALLOW_SEALING)) ==
 	    -1 || (sent = dup(fd)) == -1) {
 		imap_session_log(s, "memfd: %s", strerror(errno));
 		if (fd != -1)
 			close(fd);
-		return false;
+		fetch_pre_file_done(c, x, IPC_S_INTERNAL, "no memory for "
+		    "the message", 0);
+		return;
 	}
 	x->pre_fd = fd;
+	req.mailbox_id = s->view->mailbox_id;
+	req.uid = x->msgs[x->cur].uid;
+	s->req_id = ipc_request_fd(c, IPC_T_MSG_BODY_FILE, conn_id(s->conn),
+	    &req, sent, fetch_pre_copy_cb, s);
+}
+
+static void
+fetch_pre_file_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
+    const void *rep, void *arg)
+{
+	const struct ipc_MSG_FILE_rep *r = rep;
+	struct imap_session *s = arg;
+	struct fetch_ctx *x = s->cmd_ctx;
+
+	s->req_id = 0;
+	if (st == IPC_S_OK && (x->pre_fd = ipc_chan_take_fd(c)) == -1) {
+		fetch_pre_copy(c, x);
+		return;
+	}
+	fetch_pre_file_done(c, x, st, text, st == IPC_S_OK ? r->size : 0);
+}
+
+/*
+ * A message larger than a slice is served from a descriptor taken before
+ * its response starts (true: on its way): the store's own file of it
+ * (MSG_FILE), or a copy of it (fetch_pre_copy).  Either stays whole
+ * whatever another session expunges meanwhile.
+ */
+static bool
+fetch_prefetch_file(struct fetch_ctx *x, struct imap_msg *m)
+{
+	struct imap_session *s = x->s;
+	struct ipc_MSG_FILE_req req;
+	struct ipc_chan *store;
+
+	if ((store = imapd_store()) == NULL)
+		return false;
+	x->pre_fd = -1;
 	conn_flush(s->conn);
 	req.mailbox_id = s->view->mailbox_id;
 	req.uid = m->uid;
-	s->req_id = ipc_request_fd(store, IPC_T_MSG_BODY_FILE,
-	    conn_id(s->conn), &req, sent, fetch_pre_file_cb, s);
+	s->req_id = ipc_request(store, IPC_T_MSG_FILE, conn_id(s->conn),
+	    &req, fetch_pre_file_cb, s);
 	return true;
 }
 
