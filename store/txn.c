@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * txn.c: the group-commit writer of the mail store (see txn.h).  Two
- * threads: the preparer runs each operation's prepare step (reading and
- * hashing a message) while the writer commits the batch before, so that
- * the disk's sync and the CPU's work overlap; what it has prepared waits on
- * the ready list, bounded by MAIL_TXN_BATCH_COST, until the writer takes it
- * all as the next batch.  Results return to the loop through loopwake.h,
- * as workq.c's do.
+ * txn.c: the group-commit writer of the mail store (see txn.h).  The
+ * preparers (MAIL_TXN_PREPARERS threads) run each operation's prepare step
+ * (reading and hashing a message, writing and syncing a big one's file)
+ * while the writer commits the batch before, so that the disk's sync and
+ * the CPU's work overlap; what they have prepared waits on the ready list,
+ * bounded by MAIL_TXN_BATCH_COST, until the writer takes it all as the
+ * next batch.  Results return to the loop through loopwake.h, as workq.c's
+ * do.
  */
 #include "txn.h"
 #include "loopwake.h"
@@ -44,7 +45,8 @@ struct mail_txnq {
 	struct mail_oplist	 todo, ready, done;
 	uint64_t		 ready_cost;
 	bool			 stop, hold, prepared_all;
-	pthread_t		 thread, prep_thread;
+	unsigned		 preparers_live;
+	pthread_t		 thread, prep_threads[MAIL_TXN_PREPARERS];
 	size_t			 pending, max_pending;
 	uint64_t		 batches, ops;
 	struct loopwake		 wake;
@@ -95,7 +97,12 @@ mail_take_batch(struct mail_txnq *q, struct mail_oplist *batch)
 	q->ready_cost -= cost;
 }
 
-/* The preparer: prepare steps, ahead of the writer by a bounded amount. */
+/*
+ * A preparer: prepare steps, ahead of the writer by a bounded amount.
+ * Several run, so that a big message's file sync (milliseconds) does not
+ * hold up the small messages submitted after it; what is prepared first
+ * is applied first.
+ */
 static void *
 mail_txnq_prep_thread(void *arg)
 {
@@ -117,7 +124,9 @@ mail_txnq_prep_thread(void *arg)
 		q->ready_cost += op->cost;
 		pthread_cond_broadcast(&q->cond);
 	}
-	q->prepared_all = true;
+	/* The last one out: nothing is being prepared any more. */
+	if (--q->preparers_live == 0)
+		q->prepared_all = true;
 	pthread_cond_broadcast(&q->cond);
 	pthread_mutex_unlock(&q->mtx);
 	return NULL;
@@ -245,6 +254,7 @@ mail_txnq_new(struct event_base *base, struct store_db *db,
     size_t max_pending)
 {
 	struct mail_txnq *q = xcalloc(1, sizeof(*q));
+	size_t i;
 
 	q->db = db;
 	q->max_pending = max_pending > 0 ? max_pending : 1;
@@ -252,8 +262,10 @@ mail_txnq_new(struct event_base *base, struct store_db *db,
 	pthread_cond_init(&q->cond, NULL);
 	loopwake_init(&q->wake, base, mail_txnq_wake_cb, q);
 	loopwake_thread(&q->thread, mail_txnq_thread, q, "mail writer");
-	loopwake_thread(&q->prep_thread, mail_txnq_prep_thread, q,
-	    "mail preparer");
+	q->preparers_live = MAIL_TXN_PREPARERS;
+	for (i = 0; i < MAIL_TXN_PREPARERS; i++)
+		loopwake_thread(&q->prep_threads[i], mail_txnq_prep_thread, q,
+		    "mail preparer");
 	return q;
 }
 
@@ -325,6 +337,7 @@ void
 mail_txnq_free(struct mail_txnq **qp)
 {
 	struct mail_txnq *q = *qp;
+	size_t i;
 
 	*qp = NULL;
 	if (q == NULL)
@@ -333,7 +346,8 @@ mail_txnq_free(struct mail_txnq **qp)
 	q->stop = true;
 	pthread_cond_broadcast(&q->cond);
 	pthread_mutex_unlock(&q->mtx);
-	pthread_join(q->prep_thread, NULL);
+	for (i = 0; i < MAIL_TXN_PREPARERS; i++)
+		pthread_join(q->prep_threads[i], NULL);
 	pthread_join(q->thread, NULL);
 	mail_txnq_deliver(q);
 	loopwake_clear(&q->wake);

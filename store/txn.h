@@ -2,11 +2,12 @@
 /*
  * txn.h: the one write path of the mail store, with group commit.
  *
- * A write (an LMTP delivery now; IMAP APPEND and STORE and JMAP sets
- * later) is an operation submitted from the event loop.  A preparer
- * thread runs each operation's prepare step (reading the message from its
- * descriptor, hashing: work that must not stall the loop) while the one
- * writer thread commits the previous batch; the writer then takes
+ * A write (an LMTP delivery, IMAP APPEND, STORE, EXPUNGE, COPY, JMAP
+ * sets) is an operation submitted from the event loop.  Preparer threads
+ * run each operation's prepare step (reading the message from its
+ * descriptor, hashing, writing a big one's file: work that must not stall
+ * the loop) while the one writer thread commits the previous batch; the
+ * writer then takes
  * everything prepared and runs ONE LMDB write transaction for the whole
  * batch, in which each operation applies inside its own nested
  * transaction, and one durable commit (one fsync).  Only then are the results posted back to the loop,
@@ -17,6 +18,13 @@
  *
  * Each apply appends its change-log entries in its transaction
  * (changelog.h), so data and log are committed together.
+ *
+ * Operations are applied in the order their preparation ends, which is not
+ * always the order they were submitted in: a small delivery does not wait
+ * for the file of a big one submitted before it.  A caller that needs an
+ * order waits for one operation's done before it submits the next, as
+ * every worker does for the requests of one session (lmtpd's deliveries
+ * to the recipients of one message are independent of each other).
  */
 #ifndef BULWARK_TXN_H
 #define BULWARK_TXN_H
@@ -31,8 +39,9 @@ struct event_base;
 struct mail_txnq;
 
 /*
- * Runs on the writer thread before the batch's transaction; touches only
- * its own argument.  Returns IPC_S_OK, or a status (with err) that fails
+ * Runs on a preparer thread, before the transaction of the batch it joins
+ * and beside other operations' prepare steps; touches only its own
+ * argument (and reads the store in its own read transaction).  Returns IPC_S_OK, or a status (with err) that fails
  * the operation without applying it.
  */
 typedef enum ipc_status mail_prepare_fn(void *arg, struct store_error *err);
@@ -49,6 +58,9 @@ typedef enum ipc_status mail_apply_fn(struct store_db *db, MDB_txn *txn,
  */
 typedef void mail_done_fn(void *arg, enum ipc_status st,
     const struct store_error *err);
+
+/* Threads running prepare steps. */
+#define MAIL_TXN_PREPARERS	3
 
 /* Most operations and bytes (their cost) one batch takes. */
 #define MAIL_TXN_BATCH_OPS	1024

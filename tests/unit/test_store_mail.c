@@ -1018,6 +1018,78 @@ TEST(test_group_commit)
 	db_close(&db);
 }
 
+/*
+ * A prepare step that waits until the test lets it go (10 s at most, twice
+ * what the test waits for the operation behind it).
+ */
+static volatile int slow_release, slow_started;
+
+static enum ipc_status
+slow_prepare(void *arg, struct store_error *err)
+{
+	int i;
+
+	(void)arg;
+	(void)err;
+	__atomic_store_n(&slow_started, 1, __ATOMIC_SEQ_CST);
+	for (i = 0; i < 10000 && !__atomic_load_n(&slow_release,
+	    __ATOMIC_SEQ_CST); i++)
+		usleep(1000);
+	return IPC_S_OK;
+}
+
+/*
+ * An operation whose preparation is slow (a big message's file being
+ * synced) does not hold up those submitted after it: they are prepared
+ * beside it and committed first.
+ */
+TEST(test_slow_prepare_does_not_block)
+{
+	static struct gc_op ops[2];
+	struct event_base *base;
+	struct mail_txnq *q;
+	struct store_db db;
+	uint64_t acct;
+	uint32_t inbox;
+	int i;
+
+	if (open_fresh(&db) == -1)
+		return;
+	acct = add_account(&db, "alice@example.org");
+	inbox = find_mailbox(&db, acct, "inbox");
+	base = event_base_new();
+	q = mail_txnq_new(base, &db, 1000);
+	slow_release = slow_started = 0;
+	memset(ops, 0, sizeof(ops));
+	mail_init(&ops[0].m, acct, inbox, "slow", "", "s", NULL);
+	mail_init(&ops[1].m, acct, inbox, "quick", "", "s", NULL);
+	CHECK_INT(mail_txnq_submit(q, slow_prepare, mail_apply, gc_done,
+	    &ops[0], 4), 0);
+	for (i = 0; i < 10000 && !__atomic_load_n(&slow_started,
+	    __ATOMIC_SEQ_CST); i++)
+		usleep(1000);
+	CHECK_INT(mail_txnq_submit(q, NULL, mail_apply, gc_done, &ops[1], 5),
+	    0);
+	/* The quick one is done while the slow one is still preparing. */
+	for (i = 0; i < 5000 && ops[1].done == 0; i++) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		usleep(1000);
+	}
+	CHECK_INT(ops[1].done, 1);
+	CHECK_INT(ops[1].st, IPC_S_OK);
+	CHECK_INT(ops[1].m.out.uid, 1);
+	CHECK_INT(ops[0].done, 0);
+	__atomic_store_n(&slow_release, 1, __ATOMIC_SEQ_CST);
+	while (mail_txnq_pending(q) > 0)
+		event_base_loop(base, EVLOOP_ONCE);
+	CHECK_INT(ops[0].done, 1);
+	CHECK_INT(ops[0].st, IPC_S_OK);
+	CHECK_INT(ops[0].m.out.uid, 2);
+	mail_txnq_free(&q);
+	event_base_free(base);
+	db_close(&db);
+}
+
 TEST(test_account_delete_purges_mail)
 {
 	static const char text[] = "shared bytes";
@@ -1217,6 +1289,7 @@ static const struct harness_test tests[] = {
 	TEST_ENTRY(test_duplicate_entries_pruned),
 	TEST_ENTRY(test_rcpt_resolve),
 	TEST_ENTRY(test_group_commit),
+	TEST_ENTRY(test_slow_prepare_does_not_block),
 	TEST_ENTRY(test_account_delete_purges_mail),
 	TEST_ENTRY(test_deliver_job),
 };
