@@ -369,13 +369,15 @@ mail_body_read_free(void *arg)
 	free(r);
 }
 
-void
-mail_msg_body_file(struct ipc_chan *c, const struct ipc_frame *f,
-    const void *msg, void *arg)
+/*
+ * Queues the read of one message for the session of c (MSG_BODY_FILE with
+ * the memfd the request carried, MSG_FILE with none).
+ */
+static void
+mail_body_read_queue(struct ipc_chan *c, const struct ipc_frame *f,
+    struct wchan *w, uint32_t mailbox_id, uint32_t uid, bool file_only)
 {
-	const struct ipc_MSG_BODY_FILE_req *m = msg;
 	struct mail_body_read *r;
-	struct wchan *w = arg;
 	struct session *s;
 
 	/* The descriptor is closed after the handler when not taken. */
@@ -383,12 +385,22 @@ mail_msg_body_file(struct ipc_chan *c, const struct ipc_frame *f,
 		return;
 	r = xcalloc(1, sizeof(*r));
 	r->account_id = s->account_id;
-	r->mailbox_id = m->mailbox_id;
-	r->uid = m->uid;
-	r->fd = ipc_chan_take_fd(c);
+	r->mailbox_id = mailbox_id;
+	r->uid = uid;
+	r->fd = file_only ? -1 : ipc_chan_take_fd(c);
 	r->file_fd = -1;
+	r->file_only = file_only;
 	mail_read_queue(c, f, w, "message file", mail_body_file_work,
 	    mail_body_file_reply, mail_body_read_free, r);
+}
+
+void
+mail_msg_body_file(struct ipc_chan *c, const struct ipc_frame *f,
+    const void *msg, void *arg)
+{
+	const struct ipc_MSG_BODY_FILE_req *m = msg;
+
+	mail_body_read_queue(c, f, arg, m->mailbox_id, m->uid, false);
 }
 
 /* MSG_FILE: as MSG_BODY_FILE, with no memfd to copy into. */
@@ -397,21 +409,8 @@ mail_msg_file(struct ipc_chan *c, const struct ipc_frame *f,
     const void *msg, void *arg)
 {
 	const struct ipc_MSG_FILE_req *m = msg;
-	struct mail_body_read *r;
-	struct wchan *w = arg;
-	struct session *s;
 
-	if ((s = worker_session_bound(c, f, w)) == NULL)
-		return;
-	r = xcalloc(1, sizeof(*r));
-	r->account_id = s->account_id;
-	r->mailbox_id = m->mailbox_id;
-	r->uid = m->uid;
-	r->fd = -1;
-	r->file_fd = -1;
-	r->file_only = true;
-	mail_read_queue(c, f, w, "message file", mail_body_file_work,
-	    mail_body_file_reply, mail_body_read_free, r);
+	mail_body_read_queue(c, f, arg, m->mailbox_id, m->uid, true);
 }
 
 /* --- Writes --- */
