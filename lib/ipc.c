@@ -54,12 +54,22 @@ ipc_rx_fill(struct ipc_rx *rx, int fd)
 	struct cmsghdr *cmsg;
 	struct msghdr msg;
 	struct iovec iov;
+	size_t want, need;
 	ssize_t n;
 	int *fds, i, nfds, overflow = 0;
 
-	buf_reserve(&rx->in, IPC_READ_CHUNK);
+	want = IPC_READ_CHUNK;
+	if (rx->in.len >= IPC_HDR_SIZE) {
+		/* The rest of a big frame in one read, not 64 KiB at a time. */
+		need = (size_t)wire_be32_get(rx->in.data) + IPC_HDR_SIZE;
+		if (need > IPC_HDR_SIZE + IPC_MAX_PAYLOAD)
+			need = IPC_HDR_SIZE + IPC_MAX_PAYLOAD;
+		if (need > rx->in.len && need - rx->in.len > want)
+			want = need - rx->in.len;
+	}
+	buf_reserve(&rx->in, want);
 	iov.iov_base = buf_tail(&rx->in);
-	iov.iov_len = IPC_READ_CHUNK;
+	iov.iov_len = want;
 	memset(&msg, 0, sizeof(msg));
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;

@@ -107,16 +107,29 @@ deliver_store_peer(struct child *w)
 	w->store_peer_fd = -1;
 }
 
+/* Send buffer of each end of a worker's channel to storaged. */
+#define STORE_LINK_SNDBUF	(2 << 20)
+
 /* A new socketpair for worker w; returns the worker's end. */
 static int
 store_link(struct child *w)
 {
-	int sp[2];
+	int sp[2], i, bufsz = STORE_LINK_SNDBUF;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
 		log_warn("socketpair");
 		return -1;
 	}
+	/*
+	 * Room for a whole reply of the largest kind (a chunk of messages,
+	 * IPC_MAX_PAYLOAD) in the socket: with the default (about 200 KiB)
+	 * a FETCH went back and forth between the two processes five times
+	 * for each.  The kernel caps it at net.core.wmem_max; a smaller one
+	 * only costs speed.
+	 */
+	for (i = 0; i < 2; i++)
+		(void)setsockopt(sp[i], SOL_SOCKET, SO_SNDBUF, &bufsz,
+		    sizeof(bufsz));
 	if (w->store_peer_fd != -1)
 		close(w->store_peer_fd);
 	w->store_peer_fd = sp[0];

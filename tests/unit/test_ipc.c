@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -239,6 +240,59 @@ TEST(frame_header_checks)
 	buf_append(&rx.in, hdr, 10);
 	CHECK_INT(ipc_rx_next(&rx, &f, &err), 0);
 	ipc_rx_clear(&rx);
+}
+
+/*
+ * Once a frame's header is in, the rest of it comes in one read, however
+ * big (within IPC_MAX_PAYLOAD), not 64 KiB at a time; the frames after it
+ * are intact.
+ */
+TEST(rx_reads_rest_of_big_frame)
+{
+	const size_t big = 900u << 10;
+	struct ipc_rx rx;
+	struct ipc_frame f;
+	const char *err = NULL;
+	uint8_t hdr[IPC_HDR_SIZE], *payload;
+	int sp[2], sz = 4 << 20;
+	size_t i, off;
+	ssize_t n;
+
+	CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	(void)setsockopt(sp[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	payload = malloc(big);
+	for (i = 0; i < big; i++)
+		payload[i] = (uint8_t)(i * 7);
+	memset(hdr, 0, sizeof(hdr));
+	wire_be32_put(hdr, (uint32_t)big);
+	wire_be16_put(hdr + 4, IPC_T_READY);
+	CHECK(write(sp[0], hdr, sizeof(hdr)) == (ssize_t)sizeof(hdr));
+	for (off = 0; off < big; off += (size_t)n)
+		if ((n = write(sp[0], payload + off, big - off)) <= 0)
+			break;
+	CHECK_INT(off, big);
+	wire_be32_put(hdr, 3);
+	CHECK(write(sp[0], hdr, sizeof(hdr)) == (ssize_t)sizeof(hdr));
+	CHECK(write(sp[0], "end", 3) == 3);
+	ipc_rx_init(&rx);
+	n = ipc_rx_fill(&rx, sp[1]);
+	CHECK(n > IPC_HDR_SIZE);
+	/* The header is in: what is left of the frame in one read. */
+	n = ipc_rx_fill(&rx, sp[1]);
+	CHECK(n >= (ssize_t)(big + IPC_HDR_SIZE) - 65536);
+	while (rx.in.len < 2 * IPC_HDR_SIZE + big + 3 &&
+	    ipc_rx_fill(&rx, sp[1]) > 0)
+		;
+	CHECK_INT(ipc_rx_next(&rx, &f, &err), 1);
+	CHECK_INT(f.len, big);
+	CHECK(f.len == big && memcmp(f.data, payload, big) == 0);
+	CHECK_INT(ipc_rx_next(&rx, &f, &err), 1);
+	CHECK(f.len == 3 && memcmp(f.data, "end", 3) == 0);
+	CHECK_INT(ipc_rx_next(&rx, &f, &err), 0);
+	ipc_rx_clear(&rx);
+	free(payload);
+	close(sp[0]);
+	close(sp[1]);
 }
 
 /* --- Channels over a socketpair --- */
@@ -617,6 +671,7 @@ static const struct harness_test tests[] = {
 	TEST_ENTRY(every_message_round_trips),
 	TEST_ENTRY(wire_rejects_bad_values),
 	TEST_ENTRY(frame_header_checks),
+	TEST_ENTRY(rx_reads_rest_of_big_frame),
 	TEST_ENTRY(channel_request_reply),
 	TEST_ENTRY(channel_passes_descriptors),
 	TEST_ENTRY(channel_request_with_descriptor),
