@@ -1250,12 +1250,6 @@ fetch_pre_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	fetch_next_msg(x);
 }
 
-/*
- * Reads the first slice of the message's sections before anything of its
- * response is written (true: the read is on its way).  A message of up to
- * one slice is thus all in hand before its response starts, and one
- * expunged meanwhile can be left out cleanly.
- */
 /* The message is in hand as x->pre_fd: its response can begin. */
 static void
 fetch_pre_file_done(struct ipc_chan *c, struct fetch_ctx *x,
@@ -1366,6 +1360,12 @@ fetch_prefetch_file(struct fetch_ctx *x, struct imap_msg *m)
 	return true;
 }
 
+/*
+ * Reads the first slice of the message's sections before anything of its
+ * response is written (true: the read is on its way).  A message of up to
+ * one slice is thus all in hand before its response starts, and one
+ * expunged meanwhile can be left out cleanly.
+ */
 static bool
 fetch_prefetch(struct fetch_ctx *x, struct imap_msg *m)
 {
