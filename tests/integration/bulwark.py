@@ -145,13 +145,29 @@ class Server:
 
     # --- lifecycle ---
     def start(self, timeout=30):
-        self.logfile = open(self.logpath, "ab")
         env = {k: v for k, v in os.environ.items()
                if k in ("PATH", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")}
-        self.proc = subprocess.Popen(
-            [binary("bulwarkd"), "-d", "-f", self.conf, "-X", os.path.join(TOP, BUILD)],
-            stdout=self.logfile, stderr=subprocess.STDOUT, env=env)
-        self.wait_ready(timeout)
+        for attempt in range(3):
+            self.logfile = open(self.logpath, "ab")
+            since = self.logfile.tell()
+            self.proc = subprocess.Popen(
+                [binary("bulwarkd"), "-d", "-f", self.conf, "-X",
+                 os.path.join(TOP, BUILD)],
+                stdout=self.logfile, stderr=subprocess.STDOUT, env=env)
+            try:
+                self.wait_ready(timeout)
+                return self
+            except RuntimeError:
+                # A port free_port() found was taken before bulwarkd bound
+                # it (an outgoing connection of another test may use any
+                # port of the ephemeral range): new ports, once more.
+                if (attempt == 2 or self.proc.poll() is None or
+                        "Address already in use" not in self.log()[since:]):
+                    raise
+                self.proc = None
+                self.logfile.close()
+                self.ports = {k: free_port() for k in self.ports}
+                self.write_conf()
         return self
 
     def wait_ready(self, timeout=30, since=0):
