@@ -28,6 +28,7 @@ struct mail_op {
 	mail_done_fn		*done;
 	void			*arg;
 	uint64_t		 cost;
+	uint64_t		 seq;		/* order of submission */
 	enum ipc_status		 st;
 	struct store_error	 err;
 	struct mail_op		*next;
@@ -48,7 +49,7 @@ struct mail_txnq {
 	unsigned		 preparers_live;
 	pthread_t		 thread, prep_threads[MAIL_TXN_PREPARERS];
 	size_t			 pending, max_pending;
-	uint64_t		 batches, ops;
+	uint64_t		 batches, ops, seq;
 	struct loopwake		 wake;
 	void			(*idle_cb)(void *);
 	void			*idle_arg;
@@ -63,6 +64,23 @@ mail_oplist_push(struct mail_oplist *l, struct mail_op *op)
 	else
 		l->head = op;
 	l->tail = op;
+	l->n++;
+}
+
+/* Inserts op after those submitted before it: a batch applies in order. */
+static void
+mail_oplist_insert_ordered(struct mail_oplist *l, struct mail_op *op)
+{
+	struct mail_op **pp = &l->head;
+
+	if (l->tail == NULL || l->tail->seq < op->seq) {
+		mail_oplist_push(l, op);
+		return;
+	}
+	while (*pp != NULL && (*pp)->seq < op->seq)
+		pp = &(*pp)->next;
+	op->next = *pp;
+	*pp = op;
 	l->n++;
 }
 
@@ -100,8 +118,9 @@ mail_take_batch(struct mail_txnq *q, struct mail_oplist *batch)
 /*
  * A preparer: prepare steps, ahead of the writer by a bounded amount.
  * Several run, so that a big message's file sync (milliseconds) does not
- * hold up the small messages submitted after it; what is prepared first
- * is applied first.
+ * hold up the small messages submitted after it: the ready list is kept in
+ * the order of submission, and what is still being prepared when the
+ * writer takes a batch joins a later one.
  */
 static void *
 mail_txnq_prep_thread(void *arg)
@@ -120,7 +139,7 @@ mail_txnq_prep_thread(void *arg)
 		op->st = op->prepare != NULL ?
 		    op->prepare(op->arg, &op->err) : IPC_S_OK;
 		pthread_mutex_lock(&q->mtx);
-		mail_oplist_push(&q->ready, op);
+		mail_oplist_insert_ordered(&q->ready, op);
 		q->ready_cost += op->cost;
 		pthread_cond_broadcast(&q->cond);
 	}
@@ -284,6 +303,7 @@ mail_txnq_submit(struct mail_txnq *q, mail_prepare_fn *prepare,
 	op->arg = arg;
 	op->cost = cost;
 	pthread_mutex_lock(&q->mtx);
+	op->seq = ++q->seq;
 	mail_oplist_push(&q->todo, op);
 	pthread_cond_broadcast(&q->cond);
 	pthread_mutex_unlock(&q->mtx);

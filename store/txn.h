@@ -19,12 +19,13 @@
  * Each apply appends its change-log entries in its transaction
  * (changelog.h), so data and log are committed together.
  *
- * Operations are applied in the order their preparation ends, which is not
- * always the order they were submitted in: a small delivery does not wait
- * for the file of a big one submitted before it.  A caller that needs an
- * order waits for one operation's done before it submits the next, as
- * every worker does for the requests of one session (lmtpd's deliveries
- * to the recipients of one message are independent of each other).
+ * The operations of a batch are applied in the order they were submitted,
+ * but one still being prepared when the writer takes a batch goes into a
+ * later one: a small delivery does not wait for the file of a big one
+ * submitted before it.  A caller that needs an order waits for one
+ * operation's done before it submits the next, as every worker does for
+ * the requests of one session (lmtpd's deliveries to the recipients of
+ * one message are independent of each other).
  */
 #ifndef BULWARK_TXN_H
 #define BULWARK_TXN_H
