@@ -31,6 +31,18 @@ buf_grow(struct buf *b, size_t n)
 	}
 	for (cap = b->cap ? b->cap : 256; cap < need; cap *= 2)
 		;
+	if (b->nowipe && b->base != NULL) {
+		/*
+		 * Nothing to wipe: realloc may grow in place, or move a big
+		 * allocation's pages (mremap) instead of copying them.
+		 */
+		if ((p = realloc(b->base, cap + off)) == NULL)
+			fatal("buf_reserve %zu", cap + off);
+		b->base = p;
+		b->data = p + off;
+		b->cap = cap + off;
+		return;
+	}
 	if ((p = malloc(cap)) == NULL)
 		fatal("buf_reserve %zu", cap);
 	if (b->len > 0)

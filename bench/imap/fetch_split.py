@@ -9,7 +9,8 @@ the same mix, over one LMTP connection), then runs UID FETCH ... BODY.PEEK[]
 BENCH_RUNS (5) times over all messages, over those of 256 KiB or more
 (served from the store's files) and over the others (served from the
 database in chunks), and prints per run the wall time and the CPU time of
-imapd, storaged and this client.  Bulwark only: it is for finding where
+imapd, storaged and this client.  BENCH_SETS ("all big small") chooses
+which of the three run, for a profiler held over one.  Bulwark only: it is for finding where
 fetch-body's time goes, not for the ratio.
 """
 import importlib.util
@@ -93,8 +94,11 @@ def main():
               % (len(big), FILE_AT // 1024,
                  sum(sizes[u] for u in big) / 1e6, len(small),
                  sum(sizes[u] for u in small) / 1e6), flush=True)
+        sets = os.environ.get("BENCH_SETS", "all big small").split()
         for name, uids in (("all", "1:*"), ("big", uidset(big)),
                            ("small", uidset(small))):
+            if name not in sets:
+                continue
             for _ in range(runs):
                 before = {p: cpu(p) for p in pids}
                 me0 = resource.getrusage(resource.RUSAGE_SELF)

@@ -103,6 +103,12 @@ struct fetch_ctx {
 	/* The chunk being answered. */
 	struct imap_msg	*msgs;
 	uint32_t		 nmsgs, cur;
+	/*
+	 * The bytes of the chunk's messages that came with it, which they
+	 * point into; kept from chunk to chunk (with next's), so that no
+	 * chunk faults in fresh memory for them.
+	 */
+	struct buf		 bodies;
 	/* The message being answered: its record, its section. */
 	struct msgrec		 rec;
 	bool			 rec_open;
@@ -118,6 +124,7 @@ struct fetch_ctx {
 	bool			 ahead_wait;	/* this chunk is done: go on */
 	struct imap_msg	*next;
 	uint32_t		 nnext;
+	struct buf		 next_bodies;
 	/* The first slice of the message, read before its response. */
 	struct buf		 pre;
 	uint64_t		 pre_off;	/* where pre starts */
@@ -161,6 +168,8 @@ fetch_ctx_free(void *arg)
 	for (i = 0; i < x->nnext; i++)
 		imap_msg_clear(&x->next[i]);
 	free(x->next);
+	buf_clear(&x->bodies);
+	buf_clear(&x->next_bodies);
 	free(x->uids);
 	imap_seqset_clear(&x->set);
 	if (x->rec_open)
@@ -1536,7 +1545,7 @@ fetch_set_seen(struct fetch_ctx *x)
 static bool
 fetch_take(struct fetch_ctx *x, enum ipc_status st, const char *text,
     const struct ipc_MSG_FETCH_rep *r, struct imap_msg **msgs,
-    uint32_t *nmsgs)
+    uint32_t *nmsgs, struct buf *bodies)
 {
 	struct imap_session *s = x->s;
 	struct imap_msg *v;
@@ -1564,12 +1573,15 @@ fetch_take(struct fetch_ctx *x, enum ipc_status st, const char *text,
 	if (n < r->done)
 		x->ok_code = "EXPUNGEISSUED";
 	v = *msgs = xreallocarray(*msgs, n > 0 ? n : 1, sizeof(**msgs));
+	/* Its messages are done with (fetch_next_msg): reused. */
+	buf_reset(bodies);
+	buf_append(bodies, r->bodies.p, r->bodies.len);
 	wire_strlist_iter(&r->keywords, &kit);
 	for (i = 0; i < n; i++) {
 		ok = imap_msg_take(&v[k], s->view, r, i,
 		    wire_strlist_next(&kit), &roff);
 		if (ok >= 0 && imap_msg_take_body(ok == 1 ? &v[k] : NULL, r, i,
-		    &boff) == -1) {
+		    &boff, bodies->data) == -1) {
 			if (ok == 1)
 				imap_msg_clear(&v[k]);
 			ok = -1;
@@ -1612,7 +1624,8 @@ fetch_meta_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 
 	(void)c;
 	s->req_id = 0;
-	if (!fetch_take(x, st, text, rep, &x->msgs, &x->nmsgs)) {
+	if (!fetch_take(x, st, text, rep, &x->msgs, &x->nmsgs,
+	    &x->bodies)) {
 		fetch_finish(x);
 		return;
 	}
@@ -1627,7 +1640,8 @@ fetch_ahead_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 
 	(void)c;
 	x->ahead_id = 0;
-	x->ahead_ok = fetch_take(x, st, text, rep, &x->next, &x->nnext);
+	x->ahead_ok = fetch_take(x, st, text, rep, &x->next, &x->nnext,
+	    &x->next_bodies);
 	x->ahead_ready = true;
 	if (x->ahead_wait) {
 		x->ahead_wait = false;
@@ -1708,6 +1722,7 @@ fetch_next_chunk(struct fetch_ctx *x)
 {
 	struct imap_session *s = x->s;
 	struct imap_msg *t;
+	struct buf tb;
 
 	if (x->ahead_ready) {
 		/* The chunk read ahead: its array becomes the current one. */
@@ -1717,6 +1732,9 @@ fetch_next_chunk(struct fetch_ctx *x)
 		x->nmsgs = x->nnext;
 		x->next = t;
 		x->nnext = 0;
+		tb = x->bodies;
+		x->bodies = x->next_bodies;
+		x->next_bodies = tb;
 		if (!x->ahead_ok) {
 			fetch_finish(x);
 			return;
@@ -1817,6 +1835,8 @@ imap_fetch(struct imap_session *s, struct imap_parser *ps, bool uid)
 	x = xcalloc(1, sizeof(*x));
 	x->s = s;
 	x->pre_fd = -1;
+	/* Copies of messages, as the store gives them to anyone with access. */
+	x->bodies.nowipe = x->next_bodies.nowipe = true;
 	x->uid_cmd = uid;
 	if (imap_parse_sp(ps) == -1 || imap_seqset_parse(ps, &set) == -1 ||
 	    imap_parse_sp(ps) == -1 || fetch_parse(ps, x) == -1) {
@@ -1880,6 +1900,7 @@ fetch_parse_text(const char *att, const char **why)
 	imap_parser_init(&ps, buf, len + 2);
 	x = xcalloc(1, sizeof(*x));
 	x->pre_fd = -1;
+	x->bodies.nowipe = x->next_bodies.nowipe = true;
 	x->uid_cmd = true;
 	if (fetch_parse(&ps, x) == -1) {
 		*why = ps.error != NULL ? ps.error : "Invalid fetch attributes";

@@ -56,7 +56,7 @@ imap_msg_take(struct imap_msg *m, const struct imap_view *v,
 
 int
 imap_msg_take_body(struct imap_msg *m, const struct ipc_MSG_FETCH_rep *r,
-    uint32_t i, uint64_t *boff)
+    uint32_t i, uint64_t *boff, const uint8_t *bodies)
 {
 	uint64_t len;
 
@@ -69,8 +69,7 @@ imap_msg_take_body(struct imap_msg *m, const struct ipc_MSG_FETCH_rep *r,
 	if (m != NULL) {
 		if (len != m->size)
 			return -1;
-		m->body = xmalloc(len > 0 ? (size_t)len : 1);
-		memcpy(m->body, r->bodies.p + *boff, (size_t)len);
+		m->body = bodies + *boff;
 		m->bodylen = (size_t)len;
 		m->has_body = true;
 	}
@@ -83,6 +82,5 @@ imap_msg_clear(struct imap_msg *m)
 {
 	free(m->keywords);
 	free(m->rec);
-	free(m->body);
 	memset(m, 0, sizeof(*m));
 }

@@ -22,9 +22,9 @@ struct imap_msg {
 	char		*keywords;	/* space-separated */
 	uint8_t		*rec;		/* its record, or NULL */
 	size_t		 reclen;
-	uint8_t		*body;		/* its bytes, when they came along */
+	const uint8_t	*body;		/* its bytes, when they came along */
 	size_t		 bodylen;
-	bool		 has_body;
+	bool		 has_body;	/* body is in its chunk's buffer */
 	bool		 show_flags;	/* FETCH: \Seen was just set */
 };
 
@@ -40,10 +40,13 @@ int	imap_msg_take(struct imap_msg *m, const struct imap_view *v,
 /*
  * Takes the bytes of message i of reply r, if they came (MSG_FETCH's
  * body_max), from *boff of r's bodies (advanced); m may be NULL (the
- * message left the view).  Returns 0, or -1 if the reply is malformed.
+ * message left the view).  bodies is the caller's copy of r's bodies,
+ * which m then points into: it must outlive m's use of them.  Returns 0,
+ * or -1 if the reply is malformed.
  */
 int	imap_msg_take_body(struct imap_msg *m,
-	    const struct ipc_MSG_FETCH_rep *r, uint32_t i, uint64_t *boff);
+	    const struct ipc_MSG_FETCH_rep *r, uint32_t i, uint64_t *boff,
+	    const uint8_t *bodies);
 /* Frees what m holds; m is empty again. */
 void	imap_msg_clear(struct imap_msg *m);
 
