@@ -70,6 +70,19 @@ buf_consume(struct buf *b, size_t n)
 }
 
 void
+buf_put_u64(struct buf *b, uint64_t v)
+{
+	char d[20];
+	size_t i = sizeof(d);
+
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	buf_append(b, d + i, sizeof(d) - i);
+}
+
+void
 buf_reset(struct buf *b)
 {
 	b->data = b->base;

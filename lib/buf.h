@@ -76,6 +76,8 @@ void	 buf_consume(struct buf *b, size_t n);
 /* Appends printf-formatted text (no NUL). */
 void	 buf_printf(struct buf *b, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* Appends v in decimal, as "%llu" would (no printf on hot paths). */
+void	 buf_put_u64(struct buf *b, uint64_t v);
 /* Empties the buffer, keeping its allocation. */
 void	 buf_reset(struct buf *b);
 /* Frees the allocation, wiping it first (see nowipe), and resets b. */

@@ -233,6 +233,7 @@ msgrec_encode(const struct mime_msg *m, uint64_t prefix_len, struct buf *out)
 struct rd {
 	struct wire_reader w;
 	const char	*err;
+	bool		 stored;	/* strings checked when stored */
 };
 
 static int
@@ -250,7 +251,7 @@ get_utf8(struct rd *r, const char **v)
 
 	if (wire_get_STRN(&r->w, v, &len) < 0)
 		return bad(r, "truncated string");
-	if (len > 0 && !charset_utf8_valid(*v, len))
+	if (len > 0 && !r->stored && !charset_utf8_valid(*v, len))
 		return bad(r, "string is not UTF-8");
 	return 0;
 }
@@ -275,7 +276,7 @@ get_list(struct rd *r, struct wire_strlist *l, uint32_t multiple,
 		return bad(r, "truncated list");
 	if (l->count % multiple != 0)
 		return bad(r, "list has a bad length");
-	if (utf8) {
+	if (utf8 && !r->stored) {
 		wire_strlist_iter(l, &it);
 		while ((s = wire_strlist_next_len(&it, &len)) != NULL)
 			if (len > 0 && !charset_utf8_valid(s, len))
@@ -451,7 +452,7 @@ get_summary(struct rd *r, struct msgrec_summary *s)
 /* Reads and checks everything; fills r->parts and r->envs if allocated. */
 static int
 decode(const void *rec, size_t len, uint64_t size, bool envs_only,
-    struct msgrec *m, const char **error_r)
+    bool stored, struct msgrec *m, const char **error_r)
 {
 	struct rd r;
 	uint8_t version;
@@ -459,6 +460,7 @@ decode(const void *rec, size_t len, uint64_t size, bool envs_only,
 	uint32_t i;
 
 	memset(&r, 0, sizeof(r));
+	r.stored = stored;
 	wire_reader_init(&r.w, rec, len);
 	if (wire_get_U8(&r.w, &version) < 0 || version != MSGREC_VERSION) {
 		*error_r = "bad record version";
@@ -511,7 +513,15 @@ msgrec_open(const void *rec, size_t len, uint64_t size, struct msgrec *r,
     const char **error_r)
 {
 	memset(r, 0, sizeof(*r));
-	return decode(rec, len, size, false, r, error_r);
+	return decode(rec, len, size, false, false, r, error_r);
+}
+
+int
+msgrec_open_stored(const void *rec, size_t len, uint64_t size,
+    struct msgrec *r, const char **error_r)
+{
+	memset(r, 0, sizeof(*r));
+	return decode(rec, len, size, false, true, r, error_r);
 }
 
 int
@@ -519,7 +529,7 @@ msgrec_open_envelopes(const void *rec, size_t len, uint64_t size,
     struct msgrec *r, const char **error_r)
 {
 	memset(r, 0, sizeof(*r));
-	return decode(rec, len, size, true, r, error_r);
+	return decode(rec, len, size, true, false, r, error_r);
 }
 
 void

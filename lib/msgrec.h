@@ -166,6 +166,16 @@ struct msgrec {
 int	msgrec_open(const void *rec, size_t len, uint64_t size,
 	    struct msgrec *r, const char **error_r);
 /*
+ * The same for a record as storaged gives it, whose strings storaged
+ * checked as UTF-8 when it stored the record (msgrec_decode on every
+ * delivery, append and import): they are not checked again, everything
+ * else is.  For a reader that writes the strings through an encoder that
+ * takes any bytes (imapd's, which falls back to a literal), so that even
+ * a record damaged in the database yields no invalid output.
+ */
+int	msgrec_open_stored(const void *rec, size_t len, uint64_t size,
+	    struct msgrec *r, const char **error_r);
+/*
  * The same, for a reader of the envelopes only (SEARCH FROM, SUBJECT...):
  * the summary and envelopes are checked and filled; the parts are neither
  * read nor checked, and r->nparts is 0 (the summary keeps their count);

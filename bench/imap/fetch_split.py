@@ -10,7 +10,8 @@ BENCH_RUNS (5) times over all messages, over those of 256 KiB or more
 (served from the store's files) and over the others (served from the
 database in chunks), and prints per run the wall time and the CPU time of
 imapd, storaged and this client.  BENCH_SETS ("all big small") chooses
-which of the three run, for a profiler held over one.  Bulwark only: it is for finding where
+which of them run, for a profiler held over one; "meta" adds fetch-meta's
+UID FETCH 1:* (FLAGS ENVELOPE BODYSTRUCTURE).  Bulwark only: it is for finding where
 fetch-body's time goes, not for the ratio.
 """
 import importlib.util
@@ -95,14 +96,17 @@ def main():
                  sum(sizes[u] for u in big) / 1e6, len(small),
                  sum(sizes[u] for u in small) / 1e6), flush=True)
         sets = os.environ.get("BENCH_SETS", "all big small").split()
-        for name, uids in (("all", "1:*"), ("big", uidset(big)),
-                           ("small", uidset(small))):
+        for name, uids, items in (
+                ("all", "1:*", "BODY.PEEK[]"),
+                ("big", uidset(big), "BODY.PEEK[]"),
+                ("small", uidset(small), "BODY.PEEK[]"),
+                ("meta", "1:*", "(FLAGS ENVELOPE BODYSTRUCTURE)")):
             if name not in sets:
                 continue
             for _ in range(runs):
                 before = {p: cpu(p) for p in pids}
                 me0 = resource.getrusage(resource.RUSAGE_SELF)
-                secs, *_ = b.timed(c, "UID FETCH %s BODY.PEEK[]" % uids)
+                secs, *_ = b.timed(c, "UID FETCH %s %s" % (uids, items))
                 me1 = resource.getrusage(resource.RUSAGE_SELF)
                 used = {}
                 for p, n in pids.items():

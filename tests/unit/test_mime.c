@@ -894,6 +894,62 @@ TEST(record_refusals)
 }
 
 /*
+ * msgrec_open_stored leaves out the UTF-8 check of the strings (storaged
+ * made it when it stored the record) and nothing else: the structure is
+ * checked as msgrec_open checks it.
+ */
+TEST(record_stored)
+{
+	struct msgrec r;
+	const char *err;
+	uint8_t *copy, *at;
+	size_t n, i, len;
+	int b;
+
+	if (parse(alt_msg, &r) != 0)
+		return;
+	msgrec_close(&r);
+	len = rec.len;
+	copy = malloc(len);
+	memcpy(copy, rec.data, len);
+	/* The subject "alt" made "a\xfft": no longer UTF-8. */
+	at = memmem(copy, len, "alt", 4);
+	CHECK(at != NULL);
+	if (at == NULL) {
+		free(copy);
+		return;
+	}
+	at[1] = 0xff;
+	err = NULL;
+	CHECK_INT(msgrec_open(copy, len, msglen, &r, &err), -1);
+	CHECK_STR(err, "string is not UTF-8");
+	CHECK_INT(msgrec_open_stored(copy, len, msglen, &r, &err), 0);
+	CHECK_STR(r.s.subject, "a\xfft");
+	CHECK_INT(r.nparts, 5);
+	msgrec_close(&r);
+	for (n = 0; n < len; n++) {
+		err = NULL;
+		CHECK_INT(msgrec_open_stored(copy, n, msglen, &r, &err), -1);
+		CHECK(err != NULL);
+	}
+	CHECK_INT(msgrec_open_stored(copy, len, msglen + 1, &r, &err), -1);
+	/* Flipped bits: decoded offsets must stay in the message. */
+	for (i = 0; i < len; i++)
+		for (b = 0; b < 8; b++) {
+			memcpy(copy, rec.data, len);
+			copy[i] ^= (uint8_t)(1 << b);
+			if (msgrec_open_stored(copy, len, msglen, &r, &err) !=
+			    0)
+				continue;
+			for (n = 0; n < r.nparts; n++)
+				CHECK(r.parts[n].body_end <= msglen &&
+				    r.parts[n].body_off <= r.parts[n].body_end);
+			msgrec_close(&r);
+		}
+	free(copy);
+}
+
+/*
  * The shared corpus: every message parses into a record msgrec_decode
  * accepts with offsets inside the message, and the messages listed in
  * tests/mime/expected.tsv (checked by hand) have the fields written there.
@@ -1413,6 +1469,7 @@ static const struct harness_test tests[] = {
 	TEST_ENTRY(charsets),
 	TEST_ENTRY(record_prefix),
 	TEST_ENTRY(record_refusals),
+	TEST_ENTRY(record_stored),
 	TEST_ENTRY(source_route),
 	TEST_ENTRY(corpus_expected),
 	TEST_ENTRY(corpus_all),

@@ -104,11 +104,11 @@ struct fetch_ctx {
 	struct imap_msg	*msgs;
 	uint32_t		 nmsgs, cur;
 	/*
-	 * The bytes of the chunk's messages that came with it, which they
-	 * point into; kept from chunk to chunk (with next's), so that no
-	 * chunk faults in fresh memory for them.
+	 * The records and bytes of the chunk's messages that came with it,
+	 * which they point into; kept from chunk to chunk (with next's), so
+	 * that no chunk faults in fresh memory for them.
 	 */
-	struct buf		 bodies;
+	struct buf		 recs, bodies;
 	/* The message being answered: its record, its section. */
 	struct msgrec		 rec;
 	bool			 rec_open;
@@ -124,7 +124,7 @@ struct fetch_ctx {
 	bool			 ahead_wait;	/* this chunk is done: go on */
 	struct imap_msg	*next;
 	uint32_t		 nnext;
-	struct buf		 next_bodies;
+	struct buf		 next_recs, next_bodies;
 	/* The first slice of the message, read before its response. */
 	struct buf		 pre;
 	uint64_t		 pre_off;	/* where pre starts */
@@ -168,6 +168,8 @@ fetch_ctx_free(void *arg)
 	for (i = 0; i < x->nnext; i++)
 		imap_msg_clear(&x->next[i]);
 	free(x->next);
+	buf_clear(&x->recs);
+	buf_clear(&x->next_recs);
 	buf_clear(&x->bodies);
 	buf_clear(&x->next_bodies);
 	free(x->uids);
@@ -749,9 +751,15 @@ static void
 fetch_literal_head(struct fetch_ctx *x, const struct fetch_sect *fs,
     uint64_t len)
 {
-	buf_printf(x->s->out, "%s%s %s{%llu}\r\n", x->any ? " " : "",
-	    fs->name, fs->kind == FS_BINARY ? "~" : "",
-	    (unsigned long long)len);
+	struct buf *out = x->s->out;
+
+	if (x->any)
+		buf_append(out, " ", 1);
+	buf_append(out, fs->name, strlen(fs->name));
+	buf_append(out, fs->kind == FS_BINARY ? " ~{" : " {", fs->kind ==
+	    FS_BINARY ? 3 : 2);
+	buf_put_u64(out, len);
+	buf_append(out, "}\r\n", 3);
 	x->any = true;
 }
 
@@ -1101,7 +1109,8 @@ fetch_write_simple(struct fetch_ctx *x, struct imap_msg *m)
 	    (x->s->enabled & (IMAP_ENABLED_CONDSTORE |
 	    IMAP_ENABLED_QRESYNC)))) {
 		FETCH_SEP();
-		buf_printf(out, "UID %u", m->uid);
+		buf_append(out, "UID ", 4);
+		buf_put_u64(out, m->uid);
 	}
 	if ((x->items & FI_FLAGS) || m->show_flags) {
 		FETCH_SEP();
@@ -1116,13 +1125,16 @@ fetch_write_simple(struct fetch_ctx *x, struct imap_msg *m)
 	}
 	if (x->items & FI_SIZE) {
 		FETCH_SEP();
-		buf_printf(out, "RFC822.SIZE %llu", (unsigned long long)m->size);
+		buf_append(out, "RFC822.SIZE ", 12);
+		buf_put_u64(out, m->size);
 	}
 	if ((x->items & FI_MODSEQ) || ((x->s->enabled &
 	    (IMAP_ENABLED_CONDSTORE | IMAP_ENABLED_QRESYNC)) &&
 	    m->show_flags)) {
 		FETCH_SEP();
-		buf_printf(out, "MODSEQ (%llu)", (unsigned long long)m->modseq);
+		buf_append(out, "MODSEQ (", 8);
+		buf_put_u64(out, m->modseq);
+		buf_append(out, ")", 1);
 	}
 	if (x->items & FI_EMAILID) {
 		FETCH_SEP();
@@ -1439,8 +1451,8 @@ fetch_next_msg(struct fetch_ctx *x)
 			continue;
 		}
 		if (m->rec != NULL && !x->rec_open) {
-			if (msgrec_open(m->rec, m->reclen, m->size, &x->rec,
-			    &why) == -1) {
+			if (msgrec_open_stored(m->rec, m->reclen, m->size,
+			    &x->rec, &why) == -1) {
 				imap_session_log(s, "bad record uid=%u: %s",
 				    m->uid, why);
 				x->fail_code = "SERVERBUG";
@@ -1453,7 +1465,9 @@ fetch_next_msg(struct fetch_ctx *x)
 		if (!x->pre_done && fetch_prefetch(x, m))
 			return;
 		x->pre_done = false;
-		buf_printf(s->out, "* %u FETCH (", m->msn);
+		buf_append(s->out, "* ", 2);
+		buf_put_u64(s->out, m->msn);
+		buf_append(s->out, " FETCH (", 8);
 		fetch_write_simple(x, m);
 		x->si = 0;
 		x->off = x->end = 0;
@@ -1545,7 +1559,7 @@ fetch_set_seen(struct fetch_ctx *x)
 static bool
 fetch_take(struct fetch_ctx *x, enum ipc_status st, const char *text,
     const struct ipc_MSG_FETCH_rep *r, struct imap_msg **msgs,
-    uint32_t *nmsgs, struct buf *bodies)
+    uint32_t *nmsgs, struct buf *recs, struct buf *bodies)
 {
 	struct imap_session *s = x->s;
 	struct imap_msg *v;
@@ -1574,12 +1588,14 @@ fetch_take(struct fetch_ctx *x, enum ipc_status st, const char *text,
 		x->ok_code = "EXPUNGEISSUED";
 	v = *msgs = xreallocarray(*msgs, n > 0 ? n : 1, sizeof(**msgs));
 	/* Its messages are done with (fetch_next_msg): reused. */
+	buf_reset(recs);
+	buf_append(recs, r->records.p, r->records.len);
 	buf_reset(bodies);
 	buf_append(bodies, r->bodies.p, r->bodies.len);
 	wire_strlist_iter(&r->keywords, &kit);
 	for (i = 0; i < n; i++) {
 		ok = imap_msg_take(&v[k], s->view, r, i,
-		    wire_strlist_next(&kit), &roff);
+		    wire_strlist_next(&kit), &roff, recs->data);
 		if (ok >= 0 && imap_msg_take_body(ok == 1 ? &v[k] : NULL, r, i,
 		    &boff, bodies->data) == -1) {
 			if (ok == 1)
@@ -1625,7 +1641,7 @@ fetch_meta_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	(void)c;
 	s->req_id = 0;
 	if (!fetch_take(x, st, text, rep, &x->msgs, &x->nmsgs,
-	    &x->bodies)) {
+	    &x->recs, &x->bodies)) {
 		fetch_finish(x);
 		return;
 	}
@@ -1641,7 +1657,7 @@ fetch_ahead_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	(void)c;
 	x->ahead_id = 0;
 	x->ahead_ok = fetch_take(x, st, text, rep, &x->next, &x->nnext,
-	    &x->next_bodies);
+	    &x->next_recs, &x->next_bodies);
 	x->ahead_ready = true;
 	if (x->ahead_wait) {
 		x->ahead_wait = false;
@@ -1735,6 +1751,9 @@ fetch_next_chunk(struct fetch_ctx *x)
 		tb = x->bodies;
 		x->bodies = x->next_bodies;
 		x->next_bodies = tb;
+		tb = x->recs;
+		x->recs = x->next_recs;
+		x->next_recs = tb;
 		if (!x->ahead_ok) {
 			fetch_finish(x);
 			return;
@@ -1837,6 +1856,7 @@ imap_fetch(struct imap_session *s, struct imap_parser *ps, bool uid)
 	x->pre_fd = -1;
 	/* Copies of messages, as the store gives them to anyone with access. */
 	x->bodies.nowipe = x->next_bodies.nowipe = true;
+	x->recs.nowipe = x->next_recs.nowipe = true;
 	x->uid_cmd = uid;
 	if (imap_parse_sp(ps) == -1 || imap_seqset_parse(ps, &set) == -1 ||
 	    imap_parse_sp(ps) == -1 || fetch_parse(ps, x) == -1) {
@@ -1901,6 +1921,7 @@ fetch_parse_text(const char *att, const char **why)
 	x = xcalloc(1, sizeof(*x));
 	x->pre_fd = -1;
 	x->bodies.nowipe = x->next_bodies.nowipe = true;
+	x->recs.nowipe = x->next_recs.nowipe = true;
 	x->uid_cmd = true;
 	if (fetch_parse(&ps, x) == -1) {
 		*why = ps.error != NULL ? ps.error : "Invalid fetch attributes";

@@ -14,8 +14,9 @@
 int
 imap_msg_take(struct imap_msg *m, const struct imap_view *v,
     const struct ipc_MSG_FETCH_rep *r, uint32_t i, const char *kw,
-    uint64_t *roff)
+    uint64_t *roff, const uint8_t *records)
 {
+	uint8_t *copy;
 	uint64_t rlen = 0;
 
 	memset(m, 0, sizeof(*m));
@@ -44,11 +45,14 @@ imap_msg_take(struct imap_msg *m, const struct imap_view *v,
 	m->saved = i < r->saved.count ?
 	    wire_u64list_get(&r->saved, i) : m->received;
 	m->size = wire_u64list_get(&r->sizes, i);
-	if (rlen > 0) {
-		m->rec = xmalloc((size_t)rlen);
-		memcpy(m->rec, r->records.p + *roff, (size_t)rlen);
-		m->reclen = (size_t)rlen;
+	if (rlen > 0 && records != NULL)
+		m->rec = records + *roff;
+	else if (rlen > 0) {
+		copy = xmalloc((size_t)rlen);
+		memcpy(copy, r->records.p + *roff, (size_t)rlen);
+		m->rec = m->rec_copy = copy;
 	}
+	m->reclen = (size_t)rlen;
 	*roff += rlen;
 	m->keywords = xstrdup(kw != NULL ? kw : "");
 	return 1;
@@ -81,6 +85,6 @@ void
 imap_msg_clear(struct imap_msg *m)
 {
 	free(m->keywords);
-	free(m->rec);
+	free(m->rec_copy);
 	memset(m, 0, sizeof(*m));
 }

@@ -20,8 +20,9 @@ struct imap_msg {
 	uint32_t	 uid, msn;
 	uint64_t	 flags, modseq, email, thread, received, saved, size;
 	char		*keywords;	/* space-separated */
-	uint8_t		*rec;		/* its record, or NULL */
+	const uint8_t	*rec;		/* its record, or NULL */
 	size_t		 reclen;
+	uint8_t		*rec_copy;	/* rec when it is m's own copy */
 	const uint8_t	*body;		/* its bytes, when they came along */
 	size_t		 bodylen;
 	bool		 has_body;	/* body is in its chunk's buffer */
@@ -30,13 +31,15 @@ struct imap_msg {
 
 /*
  * Fills *m from message i of reply r, whose keywords are kw (the i-th of
- * r's list) and whose record starts at *roff of r's records (advanced).
+ * r's list) and whose record starts at *roff of r's records (advanced):
+ * m points into records, the caller's copy of them that must outlive m's
+ * use, or with records NULL gets a copy of its own.
  * Returns 1, 0 if the message is no longer in view v (expunged here
  * meanwhile: m holds nothing to free), or -1 if the reply is malformed.
  */
 int	imap_msg_take(struct imap_msg *m, const struct imap_view *v,
 	    const struct ipc_MSG_FETCH_rep *r, uint32_t i, const char *kw,
-	    uint64_t *roff);
+	    uint64_t *roff, const uint8_t *records);
 /*
  * Takes the bytes of message i of reply r, if they came (MSG_FETCH's
  * body_max), from *boff of r's bodies (advanced); m may be NULL (the

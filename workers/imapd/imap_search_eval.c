@@ -473,7 +473,7 @@ eval_meta_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	wire_strlist_iter(&r->keywords, &kit);
 	for (i = 0; i < n; i++)
 		switch (imap_msg_take(&x->msgs[x->nmsgs], x->s->view, r, i,
-		    wire_strlist_next(&kit), &roff)) {
+		    wire_strlist_next(&kit), &roff, NULL)) {
 		case 1:
 			if (with_hits)
 				memcpy(x->chunk_hits + (size_t)x->nmsgs *

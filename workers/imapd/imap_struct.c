@@ -427,14 +427,7 @@ put_ext_tail(struct buf *out, const struct msgrec_part *p)
 static void
 put_number(struct buf *out, uint64_t v)
 {
-	char d[24];
-	size_t i = sizeof(d);
-
-	do {
-		d[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v > 0);
-	buf_append(out, d + i, sizeof(d) - i);
+	buf_put_u64(out, v);
 }
 
 /* The first child of part i, or MSGREC_NONE (parts are in pre-order). */
