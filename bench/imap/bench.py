@@ -25,8 +25,9 @@ median is reported.  SEARCH results must be the same on both servers (the
 bench stops otherwise).  Environment: BENCH_RUNS, BENCH_IDLE (1000),
 BENCH_STRESS_SECS (30), BENCH_STRESS_CLIENTS (50), BENCH_STRESS_TRACKING
 (1: imaptest checks every response against its model of the mailbox,
-without no_tracking; slower, stricter), BENCH_SERVERS, BENCH_KEEP=1, and
-bench/lmtp's BENCH_SEED.
+without no_tracking; slower, stricter), BENCH_STRESS_MODE (imaptest's
+"imap4rev2" or "qresync" mode, of an imaptest that has them),
+BENCH_SERVERS, BENCH_KEEP=1, and bench/lmtp's BENCH_SEED.
 """
 import importlib.util
 import os
@@ -55,6 +56,9 @@ IDLE = lb.env_int("BENCH_IDLE", 1000)
 STRESS_SECS = lb.env_int("BENCH_STRESS_SECS", 30)
 STRESS_CLIENTS = lb.env_int("BENCH_STRESS_CLIENTS", 50)
 STRESS_TRACKING = lb.env_int("BENCH_STRESS_TRACKING", 0) == 1
+# imaptest's own modes, as words on its command line: "imap4rev2" or
+# "qresync" (a newer imaptest than 924f619 has them).
+STRESS_MODE = os.environ.get("BENCH_STRESS_MODE", "").split()
 DOVECOT_CONF = os.path.join(HERE, "dovecot.conf")
 DOVECOT_DIR = "/tmp/bulwark-bench-dovecot-imap"     # as in dovecot.conf
 DOVECOT_IMAP, DOVECOT_LMTP = 24143, 24025           # as in dovecot.conf
@@ -393,6 +397,7 @@ def stress(server, port, corpus, workdir):
             "logout=0"]
     if not STRESS_TRACKING:
         args.append("no_tracking")
+    args += STRESS_MODE
     r = subprocess.run(args, capture_output=True, text=True,
                        timeout=STRESS_SECS + 120)
     out = r.stdout + r.stderr

@@ -663,6 +663,36 @@ class ImapMailTest(unittest.TestCase):
         b.close()
         a.logout()
 
+    def test_new_keyword_listed_before_fetch_shows_it(self):
+        """A keyword another session just set: FLAGS lists it before any
+        FETCH shows it (RFC 9051 7.3.5).  Found by imaptest's stress mode
+        with tracking ("Keyword used without being in FLAGS")."""
+        a = self.client()
+        self.fresh(a, "Kw")
+        a.append("Kw", None, None, message_of(1))
+        b = self.raw()
+        lines = b.cmd(b"S", b"SELECT Kw")
+        self.assertTrue([l for l in lines if l.startswith(b"* FLAGS (") and
+                         b"$Fresh" not in l], lines)
+        for n, kw in enumerate((b"$Fresh", b"$Fresher")):
+            a.noop()
+            typ, _ = a.store("1", "+FLAGS", "(%s)" % kw.decode())
+            self.assertEqual(typ, "OK")
+            lines = b.cmd(b"F%d" % n, b"FETCH 1 (FLAGS)")
+            self.assertTrue(lines[-1].startswith(b"F%d OK" % n), lines)
+            shown = [i for i, l in enumerate(lines)
+                     if re.match(rb"\* 1 FETCH \(.*FLAGS \([^)]*" +
+                                 re.escape(kw), l)]
+            listed = [i for i, l in enumerate(lines)
+                      if l.startswith(b"* FLAGS (") and kw in l]
+            self.assertTrue(shown, lines)
+            self.assertTrue(listed and listed[0] < shown[0], lines)
+            # PERMANENTFLAGS, which follows FLAGS, has it too.
+            self.assertTrue([l for l in lines if l.startswith(
+                b"* OK [PERMANENTFLAGS (") and kw in l], lines)
+        b.close()
+        a.logout()
+
     def test_qresync(self):
         a = self.client()
         self.fresh(a, "Qr")

@@ -1465,6 +1465,15 @@ fetch_next_msg(struct fetch_ctx *x)
 		if (!x->pre_done && fetch_prefetch(x, m))
 			return;
 		x->pre_done = false;
+		/*
+		 * A keyword another session set since this one last heard
+		 * of the mailbox: FLAGS lists it before a FETCH shows it
+		 * (RFC 9051 7.3.5; imaptest checks it).
+		 */
+		if (((x->items & FI_FLAGS) || m->show_flags) &&
+		    m->keywords != NULL && m->keywords[0] != '\0' &&
+		    imap_view_add_keywords(s->view, m->keywords))
+			imap_view_write_flag_lists(s, s->view);
 		buf_append(s->out, "* ", 2);
 		buf_put_u64(s->out, m->msn);
 		buf_append(s->out, " FETCH (", 8);
