@@ -876,10 +876,13 @@ mail_msg_fetch_par(struct store_db *db, struct readpool *rp,
 	if (nb > n / FETCH_BATCH_MIN)
 		nb = n / FETCH_BATCH_MIN;
 	/*
-	 * Bodies are copied, not searched or decoded: a split would only
-	 * add the join's copy of them.
+	 * Without text keys nothing is searched or decoded: records and
+	 * bodies are copied, and a split would only add the join's copy of
+	 * them and a hand-over to a thread (fetch-meta took 0.058-0.079 s
+	 * split, 0.048-0.062 s in one piece).
 	 */
-	if (readpool_width(rp) < 2 || nb < 2 || body_max > 0)
+	if (readpool_width(rp) < 2 || nb < 2 || body_max > 0 ||
+	    keys == NULL || keys->n == 0)
 		nb = 1;
 	fp.b = xcalloc(nb, sizeof(*fp.b));
 	fp.cut = UINT32_MAX;
