@@ -424,12 +424,6 @@ put_ext_tail(struct buf *out, const struct msgrec_part *p)
 	put_nstr(out, p->location);
 }
 
-static void
-put_number(struct buf *out, uint64_t v)
-{
-	buf_put_u64(out, v);
-}
-
 /* The first child of part i, or MSGREC_NONE (parts are in pre-order). */
 static uint32_t
 first_child(const struct msgrec *r, uint32_t i)
@@ -507,7 +501,7 @@ put_1part(struct buf *out, const struct msgrec *r, uint32_t i, bool ext,
 	put_str(out, p->encoding != NULL && is_token(p->encoding) ?
 	    p->encoding : "7bit");
 	imap_resp_sp(out);
-	put_number(out, p->body_end - p->body_off);
+	buf_put_u64(out, p->body_end - p->body_off);
 	if (parsed) {
 		/* body-type-msg: envelope body body-fld-lines */
 		imap_resp_sp(out);
@@ -520,7 +514,7 @@ put_1part(struct buf *out, const struct msgrec *r, uint32_t i, bool ext,
 	}
 	if (msg || text) {
 		imap_resp_sp(out);
-		put_number(out, p->lines);
+		buf_put_u64(out, p->lines);
 	}
 	if (ext) {
 		/* body-ext-1part: md5 dsp lang loc */
