@@ -25,7 +25,8 @@ client instead, which waits for each reply before the next command.
 
 Environment: BENCH_SEED (1), BENCH_CONNS (4), BENCH_USERS (10),
 BENCH_SERVERS ("bulwark,dovecot"), BENCH_DOVECOT_FSYNC (optimized|always),
-BENCH_CLIENT (c|python), BENCH_KEEP=1 keeps the temporary directories.
+BENCH_CLIENT (c|python), BENCH_KEEP=1 keeps the temporary directories,
+BENCH_PREFILL=N delivers N other messages (untimed) before the timed run.
 """
 import base64
 import multiprocessing
@@ -103,7 +104,7 @@ def b64_lines(data):
     return base64.encodebytes(data).replace(b"\n", b"\r\n").decode()
 
 
-def headers(i, user, subject, ctype):
+def headers(i, user, subject, ctype, seed):
     date = time.strftime("%a, %d %b %Y %H:%M:%S +0000",
                          time.gmtime(1735689600 + i * 37))
     return ("Received: from mx%d.example.net (mx%d.example.net [192.0.2.%d])\r\n"
@@ -117,10 +118,10 @@ def headers(i, user, subject, ctype):
             "MIME-Version: 1.0\r\n"
             "Content-Type: %s\r\n"
             % (i % 7, i % 7, i % 250 + 1, DOMAIN, i, user, date, i % 97,
-               i % 97, user, subject, date, SEED, i, ctype))
+               i % 97, user, subject, date, seed, i, ctype))
 
 
-def make_message(rng, pool, i, user):
+def make_message(rng, pool, i, user, seed):
     r, acc = rng.random(), 0.0
     for share, lo, hi, kind in MIX:
         acc += share
@@ -128,14 +129,14 @@ def make_message(rng, pool, i, user):
             break
     size = rng.randint(lo, hi)
     subject = "bench %d: %s" % (i, text_of(rng, pool, 300).split("\r\n")[0][:50])
-    b = "b%d-%d" % (SEED, i)
+    b = "b%d-%d" % (seed, i)
     if kind == "plain":
-        h = headers(i, user, subject, "text/plain; charset=utf-8")
+        h = headers(i, user, subject, "text/plain; charset=utf-8", seed)
         body = text_of(rng, pool, max(size - len(h) - 2, 64))
         return h + "\r\n" + body
     if kind == "alternative":
         h = headers(i, user, subject,
-                    "multipart/alternative; boundary=\"%s\"" % b)
+                    "multipart/alternative; boundary=\"%s\"" % b, seed)
         half = max((size - len(h)) // 2 - 200, 256)
         txt = text_of(rng, pool, half)
         html = "<html><body>\r\n" + "".join(
@@ -145,7 +146,8 @@ def make_message(rng, pool, i, user):
                 "Content-Type: text/plain; charset=utf-8\r\n\r\n%s"
                 "--%s\r\nContent-Type: text/html; charset=utf-8\r\n\r\n%s"
                 "--%s--\r\n" % (b, txt, b, html, b))
-    h = headers(i, user, subject, "multipart/mixed; boundary=\"%s\"" % b)
+    h = headers(i, user, subject, "multipart/mixed; boundary=\"%s\"" % b,
+                seed)
     parts = ["--%s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s"
              % (b, text_of(rng, pool, rng.randint(1 << 10, 6 << 10)))]
     left = size - len(h) - len(parts[0])
@@ -162,15 +164,17 @@ def make_message(rng, pool, i, user):
     return h + "\r\n" + "".join(parts) + "--%s--\r\n" % b
 
 
-def make_corpus(directory, count):
+def make_corpus(directory, count, seed=None):
     """Writes count messages, ready for DATA; returns [(path, rcpt, size)]."""
     import random
-    rng = random.Random(SEED)
+    seed = SEED if seed is None else seed
+    os.makedirs(directory, exist_ok=True)
+    rng = random.Random(seed)
     pool = text_pool(rng)
     out = []
     for i in range(count):
         user = "user%d@%s" % (i % USERS, DOMAIN)
-        msg = make_message(rng, pool, i, user).encode()
+        msg = make_message(rng, pool, i, user, seed).encode()
         if not msg.endswith(b"\r\n"):
             msg += b"\r\n"
         msg = re.sub(rb"(?m)^\.", b"..", msg)        # RFC 5321 4.5.2
@@ -567,8 +571,17 @@ class Dovecot:
 
 # --- main ---------------------------------------------------------------------
 
-def run_one(server, corpus):
+def run_one(server, corpus, prefill):
     port = server.start()
+    if prefill:
+        # Untimed: the store already holds mail, as a server's does.
+        log("%s: prefilling %d messages (not timed)" % (server.name,
+                                                       len(prefill)))
+        _, ok, failed, fails, _ = deliver(server.build, "127.0.0.1", port,
+                                          prefill)
+        if failed:
+            sys.exit("bench: %s: prefill: %d messages not delivered: %s"
+                     % (server.name, failed, fails[:1]))
     log("%s: listening on 127.0.0.1:%d, delivering %d messages on %d "
         "connections (client: %s)" % (server.name, port, len(corpus), CONNS,
                                       CLIENT))
@@ -595,6 +608,7 @@ def main():
         sys.exit("usage: bench.py BUILD_DIR [COUNT]")
     build = os.path.abspath(sys.argv[1])
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 10000
+    nprefill = env_int("BENCH_PREFILL", 0)
     if os.geteuid() != 0:
         sys.exit("bench: run as root: both servers drop privileges as they "
                  "would in production")
@@ -618,11 +632,17 @@ def main():
         total = sum(c[2] for c in corpus)
         log("corpus: %d messages, %.1f MB, seed %d, made in %.1f s"
             % (count, total / 1e6, SEED, time.monotonic() - t))
+        prefill = []
+        if nprefill > 0:
+            # Another seed: other Message-IDs, which duplicate suppression
+            # would otherwise drop from the timed run.
+            prefill = make_corpus(corpus_dir + "/prefill", nprefill,
+                                  SEED + 1000003)
         for name in servers:
             server = (Bulwark if name == "bulwark" else Dovecot)(build, work)
             running = server
             try:
-                results[name] = run_one(server, corpus)
+                results[name] = run_one(server, corpus, prefill)
             finally:
                 server.stop()
                 running = None
@@ -635,14 +655,18 @@ def main():
             shutil.rmtree(DOVECOT_DIR, ignore_errors=True)
         else:
             log("kept %s %s %s" % (corpus_dir, work, DOVECOT_DIR))
-    report(results, count, total)
+    report(results, count, total, nprefill)
     bad = [n for n, r in results.items()
-           if r["failed"] or r["ok"] != count or r["stored"] != count]
+           if r["failed"] or r["ok"] != count or
+           r["stored"] != count + nprefill]
     sys.exit(1 if bad else 0)
 
 
-def report(results, count, total):
+def report(results, count, total, nprefill):
     print()
+    if nprefill:
+        print("each store held %d messages before the timed run (stored "
+              "counts them)" % nprefill)
     print("%-8s %9s %10s %9s %9s %8s" % ("server", "messages", "seconds",
                                          "msg/s", "MB/s", "stored"))
     for name, r in results.items():
