@@ -57,6 +57,12 @@ harness_tmpdir(void)
 }
 
 int
+harness_failed_count(void)
+{
+	return harness.failed_checks;
+}
+
+int
 harness_main(int argc, char **argv, const struct harness_test *tests,
     size_t ntests)
 {

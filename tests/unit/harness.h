@@ -25,6 +25,8 @@ void	harness_fail(const char *file, int line, const char *fmt, ...)
 /* Runs the tests given by name on the command line, or all; returns exit status. */
 int	harness_main(int argc, char **argv, const struct harness_test *tests,
 	    size_t ntests);
+/* Checks failed so far in this process (a forked child's own verdict). */
+int	harness_failed_count(void);
 /* A fresh temporary directory for this test run, removed at exit. */
 const char *harness_tmpdir(void);
 
