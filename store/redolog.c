@@ -8,8 +8,9 @@
  *	u32 REDOLOG_REC_MAGIC, u32 payload length, u64 transaction id,
  *	the payload, zero bytes up to a multiple of 8,
  *	u32 CRC-32 of everything before it, u32 REDOLOG_REC_END.
- * A header: "BWREDO01", u64 seq, u64 txnid, u32 meta length, u32 CRC-32
- * of those and the meta, the meta; zero up to REDOLOG_HDR_SIZE.
+ * A header slot (two per file, REDOLOG_SLOT_SIZE bytes each, written in
+ * turn so that a torn write leaves the other): "BWREDO01", u64 seq, u64
+ * txnid, u32 meta length, u32 CRC-32 of those and the meta, the meta.
  */
 #include "redolog.h"
 #include "xmalloc.h"
@@ -43,6 +44,8 @@ struct redolog_file {
 	uint64_t		 seq;
 	int			 fd;
 	uint64_t		 start, end, synced;
+	/* The slot the next checkpoint writes. */
+	unsigned		 next_slot;
 	struct redolog_file	*next;
 };
 
@@ -51,8 +54,6 @@ struct redolog {
 	pthread_mutex_t		 mtx;
 	/* Oldest first; tail is where appends go. */
 	struct redolog_file	*head, *tail;
-	/* The file the last rotate made, until its checkpoint. */
-	struct redolog_file	*pending;
 	bool			 has_base;
 	uint64_t		 base_txnid;
 	uint8_t			*base_meta;
@@ -65,6 +66,9 @@ struct redolog {
 	size_t			 rcap;
 	/* An append failed half-way: the tail's end is unknown. */
 	bool			 broken;
+	/* redolog_sync's files in use; a checkpoint waits to close them. */
+	unsigned		 syncing;
+	pthread_cond_t		 idle;
 };
 
 static void
@@ -200,14 +204,15 @@ redolog_file_free(struct redolog_file *f)
 }
 
 /*
- * Reads f's header: 1 and the checkpoint in it (meta into a new buffer),
- * 0 if it is not valid (zero, cut or damaged), -1 on a read error.
+ * Reads slot k of f's header: 1 and the checkpoint in it (meta into a new
+ * buffer), 0 if it is not valid (zero, cut or damaged), -1 on a read
+ * error.
  */
 static int
-redolog_read_header(struct redolog_file *f, uint64_t *txnid_r,
+redolog_read_slot(struct redolog_file *f, unsigned k, uint64_t *txnid_r,
     uint8_t **meta_r, size_t *len_r)
 {
-	uint8_t *h = xmalloc(REDOLOG_HDR_SIZE);
+	uint8_t *h = xmalloc(REDOLOG_SLOT_SIZE);
 	struct stat sb;
 	uint32_t mlen, crc;
 	int ret = 0;
@@ -216,9 +221,10 @@ redolog_read_header(struct redolog_file *f, uint64_t *txnid_r,
 		free(h);
 		return -1;
 	}
-	if ((uint64_t)sb.st_size < REDOLOG_HDR_SIZE)
+	if ((uint64_t)sb.st_size < (k + 1) * REDOLOG_SLOT_SIZE)
 		goto out;
-	if (redolog_pread_all(f->fd, h, REDOLOG_HDR_SIZE, 0) == -1) {
+	if (redolog_pread_all(f->fd, h, REDOLOG_SLOT_SIZE,
+	    (off_t)(k * REDOLOG_SLOT_SIZE)) == -1) {
 		ret = -1;
 		goto out;
 	}
@@ -237,6 +243,38 @@ redolog_read_header(struct redolog_file *f, uint64_t *txnid_r,
 out:
 	free(h);
 	return ret;
+}
+
+/*
+ * f's checkpoint: 1 with the newer of its valid slots (and f->next_slot
+ * set to the other), 0 if neither is valid, -1 on a read error.
+ */
+static int
+redolog_read_header(struct redolog_file *f, uint64_t *txnid_r,
+    uint8_t **meta_r, size_t *len_r)
+{
+	uint64_t t[2] = { 0, 0 };
+	uint8_t *m[2] = { NULL, NULL };
+	size_t l[2] = { 0, 0 };
+	int ok[2], k;
+
+	for (k = 0; k < 2; k++)
+		if ((ok[k] = redolog_read_slot(f, (unsigned)k, &t[k], &m[k],
+		    &l[k])) == -1) {
+			free(m[0]);
+			return -1;
+		}
+	if (!ok[0] && !ok[1]) {
+		f->next_slot = 0;
+		return 0;
+	}
+	k = !ok[0] || (ok[1] && t[1] > t[0]);
+	f->next_slot = (unsigned)!k;
+	*txnid_r = t[k];
+	*meta_r = m[k];
+	*len_r = l[k];
+	free(m[!k]);
+	return 1;
 }
 
 static int
@@ -297,6 +335,7 @@ redolog_open(int dirfd, struct redolog **log_r, struct store_error *err)
 	*log_r = NULL;
 	log->dirfd = dirfd;
 	pthread_mutex_init(&log->mtx, NULL);
+	pthread_cond_init(&log->idle, NULL);
 	if (redolog_list(dirfd, &seqs, &n, err) == -1)
 		goto fail;
 	for (i = 0; i < n; i++) {
@@ -362,6 +401,7 @@ redolog_free(struct redolog **log_r)
 	free(log->base_meta);
 	free(log->rbuf);
 	pthread_mutex_destroy(&log->mtx);
+	pthread_cond_destroy(&log->idle);
 	free(log);
 }
 
@@ -452,6 +492,10 @@ redolog_next(struct redolog *log, uint64_t *txnid_r, const void **data_r,
 			    frame - REDOLOG_FRAME_TAIL))
 				break;	/* damaged */
 			log->cur_off += frame;
+			/* Already in the base's snapshot. */
+			if (log->has_base &&
+			    get_le64(log->rbuf + 8) <= log->base_txnid)
+				continue;
 			*txnid_r = get_le64(log->rbuf + 8);
 			*data_r = log->rbuf + REDOLOG_FRAME_HEAD;
 			*len_r = (size_t)len;
@@ -554,105 +598,130 @@ redolog_sync(struct redolog *log, uint64_t pos, struct store_error *err)
 	struct redolog_file *f, *todo[8];
 	uint64_t upto[8];
 	size_t n, i;
+	int rc = 0;
 
+	pthread_mutex_lock(&log->mtx);
 	for (;;) {
-		/* Files are removed only by this thread, so each stays. */
 		n = 0;
-		pthread_mutex_lock(&log->mtx);
 		for (f = log->head; f != NULL && n < 8; f = f->next)
 			if (f->start < pos && f->synced < f->end &&
 			    f->synced < pos) {
 				todo[n] = f;
 				upto[n++] = f->end < pos ? f->end : pos;
 			}
-		pthread_mutex_unlock(&log->mtx);
 		if (n == 0)
-			return 0;
-		for (i = 0; i < n; i++) {
-			if (fdatasync(todo[i]->fd) == -1)
-				return db_error(err, IPC_S_INTERNAL, "redo log: "
-				    "sync: %s", strerror(errno)), -1;
-			pthread_mutex_lock(&log->mtx);
+			break;
+		/* A checkpoint closes no file while it is synced here. */
+		log->syncing++;
+		pthread_mutex_unlock(&log->mtx);
+		for (i = 0; i < n && rc == 0; i++)
+			if (fdatasync(todo[i]->fd) == -1) {
+				db_error(err, IPC_S_INTERNAL, "redo log: "
+				    "sync: %s", strerror(errno));
+				rc = -1;
+			}
+		pthread_mutex_lock(&log->mtx);
+		for (i = 0; i < n && rc == 0; i++)
 			if (todo[i]->synced < upto[i])
 				todo[i]->synced = upto[i];
-			pthread_mutex_unlock(&log->mtx);
-		}
+		if (--log->syncing == 0)
+			pthread_cond_broadcast(&log->idle);
+		if (rc == -1)
+			break;
 	}
+	pthread_mutex_unlock(&log->mtx);
+	return rc;
 }
 
-int
-redolog_rotate(struct redolog *log, struct store_error *err)
+/* Starts the file after the tail, its header zero (under no lock). */
+static struct redolog_file *
+redolog_new_file(struct redolog *log, struct store_error *err)
 {
 	char name[REDOLOG_NAME_LEN + 1];
 	struct redolog_file *f;
 	uint64_t seq;
 
-	if (log->recovering || log->broken)
-		return db_error(err, IPC_S_INTERNAL, "redo log: not open "
-		    "for appending"), -1;
 	seq = log->tail != NULL ? log->tail->seq + 1 : 1;
 	redolog_name(name, sizeof(name), seq);
 	f = xcalloc(1, sizeof(*f));
 	f->seq = seq;
-	f->fd = openat(log->dirfd, name, O_RDWR | O_CREAT | O_EXCL |
+	f->fd = openat(log->dirfd, name, O_RDWR | O_CREAT | O_TRUNC |
 	    O_CLOEXEC, 0600);
-	if (f->fd == -1 || ftruncate(f->fd, REDOLOG_HDR_SIZE) == -1 ||
-	    fdatasync(f->fd) == -1 || fsync(log->dirfd) == -1) {
+	if (f->fd == -1 || ftruncate(f->fd, REDOLOG_HDR_SIZE) == -1) {
 		db_error(err, IPC_S_INTERNAL, "redo log: making %s: %s",
 		    name, strerror(errno));
 		if (f->fd != -1)
 			(void)unlinkat(log->dirfd, name, 0);
 		redolog_file_free(f);
-		return -1;
+		return NULL;
 	}
-	pthread_mutex_lock(&log->mtx);
 	f->start = f->end = f->synced = log->tail != NULL ? log->tail->end : 0;
-	if (log->tail != NULL)
-		log->tail->next = f;
-	else
-		log->head = f;
-	log->tail = f;
-	log->pending = f;
-	pthread_mutex_unlock(&log->mtx);
-	return 0;
+	return f;
 }
 
 int
 redolog_checkpoint(struct redolog *log, uint64_t txnid, const void *meta,
-    size_t len, struct store_error *err)
+    size_t len, bool new_file, struct store_error *err)
 {
 	char name[REDOLOG_NAME_LEN + 1];
 	struct redolog_file *f, *old;
-	uint8_t *h;
-	uint8_t *copy;
+	uint8_t *h, *copy;
+	unsigned k;
 
-	if ((f = log->pending) == NULL || len == 0 || len > REDOLOG_META_MAX)
-		return db_error(err, IPC_S_INTERNAL, "redo log: no checkpoint "
-		    "begun"), -1;
-	h = xcalloc(1, REDOLOG_HDR_SIZE);
+	if (log->recovering || log->broken)
+		return db_error(err, IPC_S_INTERNAL, "redo log: not open "
+		    "for appending"), -1;
+	if (len == 0 || len > REDOLOG_META_MAX)
+		return db_error(err, IPC_S_INTERNAL, "redo log: meta page of "
+		    "%zu bytes", len), -1;
+	if (log->tail == NULL)
+		new_file = true;
+	if (new_file) {
+		if ((f = redolog_new_file(log, err)) == NULL)
+			return -1;
+	} else
+		f = log->tail;
+	k = f->next_slot;
+	h = xcalloc(1, REDOLOG_SLOT_SIZE);
 	memcpy(h, REDOLOG_HDR_MAGIC, 8);
 	put_le64(h + 8, f->seq);
 	put_le64(h + 16, txnid);
 	put_le32(h + 24, (uint32_t)len);
 	memcpy(h + 32, meta, len);
 	put_le32(h + 28, redolog_crc(redolog_crc(0, h, 28), h + 32, len));
-	if (redolog_pwrite_all(f->fd, h, REDOLOG_HDR_SIZE, 0) == -1 ||
-	    fdatasync(f->fd) == -1) {
+	if (redolog_pwrite_all(f->fd, h, REDOLOG_SLOT_SIZE,
+	    (off_t)(k * REDOLOG_SLOT_SIZE)) == -1 || fdatasync(f->fd) == -1 ||
+	    (new_file && fsync(log->dirfd) == -1)) {
+		db_error(err, IPC_S_INTERNAL, "redo log: checkpoint: %s",
+		    strerror(errno));
 		free(h);
-		return db_error(err, IPC_S_INTERNAL, "redo log: checkpoint: %s",
-		    strerror(errno)), -1;
+		if (new_file) {
+			redolog_name(name, sizeof(name), f->seq);
+			(void)unlinkat(log->dirfd, name, 0);
+			redolog_file_free(f);
+		}
+		return -1;
 	}
 	free(h);
+	f->next_slot = !k;
 	copy = xmalloc(len);
 	memcpy(copy, meta, len);
 	pthread_mutex_lock(&log->mtx);
-	log->pending = NULL;
 	free(log->base_meta);
 	log->has_base = true;
 	log->base_txnid = txnid;
 	log->base_meta = copy;
 	log->base_len = len;
-	/* Appends go to f or later, so the older files are idle. */
+	if (new_file) {
+		if (log->tail != NULL)
+			log->tail->next = f;
+		else
+			log->head = f;
+		log->tail = f;
+	}
+	/* Everything before the base's file is in the base. */
+	while (log->head != f && log->syncing > 0)
+		pthread_cond_wait(&log->idle, &log->mtx);
 	while ((old = log->head) != f) {
 		log->head = old->next;
 		pthread_mutex_unlock(&log->mtx);
@@ -663,6 +732,17 @@ redolog_checkpoint(struct redolog *log, uint64_t txnid, const void *meta,
 	}
 	pthread_mutex_unlock(&log->mtx);
 	return 0;
+}
+
+uint64_t
+redolog_tail_bytes(struct redolog *log)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&log->mtx);
+	n = log->tail != NULL ? log->tail->end - log->tail->start : 0;
+	pthread_mutex_unlock(&log->mtx);
+	return n;
 }
 
 void

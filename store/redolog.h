@@ -13,28 +13,26 @@
  * goes on.  Now and then a checkpoint syncs LMDB itself, after which the
  * records before it are no longer needed.
  *
- * The files: each starts with a header region (REDOLOG_HDR_SIZE bytes)
- * that names the checkpoint it starts from (the transaction id and the
- * LMDB meta page of that snapshot, which recovery writes back), or is
- * still zero while that checkpoint's sync runs; then whole records, each
+ * The files: each starts with two header slots (REDOLOG_SLOT_SIZE bytes
+ * each) that name a checkpoint (the transaction id and the LMDB meta page
+ * of that snapshot, which recovery writes back); then whole records, each
  * framed and checked (a CRC-32 over its frame and payload), carrying the
- * id of the LMDB transaction that applied it.  A checkpoint starts a new
- * file (redolog_rotate, at a point where no commit is running) and, once
- * LMDB's sync is done, writes that file's header (redolog_checkpoint);
- * only then are the older files removed.  A crash anywhere in between
- * leaves an older file with a valid header, and its records and the newer
- * file's are replayed.
+ * id of the LMDB transaction that applied it.  A checkpoint, made once
+ * LMDB's data file is synced, writes the slot of the newest file that the
+ * previous one did not, so that a write the crash tore leaves the other;
+ * or it starts a new file with it, and then removes the older ones.
  *
- * Recovery (redolog_open): the newest file whose header is valid is the
- * base; its records and those of every later file are read in order by
- * redolog_next, up to the first frame that is incomplete or fails its
- * check (the tail a crash cut), which is where appending resumes.  Files
- * older than the base are removed.  Deciding what the records mean, and
- * that their transaction ids follow the base without a gap, is the
- * caller's.
+ * Recovery (redolog_open): the newest file with a valid slot holds the
+ * base, its newer valid slot; its records after the base, and those of
+ * any later file, are read in order by redolog_next, up to the first
+ * frame that is incomplete or fails its check (the tail a crash cut),
+ * which is where appending resumes.  Files older than the base's are
+ * removed.  Deciding what the records mean, and that their transaction
+ * ids follow the base without a gap, is the caller's.
  *
- * Threads: the writer appends and rotates; one syncer thread syncs and
- * checkpoints.  Each of those may run beside the other's.
+ * Threads: appends and checkpoints come from whoever holds the store's
+ * commit lock (db.h), one at a time; redolog_sync may run beside them on
+ * another thread.
  */
 #ifndef BULWARK_REDOLOG_H
 #define BULWARK_REDOLOG_H
@@ -46,10 +44,11 @@
 
 #include "db.h"
 
-/* Bytes at the start of each file for its header (fits an 8 KiB meta). */
-#define REDOLOG_HDR_SIZE	16384u
-/* Largest meta page a header holds. */
-#define REDOLOG_META_MAX	(REDOLOG_HDR_SIZE - 64u)
+/* One header slot; two of them start each file. */
+#define REDOLOG_SLOT_SIZE	8192u
+#define REDOLOG_HDR_SIZE	(2 * REDOLOG_SLOT_SIZE)
+/* Largest meta page a slot holds. */
+#define REDOLOG_META_MAX	(REDOLOG_SLOT_SIZE - 32u)
 /* Largest record payload. */
 #define REDOLOG_RECORD_MAX	(256ull << 20)
 
@@ -76,7 +75,8 @@ bool	redolog_base(const struct redolog *log, uint64_t *txnid_r,
 	    const void **meta_r, size_t *len_r);
 
 /*
- * Recovery: the next whole record after the base, in order across files.
+ * Recovery: the next whole record after the base (records of transactions
+ * up to the base's are skipped), in order across files.
  * Returns 1 with its transaction id and payload (borrowed until the next
  * call), 0 after the last one (the log is then positioned for appending),
  * or -1 with err on a read error.  Must be called until it returns 0
@@ -103,22 +103,19 @@ int	redolog_sync(struct redolog *log, uint64_t pos,
 	    struct store_error *err);
 
 /*
- * Starts a new file, its header zero, that the following appends go to;
- * the caller makes sure no commit runs meanwhile, and that the LMDB
- * transaction current at this moment is the one it then checkpoints.
- * Returns 0, or -1 with err.
- */
-int	redolog_rotate(struct redolog *log, struct store_error *err);
-
-/*
- * Completes the checkpoint begun by the last redolog_rotate: once LMDB's
- * data file is synced up to transaction txnid, writes the newest file's
- * header (txnid and meta, the meta page of that transaction) and syncs
- * it, then removes the older files.  Returns 0, or -1 with err (the older
- * files then stay, and recovery still works from them).
+ * Records a checkpoint: LMDB's data file is synced up to transaction
+ * txnid, whose meta page is meta.  Writes it into the newest file's other
+ * slot, or (new_file, or no file yet) into a new file that the following
+ * appends go to, and syncs it; then removes the files before the one
+ * written.  No append may run meanwhile.  Returns 0, or -1 with err (the
+ * log is then as it was, and recovery still works from it).
  */
 int	redolog_checkpoint(struct redolog *log, uint64_t txnid,
-	    const void *meta, size_t len, struct store_error *err);
+	    const void *meta, size_t len, bool new_file,
+	    struct store_error *err);
+
+/* Bytes of records in the newest file (to decide when to start one). */
+uint64_t redolog_tail_bytes(struct redolog *log);
 
 /* Files of the log now (for tests and bulwarkctl): how many, bytes. */
 void	redolog_stats(struct redolog *log, unsigned *files_r,

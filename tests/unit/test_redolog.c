@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * test_redolog.c: the redo log's files (store/redolog.h): records read
- * back in order with their transaction ids, across files and a checkpoint
- * that did not complete; a tail cut by a crash, or a damaged record,
- * ending recovery there (and what came after it dropped); a damaged
- * header falling back to the file before.  And LMDB's meta page saved at
+ * back in order with their transaction ids, those a checkpoint covers
+ * skipped, whether it was written in place or in a new file; a tail cut
+ * by a crash, or a damaged record, ending recovery there (and what came
+ * after it dropped); a torn header slot falling back to the other.  And LMDB's meta page saved at
  * a checkpoint and written back (store/dbmeta.h): the environment then
  * opens at the checkpoint's snapshot, whatever was committed after it
  * without a sync, as long as a reader kept its pages.
@@ -123,6 +123,21 @@ count_files(void)
 
 static const char meta_a[] = "meta page of transaction ten";
 static const char meta_b[] = "meta page of transaction twelve";
+static const char meta_c[] = "meta page of transaction thirteen";
+
+static void
+check_base(struct redolog *log, uint64_t want, const char *meta_want,
+    size_t len_want)
+{
+	const void *meta;
+	uint64_t txnid;
+	size_t len;
+
+	CHECK(redolog_base(log, &txnid, &meta, &len));
+	CHECK_INT(txnid, want);
+	CHECK_INT(len, len_want);
+	CHECK(len == len_want && memcmp(meta, meta_want, len) == 0);
+}
 
 TEST(empty_then_checkpoint)
 {
@@ -136,20 +151,17 @@ TEST(empty_then_checkpoint)
 	log = reopen(NULL);
 	CHECK(!redolog_base(log, &txnid, &meta, &len));
 	CHECK_INT(read_all(log, 1), 0);
-	/* Nowhere to append before a file is started. */
+	/* Nowhere to append before the first checkpoint. */
 	CHECK(redolog_append(log, 1, NULL, 0, &pos, &err) == -1);
-	CHECK(redolog_rotate(log, &err) == 0);
-	CHECK(redolog_checkpoint(log, 10, meta_a, sizeof(meta_a), &err) == 0);
-	CHECK(redolog_base(log, &txnid, &meta, &len));
-	CHECK_INT(txnid, 10);
+	CHECK(redolog_checkpoint(log, 10, meta_a, sizeof(meta_a), false,
+	    &err) == 0);
+	check_base(log, 10, meta_a, sizeof(meta_a));
 	for (txnid = 11; txnid <= 20; txnid++)
 		pos = append(log, txnid);
 	CHECK(redolog_sync(log, pos, &err) == 0);
+	CHECK_INT(redolog_tail_bytes(log), pos);
 	log = reopen(&log);
-	CHECK(redolog_base(log, &txnid, &meta, &len));
-	CHECK_INT(txnid, 10);
-	CHECK_INT(len, sizeof(meta_a));
-	CHECK(memcmp(meta, meta_a, len) == 0);
+	check_base(log, 10, meta_a, sizeof(meta_a));
 	CHECK_INT(read_all(log, 11), 10);
 	/* Appending goes on after the last record. */
 	append(log, 21);
@@ -159,45 +171,61 @@ TEST(empty_then_checkpoint)
 	CHECK_INT(count_files(), 1);
 }
 
-TEST(across_files)
+TEST(checkpoint_in_place)
 {
 	struct store_error err;
 	struct redolog *log;
-	const void *meta;
-	uint64_t txnid, pos;
-	unsigned files;
-	size_t len;
 
-	fresh_dir("across");
+	fresh_dir("inplace");
 	log = reopen(NULL);
 	CHECK_INT(read_all(log, 1), 0);
-	CHECK(redolog_rotate(log, &err) == 0);
-	CHECK(redolog_checkpoint(log, 10, meta_a, sizeof(meta_a), &err) == 0);
+	CHECK(redolog_checkpoint(log, 10, meta_a, sizeof(meta_a), false,
+	    &err) == 0);
 	append(log, 11);
 	append(log, 12);
-	/* A checkpoint at 12 begins; its sync has not finished. */
-	CHECK(redolog_rotate(log, &err) == 0);
+	/* In the file's other slot: the records before it are skipped. */
+	CHECK(redolog_checkpoint(log, 12, meta_b, sizeof(meta_b), false,
+	    &err) == 0);
+	log = reopen(&log);
+	check_base(log, 12, meta_b, sizeof(meta_b));
+	CHECK_INT(read_all(log, 13), 0);
 	append(log, 13);
-	pos = append(log, 14);
-	CHECK(redolog_sync(log, pos, &err) == 0);
-	redolog_stats(log, &files, &pos);
-	CHECK_INT(files, 2);
-	/* A crash now: the base is still 10, and all four follow it. */
+	/* And back in the first slot. */
+	CHECK(redolog_checkpoint(log, 13, meta_c, sizeof(meta_c), false,
+	    &err) == 0);
+	append(log, 14);
 	log = reopen(&log);
-	CHECK(redolog_base(log, &txnid, &meta, &len));
-	CHECK_INT(txnid, 10);
-	CHECK_INT(read_all(log, 11), 4);
-	CHECK_INT(count_files(), 2);
-	/* Recovery's own checkpoint, then more. */
-	CHECK(redolog_rotate(log, &err) == 0);
-	CHECK(redolog_checkpoint(log, 14, meta_b, sizeof(meta_b), &err) == 0);
+	check_base(log, 13, meta_c, sizeof(meta_c));
+	CHECK_INT(read_all(log, 14), 1);
+	redolog_free(&log);
 	CHECK_INT(count_files(), 1);
-	append(log, 15);
+}
+
+TEST(checkpoint_new_file)
+{
+	struct store_error err;
+	struct redolog *log;
+	unsigned files;
+	uint64_t bytes;
+
+	fresh_dir("newfile");
+	log = reopen(NULL);
+	CHECK_INT(read_all(log, 1), 0);
+	CHECK(redolog_checkpoint(log, 10, meta_a, sizeof(meta_a), false,
+	    &err) == 0);
+	append(log, 11);
+	append(log, 12);
+	CHECK(redolog_checkpoint(log, 12, meta_b, sizeof(meta_b), true,
+	    &err) == 0);
+	redolog_stats(log, &files, &bytes);
+	CHECK_INT(files, 1);
+	CHECK_INT(bytes, REDOLOG_HDR_SIZE);
+	CHECK_INT(redolog_tail_bytes(log), 0);
+	CHECK_INT(count_files(), 1);
+	append(log, 13);
 	log = reopen(&log);
-	CHECK(redolog_base(log, &txnid, &meta, &len));
-	CHECK_INT(txnid, 14);
-	CHECK(memcmp(meta, meta_b, len) == 0);
-	CHECK_INT(read_all(log, 15), 1);
+	check_base(log, 12, meta_b, sizeof(meta_b));
+	CHECK_INT(read_all(log, 13), 1);
 	redolog_free(&log);
 }
 
@@ -218,6 +246,23 @@ newest(char *buf, size_t size)
 	snprintf(buf, size, "%s", best);
 }
 
+/* Flips one bit of the newest file at off. */
+static void
+flip(off_t off)
+{
+	char name[64];
+	uint8_t byte;
+	int fd;
+
+	newest(name, sizeof(name));
+	fd = openat(dirfd_, name, O_RDWR);
+	CHECK(fd >= 0);
+	CHECK(pread(fd, &byte, 1, off) == 1);
+	byte ^= 0x10;
+	CHECK(pwrite(fd, &byte, 1, off) == 1);
+	close(fd);
+}
+
 TEST(cut_tail)
 {
 	struct store_error err;
@@ -229,8 +274,8 @@ TEST(cut_tail)
 	fresh_dir("cut");
 	log = reopen(NULL);
 	CHECK_INT(read_all(log, 1), 0);
-	CHECK(redolog_rotate(log, &err) == 0);
-	CHECK(redolog_checkpoint(log, 1, meta_a, sizeof(meta_a), &err) == 0);
+	CHECK(redolog_checkpoint(log, 1, meta_a, sizeof(meta_a), false,
+	    &err) == 0);
 	append(log, 2);
 	append(log, 3);
 	append(log, 4);
@@ -255,35 +300,21 @@ TEST(damaged_record_ends_recovery)
 {
 	struct store_error err;
 	struct redolog *log;
-	uint8_t byte;
-	char name[64];
-	int fd;
 
 	fresh_dir("damaged");
 	log = reopen(NULL);
 	CHECK_INT(read_all(log, 1), 0);
-	CHECK(redolog_rotate(log, &err) == 0);
-	CHECK(redolog_checkpoint(log, 1, meta_a, sizeof(meta_a), &err) == 0);
+	CHECK(redolog_checkpoint(log, 1, meta_a, sizeof(meta_a), false,
+	    &err) == 0);
 	append(log, 2);
 	append(log, 3);
-	newest(name, sizeof(name));
-	/* And a later file, whose records must not be replayed without 3. */
-	CHECK(redolog_rotate(log, &err) == 0);
+	/* Whole, but after the damage: never replayed without 3. */
 	append(log, 4);
 	redolog_free(&log);
-	CHECK_INT(count_files(), 2);
-	/* One bit flipped in record 3's payload (after record 2's frame). */
-	fd = openat(dirfd_, name, O_RDWR);
-	CHECK(fd >= 0);
-	CHECK(pread(fd, &byte, 1, REDOLOG_HDR_SIZE + 16 + 80 + 8 + 16 + 5) ==
-	    1);
-	byte ^= 0x10;
-	CHECK(pwrite(fd, &byte, 1, REDOLOG_HDR_SIZE + 16 + 80 + 8 + 16 + 5) ==
-	    1);
-	close(fd);
+	/* One bit of record 3's payload (after record 2's 104 bytes). */
+	flip(REDOLOG_HDR_SIZE + 104 + 16 + 5);
 	log = reopen(NULL);
 	CHECK_INT(read_all(log, 2), 1);
-	CHECK_INT(count_files(), 1);
 	append(log, 3);
 	log = reopen(&log);
 	CHECK_INT(read_all(log, 2), 2);
@@ -296,34 +327,36 @@ TEST(damaged_header_falls_back)
 	struct redolog *log;
 	const void *meta;
 	uint64_t txnid;
-	char name[64];
 	size_t len;
-	uint8_t byte;
-	int fd;
 
 	fresh_dir("header");
 	log = reopen(NULL);
 	CHECK_INT(read_all(log, 1), 0);
-	CHECK(redolog_rotate(log, &err) == 0);
-	CHECK(redolog_checkpoint(log, 10, meta_a, sizeof(meta_a), &err) == 0);
+	CHECK(redolog_checkpoint(log, 10, meta_a, sizeof(meta_a), false,
+	    &err) == 0);
 	append(log, 11);
-	CHECK(redolog_rotate(log, &err) == 0);
+	CHECK(redolog_checkpoint(log, 11, meta_b, sizeof(meta_b), false,
+	    &err) == 0);
 	append(log, 12);
-	/* The header of the second file is written, then damaged. */
-	CHECK(redolog_checkpoint(log, 11, meta_b, sizeof(meta_b), &err) == 0);
-	CHECK_INT(count_files(), 1);
 	redolog_free(&log);
-	newest(name, sizeof(name));
-	fd = openat(dirfd_, name, O_RDWR);
-	CHECK(fd >= 0);
-	CHECK(pread(fd, &byte, 1, 40) == 1);
-	byte ^= 1;
-	CHECK(pwrite(fd, &byte, 1, 40) == 1);
-	close(fd);
-	/* No valid header left: no base, and the records are still read. */
+	/* The second checkpoint's slot torn: the first one's holds. */
+	flip(REDOLOG_SLOT_SIZE + 40);
+	log = reopen(NULL);
+	check_base(log, 10, meta_a, sizeof(meta_a));
+	CHECK_INT(read_all(log, 11), 2);
+	/* A checkpoint writes the torn slot again, not the good one. */
+	CHECK(redolog_checkpoint(log, 12, meta_c, sizeof(meta_c), false,
+	    &err) == 0);
+	log = reopen(&log);
+	check_base(log, 12, meta_c, sizeof(meta_c));
+	CHECK_INT(read_all(log, 13), 0);
+	redolog_free(&log);
+	/* Both slots damaged: no base, and every record is read. */
+	flip(40);
+	flip(REDOLOG_SLOT_SIZE + 40);
 	log = reopen(NULL);
 	CHECK(!redolog_base(log, &txnid, &meta, &len));
-	CHECK_INT(read_all(log, 12), 1);
+	CHECK_INT(read_all(log, 11), 2);
 	redolog_free(&log);
 }
 
@@ -448,7 +481,8 @@ main(int argc, char **argv)
 {
 	static const struct harness_test tests[] = {
 		TEST_ENTRY(empty_then_checkpoint),
-		TEST_ENTRY(across_files),
+		TEST_ENTRY(checkpoint_in_place),
+		TEST_ENTRY(checkpoint_new_file),
 		TEST_ENTRY(cut_tail),
 		TEST_ENTRY(damaged_record_ends_recovery),
 		TEST_ENTRY(damaged_header_falls_back),
