@@ -5,6 +5,7 @@
  */
 #include "db.h"
 #include "blobfile.h"
+#include "dblog.h"
 #include "compat.h"
 #include "log.h"
 #include "schema.h"
@@ -54,10 +55,19 @@ db_env_open(struct store_db *db, const char *dir, uint64_t map_size,
 		    strerror(errno));
 		return -1;
 	}
+	/* Before LMDB reads its meta pages: the checkpoint's go back. */
+	if (dblog_open(db, dir, err) == -1)
+		return -1;
+	/*
+	 * No syncs (dblog.h makes commits durable); read transactions tied
+	 * to themselves, not to threads, so that the checkpoint's reader may
+	 * stay open on any thread.
+	 */
 	if ((rc = mdb_env_create(&db->env)) != 0 ||
 	    (rc = mdb_env_set_mapsize(db->env, (size_t)map_size)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(db->env, DB_MAXDBS)) != 0 ||
-	    (rc = mdb_env_open(db->env, dir, 0, 0600)) != 0) {
+	    (rc = mdb_env_open(db->env, dir, MDB_NOSYNC | MDB_NOTLS,
+	    0600)) != 0) {
 		db_error(err, IPC_S_INTERNAL, "opening the store in %s: %s",
 		    dir, mdb_strerror(rc));
 		db_close(db);
@@ -78,7 +88,7 @@ db_open(struct store_db *db, const char *dir, uint64_t map_size,
 	if (db_env_open(db, dir, map_size, err) == -1)
 		return -1;
 	if (schema_upgrade(db, err) == -1 || schema_open_dbis(db, err) == -1 ||
-	    blobfile_open(db, dir, err) == -1) {
+	    blobfile_open(db, dir, err) == -1 || dblog_recover(db, err) == -1) {
 		db_close(db);
 		return -1;
 	}
@@ -88,6 +98,8 @@ db_open(struct store_db *db, const char *dir, uint64_t map_size,
 void
 db_close(struct store_db *db)
 {
+	/* Its last checkpoint, and its reader, before the environment. */
+	dblog_close(db);
 	blobfile_close(db);
 	if (db->env != NULL)
 		mdb_env_close(db->env);
@@ -101,11 +113,17 @@ db_begin(struct store_db *db, bool write, MDB_txn **txn_r,
 	int rc;
 
 	*txn_r = NULL;
-	if (!write && db->files != NULL)
+	if (write) {
+		dblog_lock(db);
+		rc = mdb_txn_begin(db->env, NULL, 0, txn_r);
+		if (rc == 0)
+			db->write_txn = *txn_r;
+		else
+			dblog_unlock(db);
+	} else if (db->files != NULL)
 		rc = blobfile_reader_begin(db->files, db->env, txn_r);
 	else
-		rc = mdb_txn_begin(db->env, NULL, write ? 0 : MDB_RDONLY,
-		    txn_r);
+		rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, txn_r);
 	if (rc != 0) {
 		*txn_r = NULL;
 		return db_mdb_error(err, rc, "begin");
@@ -113,17 +131,59 @@ db_begin(struct store_db *db, bool write, MDB_txn **txn_r,
 	return IPC_S_OK;
 }
 
+/* How a write transaction becomes durable (dblog.h). */
+enum db_durable {
+	DB_CHECKPOINT,		/* synced after its commit */
+	DB_RECORD,		/* its record, synced before its commit */
+	DB_REPLAYED		/* by dblog_recover's checkpoint */
+};
+
+static enum ipc_status db_commit_mode(MDB_txn **txn, enum db_durable mode,
+    const struct iovec *iov, int iovcnt, struct store_error *err);
+
 enum ipc_status
 db_commit(MDB_txn **txn, struct store_error *err)
+{
+	return db_commit_mode(txn, DB_CHECKPOINT, NULL, 0, err);
+}
+
+enum ipc_status
+db_commit_logged(MDB_txn **txn, const struct iovec *iov, int iovcnt,
+    struct store_error *err)
+{
+	return db_commit_mode(txn, DB_RECORD, iov, iovcnt, err);
+}
+
+enum ipc_status
+db_commit_replayed(MDB_txn **txn, struct store_error *err)
+{
+	return db_commit_mode(txn, DB_REPLAYED, NULL, 0, err);
+}
+
+/* Ends write transaction t's hold on the commit lock. */
+static void
+db_write_end(struct store_db *db, MDB_txn *t)
+{
+	if (db != NULL && db->write_txn == t) {
+		db->write_txn = NULL;
+		dblog_unlock(db);
+	}
+}
+
+static enum ipc_status
+db_commit_mode(MDB_txn **txn, enum db_durable mode, const struct iovec *iov,
+    int iovcnt, struct store_error *err)
 {
 	struct timespec t0, t1;
 	MDB_txn *t = *txn;
 	struct store_db *db = mdb_env_get_userctx(mdb_txn_env(t));
 	uint64_t id = mdb_txn_id(t), mark = 0;
-	bool files, reader;
+	bool files, reader, write;
+	MDB_envinfo info;
 	int rc;
 
 	*txn = NULL;
+	write = db != NULL && db->write_txn == t;
 	files = db != NULL && db->files != NULL;
 	reader = files && blobfile_is_reader(db->files, t);
 	if (LOG_IS_TRACE(LOG_TRACE_TXN))
@@ -132,14 +192,40 @@ db_commit(MDB_txn **txn, struct store_error *err)
 	if (files && !reader &&
 	    blobfile_pre_commit(db->files, id, &mark, err) == -1) {
 		mdb_txn_abort(t);
+		db_write_end(db, t);
+		return IPC_S_INTERNAL;
+	}
+	/* Readers never see a transaction whose record is not durable. */
+	if (write && mode == DB_RECORD &&
+	    dblog_append(db, id, iov, iovcnt, err) == -1) {
+		log_warnx("redo log: %s", err->text);
+		mdb_txn_abort(t);
+		db_write_end(db, t);
 		return IPC_S_INTERNAL;
 	}
 	rc = mdb_txn_commit(t);
 	/* A read transaction ends here (t is only compared). */
 	if (reader)
 		blobfile_reader_end(db, t);
-	if (rc != 0)
+	if (rc != 0) {
+		/* Its record says it happened: recovery will make it so. */
+		if (write && mode == DB_RECORD)
+			fatalx("commit of txn %llu failed after its record: "
+			    "%s", (unsigned long long)id, mdb_strerror(rc));
+		db_write_end(db, t);
 		return db_mdb_error(err, rc, "commit");
+	}
+	/*
+	 * Durable now, or never acknowledged: a sync that fails leaves
+	 * nothing to trust, and recovery starts over from the disk.
+	 */
+	if (write && ((mode == DB_CHECKPOINT &&
+	    mdb_env_info(db->env, &info) == 0 && info.me_last_txnid == id) ||
+	    (mode == DB_RECORD && dblog_due(db))) &&
+	    dblog_checkpoint(db, dblog_due(db), err) == -1)
+		fatalx("store checkpoint failed: %s", err->text);
+	if (write)
+		db_write_end(db, t);
 	/* And files are unlinked only once the commit is durable. */
 	if (files && !reader)
 		blobfile_post_commit(db, mark);
@@ -164,6 +250,7 @@ db_abort(MDB_txn **txn)
 	/* After the abort: the snapshot is let go first. */
 	if (db != NULL && db->files != NULL)
 		blobfile_reader_end(db, *txn);
+	db_write_end(db, *txn);
 	*txn = NULL;
 }
 

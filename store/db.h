@@ -6,10 +6,10 @@
  * storaged is the only process that opens the environment.  Read
  * transactions and the short administrative writes run on the event loop
  * thread; mail writes run on the one writer thread of txn.h (group commit),
- * which LMDB's writer lock serializes with the loop's writes.  The thread
- * pool of workq.h never touches LMDB.  Commits are durable: the environment
- * is opened without MDB_NOSYNC or MDB_NOMETASYNC, so a commit returns after
- * fsync.
+ * which the commit lock (dblog.h) serializes with the loop's writes.  The
+ * thread pool of workq.h never touches LMDB.  Commits are durable when
+ * db_commit returns, though LMDB is opened with MDB_NOSYNC: dblog.h says
+ * how.
  *
  * Named databases of schema version 1 (layouts in key.h and record.h):
  *
@@ -87,6 +87,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <sys/uio.h>
+
 #include <lmdb.h>
 
 #include "ipc_msg.h"
@@ -133,6 +135,10 @@ struct store_db {
 	MDB_dbi		 blob_files;	/* blob.h */
 	/* The files of big blobs (blobfile.h); NULL until db_open. */
 	struct blobfile	*files;
+	/* Durability (dblog.h); NULL until db_env_open. */
+	struct dblog	*log;
+	/* The write transaction open now (the commit lock's holder's). */
+	MDB_txn		*write_txn;
 };
 
 /* Named databases an environment may hold, with room for later ones. */
@@ -176,10 +182,21 @@ void	db_close(struct store_db *db);
 enum ipc_status db_begin(struct store_db *db, bool write, MDB_txn **txn_r,
 	    struct store_error *err);
 /*
- * Commits *txn (durably, for a write transaction) and NULLs it; on failure
- * the transaction is gone too.  Returns IPC_S_OK or an error with err set.
+ * Commits *txn (durably, for a write transaction: with a checkpoint,
+ * dblog.h) and NULLs it; on failure the transaction is gone too.  Returns
+ * IPC_S_OK or an error with err set.
  */
 enum ipc_status db_commit(MDB_txn **txn, struct store_error *err);
+/*
+ * Commits write transaction *txn made durable by its record [iov]: the
+ * record is appended to the redo log and synced first.  Returns IPC_S_OK
+ * or an error with err (the transaction was then aborted, unless the
+ * failure came after the record, which is fatal).
+ */
+enum ipc_status db_commit_logged(MDB_txn **txn, const struct iovec *iov,
+	    int iovcnt, struct store_error *err);
+/* Commits a write transaction of dblog_recover (durable at its end). */
+enum ipc_status db_commit_replayed(MDB_txn **txn, struct store_error *err);
 /* Aborts *txn if not NULL and NULLs it. */
 void	db_abort(MDB_txn **txn);
 

@@ -131,8 +131,9 @@ deliver_deliver(struct ipc_chan *c, const struct ipc_frame *f,
 	j->db = &w->sd->db;
 	j->chan_serial = w->serial;
 	ipc_reqref_set(&j->ref, f);
-	if (mail_txnq_submit(w->sd->txnq, deliver_prepare, deliver_apply,
-	    deliver_done, j, m->size + m->record.len) == -1) {
+	if (mail_txnq_submit_logged(w->sd->txnq, deliver_prepare,
+	    deliver_apply, deliver_log, deliver_done, j,
+	    m->size + m->record.len) == -1) {
 		ipc_reply(c, f, IPC_S_UNAVAIL, "storaged is busy", NULL);
 		deliver_job_free(&j);
 	}

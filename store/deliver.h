@@ -23,6 +23,7 @@
 #include "ipc.h"
 #include "blobfile.h"
 #include "message.h"
+#include "dblog.h"
 #include "txn.h"
 
 /* The largest message storaged takes, whatever lmtpd allows. */
@@ -72,6 +73,14 @@ void	deliver_job_envelope(struct deliver_job *j, const char *from,
 /* The steps of txn.h for a job (arg is the job). */
 mail_prepare_fn deliver_prepare;
 mail_apply_fn deliver_apply;
+mail_log_fn deliver_log;
+/* The first byte of a delivery's entry in a redo record. */
+#define DELIVER_LOG_TYPE	'D'
+/*
+ * dblog.h's replay of a delivery's entry (deliver_log's bytes): the same
+ * message_append, with the same clock, in txn.
+ */
+dblog_replay_fn deliver_replay;
 
 /* Handlers of dispatch_worker. */
 ipc_handler_fn deliver_rcpt_resolve;

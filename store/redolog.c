@@ -60,6 +60,10 @@ struct redolog {
 	size_t			 base_len;
 	/* Recovery's position; recovering until redolog_next returns 0. */
 	bool			 recovering;
+	/* redolog_peek's record, which redolog_next returns again. */
+	bool			 held;
+	uint64_t		 held_txnid;
+	size_t			 held_off, held_len;
 	struct redolog_file	*cur;
 	uint64_t		 cur_off;
 	uint8_t			*rbuf;
@@ -461,6 +465,13 @@ redolog_next(struct redolog *log, uint64_t *txnid_r, const void **data_r,
 	struct stat sb;
 	uint8_t *tail;
 
+	if (log->held) {
+		log->held = false;
+		*txnid_r = log->held_txnid;
+		*data_r = log->rbuf + log->held_off;
+		*len_r = log->held_len;
+		return 1;
+	}
 	if (!log->recovering)
 		return 0;
 	while ((f = log->cur) != NULL) {
@@ -732,6 +743,22 @@ redolog_checkpoint(struct redolog *log, uint64_t txnid, const void *meta,
 	}
 	pthread_mutex_unlock(&log->mtx);
 	return 0;
+}
+
+int
+redolog_peek(struct redolog *log, struct store_error *err)
+{
+	const void *data;
+	int rc;
+
+	if (log->held)
+		return 1;
+	if ((rc = redolog_next(log, &log->held_txnid, &data, &log->held_len,
+	    err)) == 1) {
+		log->held = true;
+		log->held_off = (size_t)((const uint8_t *)data - log->rbuf);
+	}
+	return rc;
 }
 
 uint64_t

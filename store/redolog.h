@@ -86,6 +86,12 @@ int	redolog_next(struct redolog *log, uint64_t *txnid_r,
 	    const void **data_r, size_t *len_r, struct store_error *err);
 
 /*
+ * Whether recovery has a record left: 1 (the next redolog_next returns
+ * it), 0 (none: recovery is over, as after redolog_next's 0), -1 with err.
+ */
+int	redolog_peek(struct redolog *log, struct store_error *err);
+
+/*
  * Appends one record, the concatenation of iov, for transaction txnid, to
  * the newest file, without syncing it.  *pos_r is where the log ends after
  * it, for redolog_sync.  Returns 0, or -1 with err (then nothing that

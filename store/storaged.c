@@ -14,6 +14,8 @@
 #include "message.h"
 #include "pushsub.h"
 #include "readpool.h"
+#include "dblog.h"
+#include "deliver.h"
 #include "txn.h"
 #include "upload.h"
 #include "worker.h"
@@ -157,8 +159,11 @@ storaged_open_store(struct storaged *sd)
 	struct store_error err;
 	char pw[33];
 
+	/* Deliveries are the operations the redo log holds (dblog.h). */
+	dblog_set_replay(deliver_replay);
 	if (db_open(&sd->db, sd->conf.datadir, sd->conf.map_size, &err) == -1)
 		fatalx("%s", err.text);
+	/* After the replay: files it linked are referenced by then. */
 	storaged_sweep_blobs(sd);
 	if (schema_token_key(&sd->db, sd->token_key, &err) == -1)
 		fatalx("%s", err.text);

@@ -10,6 +10,7 @@
  * do.
  */
 #include "txn.h"
+#include "buf.h"
 #include "loopwake.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -25,6 +26,7 @@
 struct mail_op {
 	mail_prepare_fn		*prepare;
 	mail_apply_fn		*apply;
+	mail_log_fn		*log;
 	mail_done_fn		*done;
 	void			*arg;
 	uint64_t		 cost;
@@ -51,6 +53,8 @@ struct mail_txnq {
 	size_t			 pending, max_pending;
 	uint64_t		 batches, ops, seq;
 	struct loopwake		 wake;
+	/* The writer's record of a batch, kept from batch to batch. */
+	struct buf		 rec;
 	void			(*idle_cb)(void *);
 	void			*idle_arg;
 };
@@ -185,6 +189,40 @@ mail_fail_batch(struct mail_oplist *batch, enum ipc_status st,
 		}
 }
 
+/*
+ * The record of batch's successful operations into q->rec (each as u32
+ * length, little-endian, and what its log function wrote); false if one of
+ * them cannot log, or none succeeded, or the store keeps no log.
+ */
+static bool
+mail_record(struct mail_txnq *q, struct mail_oplist *batch)
+{
+	struct mail_op *op;
+	size_t at, n;
+	bool any = false;
+
+	if (q->db->log == NULL)
+		return false;
+	buf_reset(&q->rec);
+	for (op = batch->head; op != NULL; op = op->next) {
+		if (op->st != IPC_S_OK)
+			continue;
+		if (op->log == NULL)
+			return false;
+		at = q->rec.len;
+		buf_append(&q->rec, "\0\0\0\0", 4);
+		if (op->log(op->arg, &q->rec) == -1)
+			return false;
+		n = q->rec.len - at - 4;
+		q->rec.data[at] = (uint8_t)n;
+		q->rec.data[at + 1] = (uint8_t)(n >> 8);
+		q->rec.data[at + 2] = (uint8_t)(n >> 16);
+		q->rec.data[at + 3] = (uint8_t)(n >> 24);
+		any = true;
+	}
+	return any;
+}
+
 /* Prepares, applies and commits one batch (writer thread, unlocked). */
 static void
 mail_run_batch(struct mail_txnq *q, struct mail_oplist *batch)
@@ -192,6 +230,7 @@ mail_run_batch(struct mail_txnq *q, struct mail_oplist *batch)
 	struct store_error err;
 	struct mail_op *op;
 	enum ipc_status st;
+	struct iovec iov;
 	MDB_txn *txn;
 
 	if ((st = db_begin(q->db, true, &txn, &err)) != IPC_S_OK) {
@@ -201,7 +240,16 @@ mail_run_batch(struct mail_txnq *q, struct mail_oplist *batch)
 	for (op = batch->head; op != NULL; op = op->next)
 		if (op->st == IPC_S_OK)
 			mail_apply_one(q, txn, op);
-	if ((st = db_commit(&txn, &err)) != IPC_S_OK) {
+	if (mail_record(q, batch)) {
+		iov.iov_base = q->rec.data;
+		iov.iov_len = q->rec.len;
+		st = db_commit_logged(&txn, &iov, 1, &err);
+	} else
+		st = db_commit(&txn, &err);
+	/* A big batch's record is not kept for the next one. */
+	if (q->rec.cap > (8u << 20))
+		buf_clear(&q->rec);
+	if (st != IPC_S_OK) {
 		log_warnx("txn batch failed ops=%zu: %s", batch->n, err.text);
 		mail_fail_batch(batch, st, &err);
 	}
@@ -276,6 +324,7 @@ mail_txnq_new(struct event_base *base, struct store_db *db,
 	size_t i;
 
 	q->db = db;
+	q->rec.nowipe = true;
 	q->max_pending = max_pending > 0 ? max_pending : 1;
 	pthread_mutex_init(&q->mtx, NULL);
 	pthread_cond_init(&q->cond, NULL);
@@ -292,6 +341,15 @@ int
 mail_txnq_submit(struct mail_txnq *q, mail_prepare_fn *prepare,
     mail_apply_fn *apply, mail_done_fn *done, void *arg, uint64_t cost)
 {
+	return mail_txnq_submit_logged(q, prepare, apply, NULL, done, arg,
+	    cost);
+}
+
+int
+mail_txnq_submit_logged(struct mail_txnq *q, mail_prepare_fn *prepare,
+    mail_apply_fn *apply, mail_log_fn *log, mail_done_fn *done, void *arg,
+    uint64_t cost)
+{
 	struct mail_op *op;
 
 	if (q->pending >= q->max_pending)
@@ -299,6 +357,7 @@ mail_txnq_submit(struct mail_txnq *q, mail_prepare_fn *prepare,
 	op = xcalloc(1, sizeof(*op));
 	op->prepare = prepare;
 	op->apply = apply;
+	op->log = log;
 	op->done = done;
 	op->arg = arg;
 	op->cost = cost;
@@ -371,6 +430,7 @@ mail_txnq_free(struct mail_txnq **qp)
 	pthread_join(q->thread, NULL);
 	mail_txnq_deliver(q);
 	loopwake_clear(&q->wake);
+	buf_clear(&q->rec);
 	pthread_cond_destroy(&q->cond);
 	pthread_mutex_destroy(&q->mtx);
 	free(q);

@@ -10,7 +10,10 @@
  * writer then takes
  * everything prepared and runs ONE LMDB write transaction for the whole
  * batch, in which each operation applies inside its own nested
- * transaction, and one durable commit (one fsync).  Only then are the results posted back to the loop,
+ * transaction, and one durable commit: when every operation that
+ * succeeded can log what it did (mail_txnq_submit_logged), by one record
+ * of the redo log synced before the commit; otherwise by a checkpoint
+ * after it (dblog.h).  Only then are the results posted back to the loop,
  * where each operation's done function replies: nothing is acknowledged
  * before it is durable.  While a batch commits, the next one accumulates.
  * An operation that fails (quota, a bad record) aborts only its nested
@@ -36,6 +39,7 @@
 
 #include "db.h"
 
+struct buf;
 struct event_base;
 struct mail_txnq;
 
@@ -53,6 +57,14 @@ typedef enum ipc_status mail_prepare_fn(void *arg, struct store_error *err);
  */
 typedef enum ipc_status mail_apply_fn(struct store_db *db, MDB_txn *txn,
     void *arg, struct store_error *err);
+/*
+ * Runs on the writer thread after a successful apply, inside the batch's
+ * transaction: appends to out what the operation did, as the replay
+ * function of dblog.h reads it back (every input, clocks included, so that
+ * the replay does the same).  Returns 0, or -1 if it cannot (the batch is
+ * then made durable by a checkpoint instead).
+ */
+typedef int mail_log_fn(void *arg, struct buf *out);
 /*
  * Runs on the loop thread once the batch is durable (st IPC_S_OK) or the
  * operation failed (st and err say why).  It owns arg.
@@ -81,6 +93,10 @@ struct mail_txnq *mail_txnq_new(struct event_base *base, struct store_db *db,
  */
 int	mail_txnq_submit(struct mail_txnq *q, mail_prepare_fn *prepare,
 	    mail_apply_fn *apply, mail_done_fn *done, void *arg, uint64_t cost);
+/* The same for an operation that logs what it did (log not NULL). */
+int	mail_txnq_submit_logged(struct mail_txnq *q, mail_prepare_fn *prepare,
+	    mail_apply_fn *apply, mail_log_fn *log, mail_done_fn *done,
+	    void *arg, uint64_t cost);
 /* Operations submitted whose done function has not run yet. */
 size_t	mail_txnq_pending(const struct mail_txnq *q);
 /* Sets fn(arg) to run on the loop when pending drops to 0. */

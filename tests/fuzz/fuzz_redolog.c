@@ -11,7 +11,7 @@
  * after recovery a record appended must be read back by the next open,
  * after every record recovered before it.
  */
-/* fuzz-deps: store/redolog.c store/db.c store/blobfile.c store/schema.c store/key.c store/record.c store/mailbox.c store/name.c store/changelog.c store/strvec.c store/blob.c */
+/* fuzz-deps: store/redolog.c store/db.c store/dbmeta.c store/dblog.c store/blobfile.c store/schema.c store/key.c store/record.c store/mailbox.c store/name.c store/changelog.c store/strvec.c store/blob.c */
 #include "redolog.h"
 
 #include <sys/stat.h>

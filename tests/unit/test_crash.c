@@ -21,7 +21,7 @@
  *    recovery as designed: the saved meta page written back, the records
  *    after it replayed, each in a transaction of the id it had.
  */
-/* unit-deps: tests/unit/crashsim.c store/redolog.c store/dbmeta.c store/db.c store/blobfile.c store/schema.c store/key.c store/record.c store/mailbox.c store/name.c store/changelog.c store/strvec.c store/blob.c */
+/* unit-deps: tests/unit/crashsim.c store/redolog.c store/dbmeta.c store/db.c store/dblog.c store/blobfile.c store/schema.c store/key.c store/record.c store/mailbox.c store/name.c store/changelog.c store/strvec.c store/blob.c */
 #include "harness.h"
 #include "crashsim.h"
 

@@ -6,7 +6,7 @@
  * reference counts, threads, quotas, the change log, duplicate
  * suppression, recipient resolution and group commit.
  */
-/* unit-deps: store/db.c store/blobfile.c store/schema.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/blob.c store/txn.c store/rcpt.c store/deliver_job.c store/loopwake.c store/recent.c */
+/* unit-deps: store/db.c store/dbmeta.c store/redolog.c store/dblog.c store/blobfile.c store/schema.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/blob.c store/txn.c store/rcpt.c store/deliver_job.c store/loopwake.c store/recent.c */
 /* unit-deps: store/vacation.c store/vacation_mail.c store/submit.c store/submit_queue.c store/submit_auto.c store/submit_dkim.c */
 #include "harness.h"
 #include "compat.h"
@@ -19,6 +19,7 @@
 #include "store/blob.h"
 #include "store/changelog.h"
 #include "store/db.h"
+#include "store/dblog.h"
 #include "store/deliver.h"
 #include "store/domain.h"
 #include "store/key.h"
@@ -36,6 +37,7 @@
 #include <string.h>
 
 #include <sys/mman.h>
+#include <sys/wait.h>
 
 #include <unistd.h>
 
@@ -1275,6 +1277,161 @@ TEST(test_deliver_job)
 	db_close(&db);
 }
 
+/* --- The redo log: deliveries replayed after a crash (dblog.h) --- */
+
+/*
+ * A digest of every named database's entries in key order: the store's
+ * content, whatever pages LMDB put it in.
+ */
+static void
+store_digest(struct store_db *db, uint8_t out[32])
+{
+	const MDB_dbi dbis[] = { db->meta, db->domains, db->accounts,
+	    db->account_ids, db->aliases, db->alias_targets, db->mail_state,
+	    db->mailboxes, db->messages, db->msgrecs, db->mbox_uids,
+	    db->mbox_dates, db->mbox_threads, db->threads, db->msgids,
+	    db->changes, db->vanished, db->dups, db->blobs, db->blob_refs,
+	    db->catchall, db->metadata, db->subscriptions, db->uploads,
+	    db->upload_expiry, db->identities, db->submissions,
+	    db->relay_queue, db->vacations, db->pushsubs, db->blob_files };
+	crypto_generichash_state h;
+	MDB_cursor *c;
+	MDB_txn *txn;
+	MDB_val k, v;
+	uint64_t n;
+	size_t i;
+
+	crypto_generichash_init(&h, NULL, 0, 32);
+	CHECK(mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn) == 0);
+	for (i = 0; i < sizeof(dbis) / sizeof(dbis[0]); i++) {
+		CHECK(mdb_cursor_open(txn, dbis[i], &c) == 0);
+		n = 0;
+		while (mdb_cursor_get(c, &k, &v, n == 0 ? MDB_FIRST :
+		    MDB_NEXT) == 0) {
+			crypto_generichash_update(&h, (void *)&k.mv_size, 8);
+			crypto_generichash_update(&h, k.mv_data, k.mv_size);
+			crypto_generichash_update(&h, (void *)&v.mv_size, 8);
+			crypto_generichash_update(&h, v.mv_data, v.mv_size);
+			n++;
+		}
+		crypto_generichash_update(&h, (void *)&n, 8);
+		mdb_cursor_close(c);
+	}
+	mdb_txn_abort(txn);
+	crypto_generichash_final(&h, out, 32);
+}
+
+/* Message i of the replay test: some replies, one big. */
+static char *
+replay_message(int i)
+{
+	struct buf b = BUF_INIT;
+	int k;
+
+	buf_printf(&b, "From: Sender %d <s%d@example.net>\r\n"
+	    "Subject: %sround %d\r\nMessage-ID: <replay-%d@example.net>\r\n",
+	    i, i, i % 3 != 0 ? "Re: " : "", i / 3, i);
+	if (i % 3 != 0)
+		buf_printf(&b, "In-Reply-To: <replay-%d@example.net>\r\n",
+		    i - i % 3);
+	buf_printf(&b, "\r\n");
+	/* Message 4 is past the size of a blob file. */
+	for (k = 0; k < (i == 4 ? 8000 : 20); k++)
+		buf_printf(&b, "line %d of message %d, to fill it a little\r\n",
+		    k, i);
+	buf_append(&b, "", 1);
+	return (char *)b.data;
+}
+
+/* Delivers message i as the writer of txn.h does, with its record. */
+static void
+deliver_logged(struct store_db *db, uint64_t acct, int i)
+{
+	char *text = replay_message(i);
+	struct buf rec = BUF_INIT, out = BUF_INIT;
+	struct store_error err;
+	struct deliver_job *j;
+	struct iovec iov;
+	MDB_txn *txn, *child;
+	size_t n;
+
+	record_of(text, &rec);
+	j = job_of(acct, 1, text, strlen(text), &rec);
+	CHECK_INT(deliver_prepare(j, &err), IPC_S_OK);
+	CHECK_INT(db_begin(db, true, &txn, &err), IPC_S_OK);
+	CHECK(mdb_txn_begin(db->env, txn, 0, &child) == 0);
+	CHECK_INT(deliver_apply(db, child, j, &err), IPC_S_OK);
+	CHECK(mdb_txn_commit(child) == 0);
+	buf_append(&out, "\0\0\0\0", 4);
+	CHECK(deliver_log(j, &out) == 0);
+	n = out.len - 4;
+	out.data[0] = (uint8_t)n;
+	out.data[1] = (uint8_t)(n >> 8);
+	out.data[2] = (uint8_t)(n >> 16);
+	out.data[3] = (uint8_t)(n >> 24);
+	iov.iov_base = out.data;
+	iov.iov_len = out.len;
+	CHECK_INT(db_commit_logged(&txn, &iov, 1, &err), IPC_S_OK);
+	deliver_job_free(&j);
+	buf_clear(&rec);
+	buf_clear(&out);
+	free(text);
+}
+
+TEST(test_deliver_replay)
+{
+	struct dblog_stats st;
+	struct store_error err;
+	struct store_db db;
+	uint8_t before[32], after[32];
+	char dir[256];
+	uint64_t acct;
+	int i, p[2], status;
+	pid_t pid;
+
+	dblog_set_replay(deliver_replay);
+	snprintf(dir, sizeof(dir), "%s", fresh_dir());
+	CHECK_INT(db_open(&db, dir, MAP_SIZE, &err), 0);
+	acct = add_account(&db, "replay@example.org");
+	deliver_logged(&db, acct, 0);
+	db_close(&db);
+	CHECK(pipe(p) == 0);
+	if ((pid = fork()) == 0) {
+		/* Deliveries made durable by their records alone, then gone. */
+		if (db_open(&db, dir, MAP_SIZE, &err) == -1)
+			_exit(2);
+		for (i = 1; i < 10; i++)
+			deliver_logged(&db, acct, i);
+		dblog_stats(&db, &st);
+		store_digest(&db, before);
+		if (st.records != 9 ||
+		    write(p[1], before, sizeof(before)) != sizeof(before))
+			_exit(3);
+		_exit(harness_failed_count() > 0 ? 4 : 0);
+	}
+	close(p[1]);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(read(p[0], before, sizeof(before)) == sizeof(before));
+	close(p[0]);
+	/* The store restarts from the checkpoint and replays all nine. */
+	CHECK_INT(db_open(&db, dir, MAP_SIZE, &err), 0);
+	dblog_stats(&db, &st);
+	CHECK(st.unclean);
+	CHECK_INT(st.replayed, 9);
+	store_digest(&db, after);
+	CHECK(memcmp(before, after, sizeof(before)) == 0);
+	db_close(&db);
+	/* Closed cleanly: nothing left to replay, the same content. */
+	CHECK_INT(db_open(&db, dir, MAP_SIZE, &err), 0);
+	dblog_stats(&db, &st);
+	CHECK(!st.unclean);
+	CHECK_INT(st.replayed, 0);
+	store_digest(&db, after);
+	CHECK(memcmp(before, after, sizeof(before)) == 0);
+	db_close(&db);
+}
+
 static const struct harness_test tests[] = {
 	TEST_ENTRY(test_records_roundtrip),
 	TEST_ENTRY(test_new_account_mailboxes),
@@ -1292,6 +1449,7 @@ static const struct harness_test tests[] = {
 	TEST_ENTRY(test_slow_prepare_does_not_block),
 	TEST_ENTRY(test_account_delete_purges_mail),
 	TEST_ENTRY(test_deliver_job),
+	TEST_ENTRY(test_deliver_replay),
 };
 
 HARNESS_MAIN(tests)

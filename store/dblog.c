@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * dblog.c: the store's durability through the redo log and checkpoints
+ * (see dblog.h).  A record is the batch's operations one after the other,
+ * each as u32 length (little-endian) and its log function's bytes.
+ */
+#include "dblog.h"
+#include "dbmeta.h"
+#include "log.h"
+#include "redolog.h"
+#include "xmalloc.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct dblog {
+	int			 dirfd;
+	struct redolog		*log;
+	pthread_mutex_t		 lock;
+	/* A read transaction on the last checkpoint's snapshot. */
+	MDB_txn			*pin;
+	uint64_t		 base;		/* its transaction id */
+	struct dblog_stats	 st;
+	uint8_t			 meta[DBMETA_PAGE_MAX];
+};
+
+static dblog_replay_fn *dblog_replay;
+
+void
+dblog_set_replay(dblog_replay_fn *fn)
+{
+	dblog_replay = fn;
+}
+
+/*
+ * The newest transaction id of the meta pages of path, pages of psize
+ * bytes; 0 if the file is missing or holds no meta page.
+ */
+static uint64_t
+dblog_file_txnid(const char *path, size_t psize)
+{
+	uint8_t *page = xmalloc(psize);
+	uint64_t best = 0, t;
+	unsigned k;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+		for (k = 0; k < 2; k++)
+			if (pread(fd, page, psize, (off_t)(k * psize)) ==
+			    (ssize_t)psize && (t = dbmeta_txnid(page, psize)) >
+			    best)
+				best = t;
+		close(fd);
+	}
+	free(page);
+	return best;
+}
+
+int
+dblog_open(struct store_db *db, const char *dir, struct store_error *err)
+{
+	struct dblog *d = xcalloc(1, sizeof(*d));
+	const void *meta;
+	char path[PATH_MAX];
+	struct stat sb;
+	uint64_t newest;
+	size_t len;
+	int rc;
+
+	pthread_mutex_init(&d->lock, NULL);
+	d->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->dirfd == -1) {
+		db_error(err, IPC_S_INTERNAL, "opening %s: %s", dir,
+		    strerror(errno));
+		goto fail;
+	}
+	if (redolog_open(d->dirfd, &d->log, err) == -1)
+		goto fail;
+	/* With nothing to replay, recovery is over (and writes may start). */
+	if ((rc = redolog_peek(d->log, err)) == -1)
+		goto fail;
+	if (!redolog_base(d->log, &d->base, &meta, &len)) {
+		/* A new store, or one from before the log. */
+		if (rc == 1) {
+			db_error(err, IPC_S_INTERNAL, "the redo log has "
+			    "records but no checkpoint");
+			goto fail;
+		}
+	} else {
+		snprintf(path, sizeof(path), "%s/data.mdb", dir);
+		if (stat(path, &sb) == -1) {
+			db_error(err, IPC_S_INTERNAL, "%s is missing, but its "
+			    "redo log is there", path);
+			goto fail;
+		}
+		/*
+		 * Whatever LMDB wrote after the checkpoint may have reached
+		 * the disk in part: the store restarts from the checkpoint.
+		 */
+		newest = dblog_file_txnid(path, len);
+		d->st.unclean = newest != d->base;
+		if (d->st.unclean)
+			log_info("store restarts from its checkpoint "
+			    "txn=%llu (the file was at %llu)",
+			    (unsigned long long)d->base,
+			    (unsigned long long)newest);
+		if (dbmeta_restore(path, meta, len, err) == -1)
+			goto fail;
+	}
+	db->log = d;
+	return 0;
+fail:
+	redolog_free(&d->log);
+	if (d->dirfd != -1)
+		close(d->dirfd);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+	return -1;
+}
+
+void
+dblog_lock(struct store_db *db)
+{
+	if (db->log != NULL)
+		pthread_mutex_lock(&db->log->lock);
+}
+
+void
+dblog_unlock(struct store_db *db)
+{
+	if (db->log != NULL)
+		pthread_mutex_unlock(&db->log->lock);
+}
+
+int
+dblog_checkpoint(struct store_db *db, bool new_file, struct store_error *err)
+{
+	struct dblog *d = db->log;
+	MDB_envinfo info;
+	MDB_txn *pin;
+	size_t len;
+	int rc;
+
+	if (d == NULL)
+		return 0;
+	if ((rc = mdb_env_info(db->env, &info)) != 0)
+		return db_mdb_error(err, rc, "checkpoint"), -1;
+	if (info.me_last_txnid == d->base && d->pin != NULL && !new_file)
+		return 0;	/* nothing committed since */
+	if ((rc = mdb_env_sync(db->env, 1)) != 0)
+		return db_error(err, IPC_S_INTERNAL, "checkpoint: sync: %s",
+		    mdb_strerror(rc)), -1;
+	if (dbmeta_save(db->env, info.me_last_txnid, d->meta, sizeof(d->meta),
+	    &len, err) == -1)
+		return -1;
+	/* Begun now, with nothing committing: the snapshot saved. */
+	if ((rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &pin)) != 0)
+		return db_mdb_error(err, rc, "checkpoint reader"), -1;
+	if (mdb_txn_id(pin) != info.me_last_txnid) {
+		mdb_txn_abort(pin);
+		return db_error(err, IPC_S_INTERNAL, "checkpoint: the store "
+		    "moved"), -1;
+	}
+	if (redolog_checkpoint(d->log, info.me_last_txnid, d->meta, len,
+	    new_file, err) == -1) {
+		mdb_txn_abort(pin);
+		return -1;
+	}
+	/* The old snapshot's pages may be reused from now on. */
+	if (d->pin != NULL)
+		mdb_txn_abort(d->pin);
+	d->pin = pin;
+	d->base = info.me_last_txnid;
+	d->st.checkpoints++;
+	return 0;
+}
+
+bool
+dblog_due(struct store_db *db)
+{
+	return db->log != NULL &&
+	    redolog_tail_bytes(db->log->log) >= DBLOG_CHECKPOINT;
+}
+
+int
+dblog_append(struct store_db *db, uint64_t txnid, const struct iovec *iov,
+    int iovcnt, struct store_error *err)
+{
+	struct dblog *d = db->log;
+	uint64_t pos;
+
+	if (d == NULL)
+		return db_error(err, IPC_S_INTERNAL, "no redo log"), -1;
+	if (redolog_append(d->log, txnid, iov, iovcnt, &pos, err) == -1 ||
+	    redolog_sync(d->log, pos, err) == -1)
+		return -1;
+	d->st.records++;
+	return 0;
+}
+
+/* Replays the operations of one record in write transaction txn. */
+static enum ipc_status
+dblog_replay_record(struct store_db *db, MDB_txn *txn, const uint8_t *p,
+    size_t len, struct store_error *err)
+{
+	enum ipc_status st;
+	MDB_txn *child;
+	uint32_t n;
+	int rc;
+
+	while (len > 0) {
+		if (len < 4)
+			return db_error(err, IPC_S_INTERNAL, "redo record "
+			    "cut"), IPC_S_INTERNAL;
+		n = (uint32_t)p[0] | (uint32_t)p[1] << 8 |
+		    (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+		if (n > len - 4)
+			return db_error(err, IPC_S_INTERNAL, "redo record "
+			    "cut"), IPC_S_INTERNAL;
+		/* As the writer applied it: in a nested transaction. */
+		if ((rc = mdb_txn_begin(db->env, txn, 0, &child)) != 0)
+			return db_mdb_error(err, rc, "replay");
+		if ((st = dblog_replay(db, child, p + 4, n, err)) !=
+		    IPC_S_OK) {
+			mdb_txn_abort(child);
+			return st;
+		}
+		if ((rc = mdb_txn_commit(child)) != 0)
+			return db_mdb_error(err, rc, "replay");
+		p += 4 + n;
+		len -= 4 + n;
+	}
+	return IPC_S_OK;
+}
+
+int
+dblog_recover(struct store_db *db, struct store_error *err)
+{
+	struct dblog *d = db->log;
+	struct store_error e2;
+	enum ipc_status st;
+	const void *rec;
+	uint64_t txnid;
+	MDB_txn *txn;
+	size_t len;
+	int rc;
+
+	if (d == NULL)
+		return 0;
+	while ((rc = redolog_next(d->log, &txnid, &rec, &len, err)) == 1) {
+		if (dblog_replay == NULL) {
+			db_error(err, IPC_S_INTERNAL, "the redo log has "
+			    "records and nothing here replays them");
+			return -1;
+		}
+		if ((st = db_begin(db, true, &txn, err)) != IPC_S_OK)
+			return -1;
+		if (mdb_txn_id(txn) != txnid) {
+			db_error(err, IPC_S_INTERNAL, "the redo log does not "
+			    "follow the store: record of txn %llu, store at "
+			    "%llu", (unsigned long long)txnid,
+			    (unsigned long long)mdb_txn_id(txn) - 1);
+			db_abort(&txn);
+			return -1;
+		}
+		if ((st = dblog_replay_record(db, txn, rec, len, err)) !=
+		    IPC_S_OK) {
+			e2 = *err;
+			db_error(err, IPC_S_INTERNAL, "replaying txn %llu: "
+			    "%.200s", (unsigned long long)txnid, e2.text);
+			db_abort(&txn);
+			return -1;
+		}
+		if (db_commit_replayed(&txn, err) != IPC_S_OK)
+			return -1;
+		d->st.replayed++;
+	}
+	if (rc == -1)
+		return -1;
+	if (d->st.replayed > 0)
+		log_info("store replayed records=%llu from its redo log",
+		    (unsigned long long)d->st.replayed);
+	dblog_lock(db);
+	rc = dblog_checkpoint(db, true, err);
+	dblog_unlock(db);
+	return rc;
+}
+
+void
+dblog_close(struct store_db *db)
+{
+	struct dblog *d = db->log;
+	struct store_error err;
+
+	if (d == NULL)
+		return;
+	db->log = NULL;
+	if (db->env != NULL && d->pin != NULL) {
+		db->log = d;
+		dblog_lock(db);
+		if (dblog_checkpoint(db, false, &err) == -1)
+			log_warnx("last checkpoint: %s", err.text);
+		dblog_unlock(db);
+		db->log = NULL;
+	}
+	if (d->pin != NULL)
+		mdb_txn_abort(d->pin);
+	redolog_free(&d->log);
+	close(d->dirfd);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+}
+
+void
+dblog_stats(struct store_db *db, struct dblog_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (db->log != NULL)
+		*st = db->log->st;
+}

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * dblog.h: how the store's commits become durable: LMDB without syncs,
+ * and the redo log (redolog.h) with checkpoints (dbmeta.h).
+ *
+ * LMDB is opened with MDB_NOSYNC: a commit writes its pages and its meta
+ * page to the file without waiting for the disk.  What makes it durable is
+ * one of two things, chosen per write transaction by its committer:
+ *
+ *  - a record: the writer of txn.h, for a batch whose every operation can
+ *    say what it did (a delivery), appends the batch's record to the redo
+ *    log and syncs it, and only then commits the transaction.  A record
+ *    is contiguous bytes, so its sync costs a fraction of LMDB's, whose
+ *    pages lie scattered over the file.  Readers never see a transaction
+ *    whose record is not durable.
+ *  - a checkpoint: any other write transaction, after its commit, syncs
+ *    LMDB's file, saves the meta page of that transaction in a header slot
+ *    of the log (synced), and keeps a read transaction open on that
+ *    snapshot (the pin), so that LMDB does not reuse its pages until the
+ *    next checkpoint: it is the state recovery starts from.  The writer
+ *    also checkpoints once the log's newest file holds DBLOG_CHECKPOINT
+ *    bytes of records, in a new file then, which removes the older ones.
+ *
+ * Recovery (dblog_open, before the environment opens; dblog_recover,
+ * after db_open and before any other write): the saved meta page is
+ * written back into data.mdb, so that the environment opens at the last
+ * checkpoint whatever LMDB wrote since, and the records after it are
+ * replayed, each batch in one transaction that must get the id the
+ * original had (the replay is deterministic: every input, clocks
+ * included, is in the record), each operation by the replay function
+ * storaged registers.  Then a checkpoint.  A store without a log (made
+ * before it, or new) starts with a checkpoint.
+ *
+ * The commit lock: every write transaction holds it from db_begin to its
+ * commit or abort and the append or checkpoint after it (LMDB's own
+ * writer lock ends at the commit), so that nothing commits between a
+ * record's transaction and its append, or during a checkpoint.
+ */
+#ifndef BULWARK_DBLOG_H
+#define BULWARK_DBLOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "db.h"
+
+/* Bytes of records in the newest file after which the writer checkpoints. */
+#define DBLOG_CHECKPOINT	(64ull << 20)
+
+/*
+ * Replays one operation of a record (payload [p, p + len), as its log
+ * function wrote it) inside write transaction txn.  Returns IPC_S_OK, or
+ * an error: the operation had succeeded, so recovery stops there.
+ */
+typedef enum ipc_status dblog_replay_fn(struct store_db *db, MDB_txn *txn,
+    const void *p, size_t len, struct store_error *err);
+/* Sets the replay function for every store of the process. */
+void	dblog_set_replay(dblog_replay_fn *fn);
+
+/*
+ * Opens the redo log of the store in dir, before its environment, and
+ * writes the last checkpoint's meta page back into dir/data.mdb.
+ * Returns 0, or -1 with err.
+ */
+int	dblog_open(struct store_db *db, const char *dir,
+	    struct store_error *err);
+/*
+ * After the environment and its databases are open: replays the records
+ * after the last checkpoint, then checkpoints.  Returns 0, or -1 with err.
+ */
+int	dblog_recover(struct store_db *db, struct store_error *err);
+/* A last checkpoint if the store is open and clean, then closes the log. */
+void	dblog_close(struct store_db *db);
+
+/* The commit lock (db_begin and db_commit take and release it). */
+void	dblog_lock(struct store_db *db);
+void	dblog_unlock(struct store_db *db);
+
+/*
+ * With the commit lock, before committing write transaction txnid:
+ * appends its record [iov] to the log and syncs it.  Returns 0, or -1
+ * with err (the caller aborts the transaction).
+ */
+int	dblog_append(struct store_db *db, uint64_t txnid,
+	    const struct iovec *iov, int iovcnt, struct store_error *err);
+/*
+ * With the commit lock, after a commit (or anything that changed the
+ * file): makes the store durable up to now.  new_file starts a new log
+ * file.  Returns 0, or -1 with err.
+ */
+int	dblog_checkpoint(struct store_db *db, bool new_file,
+	    struct store_error *err);
+/* Whether the log's newest file is due for a checkpoint. */
+bool	dblog_due(struct store_db *db);
+
+/* Counters for tests and bulwarkctl. */
+struct dblog_stats {
+	uint64_t	 records;	/* appended since the open */
+	uint64_t	 checkpoints;
+	uint64_t	 replayed;	/* records replayed by dblog_recover */
+	bool		 unclean;	/* LMDB was past the checkpoint */
+};
+void	dblog_stats(struct store_db *db, struct dblog_stats *st);
+
+#endif
