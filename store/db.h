@@ -137,8 +137,11 @@ struct store_db {
 	struct blobfile	*files;
 	/* Durability (dblog.h); NULL until db_env_open. */
 	struct dblog	*log;
-	/* The write transaction open now (the commit lock's holder's). */
-	MDB_txn		*write_txn;
+	/*
+	 * The write transaction open now (the commit lock's holder's);
+	 * atomic, since any thread's commit compares its transaction to it.
+	 */
+	MDB_txn *_Atomic write_txn;
 };
 
 /* Named databases an environment may hold, with room for later ones. */
