@@ -203,7 +203,13 @@ db_commit_mode(MDB_txn **txn, enum db_durable mode, const struct iovec *iov,
 		db_write_end(db, t);
 		return IPC_S_INTERNAL;
 	}
-	rc = mdb_txn_commit(t);
+	if (write && mode == DB_CHECKPOINT) {
+		dblog_synced_begin(db);
+		rc = mdb_txn_commit(t);
+		dblog_synced_end(db, rc == 0 && mdb_env_info(db->env, &info) ==
+		    0 && info.me_last_txnid == id);
+	} else
+		rc = mdb_txn_commit(t);
 	/* A read transaction ends here (t is only compared). */
 	if (reader)
 		blobfile_reader_end(db, t);
@@ -219,10 +225,8 @@ db_commit_mode(MDB_txn **txn, enum db_durable mode, const struct iovec *iov,
 	 * Durable now, or never acknowledged: a sync that fails leaves
 	 * nothing to trust, and recovery starts over from the disk.
 	 */
-	if (write && ((mode == DB_CHECKPOINT &&
-	    mdb_env_info(db->env, &info) == 0 && info.me_last_txnid == id) ||
-	    (mode == DB_RECORD && dblog_due(db))) &&
-	    dblog_checkpoint(db, dblog_due(db), err) == -1)
+	if (write && mode == DB_RECORD && dblog_due(db) &&
+	    dblog_checkpoint(db, true, err) == -1)
 		fatalx("store checkpoint failed: %s", err->text);
 	if (write)
 		db_write_end(db, t);

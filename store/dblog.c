@@ -28,6 +28,13 @@ struct dblog {
 	/* A read transaction on the last checkpoint's snapshot. */
 	MDB_txn			*pin;
 	uint64_t		 base;		/* its transaction id */
+	/*
+	 * A synced commit came after the base: the store is durable as it
+	 * is, but the next record needs a checkpoint first.
+	 */
+	bool			 stale;
+	/* Records up to this id are in the store as opened. */
+	uint64_t		 skip;
 	struct dblog_stats	 st;
 	uint8_t			 meta[DBMETA_PAGE_MAX];
 };
@@ -71,7 +78,7 @@ dblog_open(struct store_db *db, const char *dir, struct store_error *err)
 	const void *meta;
 	char path[PATH_MAX];
 	struct stat sb;
-	uint64_t newest;
+	uint64_t newest, last;
 	size_t len;
 	int rc;
 
@@ -101,19 +108,36 @@ dblog_open(struct store_db *db, const char *dir, struct store_error *err)
 			    "redo log is there", path);
 			goto fail;
 		}
-		/*
-		 * Whatever LMDB wrote after the checkpoint may have reached
-		 * the disk in part: the store restarts from the checkpoint.
-		 */
 		newest = dblog_file_txnid(path, len);
-		d->st.unclean = newest != d->base;
-		if (d->st.unclean)
-			log_info("store restarts from its checkpoint "
-			    "txn=%llu (the file was at %llu)",
-			    (unsigned long long)d->base,
-			    (unsigned long long)newest);
-		if (dbmeta_restore(path, meta, len, err) == -1)
+		if (redolog_scan(d->log, &last, err) == -1)
 			goto fail;
+		d->st.unclean = newest != d->base;
+		if (newest > d->base && newest > last) {
+			/*
+			 * The newest commit has no record: a synced one (its
+			 * pages on disk before its meta page, as LMDB does),
+			 * after which nothing committed without a checkpoint:
+			 * the store is whole as it is.
+			 */
+			d->skip = newest;
+			log_info("store opens at its last synced commit "
+			    "txn=%llu (checkpoint %llu)",
+			    (unsigned long long)newest,
+			    (unsigned long long)d->base);
+		} else {
+			/*
+			 * Whatever LMDB wrote after the checkpoint may have
+			 * reached the disk in part: the store restarts from
+			 * the checkpoint and replays the records after it.
+			 */
+			if (d->st.unclean)
+				log_info("store restarts from its checkpoint "
+				    "txn=%llu (the file was at %llu)",
+				    (unsigned long long)d->base,
+				    (unsigned long long)newest);
+			if (dbmeta_restore(path, meta, len, err) == -1)
+				goto fail;
+		}
 	}
 	db->log = d;
 	return 0;
@@ -153,7 +177,8 @@ dblog_checkpoint(struct store_db *db, bool new_file, struct store_error *err)
 		return 0;
 	if ((rc = mdb_env_info(db->env, &info)) != 0)
 		return db_mdb_error(err, rc, "checkpoint"), -1;
-	if (info.me_last_txnid == d->base && d->pin != NULL && !new_file)
+	if (info.me_last_txnid == d->base && d->pin != NULL && !new_file &&
+	    !d->stale)
 		return 0;	/* nothing committed since */
 	if ((rc = mdb_env_sync(db->env, 1)) != 0)
 		return db_error(err, IPC_S_INTERNAL, "checkpoint: sync: %s",
@@ -179,8 +204,37 @@ dblog_checkpoint(struct store_db *db, bool new_file, struct store_error *err)
 		mdb_txn_abort(d->pin);
 	d->pin = pin;
 	d->base = info.me_last_txnid;
+	d->stale = false;
 	d->st.checkpoints++;
 	return 0;
+}
+
+void
+dblog_synced_begin(struct store_db *db)
+{
+	if (db->log != NULL)
+		(void)mdb_env_set_flags(db->env, MDB_NOSYNC, 0);
+}
+
+void
+dblog_synced_end(struct store_db *db, bool committed)
+{
+	struct dblog *d = db->log;
+
+	if (d == NULL)
+		return;
+	(void)mdb_env_set_flags(db->env, MDB_NOSYNC, 1);
+	if (!committed)
+		return;
+	/*
+	 * Durable by LMDB's own sync: recovery needs no older snapshot,
+	 * and the pin would only keep LMDB from reusing pages.
+	 */
+	d->stale = true;
+	if (d->pin != NULL) {
+		mdb_txn_abort(d->pin);
+		d->pin = NULL;
+	}
 }
 
 bool
@@ -199,6 +253,10 @@ dblog_append(struct store_db *db, uint64_t txnid, const struct iovec *iov,
 
 	if (d == NULL)
 		return db_error(err, IPC_S_INTERNAL, "no redo log"), -1;
+	/* The record's replay starts from the store as it is now. */
+	if ((d->stale || d->pin == NULL) &&
+	    dblog_checkpoint(db, false, err) == -1)
+		return -1;
 	if (redolog_append(d->log, txnid, iov, iovcnt, &pos, err) == -1 ||
 	    redolog_sync(d->log, pos, err) == -1)
 		return -1;
@@ -256,6 +314,8 @@ dblog_recover(struct store_db *db, struct store_error *err)
 	if (d == NULL)
 		return 0;
 	while ((rc = redolog_next(d->log, &txnid, &rec, &len, err)) == 1) {
+		if (txnid <= d->skip)
+			continue;
 		if (dblog_replay == NULL) {
 			db_error(err, IPC_S_INTERNAL, "the redo log has "
 			    "records and nothing here replays them");
@@ -303,7 +363,7 @@ dblog_close(struct store_db *db)
 	if (d == NULL)
 		return;
 	db->log = NULL;
-	if (db->env != NULL && d->pin != NULL) {
+	if (db->env != NULL && (d->pin != NULL || d->stale)) {
 		db->log = d;
 		dblog_lock(db);
 		if (dblog_checkpoint(db, false, &err) == -1)

@@ -13,23 +13,30 @@
  *    is contiguous bytes, so its sync costs a fraction of LMDB's, whose
  *    pages lie scattered over the file.  Readers never see a transaction
  *    whose record is not durable.
- *  - a checkpoint: any other write transaction, after its commit, syncs
- *    LMDB's file, saves the meta page of that transaction in a header slot
- *    of the log (synced), and keeps a read transaction open on that
- *    snapshot (the pin), so that LMDB does not reuse its pages until the
- *    next checkpoint: it is the state recovery starts from.  The writer
- *    also checkpoints once the log's newest file holds DBLOG_CHECKPOINT
- *    bytes of records, in a new file then, which removes the older ones.
+ *  - LMDB's own sync: any other write transaction commits as LMDB does
+ *    without MDB_NOSYNC (its pages synced, then its meta page written
+ *    synchronously), durable before any reader sees it.
+ *
+ * A checkpoint syncs LMDB's file, saves the meta page of its last
+ * transaction in a header slot of the log (synced), and keeps a read
+ * transaction open on that snapshot (the pin), so that LMDB does not
+ * reuse its pages: it is the state recovery starts from when records
+ * follow it.  One is made before the first record after a synced commit
+ * (which drops the pin, so that a store written only that way reuses its
+ * pages as before), and once the log's newest file holds DBLOG_CHECKPOINT
+ * bytes of records, in a new file then, which removes the older ones.
  *
  * Recovery (dblog_open, before the environment opens; dblog_recover,
- * after db_open and before any other write): the saved meta page is
- * written back into data.mdb, so that the environment opens at the last
+ * after db_open and before any other write) looks at the newest meta page
+ * in data.mdb.  If it is newer than the checkpoint and than every record,
+ * it is a synced commit after which nothing was written without a
+ * checkpoint: the store is whole as it is.  Otherwise the saved meta page
+ * is written back into data.mdb, so that the environment opens at the
  * checkpoint whatever LMDB wrote since, and the records after it are
  * replayed, each batch in one transaction that must get the id the
  * original had (the replay is deterministic: every input, clocks
  * included, is in the record), each operation by the replay function
- * storaged registers.  Then a checkpoint.  A store without a log (made
- * before it, or new) starts with a checkpoint.
+ * storaged registers.  Then a checkpoint.
  *
  * The commit lock: every write transaction holds it from db_begin to its
  * commit or abort and the append or checkpoint after it (LMDB's own
@@ -92,6 +99,14 @@ int	dblog_append(struct store_db *db, uint64_t txnid,
  */
 int	dblog_checkpoint(struct store_db *db, bool new_file,
 	    struct store_error *err);
+/*
+ * With the commit lock, around the commit of a write transaction made
+ * durable without a record: LMDB syncs that commit itself (its pages,
+ * then its meta page), so that no reader sees it before it is durable.
+ * committed says whether it committed anything.
+ */
+void	dblog_synced_begin(struct store_db *db);
+void	dblog_synced_end(struct store_db *db, bool committed);
 /* Whether the log's newest file is due for a checkpoint. */
 bool	dblog_due(struct store_db *db);
 

@@ -746,6 +746,30 @@ redolog_checkpoint(struct redolog *log, uint64_t txnid, const void *meta,
 }
 
 int
+redolog_scan(struct redolog *log, uint64_t *last_r, struct store_error *err)
+{
+	const void *data;
+	uint64_t txnid;
+	size_t len;
+	int rc;
+
+	*last_r = 0;
+	if (log->held) {
+		log->held = false;
+		*last_r = log->held_txnid;
+	}
+	while ((rc = redolog_next(log, &txnid, &data, &len, err)) == 1)
+		*last_r = txnid;
+	if (rc == -1)
+		return -1;
+	/* Again from the first record after the base. */
+	log->recovering = true;
+	log->cur = log->head;
+	log->cur_off = REDOLOG_HDR_SIZE;
+	return 0;
+}
+
+int
 redolog_peek(struct redolog *log, struct store_error *err)
 {
 	const void *data;

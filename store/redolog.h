@@ -86,6 +86,14 @@ int	redolog_next(struct redolog *log, uint64_t *txnid_r,
 	    const void **data_r, size_t *len_r, struct store_error *err);
 
 /*
+ * Recovery: reads every record after the base to the end (cutting a torn
+ * tail, as redolog_next does), sets *last_r to the last one's transaction
+ * id (0: none), and goes back to the first.  Returns 0, or -1 with err.
+ */
+int	redolog_scan(struct redolog *log, uint64_t *last_r,
+	    struct store_error *err);
+
+/*
  * Whether recovery has a record left: 1 (the next redolog_next returns
  * it), 0 (none: recovery is over, as after redolog_next's 0), -1 with err.
  */

@@ -20,11 +20,18 @@
  *    synced, its meta page saved, the snapshot pinned by a reader), and
  *    recovery as designed: the saved meta page written back, the records
  *    after it replayed, each in a transaction of the id it had.
+ *  - store_durability: the same through storaged's own code (db.h,
+ *    dblog.h): every seventh transaction a write LMDB syncs itself, the
+ *    others made durable by their records, and recovery by dblog_open and
+ *    dblog_recover, which must tell a synced commit (the store is whole
+ *    as it is) from records to replay.
  */
 /* unit-deps: tests/unit/crashsim.c store/redolog.c store/dbmeta.c store/db.c store/dblog.c store/blobfile.c store/schema.c store/key.c store/record.c store/mailbox.c store/name.c store/changelog.c store/strvec.c store/blob.c */
 #include "harness.h"
 #include "crashsim.h"
 
+#include "store/db.h"
+#include "store/dblog.h"
 #include "store/dbmeta.h"
 #include "store/redolog.h"
 
@@ -458,6 +465,86 @@ TEST(redo_log)
 	CHECK(total > 0);
 }
 
+/* dblog.h's replay of store_durability's records: transaction i again. */
+static enum ipc_status
+replay_i(struct store_db *db, MDB_txn *txn, const void *p, size_t len,
+    struct store_error *err)
+{
+	MDB_dbi dbi;
+	uint32_t i;
+
+	(void)db;
+	if (len != sizeof(i) || mdb_dbi_open(txn, NULL, 0, &dbi) != 0)
+		return db_error(err, IPC_S_INTERNAL, "bad record");
+	memcpy(&i, p, sizeof(i));
+	return apply(txn, dbi, i) == 0 ? IPC_S_OK : IPC_S_INTERNAL;
+}
+
+/* The child of store_durability. */
+static void
+child_store(const char *dir, int fd)
+{
+	struct store_error err;
+	struct store_db db;
+	uint8_t rec[8];
+	struct iovec iov = { rec, sizeof(rec) };
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	uint32_t i, zero = 0, four = 4;
+
+	if (db_env_open(&db, dir, 64u << 20, &err) == -1 ||
+	    db_begin(&db, true, &txn, &err) != IPC_S_OK ||
+	    mdb_dbi_open(txn, NULL, 0, &dbi) != 0 ||
+	    mdb_put(txn, dbi, &(MDB_val){ 7, "counter" },
+	    &(MDB_val){ sizeof(zero), &zero }, 0) != 0 ||
+	    db_commit(&txn, &err) != IPC_S_OK ||
+	    dblog_recover(&db, &err) == -1)
+		_exit(2);
+	for (i = 1;; i++) {
+		if (db_begin(&db, true, &txn, &err) != IPC_S_OK ||
+		    apply(txn, dbi, i) != 0)
+			_exit(2);
+		memcpy(rec, &four, 4);
+		memcpy(rec + 4, &i, 4);
+		if ((i % 7 == 0 ? db_commit(&txn, &err) :
+		    db_commit_logged(&txn, &iov, 1, &err)) != IPC_S_OK)
+			_exit(2);
+		ack(fd, i);
+	}
+}
+
+TEST(store_durability)
+{
+	struct dblog_stats st;
+	struct store_error err;
+	struct store_db db;
+	char dir[512];
+	uint32_t last, c;
+	long kept = 0;
+	int round, replayed = 0, synced = 0;
+
+	dblog_set_replay(replay_i);
+	for (round = 0; round < ROUNDS; round++) {
+		fresh(dir, sizeof(dir), "store", round);
+		last = run_killed(child_store, dir, 10 + (uint32_t)round * 17);
+		kept += crashsim_crash(dir, (uint32_t)round + 201);
+		CHECK(db_env_open(&db, dir, 64u << 20, &err) == 0);
+		if (db.env == NULL)
+			continue;
+		CHECK(dblog_recover(&db, &err) == 0);
+		dblog_stats(&db, &st);
+		replayed += (int)st.replayed;
+		c = check_store(db.env, last);
+		CHECK(c <= last + 1);
+		/* Opened as it was: the last commit was a synced one. */
+		synced += st.replayed == 0 && c % 7 == 0;
+		db_close(&db);
+	}
+	CHECK(kept > 0);
+	CHECK(replayed > 0);
+	(void)synced;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -465,6 +552,7 @@ main(int argc, char **argv)
 		TEST_ENTRY(lmdb_synced),
 		TEST_ENTRY(lmdb_unsynced_loses),
 		TEST_ENTRY(redo_log),
+		TEST_ENTRY(store_durability),
 	};
 
 	return harness_main(argc, argv, tests,

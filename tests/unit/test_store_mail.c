@@ -1397,10 +1397,16 @@ TEST(test_deliver_replay)
 	db_close(&db);
 	CHECK(pipe(p) == 0);
 	if ((pid = fork()) == 0) {
-		/* Deliveries made durable by their records alone, then gone. */
+		/*
+		 * Deliveries made durable by their records alone, a write
+		 * synced by LMDB between them, then the process gone.
+		 */
 		if (db_open(&db, dir, MAP_SIZE, &err) == -1)
 			_exit(2);
-		for (i = 1; i < 10; i++)
+		for (i = 1; i < 5; i++)
+			deliver_logged(&db, acct, i);
+		(void)add_account(&db, "other@example.org");
+		for (i = 5; i < 10; i++)
 			deliver_logged(&db, acct, i);
 		dblog_stats(&db, &st);
 		store_digest(&db, before);
@@ -1414,11 +1420,39 @@ TEST(test_deliver_replay)
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	CHECK(read(p[0], before, sizeof(before)) == sizeof(before));
 	close(p[0]);
-	/* The store restarts from the checkpoint and replays all nine. */
+	/*
+	 * The store restarts from the checkpoint made before the first
+	 * record after the synced write, and replays the five after it.
+	 */
 	CHECK_INT(db_open(&db, dir, MAP_SIZE, &err), 0);
 	dblog_stats(&db, &st);
 	CHECK(st.unclean);
-	CHECK_INT(st.replayed, 9);
+	CHECK_INT(st.replayed, 5);
+	store_digest(&db, after);
+	CHECK(memcmp(before, after, sizeof(before)) == 0);
+	db_close(&db);
+	/* Records, then a synced write last: the store is whole as it is. */
+	CHECK(pipe(p) == 0);
+	if ((pid = fork()) == 0) {
+		if (db_open(&db, dir, MAP_SIZE, &err) == -1)
+			_exit(2);
+		for (i = 10; i < 13; i++)
+			deliver_logged(&db, acct, i);
+		(void)add_account(&db, "third@example.org");
+		store_digest(&db, before);
+		if (write(p[1], before, sizeof(before)) != sizeof(before))
+			_exit(3);
+		_exit(harness_failed_count() > 0 ? 4 : 0);
+	}
+	close(p[1]);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(read(p[0], before, sizeof(before)) == sizeof(before));
+	close(p[0]);
+	CHECK_INT(db_open(&db, dir, MAP_SIZE, &err), 0);
+	dblog_stats(&db, &st);
+	CHECK(st.unclean);
+	CHECK_INT(st.replayed, 0);
 	store_digest(&db, after);
 	CHECK(memcmp(before, after, sizeof(before)) == 0);
 	db_close(&db);
