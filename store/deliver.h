@@ -73,9 +73,8 @@ void	deliver_job_envelope(struct deliver_job *j, const char *from,
 /* The steps of txn.h for a job (arg is the job). */
 mail_prepare_fn deliver_prepare;
 mail_apply_fn deliver_apply;
+/* Writes the job's entry of a redo record (deliver_log.h). */
 mail_log_fn deliver_log;
-/* The first byte of a delivery's entry in a redo record. */
-#define DELIVER_LOG_TYPE	'D'
 /*
  * dblog.h's replay of a delivery's entry (deliver_log's bytes): the same
  * message_append, with the same clock, in txn.

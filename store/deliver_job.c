@@ -7,8 +7,7 @@
  */
 #include "deliver.h"
 #include "vacation.h"
-#include "buf.h"
-#include "wire.h"
+#include "deliver_log.h"
 #include "blob.h"
 #include "msgrec.h"
 #include "xmalloc.h"
@@ -175,101 +174,60 @@ deliver_apply(struct store_db *db, MDB_txn *txn, void *arg,
 	return vacation_deliver(db, txn, &m, &j->vacation, err);
 }
 
-/*
- * A delivery's entry in a redo record (dblog.h), all integers big-endian:
- *	u8 DELIVER_LOG_TYPE, u8 dup_check, u16 length of the envelope
- *	sender (0xffff: no envelope), u16 of the recipient, u16 zero,
- *	u32 mailbox, u32 flags, u32 record length, u32 zero, u64 account,
- *	received, now, size, then the sender, the recipient, the record
- *	and the message.
- */
-#define DELIVER_LOG_HEAD	48
-#define DELIVER_NO_ENVELOPE	0xffffu
-
 int
 deliver_log(void *arg, struct buf *out)
 {
 	struct deliver_job *j = arg;
-	size_t fl = 0, rl = 0;
-	uint8_t h[DELIVER_LOG_HEAD], sz[8];
+	struct deliver_log_entry e;
 
-	if (j->envelope_from != NULL) {
-		fl = strlen(j->envelope_from);
-		rl = strlen(j->recipient);
-		if (fl >= DELIVER_NO_ENVELOPE || rl >= DELIVER_NO_ENVELOPE)
-			return -1;
+	memset(&e, 0, sizeof(e));
+	e.account_id = j->in.account_id;
+	e.mailbox_id = j->in.mailbox_id;
+	e.flags = j->in.flags;
+	e.received = j->in.received;
+	e.now = j->in.now;
+	e.dup_check = j->in.dup_check;
+	if (j->envelope_from != NULL && j->recipient != NULL) {
+		e.from = j->envelope_from;
+		e.from_len = strlen(j->envelope_from);
+		e.rcpt = j->recipient;
+		e.rcpt_len = strlen(j->recipient);
 	}
-	if (j->record_len > UINT32_MAX)
-		return -1;
-	h[0] = DELIVER_LOG_TYPE;
-	h[1] = j->in.dup_check;
-	h[2] = (uint8_t)((j->envelope_from != NULL ? fl :
-	    DELIVER_NO_ENVELOPE) >> 8);
-	h[3] = (uint8_t)(j->envelope_from != NULL ? fl : DELIVER_NO_ENVELOPE);
-	h[4] = (uint8_t)(rl >> 8);
-	h[5] = (uint8_t)rl;
-	h[6] = h[7] = 0;
-	wire_be32_put(h + 8, j->in.mailbox_id);
-	wire_be32_put(h + 12, j->in.flags);
-	wire_be32_put(h + 16, (uint32_t)j->record_len);
-	h[20] = h[21] = h[22] = h[23] = 0;
-	wire_be64_put(h + 24, j->in.account_id);
-	wire_be64_put(h + 32, j->in.received);
-	wire_be64_put(h + 40, j->in.now);
-	buf_append(out, h, sizeof(h));
-	/* The size, then the variable parts. */
-	wire_be64_put(sz, j->in.size);
-	buf_append(out, sz, sizeof(sz));
-	if (j->envelope_from != NULL) {
-		buf_append(out, j->envelope_from, fl);
-		buf_append(out, j->recipient, rl);
-	}
-	buf_append(out, j->record, j->record_len);
-	buf_append(out, j->data, j->in.size);
-	return 0;
+	e.record = j->record;
+	e.record_len = j->record_len;
+	e.data = j->data;
+	e.size = j->in.size;
+	return deliver_log_encode(&e, out);
 }
 
 enum ipc_status
 deliver_replay(struct store_db *db, MDB_txn *txn, const void *p, size_t len,
     struct store_error *err)
 {
-	const uint8_t *b = p;
+	struct deliver_log_entry e;
 	struct deliver_job *j;
 	enum ipc_status st;
-	size_t fl, rl, recl, off;
-	uint64_t size;
-	bool env;
-	char *from = NULL, *rcpt = NULL;
+	const char *why;
+	char *from, *rcpt;
 
-	if (len < DELIVER_LOG_HEAD + 8 || b[0] != DELIVER_LOG_TYPE)
-		return db_error(err, IPC_S_INTERNAL, "not a delivery's "
-		    "record");
-	fl = (size_t)b[2] << 8 | b[3];
-	rl = (size_t)b[4] << 8 | b[5];
-	env = fl != DELIVER_NO_ENVELOPE;
-	if (!env)
-		fl = rl = 0;
-	recl = wire_be32_get(b + 16);
-	size = wire_be64_get(b + DELIVER_LOG_HEAD);
-	off = DELIVER_LOG_HEAD + 8;
-	if (size == 0 || size > DELIVER_MAX_SIZE || fl + rl + recl >
-	    len - off || size != len - off - fl - rl - recl)
-		return db_error(err, IPC_S_INTERNAL, "a delivery's record "
-		    "of the wrong size");
-	j = deliver_job_new(wire_be64_get(b + 24), wire_be32_get(b + 8),
-	    wire_be64_get(b + 32), size, b + off + fl + rl, recl, -1,
-	    wire_be64_get(b + 40));
-	j->in.dup_check = b[1] != 0;
-	j->in.flags = wire_be32_get(b + 12);
-	if (env) {
-		from = xstrndup((const char *)b + off, fl);
-		rcpt = xstrndup((const char *)b + off + fl, rl);
+	if (deliver_log_decode(p, len, &e, &why) == -1)
+		return db_error(err, IPC_S_INTERNAL, "%s", why);
+	if (e.size == 0 || e.size > DELIVER_MAX_SIZE)
+		return db_error(err, IPC_S_INTERNAL, "a delivery of %zu "
+		    "bytes", e.size);
+	j = deliver_job_new(e.account_id, e.mailbox_id, e.received, e.size,
+	    e.record, e.record_len, -1, e.now);
+	j->in.dup_check = e.dup_check;
+	j->in.flags = e.flags;
+	if (e.from != NULL) {
+		from = xstrndup(e.from, e.from_len);
+		rcpt = xstrndup(e.rcpt, e.rcpt_len);
 		deliver_job_envelope(j, from, rcpt);
 		free(from);
 		free(rcpt);
 	}
-	j->data = xmalloc(size);
-	memcpy(j->data, b + off + fl + rl + recl, size);
+	j->data = xmalloc(e.size);
+	memcpy(j->data, e.data, e.size);
 	/* No file first: blob_ref writes a big one itself if it is new. */
 	if ((st = deliver_fill(j, false, err)) == IPC_S_OK)
 		st = deliver_apply(db, txn, j, err);

@@ -3,11 +3,13 @@
  * fuzz_store_record.c: libFuzzer target for the decoders of the records
  * storaged keeps in LMDB (store/record.c): accounts, domains, aliases,
  * mailboxes (both versions), messages, change-log entries,
- * duplicate-suppression entries and annotations.  Bytes read from disk
+ * duplicate-suppression entries and annotations, and a delivery's entry
+ * in a redo record (store/deliver_log.c).  Bytes read from disk
  * pass these decoders; whatever they are, nothing may read out of bounds
  * or crash, and a record that decodes must encode back to the same bytes.
  */
-/* fuzz-deps: store/record.c */
+/* fuzz-deps: store/record.c store/deliver_log.c */
+#include "deliver_log.h"
 #include "record.h"
 
 #include <stdint.h>
@@ -36,6 +38,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct dup_rec dup;
 	char addr[NAME_ADDR_MAX + 1];
 	struct buf b = BUF_INIT;
+	struct deliver_log_entry dl;
+	const char *why;
 
 	if (record_domain_dec(data, size, &d) == 0) {
 		record_domain_enc(&b, &d);
@@ -80,6 +84,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			same(&b, data, size);
 			buf_reset(&b);
 		}
+	}
+	/* A delivery's entry: whatever decodes encodes back the same. */
+	if (deliver_log_decode(data, size, &dl, &why) == 0) {
+		buf_reset(&b);
+		if (deliver_log_encode(&dl, &b) != 0)
+			abort();
+		same(&b, data, size);
 	}
 	buf_clear(&b);
 	return 0;

@@ -6,7 +6,7 @@
  * reference counts, threads, quotas, the change log, duplicate
  * suppression, recipient resolution and group commit.
  */
-/* unit-deps: store/db.c store/dbmeta.c store/redolog.c store/dblog.c store/blobfile.c store/schema.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/blob.c store/txn.c store/rcpt.c store/deliver_job.c store/loopwake.c store/recent.c */
+/* unit-deps: store/db.c store/dbmeta.c store/redolog.c store/dblog.c store/blobfile.c store/schema.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/blob.c store/txn.c store/rcpt.c store/deliver_job.c store/deliver_log.c store/loopwake.c store/recent.c */
 /* unit-deps: store/vacation.c store/vacation_mail.c store/submit.c store/submit_queue.c store/submit_auto.c store/submit_dkim.c */
 #include "harness.h"
 #include "compat.h"
