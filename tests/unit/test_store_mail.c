@@ -1378,16 +1378,71 @@ deliver_logged(struct store_db *db, uint64_t acct, int i)
 	free(text);
 }
 
-TEST(test_deliver_replay)
+/*
+ * In a child that then ends without closing the store in dir: delivers
+ * messages [from, to), with a write LMDB syncs (account name) before
+ * message synced_at, and gives back the store's digest.
+ */
+static void
+deliver_then_crash(const char *dir, uint64_t acct, int from, int to,
+    int synced_at, const char *name, uint8_t digest[32])
 {
 	struct dblog_stats st;
 	struct store_error err;
 	struct store_db db;
-	uint8_t before[32], after[32];
-	char dir[256];
-	uint64_t acct;
 	int i, p[2], status;
 	pid_t pid;
+
+	CHECK(pipe(p) == 0);
+	if ((pid = fork()) == 0) {
+		if (db_open(&db, dir, MAP_SIZE, &err) == -1)
+			_exit(2);
+		for (i = from; i <= to; i++) {
+			if (i == synced_at)
+				(void)add_account(&db, name);
+			if (i < to)
+				deliver_logged(&db, acct, i);
+		}
+		dblog_stats(&db, &st);
+		store_digest(&db, digest);
+		if (st.records != (uint64_t)(to - from) ||
+		    write(p[1], digest, 32) != 32)
+			_exit(3);
+		_exit(harness_failed_count() > 0 ? 4 : 0);
+	}
+	close(p[1]);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(read(p[0], digest, 32) == 32);
+	close(p[0]);
+}
+
+/* Reopens the store in dir: what recovery found, and the same content. */
+static void
+reopen_check(const char *dir, bool unclean, uint64_t replayed,
+    const uint8_t digest[32])
+{
+	struct dblog_stats st;
+	struct store_error err;
+	struct store_db db;
+	uint8_t after[32];
+
+	CHECK_INT(db_open(&db, dir, MAP_SIZE, &err), 0);
+	dblog_stats(&db, &st);
+	CHECK_INT(st.unclean, unclean);
+	CHECK_INT(st.replayed, replayed);
+	store_digest(&db, after);
+	CHECK(memcmp(digest, after, sizeof(after)) == 0);
+	db_close(&db);
+}
+
+TEST(test_deliver_replay)
+{
+	struct store_error err;
+	struct store_db db;
+	uint8_t digest[32];
+	char dir[256];
+	uint64_t acct;
 
 	dblog_set_replay(deliver_replay);
 	snprintf(dir, sizeof(dir), "%s", fresh_dir());
@@ -1395,75 +1450,20 @@ TEST(test_deliver_replay)
 	acct = add_account(&db, "replay@example.org");
 	deliver_logged(&db, acct, 0);
 	db_close(&db);
-	CHECK(pipe(p) == 0);
-	if ((pid = fork()) == 0) {
-		/*
-		 * Deliveries made durable by their records alone, a write
-		 * synced by LMDB between them, then the process gone.
-		 */
-		if (db_open(&db, dir, MAP_SIZE, &err) == -1)
-			_exit(2);
-		for (i = 1; i < 5; i++)
-			deliver_logged(&db, acct, i);
-		(void)add_account(&db, "other@example.org");
-		for (i = 5; i < 10; i++)
-			deliver_logged(&db, acct, i);
-		dblog_stats(&db, &st);
-		store_digest(&db, before);
-		if (st.records != 9 ||
-		    write(p[1], before, sizeof(before)) != sizeof(before))
-			_exit(3);
-		_exit(harness_failed_count() > 0 ? 4 : 0);
-	}
-	close(p[1]);
-	CHECK(waitpid(pid, &status, 0) == pid);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	CHECK(read(p[0], before, sizeof(before)) == sizeof(before));
-	close(p[0]);
 	/*
-	 * The store restarts from the checkpoint made before the first
-	 * record after the synced write, and replays the five after it.
+	 * Deliveries made durable by their records alone, a write synced
+	 * by LMDB among them: the store restarts from the checkpoint made
+	 * before the first record after that write, and replays the five
+	 * after it.
 	 */
-	CHECK_INT(db_open(&db, dir, MAP_SIZE, &err), 0);
-	dblog_stats(&db, &st);
-	CHECK(st.unclean);
-	CHECK_INT(st.replayed, 5);
-	store_digest(&db, after);
-	CHECK(memcmp(before, after, sizeof(before)) == 0);
-	db_close(&db);
+	deliver_then_crash(dir, acct, 1, 10, 5, "other@example.org", digest);
+	reopen_check(dir, true, 5, digest);
 	/* Records, then a synced write last: the store is whole as it is. */
-	CHECK(pipe(p) == 0);
-	if ((pid = fork()) == 0) {
-		if (db_open(&db, dir, MAP_SIZE, &err) == -1)
-			_exit(2);
-		for (i = 10; i < 13; i++)
-			deliver_logged(&db, acct, i);
-		(void)add_account(&db, "third@example.org");
-		store_digest(&db, before);
-		if (write(p[1], before, sizeof(before)) != sizeof(before))
-			_exit(3);
-		_exit(harness_failed_count() > 0 ? 4 : 0);
-	}
-	close(p[1]);
-	CHECK(waitpid(pid, &status, 0) == pid);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	CHECK(read(p[0], before, sizeof(before)) == sizeof(before));
-	close(p[0]);
-	CHECK_INT(db_open(&db, dir, MAP_SIZE, &err), 0);
-	dblog_stats(&db, &st);
-	CHECK(st.unclean);
-	CHECK_INT(st.replayed, 0);
-	store_digest(&db, after);
-	CHECK(memcmp(before, after, sizeof(before)) == 0);
-	db_close(&db);
+	deliver_then_crash(dir, acct, 10, 13, 13, "third@example.org",
+	    digest);
+	reopen_check(dir, true, 0, digest);
 	/* Closed cleanly: nothing left to replay, the same content. */
-	CHECK_INT(db_open(&db, dir, MAP_SIZE, &err), 0);
-	dblog_stats(&db, &st);
-	CHECK(!st.unclean);
-	CHECK_INT(st.replayed, 0);
-	store_digest(&db, after);
-	CHECK(memcmp(before, after, sizeof(before)) == 0);
-	db_close(&db);
+	reopen_check(dir, false, 0, digest);
 }
 
 static const struct harness_test tests[] = {
