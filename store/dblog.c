@@ -264,38 +264,51 @@ dblog_append(struct store_db *db, uint64_t txnid, const struct iovec *iov,
 	return 0;
 }
 
+int
+dblog_entry_next(const uint8_t **p, size_t *len, const uint8_t **entry_r,
+    size_t *elen_r)
+{
+	uint32_t n;
+
+	if (*len == 0)
+		return 0;
+	if (*len < 4)
+		return -1;
+	n = (uint32_t)(*p)[0] | (uint32_t)(*p)[1] << 8 |
+	    (uint32_t)(*p)[2] << 16 | (uint32_t)(*p)[3] << 24;
+	if (n > *len - 4)
+		return -1;
+	*entry_r = *p + 4;
+	*elen_r = n;
+	*p += 4 + (size_t)n;
+	*len -= 4 + (size_t)n;
+	return 1;
+}
+
 /* Replays the operations of one record in write transaction txn. */
 static enum ipc_status
 dblog_replay_record(struct store_db *db, MDB_txn *txn, const uint8_t *p,
     size_t len, struct store_error *err)
 {
+	const uint8_t *e;
 	enum ipc_status st;
 	MDB_txn *child;
-	uint32_t n;
+	size_t n;
 	int rc;
 
-	while (len > 0) {
-		if (len < 4)
-			return db_error(err, IPC_S_INTERNAL, "redo record "
-			    "cut"), IPC_S_INTERNAL;
-		n = (uint32_t)p[0] | (uint32_t)p[1] << 8 |
-		    (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-		if (n > len - 4)
-			return db_error(err, IPC_S_INTERNAL, "redo record "
-			    "cut"), IPC_S_INTERNAL;
+	while ((rc = dblog_entry_next(&p, &len, &e, &n)) == 1) {
 		/* As the writer applied it: in a nested transaction. */
 		if ((rc = mdb_txn_begin(db->env, txn, 0, &child)) != 0)
 			return db_mdb_error(err, rc, "replay");
-		if ((st = dblog_replay(db, child, p + 4, n, err)) !=
-		    IPC_S_OK) {
+		if ((st = dblog_replay(db, child, e, n, err)) != IPC_S_OK) {
 			mdb_txn_abort(child);
 			return st;
 		}
 		if ((rc = mdb_txn_commit(child)) != 0)
 			return db_mdb_error(err, rc, "replay");
-		p += 4 + n;
-		len -= 4 + n;
 	}
+	if (rc == -1)
+		return db_error(err, IPC_S_INTERNAL, "redo record cut");
 	return IPC_S_OK;
 }
 

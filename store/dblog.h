@@ -63,6 +63,12 @@
  */
 typedef enum ipc_status dblog_replay_fn(struct store_db *db, MDB_txn *txn,
     const void *p, size_t len, struct store_error *err);
+/*
+ * A record's next operation: 1 with [*entry_r, + *elen_r) and [*p, + *len)
+ * moved past it, 0 at the end, -1 if the record is cut.
+ */
+int	dblog_entry_next(const uint8_t **p, size_t *len,
+	    const uint8_t **entry_r, size_t *elen_r);
 /* Sets the replay function for every store of the process. */
 void	dblog_set_replay(dblog_replay_fn *fn);
 

@@ -9,9 +9,11 @@
  * records' checks too.  Whatever the bytes, recovery must not read out of
  * bounds or crash; every record it returns must lie inside the file; and
  * after recovery a record appended must be read back by the next open,
- * after every record recovered before it.
+ * after every record recovered before it.  Each record's payload is also
+ * split into its operations (dblog_entry_next), which must stay inside it.
  */
 /* fuzz-deps: store/redolog.c store/db.c store/dbmeta.c store/dblog.c store/blobfile.c store/schema.c store/key.c store/record.c store/mailbox.c store/name.c store/changelog.c store/strvec.c store/blob.c */
+#include "dblog.h"
 #include "redolog.h"
 
 #include <sys/stat.h>
@@ -127,8 +129,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	(void)redolog_base(log, &txnid, &meta, &mlen);
 	while ((rc = redolog_next(log, &txnid, &rec, &len, &err)) == 1) {
+		const uint8_t *p = rec, *e;
+		size_t left = len, elen;
+
 		if (len > flen)
 			abort();
+		while (dblog_entry_next(&p, &left, &e, &elen) == 1)
+			if (e < (const uint8_t *)rec ||
+			    e + elen > (const uint8_t *)rec + len)
+				abort();
 		n++;
 	}
 	if (rc == -1) {
