@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * dbmeta.h: LMDB's meta pages, saved at a checkpoint of the redo log and
- * written back by its recovery (redolog.h; work in progress).
+ * written back by its recovery (dblog.h).
  *
  * An LMDB environment finds its newest snapshot through two meta pages at
  * the start of data.mdb, and opened with MDB_NOSYNC it writes them, and

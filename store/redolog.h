@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * redolog.h: the redo log of the mail store's writes, the files
- * redo.<seq> beside the LMDB environment (work in progress: nothing calls
- * it yet; bench/lmtp/README has the plan it belongs to).
+ * redolog.h: the redo log of the mail store's deliveries, the files
+ * redo.<seq> beside the LMDB environment; dblog.h says how the store
+ * uses it.
  *
  * Why: LMDB makes a transaction durable by writing its pages where its
  * allocator put them and syncing them, scattered over the file, and then
  * its meta page: 3-4 ms a commit on a virtual disk.  With the log, a
  * commit goes to LMDB without a sync (MDB_NOSYNC), and what makes it
- * durable is one record appended to the log and synced: contiguous bytes,
- * a fraction of the cost, and syncable on another thread while the writer
- * goes on.  Now and then a checkpoint syncs LMDB itself, after which the
- * records before it are no longer needed.
+ * durable is one record appended to the log and synced before it:
+ * contiguous bytes, a fraction of the cost.  Now and then a checkpoint
+ * syncs LMDB itself, after which the records before it are no longer
+ * needed.
  *
  * The files: each starts with two header slots (REDOLOG_SLOT_SIZE bytes
  * each) that name a checkpoint (the transaction id and the LMDB meta page
