@@ -55,7 +55,10 @@ db_env_open(struct store_db *db, const char *dir, uint64_t map_size,
 		    strerror(errno));
 		return -1;
 	}
-	/* Before LMDB reads its meta pages: the checkpoint's go back. */
+	/*
+	 * Before LMDB reads its meta pages: after a crash, the checkpoint's
+	 * go back.
+	 */
 	if (dblog_open(db, dir, err) == -1)
 		return -1;
 	/*
@@ -133,7 +136,7 @@ db_begin(struct store_db *db, bool write, MDB_txn **txn_r,
 
 /* How a write transaction becomes durable (dblog.h). */
 enum db_durable {
-	DB_CHECKPOINT,		/* synced after its commit */
+	DB_SYNCED,		/* by LMDB's own sync, in its commit */
 	DB_RECORD,		/* its record, synced before its commit */
 	DB_REPLAYED		/* by dblog_recover's checkpoint */
 };
@@ -144,7 +147,7 @@ static enum ipc_status db_commit_mode(MDB_txn **txn, enum db_durable mode,
 enum ipc_status
 db_commit(MDB_txn **txn, struct store_error *err)
 {
-	return db_commit_mode(txn, DB_CHECKPOINT, NULL, 0, err);
+	return db_commit_mode(txn, DB_SYNCED, NULL, 0, err);
 }
 
 enum ipc_status
@@ -203,7 +206,7 @@ db_commit_mode(MDB_txn **txn, enum db_durable mode, const struct iovec *iov,
 		db_write_end(db, t);
 		return IPC_S_INTERNAL;
 	}
-	if (write && mode == DB_CHECKPOINT) {
+	if (write && mode == DB_SYNCED) {
 		dblog_synced_begin(db);
 		rc = mdb_txn_commit(t);
 		dblog_synced_end(db, rc == 0 && mdb_env_info(db->env, &info) ==

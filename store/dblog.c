@@ -5,6 +5,7 @@
  * each as u32 length (little-endian) and its log function's bytes.
  */
 #include "dblog.h"
+#include "buf.h"
 #include "dbmeta.h"
 #include "log.h"
 #include "redolog.h"
@@ -130,13 +131,14 @@ dblog_open(struct store_db *db, const char *dir, struct store_error *err)
 			 * reached the disk in part: the store restarts from
 			 * the checkpoint and replays the records after it.
 			 */
-			if (d->st.unclean)
+			if (d->st.unclean) {
 				log_info("store restarts from its checkpoint "
 				    "txn=%llu (the file was at %llu)",
 				    (unsigned long long)d->base,
 				    (unsigned long long)newest);
-			if (dbmeta_restore(path, meta, len, err) == -1)
-				goto fail;
+				if (dbmeta_restore(path, meta, len, err) == -1)
+					goto fail;
+			}
 		}
 	}
 	db->log = d;
@@ -262,6 +264,26 @@ dblog_append(struct store_db *db, uint64_t txnid, const struct iovec *iov,
 		return -1;
 	d->st.records++;
 	return 0;
+}
+
+size_t
+dblog_entry_begin(struct buf *b)
+{
+	size_t at = b->len;
+
+	buf_append(b, "\0\0\0\0", 4);
+	return at;
+}
+
+void
+dblog_entry_end(struct buf *b, size_t at)
+{
+	size_t n = b->len - at - 4;
+
+	b->data[at] = (uint8_t)n;
+	b->data[at + 1] = (uint8_t)(n >> 8);
+	b->data[at + 2] = (uint8_t)(n >> 16);
+	b->data[at + 3] = (uint8_t)(n >> 24);
 }
 
 int

@@ -63,6 +63,14 @@
  */
 typedef enum ipc_status dblog_replay_fn(struct store_db *db, MDB_txn *txn,
     const void *p, size_t len, struct store_error *err);
+struct buf;
+
+/*
+ * Frames one operation of a record in b: dblog_entry_begin before its log
+ * function writes it, with the offset it returns, dblog_entry_end after.
+ */
+size_t	dblog_entry_begin(struct buf *b);
+void	dblog_entry_end(struct buf *b, size_t at);
 /*
  * A record's next operation: 1 with [*entry_r, + *elen_r) and [*p, + *len)
  * moved past it, 0 at the end, -1 if the record is cut.

@@ -177,24 +177,34 @@ redolog_pread_all(int fd, void *buf, size_t len, off_t off)
 	return 0;
 }
 
+/*
+ * Writes all of v (n pieces, which it moves along) at off.  Returns 0, or
+ * -1 with errno (EIO if the write made no progress).
+ */
 static int
-redolog_pwrite_all(int fd, const void *buf, size_t len, off_t off)
+redolog_pwritev_all(int fd, struct iovec *v, int n, off_t off)
 {
-	const uint8_t *p = buf;
-	ssize_t n;
+	ssize_t w;
 
-	while (len > 0) {
-		n = pwrite(fd, p, len, off);
-		if (n == -1 && errno == EINTR)
+	while (n > 0) {
+		w = pwritev(fd, v, n, off);
+		if (w == -1 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			if (n == 0)
+		if (w <= 0) {
+			if (w == 0)
 				errno = EIO;
 			return -1;
 		}
-		p += n;
-		len -= (size_t)n;
-		off += n;
+		off += w;
+		while (n > 0 && (size_t)w >= v->iov_len) {
+			w -= (ssize_t)v->iov_len;
+			v++;
+			n--;
+		}
+		if (n > 0) {
+			v->iov_base = (uint8_t *)v->iov_base + w;
+			v->iov_len -= (size_t)w;
+		}
 	}
 	return 0;
 }
@@ -532,15 +542,13 @@ int
 redolog_append(struct redolog *log, uint64_t txnid, const struct iovec *iov,
     int iovcnt, uint64_t *pos_r, struct store_error *err)
 {
-	struct iovec v[REDOLOG_IOV_MAX + 2], *vp;
+	struct iovec v[REDOLOG_IOV_MAX + 2];
 	uint8_t head[REDOLOG_FRAME_HEAD], tail[8 + REDOLOG_FRAME_TAIL];
 	struct redolog_file *f;
 	uint64_t len = 0;
 	uint32_t crc;
-	size_t padn, left;
-	off_t off;
-	ssize_t w;
-	int i, n;
+	size_t padn;
+	int i;
 
 	if (log->recovering || log->broken || log->tail == NULL ||
 	    iovcnt < 0 || iovcnt > REDOLOG_IOV_MAX)
@@ -570,31 +578,11 @@ redolog_append(struct redolog *log, uint64_t txnid, const struct iovec *iov,
 	v[iovcnt + 1].iov_len = padn + REDOLOG_FRAME_TAIL;
 	/* Only this thread moves the tail and its end. */
 	f = log->tail;
-	off = (off_t)(REDOLOG_HDR_SIZE + (f->end - f->start));
-	left = sizeof(head) + (size_t)len + padn + REDOLOG_FRAME_TAIL;
-	vp = v;
-	n = iovcnt + 2;
-	while (left > 0) {
-		w = pwritev(f->fd, vp, n, off);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			log->broken = true;
-			return db_error(err, IPC_S_INTERNAL, "redo log: "
-			    "writing: %s", w == 0 ? "no progress" :
-			    strerror(errno)), -1;
-		}
-		off += w;
-		left -= (size_t)w;
-		while (n > 0 && (size_t)w >= vp->iov_len) {
-			w -= (ssize_t)vp->iov_len;
-			vp++;
-			n--;
-		}
-		if (n > 0) {
-			vp->iov_base = (uint8_t *)vp->iov_base + w;
-			vp->iov_len -= (size_t)w;
-		}
+	if (redolog_pwritev_all(f->fd, v, iovcnt + 2,
+	    (off_t)(REDOLOG_HDR_SIZE + (f->end - f->start))) == -1) {
+		log->broken = true;
+		return db_error(err, IPC_S_INTERNAL, "redo log: writing: %s",
+		    strerror(errno)), -1;
 	}
 	pthread_mutex_lock(&log->mtx);
 	f->end += sizeof(head) + len + padn + REDOLOG_FRAME_TAIL;
@@ -677,6 +665,7 @@ redolog_checkpoint(struct redolog *log, uint64_t txnid, const void *meta,
 	char name[REDOLOG_NAME_LEN + 1];
 	struct redolog_file *f, *old;
 	uint8_t *h, *copy;
+	struct iovec hv;
 	unsigned k;
 
 	if (log->recovering || log->broken)
@@ -700,7 +689,9 @@ redolog_checkpoint(struct redolog *log, uint64_t txnid, const void *meta,
 	put_le32(h + 24, (uint32_t)len);
 	memcpy(h + 32, meta, len);
 	put_le32(h + 28, redolog_crc(redolog_crc(0, h, 28), h + 32, len));
-	if (redolog_pwrite_all(f->fd, h, REDOLOG_SLOT_SIZE,
+	hv.iov_base = h;
+	hv.iov_len = REDOLOG_SLOT_SIZE;
+	if (redolog_pwritev_all(f->fd, &hv, 1,
 	    (off_t)(k * REDOLOG_SLOT_SIZE)) == -1 || fdatasync(f->fd) == -1 ||
 	    (new_file && fsync(log->dirfd) == -1)) {
 		db_error(err, IPC_S_INTERNAL, "redo log: checkpoint: %s",

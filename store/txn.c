@@ -11,6 +11,7 @@
  */
 #include "txn.h"
 #include "buf.h"
+#include "dblog.h"
 #include "loopwake.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -190,15 +191,15 @@ mail_fail_batch(struct mail_oplist *batch, enum ipc_status st,
 }
 
 /*
- * The record of batch's successful operations into q->rec (each as u32
- * length, little-endian, and what its log function wrote); false if one of
- * them cannot log, or none succeeded, or the store keeps no log.
+ * The record of batch's successful operations into q->rec (each framed by
+ * dblog_entry_begin and _end); false if one of them cannot log, or none
+ * succeeded, or the store keeps no log.
  */
 static bool
 mail_record(struct mail_txnq *q, struct mail_oplist *batch)
 {
 	struct mail_op *op;
-	size_t at, n;
+	size_t at;
 	bool any = false;
 
 	if (q->db->log == NULL)
@@ -209,15 +210,10 @@ mail_record(struct mail_txnq *q, struct mail_oplist *batch)
 			continue;
 		if (op->log == NULL)
 			return false;
-		at = q->rec.len;
-		buf_append(&q->rec, "\0\0\0\0", 4);
+		at = dblog_entry_begin(&q->rec);
 		if (op->log(op->arg, &q->rec) == -1)
 			return false;
-		n = q->rec.len - at - 4;
-		q->rec.data[at] = (uint8_t)n;
-		q->rec.data[at + 1] = (uint8_t)(n >> 8);
-		q->rec.data[at + 2] = (uint8_t)(n >> 16);
-		q->rec.data[at + 3] = (uint8_t)(n >> 24);
+		dblog_entry_end(&q->rec, at);
 		any = true;
 	}
 	return any;

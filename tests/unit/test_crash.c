@@ -29,6 +29,7 @@
 /* unit-deps: tests/unit/crashsim.c store/redolog.c store/dbmeta.c store/db.c store/dblog.c store/blobfile.c store/schema.c store/key.c store/record.c store/mailbox.c store/name.c store/changelog.c store/strvec.c store/blob.c */
 #include "harness.h"
 #include "crashsim.h"
+#include "buf.h"
 
 #include "store/db.h"
 #include "store/dblog.h"
@@ -480,11 +481,12 @@ child_store(const char *dir, int fd)
 {
 	struct store_error err;
 	struct store_db db;
-	uint8_t rec[8];
-	struct iovec iov = { rec, sizeof(rec) };
+	struct buf rec = BUF_INIT;
+	struct iovec iov;
 	MDB_txn *txn;
 	MDB_dbi dbi;
-	uint32_t i, zero = 0, four = 4;
+	uint32_t i, zero = 0;
+	size_t at;
 
 	if (db_env_open(&db, dir, 64u << 20, &err) == -1 ||
 	    db_begin(&db, true, &txn, &err) != IPC_S_OK ||
@@ -498,8 +500,13 @@ child_store(const char *dir, int fd)
 		if (db_begin(&db, true, &txn, &err) != IPC_S_OK ||
 		    apply(txn, dbi, i) != 0)
 			_exit(2);
-		memcpy(rec, &four, 4);
-		memcpy(rec + 4, &i, 4);
+		/* A record of one operation: i, as replay_i reads it. */
+		buf_reset(&rec);
+		at = dblog_entry_begin(&rec);
+		buf_append(&rec, &i, sizeof(i));
+		dblog_entry_end(&rec, at);
+		iov.iov_base = rec.data;
+		iov.iov_len = rec.len;
 		if ((i % 7 == 0 ? db_commit(&txn, &err) :
 		    db_commit_logged(&txn, &iov, 1, &err)) != IPC_S_OK)
 			_exit(2);

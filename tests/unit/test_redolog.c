@@ -139,6 +139,24 @@ check_base(struct redolog *log, uint64_t want, const char *meta_want,
 	CHECK(len == len_want && memcmp(meta, meta_want, len) == 0);
 }
 
+/*
+ * A new log in directory name, empty, then its first checkpoint at base
+ * (meta_a): where most tests start.
+ */
+static struct redolog *
+started(const char *name, uint64_t base)
+{
+	struct store_error err;
+	struct redolog *log;
+
+	fresh_dir(name);
+	log = reopen(NULL);
+	CHECK_INT(read_all(log, 1), 0);
+	CHECK(redolog_checkpoint(log, base, meta_a, sizeof(meta_a), false,
+	    &err) == 0);
+	return log;
+}
+
 TEST(empty_then_checkpoint)
 {
 	struct store_error err;
@@ -176,11 +194,7 @@ TEST(checkpoint_in_place)
 	struct store_error err;
 	struct redolog *log;
 
-	fresh_dir("inplace");
-	log = reopen(NULL);
-	CHECK_INT(read_all(log, 1), 0);
-	CHECK(redolog_checkpoint(log, 10, meta_a, sizeof(meta_a), false,
-	    &err) == 0);
+	log = started("inplace", 10);
 	append(log, 11);
 	append(log, 12);
 	/* In the file's other slot: the records before it are skipped. */
@@ -208,11 +222,7 @@ TEST(checkpoint_new_file)
 	unsigned files;
 	uint64_t bytes;
 
-	fresh_dir("newfile");
-	log = reopen(NULL);
-	CHECK_INT(read_all(log, 1), 0);
-	CHECK(redolog_checkpoint(log, 10, meta_a, sizeof(meta_a), false,
-	    &err) == 0);
+	log = started("newfile", 10);
 	append(log, 11);
 	append(log, 12);
 	CHECK(redolog_checkpoint(log, 12, meta_b, sizeof(meta_b), true,
@@ -265,17 +275,12 @@ flip(off_t off)
 
 TEST(cut_tail)
 {
-	struct store_error err;
 	struct redolog *log;
 	char name[64];
 	struct stat sb;
 	int fd;
 
-	fresh_dir("cut");
-	log = reopen(NULL);
-	CHECK_INT(read_all(log, 1), 0);
-	CHECK(redolog_checkpoint(log, 1, meta_a, sizeof(meta_a), false,
-	    &err) == 0);
+	log = started("cut", 1);
 	append(log, 2);
 	append(log, 3);
 	append(log, 4);
@@ -298,14 +303,9 @@ TEST(cut_tail)
 
 TEST(damaged_record_ends_recovery)
 {
-	struct store_error err;
 	struct redolog *log;
 
-	fresh_dir("damaged");
-	log = reopen(NULL);
-	CHECK_INT(read_all(log, 1), 0);
-	CHECK(redolog_checkpoint(log, 1, meta_a, sizeof(meta_a), false,
-	    &err) == 0);
+	log = started("damaged", 1);
 	append(log, 2);
 	append(log, 3);
 	/* Whole, but after the damage: never replayed without 3. */
@@ -329,11 +329,7 @@ TEST(damaged_header_falls_back)
 	uint64_t txnid;
 	size_t len;
 
-	fresh_dir("header");
-	log = reopen(NULL);
-	CHECK_INT(read_all(log, 1), 0);
-	CHECK(redolog_checkpoint(log, 10, meta_a, sizeof(meta_a), false,
-	    &err) == 0);
+	log = started("header", 10);
 	append(log, 11);
 	CHECK(redolog_checkpoint(log, 11, meta_b, sizeof(meta_b), false,
 	    &err) == 0);

@@ -1353,7 +1353,7 @@ deliver_logged(struct store_db *db, uint64_t acct, int i)
 	struct deliver_job *j;
 	struct iovec iov;
 	MDB_txn *txn, *child;
-	size_t n;
+	size_t at;
 
 	record_of(text, &rec);
 	j = job_of(acct, 1, text, strlen(text), &rec);
@@ -1362,13 +1362,9 @@ deliver_logged(struct store_db *db, uint64_t acct, int i)
 	CHECK(mdb_txn_begin(db->env, txn, 0, &child) == 0);
 	CHECK_INT(deliver_apply(db, child, j, &err), IPC_S_OK);
 	CHECK(mdb_txn_commit(child) == 0);
-	buf_append(&out, "\0\0\0\0", 4);
+	at = dblog_entry_begin(&out);
 	CHECK(deliver_log(j, &out) == 0);
-	n = out.len - 4;
-	out.data[0] = (uint8_t)n;
-	out.data[1] = (uint8_t)(n >> 8);
-	out.data[2] = (uint8_t)(n >> 16);
-	out.data[3] = (uint8_t)(n >> 24);
+	dblog_entry_end(&out, at);
 	iov.iov_base = out.data;
 	iov.iov_len = out.len;
 	CHECK_INT(db_commit_logged(&txn, &iov, 1, &err), IPC_S_OK);
