@@ -229,7 +229,7 @@ db_commit_mode(MDB_txn **txn, enum db_durable mode, const struct iovec *iov,
 	 * nothing to trust, and recovery starts over from the disk.
 	 */
 	if (write && mode == DB_RECORD && dblog_due(db) &&
-	    dblog_checkpoint(db, true, err) == -1)
+	    dblog_checkpoint_start(db, err) == -1)
 		fatalx("store checkpoint failed: %s", err->text);
 	if (write)
 		db_write_end(db, t);

@@ -22,10 +22,33 @@
 #include <string.h>
 #include <unistd.h>
 
+/*
+ * A checkpoint made by the checkpoint thread: begun by the writer (its
+ * snapshot pinned, its meta page read, the log rotated), finished by the
+ * thread (LMDB's file synced, the header written, the pins swapped).
+ */
+struct dblog_bg {
+	pthread_t		 thread;
+	bool			 started;
+	pthread_cond_t		 cond;
+	bool			 busy;		/* one is being made */
+	bool			 quit;
+	uint64_t		 txnid;
+	MDB_txn			*pin;
+	size_t			 len;
+	uint8_t			 meta[DBMETA_PAGE_MAX];
+};
+
 struct dblog {
 	int			 dirfd;
+	struct store_db		*db;
 	struct redolog		*log;
 	pthread_mutex_t		 lock;
+	/*
+	 * Guards pin, base, stale and st against the checkpoint thread,
+	 * and bg.
+	 */
+	pthread_mutex_t		 mtx;
 	/* A read transaction on the last checkpoint's snapshot. */
 	MDB_txn			*pin;
 	uint64_t		 base;		/* its transaction id */
@@ -36,8 +59,11 @@ struct dblog {
 	bool			 stale;
 	/* Records up to this id are in the store as opened. */
 	uint64_t		 skip;
+	/* Bytes of records in the newest file that make a checkpoint due. */
+	uint64_t		 due;
 	struct dblog_stats	 st;
 	uint8_t			 meta[DBMETA_PAGE_MAX];
+	struct dblog_bg		 bg;
 };
 
 static dblog_replay_fn *dblog_replay;
@@ -84,6 +110,10 @@ dblog_open(struct store_db *db, const char *dir, struct store_error *err)
 	int rc;
 
 	pthread_mutex_init(&d->lock, NULL);
+	pthread_mutex_init(&d->mtx, NULL);
+	pthread_cond_init(&d->bg.cond, NULL);
+	d->db = db;
+	d->due = DBLOG_CHECKPOINT;
 	d->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (d->dirfd == -1) {
 		db_error(err, IPC_S_INTERNAL, "opening %s: %s", dir,
@@ -148,6 +178,8 @@ fail:
 	if (d->dirfd != -1)
 		close(d->dirfd);
 	pthread_mutex_destroy(&d->lock);
+	pthread_mutex_destroy(&d->mtx);
+	pthread_cond_destroy(&d->bg.cond);
 	free(d);
 	return -1;
 }
@@ -177,6 +209,11 @@ dblog_checkpoint(struct store_db *db, bool new_file, struct store_error *err)
 
 	if (d == NULL)
 		return 0;
+	/* One at a time: the thread's first. */
+	pthread_mutex_lock(&d->mtx);
+	while (d->bg.busy)
+		pthread_cond_wait(&d->bg.cond, &d->mtx);
+	pthread_mutex_unlock(&d->mtx);
 	if ((rc = mdb_env_info(db->env, &info)) != 0)
 		return db_mdb_error(err, rc, "checkpoint"), -1;
 	if (info.me_last_txnid == d->base && d->pin != NULL && !new_file &&
@@ -202,13 +239,122 @@ dblog_checkpoint(struct store_db *db, bool new_file, struct store_error *err)
 		return -1;
 	}
 	/* The old snapshot's pages may be reused from now on. */
+	pthread_mutex_lock(&d->mtx);
 	if (d->pin != NULL)
 		mdb_txn_abort(d->pin);
 	d->pin = pin;
 	d->base = info.me_last_txnid;
 	d->stale = false;
 	d->st.checkpoints++;
+	pthread_mutex_unlock(&d->mtx);
 	return 0;
+}
+
+/* The checkpoint thread: finishes what dblog_checkpoint_start began. */
+static void *
+dblog_bg_thread(void *arg)
+{
+	struct dblog *d = arg;
+	struct store_error err;
+	MDB_txn *old;
+	int fd, rc;
+
+	pthread_mutex_lock(&d->mtx);
+	for (;;) {
+		while (!d->bg.busy && !d->bg.quit)
+			pthread_cond_wait(&d->bg.cond, &d->mtx);
+		if (!d->bg.busy)
+			break;
+		pthread_mutex_unlock(&d->mtx);
+		/*
+		 * Every page of the snapshot was written before it was
+		 * pinned; what LMDB writes meanwhile goes elsewhere.
+		 */
+		if ((rc = mdb_env_get_fd(d->db->env, &fd)) != 0 ||
+		    fdatasync(fd) == -1)
+			fatalx("store checkpoint: sync: %s", rc != 0 ?
+			    mdb_strerror(rc) : strerror(errno));
+		if (redolog_checkpoint(d->log, d->bg.txnid, d->bg.meta,
+		    d->bg.len, false, &err) == -1)
+			fatalx("store checkpoint failed: %s", err.text);
+		pthread_mutex_lock(&d->mtx);
+		/* The old snapshot's pages may be reused from now on. */
+		old = d->pin;
+		d->pin = d->bg.pin;
+		d->bg.pin = NULL;
+		d->base = d->bg.txnid;
+		d->st.checkpoints++;
+		if (old != NULL)
+			mdb_txn_abort(old);
+		d->bg.busy = false;
+		pthread_cond_broadcast(&d->bg.cond);
+	}
+	pthread_mutex_unlock(&d->mtx);
+	return NULL;
+}
+
+int
+dblog_checkpoint_start(struct store_db *db, struct store_error *err)
+{
+	struct dblog *d = db->log;
+	MDB_envinfo info;
+	MDB_txn *pin;
+	bool busy;
+	int rc;
+
+	if (d == NULL)
+		return 0;
+	pthread_mutex_lock(&d->mtx);
+	busy = d->bg.busy;
+	pthread_mutex_unlock(&d->mtx);
+	if (busy)
+		return 0;	/* due again after it */
+	if (!d->bg.started) {
+		if ((rc = pthread_create(&d->bg.thread, NULL, dblog_bg_thread,
+		    d)) != 0)
+			return db_error(err, IPC_S_INTERNAL, "checkpoint "
+			    "thread: %s", strerror(rc)), -1;
+		d->bg.started = true;
+	}
+	if ((rc = mdb_env_info(db->env, &info)) != 0)
+		return db_mdb_error(err, rc, "checkpoint"), -1;
+	/* The meta page, read before anything else commits. */
+	if (dbmeta_save(db->env, info.me_last_txnid, d->bg.meta,
+	    sizeof(d->bg.meta), &d->bg.len, err) == -1)
+		return -1;
+	if ((rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &pin)) != 0)
+		return db_mdb_error(err, rc, "checkpoint reader"), -1;
+	if (mdb_txn_id(pin) != info.me_last_txnid) {
+		mdb_txn_abort(pin);
+		return db_error(err, IPC_S_INTERNAL, "checkpoint: the store "
+		    "moved"), -1;
+	}
+	/* The records after the snapshot go to a file of their own. */
+	if (redolog_rotate(d->log, err) == -1) {
+		mdb_txn_abort(pin);
+		return -1;
+	}
+	pthread_mutex_lock(&d->mtx);
+	d->bg.txnid = info.me_last_txnid;
+	d->bg.pin = pin;
+	d->bg.busy = true;
+	pthread_cond_broadcast(&d->bg.cond);
+	pthread_mutex_unlock(&d->mtx);
+	return 0;
+}
+
+/* Waits for the thread's checkpoint, and ends the thread. */
+static void
+dblog_bg_stop(struct dblog *d)
+{
+	if (!d->bg.started)
+		return;
+	pthread_mutex_lock(&d->mtx);
+	d->bg.quit = true;
+	pthread_cond_broadcast(&d->bg.cond);
+	pthread_mutex_unlock(&d->mtx);
+	pthread_join(d->bg.thread, NULL);
+	d->bg.started = false;
 }
 
 void
@@ -230,20 +376,31 @@ dblog_synced_end(struct store_db *db, bool committed)
 		return;
 	/*
 	 * Durable by LMDB's own sync: recovery needs no older snapshot,
-	 * and the pin would only keep LMDB from reusing pages.
+	 * and the pin would only keep LMDB from reusing pages (a
+	 * checkpoint the thread is making pins its own, kept until the
+	 * next one).
 	 */
+	pthread_mutex_lock(&d->mtx);
 	d->stale = true;
 	if (d->pin != NULL) {
 		mdb_txn_abort(d->pin);
 		d->pin = NULL;
 	}
+	pthread_mutex_unlock(&d->mtx);
 }
 
 bool
 dblog_due(struct store_db *db)
 {
 	return db->log != NULL &&
-	    redolog_tail_bytes(db->log->log) >= DBLOG_CHECKPOINT;
+	    redolog_tail_bytes(db->log->log) >= db->log->due;
+}
+
+void
+dblog_set_due(struct store_db *db, uint64_t bytes)
+{
+	if (db->log != NULL)
+		db->log->due = bytes;
 }
 
 int
@@ -252,12 +409,15 @@ dblog_append(struct store_db *db, uint64_t txnid, const struct iovec *iov,
 {
 	struct dblog *d = db->log;
 	uint64_t pos;
+	bool need;
 
 	if (d == NULL)
 		return db_error(err, IPC_S_INTERNAL, "no redo log"), -1;
 	/* The record's replay starts from the store as it is now. */
-	if ((d->stale || d->pin == NULL) &&
-	    dblog_checkpoint(db, false, err) == -1)
+	pthread_mutex_lock(&d->mtx);
+	need = d->stale || d->pin == NULL;
+	pthread_mutex_unlock(&d->mtx);
+	if (need && dblog_checkpoint(db, false, err) == -1)
 		return -1;
 	if (redolog_append(d->log, txnid, iov, iovcnt, &pos, err) == -1 ||
 	    redolog_sync(d->log, pos, err) == -1)
@@ -397,6 +557,7 @@ dblog_close(struct store_db *db)
 
 	if (d == NULL)
 		return;
+	dblog_bg_stop(d);
 	db->log = NULL;
 	if (db->env != NULL && (d->pin != NULL || d->stale)) {
 		db->log = d;
@@ -411,6 +572,8 @@ dblog_close(struct store_db *db)
 	redolog_free(&d->log);
 	close(d->dirfd);
 	pthread_mutex_destroy(&d->lock);
+	pthread_mutex_destroy(&d->mtx);
+	pthread_cond_destroy(&d->bg.cond);
 	free(d);
 }
 
@@ -418,6 +581,9 @@ void
 dblog_stats(struct store_db *db, struct dblog_stats *st)
 {
 	memset(st, 0, sizeof(*st));
-	if (db->log != NULL)
+	if (db->log != NULL) {
+		pthread_mutex_lock(&db->log->mtx);
 		*st = db->log->st;
+		pthread_mutex_unlock(&db->log->mtx);
+	}
 }

@@ -24,7 +24,10 @@
  * follow it.  One is made before the first record after a synced commit
  * (which drops the pin, so that a store written only that way reuses its
  * pages as before), and once the log's newest file holds DBLOG_CHECKPOINT
- * bytes of records, in a new file then, which removes the older ones.
+ * bytes of records: that one by a thread of its own (a sync of LMDB's
+ * file takes a quarter of a second, which no delivery should wait for),
+ * with the records after it in a new file, and the older files removed
+ * once its header is durable.
  *
  * Recovery (dblog_open, before the environment opens; dblog_recover,
  * after db_open and before any other write) looks at the newest meta page
@@ -114,6 +117,17 @@ int	dblog_append(struct store_db *db, uint64_t txnid,
 int	dblog_checkpoint(struct store_db *db, bool new_file,
 	    struct store_error *err);
 /*
+ * With the commit lock, after the commit of a record's transaction, when
+ * dblog_due: begins a checkpoint of the store as it is now that the
+ * checkpoint thread finishes, so that the writer does not wait for
+ * LMDB's file to be synced.  Its snapshot is pinned and the log rotated
+ * here; the thread syncs the file, writes the header into the new file
+ * and only then lets go of the older snapshot, whose checkpoint recovery
+ * starts from until then.  Does nothing while one is being made.
+ * Returns 0, or -1 with err.
+ */
+int	dblog_checkpoint_start(struct store_db *db, struct store_error *err);
+/*
  * With the commit lock, around the commit of a write transaction made
  * durable without a record: LMDB syncs that commit itself (its pages,
  * then its meta page), so that no reader sees it before it is durable.
@@ -123,6 +137,8 @@ void	dblog_synced_begin(struct store_db *db);
 void	dblog_synced_end(struct store_db *db, bool committed);
 /* Whether the log's newest file is due for a checkpoint. */
 bool	dblog_due(struct store_db *db);
+/* For tests: the bytes that make it due, instead of DBLOG_CHECKPOINT. */
+void	dblog_set_due(struct store_db *db, uint64_t bytes);
 
 /* Counters for tests and bulwarkctl. */
 struct dblog_stats {

@@ -7,7 +7,18 @@
  * A record's frame, all integers little-endian:
  *	u32 REDOLOG_REC_MAGIC, u32 payload length, u64 transaction id,
  *	the payload, zero bytes up to a multiple of 8,
- *	u32 CRC-32 of everything before it, u32 REDOLOG_REC_END.
+ *	u32 CRC-32 of the file's number (u64) and everything before it,
+ *	u32 REDOLOG_REC_END.
+ * The file's number in the check is what lets a file be used again (the
+ * spare, below): the frames of its earlier life fail it.  Frames of the
+ * first format (REDOLOG_REC_MAGIC1, its CRC without the number) are read
+ * as well, so that a store stopped by a crash under an older storaged
+ * loses nothing; a file holding one is never used again.
+ *
+ * The spare: a file the last checkpoint no longer needed is renamed
+ * REDOLOG_SPARE instead of removed, and the next new file is made of it.
+ * Appending inside a file's size costs a sync of the data alone, where
+ * growing it costs one of the inode too: about half, measured.
  * A header slot (two per file, REDOLOG_SLOT_SIZE bytes each, written in
  * turn so that a torn write leaves the other): "BWREDO01", u64 seq, u64
  * txnid, u32 meta length, u32 CRC-32 of those and the meta, the meta.
@@ -29,7 +40,8 @@
 
 #include <zlib.h>
 
-#define REDOLOG_REC_MAGIC	0x31434552u	/* "REC1" */
+#define REDOLOG_REC_MAGIC	0x32434552u	/* "REC2" */
+#define REDOLOG_REC_MAGIC1	0x31434552u	/* "REC1", the first format */
 #define REDOLOG_REC_END		0x454e4f44u	/* "DONE" */
 #define REDOLOG_HDR_MAGIC	"BWREDO01"
 #define REDOLOG_FRAME_HEAD	16u
@@ -37,6 +49,9 @@
 #define REDOLOG_NAME_PREFIX	"redo."
 /* "redo." and 16 hex digits. */
 #define REDOLOG_NAME_LEN	(sizeof(REDOLOG_NAME_PREFIX) - 1 + 16)
+#define REDOLOG_SPARE		"redo-spare"
+/* Smallest file kept as the spare. */
+#define REDOLOG_SPARE_MIN	(1u << 20)
 /* Most pieces one append takes. */
 #define REDOLOG_IOV_MAX		62
 
@@ -46,6 +61,8 @@ struct redolog_file {
 	uint64_t		 start, end, synced;
 	/* The slot the next checkpoint writes. */
 	unsigned		 next_slot;
+	/* Holds a frame of the first format: never the spare. */
+	bool			 legacy;
 	struct redolog_file	*next;
 };
 
@@ -70,6 +87,8 @@ struct redolog {
 	size_t			 rcap;
 	/* An append failed half-way: the tail's end is unknown. */
 	bool			 broken;
+	/* REDOLOG_SPARE is there. */
+	bool			 has_spare;
 	/* redolog_sync's files in use; a checkpoint waits to close them. */
 	unsigned		 syncing;
 	pthread_cond_t		 idle;
@@ -118,6 +137,16 @@ redolog_crc(uint32_t crc, const void *p, size_t len)
 		len -= n;
 	}
 	return crc;
+}
+
+/* Where a frame's CRC starts in file seq (REDOLOG_REC_MAGIC frames). */
+static uint32_t
+redolog_crc_seed(uint64_t seq)
+{
+	uint8_t b[8];
+
+	put_le64(b, seq);
+	return redolog_crc(0, b, sizeof(b));
 }
 
 static size_t
@@ -343,6 +372,7 @@ redolog_open(int dirfd, struct redolog **log_r, struct store_error *err)
 	char name[REDOLOG_NAME_LEN + 1];
 	uint64_t *seqs = NULL, txnid;
 	size_t n, i, base = 0, mlen;
+	struct stat sb;
 	uint8_t *meta;
 	int rc;
 
@@ -388,6 +418,7 @@ redolog_open(int dirfd, struct redolog **log_r, struct store_error *err)
 		redolog_file_free(f);
 	}
 	free(seqs);
+	log->has_spare = fstatat(dirfd, REDOLOG_SPARE, &sb, 0) == 0;
 	log->recovering = true;
 	log->cur = log->head;
 	log->cur_off = REDOLOG_HDR_SIZE;
@@ -474,6 +505,7 @@ redolog_next(struct redolog *log, uint64_t *txnid_r, const void **data_r,
 	uint64_t len, frame, pos;
 	struct stat sb;
 	uint8_t *tail;
+	uint32_t magic;
 
 	if (log->held) {
 		log->held = false;
@@ -491,14 +523,16 @@ redolog_next(struct redolog *log, uint64_t *txnid_r, const void **data_r,
 			if (redolog_pread_all(f->fd, head, sizeof(head),
 			    (off_t)log->cur_off) == -1)
 				goto io;
-			if (get_le32(head) != REDOLOG_REC_MAGIC)
-				break;	/* zero or damaged: the end */
+			magic = get_le32(head);
+			if (magic != REDOLOG_REC_MAGIC &&
+			    magic != REDOLOG_REC_MAGIC1)
+				goto file_end;	/* zero or damaged */
 			len = get_le32(head + 4);
 			frame = REDOLOG_FRAME_HEAD + len + pad8(len) +
 			    REDOLOG_FRAME_TAIL;
 			if (len > REDOLOG_RECORD_MAX ||
 			    (uint64_t)sb.st_size < log->cur_off + frame)
-				break;	/* cut */
+				goto file_end;	/* cut */
 			if (log->rcap < frame) {
 				free(log->rbuf);
 				log->rbuf = xmalloc(frame);
@@ -509,9 +543,12 @@ redolog_next(struct redolog *log, uint64_t *txnid_r, const void **data_r,
 				goto io;
 			tail = log->rbuf + frame - REDOLOG_FRAME_TAIL;
 			if (get_le32(tail + 4) != REDOLOG_REC_END ||
-			    get_le32(tail) != redolog_crc(0, log->rbuf,
-			    frame - REDOLOG_FRAME_TAIL))
-				break;	/* damaged */
+			    get_le32(tail) != redolog_crc(magic ==
+			    REDOLOG_REC_MAGIC ? redolog_crc_seed(f->seq) : 0,
+			    log->rbuf, frame - REDOLOG_FRAME_TAIL))
+				goto file_end;	/* damaged, or of its past */
+			if (magic == REDOLOG_REC_MAGIC1)
+				f->legacy = true;
 			log->cur_off += frame;
 			/* Already in the base's snapshot. */
 			if (log->has_base &&
@@ -522,9 +559,15 @@ redolog_next(struct redolog *log, uint64_t *txnid_r, const void **data_r,
 			*len_r = (size_t)len;
 			return 1;
 		}
+file_end:
+		/*
+		 * A later file was begun only once every record of this one
+		 * was durable: what does not read as a record here (the
+		 * bytes of a spare's earlier life, or of the file's size) is
+		 * past its end, and the next file's records follow.
+		 */
 		if (f->next == NULL)
 			break;
-		/* This file ended cleanly: the next one's records follow. */
 		pos = f->start + (log->cur_off - REDOLOG_HDR_SIZE);
 		f->end = f->synced = pos;
 		f->next->start = pos;
@@ -559,10 +602,12 @@ redolog_append(struct redolog *log, uint64_t txnid, const struct iovec *iov,
 	if (len > REDOLOG_RECORD_MAX)
 		return db_error(err, IPC_S_TOOBIG, "redo log: record of %"
 		    PRIu64 " bytes", len), -1;
+	/* Only this thread moves the tail and its end. */
+	f = log->tail;
 	put_le32(head, REDOLOG_REC_MAGIC);
 	put_le32(head + 4, (uint32_t)len);
 	put_le64(head + 8, txnid);
-	crc = redolog_crc(0, head, sizeof(head));
+	crc = redolog_crc(redolog_crc_seed(f->seq), head, sizeof(head));
 	for (i = 0; i < iovcnt; i++)
 		crc = redolog_crc(crc, iov[i].iov_base, iov[i].iov_len);
 	padn = pad8((size_t)len);
@@ -576,8 +621,6 @@ redolog_append(struct redolog *log, uint64_t txnid, const struct iovec *iov,
 		v[i + 1] = iov[i];
 	v[iovcnt + 1].iov_base = tail;
 	v[iovcnt + 1].iov_len = padn + REDOLOG_FRAME_TAIL;
-	/* Only this thread moves the tail and its end. */
-	f = log->tail;
 	if (redolog_pwritev_all(f->fd, v, iovcnt + 2,
 	    (off_t)(REDOLOG_HDR_SIZE + (f->end - f->start))) == -1) {
 		log->broken = true;
@@ -644,6 +687,14 @@ redolog_new_file(struct redolog *log, struct store_error *err)
 	redolog_name(name, sizeof(name), seq);
 	f = xcalloc(1, sizeof(*f));
 	f->seq = seq;
+	/* The spare's old frames fail the check under its new number. */
+	if (log->has_spare) {
+		log->has_spare = false;
+		if (renameat(log->dirfd, REDOLOG_SPARE, log->dirfd, name) ==
+		    0 && (f->fd = openat(log->dirfd, name, O_RDWR |
+		    O_CLOEXEC)) != -1)
+			goto made;
+	}
 	f->fd = openat(log->dirfd, name, O_RDWR | O_CREAT | O_TRUNC |
 	    O_CLOEXEC, 0600);
 	if (f->fd == -1 || ftruncate(f->fd, REDOLOG_HDR_SIZE) == -1) {
@@ -654,15 +705,67 @@ redolog_new_file(struct redolog *log, struct store_error *err)
 		redolog_file_free(f);
 		return NULL;
 	}
+made:
 	f->start = f->end = f->synced = log->tail != NULL ? log->tail->end : 0;
 	return f;
+}
+
+int
+redolog_rotate(struct redolog *log, struct store_error *err)
+{
+	char name[REDOLOG_NAME_LEN + 1];
+	struct redolog_file *f;
+
+	if (log->recovering || log->broken)
+		return db_error(err, IPC_S_INTERNAL, "redo log: not open "
+		    "for appending"), -1;
+	if ((f = redolog_new_file(log, err)) == NULL)
+		return -1;
+	/* Its name durable before any record in it is. */
+	if (fsync(log->dirfd) == -1) {
+		db_error(err, IPC_S_INTERNAL, "redo log: new file: %s",
+		    strerror(errno));
+		redolog_name(name, sizeof(name), f->seq);
+		(void)unlinkat(log->dirfd, name, 0);
+		redolog_file_free(f);
+		return -1;
+	}
+	pthread_mutex_lock(&log->mtx);
+	if (log->tail != NULL)
+		log->tail->next = f;
+	else
+		log->head = f;
+	log->tail = f;
+	pthread_mutex_unlock(&log->mtx);
+	return 0;
+}
+
+/*
+ * A file no checkpoint needs any more: kept as the spare if there is
+ * none and it is big enough to be worth it, else removed.  The rename
+ * need not be durable: a crash that undoes it leaves a file older than
+ * the base, which redolog_open removes.
+ */
+static void
+redolog_retire(struct redolog *log, struct redolog_file *f)
+{
+	char name[REDOLOG_NAME_LEN + 1];
+	struct stat sb;
+
+	redolog_name(name, sizeof(name), f->seq);
+	if (!log->has_spare && !f->legacy && fstat(f->fd, &sb) == 0 &&
+	    sb.st_size >= (off_t)REDOLOG_SPARE_MIN &&
+	    renameat(log->dirfd, name, log->dirfd, REDOLOG_SPARE) == 0)
+		log->has_spare = true;
+	else
+		(void)unlinkat(log->dirfd, name, 0);
+	redolog_file_free(f);
 }
 
 int
 redolog_checkpoint(struct redolog *log, uint64_t txnid, const void *meta,
     size_t len, bool new_file, struct store_error *err)
 {
-	char name[REDOLOG_NAME_LEN + 1];
 	struct redolog_file *f, *old;
 	uint8_t *h, *copy;
 	struct iovec hv;
@@ -674,13 +777,9 @@ redolog_checkpoint(struct redolog *log, uint64_t txnid, const void *meta,
 	if (len == 0 || len > REDOLOG_META_MAX)
 		return db_error(err, IPC_S_INTERNAL, "redo log: meta page of "
 		    "%zu bytes", len), -1;
-	if (log->tail == NULL)
-		new_file = true;
-	if (new_file) {
-		if ((f = redolog_new_file(log, err)) == NULL)
-			return -1;
-	} else
-		f = log->tail;
+	if ((new_file || log->tail == NULL) && redolog_rotate(log, err) == -1)
+		return -1;
+	f = log->tail;
 	k = f->next_slot;
 	h = xcalloc(1, REDOLOG_SLOT_SIZE);
 	memcpy(h, REDOLOG_HDR_MAGIC, 8);
@@ -692,16 +791,10 @@ redolog_checkpoint(struct redolog *log, uint64_t txnid, const void *meta,
 	hv.iov_base = h;
 	hv.iov_len = REDOLOG_SLOT_SIZE;
 	if (redolog_pwritev_all(f->fd, &hv, 1,
-	    (off_t)(k * REDOLOG_SLOT_SIZE)) == -1 || fdatasync(f->fd) == -1 ||
-	    (new_file && fsync(log->dirfd) == -1)) {
+	    (off_t)(k * REDOLOG_SLOT_SIZE)) == -1 || fdatasync(f->fd) == -1) {
 		db_error(err, IPC_S_INTERNAL, "redo log: checkpoint: %s",
 		    strerror(errno));
 		free(h);
-		if (new_file) {
-			redolog_name(name, sizeof(name), f->seq);
-			(void)unlinkat(log->dirfd, name, 0);
-			redolog_file_free(f);
-		}
 		return -1;
 	}
 	free(h);
@@ -714,22 +807,13 @@ redolog_checkpoint(struct redolog *log, uint64_t txnid, const void *meta,
 	log->base_txnid = txnid;
 	log->base_meta = copy;
 	log->base_len = len;
-	if (new_file) {
-		if (log->tail != NULL)
-			log->tail->next = f;
-		else
-			log->head = f;
-		log->tail = f;
-	}
 	/* Everything before the base's file is in the base. */
 	while (log->head != f && log->syncing > 0)
 		pthread_cond_wait(&log->idle, &log->mtx);
 	while ((old = log->head) != f) {
 		log->head = old->next;
 		pthread_mutex_unlock(&log->mtx);
-		redolog_name(name, sizeof(name), old->seq);
-		(void)unlinkat(log->dirfd, name, 0);
-		redolog_file_free(old);
+		redolog_retire(log, old);
 		pthread_mutex_lock(&log->mtx);
 	}
 	pthread_mutex_unlock(&log->mtx);

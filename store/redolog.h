@@ -30,8 +30,9 @@
  * removed.  Deciding what the records mean, and that their transaction
  * ids follow the base without a gap, is the caller's.
  *
- * Threads: appends and checkpoints come from whoever holds the store's
- * commit lock (db.h), one at a time; redolog_sync may run beside them on
+ * Threads: appends and rotations come from whoever holds the store's
+ * commit lock (db.h), one at a time; a checkpoint's header may be written
+ * beside them by another thread; redolog_sync may run beside them on
  * another thread.
  */
 #ifndef BULWARK_REDOLOG_H
@@ -117,12 +118,20 @@ int	redolog_sync(struct redolog *log, uint64_t pos,
 	    struct store_error *err);
 
 /*
+ * Starts a new file (the spare's, if there is one), with no checkpoint in
+ * its header yet, that the following appends go to; its name is durable
+ * when this returns.  Recovery reads its records after those of the file
+ * before it.  Returns 0, or -1 with err.
+ */
+int	redolog_rotate(struct redolog *log, struct store_error *err);
+
+/*
  * Records a checkpoint: LMDB's data file is synced up to transaction
  * txnid, whose meta page is meta.  Writes it into the newest file's other
- * slot, or (new_file, or no file yet) into a new file that the following
- * appends go to, and syncs it; then removes the files before the one
- * written.  No append may run meanwhile.  Returns 0, or -1 with err (the
- * log is then as it was, and recovery still works from it).
+ * slot (after redolog_rotate, if new_file or there is no file yet), and
+ * syncs it; then removes the files before it, or keeps one as the spare.
+ * Appends may run meanwhile on another thread, but no rotation.  Returns
+ * 0, or -1 with err (recovery still works from the log as it is).
  */
 int	redolog_checkpoint(struct redolog *log, uint64_t txnid,
 	    const void *meta, size_t len, bool new_file,

@@ -64,22 +64,28 @@ header(uint8_t *h)
 	le32(h + 28, (uint32_t)crc32(crc32(0, h, 28), h + 32, sizeof(meta)));
 }
 
-/* Makes the CRC of each frame that starts with the magic right. */
+/*
+ * Makes the CRC of each frame that starts with a magic right: "REC2"'s
+ * over the file's number (1) first, the first format's "REC1" without.
+ */
 static void
 fix_frames(uint8_t *p, size_t len)
 {
+	static const uint8_t seq[8] = { 1 };
 	size_t off = 0, frame;
 	uint32_t n;
+	uLong crc;
 
 	while (off + 16 <= len && p[off] == 'R' && p[off + 1] == 'E' &&
-	    p[off + 2] == 'C' && p[off + 3] == '1') {
+	    p[off + 2] == 'C' && (p[off + 3] == '1' || p[off + 3] == '2')) {
 		n = (uint32_t)p[off + 4] | (uint32_t)p[off + 5] << 8;
 		/* Lengths of the input's own size at most. */
 		p[off + 6] = p[off + 7] = 0;
 		frame = 16 + n + ((8 - (n & 7)) & 7) + 8;
 		if (off + frame > len)
 			break;
-		le32(p + off + frame - 8, (uint32_t)crc32(0, p + off,
+		crc = p[off + 3] == '2' ? crc32(0, seq, sizeof(seq)) : 0;
+		le32(p + off + frame - 8, (uint32_t)crc32(crc, p + off,
 		    (uInt)(frame - 8)));
 		le32(p + off + frame - 4, 0x454e4f44u);
 		off += frame;

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,11 @@
 
 static char watched[PATH_MAX];
 static size_t watched_len;
+/*
+ * One journal operation at a time: threads of the process may write a
+ * file while another syncs it (the store's checkpoint thread).
+ */
+static pthread_mutex_t lk = PTHREAD_MUTEX_INITIALIZER;
 
 void
 crashsim_watch(const char *dir)
@@ -110,6 +116,7 @@ note(const char *path, int fd, uint64_t off, const struct iovec *iov,
 		return;
 	}
 	snprintf(side, sizeof(side), "%s" CRASHSIM_PENDING, path);
+	pthread_mutex_lock(&lk);
 	if ((j = sys_open(side, O_WRONLY | O_CREAT | O_APPEND)) == -1 ||
 	    append_all(j, head, sizeof(head)) == -1)
 		abort();
@@ -117,6 +124,7 @@ note(const char *path, int fd, uint64_t off, const struct iovec *iov,
 		if (append_all(j, iov[i].iov_base, iov[i].iov_len) == -1)
 			abort();
 	syscall(SYS_close, j);
+	pthread_mutex_unlock(&lk);
 }
 
 /* Applies path's journal to its image (with seed, a random part of it). */
@@ -171,10 +179,98 @@ sync_path(const char *path)
 	int image;
 
 	snprintf(side, sizeof(side), "%s" CRASHSIM_DURABLE, path);
+	pthread_mutex_lock(&lk);
 	if ((image = sys_open(side, O_WRONLY | O_CREAT)) == -1)
 		abort();
 	settle(path, image, NULL);
 	syscall(SYS_close, image);
+	pthread_mutex_unlock(&lk);
+}
+
+/*
+ * The absolute path of name relative to dirfd, if it is under the
+ * watched directory, else NULL.
+ */
+static const char *
+watched_at(int dirfd, const char *name, char *buf, size_t size)
+{
+	char link[64], dir[PATH_MAX];
+	ssize_t n;
+
+	if (watched_len == 0)
+		return NULL;
+	if (name[0] == '/' || dirfd == AT_FDCWD) {
+		if (name[0] != '/')
+			return NULL;	/* not used here */
+		snprintf(buf, size, "%s", name);
+	} else {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
+		n = (ssize_t)syscall(SYS_readlinkat, AT_FDCWD, link, dir,
+		    sizeof(dir) - 1);
+		if (n <= 0)
+			return NULL;
+		dir[n] = '\0';
+		snprintf(buf, size, "%s/%s", dir, name);
+	}
+	if (strlen(buf) <= watched_len ||
+	    strncmp(buf, watched, watched_len) != 0 ||
+	    strstr(buf, ".crashsim-") != NULL)
+		return NULL;
+	return buf;
+}
+
+/* Moves (to != NULL) or removes the journal and image of from. */
+static void
+move_sides(const char *from, const char *to)
+{
+	static const char *const sfx[] = { CRASHSIM_PENDING, CRASHSIM_DURABLE };
+	char a[PATH_MAX + 32], b[PATH_MAX + 32];
+	size_t i;
+
+	pthread_mutex_lock(&lk);
+	for (i = 0; i < 2; i++) {
+		snprintf(a, sizeof(a), "%s%s", from, sfx[i]);
+		if (to == NULL) {
+			(void)syscall(SYS_unlinkat, AT_FDCWD, a, 0);
+			continue;
+		}
+		snprintf(b, sizeof(b), "%s%s", to, sfx[i]);
+		if (syscall(SYS_renameat, AT_FDCWD, a, AT_FDCWD, b) == -1)
+			(void)syscall(SYS_unlinkat, AT_FDCWD, b, 0);
+	}
+	pthread_mutex_unlock(&lk);
+}
+
+/* Renaming and removing a file take its journal and image along. */
+int
+renameat(int fd1, const char *old, int fd2, const char *new)
+{
+	char a[PATH_MAX + 300], b[PATH_MAX + 300];
+	const char *pa = watched_at(fd1, old, a, sizeof(a));
+	const char *pb = watched_at(fd2, new, b, sizeof(b));
+	int rc = (int)syscall(SYS_renameat, fd1, old, fd2, new);
+
+	if (rc == 0 && pa != NULL && pb != NULL)
+		move_sides(pa, pb);
+	return rc;
+}
+
+int
+rename(const char *old, const char *new)
+{
+	return renameat(AT_FDCWD, old, AT_FDCWD, new);
+}
+
+int
+unlinkat(int fd, const char *name, int flags)
+{
+	char a[PATH_MAX + 300];
+	const char *pa = watched_at(fd, name, a, sizeof(a));
+	int rc = (int)syscall(SYS_unlinkat, fd, name, flags);
+
+	if (rc == 0 && pa != NULL && flags == 0)
+		move_sides(pa, NULL);
+	return rc;
 }
 
 ssize_t
@@ -320,7 +416,8 @@ crashsim_crash(const char *dir, uint32_t seed)
 			return closedir(d), -1;
 		kept += settle(path, f, &seed);
 		syscall(SYS_close, f);
-		if (rename(side, path) == -1)
+		if (syscall(SYS_renameat, AT_FDCWD, side, AT_FDCWD, path) ==
+		    -1)
 			return closedir(d), -1;
 	}
 	closedir(d);

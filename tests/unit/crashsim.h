@@ -18,9 +18,10 @@
  * crashsim_crash, run once the process that wrote is dead (SIGKILL),
  * turns every journalled file into what a machine's crash could leave:
  * its durable image, and of the writes never synced a random choice of
- * 4 KiB pieces, applied in order.  Not simulated: directory entries
- * (creating, renaming, removing a file count as durable at once), and
- * writes through a shared writable mapping.
+ * 4 KiB pieces, applied in order.  Renaming or removing a file
+ * (renameat, rename, unlinkat) takes its journal and image along.  Not
+ * simulated: directory entries (creating, renaming, removing a file count
+ * as durable at once), and writes through a shared writable mapping.
  */
 #ifndef BULWARK_CRASHSIM_H
 #define BULWARK_CRASHSIM_H

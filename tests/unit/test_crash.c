@@ -25,6 +25,11 @@
  *    others made durable by their records, and recovery by dblog_open and
  *    dblog_recover, which must tell a synced commit (the store is whole
  *    as it is) from records to replay.
+ *  - store_checkpoints: the same with records of 16 KiB and a checkpoint
+ *    due every 1.5 MiB of them, so that the checkpoint thread runs while
+ *    records are appended to the file it rotated to, and later files are
+ *    made of the spare (redo-spare), whose old records must never be read
+ *    as new ones.
  */
 /* unit-deps: tests/unit/crashsim.c store/redolog.c store/dbmeta.c store/db.c store/dblog.c store/blobfile.c store/schema.c store/key.c store/record.c store/mailbox.c store/name.c store/changelog.c store/strvec.c store/blob.c */
 #include "harness.h"
@@ -514,6 +519,104 @@ child_store(const char *dir, int fd)
 	}
 }
 
+/* store_checkpoints' records: i, then FILLER bytes of i's pattern. */
+#define FILLER			(16u << 10)
+
+static enum ipc_status
+replay_filled(struct store_db *db, MDB_txn *txn, const void *p, size_t len,
+    struct store_error *err)
+{
+	const uint8_t *b = p;
+	uint32_t i;
+	size_t k;
+
+	if (len != sizeof(i) + FILLER)
+		return db_error(err, IPC_S_INTERNAL, "bad record");
+	memcpy(&i, p, sizeof(i));
+	for (k = 0; k < FILLER; k++)
+		if (b[sizeof(i) + k] != (uint8_t)(i + k))
+			return db_error(err, IPC_S_INTERNAL, "bad filler");
+	return replay_i(db, txn, p, sizeof(i), err);
+}
+
+/* The child of store_checkpoints. */
+static void
+child_checkpoints(const char *dir, int fd)
+{
+	struct store_error err;
+	struct store_db db;
+	struct buf rec = BUF_INIT;
+	struct iovec iov;
+	uint8_t fill[FILLER];
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	uint32_t i, zero = 0;
+	size_t at, k;
+
+	if (db_env_open(&db, dir, 64u << 20, &err) == -1 ||
+	    db_begin(&db, true, &txn, &err) != IPC_S_OK ||
+	    mdb_dbi_open(txn, NULL, 0, &dbi) != 0 ||
+	    mdb_put(txn, dbi, &(MDB_val){ 7, "counter" },
+	    &(MDB_val){ sizeof(zero), &zero }, 0) != 0 ||
+	    db_commit(&txn, &err) != IPC_S_OK ||
+	    dblog_recover(&db, &err) == -1)
+		_exit(2);
+	dblog_set_due(&db, 3u << 19);
+	for (i = 1;; i++) {
+		if (db_begin(&db, true, &txn, &err) != IPC_S_OK ||
+		    apply(txn, dbi, i) != 0)
+			_exit(2);
+		buf_reset(&rec);
+		at = dblog_entry_begin(&rec);
+		buf_append(&rec, &i, sizeof(i));
+		for (k = 0; k < FILLER; k++)
+			fill[k] = (uint8_t)(i + k);
+		buf_append(&rec, fill, sizeof(fill));
+		dblog_entry_end(&rec, at);
+		iov.iov_base = rec.data;
+		iov.iov_len = rec.len;
+		if ((i % 389 == 0 ? db_commit(&txn, &err) :
+		    db_commit_logged(&txn, &iov, 1, &err)) != IPC_S_OK)
+			_exit(2);
+		ack(fd, i);
+	}
+}
+
+TEST(store_checkpoints)
+{
+	struct dblog_stats st;
+	struct store_error err;
+	struct store_db db;
+	struct stat sb;
+	char dir[512], spare[600];
+	uint32_t last, c;
+	long kept = 0;
+	int round, replayed = 0, spares = 0;
+
+	dblog_set_replay(replay_filled);
+	for (round = 0; round < ROUNDS; round++) {
+		fresh(dir, sizeof(dir), "ckpt", round);
+		last = run_killed(child_checkpoints, dir,
+		    150 + (uint32_t)round * 41);
+		snprintf(spare, sizeof(spare), "%s/redo-spare", dir);
+		spares += stat(spare, &sb) == 0;
+		kept += crashsim_crash(dir, (uint32_t)round + 301);
+		CHECK(db_env_open(&db, dir, 64u << 20, &err) == 0);
+		if (db.env == NULL)
+			continue;
+		CHECK(dblog_recover(&db, &err) == 0);
+		dblog_stats(&db, &st);
+		replayed += (int)st.replayed;
+		c = check_store(db.env, last);
+		CHECK(c <= last + 1);
+		db_close(&db);
+	}
+	CHECK(kept > 0);
+	CHECK(replayed > 0);
+	/* Files were retired to the spare, and later files made of it. */
+	CHECK(spares > 0);
+}
+
 TEST(store_durability)
 {
 	struct dblog_stats st;
@@ -554,6 +657,7 @@ main(int argc, char **argv)
 		TEST_ENTRY(lmdb_unsynced_loses),
 		TEST_ENTRY(redo_log),
 		TEST_ENTRY(store_durability),
+		TEST_ENTRY(store_checkpoints),
 	};
 
 	return harness_main(argc, argv, tests,

@@ -4,7 +4,10 @@
  * back in order with their transaction ids, those a checkpoint covers
  * skipped, whether it was written in place or in a new file; a tail cut
  * by a crash, or a damaged record, ending recovery there (and what came
- * after it dropped); a torn header slot falling back to the other.  And LMDB's meta page saved at
+ * after it dropped); a torn header slot falling back to the other; a
+ * file no longer needed kept as the spare and made the next file, its old
+ * records never read again; records in a file rotated to before its
+ * header is written read after the older file's.  And LMDB's meta page saved at
  * a checkpoint and written back (store/dbmeta.h): the environment then
  * opens at the checkpoint's snapshot, whatever was committed after it
  * without a sync, as long as a reader kept its pages.
@@ -236,6 +239,70 @@ TEST(checkpoint_new_file)
 	log = reopen(&log);
 	check_base(log, 12, meta_b, sizeof(meta_b));
 	CHECK_INT(read_all(log, 13), 1);
+	redolog_free(&log);
+}
+
+TEST(spare_reused)
+{
+	struct store_error err;
+	struct redolog *log;
+	struct stat sb;
+	uint64_t txnid;
+
+	log = started("spare", 10);
+	for (txnid = 11; txnid <= 110; txnid++)
+		append(log, txnid);
+	/* The first file, over 1 MiB, is kept as the spare. */
+	CHECK(redolog_checkpoint(log, 110, meta_b, sizeof(meta_b), true,
+	    &err) == 0);
+	CHECK(fstatat(dirfd_, "redo-spare", &sb, 0) == 0);
+	CHECK(sb.st_size > (1 << 20));
+	CHECK_INT(count_files(), 1);
+	append(log, 111);
+	/* The next file is made of it, its old records still in it. */
+	CHECK(redolog_checkpoint(log, 111, meta_c, sizeof(meta_c), true,
+	    &err) == 0);
+	CHECK(fstatat(dirfd_, "redo-spare", &sb, 0) == -1);
+	CHECK_INT(count_files(), 1);
+	append(log, 112);
+	append(log, 113);
+	log = reopen(&log);
+	check_base(log, 111, meta_c, sizeof(meta_c));
+	/* Only the two records of its new life. */
+	CHECK_INT(read_all(log, 112), 2);
+	append(log, 114);
+	log = reopen(&log);
+	CHECK_INT(read_all(log, 112), 3);
+	redolog_free(&log);
+}
+
+TEST(rotate_before_header)
+{
+	struct store_error err;
+	struct redolog *log;
+	uint64_t pos;
+
+	log = started("rotate", 10);
+	append(log, 11);
+	append(log, 12);
+	/* As the checkpoint thread's start: a new file, no header yet. */
+	CHECK(redolog_rotate(log, &err) == 0);
+	CHECK_INT(redolog_tail_bytes(log), 0);
+	append(log, 13);
+	pos = append(log, 14);
+	CHECK(redolog_sync(log, pos, &err) == 0);
+	CHECK_INT(count_files(), 2);
+	/* A crash before its header: the older base, records of both. */
+	log = reopen(&log);
+	check_base(log, 10, meta_a, sizeof(meta_a));
+	CHECK_INT(read_all(log, 11), 4);
+	/* The header, once written, drops the older file. */
+	CHECK(redolog_checkpoint(log, 14, meta_b, sizeof(meta_b), false,
+	    &err) == 0);
+	CHECK_INT(count_files(), 1);
+	log = reopen(&log);
+	check_base(log, 14, meta_b, sizeof(meta_b));
+	CHECK_INT(read_all(log, 15), 0);
 	redolog_free(&log);
 }
 
@@ -480,6 +547,8 @@ main(int argc, char **argv)
 		TEST_ENTRY(checkpoint_in_place),
 		TEST_ENTRY(checkpoint_new_file),
 		TEST_ENTRY(cut_tail),
+		TEST_ENTRY(spare_reused),
+		TEST_ENTRY(rotate_before_header),
 		TEST_ENTRY(damaged_record_ends_recovery),
 		TEST_ENTRY(damaged_header_falls_back),
 		TEST_ENTRY(meta_restored),
