@@ -173,11 +173,19 @@ db_write_end(struct store_db *db, MDB_txn *t)
 	}
 }
 
+/* Microseconds from a to b, for the trace. */
+static long long
+db_usec(const struct timespec *a, const struct timespec *b)
+{
+	return (long long)(b->tv_sec - a->tv_sec) * 1000000 +
+	    (b->tv_nsec - a->tv_nsec) / 1000;
+}
+
 static enum ipc_status
 db_commit_mode(MDB_txn **txn, enum db_durable mode, const struct iovec *iov,
     int iovcnt, struct store_error *err)
 {
-	struct timespec t0, t1;
+	struct timespec t0, t1, t2, t3, t4;
 	MDB_txn *t = *txn;
 	struct store_db *db = mdb_env_get_userctx(mdb_txn_env(t));
 	uint64_t id = mdb_txn_id(t), mark = 0;
@@ -198,6 +206,8 @@ db_commit_mode(MDB_txn **txn, enum db_durable mode, const struct iovec *iov,
 		db_write_end(db, t);
 		return IPC_S_INTERNAL;
 	}
+	if (LOG_IS_TRACE(LOG_TRACE_TXN))
+		clock_gettime(CLOCK_MONOTONIC, &t2);
 	/* Readers never see a transaction whose record is not durable. */
 	if (write && mode == DB_RECORD &&
 	    dblog_append(db, id, iov, iovcnt, err) == -1) {
@@ -206,6 +216,8 @@ db_commit_mode(MDB_txn **txn, enum db_durable mode, const struct iovec *iov,
 		db_write_end(db, t);
 		return IPC_S_INTERNAL;
 	}
+	if (LOG_IS_TRACE(LOG_TRACE_TXN))
+		clock_gettime(CLOCK_MONOTONIC, &t3);
 	if (write && mode == DB_SYNCED) {
 		dblog_synced_begin(db);
 		rc = mdb_txn_commit(t);
@@ -213,6 +225,8 @@ db_commit_mode(MDB_txn **txn, enum db_durable mode, const struct iovec *iov,
 		    0 && info.me_last_txnid == id);
 	} else
 		rc = mdb_txn_commit(t);
+	if (LOG_IS_TRACE(LOG_TRACE_TXN))
+		clock_gettime(CLOCK_MONOTONIC, &t4);
 	/* A read transaction ends here (t is only compared). */
 	if (reader)
 		blobfile_reader_end(db, t);
@@ -238,9 +252,9 @@ db_commit_mode(MDB_txn **txn, enum db_durable mode, const struct iovec *iov,
 		blobfile_post_commit(db, mark);
 	if (LOG_IS_TRACE(LOG_TRACE_TXN)) {
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		log_trace(LOG_TRACE_TXN, "txn commit usec=%lld",
-		    (long long)(t1.tv_sec - t0.tv_sec) * 1000000 +
-		    (t1.tv_nsec - t0.tv_nsec) / 1000);
+		log_trace(LOG_TRACE_TXN, "txn commit usec=%lld files=%lld "
+		    "log=%lld lmdb=%lld", db_usec(&t0, &t1), db_usec(&t0, &t2),
+		    db_usec(&t2, &t3), db_usec(&t3, &t4));
 	}
 	return IPC_S_OK;
 }

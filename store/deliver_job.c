@@ -9,6 +9,7 @@
 #include "vacation.h"
 #include "deliver_log.h"
 #include "blob.h"
+#include "blobfile.h"
 #include "msgrec.h"
 #include "xmalloc.h"
 
@@ -18,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+_Static_assert(DELIVER_LOG_HASH_LEN == MSG_HASH_LEN, "a hash's length");
 
 struct deliver_job *
 deliver_job_new(uint64_t account_id, uint32_t mailbox_id, uint64_t received,
@@ -197,7 +200,47 @@ deliver_log(void *arg, struct buf *out)
 	e.record_len = j->record_len;
 	e.data = j->data;
 	e.size = j->in.size;
+	/*
+	 * Stored, a big message is its file, synced under its name before
+	 * db_commit appends the record (blobfile_pre_commit).
+	 */
+	if (!j->out.duplicate && j->db != NULL && j->db->files != NULL &&
+	    blob_is_file_size(j->in.size)) {
+		e.hash = j->in.hash;
+		e.data = NULL;
+	}
 	return deliver_log_encode(&e, out);
+}
+
+/* Reads the file of a replayed delivery's message into j->data. */
+static enum ipc_status
+deliver_replay_file(struct store_db *db, struct deliver_job *j,
+    const uint8_t *hash, struct store_error *err)
+{
+	uint8_t got[MSG_HASH_LEN];
+	enum ipc_status st;
+	int fd;
+
+	if (db->files == NULL)
+		return db_error(err, IPC_S_INTERNAL, "a replayed delivery's "
+		    "message is a file, and this store has none");
+	if ((st = blobfile_open_fd(db->files, hash, &fd, err)) != IPC_S_OK) {
+		if (st == IPC_S_NOTFOUND)
+			db_error(err, IPC_S_INTERNAL, "the file of a replayed "
+			    "delivery is missing");
+		return IPC_S_INTERNAL;
+	}
+	j->fd = fd;
+	st = deliver_read(j, err);
+	close(j->fd);
+	j->fd = -1;
+	if (st != IPC_S_OK)
+		return IPC_S_INTERNAL;
+	blob_hash(j->data, j->in.size, got);
+	if (memcmp(got, hash, MSG_HASH_LEN) != 0)
+		return db_error(err, IPC_S_INTERNAL, "the file of a replayed "
+		    "delivery does not hold its message");
+	return IPC_S_OK;
 }
 
 enum ipc_status
@@ -226,10 +269,15 @@ deliver_replay(struct store_db *db, MDB_txn *txn, const void *p, size_t len,
 		free(from);
 		free(rcpt);
 	}
-	j->data = xmalloc(e.size);
-	memcpy(j->data, e.data, e.size);
+	if (e.hash != NULL)
+		st = deliver_replay_file(db, j, e.hash, err);
+	else {
+		j->data = xmalloc(e.size);
+		memcpy(j->data, e.data, e.size);
+		st = IPC_S_OK;
+	}
 	/* No file first: blob_ref writes a big one itself if it is new. */
-	if ((st = deliver_fill(j, false, err)) == IPC_S_OK)
+	if (st == IPC_S_OK && (st = deliver_fill(j, false, err)) == IPC_S_OK)
 		st = deliver_apply(db, txn, j, err);
 	deliver_job_free(&j);
 	return st;

@@ -25,6 +25,7 @@ deliver_log_encode(const struct deliver_log_entry *e, struct buf *out)
 	wire_be16_put(h + 2, env ? (uint16_t)e->from_len :
 	    DELIVER_NO_ENVELOPE);
 	wire_be16_put(h + 4, env ? (uint16_t)e->rcpt_len : 0);
+	h[6] = e->hash != NULL ? DELIVER_LOG_FILE : 0;
 	wire_be32_put(h + 8, e->mailbox_id);
 	wire_be32_put(h + 12, e->flags);
 	wire_be32_put(h + 16, (uint32_t)e->record_len);
@@ -38,7 +39,10 @@ deliver_log_encode(const struct deliver_log_entry *e, struct buf *out)
 		buf_append(out, e->rcpt, e->rcpt_len);
 	}
 	buf_append(out, e->record, e->record_len);
-	buf_append(out, e->data, e->size);
+	if (e->hash != NULL)
+		buf_append(out, e->hash, DELIVER_LOG_HASH_LEN);
+	else
+		buf_append(out, e->data, e->size);
 	return 0;
 }
 
@@ -54,7 +58,7 @@ deliver_log_decode(const void *p, size_t len, struct deliver_log_entry *e,
 		*why = "not a delivery's entry";
 		return -1;
 	}
-	if (b[1] > 1 || b[6] != 0 || b[7] != 0 ||
+	if (b[1] > 1 || b[6] > DELIVER_LOG_FILE || b[7] != 0 ||
 	    wire_be32_get(b + 20) != 0) {
 		*why = "a delivery's entry with bits set that mean nothing";
 		return -1;
@@ -86,12 +90,17 @@ deliver_log_decode(const void *p, size_t len, struct deliver_log_entry *e,
 		off += e->from_len + e->rcpt_len;
 		left -= e->from_len + e->rcpt_len;
 	}
-	if (e->record_len > left || e->size != left - e->record_len ||
-	    wire_be64_get(b + 48) != (uint64_t)e->size) {
+	if (e->record_len > left || (b[6] == DELIVER_LOG_FILE ?
+	    left - e->record_len != DELIVER_LOG_HASH_LEN :
+	    (e->size != left - e->record_len ||
+	    wire_be64_get(b + 48) != (uint64_t)e->size))) {
 		*why = "a delivery's entry of the wrong size";
 		return -1;
 	}
 	e->record = b + off;
-	e->data = b + off + e->record_len;
+	if (b[6] == DELIVER_LOG_FILE)
+		e->hash = b + off + e->record_len;
+	else
+		e->data = b + off + e->record_len;
 	return 0;
 }

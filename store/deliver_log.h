@@ -6,9 +6,12 @@
  *
  * The entry, integers big-endian: u8 DELIVER_LOG_TYPE, u8 dup_check, u16
  * length of the envelope sender (0xffff: no envelope), u16 of the
- * recipient, u16 zero, u32 mailbox, u32 flags, u32 record length, u32
- * zero, u64 account, received, now, size; then the sender, the
- * recipient, the record and the message.
+ * recipient, u8 DELIVER_LOG_FILE or 0, u8 zero, u32 mailbox, u32 flags,
+ * u32 record length, u32 zero, u64 account, received, now, size; then the
+ * sender, the recipient, the record and the message, or with
+ * DELIVER_LOG_FILE only the message's hash: a big message is a file of
+ * blobs/, synced under its name before the record is (blobfile.h), and the
+ * replay reads it there, so that its bytes are not written twice.
  */
 #ifndef BULWARK_DELIVER_LOG_H
 #define BULWARK_DELIVER_LOG_H
@@ -21,6 +24,10 @@ struct buf;
 
 /* The first byte of a delivery's entry. */
 #define DELIVER_LOG_TYPE	'D'
+/* Its seventh byte when the message is its blob's file. */
+#define DELIVER_LOG_FILE	1
+/* Bytes of the hash (MSG_HASH_LEN). */
+#define DELIVER_LOG_HASH_LEN	32
 
 /* An entry's fields; the byte fields point into the entry (or are NULL). */
 struct deliver_log_entry {
@@ -34,6 +41,11 @@ struct deliver_log_entry {
 	size_t		 from_len, rcpt_len;
 	const void	*record, *data;
 	size_t		 record_len, size;
+	/*
+	 * Not NULL: the message is the file of this hash (DELIVER_LOG_HASH_
+	 * LEN bytes), and data is NULL.
+	 */
+	const uint8_t	*hash;
 };
 
 /* Appends e's entry to out.  Returns 0, or -1 if a field is too long. */

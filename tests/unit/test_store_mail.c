@@ -1335,8 +1335,8 @@ replay_message(int i)
 		buf_printf(&b, "In-Reply-To: <replay-%d@example.net>\r\n",
 		    i - i % 3);
 	buf_printf(&b, "\r\n");
-	/* Message 4 is past the size of a blob file. */
-	for (k = 0; k < (i == 4 ? 8000 : 20); k++)
+	/* Messages 4 and 7 are past the size of a blob file. */
+	for (k = 0; k < (i == 4 || i == 7 ? 8000 : 20); k++)
 		buf_printf(&b, "line %d of message %d, to fill it a little\r\n",
 		    k, i);
 	buf_append(&b, "", 1);
@@ -1357,6 +1357,7 @@ deliver_logged(struct store_db *db, uint64_t acct, int i)
 
 	record_of(text, &rec);
 	j = job_of(acct, 1, text, strlen(text), &rec);
+	j->db = db;	/* as storaged's: a big one's file written here */
 	CHECK_INT(deliver_prepare(j, &err), IPC_S_OK);
 	CHECK_INT(db_begin(db, true, &txn, &err), IPC_S_OK);
 	CHECK(mdb_txn_begin(db->env, txn, 0, &child) == 0);
@@ -1364,6 +1365,9 @@ deliver_logged(struct store_db *db, uint64_t acct, int i)
 	CHECK(mdb_txn_commit(child) == 0);
 	at = dblog_entry_begin(&out);
 	CHECK(deliver_log(j, &out) == 0);
+	/* A big message's bytes are its file's, not the record's. */
+	CHECK_INT(out.len < 4096, strlen(text) < 4096 ||
+	    blob_is_file_size(strlen(text)));
 	dblog_entry_end(&out, at);
 	iov.iov_base = out.data;
 	iov.iov_len = out.len;
@@ -1450,7 +1454,7 @@ TEST(test_deliver_replay)
 	 * Deliveries made durable by their records alone, a write synced
 	 * by LMDB among them: the store restarts from the checkpoint made
 	 * before the first record after that write, and replays the five
-	 * after it.
+	 * after it (message 7 read back from its file).
 	 */
 	deliver_then_crash(dir, acct, 1, 10, 5, "other@example.org", digest);
 	reopen_check(dir, true, 5, digest);
