@@ -94,6 +94,15 @@ blob_file_entry(struct store_db *db, MDB_txn *txn, const uint8_t *hash,
 	return IPC_S_OK;
 }
 
+bool
+blob_is_file(struct store_db *db, MDB_txn *txn,
+    const uint8_t hash[MSG_HASH_LEN])
+{
+	MDB_val k = { MSG_HASH_LEN, (void *)hash }, d;
+
+	return db->files != NULL && mdb_get(txn, db->blob_files, &k, &d) == 0;
+}
+
 static enum ipc_status
 blob_file_size(struct store_db *db, MDB_txn *txn, const uint8_t *hash,
     uint64_t *size, struct store_error *err)

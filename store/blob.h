@@ -33,6 +33,12 @@ void	blob_hash(const void *p, size_t len, uint8_t hash[MSG_HASH_LEN]);
 /* Whether a blob of len bytes is kept as a file. */
 bool	blob_is_file_size(size_t len);
 /*
+ * Whether the blob of hash is a file in txn's snapshot (a big blob stored
+ * before version 9 is not).
+ */
+bool	blob_is_file(struct store_db *db, MDB_txn *txn,
+	    const uint8_t hash[MSG_HASH_LEN]);
+/*
  * Takes one more reference to the blob of hash inside write txn, storing
  * [p, p + len) first if no blob has that hash.  *stored_r (may be NULL)
  * tells whether the bytes were written.  A big new blob is written to a

@@ -198,12 +198,44 @@ dblog_unlock(struct store_db *db)
 		pthread_mutex_unlock(&db->log->lock);
 }
 
+/*
+ * With the commit lock: the store's last transaction as a checkpoint's
+ * snapshot: its id, its meta page (into meta, cap bytes, *len_r long) and
+ * a read transaction pinned on it.  Returns 0, or -1 with err.
+ */
+static int
+dblog_snapshot(struct store_db *db, uint64_t *txnid_r, void *meta,
+    size_t cap, size_t *len_r, MDB_txn **pin_r, struct store_error *err)
+{
+	MDB_envinfo info;
+	MDB_txn *pin;
+	int rc;
+
+	if ((rc = mdb_env_info(db->env, &info)) != 0)
+		return db_mdb_error(err, rc, "checkpoint"), -1;
+	if (dbmeta_save(db->env, info.me_last_txnid, meta, cap, len_r,
+	    err) == -1)
+		return -1;
+	/* Begun now, with nothing committing: the snapshot saved. */
+	if ((rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &pin)) != 0)
+		return db_mdb_error(err, rc, "checkpoint reader"), -1;
+	if (mdb_txn_id(pin) != info.me_last_txnid) {
+		mdb_txn_abort(pin);
+		return db_error(err, IPC_S_INTERNAL, "checkpoint: the store "
+		    "moved"), -1;
+	}
+	*txnid_r = info.me_last_txnid;
+	*pin_r = pin;
+	return 0;
+}
+
 int
 dblog_checkpoint(struct store_db *db, bool new_file, struct store_error *err)
 {
 	struct dblog *d = db->log;
 	MDB_envinfo info;
 	MDB_txn *pin;
+	uint64_t txnid;
 	size_t len;
 	int rc;
 
@@ -222,19 +254,11 @@ dblog_checkpoint(struct store_db *db, bool new_file, struct store_error *err)
 	if ((rc = mdb_env_sync(db->env, 1)) != 0)
 		return db_error(err, IPC_S_INTERNAL, "checkpoint: sync: %s",
 		    mdb_strerror(rc)), -1;
-	if (dbmeta_save(db->env, info.me_last_txnid, d->meta, sizeof(d->meta),
-	    &len, err) == -1)
+	if (dblog_snapshot(db, &txnid, d->meta, sizeof(d->meta), &len, &pin,
+	    err) == -1)
 		return -1;
-	/* Begun now, with nothing committing: the snapshot saved. */
-	if ((rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &pin)) != 0)
-		return db_mdb_error(err, rc, "checkpoint reader"), -1;
-	if (mdb_txn_id(pin) != info.me_last_txnid) {
-		mdb_txn_abort(pin);
-		return db_error(err, IPC_S_INTERNAL, "checkpoint: the store "
-		    "moved"), -1;
-	}
-	if (redolog_checkpoint(d->log, info.me_last_txnid, d->meta, len,
-	    new_file, err) == -1) {
+	if (redolog_checkpoint(d->log, txnid, d->meta, len, new_file,
+	    err) == -1) {
 		mdb_txn_abort(pin);
 		return -1;
 	}
@@ -243,7 +267,7 @@ dblog_checkpoint(struct store_db *db, bool new_file, struct store_error *err)
 	if (d->pin != NULL)
 		mdb_txn_abort(d->pin);
 	d->pin = pin;
-	d->base = info.me_last_txnid;
+	d->base = txnid;
 	d->stale = false;
 	d->st.checkpoints++;
 	pthread_mutex_unlock(&d->mtx);
@@ -297,8 +321,8 @@ int
 dblog_checkpoint_start(struct store_db *db, struct store_error *err)
 {
 	struct dblog *d = db->log;
-	MDB_envinfo info;
 	MDB_txn *pin;
+	uint64_t txnid;
 	bool busy;
 	int rc;
 
@@ -316,26 +340,17 @@ dblog_checkpoint_start(struct store_db *db, struct store_error *err)
 			    "thread: %s", strerror(rc)), -1;
 		d->bg.started = true;
 	}
-	if ((rc = mdb_env_info(db->env, &info)) != 0)
-		return db_mdb_error(err, rc, "checkpoint"), -1;
-	/* The meta page, read before anything else commits. */
-	if (dbmeta_save(db->env, info.me_last_txnid, d->bg.meta,
-	    sizeof(d->bg.meta), &d->bg.len, err) == -1)
+	/* Its meta page, read before anything else commits. */
+	if (dblog_snapshot(db, &txnid, d->bg.meta, sizeof(d->bg.meta),
+	    &d->bg.len, &pin, err) == -1)
 		return -1;
-	if ((rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &pin)) != 0)
-		return db_mdb_error(err, rc, "checkpoint reader"), -1;
-	if (mdb_txn_id(pin) != info.me_last_txnid) {
-		mdb_txn_abort(pin);
-		return db_error(err, IPC_S_INTERNAL, "checkpoint: the store "
-		    "moved"), -1;
-	}
 	/* The records after the snapshot go to a file of their own. */
 	if (redolog_rotate(d->log, err) == -1) {
 		mdb_txn_abort(pin);
 		return -1;
 	}
 	pthread_mutex_lock(&d->mtx);
-	d->bg.txnid = info.me_last_txnid;
+	d->bg.txnid = txnid;
 	d->bg.pin = pin;
 	d->bg.busy = true;
 	pthread_cond_broadcast(&d->bg.cond);

@@ -53,6 +53,8 @@ struct deliver_job {
 	/* The envelope, owned (deliver_job_envelope); NULL: none. */
 	char			*envelope_from, *recipient;
 	bool			 vacation;	/* a reply was queued */
+	/* Stored, the message is a file of blobs/ (its record names it). */
+	bool			 in_file;
 };
 
 /*

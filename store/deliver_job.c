@@ -165,8 +165,10 @@ deliver_apply(struct store_db *db, MDB_txn *txn, void *arg,
 	enum ipc_status st;
 
 	j->vacation = false;
-	if ((st = message_append(db, txn, &j->in, &j->out, err)) !=
-	    IPC_S_OK || j->out.duplicate || j->recipient == NULL)
+	if ((st = message_append(db, txn, &j->in, &j->out, err)) != IPC_S_OK)
+		return st;
+	j->in_file = !j->out.duplicate && blob_is_file(db, txn, j->in.hash);
+	if (j->out.duplicate || j->recipient == NULL)
 		return st;
 	m.account_id = j->in.account_id;
 	m.envelope_from = j->envelope_from;
@@ -204,8 +206,7 @@ deliver_log(void *arg, struct buf *out)
 	 * Stored, a big message is its file, synced under its name before
 	 * db_commit appends the record (blobfile_pre_commit).
 	 */
-	if (!j->out.duplicate && j->db != NULL && j->db->files != NULL &&
-	    blob_is_file_size(j->in.size)) {
+	if (j->in_file) {
 		e.hash = j->in.hash;
 		e.data = NULL;
 	}

@@ -465,89 +465,51 @@ TEST(redo_log)
 	CHECK(total > 0);
 }
 
-/* dblog.h's replay of store_durability's records: transaction i again. */
+/*
+ * How child_store writes: each record i, then filler bytes of i's
+ * pattern; every synced_every-th transaction a write LMDB syncs itself;
+ * a checkpoint due after due bytes of records (0: DBLOG_CHECKPOINT).
+ * Set before the child is forked, and read by the replay after.
+ */
+static struct {
+	size_t		 filler;
+	uint32_t	 synced_every;
+	uint64_t	 due;
+} cs;
+
+/* The most filler store_checkpoints writes. */
+#define FILLER_MAX		(16u << 10)
+
+/* dblog.h's replay of child_store's records: transaction i again. */
 static enum ipc_status
 replay_i(struct store_db *db, MDB_txn *txn, const void *p, size_t len,
     struct store_error *err)
 {
-	MDB_dbi dbi;
-	uint32_t i;
-
-	(void)db;
-	if (len != sizeof(i) || mdb_dbi_open(txn, NULL, 0, &dbi) != 0)
-		return db_error(err, IPC_S_INTERNAL, "bad record");
-	memcpy(&i, p, sizeof(i));
-	return apply(txn, dbi, i) == 0 ? IPC_S_OK : IPC_S_INTERNAL;
-}
-
-/* The child of store_durability. */
-static void
-child_store(const char *dir, int fd)
-{
-	struct store_error err;
-	struct store_db db;
-	struct buf rec = BUF_INIT;
-	struct iovec iov;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	uint32_t i, zero = 0;
-	size_t at;
-
-	if (db_env_open(&db, dir, 64u << 20, &err) == -1 ||
-	    db_begin(&db, true, &txn, &err) != IPC_S_OK ||
-	    mdb_dbi_open(txn, NULL, 0, &dbi) != 0 ||
-	    mdb_put(txn, dbi, &(MDB_val){ 7, "counter" },
-	    &(MDB_val){ sizeof(zero), &zero }, 0) != 0 ||
-	    db_commit(&txn, &err) != IPC_S_OK ||
-	    dblog_recover(&db, &err) == -1)
-		_exit(2);
-	for (i = 1;; i++) {
-		if (db_begin(&db, true, &txn, &err) != IPC_S_OK ||
-		    apply(txn, dbi, i) != 0)
-			_exit(2);
-		/* A record of one operation: i, as replay_i reads it. */
-		buf_reset(&rec);
-		at = dblog_entry_begin(&rec);
-		buf_append(&rec, &i, sizeof(i));
-		dblog_entry_end(&rec, at);
-		iov.iov_base = rec.data;
-		iov.iov_len = rec.len;
-		if ((i % 7 == 0 ? db_commit(&txn, &err) :
-		    db_commit_logged(&txn, &iov, 1, &err)) != IPC_S_OK)
-			_exit(2);
-		ack(fd, i);
-	}
-}
-
-/* store_checkpoints' records: i, then FILLER bytes of i's pattern. */
-#define FILLER			(16u << 10)
-
-static enum ipc_status
-replay_filled(struct store_db *db, MDB_txn *txn, const void *p, size_t len,
-    struct store_error *err)
-{
 	const uint8_t *b = p;
+	MDB_dbi dbi;
 	uint32_t i;
 	size_t k;
 
-	if (len != sizeof(i) + FILLER)
+	(void)db;
+	if (len != sizeof(i) + cs.filler ||
+	    mdb_dbi_open(txn, NULL, 0, &dbi) != 0)
 		return db_error(err, IPC_S_INTERNAL, "bad record");
 	memcpy(&i, p, sizeof(i));
-	for (k = 0; k < FILLER; k++)
+	for (k = 0; k < cs.filler; k++)
 		if (b[sizeof(i) + k] != (uint8_t)(i + k))
 			return db_error(err, IPC_S_INTERNAL, "bad filler");
-	return replay_i(db, txn, p, sizeof(i), err);
+	return apply(txn, dbi, i) == 0 ? IPC_S_OK : IPC_S_INTERNAL;
 }
 
-/* The child of store_checkpoints. */
+/* The child of store_durability and store_checkpoints. */
 static void
-child_checkpoints(const char *dir, int fd)
+child_store(const char *dir, int fd)
 {
+	static uint8_t fill[FILLER_MAX];
 	struct store_error err;
 	struct store_db db;
 	struct buf rec = BUF_INIT;
 	struct iovec iov;
-	uint8_t fill[FILLER];
 	MDB_txn *txn;
 	MDB_dbi dbi;
 	uint32_t i, zero = 0;
@@ -561,28 +523,38 @@ child_checkpoints(const char *dir, int fd)
 	    db_commit(&txn, &err) != IPC_S_OK ||
 	    dblog_recover(&db, &err) == -1)
 		_exit(2);
-	dblog_set_due(&db, 3u << 19);
+	if (cs.due != 0)
+		dblog_set_due(&db, cs.due);
 	for (i = 1;; i++) {
 		if (db_begin(&db, true, &txn, &err) != IPC_S_OK ||
 		    apply(txn, dbi, i) != 0)
 			_exit(2);
+		/* A record of one operation, as replay_i reads it. */
 		buf_reset(&rec);
 		at = dblog_entry_begin(&rec);
 		buf_append(&rec, &i, sizeof(i));
-		for (k = 0; k < FILLER; k++)
+		for (k = 0; k < cs.filler; k++)
 			fill[k] = (uint8_t)(i + k);
-		buf_append(&rec, fill, sizeof(fill));
+		buf_append(&rec, fill, cs.filler);
 		dblog_entry_end(&rec, at);
 		iov.iov_base = rec.data;
 		iov.iov_len = rec.len;
-		if ((i % 389 == 0 ? db_commit(&txn, &err) :
+		if ((i % cs.synced_every == 0 ? db_commit(&txn, &err) :
 		    db_commit_logged(&txn, &iov, 1, &err)) != IPC_S_OK)
 			_exit(2);
 		ack(fd, i);
 	}
 }
 
-TEST(store_checkpoints)
+/*
+ * ROUNDS crashes of child_store (in directories name-<round>), the first
+ * after `after` acknowledgements and each next one step later, each
+ * followed by recovery and check_store.  Returns how many records were
+ * replayed in all; *spares counts the crashes that found a redo-spare.
+ */
+static int
+store_rounds(const char *name, uint32_t after, uint32_t step,
+    uint32_t seed, int *spares)
 {
 	struct dblog_stats st;
 	struct store_error err;
@@ -591,16 +563,17 @@ TEST(store_checkpoints)
 	char dir[512], spare[600];
 	uint32_t last, c;
 	long kept = 0;
-	int round, replayed = 0, spares = 0;
+	int round, replayed = 0;
 
-	dblog_set_replay(replay_filled);
+	dblog_set_replay(replay_i);
+	*spares = 0;
 	for (round = 0; round < ROUNDS; round++) {
-		fresh(dir, sizeof(dir), "ckpt", round);
-		last = run_killed(child_checkpoints, dir,
-		    150 + (uint32_t)round * 41);
+		fresh(dir, sizeof(dir), name, round);
+		last = run_killed(child_store, dir,
+		    after + (uint32_t)round * step);
 		snprintf(spare, sizeof(spare), "%s/redo-spare", dir);
-		spares += stat(spare, &sb) == 0;
-		kept += crashsim_crash(dir, (uint32_t)round + 301);
+		*spares += stat(spare, &sb) == 0;
+		kept += crashsim_crash(dir, (uint32_t)round + seed);
 		CHECK(db_env_open(&db, dir, 64u << 20, &err) == 0);
 		if (db.env == NULL)
 			continue;
@@ -612,41 +585,29 @@ TEST(store_checkpoints)
 		db_close(&db);
 	}
 	CHECK(kept > 0);
-	CHECK(replayed > 0);
-	/* Files were retired to the spare, and later files made of it. */
-	CHECK(spares > 0);
+	return replayed;
 }
 
 TEST(store_durability)
 {
-	struct dblog_stats st;
-	struct store_error err;
-	struct store_db db;
-	char dir[512];
-	uint32_t last, c;
-	long kept = 0;
-	int round, replayed = 0, synced = 0;
+	int spares;
 
-	dblog_set_replay(replay_i);
-	for (round = 0; round < ROUNDS; round++) {
-		fresh(dir, sizeof(dir), "store", round);
-		last = run_killed(child_store, dir, 10 + (uint32_t)round * 17);
-		kept += crashsim_crash(dir, (uint32_t)round + 201);
-		CHECK(db_env_open(&db, dir, 64u << 20, &err) == 0);
-		if (db.env == NULL)
-			continue;
-		CHECK(dblog_recover(&db, &err) == 0);
-		dblog_stats(&db, &st);
-		replayed += (int)st.replayed;
-		c = check_store(db.env, last);
-		CHECK(c <= last + 1);
-		/* Opened as it was: the last commit was a synced one. */
-		synced += st.replayed == 0 && c % 7 == 0;
-		db_close(&db);
-	}
-	CHECK(kept > 0);
-	CHECK(replayed > 0);
-	(void)synced;
+	cs.filler = 0;
+	cs.synced_every = 7;
+	cs.due = 0;
+	CHECK(store_rounds("store", 10, 17, 201, &spares) > 0);
+}
+
+TEST(store_checkpoints)
+{
+	int spares;
+
+	cs.filler = FILLER_MAX;
+	cs.synced_every = 389;
+	cs.due = 3u << 19;
+	CHECK(store_rounds("ckpt", 150, 41, 301, &spares) > 0);
+	/* Files were retired to the spare, and later files made of it. */
+	CHECK(spares > 0);
 }
 
 int

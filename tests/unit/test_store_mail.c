@@ -1343,8 +1343,11 @@ replay_message(int i)
 	return (char *)b.data;
 }
 
-/* Delivers message i as the writer of txn.h does, with its record. */
-static void
+/*
+ * Delivers message i as the writer of txn.h does, with its record;
+ * returns the record's length.
+ */
+static size_t
 deliver_logged(struct store_db *db, uint64_t acct, int i)
 {
 	char *text = replay_message(i);
@@ -1353,7 +1356,7 @@ deliver_logged(struct store_db *db, uint64_t acct, int i)
 	struct deliver_job *j;
 	struct iovec iov;
 	MDB_txn *txn, *child;
-	size_t at;
+	size_t at, len;
 
 	record_of(text, &rec);
 	j = job_of(acct, 1, text, strlen(text), &rec);
@@ -1365,17 +1368,16 @@ deliver_logged(struct store_db *db, uint64_t acct, int i)
 	CHECK(mdb_txn_commit(child) == 0);
 	at = dblog_entry_begin(&out);
 	CHECK(deliver_log(j, &out) == 0);
-	/* A big message's bytes are its file's, not the record's. */
-	CHECK_INT(out.len < 4096, strlen(text) < 4096 ||
-	    blob_is_file_size(strlen(text)));
 	dblog_entry_end(&out, at);
 	iov.iov_base = out.data;
 	iov.iov_len = out.len;
 	CHECK_INT(db_commit_logged(&txn, &iov, 1, &err), IPC_S_OK);
+	len = out.len;
 	deliver_job_free(&j);
 	buf_clear(&rec);
 	buf_clear(&out);
 	free(text);
+	return len;
 }
 
 /*
@@ -1400,8 +1402,9 @@ deliver_then_crash(const char *dir, uint64_t acct, int from, int to,
 		for (i = from; i <= to; i++) {
 			if (i == synced_at)
 				(void)add_account(&db, name);
+			/* A big message's bytes are its file's. */
 			if (i < to)
-				deliver_logged(&db, acct, i);
+				CHECK(deliver_logged(&db, acct, i) < 4096);
 		}
 		dblog_stats(&db, &st);
 		store_digest(&db, digest);
@@ -1448,7 +1451,7 @@ TEST(test_deliver_replay)
 	snprintf(dir, sizeof(dir), "%s", fresh_dir());
 	CHECK_INT(db_open(&db, dir, MAP_SIZE, &err), 0);
 	acct = add_account(&db, "replay@example.org");
-	deliver_logged(&db, acct, 0);
+	CHECK(deliver_logged(&db, acct, 0) < 4096);
 	db_close(&db);
 	/*
 	 * Deliveries made durable by their records alone, a write synced
@@ -1464,6 +1467,38 @@ TEST(test_deliver_replay)
 	reopen_check(dir, true, 0, digest);
 	/* Closed cleanly: nothing left to replay, the same content. */
 	reopen_check(dir, false, 0, digest);
+}
+
+/*
+ * A big blob stored before version 9 is in LMDB, not a file: a delivery
+ * of the same message shares it, and its record carries the bytes (the
+ * replay has no file to read).
+ */
+TEST(test_deliver_log_inline_big)
+{
+	struct store_error err;
+	struct store_db db;
+	struct blobfile *files;
+	uint8_t hash[MSG_HASH_LEN];
+	char *text = replay_message(4);
+	uint64_t acct;
+	MDB_txn *txn;
+
+	dblog_set_replay(deliver_replay);
+	CHECK_INT(db_open(&db, fresh_dir(), MAP_SIZE, &err), 0);
+	acct = add_account(&db, "inline@example.org");
+	CHECK(blob_is_file_size(strlen(text)));
+	blob_hash(text, strlen(text), hash);
+	CHECK_INT(db_begin(&db, true, &txn, &err), IPC_S_OK);
+	files = db.files;
+	db.files = NULL;	/* as before version 9 */
+	CHECK_INT(blob_ref(&db, txn, hash, text, strlen(text), NULL, &err),
+	    IPC_S_OK);
+	db.files = files;
+	CHECK_INT(db_commit(&txn, &err), IPC_S_OK);
+	CHECK(deliver_logged(&db, acct, 4) > strlen(text));
+	db_close(&db);
+	free(text);
 }
 
 static const struct harness_test tests[] = {
@@ -1484,6 +1519,7 @@ static const struct harness_test tests[] = {
 	TEST_ENTRY(test_account_delete_purges_mail),
 	TEST_ENTRY(test_deliver_job),
 	TEST_ENTRY(test_deliver_replay),
+	TEST_ENTRY(test_deliver_log_inline_big),
 };
 
 HARNESS_MAIN(tests)
