@@ -434,9 +434,16 @@ dblog_append(struct store_db *db, uint64_t txnid, const struct iovec *iov,
 	pthread_mutex_unlock(&d->mtx);
 	if (need && dblog_checkpoint(db, false, err) == -1)
 		return -1;
-	if (redolog_append(d->log, txnid, iov, iovcnt, &pos, err) == -1 ||
-	    redolog_sync(d->log, pos, err) == -1)
+	if (redolog_append(d->log, txnid, iov, iovcnt, &pos, err) == -1)
 		return -1;
+	/*
+	 * A failed sync leaves the record's fate unknown (the kernel may
+	 * have dropped the pages it could not write), and the next
+	 * transaction would take its id: recovery at the next start
+	 * decides, as for a delivery in flight when storaged dies.
+	 */
+	if (redolog_sync(d->log, pos, err) == -1)
+		fatalx("redo log: %s", err->text);
 	d->st.records++;
 	return 0;
 }

@@ -16,19 +16,25 @@
  * The files: each starts with two header slots (REDOLOG_SLOT_SIZE bytes
  * each) that name a checkpoint (the transaction id and the LMDB meta page
  * of that snapshot, which recovery writes back); then whole records, each
- * framed and checked (a CRC-32 over its frame and payload), carrying the
- * id of the LMDB transaction that applied it.  A checkpoint, made once
- * LMDB's data file is synced, writes the slot of the newest file that the
- * previous one did not, so that a write the crash tore leaves the other;
- * or it starts a new file with it, and then removes the older ones.
+ * framed and checked (a CRC-32 over the file's number, its frame and
+ * payload), carrying the id of the LMDB transaction that applied it.  A
+ * checkpoint, made once LMDB's data file is synced, writes the slot of
+ * the newest file that the previous one did not, so that a write the
+ * crash tore leaves the other; or it goes into a new file, begun by
+ * redolog_rotate (then, or earlier: records may go into it before its
+ * header is written), and then the older files go: one of them is kept
+ * as the spare (redo-spare) that the next new file is made of, since
+ * appending inside a file's size syncs faster than growing it.
  *
  * Recovery (redolog_open): the newest file with a valid slot holds the
  * base, its newer valid slot; its records after the base, and those of
- * any later file, are read in order by redolog_next, up to the first
- * frame that is incomplete or fails its check (the tail a crash cut),
- * which is where appending resumes.  Files older than the base's are
- * removed.  Deciding what the records mean, and that their transaction
- * ids follow the base without a gap, is the caller's.
+ * any later file, are read in order by redolog_next.  A file's records
+ * end at the first frame that is incomplete or fails its check: in the
+ * last file, the tail a crash cut, which is where appending resumes; in
+ * an earlier one, the bytes past its end (a file is begun only once the
+ * one before it is durable).  Files older than the base's are removed.
+ * Deciding what the records mean, and that their transaction ids follow
+ * the base without a gap, is the caller's.
  *
  * Threads: appends and rotations come from whoever holds the store's
  * commit lock (db.h), one at a time; a checkpoint's header may be written
