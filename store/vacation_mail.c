@@ -260,13 +260,39 @@ vacation_thread_fields(struct buf *out, const uint8_t *hdr, size_t len,
 	free(ids);
 }
 
+/*
+ * The bytes the reply's Message-ID and boundary are made of: a hash of
+ * the delivery (account, clock, envelope, message), so that the replay of
+ * a delivery after a crash (store/dblog.h) queues the same reply, and a
+ * reply the relay had already sent before the crash carries the same
+ * Message-ID again.
+ */
+static void
+vacation_unique(const struct vacation_mail *m, uint8_t r[32])
+{
+	crypto_generichash_state h;
+	uint8_t n[16];
+
+	wire_be64_put(n, m->account_id);
+	wire_be64_put(n + 8, m->now);
+	crypto_generichash_init(&h, (const uint8_t *)"bulwark vacation", 16,
+	    32);
+	crypto_generichash_update(&h, n, sizeof(n));
+	crypto_generichash_update(&h, (const uint8_t *)m->envelope_from,
+	    strlen(m->envelope_from) + 1);
+	crypto_generichash_update(&h, (const uint8_t *)m->recipient,
+	    strlen(m->recipient) + 1);
+	crypto_generichash_update(&h, m->data, m->size);
+	crypto_generichash_final(&h, r, 32);
+}
+
 void
 vacation_message(struct buf *out, const struct vacation *v,
     const struct vacation_mail *m, const char *from_addr)
 {
 	struct buf subj = BUF_INIT, orig = BUF_INIT, mbox = BUF_INIT;
 	const char *dom = strrchr(from_addr, '@');
-	uint8_t r[16];
+	uint8_t r[32];
 	char date[64], id[128], bnd[64];
 	time_t now = (time_t)m->now;
 	struct tm tm;
@@ -293,17 +319,20 @@ vacation_message(struct buf *out, const struct vacation *v,
 		    orig.len > 0 ? (char *)orig.data : "");
 	buf_append(&subj, "", 1);
 	mime_write_text_field(out, "Subject", (char *)subj.data);
-	randombytes_buf(r, sizeof(r));
+	vacation_unique(m, r);
 	id[0] = '<';
-	for (i = 0; i < sizeof(r); i++)
+	for (i = 0; i < 16; i++)
 		snprintf(id + 1 + 2 * i, 3, "%02x", r[i]);
-	snprintf(id + 1 + 2 * sizeof(r), sizeof(id) - 1 - 2 * sizeof(r),
+	snprintf(id + 1 + 2 * 16, sizeof(id) - 1 - 2 * 16,
 	    "@%.60s>", dom != NULL ? dom + 1 : "localhost");
 	mime_write_raw_field(out, "Message-ID", id);
 	mime_write_raw_field(out, "Auto-Submitted", "auto-replied");
 	mime_write_raw_field(out, "MIME-Version", "1.0");
 	if (v->text != NULL && v->html != NULL) {
-		mime_write_boundary(bnd, sizeof(bnd));
+		/* As mime_write_boundary's, of the hash's other half. */
+		snprintf(bnd, sizeof(bnd), "=_");
+		for (i = 16; i < sizeof(r); i++)
+			snprintf(bnd + 2 + 2 * (i - 16), 3, "%02x", r[i]);
 		buf_printf(out, "Content-Type: multipart/alternative; "
 		    "boundary=\"%s\"\r\n\r\n--%s\r\n", bnd, bnd);
 		vacation_body(out, "text/plain", v->text);

@@ -29,6 +29,7 @@
 #include "store/rcpt.h"
 #include "store/record.h"
 #include "store/schema.h"
+#include "store/vacation.h"
 #include "store/strvec.h"
 #include "store/txn.h"
 
@@ -1329,6 +1330,7 @@ replay_message(int i)
 	int k;
 
 	buf_printf(&b, "From: Sender %d <s%d@example.net>\r\n"
+	    "To: <replay@example.org>\r\n"
 	    "Subject: %sround %d\r\nMessage-ID: <replay-%d@example.net>\r\n",
 	    i, i, i % 3 != 0 ? "Re: " : "", i / 3, i);
 	if (i % 3 != 0)
@@ -1358,9 +1360,14 @@ deliver_logged(struct store_db *db, uint64_t acct, int i)
 	MDB_txn *txn, *child;
 	size_t at, len;
 
+	char sender[64];
+
 	record_of(text, &rec);
 	j = job_of(acct, 1, text, strlen(text), &rec);
 	j->db = db;	/* as storaged's: a big one's file written here */
+	/* From the MTA: a vacation reply, when one is set, goes back. */
+	snprintf(sender, sizeof(sender), "s%d@example.net", i);
+	deliver_job_envelope(j, sender, "replay@example.org");
 	CHECK_INT(deliver_prepare(j, &err), IPC_S_OK);
 	CHECK_INT(db_begin(db, true, &txn, &err), IPC_S_OK);
 	CHECK(mdb_txn_begin(db->env, txn, 0, &child) == 0);
@@ -1442,6 +1449,8 @@ reopen_check(const char *dir, bool unclean, uint64_t replayed,
 TEST(test_deliver_replay)
 {
 	struct store_error err;
+	struct vacation_op *vop;
+	enum ipc_status st;
 	struct store_db db;
 	uint8_t digest[32];
 	char dir[256];
@@ -1451,6 +1460,15 @@ TEST(test_deliver_replay)
 	snprintf(dir, sizeof(dir), "%s", fresh_dir());
 	CHECK_INT(db_open(&db, dir, MAP_SIZE, &err), 0);
 	acct = add_account(&db, "replay@example.org");
+	/*
+	 * Every delivery queues a vacation reply: its replay must queue the
+	 * same bytes (the digest covers the relay queue and the blobs).
+	 */
+	vop = vacation_op_new(acct, true, 0, 0, NULL, "Away.", NULL, &st,
+	    &err);
+	CHECK(vop != NULL);
+	CHECK_INT(mail_txn_run(&db, vacation_set_op, vop, &err), IPC_S_OK);
+	vacation_op_free(&vop);
 	CHECK(deliver_logged(&db, acct, 0) < 4096);
 	db_close(&db);
 	/*
