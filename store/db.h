@@ -186,8 +186,8 @@ enum ipc_status db_begin(struct store_db *db, bool write, MDB_txn **txn_r,
 	    struct store_error *err);
 /*
  * Commits *txn (durably, for a write transaction: synced by LMDB in its
- * commit, dblog.h) and NULLs it; on failure the transaction is gone too.  Returns
- * IPC_S_OK or an error with err set.
+ * commit, dblog.h) and NULLs it; on failure the transaction is gone too.
+ * Returns IPC_S_OK or an error with err set.
  */
 enum ipc_status db_commit(MDB_txn **txn, struct store_error *err);
 /*

@@ -56,24 +56,39 @@ sys_open(const char *path, int flags)
 	    0600);
 }
 
-/* The path of fd if it is a watched file (not one of ours), else NULL. */
-static const char *
-watched_path(int fd, char *buf, size_t size)
+/* The path fd was opened by, into buf; -1 if it cannot be read. */
+static int
+fd_path(int fd, char *buf, size_t size)
 {
 	char link[64];
 	ssize_t n;
 
-	if (watched_len == 0)
-		return NULL;
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	n = (ssize_t)syscall(SYS_readlinkat, AT_FDCWD, link, buf, size - 1);
 	if (n <= 0)
-		return NULL;
+		return -1;
 	buf[n] = '\0';
-	if ((size_t)n <= watched_len || strncmp(buf, watched, watched_len) != 0 ||
-	    strstr(buf, ".crashsim-") != NULL)
+	return 0;
+}
+
+/* path if it names a watched file (not one of ours), else NULL. */
+static const char *
+watched_name(const char *path)
+{
+	if (watched_len == 0 || strlen(path) <= watched_len ||
+	    strncmp(path, watched, watched_len) != 0 ||
+	    strstr(path, ".crashsim-") != NULL)
 		return NULL;
-	return buf;
+	return path;
+}
+
+/* The path of fd if it is a watched file, else NULL. */
+static const char *
+watched_path(int fd, char *buf, size_t size)
+{
+	if (watched_len == 0 || fd_path(fd, buf, size) == -1)
+		return NULL;
+	return watched_name(buf);
 }
 
 static int
@@ -160,7 +175,8 @@ settle(const char *path, int image, uint32_t *seed)
 				goto done;
 			if (seed != NULL && rand_r(seed) % 2 != 0)
 				continue;
-			if (sys_pwrite(image, piece, n, (off_t)at) != (ssize_t)n)
+			if (sys_pwrite(image, piece, n, (off_t)at) !=
+			    (ssize_t)n)
 				abort();
 			kept++;
 		}
@@ -194,29 +210,17 @@ sync_path(const char *path)
 static const char *
 watched_at(int dirfd, const char *name, char *buf, size_t size)
 {
-	char link[64], dir[PATH_MAX];
-	ssize_t n;
+	char dir[PATH_MAX];
 
 	if (watched_len == 0)
 		return NULL;
-	if (name[0] == '/' || dirfd == AT_FDCWD) {
-		if (name[0] != '/')
-			return NULL;	/* not used here */
+	if (name[0] == '/')
 		snprintf(buf, size, "%s", name);
-	} else {
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
-		n = (ssize_t)syscall(SYS_readlinkat, AT_FDCWD, link, dir,
-		    sizeof(dir) - 1);
-		if (n <= 0)
-			return NULL;
-		dir[n] = '\0';
+	else if (dirfd == AT_FDCWD || fd_path(dirfd, dir, sizeof(dir)) == -1)
+		return NULL;	/* relative to the cwd: not used here */
+	else
 		snprintf(buf, size, "%s/%s", dir, name);
-	}
-	if (strlen(buf) <= watched_len ||
-	    strncmp(buf, watched, watched_len) != 0 ||
-	    strstr(buf, ".crashsim-") != NULL)
-		return NULL;
-	return buf;
+	return watched_name(buf);
 }
 
 /* Moves (to != NULL) or removes the journal and image of from. */

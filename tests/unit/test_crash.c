@@ -271,7 +271,8 @@ run_killed(void (*child)(const char *, int), const char *dir,
 		last = i;
 	close(p[0]);
 	if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
-		harness_fail(__FILE__, __LINE__, "child ended with status %#x", status);
+		harness_fail(__FILE__, __LINE__, "child ended with status %#x",
+		    status);
 	CHECK_INT(last >= after, 1);
 	return last;
 }
@@ -387,7 +388,8 @@ TEST(lmdb_unsynced_loses)
 
 	for (round = 0; round < ROUNDS; round++) {
 		fresh(dir, sizeof(dir), "unsynced", round);
-		last = run_killed(child_unsynced, dir, 10 + (uint32_t)round * 17);
+		last = run_killed(child_unsynced, dir,
+		    10 + (uint32_t)round * 17);
 		kept += crashsim_crash(dir, (uint32_t)round + 51);
 		lost += !store_holds(dir, last);
 	}
