@@ -80,6 +80,14 @@
  *	blob_files	hash32 -> u64 BE size of the file blobs/<hex>, then
  *			the message's header (to its blank line) if it is
  *			at most BLOB_HEAD_MAX bytes
+ *
+ * Schema version 10 added what IMAP FETCH asks most, written once when a
+ * message is stored, beside its record:
+ *
+ *	msgimap		A email -> ENVELOPE and BODYSTRUCTURE as imapd
+ *			sends them (lib/imap_struct.h, the stored items);
+ *			none for a message stored before, or whose items
+ *			are too long
  */
 #ifndef BULWARK_DB_H
 #define BULWARK_DB_H
@@ -133,6 +141,12 @@ struct store_db {
 	MDB_dbi		 vacations;	/* vacation.h */
 	MDB_dbi		 pushsubs;	/* pushsub.h */
 	MDB_dbi		 blob_files;	/* blob.h */
+	/*
+	 * lib/imap_struct.h; 0 (LMDB's own free list, never a named
+	 * database) in a store older than version 10, where it is not
+	 * written: message.c writes it only when it is open.
+	 */
+	MDB_dbi		 msgimap;
 	/* The files of big blobs (blobfile.h); NULL until db_open. */
 	struct blobfile	*files;
 	/* Durability (dblog.h); NULL until db_env_open. */

@@ -261,7 +261,8 @@ mail_msg_fetch(struct ipc_chan *c, const struct ipc_frame *f, const void *msg,
 	    !mail_msg_text_keys(c, f, m, &keys))
 		return;
 	st = mail_msg_fetch_par(&w->sd->db, w->sd->rp, s->account_id,
-	    m->mailbox_id, m->uids.p, n, m->with_record, &keys, m->body_max,
+	    m->mailbox_id, m->uids.p, n, (m->with_record ? MAIL_FETCH_RECORD :
+	    0) | (m->imap_items ? MAIL_FETCH_IMAP : 0), &keys, m->body_max,
 	    &r, &err);
 	mail_msg_text_keys_clear(&keys);
 	if (st != IPC_S_OK)
@@ -280,6 +281,9 @@ mail_msg_fetch(struct ipc_chan *c, const struct ipc_frame *f, const void *msg,
 		rep.records.p = r.records.data;
 		rep.records.len = (uint32_t)r.records.len;
 		rep.record_lens = mail_vec_u64s(&r.record_lens);
+		rep.imap.p = r.imap.data;
+		rep.imap.len = (uint32_t)r.imap.len;
+		rep.imap_lens = mail_vec_u64s(&r.imap_lens);
 		rep.text_hits.p = r.text_hits.data;
 		rep.text_hits.len = (uint32_t)r.text_hits.len;
 		rep.bodies.p = r.bodies.data;

@@ -161,9 +161,11 @@ struct mail_fetch {
 	uint32_t		 done;	/* asked UIDs covered */
 	struct mail_vec		 found;	/* u32 */
 	struct mail_vec		 email_ids, thread_ids, modseqs, flags,
-				 received, saved, sizes, record_lens;
+				 received, saved, sizes, record_lens,
+				 imap_lens;	/* 0: none */
 	struct strvec		 keywords;
 	struct buf		 records;
+	struct buf		 imap;		/* stored items */
 	struct buf		 text_hits;	/* (keys + 7) / 8 per found */
 	struct buf		 bodies;
 	struct mail_vec		 body_lens;	/* or MSG_FETCH_NO_BODY */
@@ -197,7 +199,7 @@ extern const struct mail_fetch_budget mail_fetch_budget_full;
 
 /*
  * MSG_FETCH of the n UIDs at uids (a checked uid vector) of mailbox mbox,
- * with their records if with_record, until the data passes
+ * with what `what` asks of each (MAIL_FETCH_*), until the data passes
  * bud->reply_max (one message at least, unless bud->must_fit; then the
  * first message may have no body either), and, when keys is not NULL,
  * which of the text keys each message matches, until bud->search_max
@@ -206,9 +208,15 @@ extern const struct mail_fetch_budget mail_fetch_budget_full;
  * Returns IPC_S_OK, IPC_S_NOTFOUND (mailbox) or an error; clear r with
  * mail_fetch_clear.
  */
+#define MAIL_FETCH_RECORD	0x01	/* the record */
+/*
+ * The stored ENVELOPE and BODYSTRUCTURE (msgimap); with MAIL_FETCH_RECORD,
+ * the record only of a message that has none.
+ */
+#define MAIL_FETCH_IMAP		0x02
 enum ipc_status mail_msg_fetch_op(struct store_db *db, MDB_txn *txn,
 	    uint64_t account_id, uint32_t mbox, const uint8_t *uids,
-	    uint32_t n, bool with_record, const struct mail_text_keys *keys,
+	    uint32_t n, unsigned int what, const struct mail_text_keys *keys,
 	    uint32_t body_max, const struct mail_fetch_budget *bud,
 	    struct mail_fetch *r, struct store_error *err);
 void	mail_fetch_clear(struct mail_fetch *r);
@@ -224,7 +232,7 @@ struct readpool;
  */
 enum ipc_status mail_msg_fetch_par(struct store_db *db, struct readpool *rp,
 	    uint64_t account_id, uint32_t mbox, const uint8_t *uids,
-	    uint32_t n, bool with_record, const struct mail_text_keys *keys,
+	    uint32_t n, unsigned int what, const struct mail_text_keys *keys,
 	    uint32_t body_max, struct mail_fetch *r, struct store_error *err);
 
 /*

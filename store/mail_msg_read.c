@@ -430,7 +430,7 @@ mail_sync_clear(struct mail_sync *r)
  * step from the one before (db_seq_get).
  */
 struct fetch_seq {
-	struct db_seq		 uids, msgs, recs;
+	struct db_seq		 uids, msgs, recs, imaps;
 	struct buf		 raw;	/* what a search read of a file */
 };
 
@@ -582,7 +582,7 @@ mail_fetch_text(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 static enum ipc_status
 mail_fetch_one(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
     uint64_t acct, uint32_t uid, uint64_t email, uint64_t modseq,
-    bool with_record, const struct mail_text_keys *keys, uint32_t body_max,
+    unsigned int what, const struct mail_text_keys *keys, uint32_t body_max,
     const struct mail_fetch_budget *bud, struct mail_fetch *r,
     size_t *bytes, size_t *searched, struct buf *kw, bool *full,
     struct store_error *err)
@@ -591,8 +591,10 @@ mail_fetch_one(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 	struct blob_view bv = { 0 };
 	enum ipc_status st;
 	const void *rec = NULL;
+	MDB_val imap = { 0, NULL };
 	size_t reclen = 0, need;
-	bool more;
+	bool more, with_record = (what & MAIL_FETCH_RECORD) != 0;
+	int rc;
 
 	/* The first message goes whatever its size, unless bud says not. */
 	more = r->found.n > 0 || bud->must_fit;
@@ -603,11 +605,26 @@ mail_fetch_one(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 	if ((st = message_get_seq(db, txn, &seq->msgs, acct, email, &m,
 	    err)) != IPC_S_OK)
 		return st;
+	if ((what & MAIL_FETCH_IMAP) && db->msgimap != 0) {
+		struct key_mail k;
+		MDB_val kv;
+
+		key_mail_init(&k, acct);
+		key_mail_u64(&k, email);
+		kv = KEY_MAIL_VAL(&k);
+		rc = db_seq_get(txn, db->msgimap, &seq->imaps, &kv, &imap);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return db_mdb_error(err, rc, "stored items read");
+		if (rc == 0)
+			with_record = false;
+		else
+			imap.mv_size = 0;
+	}
 	if (with_record && (st = message_record_seq(db, txn, &seq->recs, acct,
 	    email, &rec, &reclen, err)) != IPC_S_OK)
 		return st;
 	mail_keywords_text(&m, kw);
-	need = 4 + 8 * 9 + 4 + kw->len + reclen +
+	need = 4 + 8 * 10 + 4 + kw->len + reclen + imap.mv_size +
 	    (keys != NULL ? (keys->n + 7) / 8 : 0);
 	if (more && *bytes + need > bud->reply_max) {
 		*full = true;
@@ -640,9 +657,15 @@ mail_fetch_one(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 	mail_vec_u64(&r->received, m.received);
 	mail_vec_u64(&r->saved, m.received);	/* no SAVEDATE kept */
 	mail_vec_u64(&r->sizes, m.size);
-	if (with_record) {
-		buf_append(&r->records, rec, reclen);
+	if (what & MAIL_FETCH_RECORD) {
+		if (reclen > 0)
+			buf_append(&r->records, rec, reclen);
 		mail_vec_u64(&r->record_lens, reclen);
+	}
+	if (what & MAIL_FETCH_IMAP) {
+		if (imap.mv_size > 0)
+			buf_append(&r->imap, imap.mv_data, imap.mv_size);
+		mail_vec_u64(&r->imap_lens, imap.mv_size);
 	}
 	if (body_max > 0) {
 		if (bv.p != NULL)
@@ -660,7 +683,7 @@ const struct mail_fetch_budget mail_fetch_budget_full = {
 
 enum ipc_status
 mail_msg_fetch_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
-    uint32_t mbox, const uint8_t *uids, uint32_t n, bool with_record,
+    uint32_t mbox, const uint8_t *uids, uint32_t n, unsigned int what,
     const struct mail_text_keys *keys, uint32_t body_max,
     const struct mail_fetch_budget *bud, struct mail_fetch *r,
     struct store_error *err)
@@ -678,6 +701,7 @@ mail_msg_fetch_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	memset(&seq, 0, sizeof(seq));
 	/* Copies of what the store holds: freeing them needs no wipe. */
 	r->records.nowipe = r->bodies.nowipe = seq.raw.nowipe = true;
+	r->imap.nowipe = true;
 	if (bud == NULL)
 		bud = &mail_fetch_budget_full;
 	if (keys != NULL && keys->n == 0)
@@ -691,7 +715,7 @@ mail_msg_fetch_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 		    uid, &email, &modseq, err);
 		if (st == IPC_S_OK)
 			st = mail_fetch_one(db, txn, &seq, account_id, uid, email,
-			    modseq, with_record, keys, body_max, bud, r,
+			    modseq, what, keys, body_max, bud, r,
 			    &bytes, &searched, &kw, &full, err);
 		else if (st == IPC_S_NOTFOUND)
 			st = IPC_S_OK;
@@ -705,6 +729,7 @@ mail_msg_fetch_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	db_seq_close(&seq.uids);
 	db_seq_close(&seq.msgs);
 	db_seq_close(&seq.recs);
+	db_seq_close(&seq.imaps);
 	buf_clear(&seq.raw);
 	buf_clear(&kw);
 	return st;
@@ -715,13 +740,14 @@ mail_fetch_clear(struct mail_fetch *r)
 {
 	struct mail_vec *v[] = { &r->found, &r->email_ids, &r->thread_ids,
 	    &r->modseqs, &r->flags, &r->received, &r->saved, &r->sizes,
-	    &r->record_lens, &r->body_lens };
+	    &r->record_lens, &r->body_lens, &r->imap_lens };
 	size_t i;
 
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 		mail_vec_clear(v[i]);
 	strvec_clear(&r->keywords);
 	buf_clear(&r->records);
+	buf_clear(&r->imap);
 	buf_clear(&r->text_hits);
 	buf_clear(&r->bodies);
 }
@@ -743,7 +769,7 @@ struct fetch_par {
 	uint64_t			 acct;
 	uint32_t			 mbox;
 	const uint8_t			*uids;
-	bool				 with_record;
+	unsigned int			 what;
 	const struct mail_text_keys	*keys;
 	uint32_t			 body_max;
 	uint32_t			 cut;	/* atomic: first batch cut */
@@ -802,7 +828,7 @@ fetch_par_run(void *arg, unsigned int i)
 	if ((b->st = db_begin(fp->db, false, &txn, &b->err)) == IPC_S_OK) {
 		b->txnid = mdb_txn_id(txn);
 		b->st = mail_msg_fetch_op(fp->db, txn, fp->acct, fp->mbox,
-		    fp->uids + (size_t)b->first * 4, b->n, fp->with_record,
+		    fp->uids + (size_t)b->first * 4, b->n, fp->what,
 		    fp->keys, fp->body_max, &bud, &b->r, &b->err);
 		db_abort(&txn);
 	}
@@ -835,10 +861,12 @@ fetch_join(struct mail_fetch *a, const struct mail_fetch *b)
 	vec_join(&a->saved, &b->saved);
 	vec_join(&a->sizes, &b->sizes);
 	vec_join(&a->record_lens, &b->record_lens);
+	vec_join(&a->imap_lens, &b->imap_lens);
 	vec_join(&a->body_lens, &b->body_lens);
 	for (i = 0; i < b->keywords.n; i++)
 		strvec_add(&a->keywords, b->keywords.v[i]);
 	buf_append(&a->records, b->records.data, b->records.len);
+	buf_append(&a->imap, b->imap.data, b->imap.len);
 	buf_append(&a->text_hits, b->text_hits.data, b->text_hits.len);
 	buf_append(&a->bodies, b->bodies.data, b->bodies.len);
 	a->done += b->done;
@@ -862,11 +890,11 @@ fetch_par_same(const struct fetch_par *fp, uint32_t nb)
 enum ipc_status
 mail_msg_fetch_par(struct store_db *db, struct readpool *rp,
     uint64_t account_id, uint32_t mbox, const uint8_t *uids, uint32_t n,
-    bool with_record, const struct mail_text_keys *keys, uint32_t body_max,
+    unsigned int what, const struct mail_text_keys *keys, uint32_t body_max,
     struct mail_fetch *r, struct store_error *err)
 {
 	struct fetch_par fp = { .db = db, .acct = account_id, .mbox = mbox,
-	    .uids = uids, .with_record = with_record, .keys = keys,
+	    .uids = uids, .what = what, .keys = keys,
 	    .body_max = body_max };
 	struct fetch_batch *b0;
 	enum ipc_status st;

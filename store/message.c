@@ -8,6 +8,7 @@
 #include "blob.h"
 #include "changelog.h"
 #include "compat.h"
+#include "imap_struct.h"
 #include "key.h"
 #include "mailbox.h"
 #include "quota.h"
@@ -104,6 +105,33 @@ message_put_rec(struct message_op *op, uint64_t email,
 	key_mail_u64(&k, email);
 	record_message_enc(&b, m);
 	st = message_put(op, op->db->messages, &k, b.data, b.len, flags);
+	buf_clear(&b);
+	return st;
+}
+
+/*
+ * Stores the FETCH items of the message's record under key k in msgimap
+ * (lib/imap_struct.h).  A record that does not open (its caller checked
+ * it) or items too long are not stored: imapd then serves the message
+ * from the record, as it does one stored before schema version 10.
+ */
+static enum ipc_status
+message_put_imap(struct message_op *op, const struct key_mail *k,
+    const struct message_new *in)
+{
+	struct msgrec r;
+	struct buf b = BUF_INIT;
+	enum ipc_status st = IPC_S_OK;
+	const char *why;
+
+	if (op->db->msgimap == 0)
+		return IPC_S_OK;
+	if (msgrec_open_stored(in->record, in->record_len, in->size, &r,
+	    &why) == -1)
+		return IPC_S_OK;
+	if (imap_struct_store(&b, &r))
+		st = message_put(op, op->db->msgimap, k, b.data, b.len, 0);
+	msgrec_close(&r);
 	buf_clear(&b);
 	return st;
 }
@@ -398,7 +426,8 @@ message_index(struct message_op *op, const struct message_new *in,
 	key_mail_init(&k, op->acct);
 	key_mail_u64(&k, email);
 	if ((st = message_put(op, op->db->msgrecs, &k, in->record,
-	    in->record_len, MDB_NOOVERWRITE)) != IPC_S_OK)
+	    in->record_len, MDB_NOOVERWRITE)) != IPC_S_OK ||
+	    (st = message_put_imap(op, &k, in)) != IPC_S_OK)
 		return st;
 	if (m->message_id[0] == '\0')
 		return IPC_S_OK;
@@ -628,7 +657,9 @@ message_unindex(struct message_op *op, uint64_t email,
 	}
 	key_mail_init(&k, op->acct);
 	key_mail_u64(&k, email);
-	if ((st = message_del(op, op->db->msgrecs, &k, NULL, 0)) != IPC_S_OK)
+	if ((st = message_del(op, op->db->msgrecs, &k, NULL, 0)) != IPC_S_OK ||
+	    (op->db->msgimap != 0 && (st = message_del(op, op->db->msgimap,
+	    &k, NULL, 0)) != IPC_S_OK))
 		return st;
 	return message_del(op, op->db->messages, &k, NULL, 0);
 }
@@ -764,7 +795,7 @@ message_account_purge(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	    db->msgrecs, db->mbox_uids, db->mbox_dates, db->mbox_threads,
 	    db->threads, db->msgids, db->changes, db->vanished, db->dups,
 	    db->metadata, db->uploads, db->identities, db->submissions,
-	    db->vacations, db->pushsubs };
+	    db->vacations, db->pushsubs, db->msgimap };
 	struct key_mail pre;
 	enum ipc_status st;
 	size_t i;
@@ -786,8 +817,9 @@ message_account_purge(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	if (ctx.st != IPC_S_OK && ctx.st != IPC_S_NOTFOUND)
 		return ctx.st;
 	for (i = 0; i < sizeof(dbis) / sizeof(dbis[0]); i++)
-		if ((st = message_del_prefix(txn, dbis[i], dbis[i] ==
-		    db->msgids ? MDB_NODUPDATA : 0, &pre, err)) != IPC_S_OK)
+		if (dbis[i] != 0 && (st = message_del_prefix(txn, dbis[i],
+		    dbis[i] == db->msgids ? MDB_NODUPDATA : 0, &pre, err)) !=
+		    IPC_S_OK)
 			return st;
 	return IPC_S_OK;
 }

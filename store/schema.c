@@ -96,6 +96,11 @@ static const struct schema_dbi schema_dbis_v9[] = {
 	SCHEMA_DBI(blob_files, 0),
 };
 
+/* ... and those version 10 added: FETCH items kept beside the record. */
+static const struct schema_dbi schema_dbis_v10[] = {
+	SCHEMA_DBI(msgimap, 0),
+};
+
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 static MDB_dbi *
@@ -410,6 +415,19 @@ schema_step_blob_files(struct store_db *db, MDB_txn *txn,
 	    MDB_CREATE, err);
 }
 
+/*
+ * Version 9 -> 10: the stored ENVELOPE and BODYSTRUCTURE of each new
+ * message (lib/imap_struct.h).  Messages stored before have none; they are
+ * served from their records, as before.
+ */
+static int
+schema_step_msgimap(struct store_db *db, MDB_txn *txn,
+    struct store_error *err)
+{
+	return schema_dbi_open(db, txn, schema_dbis_v10,
+	    NELEM(schema_dbis_v10), MDB_CREATE, err);
+}
+
 static const struct schema_step schema_steps[] = {
 	{ 0, "initial layout", schema_step_initial },
 	{ 1, "mail store", schema_step_mail },
@@ -420,6 +438,7 @@ static const struct schema_step schema_steps[] = {
 	{ 6, "vacation responses", schema_step_vacation },
 	{ 7, "push subscriptions", schema_step_pushsub },
 	{ 8, "blob files", schema_step_blob_files },
+	{ 9, "stored IMAP items", schema_step_msgimap },
 };
 
 /* Opens the meta database, creating it in a new environment. */
@@ -549,7 +568,9 @@ schema_open_dbis(struct store_db *db, struct store_error *err)
 	    NELEM(schema_dbis_v7), 0, err) == -1 ||
 	    schema_dbi_open(db, txn, schema_dbis_v8, NELEM(schema_dbis_v8), 0,
 	    err) == -1 || schema_dbi_open(db, txn, schema_dbis_v9,
-	    NELEM(schema_dbis_v9), 0, err) == -1) {
+	    NELEM(schema_dbis_v9), 0, err) == -1 ||
+	    schema_dbi_open(db, txn, schema_dbis_v10,
+	    NELEM(schema_dbis_v10), 0, err) == -1) {
 		db_abort(&txn);
 		return -1;
 	}

@@ -19,7 +19,7 @@
 #include "db.h"
 
 /* The version this binary writes. */
-#define SCHEMA_VERSION		9
+#define SCHEMA_VERSION		10
 #define SCHEMA_TOKEN_KEY_LEN	32
 
 /* Keys of the meta database (db.h). */

@@ -8,7 +8,7 @@
  * same client name again; the pattern is matched against it.  Nothing may
  * read out of bounds, leak or crash.
  */
-/* fuzz-deps: workers/imapd/imap_mbox.c workers/imapd/imap_mutf7.c workers/imapd/imap_parse.c workers/imapd/imap_resp.c */
+/* fuzz-deps: workers/imapd/imap_mbox.c workers/imapd/imap_mutf7.c workers/imapd/imap_parse.c */
 #include "buf.h"
 #include "workers/imapd/imap_mbox.h"
 #include "workers/imapd/imap_parse.h"

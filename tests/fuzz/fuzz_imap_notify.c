@@ -18,7 +18,7 @@
  *   to the same request, with no unknown event left;
  * - nothing crashes, leaks or reads past the input.
  */
-/* fuzz-deps: workers/imapd/imap_notify_parse.c workers/imapd/imap_mbox.c workers/imapd/imap_mutf7.c workers/imapd/imap_parse.c workers/imapd/imap_resp.c */
+/* fuzz-deps: workers/imapd/imap_notify_parse.c workers/imapd/imap_mbox.c workers/imapd/imap_mutf7.c workers/imapd/imap_parse.c */
 #include "buf.h"
 #include "workers/imapd/imap_mbox.h"
 #include "workers/imapd/imap_notify_parse.h"

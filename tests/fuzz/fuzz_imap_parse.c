@@ -10,10 +10,10 @@
  * come back unchanged through the response writer and the parser again.
  * Nothing may read out of bounds, leak or crash.
  */
-/* fuzz-deps: workers/imapd/imap_parse.c workers/imapd/imap_resp.c */
+/* fuzz-deps: workers/imapd/imap_parse.c */
 #include "buf.h"
 #include "workers/imapd/imap_parse.h"
-#include "workers/imapd/imap_resp.h"
+#include "imap_resp.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -12,10 +12,10 @@
  * any form (RFC 9051 9: CHAR8 excludes it), so for such strings the writer
  * must still frame a literal that the parser then refuses as holding one.
  */
-/* fuzz-deps: workers/imapd/imap_parse.c workers/imapd/imap_resp.c */
+/* fuzz-deps: workers/imapd/imap_parse.c */
 #include "buf.h"
 #include "workers/imapd/imap_parse.h"
-#include "workers/imapd/imap_resp.h"
+#include "imap_resp.h"
 
 #include <stdlib.h>
 #include <string.h>

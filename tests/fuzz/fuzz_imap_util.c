@@ -15,7 +15,7 @@
  *   writes the same again.
  * Nothing may crash, leak or read out of bounds.
  */
-/* fuzz-deps: workers/imapd/imap_parse.c workers/imapd/imap_resp.c workers/imapd/imap_mutf7.c workers/imapd/imap_seqset.c workers/imapd/imap_date.c workers/imapd/imap_search.c */
+/* fuzz-deps: workers/imapd/imap_parse.c workers/imapd/imap_mutf7.c workers/imapd/imap_seqset.c workers/imapd/imap_date.c workers/imapd/imap_search.c */
 #include "buf.h"
 #include "workers/imapd/imap_date.h"
 #include "workers/imapd/imap_mutf7.h"

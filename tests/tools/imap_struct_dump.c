@@ -12,11 +12,10 @@
  *
  * usage: imap_struct_dump [-b] file|-
  */
-/* tool-deps: workers/imapd/imap_struct.c workers/imapd/imap_resp.c workers/imapd/imap_parse.c */
 #include "buf.h"
 #include "mime.h"
 #include "msgrec.h"
-#include "workers/imapd/imap_struct.h"
+#include "imap_struct.h"
 
 #include <stdio.h>
 #include <stdlib.h>

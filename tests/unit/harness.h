@@ -9,7 +9,10 @@
 #ifndef BULWARK_HARNESS_H
 #define BULWARK_HARNESS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 struct harness_test {
@@ -29,6 +32,23 @@ int	harness_main(int argc, char **argv, const struct harness_test *tests,
 int	harness_failed_count(void);
 /* A fresh temporary directory for this test run, removed at exit. */
 const char *harness_tmpdir(void);
+/*
+ * The shared corpus (../shared/mail-corpus, or $BULWARK_CORPUS): its
+ * directory, or NULL; harness_corpus_missing then fails the test under CI
+ * (CI=true) and says why it is skipped otherwise.
+ */
+const char *harness_corpus_dir(void);
+void	harness_corpus_missing(const char *what);
+/*
+ * Opens the corpus's MANIFEST.tsv (*dir_r its directory); NULL when the
+ * corpus is missing (harness_corpus_missing has said so) or the manifest
+ * does not open (a failure).  harness_corpus_next reads the next message's
+ * file name into line (size bytes); false at the end.
+ */
+FILE	*harness_corpus_manifest(const char **dir_r);
+bool	harness_corpus_next(FILE *fp, char *line, size_t size);
+/* A whole file, malloc'd (*len its size), or NULL. */
+char	*harness_slurp(const char *path, size_t *len);
 
 #define CHECK(cond) do {						\
 	if (!(cond))							\

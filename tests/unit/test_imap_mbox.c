@@ -7,7 +7,7 @@
  * MBOX_LIST reply (INBOX for the inbox whatever its stored name, children
  * below it, sorting, lookups, stored names).  Expected values by hand.
  */
-/* unit-deps: workers/imapd/imap_mbox.c workers/imapd/imap_mutf7.c workers/imapd/imap_parse.c workers/imapd/imap_resp.c */
+/* unit-deps: workers/imapd/imap_mbox.c workers/imapd/imap_mutf7.c workers/imapd/imap_parse.c */
 #include "harness.h"
 #include "buf.h"
 #include "wire.h"

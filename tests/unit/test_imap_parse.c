@@ -6,11 +6,11 @@
  * end of line, malformed input) and the response writer's choice and
  * quoting of atoms, quoted strings and literals.
  */
-/* unit-deps: workers/imapd/imap_parse.c workers/imapd/imap_resp.c */
+/* unit-deps: workers/imapd/imap_parse.c */
 #include "harness.h"
 #include "buf.h"
 #include "workers/imapd/imap_parse.h"
-#include "workers/imapd/imap_resp.h"
+#include "imap_resp.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
  * and size limits, malformed input).  Expected values were worked out by
  * hand (and epoch seconds checked with Python's calendar.timegm).
  */
-/* unit-deps: workers/imapd/imap_parse.c workers/imapd/imap_resp.c workers/imapd/imap_mutf7.c workers/imapd/imap_seqset.c workers/imapd/imap_date.c workers/imapd/imap_search.c */
+/* unit-deps: workers/imapd/imap_parse.c workers/imapd/imap_mutf7.c workers/imapd/imap_seqset.c workers/imapd/imap_date.c workers/imapd/imap_search.c */
 #include "harness.h"
 #include "buf.h"
 #include "workers/imapd/imap_date.h"

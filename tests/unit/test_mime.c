@@ -962,67 +962,6 @@ TEST(record_stored)
  * accepts with offsets inside the message, and the messages listed in
  * tests/mime/expected.tsv (checked by hand) have the fields written there.
  */
-static const char *
-corpus_dir(void)
-{
-	static const char *const tries[] = {
-		"../shared/mail-corpus", "../../shared/mail-corpus",
-	};
-	static char path[1024];
-	const char *env = getenv("BULWARK_CORPUS");
-	size_t i;
-	FILE *fp;
-
-	for (i = 0; i < 3; i++) {
-		const char *d = i == 0 ? env : tries[i - 1];
-
-		if (d == NULL)
-			continue;
-		snprintf(path, sizeof(path), "%s/SOURCES.md", d);
-		if ((fp = fopen(path, "r")) != NULL) {
-			fclose(fp);
-			snprintf(path, sizeof(path), "%s", d);
-			return path;
-		}
-	}
-	return NULL;
-}
-
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *fp = fopen(path, "rb");
-	char *p;
-	long n;
-
-	if (fp == NULL)
-		return NULL;
-	fseek(fp, 0, SEEK_END);
-	n = ftell(fp);
-	rewind(fp);
-	p = malloc(n > 0 ? (size_t)n : 1);
-	if (n > 0 && fread(p, 1, (size_t)n, fp) != (size_t)n) {
-		free(p);
-		p = NULL;
-	}
-	fclose(fp);
-	*len = (size_t)n;
-	return p;
-}
-
-static bool
-corpus_missing(const char *what)
-{
-	const char *ci = getenv("CI");
-
-	if (ci != NULL && strcmp(ci, "true") == 0) {
-		harness_fail(__FILE__, __LINE__, "%s missing under CI", what);
-		return true;
-	}
-	printf("skip: %s not found (set BULWARK_CORPUS)\n", what);
-	return true;
-}
-
 /* Checks one expectation line: file, subject, from, message-id, parts... */
 static void
 check_expected(const char *dir, char *line)
@@ -1040,7 +979,7 @@ check_expected(const char *dir, char *line)
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/%s", dir, f[0]);
-	if ((data = slurp(path, &len)) == NULL) {
+	if ((data = harness_slurp(path, &len)) == NULL) {
 		harness_fail(__FILE__, __LINE__, "cannot read %s", path);
 		return;
 	}
@@ -1109,13 +1048,13 @@ TEST(source_route)
 
 TEST(corpus_expected)
 {
-	const char *dir = corpus_dir();
+	const char *dir = harness_corpus_dir();
 	char line[2048];
 	FILE *fp;
 	int n = 0;
 
 	if (dir == NULL) {
-		corpus_missing("../shared/mail-corpus");
+		harness_corpus_missing("../shared/mail-corpus");
 		return;
 	}
 	if ((fp = fopen("tests/mime/expected.tsv", "r")) == NULL) {
@@ -1216,7 +1155,7 @@ check_search_prefix(const struct msgrec *r, const char *raw, size_t len,
 
 TEST(corpus_all)
 {
-	const char *dir = corpus_dir();
+	const char *dir;
 	char path[4096], name[2048], line[2048];
 	struct timespec t0, t1;
 	struct msgrec r;
@@ -1224,27 +1163,16 @@ TEST(corpus_all)
 	struct mime_msg *m;
 	double secs = 0;
 	size_t len, total = 0, files = 0, i;
-	char *data, *tab;
+	char *data;
 	const char *err;
 	FILE *fp;
 
-	if (dir == NULL) {
-		corpus_missing("../shared/mail-corpus");
+	if ((fp = harness_corpus_manifest(&dir)) == NULL)
 		return;
-	}
-	snprintf(path, sizeof(path), "%s/MANIFEST.tsv", dir);
-	if ((fp = fopen(path, "r")) == NULL) {
-		harness_fail(__FILE__, __LINE__, "no %s", path);
-		return;
-	}
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		if ((tab = strchr(line, '\t')) == NULL ||
-		    strstr(line, ".eml") == NULL)
-			continue;
-		*tab = '\0';
+	while (harness_corpus_next(fp, line, sizeof(line))) {
 		snprintf(name, sizeof(name), "%s", line);
 		snprintf(path, sizeof(path), "%s/%s", dir, name);
-		if ((data = slurp(path, &len)) == NULL) {
+		if ((data = harness_slurp(path, &len)) == NULL) {
 			harness_fail(__FILE__, __LINE__, "cannot read %s",
 			    path);
 			continue;

@@ -10,6 +10,7 @@
 /* unit-deps: store/db.c store/dbmeta.c store/redolog.c store/dblog.c store/blobfile.c store/schema.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/blob.c store/txn.c store/loopwake.c store/message_ops.c store/mail_msg_read.c store/readpool.c store/mail_msg_write.c store/mail_msg_append.c store/recent.c */
 #include "harness.h"
 #include "compat.h"
+#include "imap_struct.h"
 #include "mime.h"
 #include "msgrec.h"
 #include "msgsearch.h"
@@ -19,6 +20,7 @@
 #include "store/blob.h"
 #include "store/db.h"
 #include "store/domain.h"
+#include "store/key.h"
 #include "store/mail_msg.h"
 #include "store/mailbox.h"
 #include "store/message.h"
@@ -292,7 +294,7 @@ copy(struct store_db *db, uint64_t acct, uint32_t from, uint32_t to,
 
 static enum ipc_status
 fetch(struct store_db *db, uint64_t acct, uint32_t mbox,
-    const struct buf *uids, bool with_record, struct mail_fetch *r)
+    const struct buf *uids, unsigned int what, struct mail_fetch *r)
 {
 	struct store_error err;
 	enum ipc_status st;
@@ -302,7 +304,7 @@ fetch(struct store_db *db, uint64_t acct, uint32_t mbox,
 	if ((st = db_begin(db, false, &txn, &err)) != IPC_S_OK)
 		return st;
 	st = mail_msg_fetch_op(db, txn, acct, mbox, uids->data,
-	    (uint32_t)(uids->len / 4), with_record, NULL, 0, NULL, r, &err);
+	    (uint32_t)(uids->len / 4), what, NULL, 0, NULL, r, &err);
 	db_abort(&txn);
 	return st;
 }
@@ -521,6 +523,123 @@ TEST(test_fetch)
 	mail_fetch_clear(&r);
 	buf_clear(&uids);
 	buf_clear(&rec);
+	db_close(&db);
+}
+
+/* Whether email has stored items in msgimap. */
+static bool
+has_items(struct store_db *db, uint64_t acct, uint64_t email)
+{
+	struct store_error err;
+	struct key_mail k;
+	MDB_txn *txn;
+	MDB_val kv, d;
+	int rc;
+
+	if (db_begin(db, false, &txn, &err) != IPC_S_OK)
+		return false;
+	key_mail_init(&k, acct);
+	key_mail_u64(&k, email);
+	kv = KEY_MAIL_VAL(&k);
+	rc = mdb_get(txn, db->msgimap, &kv, &d);
+	db_abort(&txn);
+	return rc == 0;
+}
+
+/*
+ * ENVELOPE and BODYSTRUCTURE stored with each message (imap_struct.h):
+ * MSG_FETCH's imap_items sends them instead of the record, and the
+ * record of a message without them (as one stored before schema version
+ * 10 is); they go with the message.
+ */
+TEST(test_fetch_stored_items)
+{
+	struct buf uids = BUF_INIT, b = BUF_INIT;
+	struct imap_struct_stored it;
+	struct store_error err;
+	struct store_db db;
+	struct mail_fetch r, rr;
+	struct key_mail k;
+	struct msgrec rec;
+	const char *why;
+	MDB_txn *txn;
+	MDB_val kv;
+	uint64_t acct, off, len;
+	size_t i;
+
+	if (open_fresh(&db, &acct) == -1)
+		return;
+	append3(&db, acct);
+	uidv(&uids, 3, 1, 2, 3);
+	CHECK_INT(fetch(&db, acct, INBOX, &uids, MAIL_FETCH_RECORD, &rr),
+	    IPC_S_OK);
+	CHECK_INT(fetch(&db, acct, INBOX, &uids, MAIL_FETCH_RECORD |
+	    MAIL_FETCH_IMAP, &r), IPC_S_OK);
+	CHECK_INT(r.imap_lens.n, 3);
+	CHECK_INT(r.record_lens.n, 3);
+	CHECK_INT(r.records.len, 0);
+	/* Each is what the record renders. */
+	for (i = 0, off = 0; i < 3 && r.imap_lens.n == 3; i++) {
+		len = mail_vec_u64_get(&r.imap_lens, i);
+		CHECK(len > 0 && off + len <= r.imap.len);
+		CHECK_INT(mail_vec_u64_get(&r.record_lens, i), 0);
+		if (len == 0 || off + len > r.imap.len ||
+		    imap_struct_stored_read(r.imap.data + off, (size_t)len,
+		    &it) != 0) {
+			harness_fail(__FILE__, __LINE__, "items %zu", i);
+			break;
+		}
+		off += len;
+		CHECK_INT(msgrec_open(rr.records.data + (i == 0 ? 0 :
+		    mail_vec_u64_get(&rr.record_lens, 0) + (i == 2 ?
+		    mail_vec_u64_get(&rr.record_lens, 1) : 0)),
+		    (size_t)mail_vec_u64_get(&rr.record_lens, i),
+		    strlen(msgs[i]), &rec, &why), 0);
+		buf_reset(&b);
+		imap_struct_envelope(&b, &rec, 0);
+		CHECK(b.len == it.envelope_len &&
+		    memcmp(b.data, it.envelope, b.len) == 0);
+		buf_reset(&b);
+		imap_struct_bodystructure(&b, &rec, 0, true);
+		CHECK(b.len == it.body_len &&
+		    memcmp(b.data, it.body, b.len) == 0);
+		msgrec_close(&rec);
+	}
+	CHECK_INT(r.imap.len, off);
+	mail_fetch_clear(&r);
+	/* Email 2 as a message stored before: its record comes instead. */
+	CHECK_INT(db_begin(&db, true, &txn, &err), IPC_S_OK);
+	key_mail_init(&k, acct);
+	key_mail_u64(&k, 2);
+	kv = KEY_MAIL_VAL(&k);
+	CHECK_INT(mdb_del(txn, db.msgimap, &kv, NULL), 0);
+	CHECK_INT(db_commit(&txn, &err), IPC_S_OK);
+	CHECK_INT(fetch(&db, acct, INBOX, &uids, MAIL_FETCH_RECORD |
+	    MAIL_FETCH_IMAP, &r), IPC_S_OK);
+	CHECK(mail_vec_u64_get(&r.imap_lens, 0) > 0);
+	CHECK_INT(mail_vec_u64_get(&r.imap_lens, 1), 0);
+	CHECK(mail_vec_u64_get(&r.imap_lens, 2) > 0);
+	CHECK_INT(mail_vec_u64_get(&r.record_lens, 0), 0);
+	CHECK_INT(mail_vec_u64_get(&r.record_lens, 1),
+	    mail_vec_u64_get(&rr.record_lens, 1));
+	CHECK_INT(r.records.len, mail_vec_u64_get(&rr.record_lens, 1));
+	mail_fetch_clear(&r);
+	/* Without the record: items only, and none for email 2. */
+	CHECK_INT(fetch(&db, acct, INBOX, &uids, MAIL_FETCH_IMAP, &r),
+	    IPC_S_OK);
+	CHECK_INT(r.record_lens.n, 0);
+	CHECK_INT(mail_vec_u64_get(&r.imap_lens, 1), 0);
+	mail_fetch_clear(&r);
+	mail_fetch_clear(&rr);
+	/* A destroyed message's items go with it. */
+	CHECK(has_items(&db, acct, 1));
+	CHECK_INT(db_begin(&db, true, &txn, &err), IPC_S_OK);
+	CHECK_INT(message_destroy(&db, txn, acct, 1, &err), IPC_S_OK);
+	CHECK_INT(db_commit(&txn, &err), IPC_S_OK);
+	CHECK(!has_items(&db, acct, 1));
+	CHECK(has_items(&db, acct, 3));
+	buf_clear(&uids);
+	buf_clear(&b);
 	db_close(&db);
 }
 
@@ -1313,6 +1432,7 @@ static const struct harness_test tests[] = {
 	TEST_ENTRY(test_helpers),
 	TEST_ENTRY(test_select_and_uids),
 	TEST_ENTRY(test_fetch),
+	TEST_ENTRY(test_fetch_stored_items),
 	TEST_ENTRY(test_fetch_text_and_bodies),
 	TEST_ENTRY(test_fetch_parallel),
 	TEST_ENTRY(test_body_slices),

@@ -108,10 +108,15 @@ struct fetch_ctx {
 	 * which they point into; kept from chunk to chunk (with next's), so
 	 * that no chunk faults in fresh memory for them.
 	 */
-	struct buf		 recs, bodies;
-	/* The message being answered: its record, its section. */
+	struct buf		 recs, bodies, sitems;
+	/*
+	 * The message being answered: its record or its stored items, its
+	 * section.
+	 */
 	struct msgrec		 rec;
 	bool			 rec_open;
+	struct imap_struct_stored st;
+	bool			 st_ok;
 	size_t			 si;		/* section */
 	uint64_t		 off, end;	/* bytes to read */
 	bool			 buffered;	/* into tmp, not straight out */
@@ -124,7 +129,7 @@ struct fetch_ctx {
 	bool			 ahead_wait;	/* this chunk is done: go on */
 	struct imap_msg	*next;
 	uint32_t		 nnext;
-	struct buf		 next_recs, next_bodies;
+	struct buf		 next_recs, next_bodies, next_sitems;
 	/* The first slice of the message, read before its response. */
 	struct buf		 pre;
 	uint64_t		 pre_off;	/* where pre starts */
@@ -172,6 +177,8 @@ fetch_ctx_free(void *arg)
 	buf_clear(&x->next_recs);
 	buf_clear(&x->bodies);
 	buf_clear(&x->next_bodies);
+	buf_clear(&x->sitems);
+	buf_clear(&x->next_sitems);
 	free(x->uids);
 	imap_seqset_clear(&x->set);
 	if (x->rec_open)
@@ -1065,6 +1072,7 @@ fetch_next_sect(struct fetch_ctx *x)
 		x->buffered = false;
 	}
 	buf_append(s->out, ")\r\n", 3);
+	x->st_ok = false;
 	if (x->rec_open) {
 		msgrec_close(&x->rec);
 		x->rec_open = false;
@@ -1151,7 +1159,18 @@ fetch_write_simple(struct fetch_ctx *x, struct imap_msg *m)
 		buf_append(out, "SAVEDATE ", 9);
 		(void)imap_date_write_datetime(out, (int64_t)m->saved, 0);
 	}
-	if (x->rec_open) {
+	if (x->st_ok) {
+		if (x->items & FI_ENVELOPE) {
+			FETCH_SEP();
+			buf_append(out, "ENVELOPE ", 9);
+			buf_append(out, x->st.envelope, x->st.envelope_len);
+		}
+		if (x->items & FI_BODYSTRUCT) {
+			FETCH_SEP();
+			buf_append(out, "BODYSTRUCTURE ", 14);
+			buf_append(out, x->st.body, x->st.body_len);
+		}
+	} else if (x->rec_open) {
 		if (x->items & FI_ENVELOPE) {
 			FETCH_SEP();
 			buf_append(out, "ENVELOPE ", 9);
@@ -1250,6 +1269,7 @@ fetch_pre_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 		 * tagged OK says so (RFC 9051 7.1, EXPUNGEISSUED).
 		 */
 		x->ok_code = "EXPUNGEISSUED";
+		x->st_ok = false;
 		if (x->rec_open) {
 			msgrec_close(&x->rec);
 			x->rec_open = false;
@@ -1450,7 +1470,18 @@ fetch_next_msg(struct fetch_ctx *x)
 			x->cur++;
 			continue;
 		}
-		if (m->rec != NULL && !x->rec_open) {
+		if (m->items != NULL && !x->st_ok) {
+			if (imap_struct_stored_read(m->items, m->itemslen,
+			    &x->st) == -1) {
+				imap_session_log(s, "bad stored items uid=%u",
+				    m->uid);
+				x->fail_code = "SERVERBUG";
+				x->fail_text = "A message's record is damaged";
+				x->cur++;
+				continue;
+			}
+			x->st_ok = true;
+		} else if (m->rec != NULL && !x->rec_open) {
 			if (msgrec_open_stored(m->rec, m->reclen, m->size,
 			    &x->rec, &why) == -1) {
 				imap_session_log(s, "bad record uid=%u: %s",
@@ -1568,12 +1599,12 @@ fetch_set_seen(struct fetch_ctx *x)
 static bool
 fetch_take(struct fetch_ctx *x, enum ipc_status st, const char *text,
     const struct ipc_MSG_FETCH_rep *r, struct imap_msg **msgs,
-    uint32_t *nmsgs, struct buf *recs, struct buf *bodies)
+    uint32_t *nmsgs, struct buf *recs, struct buf *bodies, struct buf *items)
 {
 	struct imap_session *s = x->s;
 	struct imap_msg *v;
 	struct wire_iter kit;
-	uint64_t roff = 0, boff = 0;
+	uint64_t roff = 0, boff = 0, ioff = 0;
 	uint32_t i, n, k = 0;
 	int ok;
 
@@ -1601,12 +1632,15 @@ fetch_take(struct fetch_ctx *x, enum ipc_status st, const char *text,
 	buf_append(recs, r->records.p, r->records.len);
 	buf_reset(bodies);
 	buf_append(bodies, r->bodies.p, r->bodies.len);
+	buf_reset(items);
+	buf_append(items, r->imap.p, r->imap.len);
 	wire_strlist_iter(&r->keywords, &kit);
 	for (i = 0; i < n; i++) {
 		ok = imap_msg_take(&v[k], s->view, r, i,
 		    wire_strlist_next(&kit), &roff, recs->data);
-		if (ok >= 0 && imap_msg_take_body(ok == 1 ? &v[k] : NULL, r, i,
-		    &boff, bodies->data) == -1) {
+		if (ok >= 0 && (imap_msg_take_body(ok == 1 ? &v[k] : NULL, r, i,
+		    &boff, bodies->data) == -1 || imap_msg_take_items(ok == 1 ?
+		    &v[k] : NULL, r, i, &ioff, items->data) == -1)) {
 			if (ok == 1)
 				imap_msg_clear(&v[k]);
 			ok = -1;
@@ -1650,7 +1684,7 @@ fetch_meta_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	(void)c;
 	s->req_id = 0;
 	if (!fetch_take(x, st, text, rep, &x->msgs, &x->nmsgs,
-	    &x->recs, &x->bodies)) {
+	    &x->recs, &x->bodies, &x->sitems)) {
 		fetch_finish(x);
 		return;
 	}
@@ -1666,7 +1700,7 @@ fetch_ahead_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	(void)c;
 	x->ahead_id = 0;
 	x->ahead_ok = fetch_take(x, st, text, rep, &x->next, &x->nnext,
-	    &x->next_recs, &x->next_bodies);
+	    &x->next_recs, &x->next_bodies, &x->next_sitems);
 	x->ahead_ready = true;
 	if (x->ahead_wait) {
 		x->ahead_wait = false;
@@ -1674,17 +1708,35 @@ fetch_ahead_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	}
 }
 
+/* Whether a section needs the record (to find a part or the header). */
 static bool
-fetch_needs_record(const struct fetch_ctx *x)
+fetch_sects_need_record(const struct fetch_ctx *x)
 {
 	size_t i;
 
-	if (x->items & FI_RECORD)
-		return true;
 	for (i = 0; i < x->nsect; i++)
 		if (x->sect[i].npath > 0 || x->sect[i].text != FT_ALL)
 			return true;
 	return false;
+}
+
+static bool
+fetch_needs_record(const struct fetch_ctx *x)
+{
+	return (x->items & FI_RECORD) || fetch_sects_need_record(x);
+}
+
+/*
+ * Whether the record's only use is ENVELOPE and BODYSTRUCTURE, which
+ * storaged sends as it stored them (imap_struct.h), and the record only
+ * for a message stored without them.
+ */
+static bool
+fetch_stored_items(const struct fetch_ctx *x)
+{
+	return (x->items & (FI_ENVELOPE | FI_BODYSTRUCT)) != 0 &&
+	    (x->items & FI_RECORD & ~(FI_ENVELOPE | FI_BODYSTRUCT)) == 0 &&
+	    !fetch_sects_need_record(x);
 }
 
 /*
@@ -1722,6 +1774,7 @@ fetch_chunk_request(struct fetch_ctx *x, ipc_reply_cb *cb, void *arg)
 	req.uids.p = vec.data;
 	req.uids.len = (uint32_t)vec.len;
 	req.with_record = fetch_needs_record(x);
+	req.imap_items = fetch_stored_items(x);
 	req.body_max = fetch_wants_bodies(x) ? FETCH_FILE_AT - 1 : 0;
 	id = ipc_request(store, IPC_T_MSG_FETCH, conn_id(s->conn), &req, cb,
 	    arg);
@@ -1763,6 +1816,9 @@ fetch_next_chunk(struct fetch_ctx *x)
 		tb = x->recs;
 		x->recs = x->next_recs;
 		x->next_recs = tb;
+		tb = x->sitems;
+		x->sitems = x->next_sitems;
+		x->next_sitems = tb;
 		if (!x->ahead_ok) {
 			fetch_finish(x);
 			return;
@@ -1866,6 +1922,7 @@ imap_fetch(struct imap_session *s, struct imap_parser *ps, bool uid)
 	/* Copies of messages, as the store gives them to anyone with access. */
 	x->bodies.nowipe = x->next_bodies.nowipe = true;
 	x->recs.nowipe = x->next_recs.nowipe = true;
+	x->sitems.nowipe = x->next_sitems.nowipe = true;
 	x->uid_cmd = uid;
 	if (imap_parse_sp(ps) == -1 || imap_seqset_parse(ps, &set) == -1 ||
 	    imap_parse_sp(ps) == -1 || fetch_parse(ps, x) == -1) {
@@ -1931,6 +1988,7 @@ fetch_parse_text(const char *att, const char **why)
 	x->pre_fd = -1;
 	x->bodies.nowipe = x->next_bodies.nowipe = true;
 	x->recs.nowipe = x->next_recs.nowipe = true;
+	x->sitems.nowipe = x->next_sitems.nowipe = true;
 	x->uid_cmd = true;
 	if (fetch_parse(&ps, x) == -1) {
 		*why = ps.error != NULL ? ps.error : "Invalid fetch attributes";

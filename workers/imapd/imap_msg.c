@@ -81,6 +81,25 @@ imap_msg_take_body(struct imap_msg *m, const struct ipc_MSG_FETCH_rep *r,
 	return 0;
 }
 
+int
+imap_msg_take_items(struct imap_msg *m, const struct ipc_MSG_FETCH_rep *r,
+    uint32_t i, uint64_t *ioff, const uint8_t *items)
+{
+	uint64_t len;
+
+	if (i >= r->imap_lens.count ||
+	    (len = wire_u64list_get(&r->imap_lens, i)) == 0)
+		return 0;
+	if (len > r->imap.len - *ioff)
+		return -1;
+	if (m != NULL) {
+		m->items = items + *ioff;
+		m->itemslen = (size_t)len;
+	}
+	*ioff += len;
+	return 0;
+}
+
 void
 imap_msg_clear(struct imap_msg *m)
 {

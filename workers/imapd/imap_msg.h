@@ -23,6 +23,9 @@ struct imap_msg {
 	const uint8_t	*rec;		/* its record, or NULL */
 	size_t		 reclen;
 	uint8_t		*rec_copy;	/* rec when it is m's own copy */
+	/* Its stored ENVELOPE and BODYSTRUCTURE (imap_struct.h), or NULL. */
+	const uint8_t	*items;
+	size_t		 itemslen;
 	const uint8_t	*body;		/* its bytes, when they came along */
 	size_t		 bodylen;
 	bool		 has_body;	/* body is in its chunk's buffer */
@@ -50,6 +53,13 @@ int	imap_msg_take(struct imap_msg *m, const struct imap_view *v,
 int	imap_msg_take_body(struct imap_msg *m,
 	    const struct ipc_MSG_FETCH_rep *r, uint32_t i, uint64_t *boff,
 	    const uint8_t *bodies);
+/*
+ * The same for the stored items of message i, if they came (MSG_FETCH's
+ * imap_items), from *ioff of the caller's copy of r's `imap` (advanced).
+ */
+int	imap_msg_take_items(struct imap_msg *m,
+	    const struct ipc_MSG_FETCH_rep *r, uint32_t i, uint64_t *ioff,
+	    const uint8_t *items);
 /* Frees what m holds; m is empty again. */
 void	imap_msg_clear(struct imap_msg *m);
 

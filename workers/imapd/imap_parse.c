@@ -24,78 +24,11 @@ enum {
 
 /* --- Character classes (RFC 9051 9) --- */
 
-/* atom-specials other than SP and CTL */
-static const char imap_atom_specials[] = "(){%*\"\\]";
-
-bool
-imap_is_atom_char(uint8_t c)
-{
-	/* ATOM-CHAR = <any CHAR except atom-specials>; CHAR is 7-bit. */
-	if (c <= 0x20 || c >= 0x7f)
-		return false;
-	return memchr(imap_atom_specials, c, sizeof(imap_atom_specials) - 1)
-	    == NULL;
-}
-
-bool
-imap_is_astring_char(uint8_t c)
-{
-	/* ASTRING-CHAR = ATOM-CHAR / resp-specials */
-	return c == ']' || imap_is_atom_char(c);
-}
-
-bool
-imap_is_tag_char(uint8_t c)
-{
-	/* tag = 1*<any ASTRING-CHAR except "+"> */
-	return c != '+' && imap_is_astring_char(c);
-}
-
 static bool
 imap_is_base64_char(uint8_t c)
 {
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
 	    (c >= '0' && c <= '9') || c == '+' || c == '/';
-}
-
-bool
-imap_utf8_valid(const uint8_t *p, size_t len)
-{
-	const uint8_t *end = p + len;
-	uint32_t cp, min;
-	int n;
-
-	while (p < end) {
-		if (*p < 0x80) {
-			p++;
-			continue;
-		}
-		if (*p >= 0xc2 && *p <= 0xdf) {
-			n = 1;
-			cp = *p & 0x1f;
-			min = 0x80;
-		} else if (*p >= 0xe0 && *p <= 0xef) {
-			n = 2;
-			cp = *p & 0x0f;
-			min = 0x800;
-		} else if (*p >= 0xf0 && *p <= 0xf4) {
-			n = 3;
-			cp = *p & 0x07;
-			min = 0x10000;
-		} else
-			return false;
-		if (end - p <= n)
-			return false;
-		for (p++; n > 0; n--, p++) {
-			if ((*p & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (*p & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-	}
-	return true;
 }
 
 /* --- The reader --- */

@@ -27,6 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "imap_resp.h"
+
 /* --- The reader --- */
 
 enum imap_read_ev {
@@ -160,16 +162,5 @@ int	imap_parse_eol(struct imap_parser *ps);
 bool	imap_parse_peek(const struct imap_parser *ps, uint8_t c);
 /* Returns true if the command's CRLF comes next. */
 bool	imap_parse_at_eol(const struct imap_parser *ps);
-
-/* Character classes of RFC 9051 section 9. */
-bool	imap_is_atom_char(uint8_t c);
-bool	imap_is_astring_char(uint8_t c);
-bool	imap_is_tag_char(uint8_t c);
-
-/*
- * Returns true if len bytes at p are well-formed UTF-8 (RFC 3629 4): no
- * overlong forms, no surrogates, nothing above U+10FFFF.
- */
-bool	imap_utf8_valid(const uint8_t *p, size_t len);
 
 #endif

@@ -43,6 +43,8 @@
 #include "imap_struct.h"
 #include "imap_resp.h"
 
+#include "wire.h"
+
 #include <string.h>
 
 /* Parts are nested at most MIME_MAX_DEPTH deep; this bounds recursion. */
@@ -570,4 +572,175 @@ imap_struct_bodystructure(struct buf *out, const struct msgrec *r,
     uint32_t part, bool extended)
 {
 	put_body(out, r, part, extended, 0);
+}
+
+/* --- The stored items --- */
+
+bool
+imap_struct_store(struct buf *out, const struct msgrec *r)
+{
+	size_t mark = out->len, env;
+	uint8_t v[4];
+
+	buf_append(out, "\x01\0\0\0\0", 5);
+	imap_struct_envelope(out, r, 0);
+	env = out->len - mark - 5;
+	imap_struct_bodystructure(out, r, 0, true);
+	if (out->len - mark - 5 > IMAP_STRUCT_STORED_MAX) {
+		out->len = mark;
+		return false;
+	}
+	out->data[mark] = IMAP_STRUCT_STORED_V;
+	wire_be32_put(v, (uint32_t)env);
+	memcpy(out->data + mark + 1, v, 4);
+	return true;
+}
+
+int
+imap_struct_stored_read(const void *p, size_t len,
+    struct imap_struct_stored *st)
+{
+	const uint8_t *b = p;
+	uint32_t env;
+
+	if (len < 5 || b[0] != IMAP_STRUCT_STORED_V)
+		return -1;
+	env = wire_be32_get(b + 1);
+	if (env > len - 5)
+		return -1;
+	st->envelope = b + 5;
+	st->envelope_len = env;
+	st->body = b + 5 + env;
+	st->body_len = len - 5 - env;
+	if (!imap_struct_item_valid(st->envelope, st->envelope_len) ||
+	    !imap_struct_item_valid(st->body, st->body_len))
+		return -1;
+	return 0;
+}
+
+/* The end of the literal at p ("{n}" CRLF n bytes), or NULL. */
+static const uint8_t *
+item_literal(const uint8_t *p, const uint8_t *end)
+{
+	uint64_t n = 0;
+	size_t digits = 0;
+
+	for (p++; p < end && *p >= '0' && *p <= '9'; p++, digits++) {
+		if (digits == 10)
+			return NULL;
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	if (digits == 0 || end - p < 3 || p[0] != '}' || p[1] != '\r' ||
+	    p[2] != '\n')
+		return NULL;
+	p += 3;
+	if (n > (uint64_t)(end - p))
+		return NULL;
+	return p + n;
+}
+
+/* ATOM-CHAR of RFC 9051 9, as a bit map of the 7-bit values. */
+static inline bool
+item_atom_char(uint8_t c)
+{
+	static const uint64_t map[2] = {
+		UINT64_C(0xfffff8da00000000), UINT64_C(0x77ffffffcfffffff)
+	};
+
+	return c < 128 && (map[c >> 6] >> (c & 63) & 1);
+}
+
+/* Whether a word has a byte with the value of every byte of m. */
+static inline uint64_t
+item_has_byte(uint64_t w, uint64_t m)
+{
+	uint64_t x = w ^ m;
+
+	return (x - UINT64_C(0x0101010101010101)) & ~x &
+	    UINT64_C(0x8080808080808080);
+}
+
+/* The end of the quoted string at p, or NULL. */
+static const uint8_t *
+item_quoted(const uint8_t *p, const uint8_t *end)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	uint64_t w;
+
+	for (p++; p < end; p++) {
+		/* Eight bytes at a time while none of them is special. */
+		while (end - p >= 8) {
+			memcpy(&w, p, 8);
+			if ((item_has_byte(w, ones * '"') |
+			    item_has_byte(w, ones * '\\') |
+			    item_has_byte(w, 0) |
+			    item_has_byte(w, ones * '\r') |
+			    item_has_byte(w, ones * '\n')) != 0)
+				break;
+			p += 8;
+		}
+		if (p == end)
+			break;
+		if (*p == '"')
+			return p + 1;
+		if (*p == '\\') {
+			if (++p == end || (*p != '"' && *p != '\\'))
+				return NULL;
+		} else if (*p == '\0' || *p == '\r' || *p == '\n')
+			return NULL;
+	}
+	return NULL;
+}
+
+bool
+imap_struct_item_valid(const uint8_t *p, size_t len)
+{
+	const uint8_t *end = p + len, *q;
+	size_t depth = 0;
+	bool first = true;	/* at the start of a list: no SP before */
+
+	if (len == 0 || *p != '(')
+		return false;
+	while (p < end) {
+		if (!first && *p != ')') {
+			/* Between elements: one SP, or ")(" adjacent. */
+			if (*p == ' ')
+				p++;
+			else if (*p != '(' || p[-1] != ')')
+				return false;
+			if (p == end || *p == ')' || *p == ' ')
+				return false;
+		}
+		first = false;
+		switch (*p) {
+		case '(':
+			depth++;
+			first = true;
+			p++;
+			continue;
+		case ')':
+			if (depth == 0)
+				return false;
+			p++;
+			if (--depth == 0)
+				return p == end;
+			continue;
+		case '"':
+			q = item_quoted(p, end);
+			break;
+		case '{':
+			q = item_literal(p, end);
+			break;
+		default:
+			for (q = p; q < end && item_atom_char(*q); q++)
+				;
+			if (q == p)
+				q = NULL;
+			break;
+		}
+		if (q == NULL)
+			return false;
+		p = q;
+	}
+	return false;
 }

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "buf.h"
@@ -24,6 +25,17 @@
  * enabled, RFC 9051 6.3.1).
  */
 #define IMAP_RESP_UTF8		0x01
+
+/* Character classes of RFC 9051 section 9. */
+bool	imap_is_atom_char(uint8_t c);
+bool	imap_is_astring_char(uint8_t c);
+bool	imap_is_tag_char(uint8_t c);
+
+/*
+ * Returns true if len bytes at p are well-formed UTF-8 (RFC 3629 4): no
+ * overlong forms, no surrogates, nothing above U+10FFFF.
+ */
+bool	imap_utf8_valid(const uint8_t *p, size_t len);
 
 /* Longest string sent quoted; longer ones go as literals. */
 #define IMAP_RESP_QUOTED_MAX	1024
