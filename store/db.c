@@ -88,14 +88,32 @@ int
 db_open(struct store_db *db, const char *dir, uint64_t map_size,
     struct store_error *err)
 {
+	uint32_t v;
+
 	if (db_env_open(db, dir, map_size, err) == -1)
 		return -1;
-	if (schema_upgrade(db, err) == -1 || schema_open_dbis(db, err) == -1 ||
-	    blobfile_open(db, dir, err) == -1 || dblog_recover(db, err) == -1) {
-		db_close(db);
-		return -1;
-	}
+	if (schema_stored_version(db, &v, err) == -1)
+		goto fail;
+	/*
+	 * Records a storaged of version SCHEMA_REPLAY_MIN or later left are
+	 * replayed on the layout they were written for, then the store is
+	 * migrated; older ones are migrated first, as they always were.
+	 */
+	if (v >= SCHEMA_REPLAY_MIN && v <= SCHEMA_VERSION) {
+		if (schema_open_dbis_at(db, v, err) == -1 ||
+		    blobfile_open(db, dir, err) == -1 ||
+		    dblog_recover(db, err) == -1 ||
+		    schema_upgrade(db, err) == -1 ||
+		    schema_open_dbis(db, err) == -1)
+			goto fail;
+	} else if (schema_upgrade(db, err) == -1 ||
+	    schema_open_dbis(db, err) == -1 ||
+	    blobfile_open(db, dir, err) == -1 || dblog_recover(db, err) == -1)
+		goto fail;
 	return 0;
+fail:
+	db_close(db);
+	return -1;
 }
 
 void

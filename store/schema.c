@@ -6,8 +6,10 @@
  * raises SCHEMA_VERSION; steps are never edited once released.
  */
 #include "schema.h"
+#include "imap_struct.h"
 #include "log.h"
 #include "mailbox.h"
+#include "msgrec.h"
 #include "wire.h"
 #include "xmalloc.h"
 
@@ -415,17 +417,83 @@ schema_step_blob_files(struct store_db *db, MDB_txn *txn,
 	    MDB_CREATE, err);
 }
 
+struct schema_items_ctx {
+	struct store_db		*db;
+	MDB_txn			*txn;
+	struct store_error	*err;
+	struct message_rec	*m;
+	struct buf		 b;
+	size_t			 n, skipped;
+	int			 failed;
+};
+
+/* Writes the stored items of one message (key A email, its record). */
+static int
+schema_items_cb(const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct schema_items_ctx *ctx = arg;
+	struct msgrec r;
+	MDB_val key = *k, d;
+	const char *why;
+	int rc;
+
+	if ((rc = mdb_get(ctx->txn, ctx->db->messages, &key, &d)) != 0 ||
+	    record_message_dec(d.mv_data, d.mv_size, ctx->m) == -1 ||
+	    msgrec_open_stored(v->mv_data, v->mv_size, ctx->m->size, &r,
+	    &why) == -1) {
+		/* Served from its record (or not at all), as before. */
+		ctx->skipped++;
+		return 0;
+	}
+	buf_reset(&ctx->b);
+	if (imap_struct_store(&ctx->b, &r)) {
+		d.mv_size = ctx->b.len;
+		d.mv_data = ctx->b.data;
+		key = *k;
+		if ((rc = mdb_put(ctx->txn, ctx->db->msgimap, &key, &d,
+		    0)) != 0) {
+			db_mdb_error(ctx->err, rc, "stored items");
+			ctx->failed = 1;
+			msgrec_close(&r);
+			return 1;
+		}
+		ctx->n++;
+	} else
+		ctx->skipped++;
+	msgrec_close(&r);
+	return 0;
+}
+
 /*
- * Version 9 -> 10: the stored ENVELOPE and BODYSTRUCTURE of each new
- * message (lib/imap_struct.h).  Messages stored before have none; they are
- * served from their records, as before.
+ * Version 9 -> 10: the stored ENVELOPE and BODYSTRUCTURE of every
+ * message (lib/imap_struct.h), written from its record, which imapd then
+ * sends instead of writing them from the record at every FETCH.  One
+ * that is too long, or whose record does not open, has none and is
+ * served from its record, as before.
  */
 static int
 schema_step_msgimap(struct store_db *db, MDB_txn *txn,
     struct store_error *err)
 {
-	return schema_dbi_open(db, txn, schema_dbis_v10,
-	    NELEM(schema_dbis_v10), MDB_CREATE, err);
+	struct schema_items_ctx ctx = { db, txn, err, NULL, BUF_INIT, 0, 0,
+	    0 };
+	int rc = 0;
+
+	if (schema_dbi_open(db, txn, schema_dbis_v2, NELEM(schema_dbis_v2), 0,
+	    err) == -1 || schema_dbi_open(db, txn, schema_dbis_v10,
+	    NELEM(schema_dbis_v10), MDB_CREATE, err) == -1)
+		return -1;
+	ctx.m = xmalloc(sizeof(*ctx.m));
+	ctx.b.nowipe = true;
+	if (db_scan(txn, db->msgrecs, NULL, 0, schema_items_cb, &ctx,
+	    err) != IPC_S_OK || ctx.failed)
+		rc = -1;
+	else if (ctx.n + ctx.skipped > 0)
+		log_info("store IMAP items written count=%zu without=%zu",
+		    ctx.n, ctx.skipped);
+	buf_clear(&ctx.b);
+	free(ctx.m);
+	return rc;
 }
 
 static const struct schema_step schema_steps[] = {
@@ -549,32 +617,55 @@ schema_upgrade_to(struct store_db *db, uint32_t version,
 	return schema_run(db, schema_steps, version, err) == -1 ? -1 : 0;
 }
 
+/* Which databases each version added. */
+static const struct {
+	uint32_t		 since;
+	const struct schema_dbi	*t;
+	size_t			 n;
+} schema_tables[] = {
+	{ 1, schema_dbis_v1, NELEM(schema_dbis_v1) },
+	{ 2, schema_dbis_v2, NELEM(schema_dbis_v2) },
+	{ 3, schema_dbis_v3, NELEM(schema_dbis_v3) },
+	{ 4, schema_dbis_v4, NELEM(schema_dbis_v4) },
+	{ 5, schema_dbis_v5, NELEM(schema_dbis_v5) },
+	{ 6, schema_dbis_v6, NELEM(schema_dbis_v6) },
+	{ 7, schema_dbis_v7, NELEM(schema_dbis_v7) },
+	{ 8, schema_dbis_v8, NELEM(schema_dbis_v8) },
+	{ 9, schema_dbis_v9, NELEM(schema_dbis_v9) },
+	{ 10, schema_dbis_v10, NELEM(schema_dbis_v10) },
+};
+
 int
-schema_open_dbis(struct store_db *db, struct store_error *err)
+schema_open_dbis_at(struct store_db *db, uint32_t version,
+    struct store_error *err)
 {
 	MDB_txn *txn;
+	size_t i;
 
 	if (db_begin(db, false, &txn, err) != IPC_S_OK)
 		return -1;
-	if (schema_dbi_open(db, txn, schema_dbis_v1, NELEM(schema_dbis_v1), 0,
-	    err) == -1 || schema_dbi_open(db, txn, schema_dbis_v2,
-	    NELEM(schema_dbis_v2), 0, err) == -1 || schema_dbi_open(db, txn,
-	    schema_dbis_v3, NELEM(schema_dbis_v3), 0, err) == -1 ||
-	    schema_dbi_open(db, txn, schema_dbis_v4, NELEM(schema_dbis_v4), 0,
-	    err) == -1 || schema_dbi_open(db, txn, schema_dbis_v5,
-	    NELEM(schema_dbis_v5), 0, err) == -1 ||
-	    schema_dbi_open(db, txn, schema_dbis_v6, NELEM(schema_dbis_v6), 0,
-	    err) == -1 || schema_dbi_open(db, txn, schema_dbis_v7,
-	    NELEM(schema_dbis_v7), 0, err) == -1 ||
-	    schema_dbi_open(db, txn, schema_dbis_v8, NELEM(schema_dbis_v8), 0,
-	    err) == -1 || schema_dbi_open(db, txn, schema_dbis_v9,
-	    NELEM(schema_dbis_v9), 0, err) == -1 ||
-	    schema_dbi_open(db, txn, schema_dbis_v10,
-	    NELEM(schema_dbis_v10), 0, err) == -1) {
-		db_abort(&txn);
-		return -1;
-	}
+	for (i = 0; i < NELEM(schema_tables); i++)
+		if (schema_tables[i].since <= version &&
+		    schema_dbi_open(db, txn, schema_tables[i].t,
+		    schema_tables[i].n, 0, err) == -1) {
+			db_abort(&txn);
+			return -1;
+		}
 	return db_commit(&txn, err) == IPC_S_OK ? 0 : -1;
+}
+
+int
+schema_open_dbis(struct store_db *db, struct store_error *err)
+{
+	return schema_open_dbis_at(db, SCHEMA_VERSION, err);
+}
+
+int
+schema_stored_version(struct store_db *db, uint32_t *v,
+    struct store_error *err)
+{
+	return schema_open_meta(db, err) == -1 ? -1 :
+	    schema_version(db, v, err);
 }
 
 int

@@ -20,6 +20,17 @@
 
 /* The version this binary writes. */
 #define SCHEMA_VERSION		10
+/*
+ * The oldest version whose redo log records (dblog.h) this binary replays
+ * on the layout they were written for, before it migrates: a storaged of
+ * that version or later that stopped with records pending leaves a store
+ * that a newer one upgrades.  (A migration's commit before them would
+ * take the transaction id of the first record, and recovery would refuse
+ * the log.)  So every step from this version on must leave the replay
+ * working on the layout before it: a database the step adds has handle 0
+ * until then, and is not written (store/db.h, msgimap).
+ */
+#define SCHEMA_REPLAY_MIN	9
 #define SCHEMA_TOKEN_KEY_LEN	32
 
 /* Keys of the meta database (db.h). */
@@ -55,6 +66,15 @@ int	schema_upgrade_to(struct store_db *db, uint32_t version,
  * Returns 0, or -1 with err set if one is missing.
  */
 int	schema_open_dbis(struct store_db *db, struct store_error *err);
+/* The same for the databases a store of version `version` has. */
+int	schema_open_dbis_at(struct store_db *db, uint32_t version,
+	    struct store_error *err);
+/*
+ * The version of the store as it is (0 for a new environment), with its
+ * meta database created if missing.  Returns 0 or -1 with err.
+ */
+int	schema_stored_version(struct store_db *db, uint32_t *v,
+	    struct store_error *err);
 /* Reads the stored version into *v (0 for a new environment). */
 int	schema_version(struct store_db *db, uint32_t *v,
 	    struct store_error *err);

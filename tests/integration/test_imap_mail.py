@@ -320,6 +320,44 @@ class ImapMailTest(unittest.TestCase):
         self.assertRegex(data[1], rb"MODSEQ \(\d+\)")
         c.logout()
 
+    def test_fetch_stored_items_match_record(self):
+        """ENVELOPE and BODYSTRUCTURE alone come as storaged stored them;
+        with PREVIEW too, imapd writes them from the record.  Both must
+        be the same bytes, also for a message whose items were too long
+        to store (served from its record either way)."""
+        c = self.client()
+        self.fresh(c, "Si")
+        eight = (b"From: =?UTF-8?B?SsO2cmc=?= <j@example.org>\r\n"
+                 b"To: \"A \\\"quoted\\\" name\" <a@example.org>\r\n"
+                 b"Subject: Gr\xc3\xbc\xc3\x9fe raw\r\n"
+                 b"Content-Type: message/rfc822\r\n\r\n" + PLAIN)
+        parts = b"".join(
+            b"--B\r\nContent-Type: application/octet-stream; "
+            b"name=\"%s.bin\"\r\n\r\nx\r\n" % (b"n%02d" % i * 700)
+            for i in range(40))
+        wide = (b"From: w@example.org\r\nSubject: wide\r\n"
+                b"Content-Type: multipart/mixed; boundary=B\r\n\r\n" +
+                parts + b"--B--\r\n")
+        for m in (PLAIN, MULTI, eight, wide):
+            self.assertEqual(c.append("Si", None, None, m)[0], "OK")
+        c.logout()
+        r = self.raw()
+        # PREVIEW quoted (UTF-8), so that it is simply cut off below;
+        # ENVELOPE and BODYSTRUCTURE do not change with it.
+        r.cmd(b"E", b"ENABLE UTF8=ACCEPT")
+        r.cmd(b"S", b"SELECT Si")
+        stored = b"\r\n".join(r.cmd(b"A", b"FETCH 1:4 (ENVELOPE "
+                                               b"BODYSTRUCTURE)")[:-1])
+        rec = b"\r\n".join(r.cmd(b"B", b"FETCH 1:4 (ENVELOPE BODYSTRUCTURE "
+                                            b"PREVIEW)")[:-1])
+        r.close()
+        rec = re.sub(rb' PREVIEW (NIL|"(?:[^"\\]|\\.)*")\)', b")", rec)
+        self.assertEqual(stored, rec)
+        self.assertEqual(stored.count(b" FETCH (ENVELOPE ("), 4)
+        # The 8-bit subject went as a literal, the wide one is long.
+        self.assertIn(b"{11}\r\nGr\xc3\xbc\xc3\x9fe raw", stored)
+        self.assertGreater(len(stored), 64 * 1024)
+
     def test_fetch_large_message_streams(self):
         c = self.client()
         self.fresh(c, "Big")

@@ -17,6 +17,7 @@
 #include "store/alias.h"
 #include "store/auth.h"
 #include "store/blob.h"
+#include "store/blobfile.h"
 #include "store/changelog.h"
 #include "store/db.h"
 #include "store/dblog.h"
@@ -1294,7 +1295,8 @@ store_digest(struct store_db *db, uint8_t out[32])
 	    db->changes, db->vanished, db->dups, db->blobs, db->blob_refs,
 	    db->catchall, db->metadata, db->subscriptions, db->uploads,
 	    db->upload_expiry, db->identities, db->submissions,
-	    db->relay_queue, db->vacations, db->pushsubs, db->blob_files };
+	    db->relay_queue, db->vacations, db->pushsubs, db->blob_files,
+	    db->msgimap };
 	crypto_generichash_state h;
 	MDB_cursor *c;
 	MDB_txn *txn;
@@ -1304,18 +1306,29 @@ store_digest(struct store_db *db, uint8_t out[32])
 
 	crypto_generichash_init(&h, NULL, 0, 32);
 	CHECK(mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn) == 0);
+	/*
+	 * A database the store lacks (handle 0, msgimap before version 10)
+	 * and an empty one count the same: nothing.
+	 */
 	for (i = 0; i < sizeof(dbis) / sizeof(dbis[0]); i++) {
+		if (dbis[i] == 0)
+			continue;
 		CHECK(mdb_cursor_open(txn, dbis[i], &c) == 0);
 		n = 0;
 		while (mdb_cursor_get(c, &k, &v, n == 0 ? MDB_FIRST :
 		    MDB_NEXT) == 0) {
+			n++;
+			/* The content, whatever the layout's version. */
+			if (dbis[i] == db->meta && k.mv_size == 7 &&
+			    memcmp(k.mv_data, SCHEMA_KEY_VERSION, 7) == 0)
+				continue;
 			crypto_generichash_update(&h, (void *)&k.mv_size, 8);
 			crypto_generichash_update(&h, k.mv_data, k.mv_size);
 			crypto_generichash_update(&h, (void *)&v.mv_size, 8);
 			crypto_generichash_update(&h, v.mv_data, v.mv_size);
-			n++;
 		}
-		crypto_generichash_update(&h, (void *)&n, 8);
+		if (n > 0)
+			crypto_generichash_update(&h, (void *)&n, 8);
 		mdb_cursor_close(c);
 	}
 	mdb_txn_abort(txn);
@@ -1487,6 +1500,95 @@ TEST(test_deliver_replay)
 	reopen_check(dir, false, 0, digest);
 }
 
+/* Entries of dbi (0 for a database the store lacks). */
+static size_t
+entries(struct store_db *db, MDB_dbi dbi)
+{
+	MDB_txn *txn;
+	MDB_stat ms;
+	size_t n = 0;
+
+	if (dbi == 0)
+		return 0;
+	CHECK(mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn) == 0);
+	if (mdb_stat(txn, dbi, &ms) == 0)
+		n = ms.ms_entries;
+	mdb_txn_abort(txn);
+	return n;
+}
+
+/*
+ * A storaged of schema version 9 stopped with records pending: the next
+ * start replays them on the layout they were written for, then migrates
+ * to version 10 (a migration first would take the first record's
+ * transaction id, and recovery would refuse the log), which writes the
+ * stored items of every message.
+ */
+TEST(test_upgrade_replays_first)
+{
+	struct dblog_stats st;
+	struct store_error err;
+	struct store_db db;
+	uint8_t digest[32], after[32];
+	char dir[256];
+	uint64_t acct = 0;
+	uint32_t v = 0;
+	MDB_dbi keep;
+	int i, p[2], status;
+	pid_t pid;
+
+	dblog_set_replay(deliver_replay);
+	snprintf(dir, sizeof(dir), "%s", fresh_dir());
+	CHECK(pipe(p) == 0);
+	if ((pid = fork()) == 0) {
+		/* As a storaged of version 9 opens it (db_open then). */
+		if (db_env_open(&db, dir, MAP_SIZE, &err) == -1 ||
+		    schema_upgrade_to(&db, 9, &err) == -1 ||
+		    schema_open_dbis_at(&db, 9, &err) == -1 ||
+		    blobfile_open(&db, dir, &err) == -1 ||
+		    dblog_recover(&db, &err) == -1)
+			_exit(2);
+		acct = add_account(&db, "old@example.org");
+		/* Message 4 is big: a file, its record the hash. */
+		for (i = 1; i <= 4; i++)
+			CHECK(deliver_logged(&db, acct, i) < 4096);
+		dblog_stats(&db, &st);
+		store_digest(&db, digest);
+		if (st.records != 4 || write(p[1], &acct, 8) != 8 ||
+		    write(p[1], digest, 32) != 32)
+			_exit(3);
+		_exit(harness_failed_count() > 0 ? 4 : 0);
+	}
+	close(p[1]);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(read(p[0], &acct, 8) == 8);
+	CHECK(read(p[0], digest, 32) == 32);
+	close(p[0]);
+	if (db_open(&db, dir, MAP_SIZE, &err) != 0) {
+		harness_fail(__FILE__, __LINE__, "db_open: %s", err.text);
+		return;
+	}
+	dblog_stats(&db, &st);
+	CHECK_INT(st.replayed, 4);
+	CHECK_INT(schema_stored_version(&db, &v, &err), 0);
+	CHECK_INT(v, SCHEMA_VERSION);
+	/*
+	 * The content the records made (the stored items the migration
+	 * wrote aside: one for each message, replayed ones included).
+	 */
+	keep = db.msgimap;
+	db.msgimap = 0;
+	store_digest(&db, after);
+	db.msgimap = keep;
+	CHECK(memcmp(digest, after, sizeof(after)) == 0);
+	CHECK_INT(entries(&db, db.msgimap), 4);
+	/* A delivery now stores them itself. */
+	CHECK(deliver_logged(&db, acct, 5) < 4096);
+	CHECK_INT(entries(&db, db.msgimap), 5);
+	db_close(&db);
+}
+
 /*
  * A big blob stored before version 9 is in LMDB, not a file: a delivery
  * of the same message shares it, and its record carries the bytes (the
@@ -1538,6 +1640,7 @@ static const struct harness_test tests[] = {
 	TEST_ENTRY(test_deliver_job),
 	TEST_ENTRY(test_deliver_replay),
 	TEST_ENTRY(test_deliver_log_inline_big),
+	TEST_ENTRY(test_upgrade_replays_first),
 };
 
 HARNESS_MAIN(tests)
