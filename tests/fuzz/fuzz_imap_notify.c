@@ -5,7 +5,7 @@
  * "NOTIFY " on a command line (the target adds the SP and the CRLF) and
  * is parsed twice: with mailbox names in modified UTF-7 and in UTF-8
  * (UTF8=ACCEPT), through the same imap_mbox_name_decode() the server
- * uses.  FETCH's parser (imap_fetch.c) needs a whole session, so the
+ * uses.  FETCH's parser (imap_fetch_parse.c) needs a whole session, so the
  * fetch attributes of MessageNew go to a stand-in that takes a balanced
  * list without control characters.
  *
