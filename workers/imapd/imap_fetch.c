@@ -35,15 +35,11 @@ static void
 fetch_ctx_free(void *arg)
 {
 	struct fetch_ctx *x = arg;
-	size_t i, j;
+	size_t i;
 
 	if (x == NULL)
 		return;
-	for (i = 0; i < x->nsect; i++) {
-		for (j = 0; j < x->sect[i].nfields; j++)
-			free(x->sect[i].fields[j]);
-		free(x->sect[i].name);
-	}
+	imap_fetch_items_clear(x);
 	for (i = 0; i < x->nmsgs; i++)
 		imap_msg_clear(&x->msgs[i]);
 	free(x->msgs);

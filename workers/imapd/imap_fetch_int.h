@@ -137,6 +137,8 @@ struct fetch_ctx {
 int	imap_fetch_parse_items(struct imap_parser *ps, struct fetch_ctx *x);
 /* Keeps of the UIDs asked only the positions PARTIAL names. */
 void	imap_fetch_apply_partial(struct fetch_ctx *x);
+/* Frees what parsing the items allocated (the sections' names, fields). */
+void	imap_fetch_items_clear(struct fetch_ctx *x);
 
 /* imap_fetch_sect.c: the part a section path names, or MSGREC_NONE. */
 uint32_t imap_fetch_resolve(const struct msgrec *r,

@@ -128,7 +128,8 @@ fetch_sect_name(struct fetch_sect *fs, const char *item, const uint8_t *start,
     const uint8_t *end)
 {
 	struct buf b = BUF_INIT;
-	const uint8_t *p, *lt;
+	const uint8_t *p, *lt, *lp;
+	size_t i;
 
 	buf_append(&b, item, strlen(item));
 	p = (const uint8_t *)memchr(start, '[', (size_t)(end - start));
@@ -136,8 +137,27 @@ fetch_sect_name(struct fetch_sect *fs, const char *item, const uint8_t *start,
 	if (fs->partial)
 		while (lt > p && *lt != '<')
 			lt--;
-	/* The section as the client wrote it. */
-	buf_append(&b, p, (size_t)(lt - p));
+	/*
+	 * The section as the client wrote it; but a header name given as a
+	 * literal ("{4}" CRLF) cannot go back so (a literal+ is no server
+	 * syntax, and a CRLF inside the item's name would split the response
+	 * line): the list is then written again, each name an atom or a
+	 * quoted string.  (Today no input reaches here with a literal: the
+	 * reader refuses literals in FETCH, and NOTIFY's fetch attributes end
+	 * at a line end; fuzz_imap_fetch found it.)
+	 */
+	lp = memchr(p, '(', (size_t)(lt - p));
+	if (lp != NULL && memchr(lp, '\n', (size_t)(lt - lp)) != NULL) {
+		buf_append(&b, p, (size_t)(lp - p) + 1);
+		for (i = 0; i < fs->nfields; i++) {
+			if (i > 0)
+				buf_append(&b, " ", 1);
+			imap_resp_astring(&b, fs->fields[i],
+			    strlen(fs->fields[i]), 0);
+		}
+		buf_append(&b, ")]", 2);
+	} else
+		buf_append(&b, p, (size_t)(lt - p));
 	if (fs->partial)
 		buf_printf(&b, "<%u>", fs->poff);
 	buf_append(&b, "", 1);
@@ -350,4 +370,17 @@ imap_fetch_parse_items(struct imap_parser *ps, struct fetch_ctx *x)
 			return -1;
 	}
 	return imap_parse_eol(ps);
+}
+
+void
+imap_fetch_items_clear(struct fetch_ctx *x)
+{
+	size_t i, j;
+
+	for (i = 0; i < x->nsect; i++) {
+		for (j = 0; j < x->sect[i].nfields; j++)
+			free(x->sect[i].fields[j]);
+		free(x->sect[i].name);
+	}
+	x->nsect = 0;
 }
