@@ -82,12 +82,13 @@
  *			at most BLOB_HEAD_MAX bytes
  *
  * Schema version 10 added what IMAP FETCH asks most, written once when a
- * message is stored, beside its record:
+ * message is stored, beside its record (and by the step, for every
+ * message stored before):
  *
  *	msgimap		A email -> ENVELOPE and BODYSTRUCTURE as imapd
  *			sends them (lib/imap_struct.h, the stored items);
- *			none for a message stored before, or whose items
- *			are too long
+ *			none for a message whose items are too long or
+ *			whose record does not open
  */
 #ifndef BULWARK_DB_H
 #define BULWARK_DB_H

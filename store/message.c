@@ -113,7 +113,7 @@ message_put_rec(struct message_op *op, uint64_t email,
  * Stores the FETCH items of the message's record under key k in msgimap
  * (lib/imap_struct.h).  A record that does not open (its caller checked
  * it) or items too long are not stored: imapd then serves the message
- * from the record, as it does one stored before schema version 10.
+ * from the record.
  */
 static enum ipc_status
 message_put_imap(struct message_op *op, const struct key_mail *k,

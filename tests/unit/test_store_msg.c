@@ -549,8 +549,8 @@ has_items(struct store_db *db, uint64_t acct, uint64_t email)
 /*
  * ENVELOPE and BODYSTRUCTURE stored with each message (imap_struct.h):
  * MSG_FETCH's imap_items sends them instead of the record, and the
- * record of a message without them (as one stored before schema version
- * 10 is); they go with the message.
+ * record of a message without them (items too long, or a record that
+ * did not open); they go with the message.
  */
 TEST(test_fetch_stored_items)
 {
@@ -607,7 +607,7 @@ TEST(test_fetch_stored_items)
 	}
 	CHECK_INT(r.imap.len, off);
 	mail_fetch_clear(&r);
-	/* Email 2 as a message stored before: its record comes instead. */
+	/* Email 2 as a message without items: its record comes instead. */
 	CHECK_INT(db_begin(&db, true, &txn, &err), IPC_S_OK);
 	key_mail_init(&k, acct);
 	key_mail_u64(&k, 2);
