@@ -1401,13 +1401,32 @@ deliver_logged(struct store_db *db, uint64_t acct, int i)
 }
 
 /*
- * In a child that then ends without closing the store in dir: delivers
- * messages [from, to), with a write LMDB syncs (account name) before
- * message synced_at, and gives back the store's digest.
+ * Opens the store in dir as this storaged does (version 0), or as a
+ * storaged of schema version `version` did (db_open then).
+ */
+static int
+open_as(struct store_db *db, const char *dir, uint32_t version,
+    struct store_error *err)
+{
+	if (version == 0)
+		return db_open(db, dir, MAP_SIZE, err);
+	if (db_env_open(db, dir, MAP_SIZE, err) == -1 ||
+	    schema_upgrade_to(db, version, err) == -1 ||
+	    schema_open_dbis_at(db, version, err) == -1 ||
+	    blobfile_open(db, dir, err) == -1 || dblog_recover(db, err) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * In a child that then ends without closing the store in dir (opened as
+ * open_as does with version): delivers messages [from, to), with a write
+ * LMDB syncs (account name) before message synced_at, and gives back the
+ * store's digest.
  */
 static void
-deliver_then_crash(const char *dir, uint64_t acct, int from, int to,
-    int synced_at, const char *name, uint8_t digest[32])
+deliver_then_crash(const char *dir, uint32_t version, uint64_t acct,
+    int from, int to, int synced_at, const char *name, uint8_t digest[32])
 {
 	struct dblog_stats st;
 	struct store_error err;
@@ -1417,7 +1436,7 @@ deliver_then_crash(const char *dir, uint64_t acct, int from, int to,
 
 	CHECK(pipe(p) == 0);
 	if ((pid = fork()) == 0) {
-		if (db_open(&db, dir, MAP_SIZE, &err) == -1)
+		if (open_as(&db, dir, version, &err) == -1)
 			_exit(2);
 		for (i = from; i <= to; i++) {
 			if (i == synced_at)
@@ -1490,10 +1509,11 @@ TEST(test_deliver_replay)
 	 * before the first record after that write, and replays the five
 	 * after it (message 7 read back from its file).
 	 */
-	deliver_then_crash(dir, acct, 1, 10, 5, "other@example.org", digest);
+	deliver_then_crash(dir, 0, acct, 1, 10, 5, "other@example.org",
+	    digest);
 	reopen_check(dir, true, 5, digest);
 	/* Records, then a synced write last: the store is whole as it is. */
-	deliver_then_crash(dir, acct, 10, 13, 13, "third@example.org",
+	deliver_then_crash(dir, 0, acct, 10, 13, 13, "third@example.org",
 	    digest);
 	reopen_check(dir, true, 0, digest);
 	/* Closed cleanly: nothing left to replay, the same content. */
@@ -1531,40 +1551,20 @@ TEST(test_upgrade_replays_first)
 	struct store_db db;
 	uint8_t digest[32], after[32];
 	char dir[256];
-	uint64_t acct = 0;
+	uint64_t acct;
 	uint32_t v = 0;
 	MDB_dbi keep;
-	int i, p[2], status;
-	pid_t pid;
 
 	dblog_set_replay(deliver_replay);
 	snprintf(dir, sizeof(dir), "%s", fresh_dir());
-	CHECK(pipe(p) == 0);
-	if ((pid = fork()) == 0) {
-		/* As a storaged of version 9 opens it (db_open then). */
-		if (db_env_open(&db, dir, MAP_SIZE, &err) == -1 ||
-		    schema_upgrade_to(&db, 9, &err) == -1 ||
-		    schema_open_dbis_at(&db, 9, &err) == -1 ||
-		    blobfile_open(&db, dir, &err) == -1 ||
-		    dblog_recover(&db, &err) == -1)
-			_exit(2);
-		acct = add_account(&db, "old@example.org");
-		/* Message 4 is big: a file, its record the hash. */
-		for (i = 1; i <= 4; i++)
-			CHECK(deliver_logged(&db, acct, i) < 4096);
-		dblog_stats(&db, &st);
-		store_digest(&db, digest);
-		if (st.records != 4 || write(p[1], &acct, 8) != 8 ||
-		    write(p[1], digest, 32) != 32)
-			_exit(3);
-		_exit(harness_failed_count() > 0 ? 4 : 0);
+	if (open_as(&db, dir, 9, &err) != 0) {
+		harness_fail(__FILE__, __LINE__, "open_as: %s", err.text);
+		return;
 	}
-	close(p[1]);
-	CHECK(waitpid(pid, &status, 0) == pid);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	CHECK(read(p[0], &acct, 8) == 8);
-	CHECK(read(p[0], digest, 32) == 32);
-	close(p[0]);
+	acct = add_account(&db, "old@example.org");
+	db_close(&db);
+	/* Message 4 is big: a file, its record the hash. */
+	deliver_then_crash(dir, 9, acct, 1, 5, 0, NULL, digest);
 	if (db_open(&db, dir, MAP_SIZE, &err) != 0) {
 		harness_fail(__FILE__, __LINE__, "db_open: %s", err.text);
 		return;
