@@ -449,6 +449,32 @@ get_summary(struct rd *r, struct msgrec_summary *s)
 	return 0;
 }
 
+/*
+ * Steps over the summary's strings (msgrec_open_envelopes): they are
+ * most of what lies before the first envelope (the preview alone is up
+ * to a kilobyte), and a search of the envelope does not look at them.
+ */
+static int
+skip_summary(struct rd *r, struct msgrec_summary *s)
+{
+	uint64_t t;
+
+	if (wire_get_U64(&r->w, &t) < 0 ||
+	    wire_get_BOOL(&r->w, &s->has_sent_at) < 0 ||
+	    get_tz(r, &s->sent_tz) < 0)
+		return bad(r, "truncated summary");
+	s->sent_at = (int64_t)t;
+	s->subject = s->base_subject = s->message_id = "";
+	s->from = s->preview = "";
+	if (wire_skip_STR(&r->w) < 0 || wire_skip_STR(&r->w) < 0 ||
+	    wire_skip_STR(&r->w) < 0 || wire_skip_STRLIST(&r->w) < 0 ||
+	    wire_skip_STRLIST(&r->w) < 0 || wire_skip_STR(&r->w) < 0 ||
+	    wire_skip_STR(&r->w) < 0 ||
+	    wire_get_BOOL(&r->w, &s->has_attachment) < 0)
+		return bad(r, "truncated summary");
+	return 0;
+}
+
 /* Reads and checks everything; fills r->parts and r->envs if allocated. */
 static int
 decode(const void *rec, size_t len, uint64_t size, bool envs_only,
@@ -456,7 +482,7 @@ decode(const void *rec, size_t len, uint64_t size, bool envs_only,
 {
 	struct rd r;
 	uint8_t version;
-	uint64_t rsize;
+	uint64_t rsize = 0;
 	uint32_t i;
 
 	memset(&r, 0, sizeof(r));
@@ -470,29 +496,31 @@ decode(const void *rec, size_t len, uint64_t size, bool envs_only,
 	    wire_get_U32(&r.w, &m->nparts) < 0 ||
 	    wire_get_U32(&r.w, &m->nenvs) < 0)
 		bad(&r, "truncated record");
-	else if (rsize != size)
+	else if (rsize != size && !(envs_only && size == MSGREC_ANY_SIZE))
 		bad(&r, "record is for another size");
 	else if (m->nparts == 0 || m->nparts > MIME_MAX_PARTS ||
 	    m->nenvs == 0 || m->nenvs > m->nparts)
 		bad(&r, "bad part count");
 	if (r.err == NULL)
-		get_summary(&r, &m->s);
-	m->s.size = size;
+		(void)(envs_only ? skip_summary(&r, &m->s) :
+		    get_summary(&r, &m->s));
+	m->s.size = rsize;
 	m->s.nparts = m->nparts;
+	if (envs_only && r.err == NULL)
+		m->nenvs = 1;	/* the first alone is read */
 	if (r.err == NULL &&
 	    get_index_list(&r, &m->text_body, m->nparts) == 0 &&
 	    get_index_list(&r, &m->html_body, m->nparts) == 0)
 		get_index_list(&r, &m->attachments, m->nparts);
 	if (r.err == NULL) {
 		m->envs = xcalloc(m->nenvs, sizeof(*m->envs));
-		m->parts = xcalloc(m->nparts, sizeof(*m->parts));
+		if (!envs_only)
+			m->parts = xcalloc(m->nparts, sizeof(*m->parts));
 	}
 	for (i = 0; r.err == NULL && i < m->nenvs; i++)
 		get_env(&r, &m->envs[i]);
 	if (envs_only && r.err == NULL) {
 		/* The parts are neither read nor checked: none is shown. */
-		free(m->parts);
-		m->parts = NULL;
 		m->nparts = 0;
 		return 0;
 	}
@@ -529,7 +557,7 @@ msgrec_open_envelopes(const void *rec, size_t len, uint64_t size,
     struct msgrec *r, const char **error_r)
 {
 	memset(r, 0, sizeof(*r));
-	return decode(rec, len, size, true, false, r, error_r);
+	return decode(rec, len, size, true, true, r, error_r);
 }
 
 void

@@ -176,11 +176,18 @@ int	msgrec_open(const void *rec, size_t len, uint64_t size,
 int	msgrec_open_stored(const void *rec, size_t len, uint64_t size,
 	    struct msgrec *r, const char **error_r);
 /*
- * The same, for a reader of the envelopes only (SEARCH FROM, SUBJECT...):
- * the summary and envelopes are checked and filled; the parts are neither
- * read nor checked, and r->nparts is 0 (the summary keeps their count);
- * the body lists must not be used.
+ * For storaged's search of the top-level envelope only (SEARCH FROM,
+ * SUBJECT...), which matches substrings and writes nothing out: the
+ * first envelope is read as msgrec_open_stored() reads it (strings end in
+ * their only NUL; UTF-8 is not checked again), and r->nenvs is 1; the
+ * summary's strings are stepped over (r->s has "" and empty lists for
+ * them, its numbers and flags as stored); the other envelopes and the
+ * parts are neither read nor checked, r->nparts is 0 (the summary keeps
+ * their count), and the body lists must not be used.  size
+ * MSGREC_ANY_SIZE skips the check that the record is of a message of that
+ * size.
  */
+#define MSGREC_ANY_SIZE		UINT64_MAX
 int	msgrec_open_envelopes(const void *rec, size_t len, uint64_t size,
 	    struct msgrec *r, const char **error_r);
 void	msgrec_close(struct msgrec *r);

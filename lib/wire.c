@@ -322,6 +322,32 @@ wire_get_STRLIST(struct wire_reader *r, struct wire_strlist *v)
 	return 0;
 }
 
+int
+wire_skip_STR(struct wire_reader *r)
+{
+	uint32_t len;
+
+	if (wire_take(r, WIRE_STR, 0) == NULL ||
+	    wire_lenbytes(r, &len) == NULL)
+		return -1;
+	return 0;
+}
+
+int
+wire_skip_STRLIST(struct wire_reader *r)
+{
+	const uint8_t *p;
+	uint32_t count, i, len;
+
+	if ((p = wire_take(r, WIRE_STRLIST, 4)) == NULL)
+		return -1;
+	count = wire_be32_get(p);
+	for (i = 0; i < count; i++)
+		if (wire_lenbytes(r, &len) == NULL)
+			return -1;
+	return 0;
+}
+
 void
 wire_strlist_iter(const struct wire_strlist *l, struct wire_iter *it)
 {

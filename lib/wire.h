@@ -101,6 +101,12 @@ int	wire_get_STR(struct wire_reader *r, const char **v);
 int	wire_get_STRN(struct wire_reader *r, const char **v, size_t *len);
 int	wire_get_BYTES(struct wire_reader *r, struct wire_bytes *v);
 int	wire_get_STRLIST(struct wire_reader *r, struct wire_strlist *v);
+/*
+ * Steps over a STR or STRLIST without looking into its strings (for a
+ * reader of a record it trusts, that does not use the value).
+ */
+int	wire_skip_STR(struct wire_reader *r);
+int	wire_skip_STRLIST(struct wire_reader *r);
 int	wire_get_U64LIST(struct wire_reader *r, struct wire_u64list *v);
 /* Element i (< count) of a list checked by wire_get_U64LIST. */
 uint64_t wire_u64list_get(const struct wire_u64list *l, uint32_t i);

@@ -262,7 +262,8 @@ mail_msg_fetch(struct ipc_chan *c, const struct ipc_frame *f, const void *msg,
 		return;
 	st = mail_msg_fetch_par(&w->sd->db, w->sd->rp, s->account_id,
 	    m->mailbox_id, m->uids.p, n, (m->with_record ? MAIL_FETCH_RECORD :
-	    0) | (m->imap_items ? MAIL_FETCH_IMAP : 0), &keys, m->body_max,
+	    0) | (m->imap_items ? MAIL_FETCH_IMAP : 0) |
+	    (m->hits_only ? MAIL_FETCH_HITS : 0), &keys, m->body_max,
 	    &r, &err);
 	mail_msg_text_keys_clear(&keys);
 	if (st != IPC_S_OK)

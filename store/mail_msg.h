@@ -214,6 +214,12 @@ extern const struct mail_fetch_budget mail_fetch_budget_full;
  * the record only of a message that has none.
  */
 #define MAIL_FETCH_IMAP		0x02
+/*
+ * Only which text keys each message matches (keys must not be NULL): r
+ * gets found, modseqs and text_hits, no other list; neither of the two
+ * above, nor bodies, may be asked with it.
+ */
+#define MAIL_FETCH_HITS		0x04
 enum ipc_status mail_msg_fetch_op(struct store_db *db, MDB_txn *txn,
 	    uint64_t account_id, uint32_t mbox, const uint8_t *uids,
 	    uint32_t n, unsigned int what, const struct mail_text_keys *keys,

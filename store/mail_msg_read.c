@@ -578,6 +578,18 @@ mail_fetch_text(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 	return IPC_S_OK;
 }
 
+/* Whether a key needs the message's bytes (HEADER, BODY, TEXT). */
+static bool
+mail_keys_need_raw(const struct mail_text_keys *keys)
+{
+	uint32_t k;
+
+	for (k = 0; k < keys->n; k++)
+		if (msgsearch_needs_raw((enum msgsearch_kind)keys->kinds[k]))
+			return true;
+	return false;
+}
+
 /* Adds the data of one present message, or sets *full if it does not fit. */
 static enum ipc_status
 mail_fetch_one(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
@@ -594,6 +606,7 @@ mail_fetch_one(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 	MDB_val imap = { 0, NULL };
 	size_t reclen = 0, need;
 	bool more, with_record = (what & MAIL_FETCH_RECORD) != 0;
+	bool hits = (what & MAIL_FETCH_HITS) != 0;
 	int rc;
 
 	/* The first message goes whatever its size, unless bud says not. */
@@ -602,9 +615,33 @@ mail_fetch_one(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 		*full = true;
 		return IPC_S_OK;
 	}
-	if ((st = message_get_seq(db, txn, &seq->msgs, acct, email, &m,
-	    err)) != IPC_S_OK)
+	if (hits && !mail_keys_need_raw(keys)) {
+		/*
+		 * The record alone is read, its size not checked: none of
+		 * m but the size is looked at (not memset: kilobytes).
+		 */
+		memset(m.hash, 0, sizeof(m.hash));
+		m.thread = m.received = 0;
+		m.flags = m.nkeywords = m.nmbox = 0;
+		m.size = MSGREC_ANY_SIZE;
+	} else if ((st = message_get_seq_as(db, txn, &seq->msgs, acct, email,
+	    &m, hits, err)) != IPC_S_OK)
 		return st;
+	if (hits) {
+		/* The UID, its modseq and the keys' bits: nothing else. */
+		need = 4 + 8 + (keys->n + 7) / 8;
+		if (more && *bytes + need > bud->reply_max) {
+			*full = true;
+			return IPC_S_OK;
+		}
+		if ((st = mail_fetch_text(db, txn, seq, acct, email, &m, NULL,
+		    0, keys, &r->text_hits, searched, err)) != IPC_S_OK)
+			return st;
+		*bytes += need;
+		mail_vec_u32(&r->found, uid);
+		mail_vec_u64(&r->modseqs, modseq);
+		return IPC_S_OK;
+	}
 	if ((what & MAIL_FETCH_IMAP) && db->msgimap != 0) {
 		struct key_mail k;
 		MDB_val kv;
@@ -706,6 +743,10 @@ mail_msg_fetch_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 		bud = &mail_fetch_budget_full;
 	if (keys != NULL && keys->n == 0)
 		keys = NULL;
+	if ((what & MAIL_FETCH_HITS) && (keys == NULL || body_max > 0 ||
+	    (what & (MAIL_FETCH_RECORD | MAIL_FETCH_IMAP))))
+		return db_error(err, IPC_S_INVALID,
+		    "hits alone need text keys and nothing else");
 	if ((st = mailbox_get(db, txn, account_id, mbox, &mb, err)) !=
 	    IPC_S_OK)
 		return st;

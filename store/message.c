@@ -148,6 +148,15 @@ message_get_seq(struct store_db *db, MDB_txn *txn, struct db_seq *seq,
     uint64_t account_id, uint64_t email_id, struct message_rec *m,
     struct store_error *err)
 {
+	return message_get_seq_as(db, txn, seq, account_id, email_id, m,
+	    false, err);
+}
+
+enum ipc_status
+message_get_seq_as(struct store_db *db, MDB_txn *txn, struct db_seq *seq,
+    uint64_t account_id, uint64_t email_id, struct message_rec *m,
+    bool head, struct store_error *err)
+{
 	struct key_mail k;
 	MDB_val kv, d;
 	int rc;
@@ -161,7 +170,8 @@ message_get_seq(struct store_db *db, MDB_txn *txn, struct db_seq *seq,
 		    (unsigned long long)email_id);
 	if (rc != 0)
 		return db_mdb_error(err, rc, "message read");
-	if (record_message_dec(d.mv_data, d.mv_size, m) == -1)
+	if ((head ? record_message_head_dec(d.mv_data, d.mv_size, m) :
+	    record_message_dec(d.mv_data, d.mv_size, m)) == -1)
 		return db_error(err, IPC_S_INTERNAL, "corrupt email %llu",
 		    (unsigned long long)email_id);
 	return IPC_S_OK;

@@ -100,6 +100,10 @@ enum ipc_status message_record(struct store_db *db, MDB_txn *txn,
 enum ipc_status message_get_seq(struct store_db *db, MDB_txn *txn,
 	    struct db_seq *seq, uint64_t account_id, uint64_t email_id,
 	    struct message_rec *m, struct store_error *err);
+/* With head, only what record_message_head_dec() reads of the email. */
+enum ipc_status message_get_seq_as(struct store_db *db, MDB_txn *txn,
+	    struct db_seq *seq, uint64_t account_id, uint64_t email_id,
+	    struct message_rec *m, bool head, struct store_error *err);
 enum ipc_status message_record_seq(struct store_db *db, MDB_txn *txn,
 	    struct db_seq *seq, uint64_t account_id, uint64_t email_id,
 	    const void **p, size_t *len_r, struct store_error *err);

@@ -304,6 +304,28 @@ record_message_dec(const void *p, size_t len, struct message_rec *r)
 	return wire_reader_finish(&rd);
 }
 
+int
+record_message_head_dec(const void *p, size_t len, struct message_rec *r)
+{
+	struct wire_reader rd;
+	struct wire_bytes h;
+
+	memset(r->hash, 0, sizeof(r->hash));
+	r->thread = r->received = r->size = 0;
+	r->flags = r->nkeywords = r->nmbox = 0;
+	r->base_subject[0] = r->message_id[0] = '\0';
+	record_begin(&rd, p, len);
+	if (wire_get_BYTES(&rd, &h) == 0 && h.len != MSG_HASH_LEN)
+		rd.err = "bad blob hash";
+	if (rd.err == NULL)
+		memcpy(r->hash, h.p, MSG_HASH_LEN);
+	wire_get_U64(&rd, &r->thread);
+	wire_get_U64(&rd, &r->received);
+	wire_get_U64(&rd, &r->size);
+	wire_get_U32(&rd, &r->flags);
+	return rd.err == NULL ? 0 : -1;
+}
+
 void
 record_change_enc(struct buf *out, const struct change_rec *r)
 {

@@ -187,6 +187,13 @@ int	record_mailbox_v1_dec(const void *p, size_t len,
 	    struct mailbox_rec *r);
 void	record_message_enc(struct buf *out, const struct message_rec *r);
 int	record_message_dec(const void *p, size_t len, struct message_rec *r);
+/*
+ * The head of a message record alone: hash, thread, received, size and
+ * flags (no keywords, subject, Message-ID or mailboxes, which stay empty),
+ * for reads that need no more (SEARCH's text keys).
+ */
+int	record_message_head_dec(const void *p, size_t len,
+	    struct message_rec *r);
 void	record_change_enc(struct buf *out, const struct change_rec *r);
 int	record_change_dec(const void *p, size_t len, struct change_rec *r);
 void	record_dup_enc(struct buf *out, const struct dup_rec *r);

@@ -207,6 +207,37 @@ TEST(wire_rejects_bad_values)
 	buf_clear(&b);
 }
 
+/* Skipping steps over exactly one value, checking lengths and type only. */
+TEST(wire_skips_values)
+{
+	struct wire_reader r;
+	struct buf b = BUF_INIT;
+	uint32_t u = 0;
+	static const uint8_t longstr[] = { WIRE_STR, 0, 0, 0, 9, 'a', 0 };
+	static const uint8_t shortlist[] = { WIRE_STRLIST, 0, 0, 0, 2,
+	    0, 0, 0, 2, 'a', 0, 0, 0, 0, 9, 'b' };
+
+	wire_put_STR(&b, "skipped");
+	wire_put_strlist_begin(&b, 2);
+	wire_strlist_add(&b, "one");
+	wire_strlist_add(&b, "two");
+	wire_put_U32(&b, 42);
+	wire_reader_init(&r, b.data, b.len);
+	CHECK_INT(wire_skip_STR(&r), 0);
+	CHECK_INT(wire_skip_STRLIST(&r), 0);
+	CHECK_INT(wire_get_U32(&r, &u), 0);
+	CHECK_INT(u, 42);
+	CHECK_INT(wire_reader_finish(&r), 0);
+	/* Of the wrong type, or past the end: refused. */
+	wire_reader_init(&r, b.data, b.len);
+	CHECK_INT(wire_skip_STRLIST(&r), -1);
+	wire_reader_init(&r, longstr, sizeof(longstr));
+	CHECK_INT(wire_skip_STR(&r), -1);
+	wire_reader_init(&r, shortlist, sizeof(shortlist));
+	CHECK_INT(wire_skip_STRLIST(&r), -1);
+	buf_clear(&b);
+}
+
 TEST(frame_header_checks)
 {
 	struct ipc_rx rx;
@@ -670,6 +701,7 @@ TEST(channel_refuses_wrong_peer_and_garbage)
 static const struct harness_test tests[] = {
 	TEST_ENTRY(every_message_round_trips),
 	TEST_ENTRY(wire_rejects_bad_values),
+	TEST_ENTRY(wire_skips_values),
 	TEST_ENTRY(frame_header_checks),
 	TEST_ENTRY(rx_reads_rest_of_big_frame),
 	TEST_ENTRY(channel_request_reply),

@@ -270,6 +270,61 @@ TEST(keys)
 		/* A truncated record is refused all the same. */
 		CHECK(msgrec_open_envelopes(rec.data, 20, sizeof(msg1) - 1,
 		    &r, &why) == -1);
+		/* Its size is checked unless the caller has none to give. */
+		CHECK(msgrec_open_envelopes(rec.data, rec.len,
+		    sizeof(msg1) - 2, &r, &why) == -1);
+		CHECK(msgrec_open_envelopes(rec.data, rec.len,
+		    MSGREC_ANY_SIZE, &r, &why) == 0);
+		CHECK(r.s.size == sizeof(msg1) - 1);
+		/* The summary's strings are stepped over. */
+		CHECK(r.s.preview != NULL && *r.s.preview == '\0');
+		CHECK_INT(r.s.references.count, 0);
+		CHECK(msgsearch_match(&r, NULL, 0, MSGSEARCH_FROM, "",
+		    "BOB@", 4, fresh()));
+		msgrec_close(&r);
+		CHECK(msgrec_open_envelopes(rec.data, rec.len, UINT64_MAX - 1,
+		    &r, &why) == -1);
+	}
+	/*
+	 * Of a message with one inside it, the envelopes' open reads the
+	 * first alone, which is all FROM and SUBJECT look at.
+	 */
+	{
+		static const char outer[] =
+		    "From: Outer <outer@example.org>\r\n"
+		    "Subject: wrapper\r\n"
+		    "MIME-Version: 1.0\r\n"
+		    "Content-Type: message/rfc822\r\n"
+		    "\r\n"
+		    "From: Inner <inner@example.org>\r\n"
+		    "Subject: wrapped\r\n"
+		    "\r\n"
+		    "inside\r\n";
+		struct buf orec = BUF_INIT;
+		struct mime_msg *om;
+		struct msgrec full, env;
+		const char *why;
+
+		om = mime_parse(outer, sizeof(outer) - 1);
+		msgrec_encode(om, 0, &orec);
+		mime_msg_free(&om);
+		CHECK(msgrec_open(orec.data, orec.len, sizeof(outer) - 1,
+		    &full, &why) == 0);
+		CHECK(msgrec_open_envelopes(orec.data, orec.len,
+		    sizeof(outer) - 1, &env, &why) == 0);
+		CHECK_INT(full.nenvs, 2);
+		CHECK_INT(env.nenvs, 1);
+		CHECK(msgsearch_match(&env, NULL, 0, MSGSEARCH_FROM, "",
+		    "OUTER", 5, fresh()));
+		CHECK(!msgsearch_match(&env, NULL, 0, MSGSEARCH_FROM, "",
+		    "INNER", 5, fresh()));
+		CHECK(!msgsearch_match(&full, NULL, 0, MSGSEARCH_FROM, "",
+		    "INNER", 5, fresh()));
+		CHECK(msgsearch_match(&env, NULL, 0, MSGSEARCH_SUBJECT, "",
+		    "WRAPPER", 7, fresh()));
+		msgrec_close(&full);
+		msgrec_close(&env);
+		buf_clear(&orec);
 	}
 	CHECK(!msgsearch_needs_parts(MSGSEARCH_FROM));
 	CHECK(msgsearch_needs_parts(MSGSEARCH_TEXT));

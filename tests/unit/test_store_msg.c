@@ -704,6 +704,78 @@ TEST(test_fetch_text_and_bodies)
 	db_close(&db);
 }
 
+/*
+ * MSG_FETCH's hits_only (MAIL_FETCH_HITS): the same bits as a full
+ * fetch, with the UIDs and modseqs, and no other list; refused without
+ * text keys or with anything else asked.
+ */
+TEST(test_fetch_hits_only)
+{
+	static uint64_t kinds[] = { MSGSEARCH_FROM, MSGSEARCH_SUBJECT,
+	    MSGSEARCH_HEADER, MSGSEARCH_BODY, MSGSEARCH_TEXT };
+	static const char *fields[] = { "", "", "message-id", "", "" };
+	static const char *values[] = { "CAROL", "TWO", "2@", "BODY", "BOB" };
+	size_t vlens[5];
+	struct mail_text_keys keys = { 5, kinds, fields, values, vlens };
+	struct buf uids = BUF_INIT;
+	struct store_error err;
+	struct store_db db;
+	struct mail_fetch full, r;
+	MDB_txn *txn;
+	uint64_t acct;
+	size_t i;
+
+	for (i = 0; i < 5; i++)
+		vlens[i] = strlen(values[i]);
+	if (open_fresh(&db, &acct) == -1)
+		return;
+	append3(&db, acct);
+	uidv(&uids, 4, 1, 2, 3, 99);
+	CHECK_INT(db_begin(&db, false, &txn, &err), IPC_S_OK);
+	CHECK_INT(mail_msg_fetch_op(&db, txn, acct, INBOX, uids.data, 4, 0,
+	    &keys, 0, NULL, &full, &err), IPC_S_OK);
+	CHECK_INT(mail_msg_fetch_op(&db, txn, acct, INBOX, uids.data, 4,
+	    MAIL_FETCH_HITS, &keys, 0, NULL, &r, &err), IPC_S_OK);
+	CHECK_INT(r.done, 4);
+	CHECK_STR(uids_text(&r.found), "1 2 3");
+	CHECK_INT(r.text_hits.len, 3);
+	CHECK(r.text_hits.len == full.text_hits.len &&
+	    memcmp(r.text_hits.data, full.text_hits.data, 3) == 0);
+	if (r.text_hits.len == 3) {
+		CHECK_INT(r.text_hits.data[0], 0x18);	/* BODY, TEXT */
+		CHECK_INT(r.text_hits.data[1], 0x1e);	/* all but FROM */
+		CHECK_INT(r.text_hits.data[2], 0x01);	/* FROM carol */
+	}
+	CHECK_INT(r.modseqs.n, 3);
+	for (i = 0; i < 3 && r.modseqs.n == 3 && full.modseqs.n == 3; i++)
+		CHECK_INT(mail_vec_u64_get(&r.modseqs, i),
+		    mail_vec_u64_get(&full.modseqs, i));
+	CHECK_INT(r.email_ids.n + r.thread_ids.n + r.flags.n + r.received.n +
+	    r.saved.n + r.sizes.n + r.record_lens.n + r.imap_lens.n +
+	    r.body_lens.n + r.keywords.n, 0);
+	CHECK_INT(r.records.len + r.imap.len + r.bodies.len, 0);
+	mail_fetch_clear(&r);
+	mail_fetch_clear(&full);
+	/* Nothing to match, or more than the bits asked: refused. */
+	CHECK_INT(mail_msg_fetch_op(&db, txn, acct, INBOX, uids.data, 4,
+	    MAIL_FETCH_HITS, NULL, 0, NULL, &r, &err), IPC_S_INVALID);
+	mail_fetch_clear(&r);
+	CHECK_INT(mail_msg_fetch_op(&db, txn, acct, INBOX, uids.data, 4,
+	    MAIL_FETCH_HITS | MAIL_FETCH_RECORD, &keys, 0, NULL, &r, &err),
+	    IPC_S_INVALID);
+	mail_fetch_clear(&r);
+	CHECK_INT(mail_msg_fetch_op(&db, txn, acct, INBOX, uids.data, 4,
+	    MAIL_FETCH_HITS | MAIL_FETCH_IMAP, &keys, 0, NULL, &r, &err),
+	    IPC_S_INVALID);
+	mail_fetch_clear(&r);
+	CHECK_INT(mail_msg_fetch_op(&db, txn, acct, INBOX, uids.data, 4,
+	    MAIL_FETCH_HITS, &keys, 1000, NULL, &r, &err), IPC_S_INVALID);
+	mail_fetch_clear(&r);
+	db_abort(&txn);
+	buf_clear(&uids);
+	db_close(&db);
+}
+
 /* MSG_BODY_FILE (fd a memfd or other) and MSG_FILE (fd -1). */
 static enum ipc_status
 body_file(struct store_db *db, uint64_t acct, uint32_t uid, int fd,
@@ -1434,6 +1506,7 @@ static const struct harness_test tests[] = {
 	TEST_ENTRY(test_fetch),
 	TEST_ENTRY(test_fetch_stored_items),
 	TEST_ENTRY(test_fetch_text_and_bodies),
+	TEST_ENTRY(test_fetch_hits_only),
 	TEST_ENTRY(test_fetch_parallel),
 	TEST_ENTRY(test_body_slices),
 	TEST_ENTRY(test_body_file),

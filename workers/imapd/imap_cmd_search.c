@@ -126,7 +126,7 @@ search_run(struct imap_session *s, struct imap_parser *ps, bool uid)
 		    "Charset not supported");
 		return IMAP_CMD_DONE;
 	}
-	if ((x->eval = imap_search_eval_new(s, &x->q, false, search_match,
+	if ((x->eval = imap_search_eval_new(s, &x->q, 0, search_match,
 	    search_done, x, &why)) == NULL) {
 		search_ctx_free(x);
 		imap_session_reply(s, "BAD", NULL, why);

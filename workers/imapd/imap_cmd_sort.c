@@ -564,7 +564,8 @@ sort_run(struct imap_session *s, struct imap_parser *ps, bool uid,
 	for (i = 0; i < x->ncrit; i++)
 		if (x->crit[i].key != SK_ARRIVAL && x->crit[i].key != SK_SIZE)
 			want_record = true;
-	if ((x->eval = imap_search_eval_new(s, &x->q, want_record,
+	if ((x->eval = imap_search_eval_new(s, &x->q, want_record ?
+	    IMAP_SEARCH_WANT_RECORD : IMAP_SEARCH_WANT_MSG,
 	    sort_match, sort_done, x, &why)) == NULL) {
 		sort_ctx_free(x);
 		imap_session_reply(s, "BAD", NULL, why);

@@ -13,7 +13,11 @@
  * message.  They are asked with the chunk when nothing else could decide
  * a message; otherwise the other keys decide first (the evaluation is
  * three-valued: yes, no, or not without the text keys), and a second
- * MSG_FETCH asks the text keys for the messages left undecided.
+ * MSG_FETCH asks the text keys for the messages left undecided.  When the
+ * tree has text keys alone and the caller wants no more of a message than
+ * its UID, sequence number and modseq (SEARCH), MSG_FETCH asks for the
+ * keys' bits alone (hits_only): no flags, keywords or dates go over the
+ * socket or through imap_msg_take() for the thousands that do not match.
  */
 #include "imap_search_eval.h"
 #include "conn.h"
@@ -37,6 +41,7 @@
 
 #define SEARCH_CHUNK		4096	/* messages per MSG_FETCH */
 #define SEARCH_CHUNK_RECORDS	256	/* when records come with them */
+#define SEARCH_CHUNK_HITS	16384	/* when only the keys' bits come */
 
 enum tri { T_NO, T_YES, T_UNKNOWN };
 
@@ -47,6 +52,7 @@ struct imap_search_eval {
 	imap_search_done_fn	*done;
 	void			*arg;
 	bool			 need_record;
+	bool			 need_msg;	/* the match wants flags etc. */
 	bool			 has_modseq;
 	/* Text keys, matched by storaged: the key of each node, or -1. */
 	int			*text_key;
@@ -499,6 +505,54 @@ eval_meta_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	eval_text_next(x);
 }
 
+/* Whether to ask the text keys' bits alone (see the top). */
+static bool
+eval_hits_only(const struct imap_search_eval *x)
+{
+	return x->text_first && x->ntext > 0 && !x->need_msg &&
+	    !x->need_record;
+}
+
+/* A chunk's bits of the text keys alone: they decide every message. */
+static void
+eval_hits_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
+    const void *rep, void *arg)
+{
+	const struct ipc_MSG_FETCH_rep *r = rep;
+	struct imap_search_eval *x = arg;
+	struct imap_msg m;
+	uint32_t i, n;
+
+	(void)c;
+	x->s->req_id = 0;
+	if (st != IPC_S_OK) {
+		eval_done(x, st == IPC_S_UNAVAIL ? "UNAVAILABLE" :
+		    "SERVERBUG", text != NULL ? text : "Cannot search");
+		return;
+	}
+	n = r->found.len / 4;
+	if (r->done == 0 || r->done > x->nuids - x->pos || n > r->done ||
+	    r->found.len % 4 != 0 || r->modseqs.count != n ||
+	    !eval_hits_ok(x, r, n)) {
+		eval_done(x, "SERVERBUG", "Malformed reply from the store");
+		return;
+	}
+	x->pos += r->done;
+	memset(&m, 0, sizeof(m));
+	for (i = 0; i < n; i++) {
+		m.uid = imap_view_vec_get(r->found.p, i);
+		/* Not in the view: expunged here meanwhile. */
+		if ((m.msn = imap_view_msn(x->s->view, m.uid)) == 0)
+			continue;
+		m.modseq = wire_u64list_get(&r->modseqs, i);
+		x->hits = r->text_hits.p + (size_t)i * x->stride;
+		if (search_eval(x, &m, NULL, x->q->root, 0) == T_YES)
+			x->match(x->arg, &m, NULL);
+		x->hits = NULL;
+	}
+	eval_next_chunk(x);
+}
+
 static void
 eval_next_chunk(struct imap_search_eval *x)
 {
@@ -516,7 +570,8 @@ eval_next_chunk(struct imap_search_eval *x)
 		eval_done(x, "UNAVAILABLE", "Store unavailable, try again");
 		return;
 	}
-	chunk = x->need_record ? SEARCH_CHUNK_RECORDS : SEARCH_CHUNK;
+	chunk = x->need_record ? SEARCH_CHUNK_RECORDS : eval_hits_only(x) ?
+	    SEARCH_CHUNK_HITS : SEARCH_CHUNK;
 	for (i = x->pos; i < x->nuids && i - x->pos < chunk; i++)
 		imap_view_vec_put(&vec, x->uids[i]);
 	memset(&req, 0, sizeof(req));
@@ -526,8 +581,9 @@ eval_next_chunk(struct imap_search_eval *x)
 	req.with_record = x->need_record;
 	if (x->text_first && x->ntext > 0)
 		eval_text_req(x, &req);
+	req.hits_only = eval_hits_only(x);
 	s->req_id = ipc_request(store, IPC_T_MSG_FETCH, conn_id(s->conn), &req,
-	    eval_meta_cb, x);
+	    req.hits_only ? eval_hits_cb : eval_meta_cb, x);
 	buf_clear(&vec);
 }
 
@@ -655,7 +711,7 @@ imap_search_charset_ok(const struct imap_search *q)
 
 struct imap_search_eval *
 imap_search_eval_new(struct imap_session *s, struct imap_search *q,
-    bool want_record, imap_search_match_fn *match, imap_search_done_fn *done,
+    unsigned int want, imap_search_match_fn *match, imap_search_done_fn *done,
     void *arg, const char **bad_r)
 {
 	struct imap_search_eval *x;
@@ -666,7 +722,9 @@ imap_search_eval_new(struct imap_session *s, struct imap_search *q,
 	x->match = match;
 	x->done = done;
 	x->arg = arg;
-	x->need_record = want_record;
+	x->need_record = (want & IMAP_SEARCH_WANT_RECORD) ==
+	    IMAP_SEARCH_WANT_RECORD;
+	x->need_msg = (want & IMAP_SEARCH_WANT_MSG) != 0;
 	if ((*bad_r = eval_prepare(x)) != NULL) {
 		imap_search_eval_free(&x);
 		return NULL;

@@ -7,9 +7,11 @@
  * The evaluator asks storaged for the messages of the view in chunks
  * (MSG_FETCH: flags, dates, sizes, ids and, when a key or the caller needs
  * it, the parsed record) and evaluates the tree three-valued: yes, no, or
- * not without the message's bytes.  Only the messages still undecided are
- * read (MSG_BODY), for HEADER, BODY and TEXT.  Each match is handed to the
- * caller in sequence number order; a callback says when it is over.  The
+ * not without the text keys, which storaged matches.  A tree of text keys
+ * alone, for a caller that wants no more than UIDs, sequence numbers and
+ * modseqs, asks storaged for the keys' bits alone.  Each match is handed
+ * to the caller in sequence number order; a callback says when it is over.
+ * The
  * evaluator is asynchronous: it belongs to the waiting command's context
  * (s->cmd_ctx), which frees it.
  */
@@ -30,7 +32,8 @@ struct msgrec;
 /*
  * Gets one matching message, in sequence number order, with its record
  * opened (NULL if none was asked for, or it could not be read); both are
- * borrowed for the call.
+ * borrowed for the call.  Without IMAP_SEARCH_WANT_MSG, m may have only
+ * its uid, msn and modseq (the rest 0 and NULL).
  */
 typedef void imap_search_match_fn(void *arg, const struct imap_msg *m,
     const struct msgrec *r);
@@ -51,12 +54,15 @@ bool	imap_search_charset_ok(const struct imap_search *q);
  * Prepares an evaluator of q (borrowed: it and the command buffer its
  * strings point into must outlive the evaluator) over the view of s, which
  * must be selected: resolves the sets of q ("*", "$") against the view.
- * want_record asks for each message's record even if no key needs it.
+ * want (IMAP_SEARCH_WANT_*) says what the caller's match needs of each
+ * message beyond what the keys need.
  * Returns the evaluator, or NULL with *bad_r (static text for a BAD) if q
  * cannot be run (a set that does not resolve).
  */
+#define IMAP_SEARCH_WANT_MSG	0x01	/* flags, keywords, dates, size, ids */
+#define IMAP_SEARCH_WANT_RECORD	0x03	/* those and the parsed record */
 struct imap_search_eval *imap_search_eval_new(struct imap_session *s,
-	    struct imap_search *q, bool want_record,
+	    struct imap_search *q, unsigned int want,
 	    imap_search_match_fn *match, imap_search_done_fn *done, void *arg,
 	    const char **bad_r);
 /* Whether q has a MODSEQ key (CONDSTORE answers with the highest). */
