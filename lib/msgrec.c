@@ -517,8 +517,13 @@ decode(const void *rec, size_t len, uint64_t size, bool envs_only,
 		if (!envs_only)
 			m->parts = xcalloc(m->nparts, sizeof(*m->parts));
 	}
-	for (i = 0; r.err == NULL && i < m->nenvs; i++)
+	for (i = 0; r.err == NULL && i < m->nenvs; i++) {
+		if (i == 0)
+			m->env0 = r.w.p;
 		get_env(&r, &m->envs[i]);
+		if (i == 0 && r.err == NULL)
+			m->env0_len = (size_t)(r.w.p - m->env0);
+	}
 	if (envs_only && r.err == NULL) {
 		/* The parts are neither read nor checked: none is shown. */
 		m->nparts = 0;
@@ -558,6 +563,32 @@ msgrec_open_envelopes(const void *rec, size_t len, uint64_t size,
 {
 	memset(r, 0, sizeof(*r));
 	return decode(rec, len, size, true, true, r, error_r);
+}
+
+int
+msgrec_open_env0(const void *env, size_t len, struct msgrec *r,
+    const char **error_r)
+{
+	struct rd rd;
+
+	memset(r, 0, sizeof(*r));
+	memset(&rd, 0, sizeof(rd));
+	rd.stored = true;
+	wire_reader_init(&rd.w, env, len);
+	r->s.subject = r->s.base_subject = r->s.message_id = "";
+	r->s.from = r->s.preview = "";
+	r->nenvs = 1;
+	r->envs = xcalloc(1, sizeof(*r->envs));
+	if (get_env(&rd, &r->envs[0]) == 0 && wire_reader_finish(&rd.w) < 0)
+		bad(&rd, "trailing bytes after the envelope");
+	if (rd.err != NULL) {
+		*error_r = rd.err;
+		msgrec_close(r);
+		return -1;
+	}
+	r->env0 = env;
+	r->env0_len = len;
+	return 0;
 }
 
 void

@@ -152,6 +152,9 @@ struct msgrec {
 	uint32_t	 nenvs;
 	struct msgrec_part *parts;	/* nparts */
 	struct msgrec_envelope *envs;	/* nenvs; 0 is the message's own */
+	/* Where envelope 0 lies in the record (msgrec_open_env0). */
+	const uint8_t	*env0;
+	size_t		 env0_len;
 	/* RFC 8621 4.1.4, part indices */
 	struct wire_u64list text_body;
 	struct wire_u64list html_body;
@@ -190,6 +193,15 @@ int	msgrec_open_stored(const void *rec, size_t len, uint64_t size,
 #define MSGREC_ANY_SIZE		UINT64_MAX
 int	msgrec_open_envelopes(const void *rec, size_t len, uint64_t size,
 	    struct msgrec *r, const char **error_r);
+/*
+ * Opens the bytes of a record's envelope 0 alone (r->env0 and env0_len of
+ * an open record, kept elsewhere: storaged's msghead), as
+ * msgrec_open_envelopes() reads it: r->nenvs is 1, r->nparts 0, the
+ * summary empty (size 0).  Returns 0, or -1 with *error_r and nothing to
+ * close.
+ */
+int	msgrec_open_env0(const void *env, size_t len, struct msgrec *r,
+	    const char **error_r);
 void	msgrec_close(struct msgrec *r);
 
 /*

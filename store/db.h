@@ -89,6 +89,16 @@
  *			sends them (lib/imap_struct.h, the stored items);
  *			none for a message whose items are too long or
  *			whose record does not open
+ *
+ * Schema version 11 added what SEARCH reads of a message's header, in
+ * email order (message.h, MSGHEAD_*; written as msgimap is):
+ *
+ *	msghead		A email -> u8 MSGHEAD_V1, u32 BE length of the
+ *			record's envelope 0 (lib/msgrec.h, env0), its
+ *			bytes, then the message's top-level header (to and
+ *			with its blank line); none for a message whose
+ *			entry would pass MSGHEAD_MAX or whose record does
+ *			not open
  */
 #ifndef BULWARK_DB_H
 #define BULWARK_DB_H
@@ -148,6 +158,7 @@ struct store_db {
 	 * written: message.c writes it only when it is open.
 	 */
 	MDB_dbi		 msgimap;
+	MDB_dbi		 msghead;	/* the same, before version 11 */
 	/* The files of big blobs (blobfile.h); NULL until db_open. */
 	struct blobfile	*files;
 	/* Durability (dblog.h); NULL until db_env_open. */
@@ -160,7 +171,7 @@ struct store_db {
 };
 
 /* Named databases an environment may hold, with room for later ones. */
-#define DB_MAXDBS	32
+#define DB_MAXDBS	64
 
 /*
  * Formats err's text and returns st, so that a failing call reads

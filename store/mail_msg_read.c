@@ -13,6 +13,7 @@
 #include "log.h"
 #include "mailbox.h"
 #include "message.h"
+#include "msghead.h"
 #include "msgrec.h"
 #include "msgsearch.h"
 #include "readpool.h"
@@ -430,7 +431,7 @@ mail_sync_clear(struct mail_sync *r)
  * step from the one before (db_seq_get).
  */
 struct fetch_seq {
-	struct db_seq		 uids, msgs, recs, imaps;
+	struct db_seq		 uids, msgs, recs, imaps, heads;
 	struct buf		 raw;	/* what a search read of a file */
 };
 
@@ -590,6 +591,130 @@ mail_keys_need_raw(const struct mail_text_keys *keys)
 	return false;
 }
 
+/* Whether a key needs the message's text parts (BODY, TEXT). */
+static bool
+mail_keys_need_parts(const struct mail_text_keys *keys)
+{
+	uint32_t k;
+
+	for (k = 0; k < keys->n; k++)
+		if (msgsearch_needs_parts((enum msgsearch_kind)keys->kinds[k]))
+			return true;
+	return false;
+}
+
+/*
+ * Matches the header keys (no BODY or TEXT) against the message's msghead
+ * entry, if it has one: one bit per key appended to hits, *done set.  A
+ * message without one (or with a damaged one: logged) is left to its
+ * record and bytes (*done false).
+ */
+static enum ipc_status
+mail_fetch_head(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
+    uint64_t acct, uint64_t email, const struct mail_text_keys *keys,
+    struct buf *hits, size_t *searched, bool *done,
+    struct store_error *err)
+{
+	struct msgsearch_cache cache;
+	struct key_mail k;
+	struct msgrec r;
+	MDB_val kv, d;
+	const uint8_t *env, *hdr;
+	const char *why;
+	size_t elen, hlen, stride = (keys->n + 7) / 8, at;
+	uint32_t i;
+	bool need_rec = false;
+	int rc;
+
+	key_mail_init(&k, acct);
+	key_mail_u64(&k, email);
+	kv = KEY_MAIL_VAL(&k);
+	*done = false;
+	rc = db_seq_get(txn, db->msghead, &seq->heads, &kv, &d);
+	if (rc == MDB_NOTFOUND)
+		return IPC_S_OK;
+	if (rc != 0)
+		return db_mdb_error(err, rc, "search header read");
+	if (!msghead_split(d.mv_data, d.mv_size, &env, &elen, &hdr, &hlen)) {
+		log_warnx("message %llu: bad search header",
+		    (unsigned long long)email);
+		return IPC_S_OK;
+	}
+	for (i = 0; i < keys->n; i++)
+		need_rec |= msgsearch_needs_record((enum msgsearch_kind)
+		    keys->kinds[i]);
+	if (need_rec && msgrec_open_env0(env, elen, &r, &why) == -1) {
+		log_warnx("message %llu: bad search header envelope: %s",
+		    (unsigned long long)email, why);
+		return IPC_S_OK;
+	}
+	at = hits->len;
+	buf_reserve(hits, stride);
+	memset(buf_tail(hits), 0, stride);
+	buf_commit(hits, stride);
+	memset(&cache, 0, sizeof(cache));
+	cache.body_ascii.nowipe = cache.body_key.nowipe = true;
+	cache.part.nowipe = cache.head.nowipe = cache.head_key.nowipe = true;
+	for (i = 0; i < keys->n; i++)
+		if (msgsearch_match(need_rec ? &r : NULL, hdr, hlen,
+		    (enum msgsearch_kind)keys->kinds[i], keys->fields[i],
+		    keys->values[i], keys->vlens[i], &cache))
+			hits->data[at + i / 8] |= (uint8_t)(1u << (i % 8));
+	*searched += elen + cache.scanned * keys->n;
+	msgsearch_cache_clear(&cache);
+	if (need_rec)
+		msgrec_close(&r);
+	*done = true;
+	return IPC_S_OK;
+}
+
+/*
+ * MAIL_FETCH_HITS of one present message: its UID, modseq and the keys'
+ * bits, or *full if they do not fit.  Header keys alone are matched
+ * against its msghead entry when it has one; otherwise the record is read
+ * (FROM, SUBJECT...) and the bytes (HEADER, BODY, TEXT).
+ */
+static enum ipc_status
+mail_fetch_hits(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
+    uint64_t acct, uint32_t uid, uint64_t email, uint64_t modseq,
+    const struct mail_text_keys *keys, bool more,
+    const struct mail_fetch_budget *bud, struct mail_fetch *r,
+    size_t *bytes, size_t *searched, bool *full, struct store_error *err)
+{
+	struct message_rec m;
+	enum ipc_status st;
+	size_t need = 4 + 8 + (keys->n + 7) / 8;
+	bool done = false;
+
+	if (more && *bytes + need > bud->reply_max) {
+		*full = true;
+		return IPC_S_OK;
+	}
+	if (db->msghead != 0 && !mail_keys_need_parts(keys) &&
+	    (st = mail_fetch_head(db, txn, seq, acct, email, keys,
+	    &r->text_hits, searched, &done, err)) != IPC_S_OK)
+		return st;
+	if (!done && !mail_keys_need_raw(keys)) {
+		/*
+		 * The record alone is read, its size not checked: none of
+		 * m but the size is looked at (not memset: kilobytes).
+		 */
+		memset(m.hash, 0, sizeof(m.hash));
+		m.thread = m.received = 0;
+		m.flags = m.nkeywords = m.nmbox = 0;
+		m.size = MSGREC_ANY_SIZE;
+	} else if (!done && (st = message_get_seq_as(db, txn, &seq->msgs,
+	    acct, email, &m, true, err)) != IPC_S_OK)
+		return st;
+	if (!done && (st = mail_fetch_text(db, txn, seq, acct, email, &m,
+	    NULL, 0, keys, &r->text_hits, searched, err)) != IPC_S_OK)
+		return st;
+	*bytes += need;
+	mail_vec_u32(&r->found, uid);
+	mail_vec_u64(&r->modseqs, modseq);
+	return IPC_S_OK;
+}
+
 /* Adds the data of one present message, or sets *full if it does not fit. */
 static enum ipc_status
 mail_fetch_one(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
@@ -615,33 +740,12 @@ mail_fetch_one(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 		*full = true;
 		return IPC_S_OK;
 	}
-	if (hits && !mail_keys_need_raw(keys)) {
-		/*
-		 * The record alone is read, its size not checked: none of
-		 * m but the size is looked at (not memset: kilobytes).
-		 */
-		memset(m.hash, 0, sizeof(m.hash));
-		m.thread = m.received = 0;
-		m.flags = m.nkeywords = m.nmbox = 0;
-		m.size = MSGREC_ANY_SIZE;
-	} else if ((st = message_get_seq_as(db, txn, &seq->msgs, acct, email,
-	    &m, hits, err)) != IPC_S_OK)
+	if (hits)
+		return mail_fetch_hits(db, txn, seq, acct, uid, email, modseq,
+		    keys, more, bud, r, bytes, searched, full, err);
+	if ((st = message_get_seq(db, txn, &seq->msgs, acct, email, &m,
+	    err)) != IPC_S_OK)
 		return st;
-	if (hits) {
-		/* The UID, its modseq and the keys' bits: nothing else. */
-		need = 4 + 8 + (keys->n + 7) / 8;
-		if (more && *bytes + need > bud->reply_max) {
-			*full = true;
-			return IPC_S_OK;
-		}
-		if ((st = mail_fetch_text(db, txn, seq, acct, email, &m, NULL,
-		    0, keys, &r->text_hits, searched, err)) != IPC_S_OK)
-			return st;
-		*bytes += need;
-		mail_vec_u32(&r->found, uid);
-		mail_vec_u64(&r->modseqs, modseq);
-		return IPC_S_OK;
-	}
 	if ((what & MAIL_FETCH_IMAP) && db->msgimap != 0) {
 		struct key_mail k;
 		MDB_val kv;
@@ -771,6 +875,7 @@ mail_msg_fetch_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	db_seq_close(&seq.msgs);
 	db_seq_close(&seq.recs);
 	db_seq_close(&seq.imaps);
+	db_seq_close(&seq.heads);
 	buf_clear(&seq.raw);
 	buf_clear(&kw);
 	return st;

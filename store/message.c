@@ -11,6 +11,7 @@
 #include "imap_struct.h"
 #include "key.h"
 #include "mailbox.h"
+#include "msgrec.h"
 #include "quota.h"
 #include "recent.h"
 
@@ -110,28 +111,47 @@ message_put_rec(struct message_op *op, uint64_t email,
 }
 
 /*
- * Stores the FETCH items of the message's record under key k in msgimap
- * (lib/imap_struct.h).  A record that does not open (its caller checked
- * it) or items too long are not stored: imapd then serves the message
- * from the record.
+ * Stores what is derived from the message's record under key k: its
+ * FETCH items in msgimap (lib/imap_struct.h) and its msghead entry, each
+ * where the store has that database.  A record that does not open (its
+ * caller checked it) or an entry too long is not stored: imapd then
+ * serves the message from the record, SEARCH reads the record and the
+ * message.  The blob is stored already (for its header when in->data is
+ * NULL: a copy, or the replay of a big message).
  */
 static enum ipc_status
-message_put_imap(struct message_op *op, const struct key_mail *k,
+message_put_derived(struct message_op *op, const struct key_mail *k,
     const struct message_new *in)
 {
 	struct msgrec r;
+	struct blob_view bv = { 0 };
 	struct buf b = BUF_INIT;
 	enum ipc_status st = IPC_S_OK;
+	const void *head = in->data;
+	size_t head_len = in->size;
 	const char *why;
 
-	if (op->db->msgimap == 0)
-		return IPC_S_OK;
-	if (msgrec_open_stored(in->record, in->record_len, in->size, &r,
+	if ((op->db->msgimap == 0 && op->db->msghead == 0) ||
+	    msgrec_open_stored(in->record, in->record_len, in->size, &r,
 	    &why) == -1)
 		return IPC_S_OK;
-	if (imap_struct_store(&b, &r))
+	if (op->db->msgimap != 0 && imap_struct_store(&b, &r))
 		st = message_put(op, op->db->msgimap, k, b.data, b.len, 0);
+	if (st != IPC_S_OK || op->db->msghead == 0)
+		goto out;
+	if (head == NULL) {
+		if (blob_view_peek(op->db, op->txn, in->hash, &bv, op->err) !=
+		    IPC_S_OK)
+			goto out;	/* SEARCH reads it as before */
+		head = bv.p != NULL ? bv.p : bv.head;
+		head_len = bv.p != NULL ? bv.len : bv.head_len;
+	}
+	buf_reset(&b);
+	if (head != NULL && msghead_build(&b, &r, in->size, head, head_len))
+		st = message_put(op, op->db->msghead, k, b.data, b.len, 0);
+out:
 	msgrec_close(&r);
+	blob_view_release(&bv);
 	buf_clear(&b);
 	return st;
 }
@@ -437,7 +457,7 @@ message_index(struct message_op *op, const struct message_new *in,
 	key_mail_u64(&k, email);
 	if ((st = message_put(op, op->db->msgrecs, &k, in->record,
 	    in->record_len, MDB_NOOVERWRITE)) != IPC_S_OK ||
-	    (st = message_put_imap(op, &k, in)) != IPC_S_OK)
+	    (st = message_put_derived(op, &k, in)) != IPC_S_OK)
 		return st;
 	if (m->message_id[0] == '\0')
 		return IPC_S_OK;
@@ -669,6 +689,8 @@ message_unindex(struct message_op *op, uint64_t email,
 	key_mail_u64(&k, email);
 	if ((st = message_del(op, op->db->msgrecs, &k, NULL, 0)) != IPC_S_OK ||
 	    (op->db->msgimap != 0 && (st = message_del(op, op->db->msgimap,
+	    &k, NULL, 0)) != IPC_S_OK) ||
+	    (op->db->msghead != 0 && (st = message_del(op, op->db->msghead,
 	    &k, NULL, 0)) != IPC_S_OK))
 		return st;
 	return message_del(op, op->db->messages, &k, NULL, 0);
@@ -805,7 +827,7 @@ message_account_purge(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	    db->msgrecs, db->mbox_uids, db->mbox_dates, db->mbox_threads,
 	    db->threads, db->msgids, db->changes, db->vanished, db->dups,
 	    db->metadata, db->uploads, db->identities, db->submissions,
-	    db->vacations, db->pushsubs, db->msgimap };
+	    db->vacations, db->pushsubs, db->msgimap, db->msghead };
 	struct key_mail pre;
 	enum ipc_status st;
 	size_t i;

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "msghead.h"
 #include "record.h"
 #include "wire.h"
 

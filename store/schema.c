@@ -6,9 +6,11 @@
  * raises SCHEMA_VERSION; steps are never edited once released.
  */
 #include "schema.h"
+#include "blob.h"
 #include "imap_struct.h"
 #include "log.h"
 #include "mailbox.h"
+#include "msghead.h"
 #include "msgrec.h"
 #include "wire.h"
 #include "xmalloc.h"
@@ -101,6 +103,11 @@ static const struct schema_dbi schema_dbis_v9[] = {
 /* ... and those version 10 added: FETCH items kept beside the record. */
 static const struct schema_dbi schema_dbis_v10[] = {
 	SCHEMA_DBI(msgimap, 0),
+};
+
+/* ... and those version 11 added: what SEARCH reads of a header. */
+static const struct schema_dbi schema_dbis_v11[] = {
+	SCHEMA_DBI(msghead, 0),
 };
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
@@ -496,6 +503,92 @@ schema_step_msgimap(struct store_db *db, MDB_txn *txn,
 	return rc;
 }
 
+/* Writes the msghead entry of one message (key A email, its record). */
+static int
+schema_head_cb(const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct schema_items_ctx *ctx = arg;
+	struct blob_view bv = { 0 };
+	struct store_error e;
+	struct msgrec r;
+	MDB_val key = *k, d;
+	const void *head;
+	const char *why;
+	size_t head_len;
+	bool built;
+	int rc;
+
+	if ((rc = mdb_get(ctx->txn, ctx->db->messages, &key, &d)) != 0 ||
+	    record_message_head_dec(d.mv_data, d.mv_size, ctx->m) == -1 ||
+	    msgrec_open_stored(v->mv_data, v->mv_size, ctx->m->size, &r,
+	    &why) == -1) {
+		/* SEARCH reads its record and bytes, as before. */
+		ctx->skipped++;
+		return 0;
+	}
+	built = false;
+	if (blob_view_peek(ctx->db, ctx->txn, ctx->m->hash, &bv, &e) ==
+	    IPC_S_OK) {
+		head = bv.p != NULL ? bv.p : bv.head;
+		head_len = bv.p != NULL ? bv.len : bv.head_len;
+		buf_reset(&ctx->b);
+		built = head != NULL && msghead_build(&ctx->b, &r,
+		    ctx->m->size, head, head_len);
+		blob_view_release(&bv);
+	}
+	msgrec_close(&r);
+	if (!built) {
+		ctx->skipped++;
+		return 0;
+	}
+	d.mv_size = ctx->b.len;
+	d.mv_data = ctx->b.data;
+	key = *k;
+	if ((rc = mdb_put(ctx->txn, ctx->db->msghead, &key, &d, 0)) != 0) {
+		db_mdb_error(ctx->err, rc, "search headers");
+		ctx->failed = 1;
+		return 1;
+	}
+	ctx->n++;
+	return 0;
+}
+
+/*
+ * Version 10 -> 11: the msghead entry of every message (store/db.h):
+ * its envelope 0 and top-level header, which SEARCH's header keys read
+ * in email order instead of the record and the message.  One whose
+ * entry would be too long, or whose record or blob does not open, has
+ * none and is searched as before.
+ */
+static int
+schema_step_msghead(struct store_db *db, MDB_txn *txn,
+    struct store_error *err)
+{
+	struct schema_items_ctx ctx = { db, txn, err, NULL, BUF_INIT, 0, 0,
+	    0 };
+	int rc = 0;
+
+	if (schema_dbi_open(db, txn, schema_dbis_v1, NELEM(schema_dbis_v1), 0,
+	    err) == -1 || schema_dbi_open(db, txn, schema_dbis_v2,
+	    NELEM(schema_dbis_v2), 0, err) == -1 ||
+	    schema_dbi_open(db, txn, schema_dbis_v9,
+	    NELEM(schema_dbis_v9), 0, err) == -1 ||
+	    schema_dbi_open(db, txn, schema_dbis_v11, NELEM(schema_dbis_v11),
+	    MDB_CREATE, err) == -1)
+		return -1;
+	ctx.m = xmalloc(sizeof(*ctx.m));
+	ctx.b.nowipe = true;
+	if (db_scan(txn, db->msgrecs, NULL, 0, schema_head_cb, &ctx,
+	    err) != IPC_S_OK || ctx.failed)
+		rc = -1;
+	else if (ctx.n + ctx.skipped > 0)
+		log_info("store search headers written count=%zu without=%zu",
+		    ctx.n, ctx.skipped);
+	buf_clear(&ctx.b);
+	free(ctx.m);
+	return rc;
+}
+
 static const struct schema_step schema_steps[] = {
 	{ 0, "initial layout", schema_step_initial },
 	{ 1, "mail store", schema_step_mail },
@@ -507,6 +600,7 @@ static const struct schema_step schema_steps[] = {
 	{ 7, "push subscriptions", schema_step_pushsub },
 	{ 8, "blob files", schema_step_blob_files },
 	{ 9, "stored IMAP items", schema_step_msgimap },
+	{ 10, "search headers", schema_step_msghead },
 };
 
 /* Opens the meta database, creating it in a new environment. */
@@ -633,6 +727,7 @@ static const struct {
 	{ 8, schema_dbis_v8, NELEM(schema_dbis_v8) },
 	{ 9, schema_dbis_v9, NELEM(schema_dbis_v9) },
 	{ 10, schema_dbis_v10, NELEM(schema_dbis_v10) },
+	{ 11, schema_dbis_v11, NELEM(schema_dbis_v11) },
 };
 
 int

@@ -19,7 +19,7 @@
 #include "db.h"
 
 /* The version this binary writes. */
-#define SCHEMA_VERSION		10
+#define SCHEMA_VERSION		11
 /*
  * The oldest version whose redo log records (dblog.h) this binary replays
  * on the layout they were written for, before it migrates: a storaged of

@@ -5,7 +5,8 @@
  * length taken from the input size) must decode again with every part
  * inside the stored message, and the index text must be a C string of the
  * length returned.  The input is also offered to msgrec_open() as a record,
- * which must refuse it or yield offsets inside the size it was given, to
+ * which must refuse it or yield offsets inside the size it was given (and
+ * to msgrec_open_envelopes and msgrec_open_env0, storaged's search), to
  * the header lookup, which must stay inside it, and as a raw header value
  * to the parsed forms (mime_header_addresses and the others), whose
  * strings must be C strings inside the one block returned.
@@ -98,6 +99,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r.s.size != size + prefix || r.nparts == 0 ||
 	    r.nparts > MIME_MAX_PARTS)
 		abort();
+	/* Its envelope 0 alone (storaged's msghead) opens too. */
+	{
+		struct msgrec e;
+
+		if (r.env0 == NULL || msgrec_open_env0(r.env0, r.env0_len, &e,
+		    &err) != 0 || e.nenvs != 1) {
+			fprintf(stderr, "envelope refused: %s\n", err);
+			abort();
+		}
+		msgrec_close(&e);
+	}
 	msgrec_close(&r);
 	text = mime_msg_text(m, &len);
 	if (text == NULL || strlen(text) > len)
@@ -121,6 +133,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (msgrec_open(data, size, 1000, &r, &err) == 0) {
 		check_record(&r, 1000);
+		msgrec_close(&r);
+	}
+	/* As search opens what storaged keeps: refused, or C strings. */
+	if (msgrec_open_envelopes(data, size, MSGREC_ANY_SIZE, &r, &err) ==
+	    0) {
+		if (r.nenvs != 1 || r.nparts != 0 || (r.envs[0].subject !=
+		    NULL && strlen(r.envs[0].subject) > size))
+			abort();
+		msgrec_close(&r);
+	}
+	if (msgrec_open_env0(data, size, &r, &err) == 0) {
+		if (r.nenvs != 1 || (r.envs[0].subject != NULL &&
+		    strlen(r.envs[0].subject) > size))
+			abort();
 		msgrec_close(&r);
 	}
 	check_forms(data, size);

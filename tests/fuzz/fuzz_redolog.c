@@ -12,7 +12,7 @@
  * after every record recovered before it.  Each record's payload is also
  * split into its operations (dblog_entry_next), which must stay inside it.
  */
-/* fuzz-deps: store/redolog.c store/db.c store/dbmeta.c store/dblog.c store/blobfile.c store/schema.c store/key.c store/record.c store/mailbox.c store/name.c store/changelog.c store/strvec.c store/blob.c */
+/* fuzz-deps: store/redolog.c store/db.c store/dbmeta.c store/dblog.c store/blobfile.c store/schema.c store/msghead.c store/key.c store/record.c store/mailbox.c store/name.c store/changelog.c store/strvec.c store/blob.c */
 #include "dblog.h"
 #include "redolog.h"
 

@@ -4,12 +4,14 @@
  * storaged keeps in LMDB (store/record.c): accounts, domains, aliases,
  * mailboxes (both versions), messages, change-log entries,
  * duplicate-suppression entries and annotations, and a delivery's entry
- * in a redo record (store/deliver_log.c).  Bytes read from disk
+ * in a redo record (store/deliver_log.c), and the split of a search
+ * header entry (store/msghead.c).  Bytes read from disk
  * pass these decoders; whatever they are, nothing may read out of bounds
  * or crash, and a record that decodes must encode back to the same bytes.
  */
-/* fuzz-deps: store/record.c store/deliver_log.c */
+/* fuzz-deps: store/record.c store/deliver_log.c store/msghead.c */
 #include "deliver_log.h"
+#include "msghead.h"
 #include "record.h"
 
 #include <stdint.h>
@@ -73,6 +75,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ROUND_TRIP(change, ch)
 	ROUND_TRIP(dup, dup)
 #undef ROUND_TRIP
+	{
+		const uint8_t *env, *hdr;
+		size_t elen, hlen;
+
+		/* The two pieces tile the entry after its 5 bytes. */
+		if (msghead_split(data, size, &env, &elen, &hdr, &hlen) &&
+		    (env != data + 5 || hdr != env + elen ||
+		    5 + elen + hlen != size))
+			abort();
+	}
 	/* Version 1 mailboxes decode (for schema step 3) but never encode. */
 	(void)record_mailbox_v1_dec(data, size, &mb);
 	{

@@ -12,7 +12,7 @@
  * opens at the checkpoint's snapshot, whatever was committed after it
  * without a sync, as long as a reader kept its pages.
  */
-/* unit-deps: store/redolog.c store/dbmeta.c store/db.c store/dblog.c store/blobfile.c store/schema.c store/key.c store/record.c store/mailbox.c store/name.c store/changelog.c store/strvec.c store/blob.c */
+/* unit-deps: store/redolog.c store/dbmeta.c store/db.c store/dblog.c store/blobfile.c store/schema.c store/msghead.c store/key.c store/record.c store/mailbox.c store/name.c store/changelog.c store/strvec.c store/blob.c */
 #include "harness.h"
 
 #include "store/dbmeta.h"

@@ -3,7 +3,7 @@
  * test_store_auth.c: password hashes, client addresses, the rate limiter,
  * session tokens and the session table of storaged.
  */
-/* unit-deps: store/auth.c store/name.c store/db.c store/dbmeta.c store/redolog.c store/dblog.c store/blobfile.c store/schema.c store/token.c store/session.c store/mailbox.c store/changelog.c store/record.c store/key.c */
+/* unit-deps: store/auth.c store/name.c store/db.c store/dbmeta.c store/redolog.c store/dblog.c store/blobfile.c store/schema.c store/msghead.c store/blob.c store/strvec.c store/token.c store/session.c store/mailbox.c store/changelog.c store/record.c store/key.c */
 #include "harness.h"
 #include "compat.h"
 

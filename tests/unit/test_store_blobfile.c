@@ -7,7 +7,7 @@
  * files, reads through blob_view and blob_fd_get, the sweep at start, and
  * a child killed between writing a file and its commit.
  */
-/* unit-deps: store/db.c store/dbmeta.c store/redolog.c store/dblog.c store/blobfile.c store/schema.c store/blob.c store/key.c store/record.c store/mailbox.c store/name.c store/changelog.c store/strvec.c */
+/* unit-deps: store/db.c store/dbmeta.c store/redolog.c store/dblog.c store/blobfile.c store/schema.c store/msghead.c store/blob.c store/key.c store/record.c store/mailbox.c store/name.c store/changelog.c store/strvec.c */
 #include "harness.h"
 
 #include "store/blob.h"

@@ -6,7 +6,7 @@
  * ids in none, other types ignored, the limit on ids with the state it
  * stops at, and a state the account never had.  Expected values by hand.
  */
-/* unit-deps: store/changes.c store/changelog.c store/db.c store/dbmeta.c store/redolog.c store/dblog.c store/blobfile.c store/schema.c store/key.c store/record.c store/mailbox.c store/name.c */
+/* unit-deps: store/changes.c store/changelog.c store/db.c store/dbmeta.c store/redolog.c store/dblog.c store/blobfile.c store/schema.c store/msghead.c store/blob.c store/strvec.c store/key.c store/record.c store/mailbox.c store/name.c */
 #include "harness.h"
 #include "ipc.h"
 

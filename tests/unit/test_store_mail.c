@@ -6,7 +6,7 @@
  * reference counts, threads, quotas, the change log, duplicate
  * suppression, recipient resolution and group commit.
  */
-/* unit-deps: store/db.c store/dbmeta.c store/redolog.c store/dblog.c store/blobfile.c store/schema.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/blob.c store/txn.c store/rcpt.c store/deliver_job.c store/deliver_log.c store/loopwake.c store/recent.c */
+/* unit-deps: store/db.c store/dbmeta.c store/redolog.c store/dblog.c store/blobfile.c store/schema.c store/msghead.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/blob.c store/txn.c store/rcpt.c store/deliver_job.c store/deliver_log.c store/loopwake.c store/recent.c */
 /* unit-deps: store/vacation.c store/vacation_mail.c store/submit.c store/submit_queue.c store/submit_auto.c store/submit_dkim.c */
 #include "harness.h"
 #include "compat.h"
@@ -1296,7 +1296,7 @@ store_digest(struct store_db *db, uint8_t out[32])
 	    db->catchall, db->metadata, db->subscriptions, db->uploads,
 	    db->upload_expiry, db->identities, db->submissions,
 	    db->relay_queue, db->vacations, db->pushsubs, db->blob_files,
-	    db->msgimap };
+	    db->msgimap, db->msghead };
 	crypto_generichash_state h;
 	MDB_cursor *c;
 	MDB_txn *txn;
@@ -1307,7 +1307,8 @@ store_digest(struct store_db *db, uint8_t out[32])
 	crypto_generichash_init(&h, NULL, 0, 32);
 	CHECK(mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn) == 0);
 	/*
-	 * A database the store lacks (handle 0, msgimap before version 10)
+	 * A database the store lacks (handle 0: msgimap before version 10,
+	 * msghead before 11)
 	 * and an empty one count the same: nothing.
 	 */
 	for (i = 0; i < sizeof(dbis) / sizeof(dbis[0]); i++) {
@@ -1540,9 +1541,9 @@ entries(struct store_db *db, MDB_dbi dbi)
 /*
  * A storaged of schema version 9 stopped with records pending: the next
  * start replays them on the layout they were written for, then migrates
- * to version 10 (a migration first would take the first record's
- * transaction id, and recovery would refuse the log), which writes the
- * stored items of every message.
+ * (a migration first would take the first record's transaction id, and
+ * recovery would refuse the log): to version 10, which writes the stored
+ * items of every message, and 11, their search headers.
  */
 TEST(test_upgrade_replays_first)
 {
@@ -1553,7 +1554,7 @@ TEST(test_upgrade_replays_first)
 	char dir[256];
 	uint64_t acct;
 	uint32_t v = 0;
-	MDB_dbi keep;
+	MDB_dbi keep, keep_head;
 
 	dblog_set_replay(deliver_replay);
 	snprintf(dir, sizeof(dir), "%s", fresh_dir());
@@ -1574,18 +1575,23 @@ TEST(test_upgrade_replays_first)
 	CHECK_INT(schema_stored_version(&db, &v, &err), 0);
 	CHECK_INT(v, SCHEMA_VERSION);
 	/*
-	 * The content the records made (the stored items the migration
-	 * wrote aside: one for each message, replayed ones included).
+	 * The content the records made (the stored items and search
+	 * headers the migration wrote aside: one of each for each message,
+	 * replayed ones and the big one, a file, included).
 	 */
 	keep = db.msgimap;
-	db.msgimap = 0;
+	keep_head = db.msghead;
+	db.msgimap = db.msghead = 0;
 	store_digest(&db, after);
 	db.msgimap = keep;
+	db.msghead = keep_head;
 	CHECK(memcmp(digest, after, sizeof(after)) == 0);
 	CHECK_INT(entries(&db, db.msgimap), 4);
+	CHECK_INT(entries(&db, db.msghead), 4);
 	/* A delivery now stores them itself. */
 	CHECK(deliver_logged(&db, acct, 5) < 4096);
 	CHECK_INT(entries(&db, db.msgimap), 5);
+	CHECK_INT(entries(&db, db.msghead), 5);
 	db_close(&db);
 }
 

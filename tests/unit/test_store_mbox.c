@@ -9,7 +9,7 @@
  * (store/subscription.c) through create, delete and rename, and the
  * schema step that added them.
  */
-/* unit-deps: store/db.c store/dbmeta.c store/redolog.c store/dblog.c store/blobfile.c store/schema.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/message_ops.c store/blob.c store/txn.c store/loopwake.c store/mbox_op.c store/subscription.c store/recent.c */
+/* unit-deps: store/db.c store/dbmeta.c store/redolog.c store/dblog.c store/blobfile.c store/schema.c store/msghead.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/message_ops.c store/blob.c store/txn.c store/loopwake.c store/mbox_op.c store/subscription.c store/recent.c */
 #include "harness.h"
 #include "compat.h"
 #include "ipc.h"

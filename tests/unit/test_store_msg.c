@@ -7,7 +7,7 @@
  * and UNCHANGEDSINCE, EXPUNGE with VANISHED, SYNC since a modseq, COPY and
  * MOVE, and the mailbox counters through all of them.
  */
-/* unit-deps: store/db.c store/dbmeta.c store/redolog.c store/dblog.c store/blobfile.c store/schema.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/blob.c store/txn.c store/loopwake.c store/message_ops.c store/mail_msg_read.c store/readpool.c store/mail_msg_write.c store/mail_msg_append.c store/recent.c */
+/* unit-deps: store/db.c store/dbmeta.c store/redolog.c store/dblog.c store/blobfile.c store/schema.c store/msghead.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/blob.c store/txn.c store/loopwake.c store/message_ops.c store/mail_msg_read.c store/readpool.c store/mail_msg_write.c store/mail_msg_append.c store/recent.c */
 #include "harness.h"
 #include "compat.h"
 #include "imap_struct.h"
@@ -526,9 +526,10 @@ TEST(test_fetch)
 	db_close(&db);
 }
 
-/* Whether email has stored items in msgimap. */
+/* Copies email's entry in dbi (key A email) to out, if it has one. */
 static bool
-has_items(struct store_db *db, uint64_t acct, uint64_t email)
+entry_of(struct store_db *db, MDB_dbi dbi, uint64_t acct, uint64_t email,
+    struct buf *out)
 {
 	struct store_error err;
 	struct key_mail k;
@@ -541,9 +542,168 @@ has_items(struct store_db *db, uint64_t acct, uint64_t email)
 	key_mail_init(&k, acct);
 	key_mail_u64(&k, email);
 	kv = KEY_MAIL_VAL(&k);
-	rc = mdb_get(txn, db->msgimap, &kv, &d);
+	rc = mdb_get(txn, dbi, &kv, &d);
+	if (rc == 0 && out != NULL) {
+		buf_reset(out);
+		buf_append(out, d.mv_data, d.mv_size);
+	}
 	db_abort(&txn);
 	return rc == 0;
+}
+
+/* Whether email has stored items in msgimap. */
+static bool
+has_items(struct store_db *db, uint64_t acct, uint64_t email)
+{
+	return entry_of(db, db->msgimap, acct, email, NULL);
+}
+
+/* Sets email's entry in dbi to [v, v + len), or deletes it (v NULL). */
+static void
+entry_set(struct store_db *db, MDB_dbi dbi, uint64_t acct, uint64_t email,
+    const char *v, size_t len)
+{
+	struct store_error err;
+	struct key_mail k;
+	MDB_txn *txn;
+	MDB_val kv, d;
+
+	CHECK_INT(db_begin(db, true, &txn, &err), IPC_S_OK);
+	key_mail_init(&k, acct);
+	key_mail_u64(&k, email);
+	kv = KEY_MAIL_VAL(&k);
+	if (v == NULL)
+		CHECK_INT(mdb_del(txn, dbi, &kv, NULL), 0);
+	else {
+		d.mv_data = (void *)(uintptr_t)v;
+		d.mv_size = len;
+		CHECK_INT(mdb_put(txn, dbi, &kv, &d, 0), 0);
+	}
+	CHECK_INT(db_commit(&txn, &err), IPC_S_OK);
+}
+
+/*
+ * The keys' bits of uids, fetched with what (MAIL_FETCH_HITS or 0) in as
+ * many replies as the search budget makes, as imapd asks.
+ */
+static void
+hits_of(struct store_db *db, uint64_t acct, const struct buf *uids,
+    unsigned int what, const struct mail_text_keys *keys, struct buf *out)
+{
+	struct store_error err;
+	struct mail_fetch r;
+	MDB_txn *txn;
+	uint32_t n = (uint32_t)(uids->len / 4), pos = 0, done;
+
+	buf_reset(out);
+	while (pos < n) {
+		CHECK_INT(db_begin(db, false, &txn, &err), IPC_S_OK);
+		CHECK_INT(mail_msg_fetch_op(db, txn, acct, INBOX, uids->data +
+		    (size_t)pos * 4, n - pos, what, keys, 0, NULL, &r, &err),
+		    IPC_S_OK);
+		db_abort(&txn);
+		buf_append(out, r.text_hits.data, r.text_hits.len);
+		done = r.done;
+		mail_fetch_clear(&r);
+		if (done == 0)
+			break;
+		pos += done;
+	}
+}
+
+/*
+ * The search headers (msghead) stored with each message: its envelope
+ * and top-level header, which MAIL_FETCH_HITS of header keys reads
+ * instead of the record and the bytes, with the same bits; a message
+ * without one (too long a header, a damaged entry) is read as before;
+ * they go with the message.
+ */
+TEST(test_fetch_search_headers)
+{
+	static uint64_t kinds[] = { MSGSEARCH_FROM, MSGSEARCH_SUBJECT,
+	    MSGSEARCH_HEADER, MSGSEARCH_HEADER, MSGSEARCH_TO };
+	static const char *fields[] = { "", "", "message-id", "x-long", "" };
+	static const char *values[] = { "CAROL", "TWO", "2@", "NEEDLE", "" };
+	static const uint8_t want[] = { 0x00, 0x06, 0x01, 0x08 };
+	size_t vlens[5];
+	struct mail_text_keys keys = { 5, kinds, fields, values, vlens };
+	struct buf uids = BUF_INIT, e = BUF_INIT, full = BUF_INIT;
+	struct buf hits = BUF_INIT, big = BUF_INIT;
+	const char *texts[1];
+	const uint8_t *env, *hdr;
+	struct store_db db;
+	struct mail_vec u;
+	struct msgrec r;
+	const char *why;
+	size_t elen, hlen, i;
+	uint64_t acct;
+
+	for (i = 0; i < 5; i++)
+		vlens[i] = strlen(values[i]);
+	if (open_fresh(&db, &acct) == -1)
+		return;
+	append3(&db, acct);
+	/* Message 4: a header of more than MSGHEAD_MAX bytes. */
+	buf_printf(&big, "From: Eve <eve@example.net>\r\n");
+	for (i = 0; big.len <= MSGHEAD_MAX; i++)
+		buf_printf(&big, "X-Long: line %zu of a long header\r\n", i);
+	buf_printf(&big, "X-Long: the needle\r\n\r\nBody.\r\n");
+	buf_append(&big, "", 1);
+	texts[0] = (const char *)big.data;
+	memset(&u, 0, sizeof(u));
+	CHECK_INT(append(&db, acct, INBOX, texts, 1, NULL, NULL, -1, &u),
+	    IPC_S_OK);
+	CHECK_STR(uids_text(&u), "4");
+	mail_vec_clear(&u);
+	uidv(&uids, 4, 1, 2, 3, 4);
+	/* Each small one has its entry: the envelope, the header. */
+	for (i = 0; i < 3; i++) {
+		CHECK(entry_of(&db, db.msghead, acct, i + 1, &e));
+		CHECK(msghead_split(e.data, e.len, &env, &elen, &hdr, &hlen));
+		CHECK(hlen == (size_t)(strstr(msgs[i], "\r\n\r\n") + 4 -
+		    msgs[i]) && memcmp(hdr, msgs[i], hlen) == 0);
+		CHECK_INT(msgrec_open_env0(env, elen, &r, &why), 0);
+		CHECK_INT(r.nenvs, 1);
+		msgrec_close(&r);
+	}
+	CHECK(!entry_of(&db, db.msghead, acct, 4, NULL));
+	/* The same bits as the record and the bytes give. */
+	hits_of(&db, acct, &uids, 0, &keys, &full);
+	hits_of(&db, acct, &uids, MAIL_FETCH_HITS, &keys, &hits);
+	CHECK(full.len == 4 && memcmp(full.data, want, 4) == 0);
+	CHECK(hits.len == 4 && memcmp(hits.data, want, 4) == 0);
+	/* Without an entry, or with a damaged one: read as before. */
+	entry_set(&db, db.msghead, acct, 2, NULL, 0);
+	entry_set(&db, db.msghead, acct, 3, "\x01\xff", 2);
+	hits_of(&db, acct, &uids, MAIL_FETCH_HITS, &keys, &hits);
+	CHECK(hits.len == 4 && memcmp(hits.data, want, 4) == 0);
+	/* A damaged envelope in a well-formed entry: the same. */
+	{
+		static const char bad_env[] = "\x01\x00\x00\x00\x02" "xy"
+		    "From: Carol <carol@example.net>\r\n\r\n";
+
+		entry_set(&db, db.msghead, acct, 3, bad_env,
+		    sizeof(bad_env) - 1);
+	}
+	hits_of(&db, acct, &uids, MAIL_FETCH_HITS, &keys, &hits);
+	CHECK(hits.len == 4 && memcmp(hits.data, want, 4) == 0);
+	/* It goes with its message. */
+	CHECK(entry_of(&db, db.msghead, acct, 1, NULL));
+	{
+		struct store_error err;
+		MDB_txn *txn;
+
+		CHECK_INT(db_begin(&db, true, &txn, &err), IPC_S_OK);
+		CHECK_INT(message_destroy(&db, txn, acct, 1, &err), IPC_S_OK);
+		CHECK_INT(db_commit(&txn, &err), IPC_S_OK);
+	}
+	CHECK(!entry_of(&db, db.msghead, acct, 1, NULL));
+	buf_clear(&uids);
+	buf_clear(&e);
+	buf_clear(&full);
+	buf_clear(&hits);
+	buf_clear(&big);
+	db_close(&db);
 }
 
 /*
@@ -773,6 +933,85 @@ TEST(test_fetch_hits_only)
 	mail_fetch_clear(&r);
 	db_abort(&txn);
 	buf_clear(&uids);
+	db_close(&db);
+}
+
+/*
+ * Every message of the shared corpus, ugly headers included: header keys
+ * give the same bits from the search headers (MAIL_FETCH_HITS) as from
+ * the record and the bytes (a fetch with the keys).
+ */
+TEST(test_search_headers_corpus)
+{
+	static uint64_t kinds[] = { MSGSEARCH_FROM, MSGSEARCH_TO,
+	    MSGSEARCH_CC, MSGSEARCH_BCC, MSGSEARCH_SUBJECT, MSGSEARCH_SUBJECT,
+	    MSGSEARCH_HEADER, MSGSEARCH_HEADER, MSGSEARCH_HEADER,
+	    MSGSEARCH_HEADER, MSGSEARCH_FROM, MSGSEARCH_HEADER };
+	static const char *fields[] = { "", "", "", "", "", "", "received",
+	    "content-type", "x-mailer", "subject", "", "from" };
+	/* casemap_key()s: upper case ASCII; the last ones are 8-bit. */
+	static const char *values[] = { "A", "@", "E", "", "RE", "",
+	    "BY", "TEXT", "", "\xc3", "\xc3", "=?" };
+	size_t vlens[12];
+	struct mail_text_keys keys = { 12, kinds, fields, values, vlens };
+	struct buf uids = BUF_INIT, full = BUF_INIT, hits = BUF_INIT;
+	const char *dir, *texts[1];
+	char path[4096], line[2048], *data, *text;
+	struct store_db db;
+	struct mail_vec u;
+	size_t len, i, files = 0, ones = 0;
+	uint64_t acct;
+	FILE *fp;
+
+	for (i = 0; i < 12; i++)
+		vlens[i] = strlen(values[i]);
+	if ((fp = harness_corpus_manifest(&dir)) == NULL)
+		return;
+	if (open_fresh(&db, &acct) == -1) {
+		fclose(fp);
+		return;
+	}
+	memset(&u, 0, sizeof(u));
+	while (harness_corpus_next(fp, line, sizeof(line))) {
+		snprintf(path, sizeof(path), "%s/%s", dir, line);
+		if ((data = harness_slurp(path, &len)) == NULL) {
+			harness_fail(__FILE__, __LINE__, "cannot read %s",
+			    path);
+			continue;
+		}
+		/* append() takes C strings: up to a NUL, if any. */
+		text = xmalloc(len + 1);
+		memcpy(text, data, len);
+		text[len] = '\0';
+		texts[0] = text;
+		if (*text != '\0' && append(&db, acct, INBOX, texts, 1,
+		    NULL, NULL, -1, &u) == IPC_S_OK)
+			files++;
+		free(text);
+		free(data);
+	}
+	fclose(fp);
+	CHECK(files >= 1000);
+	buf_append(&uids, u.b.data, u.b.len);
+	mail_vec_clear(&u);
+	hits_of(&db, acct, &uids, 0, &keys, &full);
+	hits_of(&db, acct, &uids, MAIL_FETCH_HITS, &keys, &hits);
+	CHECK_INT(full.len, files * 2);
+	CHECK_INT(hits.len, full.len);
+	for (i = 0; i < full.len && i < hits.len; i++) {
+		if (full.data[i] != hits.data[i]) {
+			harness_fail(__FILE__, __LINE__, "message %zu: "
+			    "bits %02x, from the search headers %02x",
+			    i / 2 + 1, full.data[i], hits.data[i]);
+			break;
+		}
+		ones += (size_t)__builtin_popcount(full.data[i]);
+	}
+	/* The keys are not all nothing or all everything. */
+	CHECK(ones > files && ones < files * 10);
+	buf_clear(&uids);
+	buf_clear(&full);
+	buf_clear(&hits);
 	db_close(&db);
 }
 
@@ -1507,6 +1746,8 @@ static const struct harness_test tests[] = {
 	TEST_ENTRY(test_fetch_stored_items),
 	TEST_ENTRY(test_fetch_text_and_bodies),
 	TEST_ENTRY(test_fetch_hits_only),
+	TEST_ENTRY(test_fetch_search_headers),
+	TEST_ENTRY(test_search_headers_corpus),
 	TEST_ENTRY(test_fetch_parallel),
 	TEST_ENTRY(test_body_slices),
 	TEST_ENTRY(test_body_file),

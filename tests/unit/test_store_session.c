@@ -5,7 +5,7 @@
  * are made of: sessions per remote address (an IPv6 address's /64) and
  * protocol, and sessions bound to an account per protocol.
  */
-/* unit-deps: store/session.c store/auth.c store/name.c store/db.c store/dbmeta.c store/redolog.c store/dblog.c store/blobfile.c store/schema.c store/token.c store/mailbox.c store/changelog.c store/record.c store/key.c */
+/* unit-deps: store/session.c store/auth.c store/name.c store/db.c store/dbmeta.c store/redolog.c store/dblog.c store/blobfile.c store/schema.c store/msghead.c store/blob.c store/strvec.c store/token.c store/mailbox.c store/changelog.c store/record.c store/key.c */
 #include "harness.h"
 #include "compat.h"
 
