@@ -428,8 +428,9 @@ get_part(struct rd *r, struct msgrec_part *parts, uint32_t i,
 	return 0;
 }
 
+/* The summary's date: sent_at, has_sent_at, sent_tz. */
 static int
-get_summary(struct rd *r, struct msgrec_summary *s)
+get_summary_date(struct rd *r, struct msgrec_summary *s)
 {
 	uint64_t t;
 
@@ -438,6 +439,14 @@ get_summary(struct rd *r, struct msgrec_summary *s)
 	    get_tz(r, &s->sent_tz) < 0)
 		return bad(r, "truncated summary");
 	s->sent_at = (int64_t)t;
+	return 0;
+}
+
+static int
+get_summary(struct rd *r, struct msgrec_summary *s)
+{
+	if (get_summary_date(r, s) < 0)
+		return -1;
 	if (get_utf8(r, &s->subject) < 0 || get_utf8(r, &s->base_subject) < 0 ||
 	    get_utf8(r, &s->message_id) < 0 ||
 	    get_list(r, &s->in_reply_to, 1, true) < 0 ||
@@ -457,13 +466,8 @@ get_summary(struct rd *r, struct msgrec_summary *s)
 static int
 skip_summary(struct rd *r, struct msgrec_summary *s)
 {
-	uint64_t t;
-
-	if (wire_get_U64(&r->w, &t) < 0 ||
-	    wire_get_BOOL(&r->w, &s->has_sent_at) < 0 ||
-	    get_tz(r, &s->sent_tz) < 0)
-		return bad(r, "truncated summary");
-	s->sent_at = (int64_t)t;
+	if (get_summary_date(r, s) < 0)
+		return -1;
 	s->subject = s->base_subject = s->message_id = "";
 	s->from = s->preview = "";
 	if (wire_skip_STR(&r->w) < 0 || wire_skip_STR(&r->w) < 0 ||

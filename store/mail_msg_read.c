@@ -493,6 +493,28 @@ mail_search_read(struct store_db *db, MDB_txn *txn, const uint8_t *hash,
 	return IPC_S_OK;
 }
 
+/* Appends a message's stride bytes of key bits, zero; returns where. */
+static size_t
+mail_hits_add(struct buf *hits, size_t stride)
+{
+	size_t at = hits->len;
+
+	buf_reserve(hits, stride);
+	memset(buf_tail(hits), 0, stride);
+	buf_commit(hits, stride);
+	return at;
+}
+
+/* An empty cache for one message's keys (lib/msgsearch.h). */
+static void
+mail_search_cache_init(struct msgsearch_cache *c)
+{
+	memset(c, 0, sizeof(*c));
+	/* Decoded text of a message storaged holds: no wipe per message. */
+	c->body_ascii.nowipe = c->body_key.nowipe = true;
+	c->part.nowipe = c->head.nowipe = c->head_key.nowipe = true;
+}
+
 /*
  * Matches the text keys against one message: one bit per key appended to
  * hits; *searched grows by the bytes read.  A message whose record or
@@ -516,10 +538,7 @@ mail_fetch_text(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 	bool need_raw = false, need_rec = false, need_parts = false;
 	bool open = false;
 
-	at = hits->len;
-	buf_reserve(hits, stride);
-	memset(buf_tail(hits), 0, stride);
-	buf_commit(hits, stride);
+	at = mail_hits_add(hits, stride);
 	for (k = 0; k < keys->n; k++) {
 		need_raw |= msgsearch_needs_raw((enum msgsearch_kind)
 		    keys->kinds[k]);
@@ -556,10 +575,7 @@ mail_fetch_text(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 		return st;
 	}
 	h = hits->data + at;
-	memset(&cache, 0, sizeof(cache));
-	/* Decoded text of a message storaged holds: no wipe per message. */
-	cache.body_ascii.nowipe = cache.body_key.nowipe = true;
-	cache.part.nowipe = cache.head.nowipe = cache.head_key.nowipe = true;
+	mail_search_cache_init(&cache);
 	for (k = 0; k < keys->n; k++)
 		if (msgsearch_match(open ? &mr : NULL, raw, len,
 		    (enum msgsearch_kind)keys->kinds[k], keys->fields[k],
@@ -621,7 +637,7 @@ mail_fetch_head(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 	MDB_val kv, d;
 	const uint8_t *env, *hdr;
 	const char *why;
-	size_t elen, hlen, stride = (keys->n + 7) / 8, at;
+	size_t elen, hlen, at;
 	uint32_t i;
 	bool need_rec = false;
 	int rc;
@@ -648,13 +664,8 @@ mail_fetch_head(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 		    (unsigned long long)email, why);
 		return IPC_S_OK;
 	}
-	at = hits->len;
-	buf_reserve(hits, stride);
-	memset(buf_tail(hits), 0, stride);
-	buf_commit(hits, stride);
-	memset(&cache, 0, sizeof(cache));
-	cache.body_ascii.nowipe = cache.body_key.nowipe = true;
-	cache.part.nowipe = cache.head.nowipe = cache.head_key.nowipe = true;
+	at = mail_hits_add(hits, (keys->n + 7) / 8);
+	mail_search_cache_init(&cache);
 	for (i = 0; i < keys->n; i++)
 		if (msgsearch_match(need_rec ? &r : NULL, hdr, hlen,
 		    (enum msgsearch_kind)keys->kinds[i], keys->fields[i],

@@ -263,32 +263,42 @@ record_keywords(struct wire_reader *rd, const struct wire_strlist *l,
 			rd->err = "keyword too long";
 }
 
+/*
+ * Starts reading a message record into r: its head (hash, thread,
+ * received, size, flags), the rest of r empty.  Field by field, not
+ * memset(): the struct is kilobytes of arrays (keywords, mailboxes) that
+ * a read per message of a SEARCH or FETCH would clear for nothing; only
+ * counted entries are read.
+ */
+static void
+record_message_head(struct wire_reader *rd, const void *p, size_t len,
+    struct message_rec *r)
+{
+	struct wire_bytes h;
+
+	memset(r->hash, 0, sizeof(r->hash));
+	r->thread = r->received = r->size = 0;
+	r->flags = r->nkeywords = r->nmbox = 0;
+	r->base_subject[0] = r->message_id[0] = '\0';
+	record_begin(rd, p, len);
+	if (wire_get_BYTES(rd, &h) == 0 && h.len != MSG_HASH_LEN)
+		rd->err = "bad blob hash";
+	if (rd->err == NULL)
+		memcpy(r->hash, h.p, MSG_HASH_LEN);
+	wire_get_U64(rd, &r->thread);
+	wire_get_U64(rd, &r->received);
+	wire_get_U64(rd, &r->size);
+	wire_get_U32(rd, &r->flags);
+}
+
 int
 record_message_dec(const void *p, size_t len, struct message_rec *r)
 {
 	struct wire_reader rd;
 	struct wire_strlist kw;
-	struct wire_bytes h;
 	uint32_t i;
 
-	/*
-	 * Field by field, not memset(): the struct is kilobytes of arrays
-	 * (keywords, mailboxes) that a read per message of a SEARCH or
-	 * FETCH would clear for nothing; only counted entries are read.
-	 */
-	memset(r->hash, 0, sizeof(r->hash));
-	r->thread = r->received = r->size = 0;
-	r->flags = r->nkeywords = r->nmbox = 0;
-	r->base_subject[0] = r->message_id[0] = '\0';
-	record_begin(&rd, p, len);
-	if (wire_get_BYTES(&rd, &h) == 0 && h.len != MSG_HASH_LEN)
-		rd.err = "bad blob hash";
-	if (rd.err == NULL)
-		memcpy(r->hash, h.p, MSG_HASH_LEN);
-	wire_get_U64(&rd, &r->thread);
-	wire_get_U64(&rd, &r->received);
-	wire_get_U64(&rd, &r->size);
-	wire_get_U32(&rd, &r->flags);
+	record_message_head(&rd, p, len, r);
 	wire_get_STRLIST(&rd, &kw);
 	record_keywords(&rd, &kw, r);
 	record_get_str(&rd, r->base_subject, sizeof(r->base_subject));
@@ -308,21 +318,8 @@ int
 record_message_head_dec(const void *p, size_t len, struct message_rec *r)
 {
 	struct wire_reader rd;
-	struct wire_bytes h;
 
-	memset(r->hash, 0, sizeof(r->hash));
-	r->thread = r->received = r->size = 0;
-	r->flags = r->nkeywords = r->nmbox = 0;
-	r->base_subject[0] = r->message_id[0] = '\0';
-	record_begin(&rd, p, len);
-	if (wire_get_BYTES(&rd, &h) == 0 && h.len != MSG_HASH_LEN)
-		rd.err = "bad blob hash";
-	if (rd.err == NULL)
-		memcpy(r->hash, h.p, MSG_HASH_LEN);
-	wire_get_U64(&rd, &r->thread);
-	wire_get_U64(&rd, &r->received);
-	wire_get_U64(&rd, &r->size);
-	wire_get_U32(&rd, &r->flags);
+	record_message_head(&rd, p, len, r);
 	return rd.err == NULL ? 0 : -1;
 }
 

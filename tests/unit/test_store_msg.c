@@ -803,16 +803,32 @@ TEST(test_fetch_stored_items)
 	db_close(&db);
 }
 
+/*
+ * Five text keys of the three messages of append3(), one of each kind
+ * but the addresses' others; the strings as storaged's handler makes
+ * them (casemap_key()s).
+ */
+static uint64_t five_kinds[] = { MSGSEARCH_FROM, MSGSEARCH_SUBJECT,
+    MSGSEARCH_HEADER, MSGSEARCH_BODY, MSGSEARCH_TEXT };
+static const char *five_fields[] = { "", "", "message-id", "", "" };
+static const char *five_values[] = { "CAROL", "TWO", "2@", "BODY", "BOB" };
+static size_t five_vlens[5];
+
+static struct mail_text_keys
+five_keys(void)
+{
+	size_t i;
+
+	for (i = 0; i < 5; i++)
+		five_vlens[i] = strlen(five_values[i]);
+	return (struct mail_text_keys){ 5, five_kinds, five_fields,
+	    five_values, five_vlens };
+}
+
 /* MSG_FETCH's text keys (matched in storaged) and inline bodies. */
 TEST(test_fetch_text_and_bodies)
 {
-	static uint64_t kinds[] = { MSGSEARCH_FROM, MSGSEARCH_SUBJECT,
-	    MSGSEARCH_HEADER, MSGSEARCH_BODY, MSGSEARCH_TEXT };
-	static const char *fields[] = { "", "", "message-id", "", "" };
-	/* The strings as storaged's handler makes them: casemap_key()s. */
-	static const char *values[] = { "CAROL", "TWO", "2@", "BODY", "BOB" };
-	size_t vlens[5];
-	struct mail_text_keys keys = { 5, kinds, fields, values, vlens };
+	struct mail_text_keys keys = five_keys();
 	struct buf uids = BUF_INIT;
 	struct store_error err;
 	struct store_db db;
@@ -821,8 +837,6 @@ TEST(test_fetch_text_and_bodies)
 	uint64_t acct;
 	size_t i, off;
 
-	for (i = 0; i < 5; i++)
-		vlens[i] = strlen(values[i]);
 	if (open_fresh(&db, &acct) == -1)
 		return;
 	append3(&db, acct);
@@ -871,12 +885,7 @@ TEST(test_fetch_text_and_bodies)
  */
 TEST(test_fetch_hits_only)
 {
-	static uint64_t kinds[] = { MSGSEARCH_FROM, MSGSEARCH_SUBJECT,
-	    MSGSEARCH_HEADER, MSGSEARCH_BODY, MSGSEARCH_TEXT };
-	static const char *fields[] = { "", "", "message-id", "", "" };
-	static const char *values[] = { "CAROL", "TWO", "2@", "BODY", "BOB" };
-	size_t vlens[5];
-	struct mail_text_keys keys = { 5, kinds, fields, values, vlens };
+	struct mail_text_keys keys = five_keys();
 	struct buf uids = BUF_INIT;
 	struct store_error err;
 	struct store_db db;
@@ -885,8 +894,6 @@ TEST(test_fetch_hits_only)
 	uint64_t acct;
 	size_t i;
 
-	for (i = 0; i < 5; i++)
-		vlens[i] = strlen(values[i]);
 	if (open_fresh(&db, &acct) == -1)
 		return;
 	append3(&db, acct);

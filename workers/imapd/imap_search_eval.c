@@ -377,6 +377,31 @@ eval_hits_ok(const struct imap_search_eval *x,
 	return r->text_hits.len == (uint64_t)n * x->stride;
 }
 
+/*
+ * Checks the reply to a MSG_FETCH of `asked` UIDs, with the text keys'
+ * bits if with_hits: true with *n the messages it found, or false when
+ * it failed or is malformed (the run has ended with a NO).
+ */
+static bool
+eval_reply_ok(struct imap_search_eval *x, enum ipc_status st,
+    const char *text, const struct ipc_MSG_FETCH_rep *r, uint32_t asked,
+    bool with_hits, uint32_t *n)
+{
+	x->s->req_id = 0;
+	if (st != IPC_S_OK) {
+		eval_done(x, st == IPC_S_UNAVAIL ? "UNAVAILABLE" :
+		    "SERVERBUG", text != NULL ? text : "Cannot search");
+		return false;
+	}
+	*n = r->found.len / 4;
+	if (r->done == 0 || r->done > asked || *n > r->done ||
+	    (with_hits && !eval_hits_ok(x, r, *n))) {
+		eval_done(x, "SERVERBUG", "Malformed reply from the store");
+		return false;
+	}
+	return true;
+}
+
 static void	eval_text_next(struct imap_search_eval *);
 
 static void
@@ -388,18 +413,8 @@ eval_text_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	uint32_t i, j, n, uid;
 
 	(void)c;
-	x->s->req_id = 0;
-	if (st != IPC_S_OK) {
-		eval_done(x, st == IPC_S_UNAVAIL ? "UNAVAILABLE" :
-		    "SERVERBUG", text != NULL ? text : "Cannot search");
+	if (!eval_reply_ok(x, st, text, r, x->npend - x->pend_pos, true, &n))
 		return;
-	}
-	n = r->found.len / 4;
-	if (r->done == 0 || r->done > x->npend - x->pend_pos ||
-	    n > r->done || !eval_hits_ok(x, r, n)) {
-		eval_done(x, "SERVERBUG", "Malformed reply from the store");
-		return;
-	}
 	x->pend_pos += r->done;
 	/* Both the chunk and the reply are in UID order. */
 	for (i = 0, j = 0; j < n; j++) {
@@ -457,19 +472,9 @@ eval_meta_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	bool with_hits;
 
 	(void)c;
-	x->s->req_id = 0;
-	if (st != IPC_S_OK) {
-		eval_done(x, st == IPC_S_UNAVAIL ? "UNAVAILABLE" :
-		    "SERVERBUG", text != NULL ? text : "Cannot search");
-		return;
-	}
-	n = r->found.len / 4;
 	with_hits = x->text_first && x->ntext > 0;
-	if (r->done == 0 || r->done > x->nuids - x->pos || n > r->done ||
-	    (with_hits && !eval_hits_ok(x, r, n))) {
-		eval_done(x, "SERVERBUG", "Malformed reply from the store");
+	if (!eval_reply_ok(x, st, text, r, x->nuids - x->pos, with_hits, &n))
 		return;
-	}
 	x->pos += r->done;
 	x->msgs = xreallocarray(x->msgs, n > 0 ? n : 1, sizeof(*x->msgs));
 	x->dec = xreallocarray(x->dec, n > 0 ? n : 1, sizeof(*x->dec));
@@ -524,16 +529,9 @@ eval_hits_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	uint32_t i, n;
 
 	(void)c;
-	x->s->req_id = 0;
-	if (st != IPC_S_OK) {
-		eval_done(x, st == IPC_S_UNAVAIL ? "UNAVAILABLE" :
-		    "SERVERBUG", text != NULL ? text : "Cannot search");
+	if (!eval_reply_ok(x, st, text, r, x->nuids - x->pos, true, &n))
 		return;
-	}
-	n = r->found.len / 4;
-	if (r->done == 0 || r->done > x->nuids - x->pos || n > r->done ||
-	    r->found.len % 4 != 0 || r->modseqs.count != n ||
-	    !eval_hits_ok(x, r, n)) {
+	if (r->modseqs.count != n) {
 		eval_done(x, "SERVERBUG", "Malformed reply from the store");
 		return;
 	}
