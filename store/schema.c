@@ -424,6 +424,20 @@ schema_step_blob_files(struct store_db *db, MDB_txn *txn,
 	    MDB_CREATE, err);
 }
 
+/*
+ * Says, before a step that writes something for every message, how many
+ * there are: on a big store it runs a while before the store opens.
+ */
+static void
+schema_announce(MDB_txn *txn, MDB_dbi dbi, const char *what)
+{
+	MDB_stat st;
+
+	if (mdb_stat(txn, dbi, &st) == 0 && st.ms_entries > 0)
+		log_info("store %s: writing those of %zu messages", what,
+		    (size_t)st.ms_entries);
+}
+
 struct schema_items_ctx {
 	struct store_db		*db;
 	MDB_txn			*txn;
@@ -490,6 +504,7 @@ schema_step_msgimap(struct store_db *db, MDB_txn *txn,
 	    err) == -1 || schema_dbi_open(db, txn, schema_dbis_v10,
 	    NELEM(schema_dbis_v10), MDB_CREATE, err) == -1)
 		return -1;
+	schema_announce(txn, db->msgrecs, "IMAP items");
 	ctx.m = xmalloc(sizeof(*ctx.m));
 	ctx.b.nowipe = true;
 	if (db_scan(txn, db->msgrecs, NULL, 0, schema_items_cb, &ctx,
@@ -576,6 +591,7 @@ schema_step_msghead(struct store_db *db, MDB_txn *txn,
 	    schema_dbi_open(db, txn, schema_dbis_v11, NELEM(schema_dbis_v11),
 	    MDB_CREATE, err) == -1)
 		return -1;
+	schema_announce(txn, db->msgrecs, "search headers");
 	ctx.m = xmalloc(sizeof(*ctx.m));
 	ctx.b.nowipe = true;
 	if (db_scan(txn, db->msgrecs, NULL, 0, schema_head_cb, &ctx,
@@ -646,8 +662,10 @@ static int
 schema_step(struct store_db *db, const struct schema_step *s,
     struct store_error *err)
 {
+	struct timespec t0, t1;
 	MDB_txn *txn;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (db_begin(db, true, &txn, err) != IPC_S_OK)
 		return -1;
 	if (s->run(db, txn, err) == -1 ||
@@ -658,8 +676,10 @@ schema_step(struct store_db *db, const struct schema_step *s,
 	}
 	if (db_commit(&txn, err) != IPC_S_OK)
 		return -1;
-	log_info("store schema migrated from=%u to=%u step=\"%s\"",
-	    s->from, s->from + 1, s->what);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_info("store schema migrated from=%u to=%u step=\"%s\" secs=%.3f",
+	    s->from, s->from + 1, s->what, (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	return 0;
 }
 
