@@ -370,6 +370,13 @@ blob_view_peek(struct store_db *db, MDB_txn *txn,
 	return st;
 }
 
+const void *
+blob_view_head(const struct blob_view *v, size_t *len_r)
+{
+	*len_r = v->p != NULL ? v->len : v->head_len;
+	return v->p != NULL ? v->p : v->head;
+}
+
 void
 blob_view_release(struct blob_view *v)
 {

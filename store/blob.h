@@ -110,6 +110,12 @@ enum ipc_status blob_view_get(struct store_db *db, MDB_txn *txn,
 enum ipc_status blob_view_peek(struct store_db *db, MDB_txn *txn,
 	    const uint8_t hash[MSG_HASH_LEN], struct blob_view *v,
 	    struct store_error *err);
+/*
+ * The bytes of v that hold the blob's top-level header: all of them, or
+ * for a file that blob_view_peek did not map, the header its index keeps;
+ * NULL when v has neither.  *len_r gets their length.
+ */
+const void	*blob_view_head(const struct blob_view *v, size_t *len_r);
 /* Unmaps what v maps, if anything, and empties v. */
 void	blob_view_release(struct blob_view *v);
 /*

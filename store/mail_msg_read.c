@@ -515,6 +515,29 @@ mail_search_cache_init(struct msgsearch_cache *c)
 	c->part.nowipe = c->head.nowipe = c->head_key.nowipe = true;
 }
 
+/* What the keys need of a message: its bytes, its record, its parts. */
+struct mail_keys_need {
+	bool	raw;	/* HEADER, BODY, TEXT */
+	bool	rec;	/* FROM, TO, CC, BCC, SUBJECT */
+	bool	parts;	/* BODY, TEXT */
+};
+
+static struct mail_keys_need
+mail_keys_need(const struct mail_text_keys *keys)
+{
+	struct mail_keys_need n = { false, false, false };
+	enum msgsearch_kind kind;
+	uint32_t k;
+
+	for (k = 0; k < keys->n; k++) {
+		kind = (enum msgsearch_kind)keys->kinds[k];
+		n.raw |= msgsearch_needs_raw(kind);
+		n.rec |= msgsearch_needs_record(kind);
+		n.parts |= msgsearch_needs_parts(kind);
+	}
+	return n;
+}
+
 /*
  * Matches the text keys against one message: one bit per key appended to
  * hits; *searched grows by the bytes read.  A message whose record or
@@ -535,18 +558,11 @@ mail_fetch_text(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 	size_t len = 0, stride = (keys->n + 7) / 8, at;
 	uint32_t k;
 	uint8_t *h;
-	bool need_raw = false, need_rec = false, need_parts = false;
-	bool open = false;
+	struct mail_keys_need need = mail_keys_need(keys);
+	bool need_raw = need.raw, need_rec = need.rec;
+	bool need_parts = need.parts, open = false;
 
 	at = mail_hits_add(hits, stride);
-	for (k = 0; k < keys->n; k++) {
-		need_raw |= msgsearch_needs_raw((enum msgsearch_kind)
-		    keys->kinds[k]);
-		need_rec |= msgsearch_needs_record((enum msgsearch_kind)
-		    keys->kinds[k]);
-		need_parts |= msgsearch_needs_parts((enum msgsearch_kind)
-		    keys->kinds[k]);
-	}
 	if (need_rec && rec == NULL && (st = message_record_seq(db, txn,
 	    &seq->recs, acct, email, &rec, &reclen, err)) != IPC_S_OK)
 		return st;
@@ -595,30 +611,6 @@ mail_fetch_text(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 	return IPC_S_OK;
 }
 
-/* Whether a key needs the message's bytes (HEADER, BODY, TEXT). */
-static bool
-mail_keys_need_raw(const struct mail_text_keys *keys)
-{
-	uint32_t k;
-
-	for (k = 0; k < keys->n; k++)
-		if (msgsearch_needs_raw((enum msgsearch_kind)keys->kinds[k]))
-			return true;
-	return false;
-}
-
-/* Whether a key needs the message's text parts (BODY, TEXT). */
-static bool
-mail_keys_need_parts(const struct mail_text_keys *keys)
-{
-	uint32_t k;
-
-	for (k = 0; k < keys->n; k++)
-		if (msgsearch_needs_parts((enum msgsearch_kind)keys->kinds[k]))
-			return true;
-	return false;
-}
-
 /*
  * Matches the header keys (no BODY or TEXT) against the message's msghead
  * entry, if it has one: one bit per key appended to hits, *done set.  A
@@ -639,7 +631,7 @@ mail_fetch_head(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 	const char *why;
 	size_t elen, hlen, at;
 	uint32_t i;
-	bool need_rec = false;
+	bool need_rec = mail_keys_need(keys).rec;
 	int rc;
 
 	key_mail_init(&k, acct);
@@ -656,9 +648,6 @@ mail_fetch_head(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 		    (unsigned long long)email);
 		return IPC_S_OK;
 	}
-	for (i = 0; i < keys->n; i++)
-		need_rec |= msgsearch_needs_record((enum msgsearch_kind)
-		    keys->kinds[i]);
 	if (need_rec && msgrec_open_env0(env, elen, &r, &why) == -1) {
 		log_warnx("message %llu: bad search header envelope: %s",
 		    (unsigned long long)email, why);
@@ -694,6 +683,7 @@ mail_fetch_hits(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 {
 	struct message_rec m;
 	enum ipc_status st;
+	struct mail_keys_need kn = mail_keys_need(keys);
 	size_t need = 4 + 8 + (keys->n + 7) / 8;
 	bool done = false;
 
@@ -701,11 +691,11 @@ mail_fetch_hits(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 		*full = true;
 		return IPC_S_OK;
 	}
-	if (db->msghead != 0 && !mail_keys_need_parts(keys) &&
+	if (db->msghead != 0 && !kn.parts &&
 	    (st = mail_fetch_head(db, txn, seq, acct, email, keys,
 	    &r->text_hits, searched, &done, err)) != IPC_S_OK)
 		return st;
-	if (!done && !mail_keys_need_raw(keys)) {
+	if (!done && !kn.raw) {
 		/*
 		 * The record alone is read, its size not checked: none of
 		 * m but the size is looked at (not memset: kilobytes).

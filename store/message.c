@@ -143,8 +143,7 @@ message_put_derived(struct message_op *op, const struct key_mail *k,
 		if (blob_view_peek(op->db, op->txn, in->hash, &bv, op->err) !=
 		    IPC_S_OK)
 			goto out;	/* SEARCH reads it as before */
-		head = bv.p != NULL ? bv.p : bv.head;
-		head_len = bv.p != NULL ? bv.len : bv.head_len;
+		head = blob_view_head(&bv, &head_len);
 	}
 	buf_reset(&b);
 	if (head != NULL && msghead_build(&b, &r, in->size, head, head_len))

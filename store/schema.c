@@ -438,119 +438,49 @@ schema_announce(MDB_txn *txn, MDB_dbi dbi, const char *what)
 		    (size_t)st.ms_entries);
 }
 
-struct schema_items_ctx {
+struct schema_msg_ctx;
+
+/*
+ * Builds into ctx->b the value a per-message step writes for the message
+ * whose record r opens; false when the message gets none.
+ */
+typedef bool schema_build_fn(struct schema_msg_ctx *ctx,
+    const struct msgrec *r);
+
+struct schema_msg_ctx {
 	struct store_db		*db;
 	MDB_txn			*txn;
 	struct store_error	*err;
-	struct message_rec	*m;
+	const char		*what;
+	MDB_dbi			 dst;
+	schema_build_fn		*build;
+	struct message_rec	*m;	/* the message's head: hash, size */
 	struct buf		 b;
 	size_t			 n, skipped;
 	int			 failed;
 };
 
-/* Writes the stored items of one message (key A email, its record). */
+/* Writes one message's value into ctx->dst (key A email, its record). */
 static int
-schema_items_cb(const MDB_val *k, const MDB_val *v, void *arg)
+schema_value_cb(const MDB_val *k, const MDB_val *v, void *arg)
 {
-	struct schema_items_ctx *ctx = arg;
+	struct schema_msg_ctx *ctx = arg;
 	struct msgrec r;
 	MDB_val key = *k, d;
 	const char *why;
+	bool built;
 	int rc;
 
-	if ((rc = mdb_get(ctx->txn, ctx->db->messages, &key, &d)) != 0 ||
-	    record_message_dec(d.mv_data, d.mv_size, ctx->m) == -1 ||
+	if (mdb_get(ctx->txn, ctx->db->messages, &key, &d) != 0 ||
+	    record_message_head_dec(d.mv_data, d.mv_size, ctx->m) == -1 ||
 	    msgrec_open_stored(v->mv_data, v->mv_size, ctx->m->size, &r,
 	    &why) == -1) {
-		/* Served from its record (or not at all), as before. */
+		/* Served from its record and bytes, as before. */
 		ctx->skipped++;
 		return 0;
 	}
 	buf_reset(&ctx->b);
-	if (imap_struct_store(&ctx->b, &r)) {
-		d.mv_size = ctx->b.len;
-		d.mv_data = ctx->b.data;
-		key = *k;
-		if ((rc = mdb_put(ctx->txn, ctx->db->msgimap, &key, &d,
-		    0)) != 0) {
-			db_mdb_error(ctx->err, rc, "stored items");
-			ctx->failed = 1;
-			msgrec_close(&r);
-			return 1;
-		}
-		ctx->n++;
-	} else
-		ctx->skipped++;
-	msgrec_close(&r);
-	return 0;
-}
-
-/*
- * Version 9 -> 10: the stored ENVELOPE and BODYSTRUCTURE of every
- * message (lib/imap_struct.h), written from its record, which imapd then
- * sends instead of writing them from the record at every FETCH.  One
- * that is too long, or whose record does not open, has none and is
- * served from its record, as before.
- */
-static int
-schema_step_msgimap(struct store_db *db, MDB_txn *txn,
-    struct store_error *err)
-{
-	struct schema_items_ctx ctx = { db, txn, err, NULL, BUF_INIT, 0, 0,
-	    0 };
-	int rc = 0;
-
-	if (schema_dbi_open(db, txn, schema_dbis_v2, NELEM(schema_dbis_v2), 0,
-	    err) == -1 || schema_dbi_open(db, txn, schema_dbis_v10,
-	    NELEM(schema_dbis_v10), MDB_CREATE, err) == -1)
-		return -1;
-	schema_announce(txn, db->msgrecs, "IMAP items");
-	ctx.m = xmalloc(sizeof(*ctx.m));
-	ctx.b.nowipe = true;
-	if (db_scan(txn, db->msgrecs, NULL, 0, schema_items_cb, &ctx,
-	    err) != IPC_S_OK || ctx.failed)
-		rc = -1;
-	else if (ctx.n + ctx.skipped > 0)
-		log_info("store IMAP items written count=%zu without=%zu",
-		    ctx.n, ctx.skipped);
-	buf_clear(&ctx.b);
-	free(ctx.m);
-	return rc;
-}
-
-/* Writes the msghead entry of one message (key A email, its record). */
-static int
-schema_head_cb(const MDB_val *k, const MDB_val *v, void *arg)
-{
-	struct schema_items_ctx *ctx = arg;
-	struct blob_view bv = { 0 };
-	struct store_error e;
-	struct msgrec r;
-	MDB_val key = *k, d;
-	const void *head;
-	const char *why;
-	size_t head_len;
-	bool built;
-	int rc;
-
-	if ((rc = mdb_get(ctx->txn, ctx->db->messages, &key, &d)) != 0 ||
-	    record_message_head_dec(d.mv_data, d.mv_size, ctx->m) == -1 ||
-	    msgrec_open_stored(v->mv_data, v->mv_size, ctx->m->size, &r,
-	    &why) == -1) {
-		/* SEARCH reads its record and bytes, as before. */
-		ctx->skipped++;
-		return 0;
-	}
-	built = false;
-	if (blob_view_peek(ctx->db, ctx->txn, ctx->m->hash, &bv, &e) ==
-	    IPC_S_OK) {
-		head = bv.p != NULL ? bv.p : bv.head;
-		head_len = bv.p != NULL ? bv.len : bv.head_len;
-		buf_reset(&ctx->b);
-		built = head != NULL && msghead_build(&ctx->b, &r,
-		    ctx->m->size, head, head_len);
-		blob_view_release(&bv);
-	}
+	built = ctx->build(ctx, &r);
 	msgrec_close(&r);
 	if (!built) {
 		ctx->skipped++;
@@ -559,13 +489,88 @@ schema_head_cb(const MDB_val *k, const MDB_val *v, void *arg)
 	d.mv_size = ctx->b.len;
 	d.mv_data = ctx->b.data;
 	key = *k;
-	if ((rc = mdb_put(ctx->txn, ctx->db->msghead, &key, &d, 0)) != 0) {
-		db_mdb_error(ctx->err, rc, "search headers");
+	if ((rc = mdb_put(ctx->txn, ctx->dst, &key, &d, 0)) != 0) {
+		db_mdb_error(ctx->err, rc, ctx->what);
 		ctx->failed = 1;
 		return 1;
 	}
 	ctx->n++;
 	return 0;
+}
+
+/*
+ * A step that writes into dst, for every stored message, what build
+ * makes of it (the tables it reads open already), saying first how many
+ * messages there are and after how many got a value.  A message whose
+ * record does not open, or for which build makes nothing, gets none:
+ * what reads dst falls back to the record and bytes.
+ */
+static int
+schema_per_message(struct store_db *db, MDB_txn *txn, const char *what,
+    MDB_dbi dst, schema_build_fn *build, struct store_error *err)
+{
+	struct schema_msg_ctx ctx = { db, txn, err, what, dst, build, NULL,
+	    BUF_INIT, 0, 0, 0 };
+	int rc = 0;
+
+	schema_announce(txn, db->msgrecs, what);
+	ctx.m = xmalloc(sizeof(*ctx.m));
+	ctx.b.nowipe = true;
+	if (db_scan(txn, db->msgrecs, NULL, 0, schema_value_cb, &ctx,
+	    err) != IPC_S_OK || ctx.failed)
+		rc = -1;
+	else if (ctx.n + ctx.skipped > 0)
+		log_info("store %s written count=%zu without=%zu", what,
+		    ctx.n, ctx.skipped);
+	buf_clear(&ctx.b);
+	free(ctx.m);
+	return rc;
+}
+
+/* The stored ENVELOPE and BODYSTRUCTURE (lib/imap_struct.h). */
+static bool
+schema_build_items(struct schema_msg_ctx *ctx, const struct msgrec *r)
+{
+	return imap_struct_store(&ctx->b, r);
+}
+
+/*
+ * Version 9 -> 10: the stored ENVELOPE and BODYSTRUCTURE of every
+ * message, written from its record, which imapd then sends instead of
+ * writing them from the record at every FETCH.  One that is too long,
+ * or whose record does not open, has none and is served from its
+ * record, as before.
+ */
+static int
+schema_step_msgimap(struct store_db *db, MDB_txn *txn,
+    struct store_error *err)
+{
+	if (schema_dbi_open(db, txn, schema_dbis_v2, NELEM(schema_dbis_v2), 0,
+	    err) == -1 || schema_dbi_open(db, txn, schema_dbis_v10,
+	    NELEM(schema_dbis_v10), MDB_CREATE, err) == -1)
+		return -1;
+	return schema_per_message(db, txn, "IMAP items", db->msgimap,
+	    schema_build_items, err);
+}
+
+/* The msghead entry: envelope 0 and the top-level header of its blob. */
+static bool
+schema_build_head(struct schema_msg_ctx *ctx, const struct msgrec *r)
+{
+	struct blob_view bv = { 0 };
+	struct store_error e;
+	const void *head;
+	size_t head_len;
+	bool built = false;
+
+	if (blob_view_peek(ctx->db, ctx->txn, ctx->m->hash, &bv, &e) !=
+	    IPC_S_OK)
+		return false;
+	if ((head = blob_view_head(&bv, &head_len)) != NULL)
+		built = msghead_build(&ctx->b, r, ctx->m->size, head,
+		    head_len);
+	blob_view_release(&bv);
+	return built;
 }
 
 /*
@@ -579,10 +584,6 @@ static int
 schema_step_msghead(struct store_db *db, MDB_txn *txn,
     struct store_error *err)
 {
-	struct schema_items_ctx ctx = { db, txn, err, NULL, BUF_INIT, 0, 0,
-	    0 };
-	int rc = 0;
-
 	if (schema_dbi_open(db, txn, schema_dbis_v1, NELEM(schema_dbis_v1), 0,
 	    err) == -1 || schema_dbi_open(db, txn, schema_dbis_v2,
 	    NELEM(schema_dbis_v2), 0, err) == -1 ||
@@ -591,18 +592,8 @@ schema_step_msghead(struct store_db *db, MDB_txn *txn,
 	    schema_dbi_open(db, txn, schema_dbis_v11, NELEM(schema_dbis_v11),
 	    MDB_CREATE, err) == -1)
 		return -1;
-	schema_announce(txn, db->msgrecs, "search headers");
-	ctx.m = xmalloc(sizeof(*ctx.m));
-	ctx.b.nowipe = true;
-	if (db_scan(txn, db->msgrecs, NULL, 0, schema_head_cb, &ctx,
-	    err) != IPC_S_OK || ctx.failed)
-		rc = -1;
-	else if (ctx.n + ctx.skipped > 0)
-		log_info("store search headers written count=%zu without=%zu",
-		    ctx.n, ctx.skipped);
-	buf_clear(&ctx.b);
-	free(ctx.m);
-	return rc;
+	return schema_per_message(db, txn, "search headers", db->msghead,
+	    schema_build_head, err);
 }
 
 static const struct schema_step schema_steps[] = {
