@@ -45,7 +45,13 @@ struct mail_oplist {
 struct mail_txnq {
 	struct store_db		*db;
 	pthread_mutex_t		 mtx;
-	pthread_cond_t		 cond;
+	/*
+	 * Each kind of thread waits on its own condition and is woken one
+	 * at a time where one is enough: on two cores a wake-up that finds
+	 * nothing to do costs a context switch on the path of a delivery.
+	 */
+	pthread_cond_t		 prep_cond;	/* preparers: todo, room */
+	pthread_cond_t		 write_cond;	/* the writer: ready, hold */
 	struct mail_oplist	 todo, ready, done;
 	uint64_t		 ready_cost;
 	bool			 stop, hold, prepared_all;
@@ -137,7 +143,7 @@ mail_txnq_prep_thread(void *arg)
 	for (;;) {
 		while (q->todo.head == NULL ? !q->stop :
 		    q->ready_cost >= MAIL_TXN_BATCH_COST && q->ready.n > 0)
-			pthread_cond_wait(&q->cond, &q->mtx);
+			pthread_cond_wait(&q->prep_cond, &q->mtx);
 		if ((op = mail_oplist_pop(&q->todo)) == NULL)
 			break;	/* stopping, and everything is prepared */
 		pthread_mutex_unlock(&q->mtx);
@@ -146,12 +152,13 @@ mail_txnq_prep_thread(void *arg)
 		pthread_mutex_lock(&q->mtx);
 		mail_oplist_insert_ordered(&q->ready, op);
 		q->ready_cost += op->cost;
-		pthread_cond_broadcast(&q->cond);
+		pthread_cond_signal(&q->write_cond);
 	}
 	/* The last one out: nothing is being prepared any more. */
-	if (--q->preparers_live == 0)
+	if (--q->preparers_live == 0) {
 		q->prepared_all = true;
-	pthread_cond_broadcast(&q->cond);
+		pthread_cond_signal(&q->write_cond);
+	}
 	pthread_mutex_unlock(&q->mtx);
 	return NULL;
 }
@@ -264,11 +271,13 @@ mail_txnq_thread(void *arg)
 	for (;;) {
 		while (q->ready.head == NULL ? !q->prepared_all :
 		    q->hold && !q->stop)
-			pthread_cond_wait(&q->cond, &q->mtx);
+			pthread_cond_wait(&q->write_cond, &q->mtx);
 		if (q->ready.head == NULL)
 			break;	/* stopping, and everything is done */
 		mail_take_batch(q, &batch);
-		pthread_cond_broadcast(&q->cond);	/* room to prepare */
+		/* Room to prepare, for those that wait for it. */
+		if (q->todo.head != NULL)
+			pthread_cond_broadcast(&q->prep_cond);
 		pthread_mutex_unlock(&q->mtx);
 		mail_run_batch(q, &batch);
 		pthread_mutex_lock(&q->mtx);
@@ -323,7 +332,8 @@ mail_txnq_new(struct event_base *base, struct store_db *db,
 	q->rec.nowipe = true;
 	q->max_pending = max_pending > 0 ? max_pending : 1;
 	pthread_mutex_init(&q->mtx, NULL);
-	pthread_cond_init(&q->cond, NULL);
+	pthread_cond_init(&q->prep_cond, NULL);
+	pthread_cond_init(&q->write_cond, NULL);
 	loopwake_init(&q->wake, base, mail_txnq_wake_cb, q);
 	loopwake_thread(&q->thread, mail_txnq_thread, q, "mail writer");
 	q->preparers_live = MAIL_TXN_PREPARERS;
@@ -360,7 +370,7 @@ mail_txnq_submit_logged(struct mail_txnq *q, mail_prepare_fn *prepare,
 	pthread_mutex_lock(&q->mtx);
 	op->seq = ++q->seq;
 	mail_oplist_push(&q->todo, op);
-	pthread_cond_broadcast(&q->cond);
+	pthread_cond_signal(&q->prep_cond);
 	pthread_mutex_unlock(&q->mtx);
 	q->pending++;
 	return 0;
@@ -384,7 +394,7 @@ mail_txnq_hold(struct mail_txnq *q, bool hold)
 {
 	pthread_mutex_lock(&q->mtx);
 	q->hold = hold;
-	pthread_cond_broadcast(&q->cond);
+	pthread_cond_signal(&q->write_cond);
 	pthread_mutex_unlock(&q->mtx);
 }
 
@@ -419,7 +429,8 @@ mail_txnq_free(struct mail_txnq **qp)
 		return;
 	pthread_mutex_lock(&q->mtx);
 	q->stop = true;
-	pthread_cond_broadcast(&q->cond);
+	pthread_cond_broadcast(&q->prep_cond);
+	pthread_cond_signal(&q->write_cond);
 	pthread_mutex_unlock(&q->mtx);
 	for (i = 0; i < MAIL_TXN_PREPARERS; i++)
 		pthread_join(q->prep_threads[i], NULL);
@@ -427,7 +438,8 @@ mail_txnq_free(struct mail_txnq **qp)
 	mail_txnq_deliver(q);
 	loopwake_clear(&q->wake);
 	buf_clear(&q->rec);
-	pthread_cond_destroy(&q->cond);
+	pthread_cond_destroy(&q->prep_cond);
+	pthread_cond_destroy(&q->write_cond);
 	pthread_mutex_destroy(&q->mtx);
 	free(q);
 }
