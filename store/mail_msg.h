@@ -5,10 +5,10 @@
  * MSG_EXPUNGE, MSG_COPY, MSG_APPEND of lib/ipc_types.def), as functions on
  * the store's database that know nothing of IPC, so that tests call them
  * directly; mail_msg.c turns requests into these calls and their results
- * into replies.  Reads (mail_msg_read.c) run in the caller's read
- * transaction; writes (mail_msg_write.c, mail_msg_append.c) are apply
- * steps of txn.h, each in its own nested write transaction, so that a
- * failing one changes nothing.
+ * into replies.  Reads (mail_msg_sync.c, mail_msg_read.c) run in the
+ * caller's read transaction; writes (mail_msg_write.c, mail_msg_append.c)
+ * are apply steps of txn.h, each in its own nested write transaction, so
+ * that a failing one changes nothing.
  *
  * Rules the workers rely on:
  *
@@ -114,7 +114,7 @@ enum ipc_status mail_keywords_parse(const char *text,
 /* Formats the keywords of m space-separated into out (reset first). */
 void	mail_keywords_text(const struct message_rec *m, struct buf *out);
 
-/* --- Reads (mail_msg_read.c); each in read (or write) txn --- */
+/* --- Reads (mail_msg_sync.c, mail_msg_read.c), in a read or write txn --- */
 
 struct mail_select {
 	struct mailbox_rec	 mb;	/* uidvalidity, uidnext, ... */

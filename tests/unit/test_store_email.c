@@ -10,7 +10,7 @@
  * change nothing while the others are kept, ifInState, destroy, and the
  * state and modseqs that move with a change and stay with a no-op.
  */
-/* unit-deps: store/db.c store/dbmeta.c store/redolog.c store/dblog.c store/blobfile.c store/schema.c store/msghead.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/blob.c store/txn.c store/loopwake.c store/message_ops.c store/mail_msg_read.c store/readpool.c store/mail_msg_write.c store/mail_msg_append.c store/recent.c store/mbox_op.c store/subscription.c store/changes.c store/email_op.c */
+/* unit-deps: store/db.c store/dbmeta.c store/redolog.c store/dblog.c store/blobfile.c store/schema.c store/msghead.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/blob.c store/txn.c store/loopwake.c store/message_ops.c store/mail_msg_read.c store/mail_msg_sync.c store/readpool.c store/mail_msg_write.c store/mail_msg_append.c store/recent.c store/mbox_op.c store/subscription.c store/changes.c store/email_op.c */
 #include "harness.h"
 #include "compat.h"
 #include "mime.h"

@@ -7,7 +7,7 @@
  * and UNCHANGEDSINCE, EXPUNGE with VANISHED, SYNC since a modseq, COPY and
  * MOVE, and the mailbox counters through all of them.
  */
-/* unit-deps: store/db.c store/dbmeta.c store/redolog.c store/dblog.c store/blobfile.c store/schema.c store/msghead.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/blob.c store/txn.c store/loopwake.c store/message_ops.c store/mail_msg_read.c store/readpool.c store/mail_msg_write.c store/mail_msg_append.c store/recent.c */
+/* unit-deps: store/db.c store/dbmeta.c store/redolog.c store/dblog.c store/blobfile.c store/schema.c store/msghead.c store/name.c store/key.c store/record.c store/strvec.c store/domain.c store/account.c store/alias.c store/quota.c store/auth.c store/mailbox.c store/changelog.c store/message.c store/blob.c store/txn.c store/loopwake.c store/message_ops.c store/mail_msg_read.c store/mail_msg_sync.c store/readpool.c store/mail_msg_write.c store/mail_msg_append.c store/recent.c */
 #include "harness.h"
 #include "compat.h"
 #include "imap_struct.h"
