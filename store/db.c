@@ -191,8 +191,7 @@ db_write_end(struct store_db *db, MDB_txn *t)
 	}
 }
 
-/* Microseconds from a to b, for the trace. */
-static long long
+long long
 db_usec(const struct timespec *a, const struct timespec *b)
 {
 	return (long long)(b->tv_sec - a->tv_sec) * 1000000 +

@@ -228,6 +228,8 @@ enum ipc_status db_commit_logged(MDB_txn **txn, const struct iovec *iov,
 enum ipc_status db_commit_replayed(MDB_txn **txn, struct store_error *err);
 /* Aborts *txn if not NULL and NULLs it. */
 void	db_abort(MDB_txn **txn);
+/* Microseconds from a to b (CLOCK_MONOTONIC), for the txn trace. */
+long long db_usec(const struct timespec *a, const struct timespec *b);
 
 /*
  * Reads a u64 stored big-endian under key in dbi into *v.  Returns

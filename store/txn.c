@@ -24,6 +24,12 @@
 
 #include <event2/event.h>
 
+/* The moments of an operation that the txn trace times. */
+enum mail_op_stamp {
+	OP_SUBMITTED, OP_PREPARING, OP_PREPARED, OP_TAKEN, OP_COMMITTED,
+	OP_NSTAMPS
+};
+
 struct mail_op {
 	mail_prepare_fn		*prepare;
 	mail_apply_fn		*apply;
@@ -35,6 +41,8 @@ struct mail_op {
 	enum ipc_status		 st;
 	struct store_error	 err;
 	struct mail_op		*next;
+	bool			 traced;	/* the txn trace was on */
+	struct timespec		 at[OP_NSTAMPS];
 };
 
 struct mail_oplist {
@@ -108,6 +116,34 @@ mail_oplist_pop(struct mail_oplist *l)
 	return op;
 }
 
+static void
+mail_op_stamp(struct mail_op *op, enum mail_op_stamp when)
+{
+	if (op->traced)
+		clock_gettime(CLOCK_MONOTONIC, &op->at[when]);
+}
+
+/*
+ * Where an operation (a delivery, say) spent its time, in microseconds:
+ * waiting for a preparer, preparing (reading, hashing, a big message's
+ * file), waiting for the writer, in the writer's batch (apply, record,
+ * commit) and until the loop ran its done function.
+ */
+static void
+mail_op_trace(const struct mail_op *op)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	log_trace(LOG_TRACE_TXN, "txn op cost=%llu queue=%lld prepare=%lld "
+	    "ready=%lld run=%lld back=%lld", (unsigned long long)op->cost,
+	    db_usec(&op->at[OP_SUBMITTED], &op->at[OP_PREPARING]),
+	    db_usec(&op->at[OP_PREPARING], &op->at[OP_PREPARED]),
+	    db_usec(&op->at[OP_PREPARED], &op->at[OP_TAKEN]),
+	    db_usec(&op->at[OP_TAKEN], &op->at[OP_COMMITTED]),
+	    db_usec(&op->at[OP_COMMITTED], &now));
+}
+
 /* Takes the next batch off the ready list (called locked). */
 static void
 mail_take_batch(struct mail_txnq *q, struct mail_oplist *batch)
@@ -120,6 +156,7 @@ mail_take_batch(struct mail_txnq *q, struct mail_oplist *batch)
 	    (batch->n == 0 || cost + q->ready.head->cost <=
 	    MAIL_TXN_BATCH_COST)) {
 		op = mail_oplist_pop(&q->ready);
+		mail_op_stamp(op, OP_TAKEN);
 		cost += op->cost;
 		mail_oplist_push(batch, op);
 	}
@@ -147,8 +184,10 @@ mail_txnq_prep_thread(void *arg)
 		if ((op = mail_oplist_pop(&q->todo)) == NULL)
 			break;	/* stopping, and everything is prepared */
 		pthread_mutex_unlock(&q->mtx);
+		mail_op_stamp(op, OP_PREPARING);
 		op->st = op->prepare != NULL ?
 		    op->prepare(op->arg, &op->err) : IPC_S_OK;
+		mail_op_stamp(op, OP_PREPARED);
 		pthread_mutex_lock(&q->mtx);
 		mail_oplist_insert_ordered(&q->ready, op);
 		q->ready_cost += op->cost;
@@ -284,8 +323,10 @@ mail_txnq_thread(void *arg)
 		q->batches++;
 		q->ops += batch.n;
 		wake = q->done.head == NULL;
-		while ((op = mail_oplist_pop(&batch)) != NULL)
+		while ((op = mail_oplist_pop(&batch)) != NULL) {
+			mail_op_stamp(op, OP_COMMITTED);
 			mail_oplist_push(&q->done, op);
+		}
 		if (wake)
 			loopwake_post(&q->wake);
 	}
@@ -306,6 +347,8 @@ mail_txnq_deliver(struct mail_txnq *q)
 	pthread_mutex_unlock(&q->mtx);
 	while ((op = mail_oplist_pop(&l)) != NULL) {
 		q->pending--;
+		if (op->traced)
+			mail_op_trace(op);
 		op->done(op->arg, op->st, &op->err);
 		free(op);
 	}
@@ -367,6 +410,8 @@ mail_txnq_submit_logged(struct mail_txnq *q, mail_prepare_fn *prepare,
 	op->done = done;
 	op->arg = arg;
 	op->cost = cost;
+	op->traced = LOG_IS_TRACE(LOG_TRACE_TXN);
+	mail_op_stamp(op, OP_SUBMITTED);
 	pthread_mutex_lock(&q->mtx);
 	op->seq = ++q->seq;
 	mail_oplist_push(&q->todo, op);

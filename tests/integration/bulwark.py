@@ -89,14 +89,14 @@ http {{
 {http_opts}}}
 log {{
 	verbose 1
-}}
+{log_opts}}}
 """
 
 
 class Server:
     def __init__(self, test=None, imap_workers=2, fail_limit=5, cleartext="no",
                  lmtp_workers=0, lmtp_opts="", http_workers=0,
-                 http_cleartext="yes", http_opts=""):
+                 http_cleartext="yes", http_opts="", log_opts=""):
         self.test_id = test.id() if test is not None else "server"
         self.root = os.geteuid() == 0
         if self.root:
@@ -116,7 +116,7 @@ class Server:
                            lmtp_workers=lmtp_workers, lmtp_opts=lmtp_opts,
                            http_workers=http_workers,
                            http_cleartext=http_cleartext,
-                           http_opts=http_opts)
+                           http_opts=http_opts, log_opts=log_opts)
         self.conf = os.path.join(self.dir, "bulwark.conf")
         self.write_conf()
         self.logpath = os.path.join(self.dir, "bulwarkd.log")

@@ -541,5 +541,49 @@ class LmtpRecordLimitTest(unittest.TestCase):
         self.assertNotIn("crafted", out)
 
 
+class LmtpTraceTest(unittest.TestCase):
+    """With trace "txn" (bulwark.conf(5)) storaged says, for each delivery,
+    where its time went: waiting for a preparer, preparing, waiting for the
+    writer, in the writer's batch, and back to the loop (microseconds); and
+    for each commit its parts.  bench/lmtp/README reads these lines."""
+
+    def setUp(self):
+        self.srv = Server(self, imap_workers=1, lmtp_workers=1,
+                          log_opts='\ttrace "txn"\n')
+        self.addCleanup(self.srv.cleanup)
+        self.srv.start()
+        self.srv.add_account("alice@" + DOMAIN, "pw-alice")
+
+    def test_delivery_stages_are_traced(self):
+        msg = message("traced", body="x" * 3000 + "\r\n")
+        start = len(self.srv.log())
+        c = smtplib.LMTP("127.0.0.1", self.srv.ports["lmtp"], timeout=30)
+        c.ehlo("client.example")
+        t0 = time.monotonic()
+        self.assertEqual(c.sendmail(SENDER, ["alice@" + DOMAIN], msg), {})
+        elapsed_us = (time.monotonic() - t0) * 1e6
+        c.quit()
+        m = self.srv.wait_log(r"storaged\[\d+\]: txn op cost=(\d+) queue=(-?\d+) "
+                              r"prepare=(-?\d+) ready=(-?\d+) run=(-?\d+) "
+                              r"back=(-?\d+)", start=start)
+        cost, *stages = (int(x) for x in m.groups())
+        # The cost is the message with the added headers and its record.
+        self.assertGreater(cost, len(msg))
+        for v in stages:
+            self.assertGreaterEqual(v, 0, m.group(0))
+        # The batch synced its record: time passed; and all of it passed
+        # while the client waited for its reply.
+        self.assertGreater(stages[3], 0, m.group(0))
+        self.assertLessEqual(sum(stages), elapsed_us, m.group(0))
+        m = self.srv.wait_log(r"storaged\[\d+\]: txn commit usec=(\d+) files=(\d+) "
+                              r"log=(\d+) lmdb=(\d+)", start=start)
+        self.assertGreater(int(m.group(3)), 0, m.group(0))
+        self.assertEqual(len(self.find_subject("traced")), 1)
+
+    def find_subject(self, subject):
+        out = self.srv.ctl("message", "list", "alice@" + DOMAIN).stdout
+        return [line for line in out.splitlines()[1:] if line.endswith(subject)]
+
+
 if __name__ == "__main__":
     unittest.main()
