@@ -26,7 +26,9 @@ client instead, which waits for each reply before the next command.
 Environment: BENCH_SEED (1), BENCH_CONNS (4), BENCH_USERS (10),
 BENCH_SERVERS ("bulwark,dovecot"), BENCH_DOVECOT_FSYNC (optimized|always),
 BENCH_CLIENT (c|python), BENCH_KEEP=1 keeps the temporary directories,
-BENCH_PREFILL=N delivers N other messages (untimed) before the timed run.
+BENCH_PREFILL=N delivers N other messages (untimed) before the timed run,
+BENCH_TRACE=1 runs Bulwark with trace "txn" and prints where its deliveries'
+time went (storaged.8; the trace's lines cost some of the rate).
 """
 import base64
 import multiprocessing
@@ -61,6 +63,7 @@ SEED = env_int("BENCH_SEED", 1)
 CONNS = env_int("BENCH_CONNS", 4)
 USERS = env_int("BENCH_USERS", 10)
 CLIENT = os.environ.get("BENCH_CLIENT", "c")
+TRACE = os.environ.get("BENCH_TRACE") == "1"
 
 
 def log(msg):
@@ -412,7 +415,7 @@ lmtp {{
 }}
 log {{
 	verbose 0
-}}
+{trace}}}
 """
 
 
@@ -441,7 +444,8 @@ class Bulwark:
             f.write(BULWARK_CONF.format(
                 domain=DOMAIN, dir=self.dir, store_user=STORE_USER,
                 worker_user=WORKER_USER, port=self.port,
-                workers=self.workers))
+                workers=self.workers,
+                trace='\ttrace "txn"\n' if TRACE else ""))
         self.logpath = os.path.join(self.dir, "bulwarkd.log")
         self.proc = None
 
@@ -586,6 +590,7 @@ def run_one(server, corpus, prefill):
         "connections (client: %s)" % (server.name, port, len(corpus), CONNS,
                                       CLIENT))
     subprocess.run(["sync"])
+    log_at = len(server.log()) if TRACE and server.name == "bulwark" else 0
     before = {p: cpu_seconds(p) for p in server.lmtp_pids() +
               [p for _, p in server.other_pids()]}
     elapsed, ok, failed, fails, client_cpu = deliver(
@@ -599,8 +604,59 @@ def run_one(server, corpus, prefill):
         log("%s: not delivered: %s" % (server.name, f))
     if failed > len(fails[:10]):
         log("%s: %d messages not delivered in all" % (server.name, failed))
+    trace = None
+    if TRACE and server.name == "bulwark":
+        trace = trace_summary(server.log()[log_at:])
     return {"elapsed": elapsed, "ok": ok, "failed": failed,
-            "stored": stored, "mem": mem, "client_cpu": client_cpu}
+            "stored": stored, "mem": mem, "client_cpu": client_cpu,
+            "trace": trace}
+
+
+TRACE_OP = re.compile(r"storaged\[\d+\]: txn op cost=(\d+) queue=(-?\d+) "
+                      r"prepare=(-?\d+) ready=(-?\d+) run=(-?\d+) "
+                      r"back=(-?\d+)")
+TRACE_COMMIT = re.compile(r"storaged\[\d+\]: txn commit usec=(\d+) "
+                          r"files=(\d+) log=(\d+) lmdb=(\d+)")
+TRACE_STAGES = ("queue", "prepare", "ready", "run", "back")
+# By cost (the message, its added header lines and its record).
+TRACE_CLASSES = ((0, 12 << 10, "<12K"), (12 << 10, 100 << 10, "12K-100K"),
+                 (100 << 10, 256 << 10, "100K-256K"),
+                 (256 << 10, 1 << 62, ">=256K"))
+
+
+def median(v):
+    v = sorted(v)
+    return v[len(v) // 2] if v else 0
+
+
+def trace_summary(text):
+    """Lines of the table printed for BENCH_TRACE=1, from storaged's
+    trace "txn" lines of the timed run."""
+    ops = [tuple(int(x) for x in m.groups())
+           for m in TRACE_OP.finditer(text)]
+    commits = [tuple(int(x) for x in m.groups())
+               for m in TRACE_COMMIT.finditer(text)]
+    lines = ["where deliveries' time went in storaged (trace \"txn\", "
+             "microseconds, median/mean):",
+             "  %-10s %6s" % ("cost", "ops") +
+             "".join(" %13s" % n for n in TRACE_STAGES + ("all",))]
+    for lo, hi, name in TRACE_CLASSES:
+        rows = [r for r in ops if lo <= r[0] < hi]
+        if not rows:
+            continue
+        cols = [[r[i] for r in rows] for i in range(1, 6)]
+        cols.append([sum(r[1:]) for r in rows])
+        lines.append("  %-10s %6d" % (name, len(rows)) + "".join(
+            " %6d/%6d" % (median(c), sum(c) / len(c)) for c in cols))
+    if commits:
+        parts = ("files", "log", "lmdb")
+        lines.append("  %d commits, %.2f s in all: " % (
+            len(commits), sum(c[0] for c in commits) / 1e6) + ", ".join(
+            "%s %.2f s (median %d)" % (n, sum(c[i + 1] for c in commits)
+                                       / 1e6,
+                                       median([c[i + 1] for c in commits]))
+            for i, n in enumerate(parts)))
+    return lines
 
 
 def main():
@@ -693,6 +749,9 @@ def report(results, count, total, nprefill):
                     if kind == "lmtp"] or [0])
         print("largest bulwark lmtpd: %.1f MiB (goal: under 16 MiB)"
               % (peak / 1024))
+        if results["bulwark"].get("trace"):
+            print()
+            print("\n".join(results["bulwark"]["trace"]))
 
 
 if __name__ == "__main__":
