@@ -30,14 +30,39 @@
 
 /* --- MSG_FETCH, MSG_BODY --- */
 
+/* What the keys need of a message: its bytes, its record, its parts. */
+struct mail_keys_need {
+	bool	raw;	/* HEADER, BODY, TEXT */
+	bool	rec;	/* FROM, TO, CC, BCC, SUBJECT */
+	bool	parts;	/* BODY, TEXT */
+};
+
+static struct mail_keys_need
+mail_keys_need(const struct mail_text_keys *keys)
+{
+	struct mail_keys_need n = { false, false, false };
+	enum msgsearch_kind kind;
+	uint32_t k;
+
+	for (k = 0; k < keys->n; k++) {
+		kind = (enum msgsearch_kind)keys->kinds[k];
+		n.raw |= msgsearch_needs_raw(kind);
+		n.rec |= msgsearch_needs_record(kind);
+		n.parts |= msgsearch_needs_parts(kind);
+	}
+	return n;
+}
+
 /*
  * The cursors of one MSG_FETCH: UIDs come in order, and their email ids
  * mostly too (messages delivered in turn), so each lookup is mostly a
- * step from the one before (db_seq_get).
+ * step from the one before (db_seq_get).  And what its text keys need of
+ * every message, worked out once.
  */
 struct fetch_seq {
 	struct db_seq		 uids, msgs, recs, imaps, heads;
 	struct buf		 raw;	/* what a search read of a file */
+	struct mail_keys_need	 need;
 };
 
 /* Most a search reads of a big message (a file) instead of mapping it. */
@@ -120,29 +145,6 @@ mail_search_cache_init(struct msgsearch_cache *c)
 	c->part.nowipe = c->head.nowipe = c->head_key.nowipe = true;
 }
 
-/* What the keys need of a message: its bytes, its record, its parts. */
-struct mail_keys_need {
-	bool	raw;	/* HEADER, BODY, TEXT */
-	bool	rec;	/* FROM, TO, CC, BCC, SUBJECT */
-	bool	parts;	/* BODY, TEXT */
-};
-
-static struct mail_keys_need
-mail_keys_need(const struct mail_text_keys *keys)
-{
-	struct mail_keys_need n = { false, false, false };
-	enum msgsearch_kind kind;
-	uint32_t k;
-
-	for (k = 0; k < keys->n; k++) {
-		kind = (enum msgsearch_kind)keys->kinds[k];
-		n.raw |= msgsearch_needs_raw(kind);
-		n.rec |= msgsearch_needs_record(kind);
-		n.parts |= msgsearch_needs_parts(kind);
-	}
-	return n;
-}
-
 /*
  * Matches the text keys against one message: one bit per key appended to
  * hits; *searched grows by the bytes read.  A message whose record or
@@ -163,9 +165,8 @@ mail_fetch_text(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 	size_t len = 0, stride = (keys->n + 7) / 8, at;
 	uint32_t k;
 	uint8_t *h;
-	struct mail_keys_need need = mail_keys_need(keys);
-	bool need_raw = need.raw, need_rec = need.rec;
-	bool need_parts = need.parts, open = false;
+	bool need_raw = seq->need.raw, need_rec = seq->need.rec;
+	bool need_parts = seq->need.parts, open = false;
 
 	at = mail_hits_add(hits, stride);
 	if (need_rec && rec == NULL && (st = message_record_seq(db, txn,
@@ -236,7 +237,7 @@ mail_fetch_head(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 	const char *why;
 	size_t elen, hlen, at;
 	uint32_t i;
-	bool need_rec = mail_keys_need(keys).rec;
+	bool need_rec = seq->need.rec;
 	int rc;
 
 	key_mail_init(&k, acct);
@@ -288,7 +289,6 @@ mail_fetch_hits(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 {
 	struct message_rec m;
 	enum ipc_status st;
-	struct mail_keys_need kn = mail_keys_need(keys);
 	size_t need = 4 + 8 + (keys->n + 7) / 8;
 	bool done = false;
 
@@ -296,11 +296,11 @@ mail_fetch_hits(struct store_db *db, MDB_txn *txn, struct fetch_seq *seq,
 		*full = true;
 		return IPC_S_OK;
 	}
-	if (db->msghead != 0 && !kn.parts &&
+	if (db->msghead != 0 && !seq->need.parts &&
 	    (st = mail_fetch_head(db, txn, seq, acct, email, keys,
 	    &r->text_hits, searched, &done, err)) != IPC_S_OK)
 		return st;
-	if (!done && !kn.raw) {
+	if (!done && !seq->need.raw) {
 		/*
 		 * The record alone is read, its size not checked: none of
 		 * m but the size is looked at (not memset: kilobytes).
@@ -453,6 +453,8 @@ mail_msg_fetch_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 		bud = &mail_fetch_budget_full;
 	if (keys != NULL && keys->n == 0)
 		keys = NULL;
+	if (keys != NULL)
+		seq.need = mail_keys_need(keys);
 	if ((what & MAIL_FETCH_HITS) && (keys == NULL || body_max > 0 ||
 	    (what & (MAIL_FETCH_RECORD | MAIL_FETCH_IMAP))))
 		return db_error(err, IPC_S_INVALID,
