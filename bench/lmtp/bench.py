@@ -28,7 +28,10 @@ BENCH_SERVERS ("bulwark,dovecot"), BENCH_DOVECOT_FSYNC (optimized|always),
 BENCH_CLIENT (c|python), BENCH_KEEP=1 keeps the temporary directories,
 BENCH_PREFILL=N delivers N other messages (untimed) before the timed run,
 BENCH_TRACE=1 runs Bulwark with trace "txn" and prints where its deliveries'
-time went (storaged.8; the trace's lines cost some of the rate).
+time went (storaged.8; the trace's lines cost some of the rate),
+BENCH_ROUNDS=N (1) runs the servers N times in turn, each time on a new
+store, and reports each one's median round and the ratio of the medians: on a
+VM whose disk and CPUs vary from minute to minute, one run of each says little.
 """
 import base64
 import multiprocessing
@@ -64,6 +67,7 @@ CONNS = env_int("BENCH_CONNS", 4)
 USERS = env_int("BENCH_USERS", 10)
 CLIENT = os.environ.get("BENCH_CLIENT", "c")
 TRACE = os.environ.get("BENCH_TRACE") == "1"
+ROUNDS = env_int("BENCH_ROUNDS", 1)
 
 
 def log(msg):
@@ -694,14 +698,26 @@ def main():
             # would otherwise drop from the timed run.
             prefill = make_corpus(corpus_dir + "/prefill", nprefill,
                                   SEED + 1000003)
-        for name in servers:
-            server = (Bulwark if name == "bulwark" else Dovecot)(build, work)
-            running = server
-            try:
-                results[name] = run_one(server, corpus, prefill)
-            finally:
-                server.stop()
-                running = None
+        for r in range(ROUNDS):
+            for name in servers:
+                # A new store each round: the rounds are alike.
+                rdir = os.path.join(work, "round%d" % (r + 1))
+                os.makedirs(rdir, exist_ok=True)
+                os.chmod(rdir, 0o755)
+                server = (Bulwark if name == "bulwark" else Dovecot)(build,
+                                                                     rdir)
+                running = server
+                try:
+                    res = run_one(server, corpus, prefill)
+                finally:
+                    server.stop()
+                    running = None
+                results.setdefault(name, []).append(res)
+                if ROUNDS > 1:
+                    log("round %d: %s %.1f msg/s" % (r + 1, name,
+                                                      rate_of(res)))
+                    if os.environ.get("BENCH_KEEP") != "1":
+                        shutil.rmtree(rdir + "/bulwark", ignore_errors=True)
     finally:
         if running is not None:
             running.stop()
@@ -712,29 +728,52 @@ def main():
         else:
             log("kept %s %s %s" % (corpus_dir, work, DOVECOT_DIR))
     report(results, count, total, nprefill)
-    bad = [n for n, r in results.items()
+    bad = [n for n, rounds in results.items() for r in rounds
            if r["failed"] or r["ok"] != count or
            r["stored"] != count + nprefill]
     sys.exit(1 if bad else 0)
 
 
-def report(results, count, total, nprefill):
+def rate_of(r):
+    return r["ok"] / r["elapsed"] if r["elapsed"] > 0 else 0.0
+
+
+def median_round(rounds):
+    """The round of the median rate (the lower middle one of an even
+    number), whose memory, CPU and trace the report shows."""
+    return sorted(rounds, key=rate_of)[(len(rounds) - 1) // 2]
+
+
+def report(all_results, count, total, nprefill):
+    results = {name: median_round(rounds)
+               for name, rounds in all_results.items()}
     print()
     if nprefill:
         print("each store held %d messages before the timed run (stored "
               "counts them)" % nprefill)
+    if ROUNDS > 1:
+        print("%d rounds, the servers in turn; each round's msg/s:" % ROUNDS)
+        for name, rounds in all_results.items():
+            print("  %-8s %s" % (name, "  ".join("%.1f" % rate_of(r)
+                                                  for r in rounds)))
+        print("the median round of each:")
     print("%-8s %9s %10s %9s %9s %8s" % ("server", "messages", "seconds",
                                          "msg/s", "MB/s", "stored"))
     for name, r in results.items():
-        rate = r["ok"] / r["elapsed"] if r["elapsed"] > 0 else 0
+        rate = rate_of(r)
         mbs = total / count * rate / 1e6 if count else 0
         print("%-8s %9d %10.2f %9.1f %9.1f %8d" % (
             name, r["ok"], r["elapsed"], rate, mbs, r["stored"]))
     if "bulwark" in results and "dovecot" in results:
         b, d = results["bulwark"], results["dovecot"]
         if b["elapsed"] > 0 and d["ok"] > 0:
-            ratio = (b["ok"] / b["elapsed"]) / (d["ok"] / d["elapsed"])
+            ratio = rate_of(b) / rate_of(d)
             print("ratio bulwark/dovecot: %.2fx (goal: at least 3x)" % ratio)
+        if ROUNDS > 1:
+            print("each round's ratio: %s" % "  ".join(
+                "%.2fx" % (rate_of(x) / rate_of(y)) if rate_of(y) else "-"
+                for x, y in zip(all_results["bulwark"],
+                                all_results["dovecot"])))
     print("client %s, CPU time: %s" % (CLIENT, ", ".join(
         "%s %.2f s" % (name, r["client_cpu"]) for name, r in results.items())))
     print()
