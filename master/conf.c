@@ -920,6 +920,8 @@ static const struct conf_cmd conf_tls_cmds[] = {
 
 static const struct conf_cmd conf_storage_cmds[] = {
 	NUM("map-size", size, conf, map_size, 1 * MB, 16 * TB, 1 * GB),
+	NUM("change-history", number, conf, change_history, 0,
+	    1000000000000ull, 50000),
 	END
 };
 

@@ -103,6 +103,8 @@ struct conf {
 	struct conf_listener *listeners;
 	size_t		 nlisteners;
 	uint64_t	 map_size;	/* storage map-size, default 1G */
+	/* storage change-history: modseqs kept per account, 0 all; 50000 */
+	uint64_t	 change_history;
 	struct {
 		uint32_t fail_limit;	/* failures before blocking, default 5 */
 		uint32_t fail_window;	/* seconds they are counted, 300 */

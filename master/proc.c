@@ -76,6 +76,7 @@ proc_conf_store(struct buf *out, const struct proc_env *env)
 	struct ipc_CONF_STORE_req m = {
 		.datadir = env->privsep ? "/" : conf->data_dir,
 		.map_size = conf->map_size,
+		.change_history = conf->change_history,
 		.admin_gid = env->admin_gid == (gid_t)-1 ? UINT32_MAX :
 		    (uint32_t)env->admin_gid,
 		.auth_fail_limit = conf->auth.fail_limit,

@@ -712,3 +712,58 @@ admin_quota_set(struct ipc_chan *c, const struct ipc_frame *f,
 	    (unsigned long long)m->messages);
 	ipc_reply(c, f, IPC_S_OK, NULL, NULL);
 }
+
+/* --- The clean-up --- */
+
+/* A STORE_PRUNE waiting for its clean-up to commit. */
+struct admin_prune {
+	struct storaged		*sd;
+	uint64_t		 conn_serial;
+	struct ipc_reqref	 ref;
+};
+
+static void
+admin_prune_done(void *arg, enum ipc_status st, const struct store_error *err,
+    const struct storaged_pruned *p)
+{
+	struct admin_prune *j = arg;
+	struct ipc_STORE_PRUNE_rep rep;
+	struct admin_conn *ac;
+
+	if ((ac = admin_conn_find(j->sd->admin, j->conn_serial)) == NULL)
+		log_info("prune reply abandoned");
+	else if (st != IPC_S_OK)
+		ipc_reply_ref(ac->chan, &j->ref, st, err->text, NULL);
+	else {
+		rep.duplicates = p->duplicates;
+		rep.uploads = p->uploads;
+		rep.changes = p->changes;
+		rep.accounts = p->accounts;
+		ipc_reply_ref(ac->chan, &j->ref, IPC_S_OK, NULL, &rep);
+	}
+	free(j);
+}
+
+void
+admin_store_prune(struct ipc_chan *c, const struct ipc_frame *f,
+    const void *msg, void *arg)
+{
+	struct admin_conn *ac = arg;
+	struct admin_prune *j;
+
+	(void)msg;
+	if (ac->adm->sd->stopping) {
+		ipc_reply(c, f, IPC_S_UNAVAIL, "storaged is stopping", NULL);
+		return;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->sd = ac->adm->sd;
+	j->conn_serial = ac->serial;
+	ipc_reqref_set(&j->ref, f);
+	if (storaged_prune_run(j->sd, admin_prune_done, j) == -1) {
+		ipc_reply(c, f, IPC_S_UNAVAIL, "storaged is busy", NULL);
+		free(j);
+		return;
+	}
+	log_info("prune asked by bulwarkctl");
+}

@@ -42,6 +42,7 @@ ipc_handler_fn admin_alias_add;
 ipc_handler_fn admin_alias_del;
 ipc_handler_fn admin_alias_list;
 ipc_handler_fn admin_quota_set;
+ipc_handler_fn admin_store_prune;
 /* Looking into mailboxes (admin_mail.c). */
 ipc_handler_fn admin_mailbox_list;
 ipc_handler_fn admin_message_list;

@@ -51,4 +51,28 @@ enum ipc_status changelog_scan(struct store_db *db, MDB_txn *txn,
 	    uint64_t account_id, uint64_t since, changelog_fn *fn, void *arg,
 	    struct store_error *err);
 
+/*
+ * Forgets the oldest of account_id's history once it holds more than
+ * keep + keep / 8 modseqs above its floor (RFC 7162 5.3 asks servers to
+ * bound what they keep of expunges): the change log entries at or below
+ * the new floor (the highest modseq minus keep, or lower when max
+ * entries were deleted first) and the vanished UIDs of every mailbox of
+ * the account at or below it, inside write txn; the floor is written to
+ * the account's mail state.  keep 0 keeps everything.  *pruned_r gets the
+ * number of change log entries deleted.  Returns IPC_S_OK or an error.
+ * Readers of the log check the floor: JMAP /changes from a state below it
+ * cannot be calculated (changes.h), and IMAP gets every UID absent from
+ * the mailbox as vanished (mail_msg.h, MBOX_SYNC).
+ */
+enum ipc_status changelog_prune(struct store_db *db, MDB_txn *txn,
+	    uint64_t account_id, uint64_t keep, size_t max, size_t *pruned_r,
+	    struct store_error *err);
+/*
+ * changelog_prune of every account that needs it, at most max entries in
+ * all; *accounts_r gets the number of accounts pruned.
+ */
+enum ipc_status changelog_prune_all(struct store_db *db, MDB_txn *txn,
+	    uint64_t keep, size_t max, size_t *pruned_r, size_t *accounts_r,
+	    struct store_error *err);
+
 #endif

@@ -122,6 +122,11 @@ changes_collect(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	if (since > ms.modseq)
 		return db_error(err, IPC_S_INVALID, "state %llu is not one "
 		    "of this account's", (unsigned long long)since);
+	/* Entries after since may have been pruned (changelog_prune). */
+	if (since < ms.floor)
+		return db_error(err, IPC_S_INVALID, "state %llu is older than "
+		    "the changes kept (from %llu)", (unsigned long long)since,
+		    (unsigned long long)ms.floor);
 	memset(&s, 0, sizeof(s));
 	s.type = type;
 	s.max = max == 0 || max > CHANGES_MAX ? CHANGES_MAX : max;

@@ -36,8 +36,9 @@ struct changes {
  * of objects of type in account_id's log after modseq since, at most max
  * ids (0 or above CHANGES_MAX: CHANGES_MAX), inside txn.  Returns
  * IPC_S_OK; IPC_S_INVALID with err set when since is above the account's
- * highest modseq (a state this store never gave: JMAP's
- * cannotCalculateChanges); or an error of the log.
+ * highest modseq (a state this store never gave) or below its floor (the
+ * changes after it were pruned, changelog.h): JMAP's
+ * cannotCalculateChanges; or an error of the log.
  */
 enum ipc_status changes_collect(struct store_db *db, MDB_txn *txn,
 	    uint64_t account_id, enum change_type type, uint64_t since,

@@ -97,5 +97,6 @@ const struct ipc_handler dispatch_ctl[] = {
 	{ IPC_T_MAILBOX_LIST,	admin_mailbox_list },
 	{ IPC_T_MESSAGE_LIST,	admin_message_list },
 	{ IPC_T_MESSAGE_GET,	admin_message_get },
+	{ IPC_T_STORE_PRUNE,	admin_store_prune },
 	{ 0, NULL }
 };

@@ -161,6 +161,7 @@ mail_mbox_sync(struct ipc_chan *c, const struct ipc_frame *f, const void *msg,
 		rep.uidnext = r.uidnext;
 		rep.added = mail_msg_bytes(&r.added);
 		rep.vanished = mail_msg_bytes(&r.vanished);
+		rep.absent = mail_msg_bytes(&r.absent);
 		rep.changed = mail_msg_bytes(&r.changed);
 		rep.modseqs = mail_vec_u64s(&r.modseqs);
 		rep.flags = mail_vec_u64s(&r.flags);

@@ -26,10 +26,13 @@
  *   worker saw at S (equivalently, absent from its own UID list; UIDs only
  *   grow).  `vanished` is every UID expunged (or moved out) after S,
  *   including UIDs added and expunged after S, which the worker never saw.
- *   The expunge history is never pruned at present, so IPC_S_CONFLICT
- *   comes only when the answer does not fit one reply (MAIL_REPLY_MAX):
- *   the worker then starts again as after MBOX_SELECT (MSG_UIDS,
- *   MSG_FETCH).
+ *   When S is below the account's floor (the expunges after S were
+ *   pruned, changelog.h), `vanished` is empty and `absent` holds instead
+ *   every UID below UIDNEXT that is not in the mailbox, as ascending
+ *   ranges (u32 first, u32 last): a superset of those expunged after S,
+ *   which RFC 7162 allows in VANISHED (EARLIER), and which a worker
+ *   applies to its own UIDs only.  IPC_S_CONFLICT comes when the answer
+ *   does not fit one reply (MAIL_REPLY_MAX).
  * - MSG_FETCH `saved` is the time the message came into the store
  *   (received): the store does not keep when it came into each mailbox,
  *   so SAVEDATE (RFC 8514) is the received date for copies too.
@@ -143,6 +146,7 @@ struct mail_sync {
 	uint64_t		 highestmodseq;
 	uint32_t		 uidnext;
 	struct mail_vec		 added, vanished, changed;	/* u32 */
+	struct mail_vec		 absent;	/* u32 first, last */
 	struct mail_vec		 modseqs, flags;		/* u64 */
 	struct strvec		 keywords;
 };

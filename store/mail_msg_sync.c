@@ -7,6 +7,7 @@
  * message requests share.
  */
 #include "mail_msg.h"
+#include "changelog.h"
 #include "compat.h"
 #include "key.h"
 #include "log.h"
@@ -276,6 +277,13 @@ struct mail_sync_ctx {
 	uint64_t		 acct;
 	uint64_t		 since;
 	uint32_t		 high_old;	/* highest UID unchanged */
+	/*
+	 * The expunges after since were pruned: every UID absent from the
+	 * mailbox below UIDNEXT counts as vanished (RFC 7162 5.3); prev is
+	 * the last UID present seen.
+	 */
+	bool			 absent;
+	uint32_t		 prev;
 	size_t			 bytes;
 	struct buf		 kw;
 	struct mail_sync	*r;
@@ -283,12 +291,34 @@ struct mail_sync_ctx {
 	enum ipc_status		 st;
 };
 
+/* Lists the UIDs from first to before end as absent; -1: too many. */
+static int
+mail_sync_gap(struct mail_sync_ctx *ctx, uint32_t first, uint32_t end)
+{
+	if (first >= end)
+		return 0;
+	if ((ctx->bytes += 8) > MAIL_REPLY_MAX) {
+		ctx->st = db_error(ctx->err, IPC_S_CONFLICT, "too many "
+		    "expunges since %llu; select again",
+		    (unsigned long long)ctx->since);
+		return -1;
+	}
+	mail_vec_u32(&ctx->r->absent, first);
+	mail_vec_u32(&ctx->r->absent, end - 1);
+	return 0;
+}
+
 static int
 mail_sync_cb(uint32_t uid, uint64_t email, uint64_t modseq, void *arg)
 {
 	struct mail_sync_ctx *ctx = arg;
 	struct message_rec m;
 
+	if (ctx->absent) {
+		if (mail_sync_gap(ctx, ctx->prev + 1, uid) == -1)
+			return 1;
+		ctx->prev = uid;
+	}
 	if (modseq <= ctx->since) {
 		ctx->high_old = uid;
 		return 0;
@@ -374,6 +404,7 @@ mail_msg_sync_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	    .acct = account_id, .since = since, .r = r, .err = err,
 	    .st = IPC_S_OK };
 	struct mailbox_rec mb;
+	struct mstate_rec ms;
 	enum ipc_status st;
 	uint32_t i, uid;
 
@@ -383,18 +414,27 @@ mail_msg_sync_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 		return st;
 	r->highestmodseq = mb.highestmodseq;
 	r->uidnext = mb.uidnext;
+	/* An expunge after since would have raised HIGHESTMODSEQ. */
 	if (since >= mb.highestmodseq)
 		return IPC_S_OK;
+	if ((st = mstate_get(db, txn, account_id, &ms, err)) != IPC_S_OK)
+		return st;
+	ctx.absent = since < ms.floor;
 	st = message_scan_uids(db, txn, account_id, mbox, 1, mail_sync_cb,
 	    &ctx, err);
 	buf_clear(&ctx.kw);
 	if (st != IPC_S_OK)
 		return st;
+	if (ctx.st == IPC_S_OK && ctx.absent)
+		(void)mail_sync_gap(&ctx, ctx.prev + 1, mb.uidnext);
 	if (ctx.st != IPC_S_OK)
 		return ctx.st;
 	for (i = 0; i < r->changed.n; i++)
 		if ((uid = mail_vec_u32_get(&r->changed, i)) > ctx.high_old)
 			mail_vec_u32(&r->added, uid);
+	/* The gaps hold every UID vanished since. */
+	if (ctx.absent)
+		return IPC_S_OK;
 	if ((st = mail_sync_vanished(&ctx, mbox)) != IPC_S_OK)
 		return st;
 	mail_sync_sort(&r->vanished);
@@ -406,6 +446,7 @@ mail_sync_clear(struct mail_sync *r)
 {
 	mail_vec_clear(&r->added);
 	mail_vec_clear(&r->vanished);
+	mail_vec_clear(&r->absent);
 	mail_vec_clear(&r->changed);
 	mail_vec_clear(&r->modseqs);
 	mail_vec_clear(&r->flags);

@@ -74,7 +74,7 @@ enum ipc_status
 mailbox_account_init(struct store_db *db, MDB_txn *txn, uint64_t account_id,
     uint64_t now, struct store_error *err)
 {
-	struct mstate_rec s = { 0, 1, 1, 1 };
+	struct mstate_rec s = { 0, 1, 1, 1, 0 };
 	struct mailbox_rec mb;
 	enum ipc_status st;
 	uint64_t modseq;

@@ -545,12 +545,18 @@ pushq_what_changed(struct pushq *q, struct store_db *db, MDB_txn *txn,
     struct store_error *err)
 {
 	struct pushq_seen *s = pushq_seen_find(q, account_id);
+	struct mstate_rec ms;
 	enum ipc_status st;
 
 	*types = 0;
 	if ((st = submit_state(db, txn, account_id, modseq, err)) != IPC_S_OK)
 		return st;
-	if (s == NULL)
+	ms.floor = 0;
+	if (s != NULL && *modseq > s->modseq && (st = mstate_get(db, txn,
+	    account_id, &ms, err)) != IPC_S_OK && st != IPC_S_NOTFOUND)
+		return st;
+	/* Not seen, or the changes since were pruned (changelog.h). */
+	if (s == NULL || s->modseq < ms.floor)
 		*types = PUSHTYPE_KNOWN & ~PUSHTYPE_DELIVERY;
 	else if (*modseq > s->modseq && (st = changelog_scan(db, txn,
 	    account_id, s->modseq, pushq_log_cb, types, err)) != IPC_S_OK)

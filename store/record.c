@@ -132,24 +132,32 @@ record_alias_dec(const void *p, size_t len, struct alias_rec *r)
 void
 record_mstate_enc(struct buf *out, const struct mstate_rec *r)
 {
-	wire_put_U8(out, RECORD_V1);
+	/* Version 1 while nothing was pruned: what older storaged reads. */
+	wire_put_U8(out, r->floor != 0 ? RECORD_V2 : RECORD_V1);
 	wire_put_U64(out, r->modseq);
 	wire_put_U64(out, r->next_email);
 	wire_put_U64(out, r->next_thread);
 	wire_put_U32(out, r->next_mailbox);
+	if (r->floor != 0)
+		wire_put_U64(out, r->floor);
 }
 
 int
 record_mstate_dec(const void *p, size_t len, struct mstate_rec *r)
 {
 	struct wire_reader rd;
+	uint8_t v = 0;
 
 	memset(r, 0, sizeof(*r));
-	record_begin(&rd, p, len);
+	wire_reader_init(&rd, p, len);
+	if (wire_get_U8(&rd, &v) == 0 && v != RECORD_V1 && v != RECORD_V2)
+		rd.err = "unknown record version";
 	wire_get_U64(&rd, &r->modseq);
 	wire_get_U64(&rd, &r->next_email);
 	wire_get_U64(&rd, &r->next_thread);
 	wire_get_U32(&rd, &r->next_mailbox);
+	if (v == RECORD_V2)
+		wire_get_U64(&rd, &r->floor);
 	return wire_reader_finish(&rd);
 }
 

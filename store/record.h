@@ -82,6 +82,12 @@ struct mstate_rec {
 	uint64_t	 next_email;	/* email ids start at 1, never reused */
 	uint64_t	 next_thread;
 	uint32_t	 next_mailbox;
+	/*
+	 * Change log entries and vanished UIDs at or below this modseq may
+	 * have been pruned (changelog_prune); 0: none ever was.  Stored in
+	 * version 2 of the record, which is written only once it is set.
+	 */
+	uint64_t	 floor;
 };
 
 #define MAILBOX_NAME_MAX	1024	/* bytes of the whole UTF-8 path */

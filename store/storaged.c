@@ -8,6 +8,7 @@
 #include "mail_api.h"
 #include "admin.h"
 #include "boot.h"
+#include "changelog.h"
 #include "compat.h"
 #include "dispatch.h"
 #include "log.h"
@@ -36,6 +37,8 @@
  * transaction, at most.
  */
 #define STORAGED_PRUNE_MAX	10000
+/* Change log entries one clean-up deletes at most (changelog_prune_all). */
+#define STORAGED_CHANGES_MAX	50000
 
 static void storaged_prune_start(struct storaged *);
 
@@ -130,6 +133,7 @@ storaged_conf_cb(uint16_t type, const void *msg, void *arg)
 	c->pwhash_mem = m->pwhash_mem;
 	c->threads = m->auth_threads != 0 ? m->auth_threads : 1;
 	c->relay = m->relay;
+	c->change_history = m->change_history;
 	sd->configured = true;
 	return 0;
 }
@@ -260,13 +264,16 @@ storaged_loop_init(struct storaged *sd, struct boot_conf *bc)
 }
 
 /*
- * One periodic clean-up of duplicate-suppression entries and of expired
- * JMAP uploads (upload.h).
+ * One clean-up of duplicate-suppression entries, of expired JMAP uploads
+ * (upload.h), and of the change history beyond storage change-history
+ * (changelog.h): every MESSAGE_DUP_WINDOW, and when bulwarkctl asks.
  */
 struct storaged_prune {
-	uint64_t	 now;
-	size_t		 pruned;
-	size_t		 swept;
+	uint64_t		 now;
+	uint64_t		 keep;		/* change-history */
+	struct storaged_pruned	 out;
+	storaged_pruned_fn	*done;
+	void			*arg;
 };
 
 static enum ipc_status
@@ -277,10 +284,12 @@ storaged_prune_apply(struct store_db *db, MDB_txn *txn, void *arg,
 	enum ipc_status st;
 
 	if ((st = message_dup_prune(db, txn, p->now, STORAGED_PRUNE_MAX,
-	    &p->pruned, err)) != IPC_S_OK)
+	    &p->out.duplicates, err)) != IPC_S_OK ||
+	    (st = upload_sweep(db, txn, p->now, STORAGED_PRUNE_MAX,
+	    &p->out.uploads, err)) != IPC_S_OK)
 		return st;
-	return upload_sweep(db, txn, p->now, STORAGED_PRUNE_MAX, &p->swept,
-	    err);
+	return changelog_prune_all(db, txn, p->keep, STORAGED_CHANGES_MAX,
+	    &p->out.changes, &p->out.accounts, err);
 }
 
 static void
@@ -288,14 +297,36 @@ storaged_prune_done(void *arg, enum ipc_status st,
     const struct store_error *err)
 {
 	struct storaged_prune *p = arg;
+	const struct storaged_pruned *o = &p->out;
 
 	if (st != IPC_S_OK)
-		log_warnx("duplicate entries and uploads prune failed: %s",
-		    err->text);
-	else if (p->pruned > 0 || p->swept > 0)
-		log_debug("duplicate entries pruned count=%zu uploads=%zu",
-		    p->pruned, p->swept);
+		log_warnx("prune of duplicate entries, uploads and changes "
+		    "failed: %s", err->text);
+	else if (o->duplicates > 0 || o->uploads > 0 || o->changes > 0)
+		log_debug("pruned duplicates=%zu uploads=%zu changes=%zu "
+		    "accounts=%zu", o->duplicates, o->uploads, o->changes,
+		    o->accounts);
+	if (p->done != NULL)
+		p->done(p->arg, st, err, o);
 	free(p);
+}
+
+int
+storaged_prune_run(struct storaged *sd, storaged_pruned_fn *done, void *arg)
+{
+	struct storaged_prune *p;
+
+	p = xcalloc(1, sizeof(*p));
+	p->now = storaged_now();
+	p->keep = sd->conf.change_history;
+	p->done = done;
+	p->arg = arg;
+	if (mail_txnq_submit(sd->txnq, NULL, storaged_prune_apply,
+	    storaged_prune_done, p, 0) == -1) {
+		free(p);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -306,17 +337,12 @@ static void
 storaged_prune_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct storaged *sd = arg;
-	struct storaged_prune *p;
 
 	(void)fd;
 	(void)what;
-	if (sd->stopping)
-		return;
-	p = xcalloc(1, sizeof(*p));
-	p->now = storaged_now();
-	if (mail_txnq_submit(sd->txnq, NULL, storaged_prune_apply,
-	    storaged_prune_done, p, 0) == -1)
-		free(p);	/* busy: next time */
+	/* A busy queue: the next time. */
+	if (!sd->stopping)
+		(void)storaged_prune_run(sd, NULL, NULL);
 }
 
 static void

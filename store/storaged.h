@@ -44,6 +44,7 @@ struct store_conf {
 	uint64_t	 pwhash_mem;	/* 0: MEMLIMIT_INTERACTIVE (bytes) */
 	uint32_t	 threads;
 	bool		 relay;		/* relay { host } is configured */
+	uint64_t	 change_history;	/* modseqs kept, 0: all */
 };
 
 /* A network worker's channel and its sessions (worker.c). */
@@ -104,6 +105,23 @@ uint64_t storaged_now(void);
  * thread pool's jobs finish, then the loop ends; at most grace seconds.
  */
 void	storaged_shutdown(struct storaged *sd, uint32_t grace);
+
+/* What one clean-up removed (storaged_prune_run). */
+struct storaged_pruned {
+	size_t		 duplicates;	/* duplicate suppression */
+	size_t		 uploads;	/* expired JMAP uploads */
+	size_t		 changes;	/* change log entries */
+	size_t		 accounts;	/* whose history was pruned */
+};
+typedef void storaged_pruned_fn(void *arg, enum ipc_status st,
+    const struct store_error *err, const struct storaged_pruned *p);
+/*
+ * Queues the periodic clean-up now, on the write path; done (may be NULL)
+ * runs once it committed or failed.  Returns 0, or -1 when the write
+ * queue is full (done does not run).
+ */
+int	storaged_prune_run(struct storaged *sd, storaged_pruned_fn *done,
+	    void *arg);
 
 /* Master channel handlers (dispatch_master). */
 ipc_handler_fn storaged_store_peer;

@@ -344,6 +344,28 @@ ctl_quota_set(struct ctl *ctx, const struct ctl_args *a)
 	return ctl_request(ctx, IPC_T_QUOTA_SET, &req, &rep);
 }
 
+/* --- store --- */
+
+static int
+ctl_store_prune(struct ctl *ctx, const struct ctl_args *a)
+{
+	struct ipc_STORE_PRUNE_req req;
+	union ipc_msg_any rep;
+	int r;
+
+	(void)a;
+	memset(&req, 0, sizeof(req));
+	if ((r = ctl_request(ctx, IPC_T_STORE_PRUNE, &req, &rep)) ==
+	    CTL_EXIT_OK)
+		printf("pruned duplicates %llu uploads %llu changes %llu "
+		    "accounts %llu\n",
+		    (unsigned long long)rep.STORE_PRUNE_rep.duplicates,
+		    (unsigned long long)rep.STORE_PRUNE_rep.uploads,
+		    (unsigned long long)rep.STORE_PRUNE_rep.changes,
+		    (unsigned long long)rep.STORE_PRUNE_rep.accounts);
+	return r;
+}
+
 /* --- mailbox, message --- */
 
 /* A reply the printers refuse is the store's fault, as in alias list. */
@@ -722,6 +744,9 @@ static const struct ctl_cmd ctl_cmd_table[] = {
 	    { A(ADDRESS, "ADDRESS"), A(MAILBOX, "MAILBOX"), A(UID, "UID") },
 	    { { 0 } }, "print a message exactly as stored", true,
 	    ctl_message_show },
+	{ "store", "prune", 0, 0, { { 0 } }, { { 0 } },
+	    "run the store's clean-up now (storage change-history)", true,
+	    ctl_store_prune },
 	{ "dkim", "keygen", 2, 3,
 	    { A(DOMAIN, "DOMAIN"), A(SELECTOR, "SELECTOR"), A(FILE, "FILE") },
 	    { O('t', KEYTYPE, "TYPE") },

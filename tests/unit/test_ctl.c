@@ -432,6 +432,7 @@ TEST(test_cmd_table)
 		{ "mailbox list", "mailbox list ADDRESS" },
 		{ "message list", "message list ADDRESS [MAILBOX]" },
 		{ "message show", "message show ADDRESS MAILBOX UID" },
+		{ "store prune", "store prune" },
 		{ "dkim keygen",
 		    "dkim keygen DOMAIN SELECTOR [FILE] [-t TYPE]" },
 		{ "dkim record", "dkim record FILE DOMAIN SELECTOR" },
@@ -463,8 +464,8 @@ TEST(test_cmd_table)
 			CHECK(c->args[j].kind != CTL_ARG_NONE &&
 			    c->args[j].name != NULL);
 	}
-	/* The 18 commands of bulwarkctl.8 and help. */
-	CHECK_INT(n, 19);
+	/* The 19 commands of bulwarkctl.8 and help. */
+	CHECK_INT(n, 20);
 	/* The dkim commands work on files: no store. */
 	CHECK(!ctl_cmd_find("dkim", "keygen")->store);
 	CHECK(!ctl_cmd_find("dkim", "sign")->store);

@@ -188,9 +188,14 @@ enum imap_cmd_result imap_cmd_uid_thread(struct imap_session *,
  */
 int	imap_parse_flag_list(struct imap_parser *ps, uint64_t *flags,
 	    struct buf *kw);
-/* "* VANISHED (EARLIER)" for the UIDs of vec in filter (NULL: all). */
-void	imap_qresync_vanished(struct imap_session *s, const uint8_t *vec,
-	    size_t len, const struct imap_seqset *filter);
+/*
+ * "* VANISHED (EARLIER)" for the UIDs of an MBOX_SYNC reply (vanished, or
+ * the absent ranges) in filter (NULL: all).
+ */
+struct ipc_MBOX_SYNC_rep;
+void	imap_qresync_vanished(struct imap_session *s,
+	    const struct ipc_MBOX_SYNC_rep *r,
+	    const struct imap_seqset *filter);
 /* NOOP while selected: catches up, answers, returns true (else false). */
 bool	imap_selected_noop(struct imap_session *s);
 /* storaged said mailbox_id changed (MBOX_CHANGED). */

@@ -182,13 +182,41 @@ sel_close_view(struct imap_session *s, bool tell_store)
 
 static void	sel_select_uids(struct imap_session *);
 
+/* Adds to set the UIDs first to last that are in filter (NULL: all). */
+static void
+qresync_add_range(struct imap_seqset *set, uint32_t first, uint32_t last,
+    const struct imap_seqset *filter)
+{
+	uint32_t a, b, uid;
+	size_t i;
+
+	if (filter == NULL) {
+		imap_seqset_add(set, first, last);
+		return;
+	}
+	if (!filter->normalized) {
+		for (uid = first; uid >= first && uid <= last; uid++)
+			if (imap_seqset_contains(filter, uid, 0))
+				imap_seqset_add(set, uid, uid);
+		return;
+	}
+	for (i = 0; i < filter->n; i++) {
+		a = filter->r[i].first > first ? filter->r[i].first : first;
+		b = filter->r[i].last < last ? filter->r[i].last : last;
+		if (a <= b)
+			imap_seqset_add(set, a, b);
+	}
+}
+
 /*
- * Writes "* VANISHED (EARLIER) set" for the UIDs of vector vec (len bytes)
- * that are in filter (NULL: all), as RFC 7162 3.2.5.1 and 3.2.6 answer.
+ * Writes "* VANISHED (EARLIER) set" for the UIDs of r's vanished vector,
+ * or of its absent ranges (the expunge history after the modseq asked
+ * about was pruned), that are in filter (NULL: all), as RFC 7162 3.2.5.1
+ * and 3.2.6 answer.
  */
 void
-imap_qresync_vanished(struct imap_session *s, const uint8_t *vec, size_t len,
-    const struct imap_seqset *filter)
+imap_qresync_vanished(struct imap_session *s,
+    const struct ipc_MBOX_SYNC_rep *r, const struct imap_seqset *filter)
 {
 	struct imap_seqset set;
 	const char *why;
@@ -196,11 +224,14 @@ imap_qresync_vanished(struct imap_session *s, const uint8_t *vec, size_t len,
 	uint32_t uid;
 
 	imap_seqset_init(&set);
-	for (i = 0; i < len / 4; i++) {
-		uid = imap_view_vec_get(vec, i);
+	for (i = 0; i < r->vanished.len / 4; i++) {
+		uid = imap_view_vec_get(r->vanished.p, i);
 		if (filter == NULL || imap_seqset_contains(filter, uid, 0))
 			imap_seqset_add(&set, uid, uid);
 	}
+	for (i = 0; i + 1 < r->absent.len / 4; i += 2)
+		qresync_add_range(&set, imap_view_vec_get(r->absent.p, i),
+		    imap_view_vec_get(r->absent.p, i + 1), filter);
 	if (imap_seqset_resolve(&set, 1, &why) == 0 &&
 	    imap_seqset_count(&set) > 0) {
 		buf_append(s->out, "* VANISHED (EARLIER) ", 21);
@@ -229,8 +260,8 @@ sel_qresync_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 		if (x->q_known.n > 0 && imap_seqset_resolve(&x->q_known,
 		    v->uidnext, &why) == -1)
 			imap_seqset_clear(&x->q_known);
-		imap_qresync_vanished(s, r->vanished.p, r->vanished.len,
-		    x->q_known.n > 0 ? &x->q_known : NULL);
+		imap_qresync_vanished(s, r, x->q_known.n > 0 ? &x->q_known :
+		    NULL);
 		wire_strlist_iter(&r->keywords, &kit);
 		for (i = 0; i < r->changed.len / 4; i++) {
 			uid = imap_view_vec_get(r->changed.p, i);

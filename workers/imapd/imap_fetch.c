@@ -874,7 +874,7 @@ fetch_vanished_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 		fetch_finish(x);
 		return;
 	}
-	imap_qresync_vanished(s, r->vanished.p, r->vanished.len, &x->set);
+	imap_qresync_vanished(s, r, &x->set);
 	fetch_next_chunk(x);
 }
 

@@ -522,6 +522,27 @@ imap_view_notified(struct imap_view *v, uint64_t modseq)
 
 /* --- Catching up --- */
 
+/*
+ * The view's UIDs inside the absent ranges of an MBOX_SYNC reply (the
+ * expunge history was pruned), as a uid vector: those are the ones gone.
+ */
+static void
+imap_view_absent(const struct imap_view *v, const struct ipc_MBOX_SYNC_rep *r,
+    struct buf *out)
+{
+	size_t i = 0, k, nr = r->absent.len / 8;
+	uint32_t first, last;
+
+	for (k = 0; k < nr && i < v->n; k++) {
+		first = imap_view_vec_get(r->absent.p, 2 * k);
+		last = imap_view_vec_get(r->absent.p, 2 * k + 1);
+		while (i < v->n && v->uids[i] < first)
+			i++;
+		for (; i < v->n && v->uids[i] <= last; i++)
+			imap_view_vec_put(out, v->uids[i]);
+	}
+}
+
 void
 imap_view_apply_sync(struct imap_session *s, const struct ipc_MBOX_SYNC_rep *r)
 {
@@ -529,7 +550,8 @@ imap_view_apply_sync(struct imap_session *s, const struct ipc_MBOX_SYNC_rep *r)
 	bool qresync = (s->enabled & IMAP_ENABLED_QRESYNC) != 0;
 	bool condstore = (s->enabled & (IMAP_ENABLED_CONDSTORE |
 	    IMAP_ENABLED_QRESYNC)) != 0;
-	struct buf vanished = BUF_INIT;
+	struct buf vanished = BUF_INIT, gone = BUF_INIT;
+	const uint8_t *gonep = r->vanished.p;
 	struct wire_iter kit;
 	const char *kw;
 	size_t i, n;
@@ -538,8 +560,13 @@ imap_view_apply_sync(struct imap_session *s, const struct ipc_MBOX_SYNC_rep *r)
 
 	/* Expunges first: sequence numbers of later responses count them. */
 	n = r->vanished.len / 4;
+	if (r->absent.len > 0) {
+		imap_view_absent(v, r, &gone);
+		gonep = gone.data;
+		n = gone.len / 4;
+	}
 	for (i = 0; i < n; i++) {
-		uid = imap_view_vec_get(r->vanished.p, i);
+		uid = imap_view_vec_get(gonep, i);
 		if ((msn = imap_view_remove(v, uid)) == 0)
 			continue;
 		removed++;
@@ -565,6 +592,7 @@ imap_view_apply_sync(struct imap_session *s, const struct ipc_MBOX_SYNC_rep *r)
 		    (const char *)vanished.data);
 	}
 	buf_clear(&vanished);
+	buf_clear(&gone);
 	added = imap_view_append(v, r->added.p, r->added.len);
 	if (r->uidnext > v->uidnext)
 		v->uidnext = r->uidnext;
