@@ -224,6 +224,19 @@ ipc_encode_with(struct buf *out, uint16_t type, uint16_t flags, uint32_t id,
 	if (enc != NULL && msg != NULL)
 		enc(out, msg);
 	len = out->len - start - IPC_HDR_SIZE;
+	/*
+	 * A reply that outgrew its frame is a bug of the handler's budget,
+	 * not of the peer: the peer gets an error in its place, and this
+	 * process (storaged, for every session) goes on.
+	 */
+	if (len > IPC_MAX_PAYLOAD && status >= 0 && enc != NULL) {
+		log_warnx("ipc: %s reply of %zu bytes is too large",
+		    ipc_type_get(type)->name, len);
+		out->len = start;
+		ipc_encode_with(out, type, flags, id, session, NULL, NULL,
+		    IPC_S_TOOBIG, "reply too large for one frame");
+		return;
+	}
 	if (len > IPC_MAX_PAYLOAD)
 		fatalx("ipc: %s frame of %zu bytes is too large",
 		    ipc_type_get(type)->name, len);

@@ -152,7 +152,7 @@ mail_mbox_sync(struct ipc_chan *c, const struct ipc_frame *f, const void *msg,
 		return;
 	}
 	st = mail_msg_sync_op(&w->sd->db, txn, s->account_id, m->mailbox_id,
-	    m->since, &r, &err);
+	    m->since, m->after, 0, &r, &err);
 	db_abort(&txn);
 	if (st != IPC_S_OK)
 		ipc_reply(c, f, st, err.text, NULL);
@@ -162,6 +162,7 @@ mail_mbox_sync(struct ipc_chan *c, const struct ipc_frame *f, const void *msg,
 		rep.added = mail_msg_bytes(&r.added);
 		rep.vanished = mail_msg_bytes(&r.vanished);
 		rep.absent = mail_msg_bytes(&r.absent);
+		rep.next = r.next;
 		rep.changed = mail_msg_bytes(&r.changed);
 		rep.modseqs = mail_vec_u64s(&r.modseqs);
 		rep.flags = mail_vec_u64s(&r.flags);
@@ -533,6 +534,7 @@ mail_store_done(void *arg, enum ipc_status st, const struct store_error *err)
 		strvec_to_wire(&r->keywords, &kb, &rep.keywords);
 		rep.modified = mail_msg_bytes(&r->modified);
 		rep.highestmodseq = r->highestmodseq;
+		rep.done = r->done;
 		ipc_reply_ref(c, &j->ref, IPC_S_OK, NULL, &rep);
 	}
 	buf_clear(&kb);

@@ -27,12 +27,17 @@
  *   grow).  `vanished` is every UID expunged (or moved out) after S,
  *   including UIDs added and expunged after S, which the worker never saw.
  *   When S is below the account's floor (the expunges after S were
- *   pruned, changelog.h), `vanished` is empty and `absent` holds instead
- *   every UID below UIDNEXT that is not in the mailbox, as ascending
- *   ranges (u32 first, u32 last): a superset of those expunged after S,
- *   which RFC 7162 allows in VANISHED (EARLIER), and which a worker
- *   applies to its own UIDs only.  IPC_S_CONFLICT comes when the answer
- *   does not fit one reply (MAIL_REPLY_MAX).
+ *   pruned, changelog.h), or they are too many for half a reply, or on
+ *   every page but the first, `vanished` is empty and `absent` holds
+ *   instead every UID that is not in the mailbox, as ascending ranges
+ *   (u32 first, u32 last), within the page: a superset of those expunged
+ *   after S, which RFC 7162 allows in VANISHED (EARLIER), and which a
+ *   worker applies to its own UIDs only.
+ *   Pages: a reply holds what fits MAIL_REPLY_MAX; `next` non-zero says
+ *   it covers the UIDs up to next, and the worker asks again with
+ *   `after` next and the same S.  Each page is read at its own time, so
+ *   the worker keeps the HIGHESTMODSEQ of the first page.  IPC_S_CONFLICT
+ *   only when not one more UID fits a reply.
  * - MSG_FETCH `saved` is the time the message came into the store
  *   (received): the store does not keep when it came into each mailbox,
  *   so SAVEDATE (RFC 8514) is the received date for copies too.
@@ -147,18 +152,20 @@ struct mail_sync {
 	uint32_t		 uidnext;
 	struct mail_vec		 added, vanished, changed;	/* u32 */
 	struct mail_vec		 absent;	/* u32 first, last */
+	uint32_t		 next;		/* 0, or where to go on */
 	struct mail_vec		 modseqs, flags;		/* u64 */
 	struct strvec		 keywords;
 };
 
 /*
- * MBOX_SYNC of mailbox mbox since modseq since (rules above).  Returns
- * IPC_S_OK, IPC_S_NOTFOUND, IPC_S_CONFLICT or an error; clear r with
- * mail_sync_clear either way.
+ * MBOX_SYNC of mailbox mbox since modseq since (rules above), the page of
+ * the UIDs above after, in a reply of at most budget bytes (0:
+ * MAIL_REPLY_MAX).  Returns IPC_S_OK, IPC_S_NOTFOUND, IPC_S_CONFLICT or
+ * an error; clear r with mail_sync_clear either way.
  */
 enum ipc_status mail_msg_sync_op(struct store_db *db, MDB_txn *txn,
-	    uint64_t account_id, uint32_t mbox, uint64_t since,
-	    struct mail_sync *r, struct store_error *err);
+	    uint64_t account_id, uint32_t mbox, uint64_t since, uint32_t after,
+	    size_t budget, struct mail_sync *r, struct store_error *err);
 void	mail_sync_clear(struct mail_sync *r);
 
 struct mail_fetch {
@@ -286,6 +293,7 @@ struct mail_store {
 	uint32_t		 nkw;
 	uint64_t		 unchangedsince;	/* 0: none */
 	/* out */
+	uint32_t		 done;		/* uids covered */
 	struct mail_vec		 changed, modseqs, flags_out, modified;
 	struct strvec		 keywords;
 	uint64_t		 highestmodseq;

@@ -284,6 +284,9 @@ struct mail_sync_ctx {
 	 */
 	bool			 absent;
 	uint32_t		 prev;
+	uint32_t		 covered;	/* UIDs told up to here */
+	bool			 full;		/* the page ends at it */
+	size_t			 budget;
 	size_t			 bytes;
 	struct buf		 kw;
 	struct mail_sync	*r;
@@ -291,18 +294,20 @@ struct mail_sync_ctx {
 	enum ipc_status		 st;
 };
 
-/* Lists the UIDs from first to before end as absent; -1: too many. */
+/*
+ * Lists the UIDs from first to before end as absent; -1 when the reply
+ * is full (the page ends before first).
+ */
 static int
 mail_sync_gap(struct mail_sync_ctx *ctx, uint32_t first, uint32_t end)
 {
 	if (first >= end)
 		return 0;
-	if ((ctx->bytes += 8) > MAIL_REPLY_MAX) {
-		ctx->st = db_error(ctx->err, IPC_S_CONFLICT, "too many "
-		    "expunges since %llu; select again",
-		    (unsigned long long)ctx->since);
+	if (ctx->bytes + 8 > ctx->budget) {
+		ctx->full = true;
 		return -1;
 	}
+	ctx->bytes += 8;
 	mail_vec_u32(&ctx->r->absent, first);
 	mail_vec_u32(&ctx->r->absent, end - 1);
 	return 0;
@@ -313,6 +318,7 @@ mail_sync_cb(uint32_t uid, uint64_t email, uint64_t modseq, void *arg)
 {
 	struct mail_sync_ctx *ctx = arg;
 	struct message_rec m;
+	size_t bytes;
 
 	if (ctx->absent) {
 		if (mail_sync_gap(ctx, ctx->prev + 1, uid) == -1)
@@ -321,23 +327,27 @@ mail_sync_cb(uint32_t uid, uint64_t email, uint64_t modseq, void *arg)
 	}
 	if (modseq <= ctx->since) {
 		ctx->high_old = uid;
+		ctx->covered = uid;
 		return 0;
 	}
 	if ((ctx->st = message_get(ctx->db, ctx->txn, ctx->acct, email, &m,
 	    ctx->err)) != IPC_S_OK)
 		return 1;
 	mail_keywords_text(&m, &ctx->kw);
-	ctx->bytes += 4 + 8 + 8 + 4 + ctx->kw.len;
-	if (ctx->bytes > MAIL_REPLY_MAX) {
-		ctx->st = db_error(ctx->err, IPC_S_CONFLICT, "too many "
-		    "changes since %llu; select again",
-		    (unsigned long long)ctx->since);
+	/* changed, added (at most), modseq, flags, keywords (STRLIST). */
+	bytes = 4 + 4 + 8 + 8 + 4 + ctx->kw.len + 1;
+	if (ctx->bytes + bytes > ctx->budget) {
+		/* The gap below uid is in; uid starts the next page. */
+		ctx->covered = uid - 1;
+		ctx->full = true;
 		return 1;
 	}
+	ctx->bytes += bytes;
 	mail_vec_u32(&ctx->r->changed, uid);
 	mail_vec_u64(&ctx->r->modseqs, modseq);
 	mail_vec_u64(&ctx->r->flags, m.flags);
 	strvec_add(&ctx->r->keywords, (const char *)ctx->kw.data);
+	ctx->covered = uid;
 	return 0;
 }
 
@@ -363,11 +373,10 @@ mail_sync_vanished(struct mail_sync_ctx *ctx, uint32_t mbox)
 			break;
 		if (d.mv_size != 4)
 			continue;
-		if ((ctx->bytes += 4) > MAIL_REPLY_MAX) {
+		/* Half the page at most: the changes need room too. */
+		if ((ctx->bytes += 4) > ctx->budget / 2) {
 			mdb_cursor_close(cur);
-			return db_error(ctx->err, IPC_S_CONFLICT, "too many "
-			    "expunges since %llu; select again",
-			    (unsigned long long)ctx->since);
+			return IPC_S_CONFLICT;
 		}
 		mail_vec_u32(&ctx->r->vanished, wire_be32_get(d.mv_data));
 	}
@@ -377,32 +386,40 @@ mail_sync_vanished(struct mail_sync_ctx *ctx, uint32_t mbox)
 	return IPC_S_OK;
 }
 
+static int
+mail_sync_cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /* Sorts the vanished UIDs (they come in modseq order). */
 static void
 mail_sync_sort(struct mail_vec *v)
 {
-	uint32_t i, j, a, b;
+	uint32_t *u, i;
 
-	/* Insertion sort on big-endian u32s: lists here are short. */
-	for (i = 1; i < v->n; i++)
-		for (j = i; j > 0; j--) {
-			a = mail_vec_u32_get(v, j - 1);
-			b = mail_vec_u32_get(v, j);
-			if (a <= b)
-				break;
-			wire_be32_put(v->b.data + (j - 1) * 4, b);
-			wire_be32_put(v->b.data + j * 4, a);
-		}
+	if (v->n < 2)
+		return;
+	u = xreallocarray(NULL, v->n, sizeof(*u));
+	for (i = 0; i < v->n; i++)
+		u[i] = mail_vec_u32_get(v, i);
+	qsort(u, v->n, sizeof(*u), mail_sync_cmp_u32);
+	for (i = 0; i < v->n; i++)
+		wire_be32_put(v->b.data + (size_t)i * 4, u[i]);
+	free(u);
 }
 
 enum ipc_status
 mail_msg_sync_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
-    uint32_t mbox, uint64_t since, struct mail_sync *r,
-    struct store_error *err)
+    uint32_t mbox, uint64_t since, uint32_t after, size_t budget,
+    struct mail_sync *r, struct store_error *err)
 {
 	struct mail_sync_ctx ctx = { .db = db, .txn = txn,
 	    .acct = account_id, .since = since, .r = r, .err = err,
-	    .st = IPC_S_OK };
+	    .st = IPC_S_OK, .budget = budget != 0 ? budget : MAIL_REPLY_MAX,
+	    .high_old = after, .prev = after, .covered = after };
 	struct mailbox_rec mb;
 	struct mstate_rec ms;
 	enum ipc_status st;
@@ -415,29 +432,49 @@ mail_msg_sync_op(struct store_db *db, MDB_txn *txn, uint64_t account_id,
 	r->highestmodseq = mb.highestmodseq;
 	r->uidnext = mb.uidnext;
 	/* An expunge after since would have raised HIGHESTMODSEQ. */
-	if (since >= mb.highestmodseq)
+	if (since >= mb.highestmodseq || after >= mb.uidnext)
 		return IPC_S_OK;
 	if ((st = mstate_get(db, txn, account_id, &ms, err)) != IPC_S_OK)
 		return st;
-	ctx.absent = since < ms.floor;
-	st = message_scan_uids(db, txn, account_id, mbox, 1, mail_sync_cb,
-	    &ctx, err);
+	/*
+	 * The expunges from the index come whole with the first page.  When
+	 * they were pruned or do not fit, and on every later page, the UIDs
+	 * absent from the mailbox come instead, page by page: a superset of
+	 * those expunged since, and the same whatever the first page held.
+	 */
+	ctx.absent = since < ms.floor || after > 0;
+	if (!ctx.absent) {
+		st = mail_sync_vanished(&ctx, mbox);
+		if (st == IPC_S_CONFLICT) {
+			mail_vec_clear(&r->vanished);
+			ctx.bytes = 0;
+			ctx.absent = true;
+		} else if (st != IPC_S_OK)
+			return st;
+		else
+			mail_sync_sort(&r->vanished);
+	}
+	st = message_scan_uids(db, txn, account_id, mbox, after + 1,
+	    mail_sync_cb, &ctx, err);
 	buf_clear(&ctx.kw);
 	if (st != IPC_S_OK)
 		return st;
-	if (ctx.st == IPC_S_OK && ctx.absent)
-		(void)mail_sync_gap(&ctx, ctx.prev + 1, mb.uidnext);
 	if (ctx.st != IPC_S_OK)
 		return ctx.st;
+	if (!ctx.full && ctx.absent &&
+	    mail_sync_gap(&ctx, ctx.prev + 1, mb.uidnext) == -1)
+		ctx.covered = ctx.prev;
+	if (ctx.full) {
+		/* Not one UID further: what cannot be told at all. */
+		if (ctx.covered <= after)
+			return db_error(err, IPC_S_CONFLICT, "the changes "
+			    "since %llu do not fit a reply; select again",
+			    (unsigned long long)since);
+		r->next = ctx.covered;
+	}
 	for (i = 0; i < r->changed.n; i++)
 		if ((uid = mail_vec_u32_get(&r->changed, i)) > ctx.high_old)
 			mail_vec_u32(&r->added, uid);
-	/* The gaps hold every UID vanished since. */
-	if (ctx.absent)
-		return IPC_S_OK;
-	if ((st = mail_sync_vanished(&ctx, mbox)) != IPC_S_OK)
-		return st;
-	mail_sync_sort(&r->vanished);
 	return IPC_S_OK;
 }
 

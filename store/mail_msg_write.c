@@ -102,6 +102,14 @@ mail_store_flags(const struct mail_store *r, struct message_rec *m,
 	return IPC_S_OK;
 }
 
+/* The bytes the reply's lists take so far. */
+static size_t
+mail_store_bytes(const struct mail_store *r)
+{
+	return (size_t)r->changed.n * (4 + 8 + 8 + 4) + r->keywords.bytes +
+	    (size_t)r->modified.n * 4;
+}
+
 /* Stores the flags of one message (uid, email) and records the result. */
 static enum ipc_status
 mail_store_one(struct store_db *db, MDB_txn *txn, struct mail_store *r,
@@ -175,6 +183,13 @@ mail_msg_store_op(struct store_db *db, MDB_txn *txn, void *arg,
 	    err)) != IPC_S_OK)
 		return st;
 	for (i = 0; i < r->nuids; i++) {
+		/*
+		 * The reply must fit one frame: the rest of the UIDs wait for
+		 * the worker's next request (one message adds at most 32
+		 * keywords of 255 bytes, far below what the frame has left).
+		 */
+		if (mail_store_bytes(r) >= MAIL_REPLY_MAX)
+			break;
 		uid = wire_be32_get(r->uids + (size_t)i * 4);
 		st = msgops_uid_get(db, txn, r->account_id, r->mailbox_id,
 		    uid, &email, &modseq, err);
@@ -196,6 +211,7 @@ mail_msg_store_op(struct store_db *db, MDB_txn *txn, void *arg,
 	buf_clear(&kw);
 	if (st != IPC_S_OK)
 		return st;
+	r->done = i;
 	return mail_write_end(db, txn, r->account_id, &s, &r->touched,
 	    r->mailbox_id, &r->highestmodseq, err);
 }

@@ -274,6 +274,47 @@ TEST(frame_header_checks)
 }
 
 /*
+ * A reply that outgrows its frame goes out as an IPC_S_TOOBIG error in its
+ * place (the sender lives on); frames before it in the buffer stay.
+ */
+TEST(reply_too_large_becomes_error)
+{
+	struct ipc_MSG_STORE_rep rep;
+	struct ipc_rx rx;
+	struct ipc_frame f;
+	struct wire_reader rd;
+	const char *err = NULL, *text = NULL;
+	struct buf out = BUF_INIT;
+	uint8_t *big;
+	uint32_t status = 0;
+
+	memset(&rep, 0, sizeof(rep));
+	big = calloc(1, IPC_MAX_PAYLOAD);
+	rep.changed.p = big;
+	rep.changed.len = IPC_MAX_PAYLOAD;
+	ipc_encode_reply(&out, IPC_T_MSG_STORE, 7, 9, IPC_S_OK, NULL, NULL);
+	ipc_encode_reply(&out, IPC_T_MSG_STORE, 8, 9, IPC_S_OK, NULL, &rep);
+	CHECK(out.len < 4096);
+	ipc_rx_init(&rx);
+	buf_append(&rx.in, out.data, out.len);
+	CHECK_INT(ipc_rx_next(&rx, &f, &err), 1);
+	CHECK_INT(f.id, 7);
+	CHECK_INT(ipc_rx_next(&rx, &f, &err), 1);
+	CHECK_INT(f.id, 8);
+	CHECK_INT(f.type, IPC_T_MSG_STORE);
+	CHECK(f.flags & IPC_F_REPLY);
+	wire_reader_init(&rd, f.data, f.len);
+	CHECK_INT(wire_get_U32(&rd, &status), 0);
+	CHECK_INT(status, IPC_S_TOOBIG);
+	CHECK_INT(wire_get_STR(&rd, &text), 0);
+	CHECK(text != NULL && strstr(text, "too large") != NULL);
+	CHECK_INT(wire_reader_finish(&rd), 0);
+	ipc_rx_clear(&rx);
+	buf_clear(&out);
+	free(big);
+}
+
+/*
  * Once a frame's header is in, the rest of it comes in one read, however
  * big (within IPC_MAX_PAYLOAD), not 64 KiB at a time; the frames after it
  * are intact.
@@ -703,6 +744,7 @@ static const struct harness_test tests[] = {
 	TEST_ENTRY(wire_rejects_bad_values),
 	TEST_ENTRY(wire_skips_values),
 	TEST_ENTRY(frame_header_checks),
+	TEST_ENTRY(reply_too_large_becomes_error),
 	TEST_ENTRY(rx_reads_rest_of_big_frame),
 	TEST_ENTRY(channel_request_reply),
 	TEST_ENTRY(channel_passes_descriptors),

@@ -417,7 +417,7 @@ vanished_since(struct store_db *db, uint64_t acct, uint32_t mbox,
 	p[0] = '\0';
 	if (db_begin(db, false, &txn, &err) != IPC_S_OK)
 		return p;
-	if (mail_msg_sync_op(db, txn, acct, mbox, since, &r, &err) ==
+	if (mail_msg_sync_op(db, txn, acct, mbox, since, 0, 0, &r, &err) ==
 	    IPC_S_OK)
 		for (i = 0; i < r.vanished.n; i++)
 			len += (size_t)snprintf(p + len, 256 - len, "%s%u",
@@ -445,7 +445,7 @@ changed_since(struct store_db *db, uint64_t acct, uint32_t mbox,
 	p[0] = '\0';
 	if (db_begin(db, false, &txn, &err) != IPC_S_OK)
 		return p;
-	if (mail_msg_sync_op(db, txn, acct, mbox, since, &r, &err) ==
+	if (mail_msg_sync_op(db, txn, acct, mbox, since, 0, 0, &r, &err) ==
 	    IPC_S_OK)
 		for (i = 0; i < r.changed.n; i++)
 			len += (size_t)snprintf(p + len, 256 - len, "%s%u",

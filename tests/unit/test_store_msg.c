@@ -320,7 +320,24 @@ sync_since(struct store_db *db, uint64_t acct, uint32_t mbox, uint64_t since,
 	memset(r, 0, sizeof(*r));
 	if ((st = db_begin(db, false, &txn, &err)) != IPC_S_OK)
 		return st;
-	st = mail_msg_sync_op(db, txn, acct, mbox, since, r, &err);
+	st = mail_msg_sync_op(db, txn, acct, mbox, since, 0, 0, r, &err);
+	db_abort(&txn);
+	return st;
+}
+
+static enum ipc_status
+sync_page(struct store_db *db, uint64_t acct, uint32_t mbox, uint64_t since,
+    uint32_t after, size_t budget, struct mail_sync *r)
+{
+	struct store_error err;
+	enum ipc_status st;
+	MDB_txn *txn;
+
+	memset(r, 0, sizeof(*r));
+	if ((st = db_begin(db, false, &txn, &err)) != IPC_S_OK)
+		return st;
+	st = mail_msg_sync_op(db, txn, acct, mbox, since, after, budget, r,
+	    &err);
 	db_abort(&txn);
 	return st;
 }
@@ -1370,6 +1387,157 @@ TEST(test_expunge_and_sync)
 	db_close(&db);
 }
 
+/*
+ * MBOX_SYNC in pages (budget bytes a reply): the expunges from the index
+ * on the first page while they fit half of it, else and on later pages
+ * the UIDs absent from the mailbox as ranges; `next` where a page ends;
+ * a budget too small for one UID refused.
+ */
+TEST(test_sync_pages)
+{
+	static const char *four[] = { NULL };
+	struct buf uids = BUF_INIT;
+	struct store_db db;
+	struct mail_store sr;
+	struct mail_expunge er;
+	struct mail_sync r;
+	struct mail_vec u;
+	uint64_t acct, s0;
+
+	if (open_fresh(&db, &acct) == -1)
+		return;
+	append3(&db, acct);
+	four[0] = msgs[3];
+	memset(&u, 0, sizeof(u));
+	CHECK_INT(append(&db, acct, INBOX, four, 1, NULL, NULL, -1, &u),
+	    IPC_S_OK);
+	mail_vec_clear(&u);
+	s0 = mbox_of(&db, acct, INBOX).highestmodseq;
+	/* 1 and 3 go after s0. */
+	uidv(&uids, 2, 1, 3);
+	CHECK_INT(store(&db, acct, INBOX, &uids, MAIL_STORE_ADD,
+	    MAIL_F_DELETED, "", 0, &sr), IPC_S_OK);
+	mail_store_clear(&sr);
+	CHECK_INT(expunge(&db, acct, INBOX, &uids, &er), IPC_S_OK);
+	mail_expunge_clear(&er);
+	/* One page: the index's expunges. */
+	CHECK_INT(sync_page(&db, acct, INBOX, s0, 0, 0, &r), IPC_S_OK);
+	CHECK_STR(uids_text(&r.vanished), "1 3");
+	CHECK_INT(r.absent.n + r.changed.n + r.next, 0);
+	mail_sync_clear(&r);
+	/*
+	 * 12 bytes: the expunges (8) are more than half, so absent ranges
+	 * (8 bytes each): [1, 1] fits, [3, 3] starts the next page.
+	 */
+	CHECK_INT(sync_page(&db, acct, INBOX, s0, 0, 12, &r), IPC_S_OK);
+	CHECK_INT(r.vanished.n, 0);
+	CHECK_STR(uids_text(&r.absent), "1 1");
+	CHECK_INT(r.next, 2);
+	mail_sync_clear(&r);
+	CHECK_INT(sync_page(&db, acct, INBOX, s0, 2, 12, &r), IPC_S_OK);
+	CHECK_STR(uids_text(&r.absent), "3 3");
+	CHECK_INT(r.next, 0);
+	mail_sync_clear(&r);
+	/* Past UIDNEXT: nothing. */
+	CHECK_INT(sync_page(&db, acct, INBOX, s0, 4, 12, &r), IPC_S_OK);
+	CHECK_INT(r.absent.n + r.changed.n + r.next, 0);
+	mail_sync_clear(&r);
+
+	/* 2 and 4 change: 33 bytes and more each. */
+	uidv(&uids, 2, 2, 4);
+	CHECK_INT(store(&db, acct, INBOX, &uids, MAIL_STORE_ADD,
+	    MAIL_F_FLAGGED, "", 0, &sr), IPC_S_OK);
+	CHECK_INT(sr.done, 2);
+	mail_store_clear(&sr);
+	CHECK_INT(sync_page(&db, acct, INBOX, s0, 0, 200, &r), IPC_S_OK);
+	CHECK_STR(uids_text(&r.vanished), "1 3");
+	CHECK_STR(uids_text(&r.changed), "2 4");
+	CHECK_INT(r.next, 0);
+	mail_sync_clear(&r);
+	/* 60 bytes: the expunges and 2; 4 on the next page. */
+	CHECK_INT(sync_page(&db, acct, INBOX, s0, 0, 60, &r), IPC_S_OK);
+	CHECK_STR(uids_text(&r.vanished), "1 3");
+	CHECK_STR(uids_text(&r.changed), "2");
+	CHECK_INT(r.next, 3);
+	mail_sync_clear(&r);
+	CHECK_INT(sync_page(&db, acct, INBOX, s0, 3, 60, &r), IPC_S_OK);
+	CHECK_INT(r.vanished.n + r.absent.n, 0);
+	CHECK_STR(uids_text(&r.changed), "4");
+	CHECK_INT(r.next, 0);
+	mail_sync_clear(&r);
+	/* 12 bytes: [1, 1], then 2 does not fit; then not even 2 alone. */
+	CHECK_INT(sync_page(&db, acct, INBOX, s0, 0, 12, &r), IPC_S_OK);
+	CHECK_STR(uids_text(&r.absent), "1 1");
+	CHECK_INT(r.changed.n, 0);
+	CHECK_INT(r.next, 1);
+	mail_sync_clear(&r);
+	CHECK_INT(sync_page(&db, acct, INBOX, s0, 1, 12, &r),
+	    IPC_S_CONFLICT);
+	mail_sync_clear(&r);
+	buf_clear(&uids);
+	db_close(&db);
+}
+
+/*
+ * MSG_STORE answers for what fits one reply: 120 messages of 32 keywords
+ * of 255 bytes (8 KiB each in a reply) take two requests.
+ */
+TEST(test_store_pages)
+{
+	static const char *texts[120];
+	static const char *kws[120];
+	static char kw[32 * 256];
+	struct buf uids = BUF_INIT;
+	struct store_db db;
+	struct mail_store sr;
+	struct mail_vec u;
+	uint64_t acct;
+	uint32_t i, done;
+	size_t k;
+
+	if (open_fresh(&db, &acct) == -1)
+		return;
+	for (k = 0; k < 32; k++) {
+		memset(kw + k * 256, 'a' + (int)(k % 26), 255);
+		kw[k * 256 + 0] = 'A' + (char)(k / 26);
+		kw[k * 256 + 255] = k < 31 ? ' ' : '\0';
+	}
+	for (i = 0; i < 120; i++) {
+		texts[i] = msgs[0];
+		kws[i] = kw;
+	}
+	memset(&u, 0, sizeof(u));
+	CHECK_INT(append(&db, acct, INBOX, texts, 120, NULL, kws, -1, &u),
+	    IPC_S_OK);
+	CHECK_INT(u.n, 120);
+	mail_vec_clear(&u);
+	buf_clear(&uids);
+	for (i = 1; i <= 120; i++) {
+		uint8_t b4[4];
+
+		wire_be32_put(b4, i);
+		buf_append(&uids, b4, 4);
+	}
+	CHECK_INT(store(&db, acct, INBOX, &uids, MAIL_STORE_ADD,
+	    MAIL_F_FLAGGED, "", 0, &sr), IPC_S_OK);
+	done = sr.done;
+	CHECK(done > 0 && done < 120);
+	CHECK_INT(sr.changed.n, done);
+	CHECK(sr.keywords.bytes + 24 * sr.changed.n <= MAIL_REPLY_MAX +
+	    32 * 256);
+	mail_store_clear(&sr);
+	/* The rest, as a worker asks for it. */
+	buf_consume(&uids, (size_t)done * 4);
+	CHECK_INT(store(&db, acct, INBOX, &uids, MAIL_STORE_ADD,
+	    MAIL_F_FLAGGED, "", 0, &sr), IPC_S_OK);
+	CHECK_INT(sr.done, 120 - done);
+	CHECK_INT(sr.changed.n, 120 - done);
+	mail_store_clear(&sr);
+	CHECK_COUNTS(&db, acct, INBOX, 120, 120);
+	buf_clear(&uids);
+	db_close(&db);
+}
+
 TEST(test_copy_move)
 {
 	struct buf uids = BUF_INIT;
@@ -1760,6 +1928,8 @@ static const struct harness_test tests[] = {
 	TEST_ENTRY(test_body_file),
 	TEST_ENTRY(test_store_flags),
 	TEST_ENTRY(test_expunge_and_sync),
+	TEST_ENTRY(test_sync_pages),
+	TEST_ENTRY(test_store_pages),
 	TEST_ENTRY(test_copy_move),
 	TEST_ENTRY(test_append_all_or_none),
 	TEST_ENTRY(test_append_request_checks),

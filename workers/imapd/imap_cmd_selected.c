@@ -54,6 +54,14 @@ struct sel_ctx {
 	uint32_t		 mailbox_id;
 	uint32_t		 unseen;	/* SELECT: first unseen UID */
 	struct buf		 vec;		/* uid vector of the request */
+	/*
+	 * STORE: the request, sent again for the UIDs of vec past store_at
+	 * while the replies cover part of them; MODIFIED gathered so far.
+	 */
+	struct ipc_MSG_STORE_req store_req;
+	struct buf		 store_kw;
+	uint32_t		 store_at;
+	struct imap_seqset	 store_mod;
 	/* The tagged response, written once the view caught up. */
 	const char		*cond;
 	char			*code;
@@ -71,7 +79,9 @@ sel_ctx_free(void *arg)
 	free(x->code);
 	free(x->text);
 	imap_seqset_clear(&x->q_known);
+	imap_seqset_clear(&x->store_mod);
 	buf_clear(&x->vec);
+	buf_clear(&x->store_kw);
 	free(x);
 }
 
@@ -82,6 +92,7 @@ sel_ctx_new(struct imap_session *s)
 
 	x->s = s;
 	imap_seqset_init(&x->q_known);
+	imap_seqset_init(&x->store_mod);
 	s->cmd_ctx = x;
 	s->cmd_ctx_free = sel_ctx_free;
 	return x;
@@ -241,6 +252,8 @@ imap_qresync_vanished(struct imap_session *s,
 	imap_seqset_clear(&set);
 }
 
+static int	sel_qresync_send(struct imap_session *, uint32_t);
+
 static void
 sel_qresync_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
     const void *rep, void *arg)
@@ -278,6 +291,15 @@ sel_qresync_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 			    (unsigned long long)wire_u64list_get(&r->modseqs,
 			    i));
 		}
+		/* A page: the next one before the tagged response. */
+		if (r->next != 0) {
+			if (sel_qresync_send(s, r->next) == -1) {
+				sel_close_view(s, false);
+				sel_fail(s, IPC_S_UNAVAIL,
+				    "Store unavailable, try again");
+			}
+			return;
+		}
 	} else
 		imap_session_log(s, "qresync: %s", text != NULL ? text :
 		    ipc_status_name(st));
@@ -287,23 +309,35 @@ sel_qresync_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	imap_session_resume(s, IMAP_CMD_DONE);
 }
 
-/* SELECT (QRESYNC ...): what the client missed (RFC 7162 3.2.5.1). */
-static void
-sel_qresync(struct imap_session *s)
+/*
+ * Asks for the page of the UIDs above after of what the client missed;
+ * -1 when the store is gone.
+ */
+static int
+sel_qresync_send(struct imap_session *s, uint32_t after)
 {
 	struct sel_ctx *x = s->cmd_ctx;
 	struct ipc_MBOX_SYNC_req req;
 	struct ipc_chan *store;
 
-	if ((store = imapd_store()) == NULL) {
-		sel_close_view(s, false);
-		sel_fail(s, IPC_S_UNAVAIL, "Store unavailable, try again");
-		return;
-	}
+	if ((store = imapd_store()) == NULL)
+		return -1;
 	req.mailbox_id = s->view->mailbox_id;
 	req.since = x->q_modseq;
+	req.after = after;
 	s->req_id = ipc_request(store, IPC_T_MBOX_SYNC, conn_id(s->conn), &req,
 	    sel_qresync_cb, s);
+	return 0;
+}
+
+/* SELECT (QRESYNC ...): what the client missed (RFC 7162 3.2.5.1). */
+static void
+sel_qresync(struct imap_session *s)
+{
+	if (sel_qresync_send(s, 0) == -1) {
+		sel_close_view(s, false);
+		sel_fail(s, IPC_S_UNAVAIL, "Store unavailable, try again");
+	}
 }
 
 static void
@@ -820,6 +854,31 @@ sel_parse_targets(struct imap_session *s, struct imap_parser *ps, bool uid,
 }
 
 /* --- STORE --- */
+static void	sel_store_cb(struct ipc_chan *, enum ipc_status,
+		    const char *, const void *, void *);
+
+/*
+ * Sends the STORE request for the UIDs of the command's vector from
+ * store_at on; -1 (the command failed) when the store is gone.
+ */
+static int
+sel_store_send(struct imap_session *s)
+{
+	struct sel_ctx *x = s->cmd_ctx;
+	struct ipc_chan *store;
+
+	if ((store = imapd_store()) == NULL) {
+		sel_fail(s, IPC_S_UNAVAIL, "Store unavailable, try again");
+		return -1;
+	}
+	x->store_req.uids.p = x->vec.data + (size_t)x->store_at * 4;
+	x->store_req.uids.len = (uint32_t)(x->vec.len -
+	    (size_t)x->store_at * 4);
+	x->store_req.keywords = (const char *)x->store_kw.data;
+	s->req_id = ipc_request(store, IPC_T_MSG_STORE, conn_id(s->conn),
+	    &x->store_req, sel_store_cb, s);
+	return 0;
+}
 
 static void
 sel_store_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
@@ -831,7 +890,7 @@ sel_store_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	bool condstore = (s->enabled & (IMAP_ENABLED_CONDSTORE |
 	    IMAP_ENABLED_QRESYNC)) != 0;
 	struct wire_iter kit;
-	struct imap_seqset mod;
+	struct imap_seqset *mod;
 	struct buf code = BUF_INIT;
 	const char *kw;
 	uint32_t i, uid, msn;
@@ -875,22 +934,26 @@ sel_store_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 			    i));
 		buf_append(s->out, ")\r\n", 3);
 	}
-	if (r->modified.len > 0) {
-		imap_seqset_init(&mod);
-		for (i = 0; i < r->modified.len / 4; i++) {
-			uid = imap_view_vec_get(r->modified.p, i);
-			if (x->uid)
-				imap_seqset_add(&mod, uid, uid);
-			else if ((msn = imap_view_msn(s->view, uid)) != 0)
-				imap_seqset_add(&mod, msn, msn);
-		}
-		if (imap_seqset_resolve(&mod, 1, &kw) == 0 &&
-		    imap_seqset_count(&mod) > 0) {
-			buf_append(&code, "MODIFIED ", 9);
-			imap_seqset_write(&mod, &code);
-			buf_append(&code, "", 1);
-		}
-		imap_seqset_clear(&mod);
+	for (i = 0; i < r->modified.len / 4; i++) {
+		uid = imap_view_vec_get(r->modified.p, i);
+		if (x->uid)
+			imap_seqset_add(&x->store_mod, uid, uid);
+		else if ((msn = imap_view_msn(s->view, uid)) != 0)
+			imap_seqset_add(&x->store_mod, msn, msn);
+	}
+	/* A reply covers what fits one frame: the rest next. */
+	x->store_at += r->done;
+	if (r->done > 0 && x->store_at < x->vec.len / 4) {
+		buf_clear(&code);
+		(void)sel_store_send(s);	/* a failure ends the command */
+		return;
+	}
+	mod = &x->store_mod;
+	if (mod->n > 0 && imap_seqset_resolve(mod, 1, &kw) == 0 &&
+	    imap_seqset_count(mod) > 0) {
+		buf_append(&code, "MODIFIED ", 9);
+		imap_seqset_write(mod, &code);
+		buf_append(&code, "", 1);
 	}
 	/* STORE is one of the commands that must not see EXPUNGE. */
 	if (x->uid)
@@ -983,7 +1046,6 @@ static enum imap_cmd_result
 sel_store(struct imap_session *s, struct imap_parser *ps, bool uid)
 {
 	struct ipc_MSG_STORE_req req;
-	struct ipc_chan *store;
 	struct buf kw = BUF_INIT;
 	struct sel_ctx *x;
 	struct imap_str a;
@@ -1046,21 +1108,14 @@ sel_store(struct imap_session *s, struct imap_parser *ps, bool uid)
 		sel_reply_synced(s, "OK", NULL, "STORE completed");
 		return IMAP_CMD_WAIT;
 	}
-	if ((store = imapd_store()) == NULL) {
-		buf_clear(&kw);
-		sel_fail(s, IPC_S_UNAVAIL, "Store unavailable, try again");
-		return IMAP_CMD_WAIT;
-	}
 	buf_append(&kw, "", 1);
 	req.mailbox_id = s->view->mailbox_id;
-	req.uids.p = x->vec.data;
-	req.uids.len = (uint32_t)x->vec.len;
 	req.flags = flags;
-	req.keywords = (const char *)kw.data;
 	req.unchangedsince = unchanged;
-	s->req_id = ipc_request(store, IPC_T_MSG_STORE, conn_id(s->conn), &req,
-	    sel_store_cb, s);
-	buf_clear(&kw);
+	x->store_req = req;
+	x->store_kw = kw;	/* the command's own now */
+	x->store_at = 0;
+	(void)sel_store_send(s);	/* a failure ends the command */
 	return IMAP_CMD_WAIT;
 bad:
 	buf_clear(&kw);

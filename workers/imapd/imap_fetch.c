@@ -60,6 +60,7 @@ fetch_ctx_free(void *arg)
 		msgrec_close(&x->rec);
 	buf_clear(&x->tmp);
 	buf_clear(&x->pre);
+	buf_clear(&x->seen_vec);
 	if (x->pre_fd != -1)
 		close(x->pre_fd);
 	free(x);
@@ -537,6 +538,8 @@ imap_fetch_next_msg(struct fetch_ctx *x)
 	fetch_next_chunk(x);
 }
 
+static void	fetch_seen_send(struct fetch_ctx *);
+
 static void
 fetch_seen_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
     const void *rep, void *arg)
@@ -572,39 +575,58 @@ fetch_seen_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 					(void)kw;
 				}
 		}
+		/* A reply covers what fits one frame: the rest next. */
+		x->seen_at += r->done;
+		if (r->done > 0 && x->seen_at < x->seen_vec.len / 4) {
+			fetch_seen_send(x);
+			return;
+		}
 	}
 	/* Not being able to set \Seen does not stop the FETCH. */
+	buf_clear(&x->seen_vec);
 	imap_fetch_next_msg(x);
+}
+
+/* Asks for \Seen on the UIDs of seen_vec from seen_at on. */
+static void
+fetch_seen_send(struct fetch_ctx *x)
+{
+	struct imap_session *s = x->s;
+	struct ipc_MSG_STORE_req req;
+	struct ipc_chan *store;
+
+	if ((store = imapd_store()) == NULL) {
+		buf_clear(&x->seen_vec);
+		imap_fetch_next_msg(x);
+		return;
+	}
+	memset(&req, 0, sizeof(req));
+	req.mailbox_id = s->view->mailbox_id;
+	req.uids.p = x->seen_vec.data + (size_t)x->seen_at * 4;
+	req.uids.len = (uint32_t)(x->seen_vec.len - (size_t)x->seen_at * 4);
+	req.mode = 1;
+	req.flags = MAIL_F_SEEN;
+	req.keywords = "";
+	s->req_id = ipc_request(store, IPC_T_MSG_STORE, conn_id(s->conn), &req,
+	    fetch_seen_cb, s);
 }
 
 /* Sets \Seen on the chunk's unseen messages before answering. */
 static void
 fetch_set_seen(struct fetch_ctx *x)
 {
-	struct imap_session *s = x->s;
-	struct ipc_MSG_STORE_req req;
-	struct ipc_chan *store;
-	struct buf vec = BUF_INIT;
 	uint32_t i;
 
+	buf_clear(&x->seen_vec);
+	x->seen_at = 0;
 	for (i = 0; i < x->nmsgs; i++)
 		if ((x->msgs[i].flags & MAIL_F_SEEN) == 0)
-			imap_view_vec_put(&vec, x->msgs[i].uid);
-	if (vec.len == 0 || (store = imapd_store()) == NULL) {
-		buf_clear(&vec);
+			imap_view_vec_put(&x->seen_vec, x->msgs[i].uid);
+	if (x->seen_vec.len == 0) {
 		imap_fetch_next_msg(x);
 		return;
 	}
-	memset(&req, 0, sizeof(req));
-	req.mailbox_id = s->view->mailbox_id;
-	req.uids.p = vec.data;
-	req.uids.len = (uint32_t)vec.len;
-	req.mode = 1;
-	req.flags = MAIL_F_SEEN;
-	req.keywords = "";
-	s->req_id = ipc_request(store, IPC_T_MSG_STORE, conn_id(s->conn), &req,
-	    fetch_seen_cb, s);
-	buf_clear(&vec);
+	fetch_seen_send(x);
 }
 
 /*
@@ -858,6 +880,8 @@ fetch_next_chunk(struct fetch_ctx *x)
 	s->req_id = fetch_chunk_request(x, fetch_meta_cb, s);
 }
 
+static int	fetch_vanished_send(struct fetch_ctx *, uint32_t);
+
 static void
 fetch_vanished_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
     const void *rep, void *arg)
@@ -875,27 +899,45 @@ fetch_vanished_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 		return;
 	}
 	imap_qresync_vanished(s, r, &x->set);
+	/* A page: the next one first. */
+	if (r->next != 0) {
+		if (fetch_vanished_send(x, r->next) == -1) {
+			x->fail_code = "UNAVAILABLE";
+			x->fail_text = "Store unavailable, try again";
+			fetch_finish(x);
+		}
+		return;
+	}
 	fetch_next_chunk(x);
+}
+
+/* Asks for a page of the expunges; -1 when the store is gone. */
+static int
+fetch_vanished_send(struct fetch_ctx *x, uint32_t after)
+{
+	struct imap_session *s = x->s;
+	struct ipc_MBOX_SYNC_req req;
+	struct ipc_chan *store;
+
+	if ((store = imapd_store()) == NULL)
+		return -1;
+	req.mailbox_id = s->view->mailbox_id;
+	req.since = x->changedsince;
+	req.after = after;
+	s->req_id = ipc_request(store, IPC_T_MBOX_SYNC, conn_id(s->conn), &req,
+	    fetch_vanished_cb, s);
+	return 0;
 }
 
 /* Expunged UIDs of the set since CHANGEDSINCE, before the FETCHes. */
 static void
 fetch_vanished(struct fetch_ctx *x)
 {
-	struct imap_session *s = x->s;
-	struct ipc_MBOX_SYNC_req req;
-	struct ipc_chan *store;
-
-	if ((store = imapd_store()) == NULL) {
+	if (fetch_vanished_send(x, 0) == -1) {
 		x->fail_code = "UNAVAILABLE";
 		x->fail_text = "Store unavailable, try again";
 		fetch_finish(x);
-		return;
 	}
-	req.mailbox_id = s->view->mailbox_id;
-	req.since = x->changedsince;
-	s->req_id = ipc_request(store, IPC_T_MBOX_SYNC, conn_id(s->conn), &req,
-	    fetch_vanished_cb, s);
 }
 
 /*

@@ -126,6 +126,9 @@ struct fetch_ctx {
 	uint64_t		 mem_off;
 	bool			 pre_done;	/* read (or nothing to read) */
 	int			 pre_fd;	/* a large message's copy, or -1 */
+	/* \Seen being set: the chunk's unseen UIDs, those done so far. */
+	struct buf		 seen_vec;
+	uint32_t		 seen_at;
 	const char		*fail_code;	/* tagged NO instead of OK */
 	const char		*ok_code;	/* code of the tagged OK */
 	const char		*fail_text;

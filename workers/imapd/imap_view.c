@@ -642,23 +642,46 @@ struct imap_view_sync {
 	imap_view_done_fn	*done;
 };
 
+static bool	imap_view_sync_send(struct imap_session *, uint32_t);
+
 static void
 imap_view_sync_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
     const void *rep, void *arg)
 {
+	const struct ipc_MBOX_SYNC_rep *r = rep;
+	struct ipc_MBOX_SYNC_rep page;
 	struct imap_session *s = arg;
 	imap_view_done_fn *done;
 
 	(void)c;
 	s->view->sync_id = 0;
-	done = s->view_done;
-	s->view_done = NULL;
 	if (st == IPC_S_OK) {
-		imap_view_apply_sync(s, rep);
+		/*
+		 * A later page was read after the first: the view stays at
+		 * the first page's HIGHESTMODSEQ, so that what changed in
+		 * between comes at the next sync.
+		 */
+		if (s->view->sync_after != 0) {
+			page = *r;
+			page.highestmodseq = 0;
+			r = &page;
+		}
+		imap_view_apply_sync(s, r);
+		if (r->next != 0) {
+			if (imap_view_sync_send(s, r->next))
+				return;
+			/* The rest at the next sync, from the start again. */
+			s->view->highestmodseq = s->view->sync_since;
+			s->view->changed = true;
+		}
+		done = s->view_done;
+		s->view_done = NULL;
 		/* New messages may be recent here (RFC 3501 7.3.2). */
 		(void)imap_view_learn_recent(s, true, done);
 		return;
 	}
+	done = s->view_done;
+	s->view_done = NULL;
 	/* Try again at the next point; what waits is not known. */
 	s->view->changed = true;
 	s->view->notified_over = true;
@@ -671,8 +694,6 @@ imap_view_sync_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 bool
 imap_view_sync(struct imap_session *s, bool force, imap_view_done_fn *done)
 {
-	struct ipc_MBOX_SYNC_req req;
-	struct ipc_chan *store;
 	struct imap_view *v = s->view;
 
 	/*
@@ -680,8 +701,7 @@ imap_view_sync(struct imap_session *s, bool force, imap_view_done_fn *done)
 	 * client hears of no change (RFC 5465 3.1), and the view stays.
 	 */
 	if (v == NULL || (!v->changed && !force) || v->sync_id != 0 ||
-	    (!force && imap_notify_sel_hidden(s)) ||
-	    (store = imapd_store()) == NULL) {
+	    (!force && imap_notify_sel_hidden(s)) || imapd_store() == NULL) {
 		if (done != NULL)
 			done(s);
 		return true;
@@ -690,12 +710,29 @@ imap_view_sync(struct imap_session *s, bool force, imap_view_done_fn *done)
 	v->nnotified = 0;
 	v->notified_over = false;
 	v->nown_hms = 0;
-	req.mailbox_id = v->mailbox_id;
-	req.since = v->highestmodseq;
+	v->sync_since = v->highestmodseq;
 	s->view_done = done;
+	(void)imap_view_sync_send(s, 0);	/* the store is there */
+	return false;
+}
+
+/* Asks for the page after `after` of the view's sync; false: no store. */
+static bool
+imap_view_sync_send(struct imap_session *s, uint32_t after)
+{
+	struct ipc_MBOX_SYNC_req req;
+	struct ipc_chan *store;
+	struct imap_view *v = s->view;
+
+	if ((store = imapd_store()) == NULL)
+		return false;
+	req.mailbox_id = v->mailbox_id;
+	req.since = v->sync_since;
+	req.after = after;
+	v->sync_after = after;
 	v->sync_id = ipc_request(store, IPC_T_MBOX_SYNC, conn_id(s->conn),
 	    &req, imap_view_sync_cb, s);
-	return false;
+	return true;
 }
 
 void

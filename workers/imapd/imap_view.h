@@ -62,6 +62,9 @@ struct imap_view {
 	uint32_t	 nsaved;
 	bool		 has_saved;
 	uint32_t	 sync_id;	/* MBOX_SYNC or MBOX_RECENT waiting */
+	/* The MBOX_SYNC waiting: since, and after (0: its first page). */
+	uint64_t	 sync_since;
+	uint32_t	 sync_after;
 	/*
 	 * \Recent (RFC 3501 2.3.2): the UID ranges [lo, hi) recent in this
 	 * session, ascending, as storaged gave them (MBOX_RECENT; claimed by

@@ -1,0 +1,114 @@
+# SPDX-License-Identifier: ISC
+"""A mailbox of 65,536 messages through IMAP, against the real bulwarkd:
+answers bigger than one frame between imapd and storaged come in parts.
+STORE on every message (whose answer once outgrew the frame and stopped
+storaged), SELECT (QRESYNC) from before it (every message's new flags), a
+session selected all along catching up at NOOP, and EXPUNGE of half of
+them seen by UID FETCH (CHANGEDSINCE ... VANISHED) and by that session.
+"""
+import imaplib
+import re
+import unittest
+
+import test_imap_mail
+from bulwark import Server
+
+USER = "big@example.org"
+PASSWORD = "big test password"
+N = 1 << 16
+
+
+class ImapBigMailboxTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Server(None, imap_workers=1, cleartext="yes")
+        try:
+            cls.srv.start()
+            cls.srv.add_account(USER, PASSWORD)
+        except Exception:
+            cls.srv.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.cleanup()
+
+    def client(self):
+        c = imaplib.IMAP4("127.0.0.1", self.srv.ports["imap"], timeout=300)
+        c.login(USER, PASSWORD)
+        return c
+
+    def test_big_mailbox(self):
+        a = self.client()
+        a.append("INBOX", None, None,
+                 b"From: a@example.net\r\nSubject: one of many\r\n\r\nhi\r\n")
+        a.select("INBOX")
+        # Each COPY doubles the mailbox: 2^16 messages.
+        for _ in range(16):
+            typ, data = a.uid("COPY", "1:*", "INBOX")
+            self.assertEqual(typ, "OK", data)
+        typ, data = a.select("INBOX")
+        self.assertEqual(data, [str(N).encode()])
+
+        r = test_imap_mail.Raw(self.srv.ports["imap"])
+        r.cmd(b"L", b"LOGIN %s \"%s\"" % (USER.encode(), PASSWORD.encode()))
+        self.assertIn(b"* ENABLED QRESYNC", r.cmd(b"E", b"ENABLE QRESYNC"))
+        joined = b" ".join(r.cmd(b"S", b"SELECT INBOX"))
+        uidvalidity = int(re.search(rb"UIDVALIDITY (\d+)", joined).group(1))
+        modseq = int(re.search(rb"HIGHESTMODSEQ (\d+)", joined).group(1))
+        r.cmd(b"U", b"UNSELECT")
+        live = self.client()
+        live.select("INBOX")
+
+        # Every message \Seen in one command.
+        typ, data = a.uid("STORE", "1:*", "+FLAGS.SILENT", r"(\Seen)")
+        self.assertEqual(typ, "OK", data)
+        typ, data = a.search(None, "UNSEEN")
+        self.assertEqual(data, [b""])
+        self.assertNotIn("exited", self.srv.log())
+
+        # QRESYNC from before: a FETCH with \Seen for each message.
+        lines = r.cmd(b"Q", b"SELECT INBOX (QRESYNC (%d %d))"
+                      % (uidvalidity, modseq))
+        self.assertTrue(lines[-1].startswith(b"Q OK"), lines[-1])
+        fetches = [l for l in lines if re.match(
+            rb"\* \d+ FETCH \(UID \d+ FLAGS \(\\Seen\) MODSEQ \(\d+\)\)$", l)]
+        self.assertEqual(len(fetches), N)
+        self.assertEqual(len({l.split()[4] for l in fetches}), N)
+        r.cmd(b"U", b"UNSELECT")
+
+        # The session selected all along hears of every change.
+        live.untagged_responses.clear()
+        typ, _ = live.noop()
+        self.assertEqual(typ, "OK")
+        seen = live.untagged_responses.get("FETCH", [])
+        self.assertEqual(len(seen), N)
+        self.assertTrue(all(b"\\Seen" in f for f in seen))
+
+        # Half of them go; both kinds of reader see exactly that.
+        typ, data = a.uid("STORE", "1:%d" % (N // 2), "+FLAGS.SILENT",
+                          r"(\Deleted)")
+        self.assertEqual(typ, "OK", data)
+        after = int(re.search(rb"HIGHESTMODSEQ (\d+)", b" ".join(
+            r.cmd(b"S2", b"SELECT INBOX"))).group(1))
+        typ, data = a.expunge()
+        self.assertEqual(typ, "OK")
+        self.assertEqual(len(data), N // 2)
+        lines = r.cmd(b"F", b"UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d "
+                      b"VANISHED)" % after)
+        self.assertIn(b"* VANISHED (EARLIER) 1:%d" % (N // 2), lines)
+        r.close()
+        live.untagged_responses.clear()
+        typ, _ = live.noop()
+        self.assertEqual(typ, "OK")
+        self.assertEqual(len(live.untagged_responses.get("EXPUNGE", [])),
+                         N // 2)
+        typ, data = live.uid("SEARCH", "UID", "1:%d" % (N // 2 + 2))
+        self.assertEqual(data[0].split(), [str(N // 2 + 1).encode(),
+                                           str(N // 2 + 2).encode()])
+        live.logout()
+        a.logout()
+
+
+if __name__ == "__main__":
+    unittest.main()
