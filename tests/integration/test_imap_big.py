@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: ISC
-"""A mailbox of 65,536 messages through IMAP, against the real bulwarkd:
-answers bigger than one frame between imapd and storaged come in parts.
-STORE on every message (whose answer once outgrew the frame and stopped
-storaged), SELECT (QRESYNC) from before it (every message's new flags), a
-session selected all along catching up at NOOP, and EXPUNGE of half of
-them seen by UID FETCH (CHANGEDSINCE ... VANISHED) and by that session.
+"""A mailbox of 131,072 messages through IMAP, against the real bulwarkd:
+requests and answers bigger than one frame between imapd and storaged
+come in parts.  STORE on every message (whose answer once outgrew the
+frame and stopped storaged), SELECT (QRESYNC) from before it (every
+message's new flags), a session selected all along catching up at NOOP,
+EXPUNGE of most of them seen by UID FETCH (CHANGEDSINCE ... VANISHED) and
+by that session, and COPY of more than 100,000 refused with [LIMIT].
 """
 import imaplib
 import re
@@ -15,7 +16,7 @@ from bulwark import Server
 
 USER = "big@example.org"
 PASSWORD = "big test password"
-N = 1 << 16
+N = 1 << 17
 
 
 class ImapBigMailboxTest(unittest.TestCase):
@@ -43,8 +44,8 @@ class ImapBigMailboxTest(unittest.TestCase):
         a.append("INBOX", None, None,
                  b"From: a@example.net\r\nSubject: one of many\r\n\r\nhi\r\n")
         a.select("INBOX")
-        # Each COPY doubles the mailbox: 2^16 messages.
-        for _ in range(16):
+        # Each COPY doubles the mailbox: 2^17 messages.
+        for _ in range(17):
             typ, data = a.uid("COPY", "1:*", "INBOX")
             self.assertEqual(typ, "OK", data)
         typ, data = a.select("INBOX")
@@ -85,27 +86,45 @@ class ImapBigMailboxTest(unittest.TestCase):
         self.assertEqual(len(seen), N)
         self.assertTrue(all(b"\\Seen" in f for f in seen))
 
-        # Half of them go; both kinds of reader see exactly that.
-        typ, data = a.uid("STORE", "1:%d" % (N // 2), "+FLAGS.SILENT",
+        # Too many for one COPY: refused, nothing copied.
+        typ, data = a.uid("COPY", "1:*", "INBOX")
+        self.assertEqual(typ, "NO")
+        self.assertIn(b"[LIMIT]", data[0])
+        typ, data = a.select("INBOX")
+        self.assertEqual(data, [str(N).encode()])
+
+        # All but the last quarter go; both kinds of reader see exactly
+        # that.
+        gone = N - N // 4
+        typ, data = a.uid("STORE", "1:%d" % gone, "+FLAGS.SILENT",
                           r"(\Deleted)")
         self.assertEqual(typ, "OK", data)
         after = int(re.search(rb"HIGHESTMODSEQ (\d+)", b" ".join(
             r.cmd(b"S2", b"SELECT INBOX"))).group(1))
         typ, data = a.expunge()
         self.assertEqual(typ, "OK")
-        self.assertEqual(len(data), N // 2)
+        self.assertEqual(len(data), gone)
+        typ, data = a.select("INBOX")
+        self.assertEqual(data, [str(N - gone).encode()])
         lines = r.cmd(b"F", b"UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d "
                       b"VANISHED)" % after)
-        self.assertIn(b"* VANISHED (EARLIER) 1:%d" % (N // 2), lines)
+        self.assertIn(b"* VANISHED (EARLIER) 1:%d" % gone, lines)
         r.close()
         live.untagged_responses.clear()
         typ, _ = live.noop()
         self.assertEqual(typ, "OK")
         self.assertEqual(len(live.untagged_responses.get("EXPUNGE", [])),
-                         N // 2)
-        typ, data = live.uid("SEARCH", "UID", "1:%d" % (N // 2 + 2))
-        self.assertEqual(data[0].split(), [str(N // 2 + 1).encode(),
-                                           str(N // 2 + 2).encode()])
+                         gone)
+        typ, data = live.uid("SEARCH", "UID", "1:%d" % (gone + 2))
+        self.assertEqual(data[0].split(), [str(gone + 1).encode(),
+                                           str(gone + 2).encode()])
+        # CLOSE expunges in slices too: \Deleted on the rest, all go.
+        typ, data = live.uid("STORE", "1:*", "+FLAGS.SILENT", r"(\Deleted)")
+        self.assertEqual(typ, "OK")
+        typ, _ = live.close()
+        self.assertEqual(typ, "OK")
+        typ, data = a.select("INBOX")
+        self.assertEqual(data, [b"0"])
         live.logout()
         a.logout()
 

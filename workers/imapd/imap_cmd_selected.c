@@ -34,6 +34,13 @@
 
 /* UIDs asked per MBOX_SELECT / MSG_UIDS reply (4 bytes each). */
 #define SEL_UID_LIMIT		200000
+/* UIDs one STORE or EXPUNGE request carries at most: a quarter frame. */
+#define SEL_SLICE		65536
+/*
+ * UIDs one COPY or MOVE takes at most: it is one request (COPY must be
+ * all or nothing, RFC 9051 6.4.7) whose reply lists two UIDs for each.
+ */
+#define SEL_COPY_MAX		100000
 /* Keywords one STORE may name. */
 #define SEL_MAX_KEYWORDS	32
 
@@ -55,12 +62,14 @@ struct sel_ctx {
 	uint32_t		 unseen;	/* SELECT: first unseen UID */
 	struct buf		 vec;		/* uid vector of the request */
 	/*
-	 * STORE: the request, sent again for the UIDs of vec past store_at
-	 * while the replies cover part of them; MODIFIED gathered so far.
+	 * STORE, EXPUNGE and CLOSE send vec in slices (sel_slice) from at
+	 * on; a STORE reply may cover less (its done).  STORE's request,
+	 * sent again for each, and MODIFIED gathered so far.
 	 */
+	uint32_t		 at;
+	uint32_t		 sent;		/* UIDs of the slice asked */
 	struct ipc_MSG_STORE_req store_req;
 	struct buf		 store_kw;
-	uint32_t		 store_at;
 	struct imap_seqset	 store_mod;
 	/* The tagged response, written once the view caught up. */
 	const char		*cond;
@@ -650,15 +659,23 @@ imap_cmd_unselect(struct imap_session *s, struct imap_parser *ps)
 	return IMAP_CMD_DONE;
 }
 
+static int	sel_close_send(struct imap_session *);
+
 static void
 sel_close_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
     const void *rep, void *arg)
 {
 	struct imap_session *s = arg;
+	struct sel_ctx *x = s->cmd_ctx;
 
 	(void)c;
 	(void)rep;
 	s->req_id = 0;
+	if (st == IPC_S_OK) {
+		x->at += x->sent;
+		if (x->at < x->vec.len / 4 && sel_close_send(s) == 0)
+			return;
+	}
 	sel_close_view(s, true);
 	/* The mailbox is closed whatever the expunge did (RFC 9051 6.4.1). */
 	if (st != IPC_S_OK)
@@ -679,17 +696,29 @@ sel_all_uids(const struct imap_view *v, struct buf *vec)
 		imap_view_vec_put(vec, v->uids[i]);
 }
 
+/* The next slice of the command's UIDs: from at, SEL_SLICE at most. */
+static struct wire_bytes
+sel_slice(struct sel_ctx *x)
+{
+	size_t off = (size_t)x->at * 4, n = x->vec.len - off;
+	struct wire_bytes b;
+
+	if (n > (size_t)SEL_SLICE * 4)
+		n = (size_t)SEL_SLICE * 4;
+	b.p = x->vec.data + off;
+	b.len = (uint32_t)n;
+	x->sent = (uint32_t)(n / 4);
+	return b;
+}
+
 enum imap_cmd_result
 imap_cmd_close(struct imap_session *s, struct imap_parser *ps)
 {
-	struct ipc_MSG_EXPUNGE_req req;
-	struct ipc_chan *store;
 	struct sel_ctx *x;
 
 	if (imap_parse_eol(ps) == -1)
 		return imap_cmd_bad(s, ps);
-	if (s->view->readonly || s->view->n == 0 ||
-	    (store = imapd_store()) == NULL) {
+	if (s->view->readonly || s->view->n == 0 || imapd_store() == NULL) {
 		sel_close_view(s, true);
 		imap_session_reply(s, "OK", NULL, "CLOSE completed");
 		return IMAP_CMD_DONE;
@@ -697,12 +726,25 @@ imap_cmd_close(struct imap_session *s, struct imap_parser *ps)
 	/* Expunges silently: no EXPUNGE responses (RFC 9051 6.4.1). */
 	x = sel_ctx_new(s);
 	sel_all_uids(s->view, &x->vec);
+	(void)sel_close_send(s);
+	return IMAP_CMD_WAIT;
+}
+
+/* CLOSE's expunge of the next slice; -1 when the store is gone. */
+static int
+sel_close_send(struct imap_session *s)
+{
+	struct sel_ctx *x = s->cmd_ctx;
+	struct ipc_MSG_EXPUNGE_req req;
+	struct ipc_chan *store;
+
+	if ((store = imapd_store()) == NULL)
+		return -1;
 	req.mailbox_id = s->view->mailbox_id;
-	req.uids.p = x->vec.data;
-	req.uids.len = (uint32_t)x->vec.len;
+	req.uids = sel_slice(x);
 	s->req_id = ipc_request(store, IPC_T_MSG_EXPUNGE, conn_id(s->conn),
 	    &req, sel_close_cb, s);
-	return IMAP_CMD_WAIT;
+	return 0;
 }
 
 enum imap_cmd_result
@@ -740,6 +782,8 @@ sel_write_expunged(struct imap_session *s, const uint8_t *vec, size_t len)
 	imap_view_apply_sync(s, &r);
 }
 
+static int	sel_expunge_send(struct imap_session *);
+
 static void
 sel_expunge_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
     const void *rep, void *arg)
@@ -755,16 +799,38 @@ sel_expunge_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 		return;
 	}
 	sel_write_expunged(s, r->expunged.p, r->expunged.len);
+	x->at += x->sent;
+	if (x->at < x->vec.len / 4) {
+		if (sel_expunge_send(s) == -1)
+			sel_fail(s, IPC_S_UNAVAIL, "Store unavailable, try "
+			    "again");
+		return;
+	}
 	sel_reply_synced(s, "OK", NULL, x->uid ? "UID EXPUNGE completed" :
 	    "EXPUNGE completed");
+}
+
+/* EXPUNGE of the next slice; -1 when the store is gone. */
+static int
+sel_expunge_send(struct imap_session *s)
+{
+	struct sel_ctx *x = s->cmd_ctx;
+	struct ipc_MSG_EXPUNGE_req req;
+	struct ipc_chan *store;
+
+	if ((store = imapd_store()) == NULL)
+		return -1;
+	req.mailbox_id = s->view->mailbox_id;
+	req.uids = sel_slice(x);
+	s->req_id = ipc_request(store, IPC_T_MSG_EXPUNGE, conn_id(s->conn),
+	    &req, sel_expunge_cb, s);
+	return 0;
 }
 
 static enum imap_cmd_result
 sel_expunge(struct imap_session *s, struct imap_parser *ps, bool uid)
 {
-	struct ipc_MSG_EXPUNGE_req req;
 	struct imap_seqset set;
-	struct ipc_chan *store;
 	struct sel_ctx *x;
 	const char *why;
 	uint32_t *uids, n, i;
@@ -781,7 +847,7 @@ sel_expunge(struct imap_session *s, struct imap_parser *ps, bool uid)
 		    "read-only");
 		return IMAP_CMD_DONE;
 	}
-	if ((store = imapd_store()) == NULL) {
+	if (imapd_store() == NULL) {
 		imap_seqset_clear(&set);
 		imap_session_reply(s, "NO", "UNAVAILABLE",
 		    "Store unavailable, try again");
@@ -807,11 +873,7 @@ sel_expunge(struct imap_session *s, struct imap_parser *ps, bool uid)
 		    "EXPUNGE completed");
 		return IMAP_CMD_WAIT;
 	}
-	req.mailbox_id = s->view->mailbox_id;
-	req.uids.p = x->vec.data;
-	req.uids.len = (uint32_t)x->vec.len;
-	s->req_id = ipc_request(store, IPC_T_MSG_EXPUNGE, conn_id(s->conn),
-	    &req, sel_expunge_cb, s);
+	(void)sel_expunge_send(s);	/* the store was just there */
 	return IMAP_CMD_WAIT;
 }
 
@@ -871,9 +933,7 @@ sel_store_send(struct imap_session *s)
 		sel_fail(s, IPC_S_UNAVAIL, "Store unavailable, try again");
 		return -1;
 	}
-	x->store_req.uids.p = x->vec.data + (size_t)x->store_at * 4;
-	x->store_req.uids.len = (uint32_t)(x->vec.len -
-	    (size_t)x->store_at * 4);
+	x->store_req.uids = sel_slice(x);
 	x->store_req.keywords = (const char *)x->store_kw.data;
 	s->req_id = ipc_request(store, IPC_T_MSG_STORE, conn_id(s->conn),
 	    &x->store_req, sel_store_cb, s);
@@ -942,8 +1002,8 @@ sel_store_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 			imap_seqset_add(&x->store_mod, msn, msn);
 	}
 	/* A reply covers what fits one frame: the rest next. */
-	x->store_at += r->done;
-	if (r->done > 0 && x->store_at < x->vec.len / 4) {
+	x->at += r->done;
+	if (r->done > 0 && x->at < x->vec.len / 4) {
 		buf_clear(&code);
 		(void)sel_store_send(s);	/* a failure ends the command */
 		return;
@@ -1114,7 +1174,7 @@ sel_store(struct imap_session *s, struct imap_parser *ps, bool uid)
 	req.unchangedsince = unchanged;
 	x->store_req = req;
 	x->store_kw = kw;	/* the command's own now */
-	x->store_at = 0;
+	x->at = 0;
 	(void)sel_store_send(s);	/* a failure ends the command */
 	return IMAP_CMD_WAIT;
 bad:
@@ -1247,6 +1307,13 @@ sel_copy(struct imap_session *s, struct imap_parser *ps, bool uid,
 		sel_ctx_done(s);
 		imap_session_reply(s, "NO", "READ-ONLY", "Mailbox is "
 		    "read-only");
+		return IMAP_CMD_DONE;
+	}
+	if (x->vec.len / 4 > SEL_COPY_MAX) {
+		sel_ctx_done(s);
+		imap_session_reply(s, "NO", "LIMIT", move ? "Too many "
+		    "messages for one MOVE (100000 at most)" : "Too many "
+		    "messages for one COPY (100000 at most)");
 		return IMAP_CMD_DONE;
 	}
 	if ((x->cname = imap_mbox_name_decode(s, name.p, name.len, false,

@@ -543,6 +543,47 @@ imap_view_absent(const struct imap_view *v, const struct ipc_MBOX_SYNC_rep *r,
 	}
 }
 
+/*
+ * Removes the UIDs of vec (n of them) from the view; appends to out, for
+ * each UID that was there, the UID and its sequence number as EXPUNGE
+ * gives it (counting the ones removed before), u32 pairs.  An ascending
+ * vec is merged with the view in one pass: removing 100,000 messages one
+ * memmove at a time took seconds.
+ */
+static void
+imap_view_remove_vec(struct imap_view *v, const uint8_t *vec, size_t n,
+    struct buf *out)
+{
+	uint32_t k, w, removed = 0, uid, msn;
+	size_t i, j;
+
+	for (i = 1; i < n; i++)
+		if (imap_view_vec_get(vec, i) <= imap_view_vec_get(vec, i - 1))
+			break;
+	if (i < n) {
+		for (i = 0; i < n; i++) {
+			uid = imap_view_vec_get(vec, i);
+			if ((msn = imap_view_remove(v, uid)) == 0)
+				continue;
+			imap_view_vec_put(out, uid);
+			imap_view_vec_put(out, msn);
+		}
+		return;
+	}
+	for (k = 0, w = 0, j = 0; k < v->n; k++) {
+		uid = v->uids[k];
+		while (j < n && imap_view_vec_get(vec, j) < uid)
+			j++;
+		if (j < n && imap_view_vec_get(vec, j) == uid) {
+			imap_view_vec_put(out, uid);
+			imap_view_vec_put(out, k - removed + 1);
+			removed++;
+		} else
+			v->uids[w++] = uid;
+	}
+	v->n = w;
+}
+
 void
 imap_view_apply_sync(struct imap_session *s, const struct ipc_MBOX_SYNC_rep *r)
 {
@@ -550,7 +591,7 @@ imap_view_apply_sync(struct imap_session *s, const struct ipc_MBOX_SYNC_rep *r)
 	bool qresync = (s->enabled & IMAP_ENABLED_QRESYNC) != 0;
 	bool condstore = (s->enabled & (IMAP_ENABLED_CONDSTORE |
 	    IMAP_ENABLED_QRESYNC)) != 0;
-	struct buf vanished = BUF_INIT, gone = BUF_INIT;
+	struct buf vanished = BUF_INIT, gone = BUF_INIT, pairs = BUF_INIT;
 	const uint8_t *gonep = r->vanished.p;
 	struct wire_iter kit;
 	const char *kw;
@@ -565,10 +606,10 @@ imap_view_apply_sync(struct imap_session *s, const struct ipc_MBOX_SYNC_rep *r)
 		gonep = gone.data;
 		n = gone.len / 4;
 	}
-	for (i = 0; i < n; i++) {
-		uid = imap_view_vec_get(gonep, i);
-		if ((msn = imap_view_remove(v, uid)) == 0)
-			continue;
+	imap_view_remove_vec(v, gonep, n, &pairs);
+	for (i = 0; i + 1 < pairs.len / 4; i += 2) {
+		uid = imap_view_vec_get(pairs.data, i);
+		msn = imap_view_vec_get(pairs.data, i + 1);
 		removed++;
 		if (!qresync) {
 			buf_printf(s->out, "* %u EXPUNGE\r\n", msn);
@@ -593,6 +634,7 @@ imap_view_apply_sync(struct imap_session *s, const struct ipc_MBOX_SYNC_rep *r)
 	}
 	buf_clear(&vanished);
 	buf_clear(&gone);
+	buf_clear(&pairs);
 	added = imap_view_append(v, r->added.p, r->added.len);
 	if (r->uidnext > v->uidnext)
 		v->uidnext = r->uidnext;
