@@ -67,7 +67,7 @@ struct sel_ctx {
 	 * sent again for each, and MODIFIED gathered so far.
 	 */
 	uint32_t		 at;
-	uint32_t		 sent;		/* UIDs of the slice asked */
+	uint32_t		 sent;		/* UIDs of the slice */
 	struct ipc_MSG_STORE_req store_req;
 	struct buf		 store_kw;
 	struct imap_seqset	 store_mod;
