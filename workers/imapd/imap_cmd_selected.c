@@ -730,9 +730,12 @@ imap_cmd_close(struct imap_session *s, struct imap_parser *ps)
 	return IMAP_CMD_WAIT;
 }
 
-/* CLOSE's expunge of the next slice; -1 when the store is gone. */
+/*
+ * MSG_EXPUNGE of the command's next slice, answered to cb (CLOSE's or
+ * EXPUNGE's); -1 when the store is gone.
+ */
 static int
-sel_close_send(struct imap_session *s)
+sel_expunge_slice(struct imap_session *s, ipc_reply_cb *cb)
 {
 	struct sel_ctx *x = s->cmd_ctx;
 	struct ipc_MSG_EXPUNGE_req req;
@@ -743,8 +746,14 @@ sel_close_send(struct imap_session *s)
 	req.mailbox_id = s->view->mailbox_id;
 	req.uids = sel_slice(x);
 	s->req_id = ipc_request(store, IPC_T_MSG_EXPUNGE, conn_id(s->conn),
-	    &req, sel_close_cb, s);
+	    &req, cb, s);
 	return 0;
+}
+
+static int
+sel_close_send(struct imap_session *s)
+{
+	return sel_expunge_slice(s, sel_close_cb);
 }
 
 enum imap_cmd_result
@@ -810,21 +819,10 @@ sel_expunge_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 	    "EXPUNGE completed");
 }
 
-/* EXPUNGE of the next slice; -1 when the store is gone. */
 static int
 sel_expunge_send(struct imap_session *s)
 {
-	struct sel_ctx *x = s->cmd_ctx;
-	struct ipc_MSG_EXPUNGE_req req;
-	struct ipc_chan *store;
-
-	if ((store = imapd_store()) == NULL)
-		return -1;
-	req.mailbox_id = s->view->mailbox_id;
-	req.uids = sel_slice(x);
-	s->req_id = ipc_request(store, IPC_T_MSG_EXPUNGE, conn_id(s->conn),
-	    &req, sel_expunge_cb, s);
-	return 0;
+	return sel_expunge_slice(s, sel_expunge_cb);
 }
 
 static enum imap_cmd_result
