@@ -278,9 +278,9 @@ struct mail_sync_ctx {
 	uint64_t		 since;
 	uint32_t		 high_old;	/* highest UID unchanged */
 	/*
-	 * The expunges after since were pruned: every UID absent from the
-	 * mailbox below UIDNEXT counts as vanished (RFC 7162 5.3); prev is
-	 * the last UID present seen.
+	 * Every UID absent from the mailbox counts as vanished (RFC 7162
+	 * 5.3): the expunges after since were pruned, do not fit, or this
+	 * is a later page.  prev is the last UID present seen.
 	 */
 	bool			 absent;
 	uint32_t		 prev;

@@ -523,8 +523,9 @@ imap_view_notified(struct imap_view *v, uint64_t modseq)
 /* --- Catching up --- */
 
 /*
- * The view's UIDs inside the absent ranges of an MBOX_SYNC reply (the
- * expunge history was pruned), as a uid vector: those are the ones gone.
+ * The view's UIDs inside the absent ranges of an MBOX_SYNC reply (sent
+ * instead of the vanished UIDs, store/mail_msg.h), as a uid vector: those
+ * are the ones gone.
  */
 static void
 imap_view_absent(const struct imap_view *v, const struct ipc_MBOX_SYNC_rep *r,
