@@ -50,6 +50,9 @@ db_env_open(struct store_db *db, const char *dir, uint64_t map_size,
 	int rc, dead;
 
 	memset(db, 0, sizeof(*db));
+	pthread_mutex_init(&db->held.mtx, NULL);
+	pthread_cond_init(&db->held.cond, NULL);
+	db->held.init = true;
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
 		db_error(err, IPC_S_INTERNAL, "mkdir %s: %s", dir,
 		    strerror(errno));
@@ -124,18 +127,94 @@ db_close(struct store_db *db)
 	blobfile_close(db);
 	if (db->env != NULL)
 		mdb_env_close(db->env);
+	if (db->held.init) {
+		pthread_cond_destroy(&db->held.cond);
+		pthread_mutex_destroy(&db->held.mtx);
+	}
 	memset(db, 0, sizeof(*db));
+}
+
+static _Thread_local bool db_exempt;
+
+bool
+db_held_exempt(bool exempt)
+{
+	bool was = db_exempt;
+
+	db_exempt = exempt;
+	return was;
+}
+
+void
+db_held_set(struct store_db *db, void (*poke)(void *), void *arg)
+{
+	pthread_mutex_lock(&db->held.mtx);
+	/* The writer's poke is not called once it is gone. */
+	while (db->held.poking > 0)
+		pthread_cond_wait(&db->held.cond, &db->held.mtx);
+	db->held.poke = poke;
+	db->held.arg = arg;
+	db->held.open = db->held.acked = false;
+	pthread_cond_broadcast(&db->held.cond);
+	pthread_mutex_unlock(&db->held.mtx);
+}
+
+/*
+ * Before a transaction begins outside the writer's threads: a reader
+ * waits for the commit of the acknowledged operations the writer holds,
+ * and a writer only asks for it (the commit lock makes it wait; it is
+ * counted until it has the lock, and the writer yields the lock).
+ * Returns whether it counted a writer.
+ */
+static bool
+db_held_wait(struct db_held *h, bool write)
+{
+	void (*poke)(void *) = NULL;
+	void *arg = NULL;
+
+	if (!h->init)
+		return false;
+	pthread_mutex_lock(&h->mtx);
+	if (h->poke == NULL) {
+		pthread_mutex_unlock(&h->mtx);
+		return false;
+	}
+	if (write ? h->open : h->acked) {
+		poke = h->poke;
+		arg = h->arg;
+		h->poking++;
+	}
+	if (write)
+		h->writers++;
+	pthread_mutex_unlock(&h->mtx);
+	if (poke == NULL)
+		return write;
+	poke(arg);
+	pthread_mutex_lock(&h->mtx);
+	if (--h->poking == 0)
+		pthread_cond_broadcast(&h->cond);
+	while (!write && h->acked)
+		pthread_cond_wait(&h->cond, &h->mtx);
+	pthread_mutex_unlock(&h->mtx);
+	return write;
 }
 
 enum ipc_status
 db_begin(struct store_db *db, bool write, MDB_txn **txn_r,
     struct store_error *err)
 {
+	bool counted;
 	int rc;
 
 	*txn_r = NULL;
+	counted = !db_exempt && db_held_wait(&db->held, write);
 	if (write) {
 		dblog_lock(db);
+		if (counted) {
+			pthread_mutex_lock(&db->held.mtx);
+			db->held.writers--;
+			pthread_mutex_unlock(&db->held.mtx);
+		}
 		rc = mdb_txn_begin(db->env, NULL, 0, txn_r);
 		if (rc == 0)
 			db->write_txn = *txn_r;
@@ -155,30 +234,65 @@ db_begin(struct store_db *db, bool write, MDB_txn **txn_r,
 /* How a write transaction becomes durable (dblog.h). */
 enum db_durable {
 	DB_SYNCED,		/* by LMDB's own sync, in its commit */
-	DB_RECORD,		/* its record, synced before its commit */
+	DB_RECORDED,		/* by its records, synced before (db_record) */
 	DB_REPLAYED		/* by dblog_recover's checkpoint */
 };
 
 static enum ipc_status db_commit_mode(MDB_txn **txn, enum db_durable mode,
-    const struct iovec *iov, int iovcnt, struct store_error *err);
+    struct store_error *err);
 
 enum ipc_status
 db_commit(MDB_txn **txn, struct store_error *err)
 {
-	return db_commit_mode(txn, DB_SYNCED, NULL, 0, err);
+	return db_commit_mode(txn, DB_SYNCED, err);
 }
 
-enum ipc_status
-db_commit_logged(MDB_txn **txn, const struct iovec *iov, int iovcnt,
-    struct store_error *err)
+void
+db_commit_recorded(MDB_txn **txn)
 {
-	return db_commit_mode(txn, DB_RECORD, iov, iovcnt, err);
+	struct store_error err;
+
+	if (db_commit_mode(txn, DB_RECORDED, &err) != IPC_S_OK)
+		fatalx("%s", err.text);
 }
 
 enum ipc_status
 db_commit_replayed(MDB_txn **txn, struct store_error *err)
 {
-	return db_commit_mode(txn, DB_REPLAYED, NULL, 0, err);
+	return db_commit_mode(txn, DB_REPLAYED, err);
+}
+
+int
+db_record(MDB_txn *txn, const struct iovec *iov, int iovcnt,
+    struct store_error *err)
+{
+	struct store_db *db = mdb_env_get_userctx(mdb_txn_env(txn));
+	uint64_t id = mdb_txn_id(txn), mark;
+	struct timespec t0, t1, t2;
+	bool traced = LOG_IS_TRACE(LOG_TRACE_TXN);
+
+	if (db == NULL || db->write_txn != txn)
+		return db_error(err, IPC_S_INTERNAL, "a record of no "
+		    "writer's transaction"), -1;
+	if (traced)
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* Files renamed into blobs/ must be there before what names them. */
+	if (db->files != NULL &&
+	    blobfile_pre_commit(db->files, id, &mark, err) == -1)
+		return -1;
+	if (traced)
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (dblog_append(db, id, iov, iovcnt, err) == -1) {
+		log_warnx("redo log: %s", err->text);
+		return -1;
+	}
+	if (traced) {
+		clock_gettime(CLOCK_MONOTONIC, &t2);
+		log_trace(LOG_TRACE_TXN, "txn record usec=%lld files=%lld "
+		    "log=%lld", db_usec(&t0, &t2), db_usec(&t0, &t1),
+		    db_usec(&t1, &t2));
+	}
+	return 0;
 }
 
 /* Ends write transaction t's hold on the commit lock. */
@@ -199,10 +313,9 @@ db_usec(const struct timespec *a, const struct timespec *b)
 }
 
 static enum ipc_status
-db_commit_mode(MDB_txn **txn, enum db_durable mode, const struct iovec *iov,
-    int iovcnt, struct store_error *err)
+db_commit_mode(MDB_txn **txn, enum db_durable mode, struct store_error *err)
 {
-	struct timespec t0, t1, t2, t3, t4;
+	struct timespec t0, t1, t2, t4;
 	MDB_txn *t = *txn;
 	struct store_db *db = mdb_env_get_userctx(mdb_txn_env(t));
 	uint64_t id = mdb_txn_id(t), mark = 0;
@@ -225,16 +338,6 @@ db_commit_mode(MDB_txn **txn, enum db_durable mode, const struct iovec *iov,
 	}
 	if (LOG_IS_TRACE(LOG_TRACE_TXN))
 		clock_gettime(CLOCK_MONOTONIC, &t2);
-	/* Readers never see a transaction whose record is not durable. */
-	if (write && mode == DB_RECORD &&
-	    dblog_append(db, id, iov, iovcnt, err) == -1) {
-		log_warnx("redo log: %s", err->text);
-		mdb_txn_abort(t);
-		db_write_end(db, t);
-		return IPC_S_INTERNAL;
-	}
-	if (LOG_IS_TRACE(LOG_TRACE_TXN))
-		clock_gettime(CLOCK_MONOTONIC, &t3);
 	if (write && mode == DB_SYNCED) {
 		dblog_synced_begin(db);
 		rc = mdb_txn_commit(t);
@@ -248,9 +351,9 @@ db_commit_mode(MDB_txn **txn, enum db_durable mode, const struct iovec *iov,
 	if (reader)
 		blobfile_reader_end(db, t);
 	if (rc != 0) {
-		/* Its record says it happened: recovery will make it so. */
-		if (write && mode == DB_RECORD)
-			fatalx("commit of txn %llu failed after its record: "
+		/* Its records say it happened: recovery will make it so. */
+		if (write && mode == DB_RECORDED)
+			fatalx("commit of txn %llu failed after its records: "
 			    "%s", (unsigned long long)id, mdb_strerror(rc));
 		db_write_end(db, t);
 		return db_mdb_error(err, rc, "commit");
@@ -259,7 +362,7 @@ db_commit_mode(MDB_txn **txn, enum db_durable mode, const struct iovec *iov,
 	 * Durable now, or never acknowledged: a sync that fails leaves
 	 * nothing to trust, and recovery starts over from the disk.
 	 */
-	if (write && mode == DB_RECORD && dblog_due(db) &&
+	if (write && mode == DB_RECORDED && dblog_due(db) &&
 	    dblog_checkpoint_start(db, err) == -1)
 		fatalx("store checkpoint failed: %s", err->text);
 	if (write)
@@ -270,8 +373,8 @@ db_commit_mode(MDB_txn **txn, enum db_durable mode, const struct iovec *iov,
 	if (LOG_IS_TRACE(LOG_TRACE_TXN)) {
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		log_trace(LOG_TRACE_TXN, "txn commit usec=%lld files=%lld "
-		    "log=%lld lmdb=%lld", db_usec(&t0, &t1), db_usec(&t0, &t2),
-		    db_usec(&t2, &t3), db_usec(&t3, &t4));
+		    "lmdb=%lld synced=%d", db_usec(&t0, &t1),
+		    db_usec(&t0, &t2), db_usec(&t2, &t4), mode == DB_SYNCED);
 	}
 	return IPC_S_OK;
 }

@@ -8,8 +8,8 @@
  * thread; mail writes run on the one writer thread of txn.h (group commit),
  * which the commit lock (dblog.h) serializes with the loop's writes.  The
  * thread pool of workq.h never touches LMDB.  Commits are durable when
- * db_commit returns, though LMDB is opened with MDB_NOSYNC: dblog.h says
- * how.
+ * db_commit returns, though LMDB is opened with MDB_NOSYNC, and the
+ * writer's records before their commit: dblog.h says how.
  *
  * Named databases of schema version 1 (layouts in key.h and record.h):
  *
@@ -103,6 +103,7 @@
 #ifndef BULWARK_DB_H
 #define BULWARK_DB_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -115,6 +116,28 @@
 /* A store call's error text, for the reply and the log. */
 struct store_error {
 	char		 text[256];
+};
+
+/*
+ * The writer of txn.h keeps its transaction open across batches whose
+ * records are durable, and acknowledges their operations before LMDB
+ * commits them (dblog.h).  What every other thread sees stays as if each
+ * had committed at its acknowledgement: db_begin of a read transaction
+ * waits while acknowledged operations are not committed yet, and of a
+ * write transaction asks for the commit before it waits for the commit
+ * lock; both call poke(arg), which makes the writer commit at once.
+ */
+struct db_held {
+	pthread_mutex_t	 mtx;
+	pthread_cond_t	 cond;
+	bool		 open;		/* a transaction is held open */
+	bool		 acked;		/* operations of it were acknowledged */
+	unsigned	 writers;	/* other writers waiting for it */
+	unsigned	 poking;	/* threads in poke now */
+	/* NULL while no writer holds transactions (db_held_set). */
+	void		(*poke)(void *);
+	void		*arg;
+	bool		 init;
 };
 
 struct store_db {
@@ -168,7 +191,10 @@ struct store_db {
 	 * atomic, since any thread's commit compares its transaction to it.
 	 */
 	MDB_txn *_Atomic write_txn;
+	/* The writer's transaction kept open (txn.h). */
+	struct db_held	 held;
 };
+
 
 /* Named databases an environment may hold, with room for later ones. */
 #define DB_MAXDBS	64
@@ -217,13 +243,27 @@ enum ipc_status db_begin(struct store_db *db, bool write, MDB_txn **txn_r,
  */
 enum ipc_status db_commit(MDB_txn **txn, struct store_error *err);
 /*
- * Commits write transaction *txn made durable by its record [iov]: the
- * record is appended to the redo log and synced first.  Returns IPC_S_OK
- * or an error with err (the transaction was then aborted, unless the
- * failure came after the record, which is fatal).
+ * Appends the record [iov] of what was applied in write transaction txn
+ * since its last one to the redo log and syncs it (dblog.h), the files it
+ * renamed into blobs/ synced first.  The transaction stays open.  Returns
+ * 0, or -1 with err.
  */
-enum ipc_status db_commit_logged(MDB_txn **txn, const struct iovec *iov,
-	    int iovcnt, struct store_error *err);
+int	db_record(MDB_txn *txn, const struct iovec *iov, int iovcnt,
+	    struct store_error *err);
+/*
+ * Commits write transaction *txn whose records are durable (db_record),
+ * without a sync, and NULLs it; a checkpoint starts if one is due.  A
+ * failure is fatal: the records say it happened.
+ */
+void	db_commit_recorded(MDB_txn **txn);
+/*
+ * For the calling thread: whether its read transactions may begin before
+ * the held transaction commits (the writer's threads, and lookups that
+ * need not see the latest deliveries).  Returns the previous setting.
+ */
+bool	db_held_exempt(bool exempt);
+/* Sets (the writer of txn.h) or clears (NULL) the poke of db->held. */
+void	db_held_set(struct store_db *db, void (*poke)(void *), void *arg);
 /* Commits a write transaction of dblog_recover (durable at its end). */
 enum ipc_status db_commit_replayed(MDB_txn **txn, struct store_error *err);
 /* Aborts *txn if not NULL and NULLs it. */

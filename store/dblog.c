@@ -524,7 +524,7 @@ dblog_recover(struct store_db *db, struct store_error *err)
 	enum ipc_status st;
 	const void *rec;
 	uint64_t txnid;
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	size_t len;
 	int rc;
 
@@ -538,6 +538,12 @@ dblog_recover(struct store_db *db, struct store_error *err)
 			    "records and nothing here replays them");
 			return -1;
 		}
+		/* The records of one transaction follow each other. */
+		if (txn != NULL && mdb_txn_id(txn) != txnid &&
+		    db_commit_replayed(&txn, err) != IPC_S_OK)
+			return -1;
+		if (txn != NULL)
+			goto replay;
 		if ((st = db_begin(db, true, &txn, err)) != IPC_S_OK)
 			return -1;
 		if (mdb_txn_id(txn) != txnid) {
@@ -548,6 +554,7 @@ dblog_recover(struct store_db *db, struct store_error *err)
 			db_abort(&txn);
 			return -1;
 		}
+replay:
 		if ((st = dblog_replay_record(db, txn, rec, len, err)) !=
 		    IPC_S_OK) {
 			e2 = *err;
@@ -556,11 +563,13 @@ dblog_recover(struct store_db *db, struct store_error *err)
 			db_abort(&txn);
 			return -1;
 		}
-		if (db_commit_replayed(&txn, err) != IPC_S_OK)
-			return -1;
 		d->st.replayed++;
 	}
-	if (rc == -1)
+	if (rc == -1) {
+		db_abort(&txn);
+		return -1;
+	}
+	if (txn != NULL && db_commit_replayed(&txn, err) != IPC_S_OK)
 		return -1;
 	if (d->st.replayed > 0)
 		log_info("store replayed records=%llu from its redo log",

@@ -7,12 +7,16 @@
  * page to the file without waiting for the disk.  What makes it durable is
  * one of two things, chosen per write transaction by its committer:
  *
- *  - a record: the writer of txn.h, for a batch whose every operation can
+ *  - records: the writer of txn.h, for a batch whose every operation can
  *    say what it did (a delivery), appends the batch's record to the redo
- *    log and syncs it, and only then commits the transaction.  A record
- *    is contiguous bytes, so its sync costs a fraction of LMDB's, whose
- *    pages lie scattered over the file.  Readers never see a transaction
- *    whose record is not durable.
+ *    log and syncs it (db_record), and the batch's operations are durable.
+ *    A record is contiguous bytes, so its sync costs a fraction of
+ *    LMDB's, whose pages lie scattered over the file.  The transaction
+ *    stays open for the next batches' records, each with the
+ *    transaction's id, and LMDB commits them together later
+ *    (db_commit_recorded): a page that several batches change is written
+ *    once.  Readers never see a record that is not durable, and wait for
+ *    the commit of one that was acknowledged (db.h, struct db_held).
  *  - LMDB's own sync: any other write transaction commits as LMDB does
  *    without MDB_NOSYNC (its pages synced, then its meta page written
  *    synchronously), durable before any reader sees it.
@@ -36,15 +40,16 @@
  * checkpoint: the store is whole as it is.  Otherwise the saved meta page
  * is written back into data.mdb, so that the environment opens at the
  * checkpoint whatever LMDB wrote since, and the records after it are
- * replayed, each batch in one transaction that must get the id the
- * original had (the replay is deterministic: every input, clocks
+ * replayed, those of one transaction (one after the other in the log) in
+ * one transaction that must get the id the original had (the replay is deterministic: every input, clocks
  * included, is in the record), each operation by the replay function
  * storaged registers.  Then a checkpoint.
  *
  * The commit lock: every write transaction holds it from db_begin to its
- * commit or abort and the append or checkpoint after it (LMDB's own
- * writer lock ends at the commit), so that nothing commits between a
- * record's transaction and its append, or during a checkpoint.
+ * commit or abort and the checkpoint after it (LMDB's own writer lock
+ * ends at the commit), so that nothing commits between a transaction's
+ * records, or during a checkpoint; a checkpoint's new log file begins only
+ * after a commit, so that a transaction's records are in one file.
  */
 #ifndef BULWARK_DBLOG_H
 #define BULWARK_DBLOG_H
@@ -103,9 +108,9 @@ void	dblog_lock(struct store_db *db);
 void	dblog_unlock(struct store_db *db);
 
 /*
- * With the commit lock, before committing write transaction txnid:
+ * With the commit lock, in write transaction txnid before its commit:
  * appends its record [iov] to the log and syncs it.  Returns 0, or -1
- * with err (the caller aborts the transaction).
+ * with err (what the record says must then not be committed).
  */
 int	dblog_append(struct store_db *db, uint64_t txnid,
 	    const struct iovec *iov, int iovcnt, struct store_error *err);

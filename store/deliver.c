@@ -37,8 +37,9 @@ deliver_done(void *arg, enum ipc_status st, const struct store_error *err)
 		    "why=\"%s\"", (unsigned long long)j->in.account_id,
 		    j->in.mailbox_id, ipc_status_name(st), err->text);
 	if (st == IPC_S_OK && !j->out.duplicate) {
-		notify_mailbox(j->sd, j->in.account_id, j->in.mailbox_id, 0,
-		    NULL);
+		/* Its modseq: no read of the store on the loop (txn.h). */
+		notify_mailbox(j->sd, j->in.account_id, j->in.mailbox_id,
+		    j->out.modseq, NULL);
 		notify_delivered(j->sd, j->in.account_id, j->in.mailbox_id,
 		    j->out.modseq);
 	}

@@ -597,14 +597,26 @@ pushq_changed(struct pushq *q, struct store_db *db, uint64_t account_id,
 	uint32_t types = 0, want;
 	uint64_t modseq = 0;
 	size_t i, n = 0;
+	bool was;
 
-	if ((st = db_begin(db, false, &txn, &err)) != IPC_S_OK)
+	/*
+	 * The subscriptions as last committed (each is committed before
+	 * it is acknowledged): an account without any does not make the
+	 * writer commit the deliveries it holds (txn.h).
+	 */
+	was = db_held_exempt(true);
+	st = db_begin(db, false, &txn, &err);
+	(void)db_held_exempt(was);
+	if (st != IPC_S_OK)
 		goto fail;
 	st = pushsub_list(db, txn, account_id, &l, &err);
-	if (st == IPC_S_OK && l.n > 0)
+	db_abort(&txn);
+	if (st == IPC_S_OK && l.n > 0 &&
+	    (st = db_begin(db, false, &txn, &err)) == IPC_S_OK) {
 		st = pushq_what_changed(q, db, txn, account_id, &types,
 		    &modseq, &err);
-	db_abort(&txn);
+		db_abort(&txn);
+	}
 	if (st != IPC_S_OK)
 		goto fail;
 	if (delivery != 0)

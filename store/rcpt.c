@@ -125,9 +125,14 @@ rcpt_find(struct store_db *db, MDB_txn *txn, const char *address,
 	return rcpt_catchall(db, txn, a.domain, acc, err);
 }
 
-enum ipc_status
-rcpt_resolve(struct store_db *db, const char *address, struct rcpt_result *r,
-    struct store_error *err)
+/*
+ * rcpt_resolve, reading what is committed now (exempt) or also what the
+ * writer has acknowledged and still holds (db.h); *quota_r: the account
+ * has a quota.
+ */
+static enum ipc_status
+rcpt_resolve_as(struct store_db *db, const char *address, bool exempt,
+    struct rcpt_result *r, bool *quota_r, struct store_error *err)
 {
 	static const char inbox[] = "inbox";
 	char detail[MAILBOX_NAME_MAX + 1];
@@ -136,11 +141,16 @@ rcpt_resolve(struct store_db *db, const char *address, struct rcpt_result *r,
 	struct account acc;
 	enum ipc_status st;
 	MDB_txn *txn;
+	bool was;
 
 	memset(r, 0, sizeof(*r));
+	*quota_r = false;
 	if (strlen(address) > NAME_ADDR_MAX + 2)
 		return db_error(err, IPC_S_INVALID, "address too long");
-	if ((st = db_begin(db, false, &txn, err)) != IPC_S_OK)
+	was = db_held_exempt(exempt);
+	st = db_begin(db, false, &txn, err);
+	(void)db_held_exempt(was);
+	if (st != IPC_S_OK)
 		return st;
 	st = rcpt_find(db, txn, address, detail, &acc, err);
 	if (st == IPC_S_OK && (detail[0] == '\0' || mailbox_find(db, txn,
@@ -156,5 +166,25 @@ rcpt_resolve(struct store_db *db, const char *address, struct rcpt_result *r,
 	strlcpy(r->account, acc.name, sizeof(r->account));
 	strlcpy(r->mailbox, mb.name, sizeof(r->mailbox));
 	r->over_quota = quota_check(&acc, 1, 1, &qerr) == IPC_S_QUOTA;
+	*quota_r = acc.rec.quota_bytes != 0 || acc.rec.quota_messages != 0;
 	return IPC_S_OK;
+}
+
+enum ipc_status
+rcpt_resolve(struct store_db *db, const char *address, struct rcpt_result *r,
+    struct store_error *err)
+{
+	enum ipc_status st;
+	bool quota;
+
+	/*
+	 * The account as last committed: deliveries the writer holds need
+	 * not commit for a recipient without a quota.  One with a quota
+	 * that this says has room is read again with them, so that a
+	 * recipient the last deliveries filled is refused here.
+	 */
+	st = rcpt_resolve_as(db, address, true, r, &quota, err);
+	if (st == IPC_S_OK && quota && !r->over_quota)
+		st = rcpt_resolve_as(db, address, false, r, &quota, err);
+	return st;
 }

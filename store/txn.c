@@ -70,6 +70,16 @@ struct mail_txnq {
 	struct loopwake		 wake;
 	/* The writer's record of a batch, kept from batch to batch. */
 	struct buf		 rec;
+	/*
+	 * The transaction the writer holds open across batches whose records
+	 * are durable (txn.h), its start, and the operations and cost it
+	 * holds; only the writer touches them.  poked (under mtx): a thread
+	 * waits for its commit.
+	 */
+	MDB_txn			*open;
+	struct timespec		 open_at;
+	uint64_t		 open_ops, open_cost;
+	bool			 poked;
 	void			(*idle_cb)(void *);
 	void			*idle_arg;
 };
@@ -176,6 +186,7 @@ mail_txnq_prep_thread(void *arg)
 	struct mail_txnq *q = arg;
 	struct mail_op *op;
 
+	(void)db_held_exempt(true);
 	pthread_mutex_lock(&q->mtx);
 	for (;;) {
 		while (q->todo.head == NULL ? !q->stop :
@@ -229,6 +240,7 @@ mail_fail_batch(struct mail_oplist *batch, enum ipc_status st,
 {
 	struct mail_op *op;
 
+	log_warnx("txn batch failed ops=%zu: %s", batch->n, err->text);
 	for (op = batch->head; op != NULL; op = op->next)
 		if (op->st == IPC_S_OK) {
 			op->st = st;
@@ -265,7 +277,64 @@ mail_record(struct mail_txnq *q, struct mail_oplist *batch)
 	return any;
 }
 
-/* Prepares, applies and commits one batch (writer thread, unlocked). */
+/* Whether the held transaction must commit now (called locked). */
+static bool
+mail_open_due(struct mail_txnq *q, long long *left_r)
+{
+	struct timespec now;
+	long long age;
+	bool writers;
+
+	pthread_mutex_lock(&q->db->held.mtx);
+	writers = q->db->held.writers > 0;
+	pthread_mutex_unlock(&q->db->held.mtx);
+	if (q->poked || writers || q->open_ops >= MAIL_TXN_HOLD_OPS ||
+	    q->open_cost >= MAIL_TXN_HOLD_COST)
+		return true;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	age = db_usec(&q->open_at, &now);
+	if (left_r != NULL)
+		*left_r = MAIL_TXN_HOLD_USEC - age;
+	return age >= MAIL_TXN_HOLD_USEC;
+}
+
+static void
+mail_held_set(struct mail_txnq *q, bool open, bool acked)
+{
+	pthread_mutex_lock(&q->db->held.mtx);
+	q->db->held.open = open;
+	q->db->held.acked = acked;
+	if (!acked)
+		pthread_cond_broadcast(&q->db->held.cond);
+	pthread_mutex_unlock(&q->db->held.mtx);
+}
+
+/*
+ * Commits the held transaction (writer thread, unlocked): its records are
+ * durable, so LMDB commits it without a sync; then those waiting for it
+ * go on.
+ */
+static void
+mail_open_commit(struct mail_txnq *q)
+{
+	if (q->open == NULL)
+		return;
+	if (q->open_ops > 0)
+		db_commit_recorded(&q->open);
+	else
+		db_abort(&q->open);
+	mail_held_set(q, false, false);
+}
+
+/*
+ * Applies one batch in a transaction nested in the held one (writer
+ * thread, unlocked).  When every operation that succeeded can log what it
+ * did, the batch's record is appended and synced and the batch joins the
+ * held transaction, which stays open (its operations are durable and may
+ * be acknowledged); otherwise LMDB commits and syncs the held transaction
+ * with the batch.  A batch that fails leaves the held transaction as it
+ * was.
+ */
 static void
 mail_run_batch(struct mail_txnq *q, struct mail_oplist *batch)
 {
@@ -274,27 +343,66 @@ mail_run_batch(struct mail_txnq *q, struct mail_oplist *batch)
 	enum ipc_status st;
 	struct iovec iov;
 	MDB_txn *txn;
+	bool any = false;
+	int rc;
 
-	if ((st = db_begin(q->db, true, &txn, &err)) != IPC_S_OK) {
+	if (q->open == NULL) {
+		if ((st = db_begin(q->db, true, &q->open, &err)) !=
+		    IPC_S_OK) {
+			mail_fail_batch(batch, st, &err);
+			return;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &q->open_at);
+		q->open_ops = q->open_cost = 0;
+		mail_held_set(q, true, false);
+	}
+	if ((rc = mdb_txn_begin(q->db->env, q->open, 0, &txn)) != 0) {
+		st = db_mdb_error(&err, rc, "batch begin");
 		mail_fail_batch(batch, st, &err);
 		return;
 	}
 	for (op = batch->head; op != NULL; op = op->next)
-		if (op->st == IPC_S_OK)
+		if (op->st == IPC_S_OK) {
 			mail_apply_one(q, txn, op);
+			any = any || op->st == IPC_S_OK;
+		}
+	if (!any) {
+		mdb_txn_abort(txn);
+		return;
+	}
 	if (mail_record(q, batch)) {
 		iov.iov_base = q->rec.data;
 		iov.iov_len = q->rec.len;
-		st = db_commit_logged(&txn, &iov, 1, &err);
-	} else
-		st = db_commit(&txn, &err);
+		if (db_record(q->open, &iov, 1, &err) == -1) {
+			mdb_txn_abort(txn);
+			mail_fail_batch(batch, IPC_S_INTERNAL, &err);
+		} else if ((rc = mdb_txn_commit(txn)) != 0)
+			fatalx("txn batch of a durable record: %s",
+			    mdb_strerror(rc));
+		else {
+			q->open_ops += batch->n;
+			for (op = batch->head; op != NULL; op = op->next)
+				q->open_cost += op->cost;
+		}
+	} else if ((rc = mdb_txn_commit(txn)) != 0) {
+		st = db_mdb_error(&err, rc, "batch commit");
+		mail_fail_batch(batch, st, &err);
+	} else {
+		/*
+		 * Synced by LMDB, with what the held transaction had: if
+		 * that commit fails, recovery restores the records'.
+		 */
+		if ((st = db_commit(&q->open, &err)) != IPC_S_OK) {
+			if (q->open_ops > 0)
+				fatalx("commit of recorded operations failed: "
+				    "%s", err.text);
+			mail_fail_batch(batch, st, &err);
+		}
+		mail_held_set(q, false, false);
+	}
 	/* A big batch's record is not kept for the next one. */
 	if (q->rec.cap > (8u << 20))
 		buf_clear(&q->rec);
-	if (st != IPC_S_OK) {
-		log_warnx("txn batch failed ops=%zu: %s", batch->n, err.text);
-		mail_fail_batch(batch, st, &err);
-	}
 	log_trace(LOG_TRACE_TXN, "txn batch ops=%zu", batch->n);
 }
 
@@ -304,22 +412,58 @@ mail_txnq_thread(void *arg)
 	struct mail_txnq *q = arg;
 	struct mail_oplist batch;
 	struct mail_op *op;
+	struct timespec until;
+	long long left;
 	bool wake;
 
+	(void)db_held_exempt(true);
 	pthread_mutex_lock(&q->mtx);
 	for (;;) {
 		while (q->ready.head == NULL ? !q->prepared_all :
-		    q->hold && !q->stop)
-			pthread_cond_wait(&q->write_cond, &q->mtx);
+		    q->hold && !q->stop) {
+			if (q->open == NULL) {
+				pthread_cond_wait(&q->write_cond, &q->mtx);
+				continue;
+			}
+			/* Nothing to do but commit what is held, in time. */
+			if (mail_open_due(q, &left)) {
+				q->poked = false;
+				pthread_mutex_unlock(&q->mtx);
+				mail_open_commit(q);
+				pthread_mutex_lock(&q->mtx);
+				continue;
+			}
+			clock_gettime(CLOCK_MONOTONIC, &until);
+			until.tv_sec += left / 1000000;
+			until.tv_nsec += (left % 1000000) * 1000;
+			if (until.tv_nsec >= 1000000000) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000;
+			}
+			(void)pthread_cond_timedwait(&q->write_cond, &q->mtx,
+			    &until);
+		}
 		if (q->ready.head == NULL)
 			break;	/* stopping, and everything is done */
 		mail_take_batch(q, &batch);
 		/* Room to prepare, for those that wait for it. */
 		if (q->todo.head != NULL)
 			pthread_cond_broadcast(&q->prep_cond);
+		/* A poke before the transaction began was for an older one. */
+		if (q->open == NULL)
+			q->poked = false;
 		pthread_mutex_unlock(&q->mtx);
 		mail_run_batch(q, &batch);
 		pthread_mutex_lock(&q->mtx);
+		if (q->open != NULL && mail_open_due(q, NULL)) {
+			q->poked = false;
+			pthread_mutex_unlock(&q->mtx);
+			mail_open_commit(q);
+			pthread_mutex_lock(&q->mtx);
+		}
+		/* What is acknowledged now must be seen by the next reader. */
+		if (q->open != NULL && q->open_ops > 0)
+			mail_held_set(q, true, true);
 		q->batches++;
 		q->ops += batch.n;
 		wake = q->done.head == NULL;
@@ -331,7 +475,20 @@ mail_txnq_thread(void *arg)
 			loopwake_post(&q->wake);
 	}
 	pthread_mutex_unlock(&q->mtx);
+	mail_open_commit(q);
 	return NULL;
+}
+
+/* db_held's poke: the writer commits what it holds at once. */
+static void
+mail_txnq_poke(void *arg)
+{
+	struct mail_txnq *q = arg;
+
+	pthread_mutex_lock(&q->mtx);
+	q->poked = true;
+	pthread_cond_signal(&q->write_cond);
+	pthread_mutex_unlock(&q->mtx);
 }
 
 /* Runs the done functions of finished operations, on the loop. */
@@ -369,6 +526,7 @@ mail_txnq_new(struct event_base *base, struct store_db *db,
     size_t max_pending)
 {
 	struct mail_txnq *q = xcalloc(1, sizeof(*q));
+	pthread_condattr_t ca;
 	size_t i;
 
 	q->db = db;
@@ -376,7 +534,12 @@ mail_txnq_new(struct event_base *base, struct store_db *db,
 	q->max_pending = max_pending > 0 ? max_pending : 1;
 	pthread_mutex_init(&q->mtx, NULL);
 	pthread_cond_init(&q->prep_cond, NULL);
-	pthread_cond_init(&q->write_cond, NULL);
+	/* The writer waits for the held transaction's time on it. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&q->write_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	db_held_set(db, mail_txnq_poke, q);
 	loopwake_init(&q->wake, base, mail_txnq_wake_cb, q);
 	loopwake_thread(&q->thread, mail_txnq_thread, q, "mail writer");
 	q->preparers_live = MAIL_TXN_PREPARERS;
@@ -480,6 +643,7 @@ mail_txnq_free(struct mail_txnq **qp)
 	for (i = 0; i < MAIL_TXN_PREPARERS; i++)
 		pthread_join(q->prep_threads[i], NULL);
 	pthread_join(q->thread, NULL);
+	db_held_set(q->db, NULL, NULL);
 	mail_txnq_deliver(q);
 	loopwake_clear(&q->wake);
 	buf_clear(&q->rec);

@@ -6,18 +6,25 @@
  * sets) is an operation submitted from the event loop.  Preparer threads
  * run each operation's prepare step (reading the message from its
  * descriptor, hashing, writing a big one's file: work that must not stall
- * the loop) while the one writer thread commits the previous batch; the
- * writer then takes
- * everything prepared and runs ONE LMDB write transaction for the whole
- * batch, in which each operation applies inside its own nested
- * transaction, and one durable commit: when every operation that
- * succeeded can log what it did (mail_txnq_submit_logged), by one record
- * of the redo log synced before the commit; otherwise by a checkpoint
- * after it (dblog.h).  Only then are the results posted back to the loop,
- * where each operation's done function replies: nothing is acknowledged
- * before it is durable.  While a batch commits, the next one accumulates.
- * An operation that fails (quota, a bad record) aborts only its nested
- * transaction; a failed commit fails the whole batch.
+ * the loop) while the one writer thread makes the previous batch durable;
+ * the writer then takes everything prepared and applies the whole batch
+ * in one transaction nested in the LMDB write transaction it holds, each
+ * operation inside its own nested transaction, and makes it durable: when
+ * every operation that succeeded can log what it did
+ * (mail_txnq_submit_logged), by one record of the redo log, synced
+ * (dblog.h), after which the held transaction stays open for the next
+ * batches, up to MAIL_TXN_HOLD_USEC, _OPS and _COST, and LMDB commits
+ * them together without a sync; otherwise by LMDB's own synced commit of
+ * the held transaction with the batch.  Only then are the results posted
+ * back to the loop, where each operation's done function replies: nothing
+ * is acknowledged before it is durable.  A thread that reads after an
+ * acknowledgement, or writes, makes the writer commit what it holds at
+ * once and waits for it (db.h, struct db_held), so that what is
+ * acknowledged is what is seen.  While a batch is made durable, the next
+ * one accumulates.  An operation that fails (quota, a bad record) aborts
+ * only its nested transaction; a batch whose record cannot be written
+ * fails, the held transaction as it was; a failed commit of what records
+ * made durable is fatal (recovery replays them).
  *
  * Each apply appends its change-log entries in its transaction
  * (changelog.h), so data and log are committed together.
@@ -62,7 +69,7 @@ typedef enum ipc_status mail_apply_fn(struct store_db *db, MDB_txn *txn,
  * transaction: appends to out what the operation did, as the replay
  * function of dblog.h reads it back (every input, clocks included, so that
  * the replay does the same).  Returns 0, or -1 if it cannot (the batch is
- * then made durable by a checkpoint instead).
+ * then made durable by LMDB's own synced commit instead).
  */
 typedef int mail_log_fn(void *arg, struct buf *out);
 /*
@@ -74,6 +81,14 @@ typedef void mail_done_fn(void *arg, enum ipc_status st,
 
 /* Threads running prepare steps. */
 #define MAIL_TXN_PREPARERS	3
+
+/*
+ * How long the writer holds a transaction of recorded batches open, and
+ * the most operations and bytes it holds (txn.h).
+ */
+#define MAIL_TXN_HOLD_USEC	100000
+#define MAIL_TXN_HOLD_OPS	4096
+#define MAIL_TXN_HOLD_COST	(64ull << 20)
 
 /* Most operations and bytes (their cost) one batch takes. */
 #define MAIL_TXN_BATCH_OPS	1024

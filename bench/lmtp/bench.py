@@ -619,8 +619,10 @@ def run_one(server, corpus, prefill):
 TRACE_OP = re.compile(r"storaged\[\d+\]: txn op cost=(\d+) queue=(-?\d+) "
                       r"prepare=(-?\d+) ready=(-?\d+) run=(-?\d+) "
                       r"back=(-?\d+)")
+TRACE_RECORD = re.compile(r"storaged\[\d+\]: txn record usec=(\d+) "
+                          r"files=(\d+) log=(\d+)")
 TRACE_COMMIT = re.compile(r"storaged\[\d+\]: txn commit usec=(\d+) "
-                          r"files=(\d+) log=(\d+) lmdb=(\d+)")
+                          r"files=(\d+) lmdb=(\d+) synced=(\d)")
 TRACE_STAGES = ("queue", "prepare", "ready", "run", "back")
 # By cost (the message, its added header lines and its record).
 TRACE_CLASSES = ((0, 12 << 10, "<12K"), (12 << 10, 100 << 10, "12K-100K"),
@@ -638,6 +640,8 @@ def trace_summary(text):
     trace "txn" lines of the timed run."""
     ops = [tuple(int(x) for x in m.groups())
            for m in TRACE_OP.finditer(text)]
+    records = [tuple(int(x) for x in m.groups())
+               for m in TRACE_RECORD.finditer(text)]
     commits = [tuple(int(x) for x in m.groups())
                for m in TRACE_COMMIT.finditer(text)]
     lines = ["where deliveries' time went in storaged (trace \"txn\", "
@@ -652,14 +656,18 @@ def trace_summary(text):
         cols.append([sum(r[1:]) for r in rows])
         lines.append("  %-10s %6d" % (name, len(rows)) + "".join(
             " %6d/%6d" % (median(c), sum(c) / len(c)) for c in cols))
-    if commits:
-        parts = ("files", "log", "lmdb")
-        lines.append("  %d commits, %.2f s in all: " % (
-            len(commits), sum(c[0] for c in commits) / 1e6) + ", ".join(
-            "%s %.2f s (median %d)" % (n, sum(c[i + 1] for c in commits)
-                                       / 1e6,
-                                       median([c[i + 1] for c in commits]))
-            for i, n in enumerate(parts)))
+    for what, rows, parts in (("records", records, ("files", "log")),
+                              ("commits", commits, ("files", "lmdb"))):
+        if not rows:
+            continue
+        synced = (" (%d synced by LMDB)" % sum(c[3] for c in rows)
+                  if what == "commits" else "")
+        lines.append("  %d %s%s, %.2f s in all: " % (
+            len(rows), what, synced, sum(c[0] for c in rows) / 1e6) +
+            ", ".join("%s %.2f s (median %d)" % (
+                n, sum(c[i + 1] for c in rows) / 1e6,
+                median([c[i + 1] for c in rows]))
+                for i, n in enumerate(parts)))
     return lines
 
 

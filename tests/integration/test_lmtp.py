@@ -545,7 +545,8 @@ class LmtpTraceTest(unittest.TestCase):
     """With trace "txn" (bulwark.conf(5)) storaged says, for each delivery,
     where its time went: waiting for a preparer, preparing, waiting for the
     writer, in the writer's batch, and back to the loop (microseconds); and
-    for each commit its parts.  bench/lmtp/README reads these lines."""
+    for each record and each commit its parts.  bench/lmtp/README reads
+    these lines."""
 
     def setUp(self):
         self.srv = Server(self, imap_workers=1, lmtp_workers=1,
@@ -575,8 +576,14 @@ class LmtpTraceTest(unittest.TestCase):
         # while the client waited for its reply.
         self.assertGreater(stages[3], 0, m.group(0))
         self.assertLessEqual(sum(stages), elapsed_us, m.group(0))
+        # The record appended and synced, then (within 100 ms, or at the
+        # read below) LMDB's commit of the transaction that held it,
+        # without a sync of its own.
+        m = self.srv.wait_log(r"storaged\[\d+\]: txn record usec=(\d+) files=(\d+) "
+                              r"log=(\d+)", start=start)
+        self.assertGreater(int(m.group(3)), 0, m.group(0))
         m = self.srv.wait_log(r"storaged\[\d+\]: txn commit usec=(\d+) files=(\d+) "
-                              r"log=(\d+) lmdb=(\d+)", start=start)
+                              r"lmdb=(\d+) synced=0", start=start)
         self.assertGreater(int(m.group(3)), 0, m.group(0))
         self.assertEqual(len(self.find_subject("traced")), 1)
 

@@ -469,13 +469,17 @@ TEST(redo_log)
 
 /*
  * How child_store writes: each record i, then filler bytes of i's
- * pattern; every synced_every-th transaction a write LMDB syncs itself;
- * a checkpoint due after due bytes of records (0: DBLOG_CHECKPOINT).
+ * pattern; every synced_every-th write one LMDB syncs itself, with the
+ * recorded ones its transaction holds; a transaction holds up to `held`
+ * recorded writes, each acknowledged before LMDB commits them (as txn.c's
+ * writer does); a checkpoint due after due bytes of records (0:
+ * DBLOG_CHECKPOINT).
  * Set before the child is forked, and read by the replay after.
  */
 static struct {
 	size_t		 filler;
 	uint32_t	 synced_every;
+	uint32_t	 held;
 	uint64_t	 due;
 } cs;
 
@@ -512,9 +516,9 @@ child_store(const char *dir, int fd)
 	struct store_db db;
 	struct buf rec = BUF_INIT;
 	struct iovec iov;
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	MDB_dbi dbi;
-	uint32_t i, zero = 0;
+	uint32_t i, n = 0, zero = 0;
 	size_t at, k;
 
 	if (db_env_open(&db, dir, 64u << 20, &err) == -1 ||
@@ -528,8 +532,8 @@ child_store(const char *dir, int fd)
 	if (cs.due != 0)
 		dblog_set_due(&db, cs.due);
 	for (i = 1;; i++) {
-		if (db_begin(&db, true, &txn, &err) != IPC_S_OK ||
-		    apply(txn, dbi, i) != 0)
+		if ((txn == NULL && db_begin(&db, true, &txn, &err) !=
+		    IPC_S_OK) || apply(txn, dbi, i) != 0)
 			_exit(2);
 		/* A record of one operation, as replay_i reads it. */
 		buf_reset(&rec);
@@ -541,9 +545,16 @@ child_store(const char *dir, int fd)
 		dblog_entry_end(&rec, at);
 		iov.iov_base = rec.data;
 		iov.iov_len = rec.len;
-		if ((i % cs.synced_every == 0 ? db_commit(&txn, &err) :
-		    db_commit_logged(&txn, &iov, 1, &err)) != IPC_S_OK)
+		if (i % cs.synced_every == 0) {
+			if (db_commit(&txn, &err) != IPC_S_OK)
+				_exit(2);
+			n = 0;
+		} else if (db_record(txn, &iov, 1, &err) == -1)
 			_exit(2);
+		else if (++n == cs.held) {
+			db_commit_recorded(&txn);
+			n = 0;
+		}
 		ack(fd, i);
 	}
 }
@@ -596,8 +607,21 @@ TEST(store_durability)
 
 	cs.filler = 0;
 	cs.synced_every = 7;
+	cs.held = 1;
 	cs.due = 0;
 	CHECK(store_rounds("store", 10, 17, 201, &spares) > 0);
+}
+
+/* Records acknowledged in a transaction LMDB has not committed yet. */
+TEST(store_held)
+{
+	int spares;
+
+	cs.filler = 0;
+	cs.synced_every = 31;
+	cs.held = 6;
+	cs.due = 0;
+	CHECK(store_rounds("held", 10, 19, 251, &spares) > 0);
 }
 
 TEST(store_checkpoints)
@@ -606,6 +630,7 @@ TEST(store_checkpoints)
 
 	cs.filler = FILLER_MAX;
 	cs.synced_every = 389;
+	cs.held = 4;
 	cs.due = 3u << 19;
 	CHECK(store_rounds("ckpt", 150, 41, 301, &spares) > 0);
 	/* Files were retired to the spare, and later files made of it. */
@@ -620,6 +645,7 @@ main(int argc, char **argv)
 		TEST_ENTRY(lmdb_unsynced_loses),
 		TEST_ENTRY(redo_log),
 		TEST_ENTRY(store_durability),
+		TEST_ENTRY(store_held),
 		TEST_ENTRY(store_checkpoints),
 	};
 

@@ -1392,7 +1392,8 @@ deliver_logged(struct store_db *db, uint64_t acct, int i)
 	dblog_entry_end(&out, at);
 	iov.iov_base = out.data;
 	iov.iov_len = out.len;
-	CHECK_INT(db_commit_logged(&txn, &iov, 1, &err), IPC_S_OK);
+	CHECK(db_record(txn, &iov, 1, &err) == 0);
+	db_commit_recorded(&txn);
 	len = out.len;
 	deliver_job_free(&j);
 	buf_clear(&rec);
