@@ -54,7 +54,7 @@ static const int sandbox_store[] = {
 	SCMP_SYS(faccessat), SCMP_SYS(getdents64), SCMP_SYS(clone),
 	SCMP_SYS(clone3), SCMP_SYS(set_tid_address), SCMP_SYS(socketpair),
 	SCMP_SYS(sched_getaffinity), SCMP_SYS(fadvise64), SCMP_SYS(fstatfs),
-	SCMP_SYS(statfs),
+	SCMP_SYS(statfs), SCMP_SYS(sync_file_range),
 };
 
 /*

@@ -185,24 +185,57 @@ blob_ref_tmp(struct store_db *db, MDB_txn *txn,
 	return blob_set_refs(db, txn, hash, refs + 1, err);
 }
 
-enum ipc_status
-blob_tmp_prepare(struct store_db *db, const uint8_t hash[MSG_HASH_LEN],
-    const void *p, size_t len, struct blob_tmp *tmp, struct store_error *err)
+/*
+ * Whether the store holds hash now: apply most likely shares it then
+ * (else it writes the file itself).
+ */
+static bool
+blob_held(struct store_db *db, const uint8_t hash[MSG_HASH_LEN])
 {
+	struct store_error err;
 	enum ipc_status st;
 	uint64_t refs;
 	MDB_txn *txn;
 
-	if (db == NULL || db->files == NULL || !blob_is_file_size(len))
+	if (db_begin(db, false, &txn, &err) != IPC_S_OK)
+		return false;
+	st = blob_refs(db, txn, hash, &refs, &err);
+	db_abort(&txn);
+	return st == IPC_S_OK;
+}
+
+enum ipc_status
+blob_tmp_prepare(struct store_db *db, const uint8_t hash[MSG_HASH_LEN],
+    const void *p, size_t len, struct blob_tmp *tmp, struct store_error *err)
+{
+	if (db == NULL || db->files == NULL || !blob_is_file_size(len) ||
+	    blob_held(db, hash))
 		return IPC_S_OK;
-	/* Held now: apply most likely shares it (else it writes the file). */
-	if (db_begin(db, false, &txn, err) == IPC_S_OK) {
-		st = blob_refs(db, txn, hash, &refs, err);
-		db_abort(&txn);
-		if (st == IPC_S_OK)
-			return IPC_S_OK;
-	}
 	return blobfile_tmp_write(db->files, p, len, tmp, err);
+}
+
+enum ipc_status
+blob_hash_prepare(struct store_db *db, const void *p, size_t len,
+    uint8_t hash[MSG_HASH_LEN], struct blob_tmp *tmp, struct store_error *err)
+{
+	enum ipc_status st;
+	int fd;
+
+	if (db == NULL || db->files == NULL || !blob_is_file_size(len)) {
+		blob_hash(p, len, hash);
+		return IPC_S_OK;
+	}
+	/*
+	 * The file first, the hash while the disk writes it; a blob the
+	 * store holds already (rare at this size) costs a file written
+	 * for nothing.
+	 */
+	if ((st = blobfile_tmp_start(db->files, p, len, tmp, &fd, err)) !=
+	    IPC_S_OK)
+		return st;
+	blob_hash(p, len, hash);
+	return blobfile_tmp_finish(db->files, tmp, fd, !blob_held(db, hash),
+	    err);
 }
 
 void

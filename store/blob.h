@@ -67,6 +67,14 @@ enum ipc_status blob_ref_tmp(struct store_db *db, MDB_txn *txn,
 enum ipc_status blob_tmp_prepare(struct store_db *db,
 	    const uint8_t hash[MSG_HASH_LEN], const void *p, size_t len,
 	    struct blob_tmp *tmp, struct store_error *err);
+/*
+ * blob_hash, then blob_tmp_prepare, in one: the file of a big blob is
+ * written first and synced after the hash, so that the disk and the CPU
+ * work at once.
+ */
+enum ipc_status blob_hash_prepare(struct store_db *db, const void *p,
+	    size_t len, uint8_t hash[MSG_HASH_LEN], struct blob_tmp *tmp,
+	    struct store_error *err);
 /* Discards tmp (blobfile_tmp_discard); db may be NULL. */
 void	blob_tmp_discard(struct store_db *db, struct blob_tmp *tmp);
 /*

@@ -147,6 +147,18 @@ enum ipc_status
 blobfile_tmp_write(struct blobfile *bf, const void *p, size_t len,
     struct blob_tmp *t, struct store_error *err)
 {
+	enum ipc_status st;
+	int fd;
+
+	if ((st = blobfile_tmp_start(bf, p, len, t, &fd, err)) != IPC_S_OK)
+		return st;
+	return blobfile_tmp_finish(bf, t, fd, true, err);
+}
+
+enum ipc_status
+blobfile_tmp_start(struct blobfile *bf, const void *p, size_t len,
+    struct blob_tmp *t, int *fd_r, struct store_error *err)
+{
 	uint8_t rnd[MSG_HASH_LEN];
 	int fd, e;
 
@@ -161,12 +173,37 @@ blobfile_tmp_write(struct blobfile *bf, const void *p, size_t len,
 		return db_error(err, IPC_S_INTERNAL, "blob file create: %s",
 		    strerror(e));
 	}
-	if (blobfile_write_all(fd, p, len) == -1 || fdatasync(fd) == -1) {
+	if (blobfile_write_all(fd, p, len) == -1) {
 		e = errno;
 		close(fd);
 		blobfile_tmp_discard(bf, t);
 		log_warnx("blob file write failed: %s", strerror(e));
 		return db_error(err, IPC_S_INTERNAL, "blob file write: %s",
+		    strerror(e));
+	}
+	/* The disk starts on it now; blobfile_tmp_finish waits for it. */
+	(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	*fd_r = fd;
+	return IPC_S_OK;
+}
+
+enum ipc_status
+blobfile_tmp_finish(struct blobfile *bf, struct blob_tmp *t, int fd,
+    bool keep, struct store_error *err)
+{
+	int e;
+
+	if (!keep) {
+		close(fd);
+		blobfile_tmp_discard(bf, t);
+		return IPC_S_OK;
+	}
+	if (fdatasync(fd) == -1) {
+		e = errno;
+		close(fd);
+		blobfile_tmp_discard(bf, t);
+		log_warnx("blob file sync failed: %s", strerror(e));
+		return db_error(err, IPC_S_INTERNAL, "blob file sync: %s",
 		    strerror(e));
 	}
 	close(fd);

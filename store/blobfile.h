@@ -66,6 +66,17 @@ void	blobfile_close(struct store_db *db);
  */
 enum ipc_status blobfile_tmp_write(struct blobfile *bf, const void *p,
 	    size_t len, struct blob_tmp *t, struct store_error *err);
+/*
+ * blobfile_tmp_write in two steps, so that the disk writes the file while
+ * the caller hashes its bytes: _start writes it, starts its writeback and
+ * gives its descriptor in *fd_r; _finish syncs and closes it, or with
+ * keep false closes and discards it.  Each returns IPC_S_OK, or
+ * IPC_S_INTERNAL with err (nothing is left behind then).
+ */
+enum ipc_status blobfile_tmp_start(struct blobfile *bf, const void *p,
+	    size_t len, struct blob_tmp *t, int *fd_r, struct store_error *err);
+enum ipc_status blobfile_tmp_finish(struct blobfile *bf, struct blob_tmp *t,
+	    int fd, bool keep, struct store_error *err);
 /* Unlinks t's file unless it was linked, and empties t.  bf may be NULL. */
 void	blobfile_tmp_discard(struct blobfile *bf, struct blob_tmp *t);
 /*

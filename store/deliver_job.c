@@ -138,15 +138,15 @@ deliver_fill(struct deliver_job *j, bool with_file, struct store_error *err)
 	if (msgrec_decode(j->record, j->record_len, j->in.size, &s,
 	    &why) == -1)
 		return db_error(err, IPC_S_INVALID, "bad record: %s", why);
-	blob_hash(j->data, j->in.size, j->in.hash);
 	j->in.data = j->data;
 	if (with_file) {
 		/* The sync of a big blob's file costs here. */
-		if ((st = blob_tmp_prepare(j->db, j->in.hash, j->data,
-		    j->in.size, &j->tmp, err)) != IPC_S_OK)
+		if ((st = blob_hash_prepare(j->db, j->data, j->in.size,
+		    j->in.hash, &j->tmp, err)) != IPC_S_OK)
 			return st;
 		j->in.tmp = &j->tmp;
-	}
+	} else
+		blob_hash(j->data, j->in.size, j->in.hash);
 	j->in.message_id = s.message_id;
 	j->in.base_subject = s.base_subject;
 	j->irt = s.in_reply_to;

@@ -191,10 +191,9 @@ mail_append_prepare(void *arg, struct store_error *err)
 		    m->size, &m->sum, &why) == -1)
 			return db_error(err, IPC_S_INVALID, "message %u: bad "
 			    "record: %s", i + 1, why);
-		blob_hash(a->data + m->off, (size_t)m->size, m->hash);
 		/* The sync of a big blob's file costs here, not in apply. */
-		if ((st = blob_tmp_prepare(a->db, m->hash, a->data + m->off,
-		    (size_t)m->size, &m->tmp, err)) != IPC_S_OK)
+		if ((st = blob_hash_prepare(a->db, a->data + m->off,
+		    (size_t)m->size, m->hash, &m->tmp, err)) != IPC_S_OK)
 			return st;
 	}
 	return IPC_S_OK;

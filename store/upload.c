@@ -307,9 +307,8 @@ upload_prepare(void *arg, struct store_error *err)
 	j->fd = -1;
 	if (st != IPC_S_OK)
 		return st;
-	blob_hash(j->data, (size_t)j->size, j->hash);
 	/* The sync of a big blob's file costs here, not in the writer. */
-	return blob_tmp_prepare(j->db, j->hash, j->data, (size_t)j->size,
+	return blob_hash_prepare(j->db, j->data, (size_t)j->size, j->hash,
 	    &j->tmp, err);
 }
 

@@ -301,6 +301,7 @@ TEST(test_prepared_tmp)
 	struct blob_tmp t;
 	struct store_db db;
 	uint8_t *big = malloc(BIG), h[MSG_HASH_LEN], h2[MSG_HASH_LEN];
+	uint8_t hx[MSG_HASH_LEN];
 	size_t len;
 	bool stored;
 	int fd;
@@ -342,7 +343,29 @@ TEST(test_prepared_tmp)
 	CHECK_INT(files_in(dir, "tmp"), 1);
 	blob_tmp_discard(&db, &t);
 	CHECK_INT(files_in(dir, "tmp"), 0);
+	/*
+	 * blob_hash_prepare: the hash, and the file written before it is
+	 * known, kept for a new blob and dropped for one the store holds.
+	 */
+	memset(hx, 0, sizeof(hx));
+	CHECK_INT(blob_hash_prepare(&db, big, BIG, hx, &t, &err), IPC_S_OK);
+	CHECK(memcmp(hx, h2, MSG_HASH_LEN) == 0);
+	CHECK(t.name[0] != '\0');
+	CHECK_INT(files_in(dir, "tmp"), 1);
+	blob_tmp_discard(&db, &t);
 	big[0] ^= 1;
+	memset(hx, 0, sizeof(hx));
+	CHECK_INT(blob_hash_prepare(&db, big, BIG, hx, &t, &err), IPC_S_OK);
+	CHECK(memcmp(hx, h, MSG_HASH_LEN) == 0);
+	CHECK(t.name[0] == '\0');
+	CHECK_INT(files_in(dir, "tmp"), 0);
+	/* Small, or without a store: the hash alone. */
+	memset(hx, 0, sizeof(hx));
+	CHECK_INT(blob_hash_prepare(NULL, big, BIG, hx, &t, &err), IPC_S_OK);
+	CHECK(memcmp(hx, h, MSG_HASH_LEN) == 0 && t.name[0] == '\0');
+	CHECK_INT(blob_hash_prepare(&db, big, SMALL, hx, &t, &err), IPC_S_OK);
+	CHECK(t.name[0] == '\0');
+	CHECK_INT(files_in(dir, "tmp"), 0);
 	/* A descriptor of the file, for stage 2. */
 	{
 		MDB_txn *txn;
