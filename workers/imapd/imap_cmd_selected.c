@@ -267,9 +267,18 @@ sel_qresync_cb(struct ipc_chan *c, enum ipc_status st, const char *text,
 			}
 			return;
 		}
-	} else
+	} else {
+		/*
+		 * Without what it missed the client's cache would stay
+		 * wrong: the SELECT fails, and no mailbox is selected.
+		 */
 		imap_session_log(s, "qresync: %s", text != NULL ? text :
 		    ipc_status_name(st));
+		sel_close_view(s, true);
+		sel_fail(s, st, "The changes since that state could not be "
+		    "read, try again");
+		return;
+	}
 	imap_session_reply(s, "OK", v->readonly ? "READ-ONLY" : "READ-WRITE",
 	    v->readonly ? "EXAMINE completed" : "SELECT completed");
 	sel_ctx_done(s);
