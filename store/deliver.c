@@ -18,6 +18,35 @@
 #include <string.h>
 #include <unistd.h>
 
+/* What a stored delivery tells the sessions and the relay queue. */
+struct deliver_news {
+	struct storaged		*sd;
+	uint64_t		 account_id, modseq;
+	uint32_t		 mailbox_id;
+	bool			 stored, vacation;
+};
+
+/*
+ * Once the delivery is committed (txn.h): the sessions that then read
+ * the store find it without making the writer commit early.
+ */
+static void
+deliver_tell(void *arg)
+{
+	struct deliver_news *n = arg;
+
+	if (n->stored) {
+		/* Its modseq: no read of the store on the loop. */
+		notify_mailbox(n->sd, n->account_id, n->mailbox_id, n->modseq,
+		    NULL);
+		notify_delivered(n->sd, n->account_id, n->mailbox_id,
+		    n->modseq);
+	}
+	if (n->vacation)
+		notify_relay_wake(n->sd);
+	free(n);
+}
+
 /* The job is durable, or failed: reply on its channel if still open. */
 static void
 deliver_done(void *arg, enum ipc_status st, const struct store_error *err)
@@ -25,6 +54,7 @@ deliver_done(void *arg, enum ipc_status st, const struct store_error *err)
 	struct deliver_job *j = arg;
 	struct ipc_DELIVER_rep rep;
 	struct wchan *w = worker_find(j->sd, j->chan_serial);
+	struct deliver_news *n;
 
 	if (st == IPC_S_OK)
 		log_debug("deliver ok account=%llu mailbox=%u email=%llu "
@@ -36,15 +66,16 @@ deliver_done(void *arg, enum ipc_status st, const struct store_error *err)
 		log_info("deliver failed account=%llu mailbox=%u status=%s "
 		    "why=\"%s\"", (unsigned long long)j->in.account_id,
 		    j->in.mailbox_id, ipc_status_name(st), err->text);
-	if (st == IPC_S_OK && !j->out.duplicate) {
-		/* Its modseq: no read of the store on the loop (txn.h). */
-		notify_mailbox(j->sd, j->in.account_id, j->in.mailbox_id,
-		    j->out.modseq, NULL);
-		notify_delivered(j->sd, j->in.account_id, j->in.mailbox_id,
-		    j->out.modseq);
+	if (st == IPC_S_OK && (!j->out.duplicate || j->vacation)) {
+		n = xcalloc(1, sizeof(*n));
+		n->sd = j->sd;
+		n->account_id = j->in.account_id;
+		n->mailbox_id = j->in.mailbox_id;
+		n->modseq = j->out.modseq;
+		n->stored = !j->out.duplicate;
+		n->vacation = j->vacation;
+		mail_txnq_after_commit(j->sd->txnq, deliver_tell, n);
 	}
-	if (st == IPC_S_OK && j->vacation)
-		notify_relay_wake(j->sd);
 	if (w == NULL)
 		log_warnx("deliver reply lost: lmtpd channel closed");
 	else if (st != IPC_S_OK)

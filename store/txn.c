@@ -38,11 +38,20 @@ struct mail_op {
 	void			*arg;
 	uint64_t		 cost;
 	uint64_t		 seq;		/* order of submission */
+	uint64_t		 gen;		/* its held transaction's, or 0 */
 	enum ipc_status		 st;
 	struct store_error	 err;
 	struct mail_op		*next;
 	bool			 traced;	/* the txn trace was on */
 	struct timespec		 at[OP_NSTAMPS];
+};
+
+/* A function that waits on the loop for a held transaction's commit. */
+struct mail_after {
+	void			(*fn)(void *);
+	void			*arg;
+	uint64_t		 gen;
+	struct mail_after	*next;
 };
 
 struct mail_oplist {
@@ -80,6 +89,17 @@ struct mail_txnq {
 	struct timespec		 open_at;
 	uint64_t		 open_ops, open_cost;
 	bool			 poked;
+	/*
+	 * Held transactions are numbered (gen, the writer's); committed
+	 * (under mtx) is the last one LMDB committed.  The loop's: the
+	 * transaction of the operation whose done function runs (0: none
+	 * held it), and what waits for a commit (after_wake, under mtx:
+	 * post a wake-up at the commit).
+	 */
+	uint64_t		 gen, committed;
+	uint64_t		 done_gen;
+	struct mail_after	*after, **after_tail;
+	bool			 after_wake;
 	void			(*idle_cb)(void *);
 	void			*idle_arg;
 };
@@ -309,6 +329,19 @@ mail_held_set(struct mail_txnq *q, bool open, bool acked)
 	pthread_mutex_unlock(&q->db->held.mtx);
 }
 
+/* The held transaction is committed: what waits for it may run. */
+static void
+mail_committed(struct mail_txnq *q)
+{
+	pthread_mutex_lock(&q->mtx);
+	q->committed = q->gen;
+	if (q->after_wake) {
+		q->after_wake = false;
+		loopwake_post(&q->wake);
+	}
+	pthread_mutex_unlock(&q->mtx);
+}
+
 /*
  * Commits the held transaction (writer thread, unlocked): its records are
  * durable, so LMDB commits it without a sync; then those waiting for it
@@ -324,6 +357,7 @@ mail_open_commit(struct mail_txnq *q)
 	else
 		db_abort(&q->open);
 	mail_held_set(q, false, false);
+	mail_committed(q);
 }
 
 /*
@@ -354,6 +388,7 @@ mail_run_batch(struct mail_txnq *q, struct mail_oplist *batch)
 		}
 		clock_gettime(CLOCK_MONOTONIC, &q->open_at);
 		q->open_ops = q->open_cost = 0;
+		q->gen++;
 		mail_held_set(q, true, false);
 	}
 	if ((rc = mdb_txn_begin(q->db->env, q->open, 0, &txn)) != 0) {
@@ -381,8 +416,10 @@ mail_run_batch(struct mail_txnq *q, struct mail_oplist *batch)
 			    mdb_strerror(rc));
 		else {
 			q->open_ops += batch->n;
-			for (op = batch->head; op != NULL; op = op->next)
+			for (op = batch->head; op != NULL; op = op->next) {
 				q->open_cost += op->cost;
+				op->gen = q->gen;
+			}
 		}
 	} else if ((rc = mdb_txn_commit(txn)) != 0) {
 		st = db_mdb_error(&err, rc, "batch commit");
@@ -399,6 +436,7 @@ mail_run_batch(struct mail_txnq *q, struct mail_oplist *batch)
 			mail_fail_batch(batch, st, &err);
 		}
 		mail_held_set(q, false, false);
+		mail_committed(q);
 	}
 	/* A big batch's record is not kept for the next one. */
 	if (q->rec.cap > (8u << 20))
@@ -506,9 +544,55 @@ mail_txnq_deliver(struct mail_txnq *q)
 		q->pending--;
 		if (op->traced)
 			mail_op_trace(op);
+		q->done_gen = op->gen;
 		op->done(op->arg, op->st, &op->err);
+		q->done_gen = 0;
 		free(op);
 	}
+}
+
+/* Runs what waited for commits that happened (on the loop). */
+static void
+mail_txnq_run_after(struct mail_txnq *q)
+{
+	struct mail_after *a;
+	uint64_t committed;
+
+	pthread_mutex_lock(&q->mtx);
+	committed = q->committed;
+	pthread_mutex_unlock(&q->mtx);
+	while ((a = q->after) != NULL && a->gen <= committed) {
+		if ((q->after = a->next) == NULL)
+			q->after_tail = &q->after;
+		a->fn(a->arg);
+		free(a);
+	}
+}
+
+void
+mail_txnq_after_commit(struct mail_txnq *q, void (*fn)(void *), void *arg)
+{
+	struct mail_after *a;
+	bool now;
+
+	pthread_mutex_lock(&q->mtx);
+	now = q->done_gen == 0 || q->done_gen <= q->committed;
+	if (!now)
+		q->after_wake = true;
+	pthread_mutex_unlock(&q->mtx);
+	if (now && q->after == NULL) {
+		fn(arg);
+		return;
+	}
+	/* In order: behind those of an earlier transaction still held. */
+	a = xcalloc(1, sizeof(*a));
+	a->fn = fn;
+	a->arg = arg;
+	a->gen = q->done_gen;
+	*q->after_tail = a;
+	q->after_tail = &a->next;
+	if (now)
+		mail_txnq_run_after(q);
 }
 
 static void
@@ -517,6 +601,7 @@ mail_txnq_wake_cb(void *arg)
 	struct mail_txnq *q = arg;
 
 	mail_txnq_deliver(q);
+	mail_txnq_run_after(q);
 	if (q->pending == 0 && q->idle_cb != NULL)
 		q->idle_cb(q->idle_arg);
 }
@@ -530,6 +615,7 @@ mail_txnq_new(struct event_base *base, struct store_db *db,
 	size_t i;
 
 	q->db = db;
+	q->after_tail = &q->after;
 	q->rec.nowipe = true;
 	q->max_pending = max_pending > 0 ? max_pending : 1;
 	pthread_mutex_init(&q->mtx, NULL);
@@ -645,6 +731,8 @@ mail_txnq_free(struct mail_txnq **qp)
 	pthread_join(q->thread, NULL);
 	db_held_set(q->db, NULL, NULL);
 	mail_txnq_deliver(q);
+	/* The writer committed what it held before it ended. */
+	mail_txnq_run_after(q);
 	loopwake_clear(&q->wake);
 	buf_clear(&q->rec);
 	pthread_cond_destroy(&q->prep_cond);

@@ -112,6 +112,16 @@ int	mail_txnq_submit(struct mail_txnq *q, mail_prepare_fn *prepare,
 int	mail_txnq_submit_logged(struct mail_txnq *q, mail_prepare_fn *prepare,
 	    mail_apply_fn *apply, mail_log_fn *log, mail_done_fn *done,
 	    void *arg, uint64_t cost);
+/*
+ * From an operation's done function (on the loop): runs fn(arg) once what
+ * the operation wrote is committed, which for a delivery acknowledged
+ * from a held transaction is at that transaction's commit (at most
+ * MAIL_TXN_HOLD_USEC later), else at once; in the order of the calls.
+ * For what would make others read the store (notifications): a read then
+ * finds it committed, and need not make the writer commit early.
+ */
+void	mail_txnq_after_commit(struct mail_txnq *q, void (*fn)(void *),
+	    void *arg);
 /* Operations submitted whose done function has not run yet. */
 size_t	mail_txnq_pending(const struct mail_txnq *q);
 /* Sets fn(arg) to run on the loop when pending drops to 0. */

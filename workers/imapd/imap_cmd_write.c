@@ -152,12 +152,17 @@ imap_cmd_check(struct imap_session *s, struct imap_parser *ps)
 	return IMAP_CMD_WAIT;
 }
 
-/* NOOP in the selected state catches up (RFC 9051 6.1.2). */
+/*
+ * NOOP in the selected state catches up (RFC 9051 6.1.2): a poll asks the
+ * store, not only after a notification, which storaged sends once the
+ * change is committed (store/txn.h), up to 100 ms after a delivery's 250.
+ */
 bool
 imap_selected_noop(struct imap_session *s)
 {
 	if (s->view == NULL)
 		return false;
+	s->view->changed = true;
 	sel_reply_synced(s, "OK", NULL, "NOOP completed");
 	return true;
 }
