@@ -318,6 +318,23 @@ def deliver(build, host, port, corpus):
 
 # --- processes ---------------------------------------------------------------
 
+def disk_written(path="/tmp"):
+    """Megabytes written so far to the block device that holds path (both
+    servers' stores are under /tmp), from /proc/diskstats: every writer on
+    that device counts; None where it cannot be told (tmpfs, overlay)."""
+    dev = os.stat(path).st_dev
+    want = (os.major(dev), os.minor(dev))
+    try:
+        with open("/proc/diskstats") as f:
+            for line in f:
+                v = line.split()
+                if len(v) > 9 and (int(v[0]), int(v[1])) == want:
+                    return int(v[9]) * 512 / 1e6
+    except OSError:
+        pass
+    return None
+
+
 def vmhwm(pid):
     """Peak resident memory of pid in KiB, from /proc/PID/status."""
     try:
@@ -597,8 +614,12 @@ def run_one(server, corpus, prefill):
     log_at = len(server.log()) if TRACE and server.name == "bulwark" else 0
     before = {p: cpu_seconds(p) for p in server.lmtp_pids() +
               [p for _, p in server.other_pids()]}
+    disk_at = disk_written()
     elapsed, ok, failed, fails, client_cpu = deliver(
         server.build, "127.0.0.1", port, corpus)
+    disk = disk_written()
+    disk = disk - disk_at if disk is not None and disk_at is not None \
+        else None
     mem = [("lmtp", p, vmhwm(p)) for p in server.lmtp_pids()]
     mem += [(n, p, vmhwm(p)) for n, p in server.other_pids()]
     mem = [(n, p, kb, cpu_seconds(p) - before.get(p, 0.0))
@@ -613,7 +634,7 @@ def run_one(server, corpus, prefill):
         trace = trace_summary(server.log()[log_at:])
     return {"elapsed": elapsed, "ok": ok, "failed": failed,
             "stored": stored, "mem": mem, "client_cpu": client_cpu,
-            "trace": trace}
+            "disk": disk, "trace": trace}
 
 
 TRACE_OP = re.compile(r"storaged\[\d+\]: txn op cost=(\d+) queue=(-?\d+) "
@@ -784,6 +805,11 @@ def report(all_results, count, total, nprefill):
                                 all_results["dovecot"])))
     print("client %s, CPU time: %s" % (CLIENT, ", ".join(
         "%s %.2f s" % (name, r["client_cpu"]) for name, r in results.items())))
+    print("written to /tmp's disk during the run (/proc/diskstats, every "
+          "writer): %s" % ", ".join(
+              "%s %s" % (name, "%.0f MB" % r["disk"]
+                         if r.get("disk") is not None else "?")
+              for name, r in results.items()))
     print()
     print("peak resident memory (VmHWM) and CPU time during the run:")
     for name, r in results.items():
