@@ -200,9 +200,10 @@ def client_path(build):
 
 def deliver_c(build, host, port, corpus):
     """Delivers the corpus with bench_lmtp_client on CONNS connections;
-    returns (seconds, ok, failed, [failure lines])."""
+    returns (seconds, ok, failed, [failure lines], the mean milliseconds of
+    a transaction's phases as the client saw them or None)."""
     if not corpus:
-        return 0.0, 0, 0, []
+        return 0.0, 0, 0, [], None
     jobs = os.path.join(os.path.dirname(corpus[0][0]), "jobs")
     with open(jobs, "w") as f:
         for path, rcpt, _ in corpus:
@@ -216,8 +217,11 @@ def deliver_c(build, host, port, corpus):
     if r.returncode not in (0, 1) or m is None:
         return 0.0, 0, len(corpus), fails + [
             "bench_lmtp_client exited %d: %s" % (r.returncode,
-                                                r.stderr.strip())]
-    return float(m.group(3)), int(m.group(1)), int(m.group(2)), fails
+                                                r.stderr.strip())], None
+    p = re.search(r"(?m)^phases ms envelope ([0-9.]+) body ([0-9.]+) "
+                  r"replies ([0-9.]+)", r.stdout)
+    return (float(m.group(3)), int(m.group(1)), int(m.group(2)), fails,
+            tuple(float(x) for x in p.groups()) if p else None)
 
 
 def deliver_part(host, port, jobs, barrier, results):
@@ -299,12 +303,13 @@ def deliver_python(host, port, corpus):
         p.join()
     ok = sum(g[0] for g in got)
     fails = [f for g in got for f in g[1]]
-    return elapsed, ok, len(fails), fails
+    return elapsed, ok, len(fails), fails, None
 
 
 def deliver(build, host, port, corpus):
     """Delivers the corpus with the BENCH_CLIENT client; returns (seconds,
-    ok, failed, [failure lines], CPU seconds the client used)."""
+    ok, failed, [failure lines], phases or None, CPU seconds the client
+    used)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     if CLIENT == "python":
         r = deliver_python(host, port, corpus)
@@ -615,7 +620,7 @@ def run_one(server, corpus, prefill):
     before = {p: cpu_seconds(p) for p in server.lmtp_pids() +
               [p for _, p in server.other_pids()]}
     disk_at = disk_written()
-    elapsed, ok, failed, fails, client_cpu = deliver(
+    elapsed, ok, failed, fails, phases, client_cpu = deliver(
         server.build, "127.0.0.1", port, corpus)
     disk = disk_written()
     disk = disk - disk_at if disk is not None and disk_at is not None \
@@ -634,7 +639,7 @@ def run_one(server, corpus, prefill):
         trace = trace_summary(server.log()[log_at:])
     return {"elapsed": elapsed, "ok": ok, "failed": failed,
             "stored": stored, "mem": mem, "client_cpu": client_cpu,
-            "disk": disk, "trace": trace}
+            "disk": disk, "trace": trace, "phases": phases}
 
 
 TRACE_OP = re.compile(r"storaged\[\d+\]: txn op cost=(\d+) queue=(-?\d+) "
@@ -805,6 +810,11 @@ def report(all_results, count, total, nprefill):
                                 all_results["dovecot"])))
     print("client %s, CPU time: %s" % (CLIENT, ", ".join(
         "%s %.2f s" % (name, r["client_cpu"]) for name, r in results.items())))
+    for name, r in results.items():
+        if r.get("phases"):
+            print("%s as the client saw a message (mean ms): envelope to "
+                  "354 %.2f, body sent %.2f, to the last reply %.2f" % (
+                      (name,) + r["phases"]))
     print("written to /tmp's disk during the run (/proc/diskstats, every "
           "writer): %s" % ", ".join(
               "%s %s" % (name, "%.0f MB" % r["disk"]

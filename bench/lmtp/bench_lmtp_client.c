@@ -89,6 +89,10 @@ struct lmtpc {
 	unsigned long	 ok;
 	unsigned long	 failed;
 	unsigned long	 reported;
+	double		 t_env;		/* envelope sent to DATA's reply */
+	double		 t_body;	/* DATA's reply to the dot sent */
+	double		 t_reply;	/* the dot sent to the last reply */
+	unsigned long	 timed;		/* transactions that reached 354 */
 };
 
 static struct {
@@ -545,6 +549,7 @@ lmtpc_deliver(struct lmtpc *c, const struct job *j)
 	struct stat st;
 	size_t accepted = 0, replies, i, stored = 0;
 	int fd, data, code;
+	double t0, t1, t2;
 
 	*why = '\0';
 	if ((fd = open(j->path, O_RDONLY)) == -1 || fstat(fd, &st) == -1) {
@@ -554,12 +559,15 @@ lmtpc_deliver(struct lmtpc *c, const struct job *j)
 		lmtpc_fail(c, j, why);
 		return 0;
 	}
+	t0 = now();
 	data = (c->pipelining ? lmtpc_envelope_pipelined :
 	    lmtpc_envelope_serial)(c, j, st.st_size, &accepted, why,
 	    sizeof(why));
 	if (data == 354) {
+		t1 = now();
 		if (lmtpc_body(c, fd, st.st_size) == -1)
 			goto lost;
+		t2 = now();
 		/* RFC 2033 4.2: one reply per accepted recipient. */
 		replies = accepted > 0 ? accepted : 1;
 		for (i = 0; i < replies; i++) {
@@ -570,6 +578,10 @@ lmtpc_deliver(struct lmtpc *c, const struct job *j)
 			else
 				note(c, why, sizeof(why));
 		}
+		c->t_env += t1 - t0;
+		c->t_body += t2 - t1;
+		c->t_reply += now() - t2;
+		c->timed++;
 	} else if (data == -1)
 		goto lost;
 	close(fd);
@@ -632,8 +644,9 @@ lmtpc_main(int k, int ready_fd, int go_fd)
 		if (lmtpc_flush(&c) == 0)
 			lmtpc_reply(&c, NULL);
 	}
-	result_line("conn %d ok %lu failed %lu end %.6f", k, c.ok, c.failed,
-	    end);
+	result_line("conn %d ok %lu failed %lu end %.6f timed %lu %.6f %.6f "
+	    "%.6f", k, c.ok, c.failed, end, c.timed, c.t_env, c.t_body,
+	    c.t_reply);
 	_exit(0);
 }
 
@@ -643,24 +656,28 @@ struct lmtpc_result {
 	unsigned long	 ok;
 	unsigned long	 failed;
 	double		 end;
+	unsigned long	 timed;
+	double		 t[3];		/* as struct lmtpc's t_env, ... */
 };
 
 /* Parses a child's "conn" line; relays "fail" lines to stdout. */
 static void
 parent_line(char *line, struct lmtpc_result *res)
 {
-	unsigned long ok, failed;
-	double end;
+	unsigned long ok, failed, timed;
+	double end, t[3];
 	int k;
 
 	if (strncmp(line, "fail ", 5) == 0) {
 		printf("%s\n", line);
 		return;
 	}
-	if (sscanf(line, "conn %d ok %lu failed %lu end %lf", &k, &ok,
-	    &failed, &end) != 4 || k < 0 || k >= client.nconns ||
-	    res[k].reported)
+	if (sscanf(line, "conn %d ok %lu failed %lu end %lf timed %lu %lf %lf "
+	    "%lf", &k, &ok, &failed, &end, &timed, &t[0], &t[1], &t[2]) !=
+	    8 || k < 0 || k >= client.nconns || res[k].reported)
 		errx(2, "bad line from a connection: %s", line);
+	res[k].timed = timed;
+	memcpy(res[k].t, t, sizeof(t));
 	res[k].reported = true;
 	res[k].ok = ok;
 	res[k].failed = failed;
@@ -735,8 +752,8 @@ int
 main(int argc, char *argv[])
 {
 	struct lmtpc_result res[CLIENT_MAX_CONNS];
-	unsigned long ok = 0, failed = 0;
-	double t0, end, elapsed;
+	unsigned long ok = 0, failed = 0, timed = 0;
+	double t0, end, elapsed, t[3] = { 0, 0, 0 };
 	int ready[2], go[2], result[2], k, status;
 	const char *errstr;
 	pid_t pid;
@@ -788,6 +805,10 @@ main(int argc, char *argv[])
 			end = res[k].end;
 		ok += res[k].ok;
 		failed += res[k].failed;
+		timed += res[k].timed;
+		t[0] += res[k].t[0];
+		t[1] += res[k].t[1];
+		t[2] += res[k].t[2];
 	}
 	elapsed = end - t0;
 	for (k = 0; k < client.nconns; k++)
@@ -797,5 +818,8 @@ main(int argc, char *argv[])
 	printf("total ok %lu failed %lu seconds %.6f cpu %.3f\n", ok, failed,
 	    elapsed, cpu_seconds(RUSAGE_SELF) +
 	    cpu_seconds(RUSAGE_CHILDREN));
+	if (timed > 0)
+		printf("phases ms envelope %.3f body %.3f replies %.3f\n",
+		    t[0] * 1e3 / timed, t[1] * 1e3 / timed, t[2] * 1e3 / timed);
 	return ok == client.njobs && failed == 0 ? 0 : 1;
 }
