@@ -512,6 +512,79 @@ class LmtpMemoryTest(unittest.TestCase):
         print("lmtpd peak rss %d KiB" % peak)
 
 
+class LmtpParseSizesTest(unittest.TestCase):
+    """lmtpd parses a message where it is cheapest: under 64 KiB in the
+    buffer it was received in, up to 1 MiB from a copy of the spool, above
+    that from a mapping of it.  Each path must give the stored message the
+    same structure: a multipart message of each size, to two recipients,
+    is read back through IMAP (BODYSTRUCTURE, ENVELOPE, the attachment's
+    bytes)."""
+
+    def setUp(self):
+        self.srv = Server(self, imap_workers=1, lmtp_workers=1,
+                          cleartext="yes")
+        self.addCleanup(self.srv.cleanup)
+        self.srv.start()
+        for user in ("alice", "bob"):
+            self.srv.add_account("%s@%s" % (user, DOMAIN), "pw-" + user)
+
+    @staticmethod
+    def multipart(subject, size):
+        import base64
+        blob = bytes((i * 7 + 3) % 256 for i in range(size))
+        b64 = base64.encodebytes(blob).decode().replace("\n", "\r\n")
+        body = ("--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+                "The text of %s.\r\n"
+                "--b1\r\nContent-Type: application/octet-stream; "
+                "name=\"data-%d.bin\"\r\nContent-Disposition: attachment; "
+                "filename=\"data-%d.bin\"\r\n"
+                "Content-Transfer-Encoding: base64\r\n\r\n%s"
+                "--b1--\r\n" % (subject, size, size, b64))
+        return message(subject, body, extra="MIME-Version: 1.0\r\n"
+                       "Content-Type: multipart/mixed; boundary=b1\r\n"), blob
+
+    def test_each_parse_path(self):
+        import base64
+        import imaplib
+        sizes = (20 * 1000, 400 * 1000, 1500 * 1000)
+        c = smtplib.LMTP(self.srv.lmtp_socket, timeout=60)
+        c.ehlo("client.example")
+        sent = {}
+        for size in sizes:
+            text, blob = self.multipart("size %d" % size, size)
+            sent[size] = blob
+            self.assertEqual(c.mail(SENDER)[0], 250)
+            for user in ("alice", "bob"):
+                self.assertEqual(c.rcpt("%s@%s" % (user, DOMAIN))[0], 250)
+            code, _ = c.docmd("DATA")
+            self.assertEqual(code, 354)
+            c.send(smtplib.quotedata(text).encode() + b".\r\n")
+            self.assertEqual([c.getreply()[0] for _ in range(2)], [250, 250])
+        c.quit()
+        for user in ("alice", "bob"):
+            m = imaplib.IMAP4("127.0.0.1", self.srv.ports["imap"], timeout=30)
+            m.login("%s@%s" % (user, DOMAIN), "pw-" + user)
+            m.select("INBOX", readonly=True)
+            typ, data = m.uid("SEARCH", None, "ALL")
+            uids = data[0].split()
+            self.assertEqual(len(uids), len(sizes))
+            for uid, size in zip(uids, sizes):
+                typ, data = m.uid("FETCH", uid, "(ENVELOPE BODYSTRUCTURE "
+                                  "BODY.PEEK[2])")
+                self.assertEqual(typ, "OK")
+                meta = data[0][0].decode()
+                self.assertIn('"size %d"' % size, meta)
+                self.assertRegex(meta, r'\("text" "plain" \("charset" '
+                                 r'"utf-8"\) NIL NIL "7bit" \d+ 1')
+                self.assertIn('"application" "octet-stream" ("name" '
+                              '"data-%d.bin")' % size, meta)
+                self.assertIn('("attachment" ("filename" "data-%d.bin"))'
+                              % size, meta)
+                self.assertIn('"mixed" ("boundary" "b1")', meta)
+                self.assertEqual(base64.b64decode(data[0][1]), sent[size])
+            m.logout()
+
+
 class LmtpRecordLimitTest(unittest.TestCase):
     """A message crafted so that its parsed record would not fit in one IPC
     frame (thousands of addresses in six address fields) is refused for its

@@ -35,6 +35,8 @@
 
 /* Bytes of message decoded before they are written to the spool. */
 #define LMTP_SPOOL_CHUNK	(64 * 1024)
+/* Largest message parsed from a copy (lmtp_spool_read) rather than mapped. */
+#define LMTP_PARSE_COPY_MAX	(1024 * 1024)
 
 /* What a failed DELIVER tells the client for that recipient. */
 static const struct {
@@ -314,7 +316,43 @@ lmtp_deliver_copy(struct lmtp_session *s, struct lmtp_rcpt *r,
 	lmtp_deliver_send(s, r, fd, (size_t)plen, mm, store, now);
 }
 
-/* The message as mime_parse() reads it: the spool, mapped. */
+/*
+ * The spooled message (without its prefix) as mime_parse() reads it,
+ * copied into a buffer this process keeps for every parse (one at a time:
+ * the parse ends before lmtp_deliver returns), or NULL if it is larger
+ * than LMTP_PARSE_COPY_MAX or cannot be read.  Up to that size a copy
+ * costs less than a mapping, whose unmapping flushes the TLB of every CPU
+ * the process ran on; the buffer stays resident at its largest.
+ */
+static const uint8_t *
+lmtp_spool_read(struct lmtp_txn *t)
+{
+	static uint8_t *copy;
+	static size_t copy_size;
+	size_t len = (size_t)(t->spool_len - t->spool_prefix), got = 0;
+	ssize_t n;
+
+	if (len > LMTP_PARSE_COPY_MAX)
+		return NULL;
+	if (len > copy_size) {
+		copy_size = (len + LMTP_SPOOL_CHUNK - 1) / LMTP_SPOOL_CHUNK *
+		    LMTP_SPOOL_CHUNK;
+		free(copy);
+		copy = xmalloc(copy_size);
+	}
+	while (got < len) {
+		n = pread(t->spool, copy + got, len - got,
+		    (off_t)(t->spool_prefix + got));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return NULL;
+		got += (size_t)n;
+	}
+	return copy;
+}
+
+/* The spool, mapped: the message with its prefix, for larger messages. */
 static void *
 lmtp_spool_map(struct lmtp_txn *t)
 {
@@ -347,6 +385,7 @@ lmtp_deliver(struct lmtp_session *s)
 	struct ipc_chan *store = worker_store();
 	struct mime_msg *mm = NULL;
 	uint64_t now = (uint64_t)time(NULL);
+	const uint8_t *body;
 	uint8_t *map = NULL, *held;
 	size_t i;
 	int fd;
@@ -354,9 +393,8 @@ lmtp_deliver(struct lmtp_session *s)
 	lmtp_session_wait(s);
 	/*
 	 * A message smaller than a spool chunk is still whole in t->msg:
-	 * parsed there, it spares a mapping of the spool, whose unmapping
-	 * costs more than the parse (a TLB flush on every CPU).  The parse
-	 * borrows the bytes: they stay allocated (held) until the end.
+	 * parsed there, it spares a copy.  The parse borrows the bytes: they
+	 * stay allocated (held) until the end.
 	 */
 	if (t->spool_len == t->spool_prefix && !t->spool_failed &&
 	    store != NULL)
@@ -369,9 +407,15 @@ lmtp_deliver(struct lmtp_session *s)
 		lmtp_deliver_fail_all(s, IPC_S_UNAVAIL);
 		return;
 	}
-	if (t->spool_failed || (mm == NULL && ((map = lmtp_spool_map(t)) ==
-	    NULL || (mm = mime_parse(map + t->spool_prefix,
-	    (size_t)(t->spool_len - t->spool_prefix))) == NULL))) {
+	if (mm == NULL && !t->spool_failed) {
+		if ((body = lmtp_spool_read(t)) == NULL &&
+		    (map = lmtp_spool_map(t)) != NULL)
+			body = map + t->spool_prefix;
+		if (body != NULL)
+			mm = mime_parse(body, (size_t)(t->spool_len -
+			    t->spool_prefix));
+	}
+	if (t->spool_failed || mm == NULL) {
 		mime_msg_free(&mm);
 		if (map != NULL)
 			munmap(map, (size_t)t->spool_len);

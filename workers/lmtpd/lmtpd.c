@@ -36,11 +36,17 @@
 #define LMTPD_MAX_CONNECTIONS	1024
 
 /*
- * Messages are held in memory while they are received: allocations of
- * this size and more get their own mapping, returned to the system when
- * freed, so that a process stays small between large messages.
+ * Allocations of LMTPD_MMAP_THRESHOLD and more get their own mapping,
+ * returned to the system when freed, so that a process stays small after
+ * an unusually large allocation.  A message is spooled in chunks of 64
+ * KiB, whose buffer grows to 128 KiB: below the threshold, so that it
+ * comes from the heap and is reused from one message to the next.  An
+ * unmapping (or a trim of the heap) flushes the TLB of every CPU the
+ * process ran on, which costs more than the delivery's parse: the heap
+ * keeps up to LMTPD_TRIM_THRESHOLD free before it is trimmed.
  */
-#define LMTPD_MMAP_THRESHOLD	(128 * 1024)
+#define LMTPD_MMAP_THRESHOLD	(256 * 1024)
+#define LMTPD_TRIM_THRESHOLD	(1024 * 1024)
 
 static struct {
 	struct boot_conf	 bc;
@@ -201,6 +207,7 @@ main(int argc, char **argv)
 	if (sodium_init() == -1)
 		fatalx("sodium_init");
 	(void)mallopt(M_MMAP_THRESHOLD, LMTPD_MMAP_THRESHOLD);
+	(void)mallopt(M_TRIM_THRESHOLD, LMTPD_TRIM_THRESHOLD);
 	TAILQ_INIT(&lmtpd.sessions);
 	lmtpd_conf_defaults();
 	boot_read_config("lmtpd", &lmtpd.bc, lmtpd_conf_cb, NULL);
