@@ -18,6 +18,7 @@ boot_conf_proc(struct boot_conf *bc, const struct ipc_CONF_PROC_req *m)
 {
 	strlcpy(bc->name, m->name, sizeof(bc->name));
 	bc->instance = m->instance;
+	bc->instances = m->instances;
 	bc->uid = m->uid;
 	bc->gid = m->gid;
 	strlcpy(bc->chroot, m->chroot, sizeof(bc->chroot));

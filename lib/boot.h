@@ -41,6 +41,7 @@ struct boot_listener {
 struct boot_conf {
 	char			 name[32];
 	uint32_t		 instance;
+	uint32_t		 instances;	/* of this kind, instance's too */
 	uid_t			 uid;
 	gid_t			 gid;
 	char			 chroot[256];

@@ -23,6 +23,9 @@
 
 /* Seconds the listeners rest after accept(2) failed (say, out of files). */
 #define WORKER_ACCEPT_PAUSE	1
+/* After a connection, microseconds of rest per session, and most sessions. */
+#define WORKER_ACCEPT_YIELD_USEC	1000
+#define WORKER_ACCEPT_YIELD_MAX		4
 
 static struct {
 	struct boot_conf	*bc;
@@ -174,7 +177,14 @@ worker_accept_resume_cb(evutil_socket_t fd, short what, void *arg)
  * One connection per wake-up.  Every instance of a kind waits on the same
  * listening socket; taking one and going back to the loop leaves the rest
  * of a burst to the instances that are idle, instead of one process
- * taking every connection that is queued.
+ * taking every connection that is queued.  Then, when it has others of
+ * its kind, an instance leaves the socket to them for
+ * WORKER_ACCEPT_YIELD_USEC per session it has (at most
+ * WORKER_ACCEPT_YIELD_MAX of them), so that the next connection goes to
+ * one with fewer: without it, the instance that happened to be running
+ * when connections came one after the other took all of them (an MTA's
+ * four LMTP connections in one lmtpd, the other idle).  Each instance
+ * still accepts at least 250 connections a second.
  */
 static void
 worker_accept_cb(evutil_socket_t lfd, short what, void *arg)
@@ -190,6 +200,15 @@ worker_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	    SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd >= 0) {
 		worker_serve(fd, (struct sockaddr *)&ss, len, l);
+		if (worker.bc->instances > 1 && worker.nsessions > 0 &&
+		    !worker.shutting_down) {
+			tv.tv_sec = 0;
+			tv.tv_usec = WORKER_ACCEPT_YIELD_USEC *
+			    (long)(worker.nsessions < WORKER_ACCEPT_YIELD_MAX ?
+			    worker.nsessions : WORKER_ACCEPT_YIELD_MAX);
+			worker_listen_enable(false);
+			evtimer_add(worker.ev_accept_pause, &tv);
+		}
 		return;
 	}
 	switch (errno) {

@@ -288,6 +288,7 @@ proc_conf_encode(struct buf *out, const struct proc_kind *k, unsigned inst,
 	struct ipc_CONF_PROC_req p = {
 		.name = k->name,
 		.instance = inst,
+		.instances = proc_instances(k, env->conf),
 		.uid = k->is_store ? env->store_uid : env->worker_uid,
 		.gid = k->is_store ? env->store_gid : env->worker_gid,
 		.chroot = k->is_store ? env->conf->data_dir : env->conf->chroot,

@@ -512,6 +512,58 @@ class LmtpMemoryTest(unittest.TestCase):
         print("lmtpd peak rss %d KiB" % peak)
 
 
+class LmtpBalanceTest(unittest.TestCase):
+    """Connections that come one after the other, as an MTA opens its
+    LMTP connections, are spread over the lmtpd instances instead of all
+    going to whichever was running (lib/worker.c: an instance that has
+    just taken a connection leaves the socket to the others for a
+    moment).  Before that, four such connections went to one of two
+    instances in 9 tries of 10."""
+
+    def setUp(self):
+        self.srv = Server(self, imap_workers=1, lmtp_workers=2)
+        self.addCleanup(self.srv.cleanup)
+        self.srv.start()
+
+    @staticmethod
+    def sockets(pid):
+        n = 0
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            try:
+                if os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith(
+                        "socket:"):
+                    n += 1
+            except OSError:
+                pass
+        return n
+
+    def test_four_connections_in_turn(self):
+        pids = self.srv.children()["lmtpd"]
+        self.assertEqual(len(pids), 2)
+        try:
+            before = {p: self.sockets(p) for p in pids}
+        except PermissionError:
+            self.skipTest("another user's /proc/PID/fd")
+        for attempt in range(3):
+            conns = []
+            for _ in range(4):
+                c = Raw(port=self.srv.ports["lmtp"])
+                self.assertTrue(c.greeting[0].startswith("220"))
+                conns.append(c)
+            # Each instance has seen its connections' greetings.
+            taken = sorted(self.sockets(p) - before[p] for p in pids)
+            for c in conns:
+                c.cmd("QUIT")
+                c.close()
+            self.assertEqual(sum(taken), 4, taken)
+            self.assertGreaterEqual(taken[0], 1, "one lmtpd took all "
+                                    "four connections: %r" % taken)
+            deadline = time.time() + 10
+            while any(self.sockets(p) != before[p] for p in pids):
+                self.assertLess(time.time(), deadline)
+                time.sleep(0.05)
+
+
 class LmtpParseSizesTest(unittest.TestCase):
     """lmtpd parses a message where it is cheapest: under 64 KiB in the
     buffer it was received in, up to 1 MiB from a copy of the spool, above
