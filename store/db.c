@@ -154,7 +154,8 @@ db_held_set(struct store_db *db, void (*poke)(void *), void *arg)
 		pthread_cond_wait(&db->held.cond, &db->held.mtx);
 	db->held.poke = poke;
 	db->held.arg = arg;
-	db->held.open = db->held.acked = false;
+	db->held.open = false;
+	__atomic_store_n(&db->held.acked, false, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&db->held.cond);
 	pthread_mutex_unlock(&db->held.mtx);
 }
@@ -173,6 +174,13 @@ db_held_wait(struct db_held *h, bool write)
 	void *arg = NULL;
 
 	if (!h->init)
+		return false;
+	/*
+	 * The usual read: nothing acknowledged is held.  An operation is
+	 * acknowledged only after acked is stored, so a read that begins
+	 * after its acknowledgement sees it here (db.h).
+	 */
+	if (!write && !__atomic_load_n(&h->acked, __ATOMIC_ACQUIRE))
 		return false;
 	pthread_mutex_lock(&h->mtx);
 	if (h->poke == NULL) {

@@ -126,6 +126,9 @@ struct store_error {
  * waits while acknowledged operations are not committed yet, and of a
  * write transaction asks for the commit before it waits for the commit
  * lock; both call poke(arg), which makes the writer commit at once.
+ * Everything here is behind mtx, except that acked is also read without
+ * it (a read transaction's db_begin, while nothing acknowledged is held):
+ * it is written with a release store under mtx, read with an acquire load.
  */
 struct db_held {
 	pthread_mutex_t	 mtx;

@@ -323,7 +323,7 @@ mail_held_set(struct mail_txnq *q, bool open, bool acked)
 {
 	pthread_mutex_lock(&q->db->held.mtx);
 	q->db->held.open = open;
-	q->db->held.acked = acked;
+	__atomic_store_n(&q->db->held.acked, acked, __ATOMIC_RELEASE);
 	if (!acked)
 		pthread_cond_broadcast(&q->db->held.cond);
 	pthread_mutex_unlock(&q->db->held.mtx);
