@@ -10,6 +10,8 @@ and a store that goes away (451, never silence).  What was stored is read
 back with `bulwarkctl message list/show`: the Return-Path and Delivered-To
 lines in front of the message, CRLF line ends, dots unstuffed.
 """
+import base64
+import imaplib
 import os
 import shutil
 import signal
@@ -555,6 +557,7 @@ class LmtpBalanceTest(unittest.TestCase):
             for c in conns:
                 c.cmd("QUIT")
                 c.close()
+            print("connections per lmtpd: %r" % taken)
             self.assertEqual(sum(taken), 4, taken)
             self.assertGreaterEqual(taken[0], 1, "one lmtpd took all "
                                     "four connections: %r" % taken)
@@ -582,7 +585,6 @@ class LmtpParseSizesTest(unittest.TestCase):
 
     @staticmethod
     def multipart(subject, size):
-        import base64
         blob = bytes((i * 7 + 3) % 256 for i in range(size))
         b64 = base64.encodebytes(blob).decode().replace("\n", "\r\n")
         body = ("--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
@@ -596,8 +598,6 @@ class LmtpParseSizesTest(unittest.TestCase):
                        "Content-Type: multipart/mixed; boundary=b1\r\n"), blob
 
     def test_each_parse_path(self):
-        import base64
-        import imaplib
         sizes = (20 * 1000, 400 * 1000, 1500 * 1000)
         c = smtplib.LMTP(self.srv.lmtp_socket, timeout=60)
         c.ehlo("client.example")
